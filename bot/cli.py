@@ -1,0 +1,129 @@
+"""`shipmate` (also `python -m bot`): run, db upgrade, manifest, policy check."""
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.domain.policy import PolicyError, load_policy
+from bot.manifest import manifest
+from bot.settings import Settings
+
+
+def _fail(message: str) -> int:
+    print(f"shipmate: {message}", file=sys.stderr)
+    return 2
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+        raise SystemExit(_fail(f"{name}: {error['msg']}")) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings()
+    mode = args.mode or ("socket" if settings.slack_app_token else "http")
+    missing = settings.missing_for(mode)
+    if missing:
+        return _fail(f"cannot start in {mode} mode: set {', '.join(missing)} (see README, 'Configure').")
+    try:
+        policy = load_policy(settings.shipmate_policy)
+    except PolicyError as exc:
+        return _fail(f"policy: {exc}")
+    port = args.port or settings.port
+    from storage.migrate import upgrade
+
+    try:
+        upgrade(settings.database_url)
+    except Exception as exc:  # a clear line, not a traceback: the usual cause is an unreachable database
+        return _fail(f"cannot migrate the database ({type(exc).__name__}: {exc})")
+    from bot.server import BOLT, create_app
+
+    app = create_app(settings, policy)
+    if mode == "socket":
+        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+        async def socket_lifecycle(application: web.Application):  # type: ignore[no-untyped-def]
+            handler = AsyncSocketModeHandler(application[BOLT], settings.slack_app_token)
+            await handler.connect_async()
+            yield
+            await handler.close_async()
+
+        app.cleanup_ctx.append(socket_lifecycle)
+    logging.getLogger("shipmate").info("starting in %s mode on port %s", mode, port)
+    web.run_app(
+        app,
+        port=port,
+        shutdown_timeout=10,
+        print=lambda text: print(f"shipmate: listening on port {port} ({mode} mode)", flush=True),
+    )
+    return 0
+
+
+def cmd_db_upgrade(_args: argparse.Namespace) -> int:
+    settings = _settings()
+    from storage.migrate import upgrade
+
+    try:
+        upgrade(settings.database_url)
+    except Exception as exc:
+        return _fail(f"cannot migrate the database ({type(exc).__name__}: {exc})")
+    print("shipmate: database is at the latest migration")
+    return 0
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    print(json.dumps(manifest(args.url, socket=args.socket), indent=2))
+    return 0
+
+
+def cmd_policy_check(args: argparse.Namespace) -> int:
+    path = Path(args.file) if args.file else _settings().shipmate_policy
+    if not path.exists():
+        return _fail(f"{path}: no such file (without one, the built-in defaults apply)")
+    try:
+        policy = load_policy(path)
+    except PolicyError as exc:
+        return _fail(str(exc))
+    print(f"{path}: ok ({len(policy.environments)} environments: {' → '.join(policy.environment_names)})")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="shipmate", description="Release management in Slack.")
+    sub = root.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="serve Slack (HTTP or Socket Mode)")
+    run.add_argument("--mode", choices=["http", "socket"], help="default: socket when SLACK_APP_TOKEN is set")
+    run.add_argument("--port", type=int, help="default: $PORT, else 3000")
+    run.set_defaults(func=cmd_run)
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply pending migrations").set_defaults(func=cmd_db_upgrade)
+    man = sub.add_parser("manifest", help="print the Slack app manifest (JSON)")
+    man.add_argument("--url", help="public base URL of this server, e.g. https://shipmate.example.com")
+    man.add_argument("--socket", action="store_true", help="Socket Mode: no request URLs")
+    man.set_defaults(func=cmd_manifest)
+    policy = sub.add_parser("policy", help="policy file tools")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    check = policy_sub.add_parser("check", help="validate the policy file")
+    check.add_argument("file", nargs="?", help="default: $SHIPMATE_POLICY, else ./shipmate.toml")
+    check.set_defaults(func=cmd_policy_check)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""The release state machine: one table, readable in one screen. Anything not listed is refused."""
+
+from enum import StrEnum
+
+from bot.domain.errors import InvalidTransition
+
+
+class Status(StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    IN_PROGRESS = "in_progress"
+    RELEASED = "released"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    ROLLED_BACK = "rolled_back"
+    REVIEWED = "reviewed"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+class Event(StrEnum):
+    QUORUM_MET = "quorum_met"  # every environment that needs approvals has them
+    SCOPE_CHANGED = "scope_changed"  # summary, changes or window edited: approvals start over
+    REJECTED = "rejected"
+    REJECTION_WITHDRAWN = "rejection_withdrawn"
+    REPROPOSED = "reproposed"
+    DEPLOYED = "deployed"  # into an environment before the last one
+    DEPLOYED_FINAL = "deployed_final"  # into the last environment of the pipeline
+    ROLLED_BACK = "rolled_back"
+    CANCELLED = "cancelled"
+    REVIEW_CLOSED = "review_closed"
+
+
+S, E = Status, Event
+TRANSITIONS: dict[tuple[Status, Event], Status] = {
+    (S.PROPOSED, E.QUORUM_MET): S.APPROVED,
+    (S.PROPOSED, E.SCOPE_CHANGED): S.PROPOSED,
+    (S.PROPOSED, E.REJECTED): S.REJECTED,
+    (S.PROPOSED, E.DEPLOYED): S.IN_PROGRESS,
+    (S.PROPOSED, E.DEPLOYED_FINAL): S.RELEASED,
+    (S.PROPOSED, E.CANCELLED): S.CANCELLED,
+    (S.APPROVED, E.SCOPE_CHANGED): S.PROPOSED,
+    (S.APPROVED, E.REJECTED): S.REJECTED,
+    (S.APPROVED, E.DEPLOYED): S.IN_PROGRESS,
+    (S.APPROVED, E.DEPLOYED_FINAL): S.RELEASED,
+    (S.APPROVED, E.CANCELLED): S.CANCELLED,
+    (S.IN_PROGRESS, E.QUORUM_MET): S.IN_PROGRESS,
+    (S.IN_PROGRESS, E.SCOPE_CHANGED): S.IN_PROGRESS,
+    (S.IN_PROGRESS, E.REJECTED): S.REJECTED,
+    (S.IN_PROGRESS, E.DEPLOYED): S.IN_PROGRESS,
+    (S.IN_PROGRESS, E.DEPLOYED_FINAL): S.RELEASED,
+    (S.IN_PROGRESS, E.ROLLED_BACK): S.ROLLED_BACK,
+    (S.IN_PROGRESS, E.CANCELLED): S.CANCELLED,
+    (S.RELEASED, E.ROLLED_BACK): S.ROLLED_BACK,
+    (S.RELEASED, E.REVIEW_CLOSED): S.REVIEWED,
+    (S.ROLLED_BACK, E.REVIEW_CLOSED): S.REVIEWED,
+    (S.REJECTED, E.REJECTION_WITHDRAWN): S.PROPOSED,
+    (S.REJECTED, E.REPROPOSED): S.PROPOSED,
+    (S.REJECTED, E.CANCELLED): S.CANCELLED,
+}
+
+TERMINAL = frozenset({S.CANCELLED, S.REVIEWED})
+# States in which nothing may be deployed: the reason is the status itself.
+UNDEPLOYABLE = frozenset({S.REJECTED, S.CANCELLED, S.ROLLED_BACK, S.REVIEWED})
+
+_REASONS = {
+    E.QUORUM_MET: "be approved",
+    E.SCOPE_CHANGED: "be edited",
+    E.REJECTED: "be rejected",
+    E.REJECTION_WITHDRAWN: "have a rejection withdrawn",
+    E.REPROPOSED: "be proposed again",
+    E.DEPLOYED: "be deployed",
+    E.DEPLOYED_FINAL: "be deployed",
+    E.ROLLED_BACK: "be rolled back",
+    E.CANCELLED: "be cancelled",
+    E.REVIEW_CLOSED: "have its review closed",
+}
+
+
+def can(status: Status, event: Event) -> bool:
+    return (status, event) in TRANSITIONS
+
+
+def next_status(status: Status, event: Event, *, ref: str = "The release") -> Status:
+    try:
+        return TRANSITIONS[(status, event)]
+    except KeyError:
+        raise InvalidTransition(f"{ref} is {status.label}, so it cannot {_REASONS[event]}.") from None

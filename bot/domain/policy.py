@@ -1,0 +1,240 @@
+"""The policy file (TOML) as typed, validated objects. Errors name the key and the line."""
+
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bot.domain.timeparse import parse_duration, zone
+
+ENTITY_ID = re.compile(r"^[UWS][A-Z0-9]{2,20}$")
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
+ENV_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class PolicyError(Exception):
+    """The policy file is wrong; `str()` is one line naming file, line and key."""
+
+
+def _entity(value: str) -> str:
+    if not ENTITY_ID.match(value):
+        raise ValueError(f"{value!r} is not a Slack user id (U…/W…) or user group id (S…)")
+    return value
+
+
+def _channel(value: str) -> str:
+    if not CHANNEL_ID.match(value):
+        raise ValueError(f"{value!r} is not a Slack channel id (C…/G…)")
+    return value
+
+
+def _duration(value: str) -> str:
+    try:
+        parse_duration(value)
+    except Exception:
+        raise ValueError(f"{value!r} is not a duration like '90s', '30m', '4h' or '2d'") from None
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        zone(value)
+    except Exception:
+        raise ValueError(f"{value!r} is not an IANA time zone like 'Europe/Berlin'") from None
+    return value
+
+
+def _hours(value: str) -> str:
+    match = re.fullmatch(r"(\d\d):(\d\d)-(\d\d):(\d\d)", value)
+    if not match:
+        raise ValueError(f"{value!r} is not a span of hours like '09:00-18:00'")
+    start = int(match.group(1)) * 60 + int(match.group(2))
+    end = int(match.group(3)) * 60 + int(match.group(4))
+    if int(match.group(2)) > 59 or int(match.group(4)) > 59 or start >= end or end > 24 * 60:
+        raise ValueError(f"{value!r} must start before it ends, within 00:00-24:00")
+    return value
+
+
+EntityId = Annotated[str, AfterValidator(_entity)]
+ChannelId = Annotated[str, AfterValidator(_channel)]
+Duration = Annotated[str, AfterValidator(_duration)]
+TimeZoneName = Annotated[str, AfterValidator(_timezone)]
+Hours = Annotated[str, AfterValidator(_hours)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ApprovalGroup(_Strict):
+    name: str = Field(min_length=1, max_length=40)
+    members: list[EntityId] = Field(min_length=1)
+    required: int = Field(default=1, ge=1, le=20)
+
+
+class Environment(_Strict):
+    name: Annotated[str, Field(pattern=ENV_NAME.pattern)]
+    approvals: int = Field(default=0, ge=0, le=20)
+    approvers: list[EntityId] = []
+    approval_groups: list[ApprovalGroup] = []
+    regression_required: bool = False
+    verifiers: list[EntityId] = []
+    ci_may_bypass_gates: bool = False
+
+    @model_validator(mode="after")
+    def _groups_fit(self) -> "Environment":
+        if self.approval_groups and sum(g.required for g in self.approval_groups) > max(self.approvals, 0):
+            object.__setattr__(self, "approvals", sum(g.required for g in self.approval_groups))
+        return self
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.approvals > 0
+
+
+class SlackSettings(_Strict):
+    coordination_channel: ChannelId | None = None
+    stakeholder_channel: ChannelId | None = None
+
+
+class Reminders(_Strict):
+    pending_approval_every: Duration = "4h"
+    before_window: Duration = "1h"
+    working_hours: Hours = "00:00-24:00"
+    working_days: list[Annotated[str, Field(pattern="^(mon|tue|wed|thu|fri|sat|sun)$")]] = list(WEEKDAYS[:5])
+    timezone: TimeZoneName | None = None
+
+
+class Review(_Strict):
+    after: Duration = "24h"
+    prompts: list[Annotated[str, Field(min_length=1, max_length=200)]] = [
+        "What went well?",
+        "What did not go well?",
+        "What should we change next time?",
+    ]
+    facilitator: EntityId | None = None
+
+
+class RecurringFreeze(_Strict):
+    environments: list[str] = Field(min_length=1)
+    every: str | None = None  # "fri 16:00 - mon 08:00"
+    start: str | None = None  # explicit dates: ISO 8601
+    end: str | None = None
+    reason: str = Field(min_length=1, max_length=200)
+    timezone: TimeZoneName | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> "RecurringFreeze":
+        if bool(self.every) == bool(self.start and self.end):
+            raise ValueError("give either 'every' (like 'fri 16:00 - mon 08:00') or both 'start' and 'end'")
+        if self.every and not re.fullmatch(
+            r"(mon|tue|wed|thu|fri|sat|sun) \d\d:\d\d\s*-\s*(mon|tue|wed|thu|fri|sat|sun) \d\d:\d\d",
+            self.every,
+        ):
+            raise ValueError(f"every = {self.every!r} is not like 'fri 16:00 - mon 08:00'")
+        return self
+
+
+class ServiceSettings(_Strict):
+    channel: ChannelId | None = None
+
+
+class Policy(_Strict):
+    release_managers: list[EntityId] = []
+    timezone: TimeZoneName = "UTC"
+    slack: SlackSettings = SlackSettings()
+    environments: list[Environment] = Field(default_factory=lambda: list(DEFAULT_ENVIRONMENTS), min_length=1)
+    reminders: Reminders = Reminders()
+    review: Review = Review()
+    freezes: list[RecurringFreeze] = []
+    services: dict[str, ServiceSettings] = {}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Policy":
+        names = [env.name for env in self.environments]
+        if len(set(names)) != len(names):
+            raise ValueError(f"environment names must be unique, got {names}")
+        for freeze in self.freezes:
+            unknown = set(freeze.environments) - set(names)
+            if unknown:
+                raise ValueError(f"freeze names unknown environments {sorted(unknown)}; known: {names}")
+        return self
+
+    # -- look-ups used everywhere -------------------------------------------------------------
+    @property
+    def environment_names(self) -> list[str]:
+        return [env.name for env in self.environments]
+
+    def environment(self, name: str) -> Environment | None:
+        return next((env for env in self.environments if env.name == name), None)
+
+    def previous_environment(self, name: str) -> Environment | None:
+        names = self.environment_names
+        index = names.index(name)
+        return self.environments[index - 1] if index > 0 else None
+
+    def is_final(self, name: str) -> bool:
+        return self.environment_names[-1] == name
+
+    def stakeholder_channels(self, service: str) -> list[str]:
+        channels = [self.slack.stakeholder_channel] if self.slack.stakeholder_channel else []
+        extra = self.services.get(service)
+        if extra and extra.channel and extra.channel not in channels:
+            channels.append(extra.channel)
+        return channels
+
+    @property
+    def review_after(self) -> timedelta:
+        return parse_duration(self.review.after)
+
+    @property
+    def pending_approval_every(self) -> timedelta:
+        return parse_duration(self.reminders.pending_approval_every)
+
+
+DEFAULT_ENVIRONMENTS = (
+    Environment(name="dev"),
+    Environment(name="qa", regression_required=True),
+    Environment(name="prod", approvals=1),
+)
+
+
+def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
+    """Best effort: the line where the innermost named key of `loc` is written."""
+    keys = [part for part in loc if isinstance(part, str)]
+    for key in reversed(keys):
+        pattern = re.compile(rf"^\s*(\[\[?\s*)?([\w.]*\.)?{re.escape(key)}\s*(=|\]|\.)", re.MULTILINE)
+        match = pattern.search(text)
+        if match:
+            return text.count("\n", 0, match.start()) + 1
+    return None
+
+
+def parse_policy(text: str, *, source: str = "policy") -> Policy:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(error["loc"])
+        key = ".".join(str(part) for part in loc) or "(top level)"
+        line = _line_of(text, loc)
+        where = f"{source}:{line}" if line else source
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling and the table it is in)"
+        raise PolicyError(f"{where}: {key}: {message}") from None
+
+
+def load_policy(path: Path) -> Policy:
+    """The policy at `path`, or the built-in defaults when the file does not exist."""
+    if not path.exists():
+        return Policy()
+    return parse_policy(path.read_text(encoding="utf-8"), source=str(path))

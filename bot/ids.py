@@ -1,0 +1,38 @@
+"""Every Block Kit id in one place: templates and handlers both use these, so they cannot drift."""
+
+from enum import StrEnum
+
+
+class ActionId(StrEnum):
+    APPROVE = "release_approve"
+    REJECT = "release_reject"
+    DEPLOY_NEXT = "release_deploy_next"
+    CLOSE_REVIEW = "review_close"
+    ADD_ACTION_ITEM = "review_add_action_item"
+    ACTION_DONE = "action_item_done"
+
+
+class CallbackId(StrEnum):
+    PROPOSE = "release_propose"
+    REJECT = "release_reject_reason"
+    ACTION_ITEM = "review_action_item"
+
+
+class BlockId(StrEnum):
+    SERVICE = "service"
+    VERSION = "version"
+    SUMMARY = "summary"
+    CHANGES = "changes"
+    RISK = "risk"
+    WINDOW_START = "window_start"
+    WINDOW_HOURS = "window_hours"
+    ROLLBACK_PLAN = "rollback_plan"
+    REASON = "reason"
+    OWNER = "owner"
+    DUE = "due"
+    TEXT = "text"
+    RELEASE_ACTIONS = "release_actions"
+
+
+# Input elements use one action id per block: the block id says which field it is.
+INPUT = "input"

@@ -1,0 +1,56 @@
+"""The Slack app manifest: what `shipmate manifest` prints for "Create an app from a manifest"."""
+
+from typing import Any
+
+BOT_SCOPES = [
+    "commands",  # /release
+    "chat:write",  # release messages, threads, stakeholder posts, ephemeral answers
+    "chat:write.public",  # post in public channels the bot was not invited to
+    "im:write",  # direct messages to subscribers, approvers and action item owners
+    "usergroups:read",  # resolve approver user groups (S…)
+    "channels:history",  # review replies in public channel threads
+    "groups:history",  # review replies in private channel threads
+    "users:read",  # each person's time zone for the calendar
+]
+BOT_EVENTS = ["app_home_opened", "message.channels", "message.groups"]
+
+
+def manifest(url: str | None = None, *, socket: bool = False) -> dict[str, Any]:
+    base = (url or "https://shipmate.example.com").rstrip("/")
+    events_url = base if base.endswith("/slack/events") else f"{base}/slack/events"
+    command: dict[str, Any] = {
+        "command": "/release",
+        "description": "Propose, approve, deploy and review releases",
+        "usage_hint": "help | propose | approve <service@version> | deploy <service@version> <env> | status",
+        "should_escape": False,
+    }
+    event_subscriptions: dict[str, Any] = {"bot_events": BOT_EVENTS}
+    interactivity: dict[str, Any] = {"is_enabled": True}
+    if not socket:
+        command["url"] = events_url
+        event_subscriptions["request_url"] = events_url
+        interactivity["request_url"] = events_url
+    return {
+        "display_information": {
+            "name": "Shipmate",
+            "description": "Release management where your team already talks.",
+            "background_color": "#1d3557",
+        },
+        "features": {
+            "app_home": {
+                "home_tab_enabled": True,
+                "messages_tab_enabled": True,
+                "messages_tab_read_only_enabled": True,
+            },
+            "bot_user": {"display_name": "shipmate", "always_online": True},
+            "slash_commands": [command],
+        },
+        "oauth_config": {"scopes": {"bot": BOT_SCOPES}},
+        "settings": {
+            "event_subscriptions": event_subscriptions,
+            "interactivity": interactivity,
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": socket,
+            "token_rotation_enabled": False,
+        },
+    }

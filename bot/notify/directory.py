@@ -1,0 +1,36 @@
+"""Slack user groups → members, through `usergroups.users.list`, cached briefly per workspace."""
+
+import logging
+import time
+from collections.abc import Iterable
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+
+
+class SlackDirectory:
+    def __init__(self, client: AsyncWebClient, *, ttl: float = 300.0) -> None:
+        self.client = client
+        self.ttl = ttl
+        self._cache: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
+
+    async def members(self, team_id: str, group_ids: Iterable[str]) -> dict[str, frozenset[str]]:
+        resolved: dict[str, frozenset[str]] = {}
+        now = time.monotonic()
+        for group_id in group_ids:
+            cached = self._cache.get((team_id, group_id))
+            if cached and now - cached[0] < self.ttl:
+                resolved[group_id] = cached[1]
+                continue
+            try:
+                response = await self.client.usergroups_users_list(usergroup=group_id, team_id=team_id)
+                users = frozenset(response.get("users", []))
+            except SlackApiError as exc:
+                # Fail closed: an unresolvable group grants nothing, and we say so in the log.
+                log.warning("could not resolve user group %s: %s", group_id, exc.response.status_code)
+                users = cached[1] if cached else frozenset()
+            self._cache[(team_id, group_id)] = (now, users)
+            resolved[group_id] = users
+        return resolved

@@ -1,0 +1,111 @@
+"""The aiohttp application: Slack events, health, and the app's own HTTP endpoints. Built by `create_app`."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain.policy import Policy, load_policy
+from bot.notify.directory import SlackDirectory
+from bot.notify.dispatcher import Dispatcher
+from bot.services.context import ServiceContext
+from bot.settings import Settings
+from bot.slack_app import build_bolt_app, web_client
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 256 * 1024  # Slack's largest payloads are far below this; bigger bodies are refused unread
+
+SETTINGS = web.AppKey("settings", Settings)
+SERVICES = web.AppKey("services", ServiceContext)
+BOLT = web.AppKey("bolt", AsyncApp)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+CLIENT = web.AppKey("client", AsyncWebClient)
+
+
+class Runtime:
+    """What a process owns: database, Slack client, services, dispatcher; opened and closed together."""
+
+    def __init__(self, settings: Settings, policy: Policy | None = None) -> None:
+        self.settings = settings
+        self.policy = policy or load_policy(settings.shipmate_policy)
+        self.db = Database(settings.database_url)
+        self.client = web_client(settings)
+        self.dispatcher = Dispatcher(
+            self.db,
+            self.client,
+            lease=timedelta(seconds=max(30.0, settings.shipmate_slack_timeout * 4)),
+            poll_interval=settings.shipmate_poll_interval,
+        )
+        self.services = ServiceContext(
+            db=self.db,
+            policy=self.policy,
+            settings=settings,
+            directory=SlackDirectory(self.client),
+            kick=self.dispatcher.kick,
+        )
+        self.bolt = build_bolt_app(settings, self.services, self.client)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox-dispatcher"))
+
+    async def stop(self) -> None:
+        # In-flight listener work (Bolt runs it after the ack) finishes before the engine closes.
+        current = asyncio.current_task()
+        in_flight = {task for task in asyncio.all_tasks() if task is not current and task not in self._tasks}
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=10)
+        self.dispatcher.stop()
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, timeout=self.settings.shipmate_slack_timeout + 5)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        await self.db.dispose()
+
+
+async def slack_events(request: web.Request) -> web.Response:
+    bolt_request = await to_bolt_request(request)
+    bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
+    return await to_aiohttp_response(bolt_response)
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        await asyncio.wait_for(request.app[SERVICES].db.ping(), timeout=3)
+    except Exception as exc:  # any failure means "not ready"; say which
+        return web.json_response({"status": "unavailable", "database": type(exc).__name__}, status=503)
+    return web.json_response({"status": "ready", "database": "ok"})
+
+
+def create_app(settings: Settings, policy: Policy | None = None) -> web.Application:
+    """One aiohttp application per process; the runtime opens in `cleanup_ctx` and closes on shutdown."""
+    app = web.Application(client_max_size=MAX_BODY)
+    runtime = Runtime(settings, policy)
+    app[SETTINGS] = settings
+    app[SERVICES] = runtime.services
+    app[BOLT] = runtime.bolt
+    app[DISPATCHER] = runtime.dispatcher
+    app[CLIENT] = runtime.client
+
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        await runtime.start()
+        yield
+        await runtime.stop()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_post("/slack/events", slack_events)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app

@@ -1,0 +1,204 @@
+"""The release message and its companions: builds the card, enqueues it, thread lines and stakeholder news.
+
+Everything here runs inside the caller's transaction, so the message is owed exactly when the change commits.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.approval_policy import ApprovalState, Members, evaluate
+from bot.domain.lifecycle import Status
+from bot.domain.mrkdwn import mention
+from bot.domain.policy import Policy
+from bot.ids import ActionId
+from bot.render import render, render_text
+from storage.models import Approval, Deployment, Release
+from storage.repositories import approvals as approvals_repo
+from storage.repositories import deployments as deployments_repo
+from storage.repositories import outbox
+
+EMOJI = {
+    Status.PROPOSED: "📝",
+    Status.APPROVED: "✅",
+    Status.IN_PROGRESS: "🚚",
+    Status.RELEASED: "🚀",
+    Status.REJECTED: "⛔",
+    Status.CANCELLED: "🚫",
+    Status.ROLLED_BACK: "⏪",
+    Status.REVIEWED: "📚",
+}
+OPEN = frozenset({Status.PROPOSED, Status.APPROVED, Status.IN_PROGRESS})
+
+
+@dataclass(frozen=True)
+class Button:
+    action_id: ActionId
+    label: str
+    value: str
+    style: str | None = None
+
+
+@dataclass(frozen=True)
+class CardView:
+    release: Release
+    status_label: str
+    emoji: str
+    window_text: str
+    approvals: list[str]
+    pipeline_text: str
+    buttons: list[Button]
+
+
+def group_ids(policy: Policy) -> set[str]:
+    """Every user group the policy names: these are resolved through Slack before a decision."""
+    ids = {entity for entity in policy.release_managers if entity.startswith("S")}
+    for env in policy.environments:
+        ids.update(entity for entity in env.approvers if entity.startswith("S"))
+        ids.update(entity for entity in env.verifiers if entity.startswith("S"))
+        for group in env.approval_groups:
+            ids.update(entity for entity in group.members if entity.startswith("S"))
+    return ids
+
+
+def approval_states(
+    policy: Policy, release: Release, decisions: Iterable[Approval], members: Members
+) -> list[ApprovalState]:
+    decided = list(decisions)
+    return [
+        evaluate(
+            env,
+            approvals=[d.user_id for d in decided if d.environment == env.name and d.decision == "approve"],
+            rejections=[d.user_id for d in decided if d.environment == env.name and d.decision == "reject"],
+            proposer_id=release.proposer_id,
+            members=members,
+        )
+        for env in policy.environments
+        if env.needs_approval
+    ]
+
+
+def approval_line(state: ApprovalState) -> str:
+    who = ", ".join(mention(user) for user in state.approved_by) or "nobody yet"
+    line = f"*Approvals for {state.environment}* {min(len(state.approved_by), state.required)}/{state.required}: {who}"
+    if state.met:
+        line += " · approved"
+    for group in state.groups:
+        filled = ", ".join(mention(user) for user in group.filled_by) or "—"
+        line += f"\n• {group.name}: {min(len(group.filled_by), group.required)}/{group.required} ({filled})"
+    if state.rejected_by:
+        line += "\n⛔ Rejected by " + ", ".join(mention(user) for user in state.rejected_by)
+    return line
+
+
+def deployed_environments(deployments: Sequence[Deployment]) -> dict[str, Deployment]:
+    """Environment → this release's newest successful deployment there (rolled back ones included)."""
+    latest: dict[str, Deployment] = {}
+    for deployment in deployments:
+        if deployment.outcome == "succeeded":
+            latest[deployment.environment] = deployment
+    return latest
+
+
+def next_environment(policy: Policy, deployed: dict[str, Deployment]) -> str | None:
+    return next((name for name in policy.environment_names if name not in deployed), None)
+
+
+def pipeline_line(policy: Policy, deployed: dict[str, Deployment]) -> str:
+    parts = []
+    for name in policy.environment_names:
+        deployment = deployed.get(name)
+        if deployment is None:
+            parts.append(f"▫️ {name}")
+        elif deployment.rolled_back_at is not None:
+            parts.append(f"⏪ {name}")
+        else:
+            parts.append(f"✅ {name}")
+    return " → ".join(parts)
+
+
+def build_card(
+    policy: Policy,
+    release: Release,
+    decisions: Sequence[Approval],
+    deployments: Sequence[Deployment],
+    members: Members,
+) -> CardView:
+    status = Status(release.status)
+    states = approval_states(policy, release, decisions, members)
+    deployed = deployed_environments(deployments)
+    buttons: list[Button] = []
+    if status in OPEN:
+        value = str(release.id)
+        if any(not state.met for state in states):
+            buttons += [
+                Button(ActionId.APPROVE, "Approve", value, "primary"),
+                Button(ActionId.REJECT, "Reject", value, "danger"),
+            ]
+        target = next_environment(policy, deployed)
+        if target:
+            buttons.append(Button(ActionId.DEPLOY_NEXT, f"Deploy to {target}", f"{release.id}:{target}"))
+    window = "not planned"
+    if release.window_start:
+        start = int(release.window_start.timestamp())
+        window = f"<!date^{start}^{{date_short_pretty}} {{time}}|{release.window_start:%Y-%m-%d %H:%M} UTC>"
+        if release.window_end:
+            end = int(release.window_end.timestamp())
+            window += f" – <!date^{end}^{{time}}|{release.window_end:%H:%M} UTC>"
+    return CardView(
+        release=release,
+        status_label=status.label,
+        emoji=EMOJI[status],
+        window_text=window,
+        approvals=[approval_line(state) for state in states],
+        pipeline_text=pipeline_line(policy, deployed),
+        buttons=buttons,
+    )
+
+
+async def refresh(session: AsyncSession, policy: Policy, release: Release, members: Members) -> None:
+    """Owe Slack the card in its current state (older unsent cards are dropped)."""
+    assert release.id is not None
+    decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.id)
+    deployments = await deployments_repo.for_release(session=session, team_id=release.team_id, release_id=release.id)
+    card = build_card(policy, release, decisions, deployments, members)
+    await outbox.supersede_cards(session=session, team_id=release.team_id, release_id=release.id)
+    outbox.enqueue(
+        session=session,
+        team_id=release.team_id,
+        kind="card",
+        release_id=release.id,
+        payload=render("release_card", card=card),
+    )
+
+
+def thread(session: AsyncSession, release: Release, template: str, **context: Any) -> None:
+    """One line in the release's thread, rendered from `templates/<template>.txt.j2`."""
+    text = render_text(template, release=release, **context)
+    outbox.enqueue(
+        session=session,
+        team_id=release.team_id,
+        kind="thread",
+        release_id=release.id,
+        payload=render("message", text=text, context=None),
+    )
+
+
+def stakeholders(
+    session: AsyncSession,
+    policy: Policy,
+    release: Release,
+    template: str,
+    *,
+    subscribers: Iterable[str] = (),
+    **context: Any,
+) -> None:
+    """Tell the stakeholder channel(s) and each subscriber, in words for non-engineers."""
+    text = render_text(template, release=release, **context)
+    payload = render("message", text=text, context=None)
+    for channel in policy.stakeholder_channels(release.service):
+        outbox.enqueue(session=session, team_id=release.team_id, kind="post", channel=channel, payload=payload)
+    for user_id in subscribers:
+        outbox.enqueue(session=session, team_id=release.team_id, kind="dm", channel=user_id, payload=payload)

@@ -1,0 +1,191 @@
+"""Proposing, listing, showing, cancelling releases, and their audit history."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.domain.lifecycle import Event, Status, next_status
+from bot.domain.mrkdwn import mention
+from bot.domain.validation import (
+    MAX_CHANGES,
+    MAX_ROLLBACK_PLAN,
+    MAX_SUMMARY,
+    ReleaseRef,
+    check_risk,
+    check_service,
+    check_text,
+    check_version,
+)
+from bot.services import release_card
+from bot.services.context import Actor, ServiceContext
+from storage.models import AuditEvent, Release
+from storage.repositories import audit
+from storage.repositories import releases as releases_repo
+from storage.types import utcnow
+
+
+@dataclass(frozen=True)
+class ProposeRequest:
+    service: str
+    version: str
+    summary: str
+    changes: str = ""
+    risk: str = "medium"
+    rollback_plan: str = ""
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+
+    def validated(self) -> "ProposeRequest":
+        if self.window_start and self.window_end and self.window_end <= self.window_start:
+            raise InvalidInput("The window must end after it starts.")
+        return ProposeRequest(
+            service=check_service(self.service.strip()),
+            version=check_version(self.version.strip()),
+            summary=check_text(self.summary, field="summary", limit=MAX_SUMMARY),
+            changes=check_text(self.changes, field="list of changes", limit=MAX_CHANGES, required=False),
+            risk=check_risk(self.risk),
+            rollback_plan=check_text(
+                self.rollback_plan, field="rollback plan", limit=MAX_ROLLBACK_PLAN, required=False
+            ),
+            window_start=self.window_start,
+            window_end=self.window_end,
+        )
+
+
+def is_release_manager(ctx: ServiceContext, user_id: str, members: dict[str, frozenset[str]]) -> bool:
+    return any(user_id == rm or user_id in members.get(rm, frozenset()) for rm in ctx.policy.release_managers)
+
+
+async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) -> Release:
+    request = request.validated()
+    channel = ctx.policy.slack.coordination_channel or actor.channel_id
+    if not channel:
+        raise InvalidInput("There is no coordination channel: set `[slack] coordination_channel` in the policy.")
+    members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
+    ref = f"{request.service}@{request.version}"
+    try:
+        async with ctx.db.transaction() as session:
+            existing = await releases_repo.get(
+                session=session, team_id=actor.team_id, service=request.service, version=request.version
+            )
+            if existing is not None:
+                raise Conflict(
+                    f"{ref} already exists ({Status(existing.status).label}); propose a new version, "
+                    f"or see it with `/release show {ref}`."
+                )
+            release = releases_repo.add(
+                session=session,
+                release=Release(
+                    team_id=actor.team_id,
+                    proposer_id=actor.user_id,
+                    channel_id=channel,
+                    service=request.service,
+                    version=request.version,
+                    summary=request.summary,
+                    changes=request.changes,
+                    risk=request.risk,
+                    rollback_plan=request.rollback_plan,
+                    window_start=request.window_start,
+                    window_end=request.window_end,
+                ),
+            )
+            await session.flush()
+            audit.append(
+                session=session,
+                team_id=actor.team_id,
+                actor_id=actor.user_id,
+                action="proposed",
+                release_id=release.id,
+                details={"summary": request.summary, "risk": request.risk},
+            )
+            await release_card.refresh(session, ctx.policy, release, members)
+    except IntegrityError:  # a concurrent proposal of the same ref won the race
+        raise Conflict(f"{ref} already exists; propose a new version.") from None
+    ctx.kick()
+    return release
+
+
+async def get(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
+    async with ctx.db.read() as session:
+        release = await releases_repo.get(
+            session=session, team_id=actor.team_id, service=ref.service, version=ref.version
+        )
+    if release is None:
+        raise NotFound(f"There is no release {ref}. See what exists with `/release list {ref.service}`.")
+    return release
+
+
+@dataclass(frozen=True)
+class ReleasePage:
+    releases: Sequence[Release]
+    more: int
+
+
+async def list_recent(ctx: ServiceContext, actor: Actor, service: str | None, limit: int = 15) -> ReleasePage:
+    async with ctx.db.read() as session:
+        releases = await releases_repo.recent(session=session, team_id=actor.team_id, service=service, limit=limit + 1)
+        more = 0
+        if len(releases) > limit:
+            total = await releases_repo.count(session=session, team_id=actor.team_id, service=service)
+            more = total - limit
+    return ReleasePage(releases[:limit], more)
+
+
+async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_card.CardView:
+    """The release as its message shows it, for `/release show`."""
+    members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
+    async with ctx.db.read() as session:
+        release = await releases_repo.get(
+            session=session, team_id=actor.team_id, service=ref.service, version=ref.version
+        )
+        if release is None:
+            raise NotFound(f"There is no release {ref}. See what exists with `/release list {ref.service}`.")
+        assert release.id is not None
+        from storage.repositories import approvals, deployments
+
+        decisions = await approvals.active(session=session, team_id=actor.team_id, release_id=release.id)
+        deployed = await deployments.for_release(session=session, team_id=actor.team_id, release_id=release.id)
+    return release_card.build_card(ctx.policy, release, decisions, deployed, members)
+
+
+async def history(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> tuple[Release, Sequence[AuditEvent]]:
+    async with ctx.db.read() as session:
+        release = await releases_repo.get(
+            session=session, team_id=actor.team_id, service=ref.service, version=ref.version
+        )
+        if release is None:
+            raise NotFound(f"There is no release {ref}. See what exists with `/release list {ref.service}`.")
+        assert release.id is not None
+        events = await audit.for_release(session=session, team_id=actor.team_id, release_id=release.id)
+    return release, events
+
+
+async def cancel(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
+    members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
+    async with ctx.db.transaction() as session:
+        release = await releases_repo.lock(
+            session=session, team_id=actor.team_id, service=ref.service, version=ref.version
+        )
+        if release is None:
+            raise NotFound(f"There is no release {ref}. See what exists with `/release list {ref.service}`.")
+        if actor.user_id != release.proposer_id and not is_release_manager(ctx, actor.user_id, members):
+            raise NotAllowed(
+                f"Only the proposer ({mention(release.proposer_id)}) or a release manager can cancel {ref}."
+            )
+        release.status = next_status(Status(release.status), Event.CANCELLED, ref=str(ref))
+        release.row_version += 1
+        release.updated_at = utcnow()
+        audit.append(
+            session=session,
+            team_id=actor.team_id,
+            actor_id=actor.user_id,
+            action="cancelled",
+            release_id=release.id,
+        )
+        await release_card.refresh(session, ctx.policy, release, members)
+        release_card.thread(session, release, "thread_cancelled", actor=actor.user_id)
+    ctx.kick()
+    return release

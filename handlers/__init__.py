@@ -1,0 +1,13 @@
+"""Slack surfaces. Each module has `register(app)`; importing registers nothing."""
+
+from slack_bolt.async_app import AsyncApp
+
+from handlers import actions, commands, errors, events, views
+
+
+def register_all(app: AsyncApp) -> None:
+    errors.register(app)
+    commands.register(app)
+    actions.register(app)
+    views.register(app)
+    events.register(app)

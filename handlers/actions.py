@@ -1,0 +1,50 @@
+"""Buttons on the release message. Ack first; the use case answers, refusals come back ephemerally."""
+
+import json
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.ids import ActionId
+from bot.render import render
+from bot.services import approvals
+from bot.services.context import Actor, ServiceContext
+
+
+def _actor(body: dict[str, Any]) -> Actor:
+    channel = (body.get("channel") or {}).get("id")
+    return Actor(team_id=body["team"]["id"], user_id=body["user"]["id"], channel_id=channel)
+
+
+async def approve_clicked(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    services: ServiceContext,
+) -> None:
+    await ack()
+    outcome = await approvals.approve_by_id(services, _actor(body), int(action["value"]), comment="")
+    await respond(text=outcome.message, response_type="ephemeral", replace_original=False)
+
+
+async def reject_clicked(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    services: ServiceContext,
+) -> None:
+    await ack()
+    # Refuse before asking for a reason: someone who may not reject should not type one.
+    release = await approvals.check_may_decide_by_id(services, _actor(body), int(action["value"]))
+    metadata = json.dumps({"release_id": release.id})
+    await client.views_open(
+        trigger_id=body["trigger_id"], view=render("reject_modal", ref=release.ref, private_metadata=metadata)
+    )
+
+
+def register(app: AsyncApp) -> None:
+    app.action(str(ActionId.APPROVE))(approve_clicked)
+    app.action(str(ActionId.REJECT))(reject_clicked)

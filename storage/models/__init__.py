@@ -1,0 +1,24 @@
+"""Every table; importing this module registers them all on `SQLModel.metadata`."""
+
+from storage.models.change import CalendarToken, Freeze, Subscription
+from storage.models.delivery import OutboxMessage, ProcessedEvent, ScheduledJob
+from storage.models.releases import Approval, AuditEvent, Deployment, Release, ReleaseBase, Verification
+from storage.models.reviews import ActionItem, Review, ReviewReply
+
+__all__ = [
+    "ActionItem",
+    "Approval",
+    "AuditEvent",
+    "CalendarToken",
+    "Deployment",
+    "Freeze",
+    "OutboxMessage",
+    "ProcessedEvent",
+    "Release",
+    "ReleaseBase",
+    "Review",
+    "ReviewReply",
+    "ScheduledJob",
+    "Subscription",
+    "Verification",
+]

@@ -1,0 +1,134 @@
+"""Releases and what happens to them: approvals, deployments, regression sign-offs, the audit trail."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from storage.models._base import created_at_field, json_field, team_id_field, text_field, time_field
+
+
+class ReleaseBase(SQLModel):
+    service: str = Field(max_length=63)
+    version: str = Field(max_length=64)
+    summary: str = Field(max_length=300)
+    changes: str = text_field()
+    risk: str = Field(default="medium", max_length=10)
+    rollback_plan: str = text_field()
+    window_start: datetime | None = time_field()
+    window_end: datetime | None = time_field()
+
+
+class Release(ReleaseBase, table=True):
+    __tablename__ = "releases"
+    __table_args__ = (
+        UniqueConstraint("team_id", "service", "version", name="uq_releases_team_service_version"),
+        Index("ix_releases_team_created", "team_id", "id"),
+        Index("ix_releases_team_service", "team_id", "service", "id"),
+        Index("ix_releases_team_status", "team_id", "status"),
+        Index("ix_releases_team_window", "team_id", "window_start"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_id_field()
+    proposer_id: str = Field(max_length=32)
+    status: str = Field(default="proposed", max_length=20)
+    channel_id: str = Field(max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    row_version: int = Field(default=1)
+    review_summary: str = text_field()
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+
+    @property
+    def ref(self) -> str:
+        return f"{self.service}@{self.version}"
+
+
+class Approval(SQLModel, table=True):
+    """One decision by one person for one environment; `invalidated_at` set when scope changes or withdrawn."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (
+        Index(
+            "uq_approvals_active_decision",
+            "release_id",
+            "environment",
+            "user_id",
+            unique=True,
+            sqlite_where=text("invalidated_at IS NULL"),
+            postgresql_where=text("invalidated_at IS NULL"),
+        ),
+        Index("ix_approvals_team_user", "team_id", "user_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_id_field()
+    release_id: int = Field(foreign_key="releases.id", index=True)
+    environment: str = Field(max_length=31)
+    user_id: str = Field(max_length=32)
+    decision: str = Field(max_length=10)  # approve | reject
+    comment: str = text_field()
+    group_name: str | None = Field(default=None, max_length=40)
+    created_at: datetime = created_at_field()
+    invalidated_at: datetime | None = time_field()
+
+
+class Deployment(SQLModel, table=True):
+    __tablename__ = "deployments"
+    __table_args__ = (
+        Index("ix_deployments_team_service_env", "team_id", "service", "environment", "id"),
+        Index("uq_deployments_delivery", "team_id", "delivery_id", unique=True),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_id_field()
+    release_id: int = Field(foreign_key="releases.id", index=True)
+    service: str = Field(max_length=63)
+    version: str = Field(max_length=64)
+    environment: str = Field(max_length=31)
+    actor_id: str = Field(max_length=64)  # a user id, or "ci"
+    outcome: str = Field(default="succeeded", max_length=10)  # succeeded | failed
+    ci_url: str | None = Field(default=None, max_length=500)
+    delivery_id: str | None = Field(default=None, max_length=100)
+    override_reason: str | None = Field(default=None, max_length=500)
+    bypassed_gates: bool = Field(default=False)
+    created_at: datetime = created_at_field()
+    rolled_back_at: datetime | None = time_field()
+    rolled_back_by: str | None = Field(default=None, max_length=32)
+    rollback_reason: str | None = Field(default=None, max_length=500)
+
+
+class Verification(SQLModel, table=True):
+    """A regression sign-off: the newest one per (release, environment) is the one that counts."""
+
+    __tablename__ = "verifications"
+    __table_args__ = (Index("ix_verifications_release_env", "release_id", "environment", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_id_field()
+    release_id: int = Field(foreign_key="releases.id")
+    environment: str = Field(max_length=31)
+    user_id: str = Field(max_length=32)
+    passed: bool
+    note: str = text_field()
+    created_at: datetime = created_at_field()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only: who did what, when. Never updated or deleted."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_team_release", "team_id", "release_id", "id"),
+        Index("ix_audit_team_id", "team_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = team_id_field()
+    release_id: int | None = Field(default=None, foreign_key="releases.id")
+    actor_id: str = Field(max_length=64)
+    action: str = Field(max_length=40)
+    details: dict[str, Any] = json_field()
+    created_at: datetime = created_at_field()

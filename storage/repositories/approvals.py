@@ -1,0 +1,69 @@
+"""Approval and rejection decisions."""
+
+from collections.abc import Sequence
+
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Approval
+from storage.types import utcnow
+
+
+async def active(*, session: AsyncSession, team_id: str, release_id: int) -> Sequence[Approval]:
+    query = (
+        select(Approval)
+        .where(
+            Approval.team_id == team_id,
+            Approval.release_id == release_id,
+            col(Approval.invalidated_at).is_(None),
+        )
+        .order_by(col(Approval.id))
+    )
+    return (await session.exec(query)).all()
+
+
+def add(*, session: AsyncSession, approval: Approval) -> Approval:
+    session.add(approval)
+    return approval
+
+
+async def invalidate(
+    *,
+    session: AsyncSession,
+    team_id: str,
+    release_id: int,
+    user_id: str | None = None,
+    decision: str | None = None,
+) -> int:
+    statement = update(Approval).where(
+        col(Approval.team_id) == team_id,
+        col(Approval.release_id) == release_id,
+        col(Approval.invalidated_at).is_(None),
+    )
+    if user_id is not None:
+        statement = statement.where(col(Approval.user_id) == user_id)
+    if decision is not None:
+        statement = statement.where(col(Approval.decision) == decision)
+    result = await session.exec(statement.values(invalidated_at=utcnow()))
+    return int(result.rowcount)
+
+
+async def pending_for_releases(
+    *, session: AsyncSession, team_id: str, release_ids: Sequence[int]
+) -> dict[int, list[Approval]]:
+    """Active decisions of many releases in one query (no N+1 on lists and App Home)."""
+    if not release_ids:
+        return {}
+    query = (
+        select(Approval)
+        .where(
+            Approval.team_id == team_id,
+            col(Approval.release_id).in_(release_ids),
+            col(Approval.invalidated_at).is_(None),
+        )
+        .order_by(col(Approval.id))
+    )
+    grouped: dict[int, list[Approval]] = {release_id: [] for release_id in release_ids}
+    for approval in (await session.exec(query)).all():
+        grouped[approval.release_id].append(approval)
+    return grouped

@@ -1,0 +1,35 @@
+"""The append-only audit trail."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import AuditEvent
+
+
+def append(
+    *,
+    session: AsyncSession,
+    team_id: str,
+    actor_id: str,
+    action: str,
+    release_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    event = AuditEvent(team_id=team_id, release_id=release_id, actor_id=actor_id, action=action, details=details or {})
+    session.add(event)
+    return event
+
+
+async def for_release(
+    *, session: AsyncSession, team_id: str, release_id: int, limit: int = 200
+) -> Sequence[AuditEvent]:
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.team_id == team_id, AuditEvent.release_id == release_id)
+        .order_by(col(AuditEvent.id))
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()

@@ -1,0 +1,115 @@
+"""The outbox: rows written with a state change, claimed and sent by a dispatcher, in order per release."""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import OutboxMessage, Release
+from storage.types import utcnow
+
+
+def enqueue(
+    *,
+    session: AsyncSession,
+    team_id: str,
+    kind: str,
+    payload: dict[str, Any],
+    channel: str | None = None,
+    release_id: int | None = None,
+) -> OutboxMessage:
+    message = OutboxMessage(team_id=team_id, kind=kind, channel=channel, payload=payload, release_id=release_id)
+    session.add(message)
+    return message
+
+
+async def supersede_cards(*, session: AsyncSession, team_id: str, release_id: int) -> None:
+    """A newer card makes older unsent ones pointless: the message shows the latest state only."""
+    await session.exec(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.team_id) == team_id,
+            col(OutboxMessage.release_id) == release_id,
+            col(OutboxMessage.kind) == "card",
+            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.claimed_until).is_(None),
+        )
+        .values(status="superseded")
+    )
+
+
+async def claim(*, session: AsyncSession, limit: int, lease: timedelta) -> Sequence[OutboxMessage]:
+    """Atomically take up to `limit` due rows for `lease`. Other processes skip what is taken."""
+    now = utcnow()
+    due = (
+        select(OutboxMessage.id)
+        .where(
+            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.next_attempt_at) <= now,
+            (col(OutboxMessage.claimed_until).is_(None)) | (col(OutboxMessage.claimed_until) < now),
+        )
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list((await session.exec(due)).all())
+    if not ids:
+        return []
+    await session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(claimed_until=now + lease))
+    rows = await session.exec(
+        select(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).order_by(col(OutboxMessage.id))
+    )
+    return rows.all()
+
+
+async def mark_sent(*, session: AsyncSession, message_id: int, message_ts: str | None) -> None:
+    await session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(status="sent", sent_at=utcnow(), message_ts=message_ts, claimed_until=None)
+    )
+
+
+async def reschedule(
+    *,
+    session: AsyncSession,
+    message_id: int,
+    at: datetime,
+    error: str,
+    count_attempt: bool = True,
+    dead: bool = False,
+) -> None:
+    values: dict[str, Any] = {
+        "next_attempt_at": at,
+        "claimed_until": None,
+        "last_error": error[:1000],
+        "status": "dead" if dead else "pending",
+    }
+    if count_attempt:
+        values["attempts"] = col(OutboxMessage.attempts) + 1
+    await session.exec(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(**values))
+
+
+async def record_message_ts(*, session: AsyncSession, release_id: int, channel: str, message_ts: str) -> None:
+    await session.exec(
+        update(Release)
+        .where(col(Release.id) == release_id, col(Release.message_ts).is_(None))
+        .values(message_ts=message_ts, channel_id=channel)
+    )
+
+
+async def release_anchor(*, session: AsyncSession, release_id: int) -> tuple[str, str | None] | None:
+    row = (await session.exec(select(Release.channel_id, Release.message_ts).where(Release.id == release_id))).first()
+    return (row[0], row[1]) if row else None
+
+
+async def next_due(*, session: AsyncSession) -> datetime | None:
+    query = (
+        select(OutboxMessage.next_attempt_at)
+        .where(col(OutboxMessage.status) == "pending")
+        .order_by(col(OutboxMessage.next_attempt_at))
+        .limit(1)
+    )
+    return (await session.exec(query)).first()

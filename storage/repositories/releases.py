@@ -1,0 +1,83 @@
+"""Release look-ups. Keyword-only, scoped by `team_id`, never commit."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Release
+
+PAGE = 20
+
+
+async def get(*, session: AsyncSession, team_id: str, service: str, version: str) -> Release | None:
+    query = select(Release).where(Release.team_id == team_id, Release.service == service, Release.version == version)
+    return (await session.exec(query)).first()
+
+
+async def get_by_id(*, session: AsyncSession, team_id: str, release_id: int) -> Release | None:
+    query = select(Release).where(Release.team_id == team_id, Release.id == release_id)
+    return (await session.exec(query)).first()
+
+
+async def lock(*, session: AsyncSession, team_id: str, service: str, version: str) -> Release | None:
+    """Load for a state change: PostgreSQL holds a row lock until commit (SQLite serialises writers anyway)."""
+    query = (
+        select(Release)
+        .where(Release.team_id == team_id, Release.service == service, Release.version == version)
+        .with_for_update()
+    )
+    release = (await session.exec(query)).first()
+    if release is not None:
+        await session.refresh(release)
+    return release
+
+
+async def lock_by_id(*, session: AsyncSession, team_id: str, release_id: int) -> Release | None:
+    query = select(Release).where(Release.team_id == team_id, Release.id == release_id).with_for_update()
+    release = (await session.exec(query)).first()
+    if release is not None:
+        await session.refresh(release)
+    return release
+
+
+async def recent(
+    *,
+    session: AsyncSession,
+    team_id: str,
+    service: str | None = None,
+    limit: int = PAGE,
+    before_id: int | None = None,
+) -> Sequence[Release]:
+    """Newest first, one page; uses (team_id, id) or (team_id, service, id) indexes."""
+    query = select(Release).where(Release.team_id == team_id)
+    if service:
+        query = query.where(Release.service == service)
+    if before_id:
+        query = query.where(col(Release.id) < before_id)
+    return (await session.exec(query.order_by(col(Release.id).desc()).limit(limit))).all()
+
+
+async def count(*, session: AsyncSession, team_id: str, service: str | None = None) -> int:
+    query = select(func.count()).select_from(Release).where(Release.team_id == team_id)
+    if service:
+        query = query.where(Release.service == service)
+    return int((await session.exec(query)).one())
+
+
+async def with_status(
+    *, session: AsyncSession, team_id: str, statuses: Sequence[str], limit: int = 200
+) -> Sequence[Release]:
+    query = (
+        select(Release)
+        .where(Release.team_id == team_id, col(Release.status).in_(statuses))
+        .order_by(col(Release.id).desc())
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()
+
+
+def add(*, session: AsyncSession, release: Release) -> Release:
+    session.add(release)
+    return release

@@ -1,0 +1,156 @@
+"""Drives the real aiohttp app the way Slack does: signed slash commands, button clicks, modal submissions
+and Events API callbacks, with the fake Web API recording what the app sends back."""
+
+import itertools
+import json
+import time
+from typing import Any
+
+from aiohttp import ClientResponse, ClientSession
+
+from tests.fakes.signing import command_body, event_body, interactive_body, signed_headers
+from tests.fakes.slack_api import TEAM_ID, FakeSlack
+
+SECRET = "test-signing-secret"
+COORDINATION = "C0RELEASE"
+STAKEHOLDERS = "C0STAKE"
+
+_ids = itertools.count(1)
+
+
+class Answer:
+    def __init__(self, status: int, text: str) -> None:
+        self.status = status
+        self.text = text
+
+    @property
+    def json(self) -> dict[str, Any]:
+        return dict(json.loads(self.text)) if self.text.startswith("{") else {}
+
+    @property
+    def message(self) -> str:
+        """What the person sees in the ack: text plus every block's text."""
+        return self.text
+
+
+class Harness:
+    def __init__(self, base_url: str, session: ClientSession, slack: FakeSlack, *, secret: str = SECRET) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = session
+        self.slack = slack
+        self.secret = secret
+        self.team_id = TEAM_ID
+
+    async def _read(self, response: ClientResponse) -> Answer:
+        return Answer(response.status, await response.text())
+
+    async def post_signed(
+        self,
+        body: bytes,
+        *,
+        content_type: str,
+        path: str = "/slack/events",
+        timestamp: int | None = None,
+        secret: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        signed = signed_headers(secret or self.secret, body, timestamp=timestamp, content_type=content_type)
+        signed.update(headers or {})
+        async with self.http.post(self.base_url + path, data=body, headers=signed) as response:
+            return await self._read(response)
+
+    async def command(
+        self, text: str, *, user: str = "U0ALICE", channel: str = COORDINATION, team_id: str | None = None
+    ) -> Answer:
+        body = command_body(
+            text,
+            team_id=team_id or self.team_id,
+            user_id=user,
+            channel_id=channel,
+            response_url=self.slack.response_url(f"{user}-{next(_ids)}"),
+        )
+        return await self.post_signed(body, content_type="application/x-www-form-urlencoded")
+
+    async def command_answer(self, text: str, *, user: str = "U0ALICE", timeout: float = 10) -> str:
+        """Run a command and return everything the person was shown (the ack and the ephemeral reply)."""
+        before = len(self.slack.responses())
+        answer = await self.command(text, user=user)
+        assert answer.status == 200, answer.text
+        if answer.text.strip():
+            return answer.text
+        calls = await self.slack.wait_for("response_url", count=before + 1, timeout=timeout)
+        return calls[-1].text_everywhere
+
+    async def interactive(self, payload: dict[str, Any]) -> Answer:
+        return await self.post_signed(interactive_body(payload), content_type="application/x-www-form-urlencoded")
+
+    async def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        user: str,
+        channel: str = COORDINATION,
+        message_ts: str = "1700000000.000001",
+    ) -> Answer:
+        payload = {
+            "type": "block_actions",
+            "team": {"id": self.team_id, "domain": "test"},
+            "user": {"id": user, "username": user.lower(), "team_id": self.team_id},
+            "api_app_id": "A0APP",
+            "token": "legacy",
+            "trigger_id": f"trigger.{user}.{time.monotonic_ns()}",
+            "channel": {"id": channel, "name": "releases"},
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+            "message": {"ts": message_ts, "text": "release"},
+            "response_url": self.slack.response_url(f"click-{user}-{next(_ids)}"),
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "release_actions",
+                    "value": value,
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
+        return await self.interactive(payload)
+
+    async def submit_view(
+        self, callback_id: str, values: dict[str, dict[str, Any]], *, user: str, private_metadata: str = ""
+    ) -> Answer:
+        """`values` is Slack's `view.state.values` (block id → action id → element state)."""
+        payload = {
+            "type": "view_submission",
+            "team": {"id": self.team_id, "domain": "test"},
+            "user": {"id": user, "username": user.lower(), "team_id": self.team_id},
+            "api_app_id": "A0APP",
+            "token": "legacy",
+            "trigger_id": f"trigger.{user}.{time.monotonic_ns()}",
+            "view": {
+                "id": "V0VIEW",
+                "type": "modal",
+                "callback_id": callback_id,
+                "private_metadata": private_metadata,
+                "state": {"values": values},
+                "hash": "h",
+            },
+        }
+        return await self.interactive(payload)
+
+    async def event(self, event: dict[str, Any], *, event_id: str | None = None, retry: int = 0) -> Answer:
+        body = event_body(event, team_id=self.team_id, event_id=event_id or f"Ev{next(_ids):08d}")
+        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
+        return await self.post_signed(body, content_type="application/json", headers=headers)
+
+    async def get(self, path: str) -> Answer:
+        async with self.http.get(self.base_url + path) as response:
+            return await self._read(response)
+
+
+def text_input(value: str) -> dict[str, Any]:
+    return {"input": {"type": "plain_text_input", "value": value}}
+
+
+def select_input(value: str) -> dict[str, Any]:
+    return {"input": {"type": "static_select", "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}}}}
