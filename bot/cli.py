@@ -53,9 +53,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         async def socket_lifecycle(application: web.Application):  # type: ignore[no-untyped-def]
             handler = AsyncSocketModeHandler(application[BOLT], settings.slack_app_token)
-            await handler.connect_async()
+            await handler.connect_async()  # type: ignore[no-untyped-call]
             yield
-            await handler.close_async()
+            await handler.close_async()  # type: ignore[no-untyped-call]
 
         app.cleanup_ctx.append(socket_lifecycle)
     logging.getLogger("shipmate").info("starting in %s mode on port %s", mode, port)

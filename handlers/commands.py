@@ -10,14 +10,14 @@ from bot.domain import grammar
 from bot.domain.errors import DomainError
 from bot.render import render
 from bot.services.context import Actor, ServiceContext
-from handlers import release_commands
+from handlers import approval_commands, change_commands, deploy_commands, release_commands, review_commands
 
 Route = Callable[[ServiceContext, Actor, Any], Awaitable[dict[str, Any]]]
 
 
 def routes() -> dict[type, Route]:
     table: dict[type, Route] = {}
-    for module in (release_commands,):
+    for module in (release_commands, approval_commands, deploy_commands, change_commands, review_commands):
         table.update(module.ROUTES)
     return table
 

@@ -10,7 +10,7 @@ def form_values(view: dict[str, Any]) -> dict[str, Any]:
     """One value per input block: text, selected option value, epoch seconds, user id or date string."""
     values: dict[str, Any] = {}
     for block_id, actions in view.get("state", {}).get("values", {}).items():
-        element = actions.get(INPUT) or next(iter(actions.values()), {})
+        element: dict[str, Any] = actions.get(INPUT) or next(iter(actions.values()), {})
         kind = element.get("type")
         if kind == "static_select":
             option = element.get("selected_option")

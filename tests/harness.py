@@ -153,4 +153,9 @@ def text_input(value: str) -> dict[str, Any]:
 
 
 def select_input(value: str) -> dict[str, Any]:
-    return {"input": {"type": "static_select", "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}}}}
+    return {
+        "input": {
+            "type": "static_select",
+            "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}},
+        }
+    }

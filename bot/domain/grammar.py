@@ -1,6 +1,7 @@
 """The `/release` command grammar: text in, one typed command out, or an error that shows the usage."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -187,6 +188,8 @@ class ActionDone:
 class ListActions:
     mine: bool = False
 
+
+_Parser = Callable[[str, str], "Command"]
 
 Command = (
     Help
@@ -414,7 +417,7 @@ def _actions(verb: str, rest: str) -> Command:
     return ListActions(mine=bool(words))
 
 
-def _ref_cmd(cls: type[Show] | type[History] | type[Cancel] | type[Withdraw]) -> "_Parser":
+def _ref_cmd(cls: type[Show] | type[History] | type[Cancel] | type[Withdraw]) -> _Parser:
     return lambda verb, rest: cls(_ref_only(verb, rest))
 
 
@@ -428,7 +431,7 @@ def _reject(verb: str, rest: str) -> Command:
     return Reject(ref, reason)
 
 
-def _no_args(command: Command) -> "_Parser":
+def _no_args(command: Command) -> _Parser:
     def parser(verb: str, rest: str) -> Command:
         _no_extra(verb, rest)
         return command
@@ -436,8 +439,7 @@ def _no_args(command: Command) -> "_Parser":
     return parser
 
 
-_Parser = type(_propose)
-_PARSERS: dict[str, "_Parser"] = {
+_PARSERS: dict[str, _Parser] = {
     "propose": _propose,
     "list": lambda verb, rest: ListReleases(_optional_service(verb, rest)),
     "show": _ref_cmd(Show),

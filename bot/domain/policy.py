@@ -196,7 +196,7 @@ class Policy(_Strict):
         return parse_duration(self.reminders.pending_approval_every)
 
 
-DEFAULT_ENVIRONMENTS = (
+DEFAULT_ENVIRONMENTS: tuple[Environment, ...] = (
     Environment(name="dev"),
     Environment(name="qa", regression_required=True),
     Environment(name="prod", approvals=1),

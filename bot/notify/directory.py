@@ -26,7 +26,7 @@ class SlackDirectory:
                 continue
             try:
                 response = await self.client.usergroups_users_list(usergroup=group_id, team_id=team_id)
-                users = frozenset(response.get("users", []))
+                users: frozenset[str] = frozenset(response.get("users", []))
             except SlackApiError as exc:
                 # Fail closed: an unresolvable group grants nothing, and we say so in the log.
                 log.warning("could not resolve user group %s: %s", group_id, exc.response.status_code)

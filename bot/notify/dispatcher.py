@@ -122,6 +122,7 @@ class Dispatcher:
             response = await self.client.chat_postMessage(channel=anchor[0], thread_ts=anchor[1], **payload)
             return str(response["ts"])
         if message.kind in ("post", "dm"):
+            assert message.channel is not None
             response = await self.client.chat_postMessage(channel=message.channel, **payload)
             return str(response["ts"])
         raise ValueError(f"unknown outbox kind {message.kind!r}")

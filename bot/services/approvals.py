@@ -107,7 +107,7 @@ async def approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, comm
                 session=session,
                 approval=Approval(
                     team_id=actor.team_id,
-                    release_id=release.id,
+                    release_id=release.id or 0,
                     environment=env.name,
                     user_id=actor.user_id,
                     decision="approve",
@@ -240,7 +240,7 @@ async def reject(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, reaso
             session=session,
             approval=Approval(
                 team_id=actor.team_id,
-                release_id=release.id,
+                release_id=release.id or 0,
                 environment=env_name,
                 user_id=actor.user_id,
                 decision="reject",

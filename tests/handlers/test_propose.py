@@ -39,7 +39,9 @@ async def test_modal_path_creates_release(harness: Harness) -> None:
         BlockId.ROLLBACK_PLAN: text_input("redeploy 1.1.9"),
     }
     submitted = await harness.submit_view(
-        CallbackId.PROPOSE, {str(k): v for k, v in values.items()}, user="U0ALICE",
+        CallbackId.PROPOSE,
+        {str(k): v for k, v in values.items()},
+        user="U0ALICE",
         private_metadata=json.dumps({"channel_id": COORDINATION}),
     )
     assert submitted.status == 200 and submitted.text.strip() == ""
