@@ -16,7 +16,7 @@ from bot.domain.errors import InvalidTransition, NotAllowed, NotFound
 from bot.domain.lifecycle import Event, Status, can, next_status
 from bot.domain.policy import Environment
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
-from bot.services import release_card
+from bot.services import lifecycle_hooks, release_card
 from bot.services.context import Actor, ServiceContext
 from storage.models import Approval, Release
 from storage.repositories import approvals as approvals_repo
@@ -142,7 +142,7 @@ async def approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, comm
                     environment=env.name,
                 )
             if all(s.met for s in after) and can(Status(release.status), Event.QUORUM_MET):
-                _move(session, release, Event.QUORUM_MET, actor)
+                await _move(session, ctx, release, Event.QUORUM_MET, actor)
             release.row_version += 1
             release.updated_at = utcnow()
             await release_card.refresh(session, ctx.policy, release, members)
@@ -166,7 +166,7 @@ async def _already(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int) -> 
     return Outcome(release, f"You already decided on {release.ref}.", changed=False)
 
 
-def _move(session: AsyncSession, release: Release, event: Event, actor: Actor) -> None:
+async def _move(session: AsyncSession, ctx: ServiceContext, release: Release, event: Event, actor: Actor) -> None:
     before = release.status
     release.status = next_status(Status(release.status), event, ref=release.ref)
     audit.append(
@@ -177,6 +177,7 @@ def _move(session: AsyncSession, release: Release, event: Event, actor: Actor) -
         release_id=release.id,
         details={"from": before, "to": release.status, "event": event.value},
     )
+    await lifecycle_hooks.after_status_change(session, ctx, release, before)
 
 
 async def check_may_decide_by_id(ctx: ServiceContext, actor: Actor, release_id: int) -> Release:
@@ -255,7 +256,7 @@ async def reject(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, reaso
             release_id=release.id,
             details={"environment": env_name, "reason": reason},
         )
-        _move(session, release, Event.REJECTED, actor)
+        await _move(session, ctx, release, Event.REJECTED, actor)
         release.row_version += 1
         release.updated_at = utcnow()
         release_card.thread(
@@ -289,9 +290,9 @@ async def withdraw(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcom
         )
         states = await _states(ctx, session, release, members)
         if not any(s.rejected_by for s in states) and can(Status(release.status), Event.REJECTION_WITHDRAWN):
-            _move(session, release, Event.REJECTION_WITHDRAWN, actor)
+            await _move(session, ctx, release, Event.REJECTION_WITHDRAWN, actor)
             if states and all(s.met for s in states):
-                _move(session, release, Event.QUORUM_MET, actor)
+                await _move(session, ctx, release, Event.QUORUM_MET, actor)
         release.row_version += 1
         release.updated_at = utcnow()
         release_card.thread(session, release, "thread_withdrawn", actor=actor.user_id)

@@ -19,7 +19,7 @@ from bot.domain.validation import (
     check_text,
     check_version,
 )
-from bot.services import release_card
+from bot.services import lifecycle_hooks, release_card
 from bot.services.context import Actor, ServiceContext
 from storage.models import AuditEvent, Release
 from storage.repositories import audit
@@ -102,6 +102,7 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
                 details={"summary": request.summary, "risk": request.risk},
             )
             await release_card.refresh(session, ctx.policy, release, members)
+            await lifecycle_hooks.after_propose(session, ctx, release)
     except IntegrityError:  # a concurrent proposal of the same ref won the race
         raise Conflict(f"{ref} already exists; propose a new version.") from None
     ctx.kick()
@@ -175,6 +176,7 @@ async def cancel(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
             raise NotAllowed(
                 f"Only the proposer ({mention(release.proposer_id)}) or a release manager can cancel {ref}."
             )
+        before = release.status
         release.status = next_status(Status(release.status), Event.CANCELLED, ref=str(ref))
         release.row_version += 1
         release.updated_at = utcnow()
@@ -187,5 +189,6 @@ async def cancel(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
         )
         await release_card.refresh(session, ctx.policy, release, members)
         release_card.thread(session, release, "thread_cancelled", actor=actor.user_id)
+        await lifecycle_hooks.after_status_change(session, ctx, release, before)
     ctx.kick()
     return release
