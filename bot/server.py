@@ -40,7 +40,7 @@ class Runtime:
         self.dispatcher = Dispatcher(
             self.db,
             self.client,
-            lease=timedelta(seconds=max(30.0, settings.shipmate_slack_timeout * 4)),
+            lease=timedelta(seconds=settings.shipmate_claim_lease),
             poll_interval=settings.shipmate_poll_interval,
         )
         self.services = ServiceContext(

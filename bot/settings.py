@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     # Tuning knobs, rarely set by hand (tests make them fast).
     shipmate_slack_timeout: float = Field(default=10.0, gt=0, description="Seconds before a Slack call gives up.")
     shipmate_poll_interval: float = Field(default=1.0, gt=0, description="Seconds between outbox/job sweeps.")
+    shipmate_claim_lease: float = Field(
+        default=60.0, gt=0, description="Seconds a process owns a claimed outbox row before another may retry it."
+    )
     shipmate_public_url: str = Field(default="", description="Public base URL, for calendar feed links.")
 
     @field_validator("database_url")

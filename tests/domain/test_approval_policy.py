@@ -1,0 +1,61 @@
+"""Quorum, separation of duties, groups filled once per person."""
+
+import pytest
+
+from bot.domain.approval_policy import check_may_approve, evaluate
+from bot.domain.errors import NotAllowed
+from bot.domain.policy import ApprovalGroup, Environment
+
+PROD = Environment(name="prod", approvals=2, approvers=["U0BOB", "U0CAROL", "S0RELMGR"])
+GROUPED = Environment(
+    name="prod",
+    approvals=2,
+    approval_groups=[
+        ApprovalGroup(name="qa", members=["S0QA"], required=1),
+        ApprovalGroup(name="release", members=["S0RM"], required=1),
+    ],
+)
+MEMBERS = {
+    "S0RELMGR": frozenset({"U0RM"}),
+    "S0QA": frozenset({"U0QA", "U0BOTH"}),
+    "S0RM": frozenset({"U0RM", "U0BOTH"}),
+}
+
+
+def test_quorum_counts_distinct_eligible_people() -> None:
+    state = evaluate(PROD, approvals=["U0BOB", "U0BOB"], proposer_id="U0ALICE", members=MEMBERS)
+    assert state.approved_by == ("U0BOB",) and not state.met
+    state = evaluate(PROD, approvals=["U0BOB", "U0RM"], proposer_id="U0ALICE", members=MEMBERS)
+    assert state.met
+
+
+def test_proposer_never_counts_even_if_listed() -> None:
+    state = evaluate(PROD, approvals=["U0BOB", "U0CAROL"], proposer_id="U0BOB", members=MEMBERS)
+    assert state.approved_by == ("U0CAROL",) and not state.met
+    with pytest.raises(NotAllowed, match="separation of duties"):
+        check_may_approve(PROD, user_id="U0BOB", proposer_id="U0BOB", release_managers=[], members=MEMBERS, ref="p@1")
+
+
+def test_outsider_refused_with_who_can() -> None:
+    with pytest.raises(NotAllowed) as caught:
+        check_may_approve(PROD, user_id="U0EVE", proposer_id="U0ALICE", release_managers=[], members=MEMBERS, ref="p@1")
+    assert "<@U0BOB>" in caught.value.message and "<!subteam^S0RELMGR>" in caught.value.message
+
+
+def test_group_member_via_user_group_may_approve() -> None:
+    check_may_approve(PROD, user_id="U0RM", proposer_id="U0ALICE", release_managers=[], members=MEMBERS, ref="p@1")
+
+
+def test_groups_need_each_quota_and_one_person_fills_one_slot() -> None:
+    both_only = evaluate(GROUPED, approvals=["U0BOTH"], proposer_id="U0ALICE", members=MEMBERS)
+    assert not both_only.met
+    assert sum(len(g.filled_by) for g in both_only.groups) == 1
+    two_from_qa = evaluate(GROUPED, approvals=["U0QA", "U0BOTH"], proposer_id="U0ALICE", members=MEMBERS)
+    # U0BOTH must take the release slot so that U0QA can take the qa slot.
+    assert two_from_qa.met
+    assert {g.name: g.filled_by for g in two_from_qa.groups} == {"qa": ("U0QA",), "release": ("U0BOTH",)}
+
+
+def test_a_rejection_blocks_the_quorum() -> None:
+    state = evaluate(PROD, approvals=["U0BOB", "U0CAROL"], rejections=["U0RM"], proposer_id="U0ALICE", members=MEMBERS)
+    assert not state.met and state.rejected_by == ("U0RM",)

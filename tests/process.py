@@ -1,0 +1,78 @@
+"""The real `shipmate run` as a child process, for restart, SIGKILL and SIGTERM tests."""
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from tests.harness import SECRET
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class AppProcess:
+    def __init__(self, *, database_url: str, slack_url: str, policy: Path, extra_env: dict[str, str] | None = None):
+        self.port = free_port()
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SHIPMATE_", "DATABASE_"))},
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack_url,
+            "DATABASE_URL": database_url,
+            "SHIPMATE_POLICY": str(policy),
+            "SHIPMATE_POLL_INTERVAL": "0.1",
+            "SHIPMATE_SLACK_TIMEOUT": "1",
+            "SHIPMATE_CLAIM_LEASE": "3",
+            **(extra_env or {}),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self, timeout: float = 30) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--mode", "http", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        async with aiohttp.ClientSession() as session:
+            for _ in range(int(timeout / 0.1)):
+                if self.process.poll() is not None:
+                    output = self.process.stdout.read().decode() if self.process.stdout else ""
+                    raise AssertionError(f"shipmate exited with {self.process.returncode}:\n{output}")
+                try:
+                    async with session.get(self.base_url + "/healthz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError("shipmate did not start listening")
+
+    def kill(self, sig: int = signal.SIGKILL) -> int:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        return self.process.wait(timeout=30)
+
+    def output(self) -> str:
+        assert self.process is not None and self.process.stdout is not None
+        return self.process.stdout.read().decode()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()

@@ -1,0 +1,97 @@
+"""The `shipmate` command line: manifest, policy check, run's start-up refusals, app.json."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_manifest_declares_command_interactivity_events_and_scopes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["manifest", "--url", "https://ship.example.com"]) == 0
+    manifest = json.loads(capsys.readouterr().out)
+    command = manifest["features"]["slash_commands"][0]
+    assert command["command"] == "/release"
+    assert command["url"] == "https://ship.example.com/slack/events"
+    settings = manifest["settings"]
+    assert settings["interactivity"]["request_url"] == "https://ship.example.com/slack/events"
+    assert settings["event_subscriptions"]["request_url"] == "https://ship.example.com/slack/events"
+    assert "app_home_opened" in settings["event_subscriptions"]["bot_events"]
+    scopes = manifest["oauth_config"]["scopes"]["bot"]
+    assert {"commands", "chat:write", "usergroups:read"} <= set(scopes)
+    assert settings["socket_mode_enabled"] is False
+
+
+def test_socket_manifest_has_no_request_urls(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["manifest", "--socket"]) == 0
+    manifest = json.loads(capsys.readouterr().out)
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert "request_url" not in manifest["settings"]["interactivity"]
+    assert "url" not in manifest["features"]["slash_commands"][0]
+
+
+def test_policy_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text('[[environments]]\nname = "staging"\n[[environments]]\nname = "prod"\napprovals = 1\n')
+    assert main(["policy", "check", str(good)]) == 0
+    assert "staging → prod" in capsys.readouterr().out
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[environments]]\nname = "prod"\napprovals = "two"\n')
+    assert main(["policy", "check", str(bad)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"shipmate: {bad}:3: environments.0.approvals")
+    assert "\n" not in error
+
+
+def _run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SHIPMATE_", "DATABASE_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], env={**clean, **env}, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_run_without_tokens_says_what_is_missing_in_one_line(tmp_path: Path) -> None:
+    result = _run_cli("run", "--mode", "http", env={}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "shipmate: cannot start in http mode: set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (see README, 'Configure')."
+    )
+
+
+def test_run_with_a_bad_policy_names_it(tmp_path: Path) -> None:
+    (tmp_path / "shipmate.toml").write_text('[slack]\ncoordination_channel = "releases"\n')
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
+    result = _run_cli("run", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "shipmate.toml:2: slack.coordination_channel" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_creates_the_database(tmp_path: Path) -> None:
+    result = _run_cli("db", "upgrade", env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "x.db").stat().st_size > 0
+
+
+def test_app_json_names_only_real_settings() -> None:
+    app = json.loads((ROOT / "app.json").read_text())
+    known = {name.upper() for name in Settings.model_fields}
+    assert set(app["env"]) <= known
+    assert {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"} <= set(app["env"])
+    assert any(addon["plan"].startswith("heroku-postgresql") for addon in app["addons"])
+    assert "web" in app["formation"]
+    procfile = (ROOT / "Procfile").read_text()
+    assert "release: shipmate db upgrade" in procfile
+
+
+def test_database_urls_people_paste_are_mapped_to_async_drivers() -> None:
+    assert Settings(_env_file=None, database_url="postgres://u@h/d").database_url == "postgresql+asyncpg://u@h/d"  # type: ignore[call-arg]
+    assert Settings(_env_file=None, database_url="postgresql://u@h/d").database_url == "postgresql+asyncpg://u@h/d"  # type: ignore[call-arg]
+    assert Settings(_env_file=None, database_url="sqlite:///x.db").database_url == "sqlite+aiosqlite:///x.db"  # type: ignore[call-arg]

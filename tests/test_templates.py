@@ -1,0 +1,110 @@
+"""Templates render hostile text inert and always produce Block Kit that slack_sdk accepts."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from jinja2 import UndefinedError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+from bot.domain.approval_policy import evaluate
+from bot.domain.policy import Policy
+from bot.render import render, render_text
+from bot.services.release_card import build_card
+from storage.models import Approval, Deployment, Release
+
+HOSTILE = '<!channel> <@U0EVIL> <https://evil.example|click> & *bold* `code` " \\ {{ 7*7 }} ü 🚀'
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
+
+def _release(**overrides: object) -> Release:
+    values: dict[str, object] = {
+        "id": 7,
+        "team_id": "T0TEAM",
+        "service": "payments",
+        "version": "2.4.0",
+        "summary": HOSTILE,
+        "changes": HOSTILE * 3,
+        "rollback_plan": HOSTILE,
+        "risk": "high",
+        "proposer_id": "U0ALICE",
+        "channel_id": "C0RELEASE",
+        "status": "proposed",
+        "window_start": datetime(2026, 12, 1, 14, 0, tzinfo=UTC),
+        "window_end": datetime(2026, 12, 1, 16, 0, tzinfo=UTC),
+    }
+    values.update(overrides)
+    return Release(**values)  # type: ignore[arg-type]
+
+
+def _valid(payload: dict[str, object]) -> None:
+    blocks = payload["blocks"]
+    assert isinstance(blocks, list) and 0 < len(blocks) <= 50
+    for block in Block.parse_all(blocks):
+        assert block is not None
+        block.validate_json()
+    assert payload["text"]
+
+
+def _assert_inert(payload: dict[str, object]) -> None:
+    rendered = str(payload)
+    for dangerous in ("<!channel>", "<@U0EVIL>", "<https://evil.example|click>"):
+        assert dangerous not in rendered
+    assert "&lt;!channel&gt;" in rendered
+    assert "49" not in rendered.replace("2026", "")  # user text is data, never a template
+
+
+def test_release_card_escapes_everything_and_is_valid() -> None:
+    policy = Policy()
+    release = _release()
+    decisions = [Approval(team_id="T0TEAM", release_id=7, environment="prod", user_id="U0BOB", decision="approve")]
+    deployments = [
+        Deployment(
+            team_id="T0TEAM", release_id=7, service="payments", version="2.4.0", environment="dev", actor_id="U0A"
+        )
+    ]
+    payload = render("release_card", card=build_card(policy, release, decisions, deployments, {}))
+    _valid(payload)
+    _assert_inert(payload)
+    assert "Approvals for prod* 1/1" in str(payload)
+
+
+@pytest.mark.parametrize("status", ["proposed", "approved", "in_progress", "released", "rejected", "rolled_back"])
+def test_card_for_every_status_is_valid(status: str) -> None:
+    _valid(render("release_card", card=build_card(Policy(), _release(status=status), [], [], {})))
+
+
+def test_thread_and_stakeholder_lines_escape_user_text() -> None:
+    release = _release()
+    state = evaluate(Policy().environments[-1], approvals=["U0BOB"], proposer_id="U0ALICE", members={})
+    texts = [
+        render_text("thread_approved", release=release, actor="U0BOB", state=state, comment=HOSTILE),
+        render_text("thread_rejected", release=release, actor="U0BOB", reason=HOSTILE, environment="prod"),
+        render_text("stakeholders_approved", release=release, environment="prod"),
+        render_text("answer_proposed", release=release),
+    ]
+    for text in texts:
+        payload = render("message", text=text, context=None)
+        _valid(payload)
+        _assert_inert(payload)
+
+
+def test_list_and_modals_are_valid() -> None:
+    _valid(render("release_list", title="Recent releases", releases=[_release()] * 15, more=3))
+    for name, extra in (("propose_modal", {}), ("reject_modal", {"ref": "payments@2.4.0"})):
+        view = render(name, private_metadata="{}", **extra)
+        View(**view).validate_json()
+        assert len(view["title"]["text"]) <= 24
+
+
+def test_missing_names_fail_loudly() -> None:
+    with pytest.raises(UndefinedError):
+        render("release_list", title="x")
+
+
+def test_every_template_is_used_by_the_code() -> None:
+    root = TEMPLATES.parent
+    code = "".join(p.read_text() for folder in ("bot", "handlers") for p in (root / folder).rglob("*.py"))
+    unused = [t.name for t in TEMPLATES.glob("*.j2") if t.name.split(".")[0] not in code]
+    assert not unused
