@@ -33,7 +33,6 @@ def web_client(settings: Settings) -> AsyncWebClient:
 
 def build_bolt_app(settings: Settings, services: ServiceContext, client: AsyncWebClient) -> AsyncApp:
     app = AsyncApp(
-        token=settings.slack_bot_token or None,
         signing_secret=settings.slack_signing_secret or "unset",
         client=client,
         logger=logging.getLogger("shipmate.bolt"),

@@ -10,6 +10,7 @@ from bot.ids import ActionId
 from bot.render import render
 from bot.services import approvals
 from bot.services.context import Actor, ServiceContext
+from handlers.errors import guarded
 
 
 def _actor(body: dict[str, Any]) -> Actor:
@@ -33,6 +34,7 @@ async def reject_clicked(
     ack: AsyncAck,
     body: dict[str, Any],
     action: dict[str, Any],
+    respond: AsyncRespond,
     client: AsyncWebClient,
     services: ServiceContext,
 ) -> None:
@@ -46,5 +48,5 @@ async def reject_clicked(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(str(ActionId.APPROVE))(approve_clicked)
-    app.action(str(ActionId.REJECT))(reject_clicked)
+    app.action(str(ActionId.APPROVE))(guarded(approve_clicked))
+    app.action(str(ActionId.REJECT))(guarded(reject_clicked))

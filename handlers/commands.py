@@ -11,6 +11,7 @@ from bot.domain.errors import DomainError
 from bot.render import render
 from bot.services.context import Actor, ServiceContext
 from handlers import approval_commands, change_commands, deploy_commands, release_commands, review_commands
+from handlers.errors import guarded
 
 Route = Callable[[ServiceContext, Actor, Any], Awaitable[dict[str, Any]]]
 
@@ -29,6 +30,7 @@ def help_message(command: grammar.Help) -> dict[str, Any]:
 
 async def release_command(
     ack: AsyncAck,
+    body: dict[str, Any],
     command: dict[str, Any],
     respond: AsyncRespond,
     client: AsyncWebClient,
@@ -62,4 +64,4 @@ _ROUTES: dict[type, Route] = {}
 def register(app: AsyncApp) -> None:
     _ROUTES.clear()
     _ROUTES.update(routes())
-    app.command("/release")(release_command)
+    app.command("/release")(guarded(release_command))

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.domain.lifecycle import Event, Status, next_status
@@ -22,6 +23,7 @@ from bot.domain.validation import (
 from bot.services import lifecycle_hooks, release_card
 from bot.services.context import Actor, ServiceContext
 from storage.models import AuditEvent, Release
+from storage.repositories import approvals as approvals_repo
 from storage.repositories import audit
 from storage.repositories import releases as releases_repo
 from storage.types import utcnow
@@ -72,6 +74,10 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
                 session=session, team_id=actor.team_id, service=request.service, version=request.version
             )
             if existing is not None:
+                if existing.status == Status.REJECTED:
+                    release = await _repropose(ctx, session, actor, existing, request, members)
+                    ctx.kick()
+                    return release
                 raise Conflict(
                     f"{ref} already exists ({Status(existing.status).label}); propose a new version, "
                     f"or see it with `/release show {ref}`."
@@ -106,6 +112,47 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
     except IntegrityError:  # a concurrent proposal of the same ref won the race
         raise Conflict(f"{ref} already exists; propose a new version.") from None
     ctx.kick()
+    return release
+
+
+async def _repropose(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    actor: Actor,
+    existing: Release,
+    request: ProposeRequest,
+    members: dict[str, frozenset[str]],
+) -> Release:
+    """A rejected release comes back with its fixes: decisions start over, the same message is updated."""
+    release = await releases_repo.lock_by_id(session=session, team_id=actor.team_id, release_id=existing.id or 0)
+    assert release is not None and release.id is not None
+    if actor.user_id != release.proposer_id and not is_release_manager(ctx, actor.user_id, members):
+        raise NotAllowed(
+            f"Only the proposer ({mention(release.proposer_id)}) or a release manager can propose {release.ref} again."
+        )
+    before = release.status
+    release.status = next_status(Status(release.status), Event.REPROPOSED, ref=release.ref)
+    release.summary = request.summary
+    for name in ("changes", "rollback_plan", "window_start", "window_end"):
+        if getattr(request, name):
+            setattr(release, name, getattr(request, name))
+    if request.risk != "medium":
+        release.risk = request.risk
+    release.row_version += 1
+    release.updated_at = utcnow()
+    await approvals_repo.invalidate(session=session, team_id=actor.team_id, release_id=release.id)
+    audit.append(
+        session=session,
+        team_id=actor.team_id,
+        actor_id=actor.user_id,
+        action="reproposed",
+        release_id=release.id,
+        details={"summary": request.summary},
+    )
+    release_card.thread(session, release, "thread_reproposed", actor=actor.user_id)
+    await release_card.refresh(session, ctx.policy, release, members)
+    await lifecycle_hooks.after_status_change(session, ctx, release, before)
+    await lifecycle_hooks.after_propose(session, ctx, release)
     return release
 
 
