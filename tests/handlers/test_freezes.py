@@ -100,7 +100,9 @@ async def test_one_off_freeze_is_announced_listed_found_and_refused_by_the_gate(
     assert all(f.freeze_id is None for f in after)
 
 
-async def test_recurring_weekend_freeze_is_found_and_refused(harness: Harness, ctx: ServiceContext, policy: Policy) -> None:
+async def test_recurring_weekend_freeze_is_found_and_refused(
+    harness: Harness, ctx: ServiceContext, policy: Policy
+) -> None:
     saturday = datetime(2026, 6, 13, 12, tzinfo=UTC)
     tuesday = datetime(2026, 6, 16, 12, tzinfo=UTC)
     async with ctx.db.read() as session:
