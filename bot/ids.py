@@ -32,6 +32,7 @@ class BlockId(StrEnum):
     DUE = "due"
     TEXT = "text"
     RELEASE_ACTIONS = "release_actions"
+    HOME_APPROVAL = "home_approval"  # App Home: one actions block per release, `home_approval:<id>`
 
 
 # Input elements use one action id per block: the block id says which field it is.

@@ -2,12 +2,13 @@
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import actions, commands, errors, events, views
+from handlers import actions, commands, errors, events, home, views
 
 
 def register_all(app: AsyncApp) -> None:
     errors.register(app)
     commands.register(app)
+    home.register(app)  # before `actions`: its Home-only buttons must match first
     actions.register(app)
     views.register(app)
     events.register(app)

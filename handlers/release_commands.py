@@ -6,7 +6,7 @@ from typing import Any
 from bot.domain import grammar
 from bot.domain.lifecycle import Status
 from bot.render import render, render_text
-from bot.services import releases
+from bot.services import conflicts, releases
 from bot.services.context import Actor, ServiceContext
 
 
@@ -22,7 +22,8 @@ async def propose(services: ServiceContext, actor: Actor, command: grammar.Propo
         actor,
         releases.ProposeRequest(service=command.service, version=command.version, summary=command.summary),
     )
-    return render("message", text=render_text("answer_proposed", release=release), context=None)
+    clashes = await conflicts.conflict_lines(services, actor, release) if release.window_start else []
+    return render("message", text=render_text("answer_proposed", release=release, conflicts=clashes), context=None)
 
 
 async def list_releases(services: ServiceContext, actor: Actor, command: grammar.ListReleases) -> dict[str, Any]:

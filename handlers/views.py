@@ -11,7 +11,7 @@ from bot.domain.errors import DomainError, InvalidInput
 from bot.domain.timeparse import parse_duration
 from bot.ids import BlockId, CallbackId
 from bot.render import render, render_text
-from bot.services import approvals, releases
+from bot.services import approvals, conflicts, releases
 from bot.services.context import Actor, ServiceContext
 from handlers.forms import form_middleware
 
@@ -80,9 +80,9 @@ async def propose_submitted(
         return
     await ack()
     if actor.channel_id:
-        await client.chat_postEphemeral(
-            channel=actor.channel_id, user=actor.user_id, text=render_text("answer_proposed", release=release)
-        )
+        clashes = await conflicts.conflict_lines(services, actor, release) if release.window_start else []
+        text = render_text("answer_proposed", release=release, conflicts=clashes)
+        await client.chat_postEphemeral(channel=actor.channel_id, user=actor.user_id, text=text)
 
 
 async def reject_submitted(ack: AsyncAck, body: dict[str, Any], form: dict[str, Any], services: ServiceContext) -> None:

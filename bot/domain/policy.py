@@ -2,7 +2,7 @@
 
 import re
 import tomllib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -136,6 +136,15 @@ class RecurringFreeze(_Strict):
             self.every,
         ):
             raise ValueError(f"every = {self.every!r} is not like 'fri 16:00 - mon 08:00'")
+        if self.every and any(int(h) > 23 or int(m) > 59 for h, m in re.findall(r"(\d\d):(\d\d)", self.every)):
+            raise ValueError(f"every = {self.every!r} has a time of day outside 00:00-23:59")
+        if self.start and self.end:
+            try:
+                bounds = [datetime.fromisoformat(value) for value in (self.start, self.end)]
+            except ValueError:
+                raise ValueError("start and end must be ISO 8601 dates or date-times, like '2026-12-24'") from None
+            if all(b.tzinfo is None for b in bounds) and bounds[1] < bounds[0]:
+                raise ValueError(f"end {self.end!r} is before start {self.start!r}")
         return self
 
 

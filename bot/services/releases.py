@@ -20,7 +20,7 @@ from bot.domain.validation import (
     check_text,
     check_version,
 )
-from bot.services import lifecycle_hooks, release_card
+from bot.services import conflicts, lifecycle_hooks, release_card
 from bot.services.context import Actor, ServiceContext
 from storage.models import AuditEvent, Release
 from storage.repositories import approvals as approvals_repo
@@ -108,6 +108,7 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
                 details={"summary": request.summary, "risk": request.risk},
             )
             await release_card.refresh(session, ctx.policy, release, members)
+            await conflicts.announce_conflicts(session, ctx, release)
             await lifecycle_hooks.after_propose(session, ctx, release)
     except IntegrityError:  # a concurrent proposal of the same ref won the race
         raise Conflict(f"{ref} already exists; propose a new version.") from None

@@ -1,0 +1,77 @@
+"""`GET /calendar.ics?token=…`: planned windows and freezes as an iCalendar feed, built with `icalendar`."""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from aiohttp import web
+from icalendar import Calendar, Event
+
+from bot.domain.errors import NotFound
+from bot.services import calendar_links
+from bot.services.calendar_links import Feed, Revoked
+from bot.services.context import ServiceContext
+
+
+def build_calendar(feed: Feed) -> bytes:
+    """Times are UTC (`Z`): every calendar app shows them in its reader's own time zone."""
+    cal = Calendar()
+    cal.add("prodid", "-//Shipmate//Release calendar//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", "Releases and freezes")
+    cal.add("x-published-ttl", "PT15M")
+    for window in feed.windows:
+        event = Event()
+        event.add("uid", f"release-{window.release_id}@{feed.team_id}.shipmate")
+        event.add("dtstamp", feed.generated_at)
+        event.add("dtstart", window.start)
+        event.add("dtend", window.end)
+        event.add("summary", f"Release {window.ref} ({window.environment})")
+        summary = feed.summaries.get(window.release_id, "")
+        event.add("description", f"{summary}\nRisk: {window.risk}\nStatus: {window.status.replace('_', ' ')}")
+        event.add("categories", ["release"])
+        event.add("status", "CONFIRMED" if window.status != "proposed" else "TENTATIVE")
+        event.add("transp", "TRANSPARENT")
+        cal.add_component(event)
+    for freeze in feed.freezes:
+        event = Event()
+        envs = ", ".join(sorted(freeze.environments))
+        key = f"freeze-{freeze.freeze_id}" if freeze.freeze_id is not None else f"policy-freeze-{_stamp(freeze.start)}"
+        event.add("uid", f"{key}-{'-'.join(sorted(freeze.environments))}@{feed.team_id}.shipmate")
+        event.add("dtstamp", feed.generated_at)
+        event.add("dtstart", freeze.start)
+        event.add("dtend", freeze.end)
+        event.add("summary", f"Freeze: {envs} ({freeze.reason})")
+        event.add("description", f"No deployments to {envs} without a release manager's override. {freeze.label}.")
+        event.add("categories", ["freeze"])
+        event.add("transp", "TRANSPARENT")
+        cal.add_component(event)
+    return bytes(cal.to_ical())
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y%m%dT%H%M%SZ")
+
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def handler(services: ServiceContext) -> Handler:
+    """The route handler, bound to the process's services (see `bot.server.create_app`)."""
+
+    async def serve(request: web.Request) -> web.Response:
+        try:
+            feed = await calendar_links.feed(services, request.query.get("token", ""))
+        except Revoked as refused:
+            return web.Response(status=403, text=refused.message)
+        except NotFound as missing:
+            return web.Response(status=404, text=missing.message)
+        return web.Response(
+            body=build_calendar(feed),
+            content_type="text/calendar",
+            charset="utf-8",
+            headers={"Cache-Control": "private, max-age=300", "Content-Disposition": 'inline; filename="releases.ics"'},
+        )
+
+    return serve

@@ -1,0 +1,83 @@
+"""App Home: one person's view of releases awaiting their approval, their releases in flight, what is planned
+and frozen ahead, and their open action items. A fixed number of queries, whatever the numbers."""
+
+from dataclasses import dataclass
+
+from bot.domain import approval_policy
+from bot.domain.approval_policy import ApprovalState
+from bot.domain.errors import NotAllowed
+from bot.services import calendar, release_card
+from bot.services.calendar import Agenda
+from bot.services.conflicts import PLANNED
+from bot.services.context import Actor, ServiceContext
+from storage.models import ActionItem, Release
+from storage.repositories import approvals as approvals_repo
+from storage.repositories import home as home_repo
+from storage.repositories import releases as releases_repo
+
+AHEAD_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    release: Release
+    state: ApprovalState  # the environment this person can approve for
+
+
+@dataclass(frozen=True)
+class HomeView:
+    user_id: str
+    awaiting: list[Awaiting]
+    mine: list[Release]
+    agenda: Agenda
+    action_items: list[tuple[ActionItem, Release]]
+    notice: str | None = None
+
+
+async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) -> HomeView:
+    members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
+    async with ctx.db.read() as session:
+        open_releases = await releases_repo.with_status(session=session, team_id=actor.team_id, statuses=PLANNED)
+        ids = [release.id for release in open_releases if release.id is not None]
+        decisions = await approvals_repo.pending_for_releases(session=session, team_id=actor.team_id, release_ids=ids)
+        mine = await home_repo.proposed_by(
+            session=session, team_id=actor.team_id, user_id=actor.user_id, statuses=PLANNED
+        )
+        items = await home_repo.open_action_items(session=session, team_id=actor.team_id, owner_id=actor.user_id)
+    awaiting = []
+    for release in open_releases:
+        states = release_card.approval_states(ctx.policy, release, decisions.get(release.id or 0, []), members)
+        state = _awaiting_me(ctx, release, states, actor.user_id, members)
+        if state is not None:
+            awaiting.append(Awaiting(release, state))
+    ahead = await calendar.agenda(ctx, actor.team_id, AHEAD_DAYS)
+    return HomeView(actor.user_id, awaiting, list(mine), ahead, list(items), notice)
+
+
+def _awaiting_me(
+    ctx: ServiceContext,
+    release: Release,
+    states: list[ApprovalState],
+    user_id: str,
+    members: approval_policy.Members,
+) -> ApprovalState | None:
+    """The first environment short of approvals that this person may approve and has not decided on."""
+    for state in states:
+        if state.met or state.rejected_by or user_id in state.approved_by:
+            continue
+        env = ctx.policy.environment(state.environment)
+        if env is None:
+            continue
+        try:
+            approval_policy.check_may_approve(
+                env,
+                user_id=user_id,
+                proposer_id=release.proposer_id,
+                release_managers=ctx.policy.release_managers,
+                members=members,
+                ref=release.ref,
+            )
+        except NotAllowed:
+            continue
+        return state
+    return None

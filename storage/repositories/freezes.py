@@ -1,0 +1,43 @@
+"""One-off freezes (`/release freeze`). Keyword-only, scoped by `team_id`, never commit."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Freeze
+
+
+def add(*, session: AsyncSession, freeze: Freeze) -> Freeze:
+    session.add(freeze)
+    return freeze
+
+
+async def lock(*, session: AsyncSession, team_id: str, freeze_id: int) -> Freeze | None:
+    query = select(Freeze).where(Freeze.team_id == team_id, Freeze.id == freeze_id).with_for_update()
+    freeze = (await session.exec(query)).first()
+    if freeze is not None:
+        await session.refresh(freeze)
+    return freeze
+
+
+async def overlapping(
+    *,
+    session: AsyncSession,
+    team_id: str,
+    start: datetime,
+    end: datetime,
+    environment: str | None = None,
+    limit: int = 500,
+) -> Sequence[Freeze]:
+    """Freezes in force at some moment of [start, end), not lifted, soonest first."""
+    query = select(Freeze).where(
+        Freeze.team_id == team_id,
+        col(Freeze.lifted_at).is_(None),
+        col(Freeze.start_at) < end,
+        col(Freeze.end_at) > start,
+    )
+    if environment is not None:
+        query = query.where(Freeze.environment == environment)
+    return (await session.exec(query.order_by(col(Freeze.start_at), col(Freeze.id)).limit(limit))).all()
