@@ -54,12 +54,7 @@ async def release_command(
     if route is None:
         await respond(text="That command is not available yet.", response_type="ephemeral")
         return
-    try:
-        answer = await route(services, actor, parsed)
-    except DomainError as error:
-        # Answered here, not by the error handler: Bolt drops the ack if a listener raises right after acking.
-        await respond(text=error.message, response_type="ephemeral", replace_original=False)
-        return
+    answer = await route(services, actor, parsed)  # refusals are answered by `guarded`
     await respond(**answer, response_type="ephemeral", replace_original=False)
 
 
