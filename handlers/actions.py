@@ -6,9 +6,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.errors import DomainError
 from bot.ids import ActionId
 from bot.render import render
-from bot.services import approvals
+from bot.services import approvals, deployments
 from bot.services.context import Actor, ServiceContext
 
 
@@ -45,6 +46,18 @@ async def reject_clicked(
     )
 
 
+async def deploy_next_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, services: ServiceContext
+) -> None:
+    await ack()
+    try:
+        text = (await deployments.deploy_by_id(services, _actor(body), str(action["value"]))).message
+    except DomainError as error:  # see handlers/commands.py: a fast refusal must not race Bolt's ack
+        text = error.message
+    await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
 def register(app: AsyncApp) -> None:
     app.action(str(ActionId.APPROVE))(approve_clicked)
     app.action(str(ActionId.REJECT))(reject_clicked)
+    app.action(str(ActionId.DEPLOY_NEXT))(deploy_next_clicked)

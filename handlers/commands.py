@@ -52,7 +52,10 @@ async def release_command(
     if route is None:
         await respond(text="That command is not available yet.", response_type="ephemeral")
         return
-    answer = await route(services, actor, parsed)
+    try:
+        answer = await route(services, actor, parsed)
+    except DomainError as error:  # answered here: Bolt drops the ack when a listener raises within ~10 ms of it
+        answer = render("message", text=error.message, context=None)
     await respond(**answer, response_type="ephemeral", replace_original=False)
 
 
