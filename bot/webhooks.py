@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import logging
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
@@ -108,6 +109,10 @@ async def receive(request: web.Request, services: ServiceContext) -> web.Respons
         return _error(404, "not_found", message=_plain(error.message))
     except DomainError as error:
         return _error(409, "refused", message=_plain(error.message))
+    except Exception:  # a bug or an outage: nothing was committed; the id ties the answer to the log
+        incident = uuid.uuid4().hex[:8]
+        log.exception("deployment hook %s failed (delivery %s)", incident, hook.delivery_id)
+        return _error(500, "internal_error", message=f"Nothing was recorded; retry later (error id {incident}).")
     answer = {
         "ok": True,
         "status": "duplicate" if outcome.duplicate else "recorded",
