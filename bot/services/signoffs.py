@@ -4,7 +4,7 @@ The newest sign-off counts, so a failure blocks promotion until a later pass sup
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.domain.errors import InvalidTransition, NotAllowed
+from bot.domain.errors import InvalidTransition, NotAllowed, NotFound
 from bot.domain.lifecycle import Status
 from bot.domain.mrkdwn import mention
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
@@ -46,7 +46,7 @@ async def verify(
             session=session, team_id=actor.team_id, service=ref.service, version=ref.version
         )
         if release is None:
-            raise InvalidTransition(f"There is no release {ref}. See what exists with `/release list {ref.service}`.")
+            raise NotFound(f"There is no release {ref}. See what exists with `/release list {ref.service}`.")
         assert release.id is not None
         status = Status(release.status)
         if status in CLOSED:
