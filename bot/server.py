@@ -10,7 +10,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import calendar_feed
+from bot import calendar_feed, webhooks
 from bot.domain.policy import Policy, load_policy
 from bot.notify.directory import SlackDirectory
 from bot.notify.dispatcher import Dispatcher
@@ -107,6 +107,7 @@ def create_app(settings: Settings, policy: Policy | None = None) -> web.Applicat
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/slack/events", slack_events)
+    app.router.add_post("/hooks/deployments", webhooks.handler(runtime.services))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/calendar.ics", calendar_feed.handler(runtime.services))

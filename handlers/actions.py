@@ -8,7 +8,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.ids import ActionId
 from bot.render import render
-from bot.services import approvals
+from bot.services import approvals, deployments
 from bot.services.context import Actor, ServiceContext
 from handlers.errors import guarded
 
@@ -47,6 +47,15 @@ async def reject_clicked(
     )
 
 
+async def deploy_next_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, services: ServiceContext
+) -> None:
+    await ack()
+    outcome = await deployments.deploy_by_id(services, _actor(body), str(action["value"]))
+    await respond(text=outcome.message, response_type="ephemeral", replace_original=False)
+
+
 def register(app: AsyncApp) -> None:
     app.action(str(ActionId.APPROVE))(guarded(approve_clicked))
     app.action(str(ActionId.REJECT))(guarded(reject_clicked))
+    app.action(str(ActionId.DEPLOY_NEXT))(guarded(deploy_next_clicked))

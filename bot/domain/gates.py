@@ -32,6 +32,7 @@ class GateFacts:
     deployed_to_previous: bool
     approvals: ApprovalState | None  # None when the environment needs no approvals
     regression_passed_in_previous: bool | None  # None when the previous env does not require it
+    regression_failed_note: str | None = None  # the newest sign-off failed: its note (may be "")
     freezes: Sequence[ActiveFreeze] = field(default=())
     override_reason: str | None = None
     actor_is_release_manager: bool = False
@@ -81,10 +82,14 @@ def approvals_gate(facts: GateFacts) -> Refusal | None:
 def regression_gate(facts: GateFacts) -> Refusal | None:
     if facts.regression_passed_in_previous is False and facts.previous_environment:
         env = facts.previous_environment
+        failed = ""
+        if facts.regression_failed_note is not None:
+            note = f": “{escape(facts.regression_failed_note[:200])}”" if facts.regression_failed_note else ""
+            failed = f" The latest sign-off in {env} failed{note}."
         return Refusal(
             "regression",
-            f"{facts.ref} needs a passed regression sign-off in {env} before {facts.environment.name} "
-            f"(`/release verify {facts.ref} {env} passed`).",
+            f"{facts.ref} needs a passed regression sign-off in {env} before {facts.environment.name}.{failed} "
+            f"Once regression passes: `/release verify {facts.ref} {env} passed`.",
         )
     return None
 

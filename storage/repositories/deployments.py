@@ -1,11 +1,23 @@
-"""Deployments: what went where, and what is live now."""
+"""Deployments: what went where, and what is live now.
+
+"Live" in an environment means the newest succeeded deployment there that was not rolled back. Every query here
+walks the (team_id, service, environment, id) index.
+"""
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlmodel import col, select
+from sqlalchemy import ColumnElement, and_, func, text
+from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Deployment
+
+SUCCEEDED = "succeeded"
+
+
+def _live() -> ColumnElement[bool]:
+    return and_(col(Deployment.outcome) == SUCCEEDED, col(Deployment.rolled_back_at).is_(None))
 
 
 async def for_release(*, session: AsyncSession, team_id: str, release_id: int) -> Sequence[Deployment]:
@@ -15,6 +27,118 @@ async def for_release(*, session: AsyncSession, team_id: str, release_id: int) -
         .order_by(col(Deployment.id))
     )
     return (await session.exec(query)).all()
+
+
+async def for_releases(
+    *, session: AsyncSession, team_id: str, release_ids: Sequence[int]
+) -> dict[int, list[Deployment]]:
+    """The deployments of many releases in one query, oldest first."""
+    grouped: dict[int, list[Deployment]] = {release_id: [] for release_id in release_ids}
+    if not release_ids:
+        return grouped
+    query = (
+        select(Deployment)
+        .where(Deployment.team_id == team_id, col(Deployment.release_id).in_(release_ids))
+        .order_by(col(Deployment.id))
+    )
+    for deployment in (await session.exec(query)).all():
+        grouped[deployment.release_id].append(deployment)
+    return grouped
+
+
+async def by_delivery(*, session: AsyncSession, team_id: str, delivery_id: str) -> Deployment | None:
+    query = select(Deployment).where(Deployment.team_id == team_id, Deployment.delivery_id == delivery_id)
+    return (await session.exec(query)).first()
+
+
+async def current(*, session: AsyncSession, team_id: str, service: str, environment: str) -> Deployment | None:
+    """The deployment live in `environment` now, or None when nothing was ever deployed there."""
+    query = (
+        select(Deployment)
+        .where(Deployment.team_id == team_id, Deployment.service == service, Deployment.environment == environment)
+        .where(_live())
+        .order_by(col(Deployment.id).desc())
+        .limit(1)
+    )
+    return (await session.exec(query)).first()
+
+
+async def previous_stable(*, session: AsyncSession, team_id: str, current: Deployment) -> Deployment | None:
+    """What a rollback of `current` restores: the newest earlier succeeded deployment of another version in the
+    same environment that was not itself rolled back."""
+    assert current.id is not None
+    query = (
+        select(Deployment)
+        .where(
+            Deployment.team_id == team_id,
+            Deployment.service == current.service,
+            Deployment.environment == current.environment,
+            col(Deployment.id) < current.id,
+            Deployment.version != current.version,
+        )
+        .where(_live())
+        .order_by(col(Deployment.id).desc())
+        .limit(1)
+    )
+    return (await session.exec(query)).first()
+
+
+async def live_by_environment(
+    *, session: AsyncSession, team_id: str, service: str | None = None, limit: int = 500
+) -> Sequence[Deployment]:
+    """The live deployment of every service × environment (optionally one service), in one query."""
+    newest = (
+        select(func.max(Deployment.id))
+        .where(Deployment.team_id == team_id)
+        .where(_live())
+        .group_by(col(Deployment.service), col(Deployment.environment))
+    )
+    if service is not None:
+        newest = newest.where(Deployment.service == service)
+    query = (
+        select(Deployment)
+        .where(Deployment.team_id == team_id, col(Deployment.id).in_(newest.scalar_subquery()))
+        .order_by(col(Deployment.service), col(Deployment.id))
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()
+
+
+async def mark_rolled_back(
+    *,
+    session: AsyncSession,
+    team_id: str,
+    service: str,
+    environment: str,
+    after_id: int,
+    at: datetime,
+    by: str,
+    reason: str,
+) -> int:
+    """Mark every live deployment newer than `after_id` in the environment as rolled back; returns how many."""
+    statement = (
+        update(Deployment)
+        .where(
+            col(Deployment.team_id) == team_id,
+            col(Deployment.service) == service,
+            col(Deployment.environment) == environment,
+            col(Deployment.id) > after_id,
+            col(Deployment.rolled_back_at).is_(None),
+            col(Deployment.outcome) == SUCCEEDED,
+        )
+        .values(rolled_back_at=at, rolled_back_by=by, rollback_reason=reason)
+    )
+    result = await session.exec(statement)
+    return int(result.rowcount)
+
+
+async def lock_slot(*, session: AsyncSession, team_id: str, service: str, environment: str) -> None:
+    """Serialise changes to what is live in one service × environment until commit (two rollbacks typed at once
+    must not roll back twice). PostgreSQL: a transaction advisory lock; SQLite writers are serial already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = f"deploy:{team_id}:{service}:{environment}"
+    await session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:key))").bindparams(key=key))  # type: ignore[call-overload]
 
 
 def add(*, session: AsyncSession, deployment: Deployment) -> Deployment:

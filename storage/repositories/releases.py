@@ -81,3 +81,13 @@ async def with_status(
 def add(*, session: AsyncSession, release: Release) -> Release:
     session.add(release)
     return release
+
+
+async def in_flight(
+    *, session: AsyncSession, team_id: str, statuses: Sequence[str], service: str | None = None, limit: int = 100
+) -> Sequence[Release]:
+    """Releases of one service (or all) in the given statuses, newest first."""
+    query = select(Release).where(Release.team_id == team_id, col(Release.status).in_(statuses))
+    if service:
+        query = query.where(Release.service == service)
+    return (await session.exec(query.order_by(col(Release.id).desc()).limit(limit))).all()

@@ -1,0 +1,341 @@
+"""Deployments: a person (command or button) or CI records a release going into an environment.
+
+Every deployment passes the gates in `bot.domain.gates` unless CI deploys to an environment whose policy says
+`ci_may_bypass_gates`; then it is recorded with `bypassed_gates` and flagged in the thread. Order of locks, here
+and in rollbacks: the service × environment slot first, then the release row.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.errors import Conflict, GateBlocked, InvalidInput, NotFound
+from bot.domain.gates import GateFacts, Refusal, evaluate
+from bot.domain.lifecycle import Event, Status, can, next_status
+from bot.domain.mrkdwn import code
+from bot.domain.policy import Environment, Policy
+from bot.domain.validation import ReleaseRef
+from bot.services import freeze_lookup, lifecycle_hooks, release_card
+from bot.services.context import Actor, ServiceContext
+from bot.services.releases import is_release_manager
+from storage.models import Deployment, Release
+from storage.repositories import approvals as approvals_repo
+from storage.repositories import audit, subscriptions
+from storage.repositories import deployments as deployments_repo
+from storage.repositories import releases as releases_repo
+from storage.repositories import verifications as verifications_repo
+from storage.types import utcnow
+
+CI_ACTOR = "ci"
+
+
+@dataclass(frozen=True)
+class DeployOutcome:
+    release: Release
+    deployment: Deployment
+    message: str
+    duplicate: bool = False
+    bypassed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CiReport:
+    """What a pipeline tells us through `POST /hooks/deployments` (already validated)."""
+
+    team_id: str
+    service: str
+    version: str
+    environment: str
+    succeeded: bool
+    delivery_id: str
+    url: str | None = None
+
+
+def environment_or_refuse(policy: Policy, name: str) -> Environment:
+    env = policy.environment(name)
+    if env is None:
+        pipeline = " → ".join(policy.environment_names)
+        raise NotFound(f"There is no environment {code(name, 30)}; the pipeline is {pipeline}.")
+    return env
+
+
+def refusal_text(ref: str, environment: str, refusals: list[Refusal]) -> str:
+    reasons = "\n".join(f"• {refusal.message}" for refusal in refusals)
+    return f"{ref} cannot be deployed to {environment} yet:\n{reasons}"
+
+
+async def gate_facts(
+    session: AsyncSession,
+    ctx: ServiceContext,
+    release: Release,
+    env: Environment,
+    *,
+    actor_id: str,
+    override_reason: str | None,
+    members: dict[str, frozenset[str]],
+) -> GateFacts:
+    """Everything the gates look at, read in the caller's transaction."""
+    assert release.id is not None
+    previous = ctx.policy.previous_environment(env.name)
+    deployed = await deployments_repo.for_release(session=session, team_id=release.team_id, release_id=release.id)
+    approval_state = None
+    if env.needs_approval:
+        decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.id)
+        states = release_card.approval_states(ctx.policy, release, decisions, members)
+        approval_state = next(state for state in states if state.environment == env.name)
+    regression_passed: bool | None = None
+    failed_note: str | None = None
+    if previous is not None and previous.regression_required:
+        latest = await verifications_repo.latest(
+            session=session, team_id=release.team_id, release_id=release.id, environment=previous.name
+        )
+        regression_passed = latest is not None and latest.passed
+        failed_note = latest.note if latest is not None and not latest.passed else None
+    freezes = await freeze_lookup.active_freezes(
+        session, ctx, team_id=release.team_id, environment=env.name, at=ctx.now()
+    )
+    return GateFacts(
+        ref=release.ref,
+        status=Status(release.status),
+        environment=env,
+        previous_environment=previous.name if previous else None,
+        deployed_to_previous=previous is not None
+        and any(d.environment == previous.name and d.outcome == deployments_repo.SUCCEEDED for d in deployed),
+        approvals=approval_state,
+        regression_passed_in_previous=regression_passed,
+        regression_failed_note=failed_note,
+        freezes=freezes,
+        override_reason=override_reason,
+        actor_is_release_manager=actor_id != CI_ACTOR and is_release_manager(ctx, actor_id, members),
+    )
+
+
+async def _lock_release(session: AsyncSession, team_id: str, service: str, version: str) -> Release:
+    release = await releases_repo.lock(session=session, team_id=team_id, service=service, version=version)
+    if release is None:
+        raise NotFound(
+            f"There is no release {service}@{version}. Propose it first with "
+            f"`/release propose {service} {version} <summary>`."
+        )
+    return release
+
+
+async def deploy(
+    ctx: ServiceContext, actor: Actor, ref: ReleaseRef, environment: str, override_reason: str | None = None
+) -> DeployOutcome:
+    env = environment_or_refuse(ctx.policy, environment)
+    members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
+    async with ctx.db.transaction() as session:
+        await deployments_repo.lock_slot(
+            session=session, team_id=actor.team_id, service=ref.service, environment=env.name
+        )
+        release = await _lock_release(session, actor.team_id, ref.service, ref.version)
+        live = await deployments_repo.current(
+            session=session, team_id=actor.team_id, service=ref.service, environment=env.name
+        )
+        if live is not None and live.release_id == release.id:
+            raise Conflict(f"{release.ref} is already live in {env.name}; nothing changed.")
+        facts = await gate_facts(
+            session, ctx, release, env, actor_id=actor.user_id, override_reason=override_reason, members=members
+        )
+        refusals = evaluate(facts)
+        if refusals:
+            raise GateBlocked(refusal_text(release.ref, env.name, refusals))
+        used_override = override_reason if facts.freezes else None
+        deployment = await _record(
+            session,
+            ctx,
+            release,
+            env,
+            members,
+            Deployment(
+                team_id=actor.team_id,
+                release_id=release.id or 0,
+                service=release.service,
+                version=release.version,
+                environment=env.name,
+                actor_id=actor.user_id,
+                override_reason=used_override,
+            ),
+            freeze_label=facts.freezes[0].label if used_override else None,
+        )
+    ctx.kick()
+    message = f"Recorded: *{release.ref}* is live in *{env.name}*. {next_step(ctx.policy, release, env)}"
+    if override_reason and not used_override:
+        message += f"\n{env.name} is not frozen, so no override was needed; none was recorded."
+    elif used_override:
+        message += "\nYour freeze override is in the audit history and stakeholders were told."
+    return DeployOutcome(release, deployment, message)
+
+
+async def deploy_by_id(ctx: ServiceContext, actor: Actor, value: str) -> DeployOutcome:
+    """The "Deploy to <env>" button: its value is `<release_id>:<env>`."""
+    release_id, _, environment = value.partition(":")
+    if not release_id.isdigit() or not environment:
+        raise InvalidInput("That button is out of date; use `/release deploy <service@version> <env>` instead.")
+    async with ctx.db.read() as session:
+        release = await releases_repo.get_by_id(session=session, team_id=actor.team_id, release_id=int(release_id))
+    if release is None:
+        raise NotFound("That release no longer exists in this workspace.")
+    return await deploy(ctx, actor, ReleaseRef(release.service, release.version), environment)
+
+
+def next_step(policy: Policy, release: Release, env: Environment) -> str:
+    if env.regression_required:
+        return f"Next: regression sign-off (`/release verify {release.ref} {env.name} passed|failed`)."
+    names = policy.environment_names
+    if env.name == names[-1]:
+        return "Stakeholders have been told it is live."
+    following = names[names.index(env.name) + 1]
+    return f"Next: `/release deploy {release.ref} {following}`."
+
+
+async def record_from_ci(ctx: ServiceContext, report: CiReport) -> DeployOutcome:
+    """Idempotent on `delivery_id`: a redelivery answers with the deployment recorded the first time."""
+    env = environment_or_refuse(ctx.policy, report.environment)
+    members = await ctx.directory.members(report.team_id, release_card.group_ids(ctx.policy))
+    try:
+        async with ctx.db.transaction() as session:
+            await deployments_repo.lock_slot(
+                session=session, team_id=report.team_id, service=report.service, environment=env.name
+            )
+            seen = await deployments_repo.by_delivery(
+                session=session, team_id=report.team_id, delivery_id=report.delivery_id
+            )
+            if seen is not None:
+                return await _duplicate(session, report.team_id, seen)
+            release = await _lock_release(session, report.team_id, report.service, report.version)
+            bypassed: tuple[str, ...] = ()
+            if report.succeeded:
+                facts = await gate_facts(
+                    session, ctx, release, env, actor_id=CI_ACTOR, override_reason=None, members=members
+                )
+                refusals = evaluate(facts)
+                if refusals and not env.ci_may_bypass_gates:
+                    raise GateBlocked(refusal_text(release.ref, env.name, refusals))
+                bypassed = tuple(refusal.message for refusal in refusals)
+            deployment = await _record(
+                session,
+                ctx,
+                release,
+                env,
+                members,
+                Deployment(
+                    team_id=report.team_id,
+                    release_id=release.id or 0,
+                    service=release.service,
+                    version=release.version,
+                    environment=env.name,
+                    actor_id=CI_ACTOR,
+                    outcome="succeeded" if report.succeeded else "failed",
+                    ci_url=report.url,
+                    delivery_id=report.delivery_id,
+                    bypassed_gates=bool(bypassed),
+                ),
+                bypassed=bypassed,
+            )
+    except IntegrityError:  # the same delivery arrived twice at once; the other one recorded it
+        async with ctx.db.read() as session:
+            seen = await deployments_repo.by_delivery(
+                session=session, team_id=report.team_id, delivery_id=report.delivery_id
+            )
+            if seen is None:
+                raise
+            return await _duplicate(session, report.team_id, seen)
+    ctx.kick()
+    verb = "is live in" if report.succeeded else "failed to deploy to"
+    return DeployOutcome(release, deployment, f"{release.ref} {verb} {env.name}.", bypassed=bypassed)
+
+
+async def _duplicate(session: AsyncSession, team_id: str, seen: Deployment) -> DeployOutcome:
+    release = await releases_repo.get_by_id(session=session, team_id=team_id, release_id=seen.release_id)
+    assert release is not None
+    message = f"Delivery {seen.delivery_id} was already recorded as deployment {seen.id}; nothing changed."
+    return DeployOutcome(release, seen, message, duplicate=True)
+
+
+async def _record(
+    session: AsyncSession,
+    ctx: ServiceContext,
+    release: Release,
+    env: Environment,
+    members: dict[str, frozenset[str]],
+    deployment: Deployment,
+    *,
+    bypassed: tuple[str, ...] = (),
+    freeze_label: str | None = None,
+) -> Deployment:
+    """Write the deployment, move the release, audit, and owe the thread, stakeholders and card their news."""
+    deployments_repo.add(session=session, deployment=deployment)
+    await session.flush()
+    succeeded = deployment.outcome == deployments_repo.SUCCEEDED
+    audit.append(
+        session=session,
+        team_id=release.team_id,
+        actor_id=deployment.actor_id,
+        action="deployed",
+        release_id=release.id,
+        details={
+            "environment": env.name,
+            "deployment_id": deployment.id,
+            "outcome": deployment.outcome,
+            "override": deployment.override_reason,
+            "freeze": freeze_label,
+            "bypassed_gates": list(bypassed),
+            "ci_url": deployment.ci_url,
+            "delivery_id": deployment.delivery_id,
+        },
+    )
+    before = release.status
+    event = Event.DEPLOYED_FINAL if ctx.policy.is_final(env.name) else Event.DEPLOYED
+    if succeeded and can(Status(release.status), event):
+        release.status = next_status(Status(release.status), event, ref=release.ref)
+        if release.status != before:
+            audit.append(
+                session=session,
+                team_id=release.team_id,
+                actor_id=deployment.actor_id,
+                action="status",
+                release_id=release.id,
+                details={"from": before, "to": release.status, "event": event.value},
+            )
+    release.row_version += 1
+    release.updated_at = utcnow()
+    live_before = None
+    if succeeded:
+        live_before = await deployments_repo.previous_stable(
+            session=session, team_id=release.team_id, current=deployment
+        )
+    else:
+        live_before = await deployments_repo.current(
+            session=session, team_id=release.team_id, service=release.service, environment=env.name
+        )
+    release_card.thread(
+        session,
+        release,
+        "thread_deployed",
+        deployment=deployment,
+        bypassed=list(bypassed),
+        freeze_label=freeze_label,
+        live=live_before.version if live_before else None,
+    )
+    if succeeded and (ctx.policy.is_final(env.name) or deployment.override_reason):
+        followers = await subscriptions.subscribers(session=session, team_id=release.team_id, service=release.service)
+        release_card.stakeholders(
+            session,
+            ctx.policy,
+            release,
+            "stakeholders_deployed",
+            subscribers=followers,
+            deployment=deployment,
+            final=ctx.policy.is_final(env.name),
+            freeze_label=freeze_label,
+            replaced=live_before.version if live_before else None,
+        )
+    await release_card.refresh(session, ctx.policy, release, members)
+    if release.status != before:
+        await lifecycle_hooks.after_status_change(session, ctx, release, before)
+    if succeeded:
+        await lifecycle_hooks.after_deploy(session, ctx, release, deployment)
+    return deployment
