@@ -2,9 +2,35 @@
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
 
+from bot.domain.commands import (
+    USAGE,
+    ActionAdd,
+    ActionDone,
+    Approve,
+    Calendar,
+    CalendarLink,
+    Cancel,
+    Command,
+    Deploy,
+    Freeze,
+    Help,
+    History,
+    ListActions,
+    ListFreezes,
+    ListReleases,
+    Propose,
+    Reject,
+    ReviewCommand,
+    Rollback,
+    Schedule,
+    Show,
+    StatusReport,
+    Subscribe,
+    Unfreeze,
+    Verify,
+    Withdraw,
+)
 from bot.domain.errors import InvalidInput
 from bot.domain.mrkdwn import code
 from bot.domain.validation import (
@@ -17,206 +43,11 @@ from bot.domain.validation import (
     parse_ref,
 )
 
-USAGE: dict[str, str] = {
-    "help": "help",
-    "propose": "propose [<service> <version> <summary…>]",
-    "list": "list [service]",
-    "show": "show <service@version>",
-    "history": "history <service@version>",
-    "cancel": "cancel <service@version>",
-    "approve": "approve <service@version> [comment…]",
-    "reject": "reject <service@version> <reason…>",
-    "withdraw": "withdraw <service@version>",
-    "deploy": "deploy <service@version> <env> [--override <reason…>]",
-    "verify": "verify <service@version> <env> passed|failed [note…]",
-    "rollback": "rollback <service> <env> <reason…>",
-    "status": "status [service]",
-    "freeze": "freeze <env> <from> <until> <reason…>",
-    "freezes": "freezes",
-    "unfreeze": "unfreeze <id>",
-    "calendar": "calendar [days] | calendar link",
-    "schedule": "schedule <service@version> <when> [duration]",
-    "subscribe": "subscribe <service>",
-    "unsubscribe": "unsubscribe <service>",
-    "review": "review start|close <service@version>",
-    "action": "action add <service@version> <@owner> <due> <text…> | action done <id>",
-    "actions": "actions [mine]",
-}
-
 _ENV = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
 _USER = re.compile(r"^<@([UW][A-Z0-9]{2,20})(\|[^>]*)?>$")
 
 
-@dataclass(frozen=True)
-class Help:
-    topic: str | None = None
-    unknown: str | None = None  # the subcommand that was not understood
-
-
-@dataclass(frozen=True)
-class Propose:
-    service: str | None = None  # None: open the modal
-    version: str | None = None
-    summary: str | None = None
-
-
-@dataclass(frozen=True)
-class ListReleases:
-    service: str | None = None
-
-
-@dataclass(frozen=True)
-class Show:
-    ref: ReleaseRef
-
-
-@dataclass(frozen=True)
-class History:
-    ref: ReleaseRef
-
-
-@dataclass(frozen=True)
-class Cancel:
-    ref: ReleaseRef
-
-
-@dataclass(frozen=True)
-class Approve:
-    ref: ReleaseRef
-    comment: str = ""
-
-
-@dataclass(frozen=True)
-class Reject:
-    ref: ReleaseRef
-    reason: str
-
-
-@dataclass(frozen=True)
-class Withdraw:
-    ref: ReleaseRef
-
-
-@dataclass(frozen=True)
-class Deploy:
-    ref: ReleaseRef
-    environment: str
-    override_reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Verify:
-    ref: ReleaseRef
-    environment: str
-    passed: bool
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Rollback:
-    service: str
-    environment: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class StatusReport:
-    service: str | None = None
-
-
-@dataclass(frozen=True)
-class Freeze:
-    environment: str
-    start: str
-    end: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class ListFreezes:
-    pass
-
-
-@dataclass(frozen=True)
-class Unfreeze:
-    freeze_id: int
-
-
-@dataclass(frozen=True)
-class Calendar:
-    days: int = 14
-
-
-@dataclass(frozen=True)
-class CalendarLink:
-    pass
-
-
-@dataclass(frozen=True)
-class Schedule:
-    ref: ReleaseRef
-    when: str
-    duration: str | None = None
-
-
-@dataclass(frozen=True)
-class Subscribe:
-    service: str
-    on: bool = True
-
-
-@dataclass(frozen=True)
-class ReviewCommand:
-    ref: ReleaseRef
-    verb: Literal["start", "close"]
-
-
-@dataclass(frozen=True)
-class ActionAdd:
-    ref: ReleaseRef
-    owner_id: str
-    due: str
-    text: str
-
-
-@dataclass(frozen=True)
-class ActionDone:
-    action_id: int
-
-
-@dataclass(frozen=True)
-class ListActions:
-    mine: bool = False
-
-
 _Parser = Callable[[str, str], "Command"]
-
-Command = (
-    Help
-    | Propose
-    | ListReleases
-    | Show
-    | History
-    | Cancel
-    | Approve
-    | Reject
-    | Withdraw
-    | Deploy
-    | Verify
-    | Rollback
-    | StatusReport
-    | Freeze
-    | ListFreezes
-    | Unfreeze
-    | Calendar
-    | CalendarLink
-    | Schedule
-    | Subscribe
-    | ReviewCommand
-    | ActionAdd
-    | ActionDone
-    | ListActions
-)
 
 
 class UsageError(InvalidInput):
@@ -463,3 +294,34 @@ _PARSERS: dict[str, _Parser] = {
     "action": _action,
     "actions": _actions,
 }
+
+__all__ = [
+    "ActionAdd",
+    "ActionDone",
+    "Approve",
+    "Calendar",
+    "CalendarLink",
+    "Cancel",
+    "Command",
+    "Deploy",
+    "Freeze",
+    "Help",
+    "History",
+    "ListActions",
+    "ListFreezes",
+    "ListReleases",
+    "parse",
+    "Propose",
+    "Reject",
+    "ReviewCommand",
+    "Rollback",
+    "Schedule",
+    "Show",
+    "StatusReport",
+    "Subscribe",
+    "Unfreeze",
+    "USAGE",
+    "UsageError",
+    "Verify",
+    "Withdraw",
+]
