@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain.errors import DomainError, InvalidInput
 from bot.domain.timeparse import parse_duration
 from bot.ids import BlockId, CallbackId
-from bot.render import render, render_text
+from bot.render import render_text
 from bot.services import approvals, conflicts, releases
 from bot.services.context import Actor, ServiceContext
 from handlers.forms import form_middleware
@@ -100,6 +100,3 @@ def register(app: AsyncApp) -> None:
     app.middleware(form_middleware)
     app.view(str(CallbackId.PROPOSE))(propose_submitted)
     app.view(str(CallbackId.REJECT))(reject_submitted)
-
-
-__all__ = ["register", "render"]

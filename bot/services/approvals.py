@@ -107,7 +107,7 @@ async def approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, comm
                 session=session,
                 approval=Approval(
                     team_id=actor.team_id,
-                    release_id=release.id or 0,
+                    release_id=release.pk,
                     environment=env.name,
                     user_id=actor.user_id,
                     decision="approve",
@@ -235,13 +235,13 @@ async def reject(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, reaso
         states = await _states(ctx, session, release, members)
         env_name = _reject_target(ctx, release, states, actor, members)
         await approvals_repo.invalidate(
-            session=session, team_id=actor.team_id, release_id=release.id or 0, user_id=actor.user_id
+            session=session, team_id=actor.team_id, release_id=release.pk, user_id=actor.user_id
         )
         approvals_repo.add(
             session=session,
             approval=Approval(
                 team_id=actor.team_id,
-                release_id=release.id or 0,
+                release_id=release.pk,
                 environment=env_name,
                 user_id=actor.user_id,
                 decision="reject",

@@ -151,7 +151,7 @@ async def deploy(
             members,
             Deployment(
                 team_id=actor.team_id,
-                release_id=release.id or 0,
+                release_id=release.pk,
                 service=release.service,
                 version=release.version,
                 environment=env.name,
@@ -223,7 +223,7 @@ async def record_from_ci(ctx: ServiceContext, report: CiReport) -> DeployOutcome
                 members,
                 Deployment(
                     team_id=report.team_id,
-                    release_id=release.id or 0,
+                    release_id=release.pk,
                     service=release.service,
                     version=release.version,
                     environment=env.name,

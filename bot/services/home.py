@@ -46,7 +46,7 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
         items = await home_repo.open_action_items(session=session, team_id=actor.team_id, owner_id=actor.user_id)
     awaiting = []
     for release in open_releases:
-        states = release_card.approval_states(ctx.policy, release, decisions.get(release.id or 0, []), members)
+        states = release_card.approval_states(ctx.policy, release, decisions.get(release.pk, []), members)
         state = _awaiting_me(ctx, release, states, actor.user_id, members)
         if state is not None:
             awaiting.append(Awaiting(release, state))

@@ -25,6 +25,7 @@ from bot.services.context import Actor, ServiceContext
 from storage.models import AuditEvent, Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import audit
+from storage.repositories import deployments as deployments_repo
 from storage.repositories import releases as releases_repo
 from storage.types import utcnow
 
@@ -125,7 +126,7 @@ async def _repropose(
     members: dict[str, frozenset[str]],
 ) -> Release:
     """A rejected release comes back with its fixes: decisions start over, the same message is updated."""
-    release = await releases_repo.lock_by_id(session=session, team_id=actor.team_id, release_id=existing.id or 0)
+    release = await releases_repo.lock_by_id(session=session, team_id=actor.team_id, release_id=existing.pk)
     assert release is not None and release.id is not None
     if actor.user_id != release.proposer_id and not is_release_manager(ctx, actor.user_id, members):
         raise NotAllowed(
@@ -193,10 +194,8 @@ async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_ca
         if release is None:
             raise NotFound(f"There is no release {ref}. See what exists with `/release list {ref.service}`.")
         assert release.id is not None
-        from storage.repositories import approvals, deployments
-
-        decisions = await approvals.active(session=session, team_id=actor.team_id, release_id=release.id)
-        deployed = await deployments.for_release(session=session, team_id=actor.team_id, release_id=release.id)
+        decisions = await approvals_repo.active(session=session, team_id=actor.team_id, release_id=release.id)
+        deployed = await deployments_repo.for_release(session=session, team_id=actor.team_id, release_id=release.id)
     return release_card.build_card(ctx.policy, release, decisions, deployed, members)
 
 

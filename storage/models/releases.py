@@ -45,6 +45,13 @@ class Release(ReleaseBase, table=True):
     def ref(self) -> str:
         return f"{self.service}@{self.version}"
 
+    @property
+    def pk(self) -> int:
+        """The id of a stored release (flushed or loaded); never None where it is used."""
+        if self.id is None:
+            raise RuntimeError(f"{self.ref} has not been flushed yet")
+        return self.id
+
 
 class Approval(SQLModel, table=True):
     """One decision by one person for one environment; `invalidated_at` set when scope changes or withdrawn."""
