@@ -16,7 +16,7 @@ from bot.domain.errors import InvalidTransition, NotAllowed, NotFound
 from bot.domain.lifecycle import Event, Status, can, next_status
 from bot.domain.policy import Environment
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
-from bot.services import lifecycle_hooks, release_card
+from bot.services import lifecycle_hooks, lookup, release_card
 from bot.services.context import Actor, ServiceContext
 from storage.models import Approval, Release
 from storage.repositories import approvals as approvals_repo
@@ -35,15 +35,7 @@ class Outcome:
 
 
 async def _load(ctx: ServiceContext, session: AsyncSession, actor: Actor, ref: ReleaseRef | int) -> Release:
-    if isinstance(ref, int):
-        release = await releases_repo.lock_by_id(session=session, team_id=actor.team_id, release_id=ref)
-        if release is None:
-            raise NotFound("That release no longer exists in this workspace.")
-        return release
-    release = await releases_repo.lock(session=session, team_id=actor.team_id, service=ref.service, version=ref.version)
-    if release is None:
-        raise NotFound(f"There is no release {ref}. See what exists with `/release list {ref.service}`.")
-    return release
+    return await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
 
 
 async def _states(

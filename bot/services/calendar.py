@@ -7,18 +7,17 @@ from datetime import datetime, timedelta
 from bot.domain import calendar as rules
 from bot.domain import grammar
 from bot.domain.calendar import PlannedWindow
-from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
+from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed
 from bot.domain.freezes import FreezeWindow
 from bot.domain.lifecycle import Status
 from bot.domain.mrkdwn import mention
 from bot.domain.timeparse import parse_duration, parse_when, zone
-from bot.services import approvals, release_card, releases
+from bot.services import approvals, lookup, release_card, releases
 from bot.services.conflicts import PLANNED, conflicts_for_release, planned_between
 from bot.services.context import Actor, ServiceContext
 from bot.services.freeze_lookup import windows_between
 from storage.models import Release
 from storage.repositories import audit, subscriptions
-from storage.repositories import releases as releases_repo
 from storage.types import utcnow
 
 DEFAULT_LENGTH = timedelta(hours=1)
@@ -83,11 +82,7 @@ async def schedule(ctx: ServiceContext, actor: Actor, command: grammar.Schedule)
     members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
     ref = command.ref
     async with ctx.db.transaction() as session:
-        release = await releases_repo.lock(
-            session=session, team_id=actor.team_id, service=ref.service, version=ref.version
-        )
-        if release is None:
-            raise NotFound(f"There is no release {ref}. See what exists with `/release list {ref.service}`.")
+        release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
         if actor.user_id != release.proposer_id and not releases.is_release_manager(ctx, actor.user_id, members):
             raise NotAllowed(
                 f"Only the proposer ({mention(release.proposer_id)}) or a release manager can schedule {ref}."

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.domain.errors import Conflict, InvalidInput, NotAllowed
 from bot.domain.lifecycle import Event, Status, next_status
 from bot.domain.mrkdwn import mention
 from bot.domain.validation import (
@@ -20,7 +20,7 @@ from bot.domain.validation import (
     check_text,
     check_version,
 )
-from bot.services import conflicts, lifecycle_hooks, release_card
+from bot.services import conflicts, lifecycle_hooks, lookup, release_card
 from bot.services.context import Actor, ServiceContext
 from storage.models import AuditEvent, Release
 from storage.repositories import approvals as approvals_repo
@@ -160,11 +160,7 @@ async def _repropose(
 
 async def get(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
     async with ctx.db.read() as session:
-        release = await releases_repo.get(
-            session=session, team_id=actor.team_id, service=ref.service, version=ref.version
-        )
-    if release is None:
-        raise NotFound(f"There is no release {ref}. See what exists with `/release list {ref.service}`.")
+        release = await lookup.release(session, team_id=actor.team_id, ref=ref)
     return release
 
 
@@ -188,11 +184,7 @@ async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_ca
     """The release as its message shows it, for `/release show`."""
     members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
     async with ctx.db.read() as session:
-        release = await releases_repo.get(
-            session=session, team_id=actor.team_id, service=ref.service, version=ref.version
-        )
-        if release is None:
-            raise NotFound(f"There is no release {ref}. See what exists with `/release list {ref.service}`.")
+        release = await lookup.release(session, team_id=actor.team_id, ref=ref)
         assert release.id is not None
         decisions = await approvals_repo.active(session=session, team_id=actor.team_id, release_id=release.id)
         deployed = await deployments_repo.for_release(session=session, team_id=actor.team_id, release_id=release.id)
@@ -201,11 +193,7 @@ async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_ca
 
 async def history(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> tuple[Release, Sequence[AuditEvent]]:
     async with ctx.db.read() as session:
-        release = await releases_repo.get(
-            session=session, team_id=actor.team_id, service=ref.service, version=ref.version
-        )
-        if release is None:
-            raise NotFound(f"There is no release {ref}. See what exists with `/release list {ref.service}`.")
+        release = await lookup.release(session, team_id=actor.team_id, ref=ref)
         assert release.id is not None
         events = await audit.for_release(session=session, team_id=actor.team_id, release_id=release.id)
     return release, events
@@ -214,11 +202,7 @@ async def history(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> tuple[R
 async def cancel(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
     members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
     async with ctx.db.transaction() as session:
-        release = await releases_repo.lock(
-            session=session, team_id=actor.team_id, service=ref.service, version=ref.version
-        )
-        if release is None:
-            raise NotFound(f"There is no release {ref}. See what exists with `/release list {ref.service}`.")
+        release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
         if actor.user_id != release.proposer_id and not is_release_manager(ctx, actor.user_id, members):
             raise NotAllowed(
                 f"Only the proposer ({mention(release.proposer_id)}) or a release manager can cancel {ref}."

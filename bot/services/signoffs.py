@@ -4,17 +4,16 @@ The newest sign-off counts, so a failure blocks promotion until a later pass sup
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.domain.errors import InvalidTransition, NotAllowed, NotFound
+from bot.domain.errors import InvalidTransition, NotAllowed
 from bot.domain.lifecycle import Status
 from bot.domain.mrkdwn import mention
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
-from bot.services import release_card
+from bot.services import lookup, release_card
 from bot.services.context import Actor, ServiceContext
 from bot.services.deployments import environment_or_refuse
 from storage.models import Release, Verification
 from storage.repositories import audit
 from storage.repositories import deployments as deployments_repo
-from storage.repositories import releases as releases_repo
 from storage.repositories import verifications as verifications_repo
 from storage.types import utcnow
 
@@ -42,11 +41,7 @@ async def verify(
         who = ", ".join(mention(entity) for entity in env.verifiers)
         raise NotAllowed(f"You are not a verifier for {env.name}; ask one of {who} to sign off.")
     async with ctx.db.transaction() as session:
-        release = await releases_repo.lock(
-            session=session, team_id=actor.team_id, service=ref.service, version=ref.version
-        )
-        if release is None:
-            raise NotFound(f"There is no release {ref}. See what exists with `/release list {ref.service}`.")
+        release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
         assert release.id is not None
         status = Status(release.status)
         if status in CLOSED:

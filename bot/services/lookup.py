@@ -1,0 +1,23 @@
+"""Finding the release a person named, or telling them it does not exist and how to see what does."""
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.errors import NotFound
+from bot.domain.validation import ReleaseRef
+from storage.models import Release
+from storage.repositories import releases as releases_repo
+
+
+async def release(session: AsyncSession, *, team_id: str, ref: ReleaseRef | int, lock: bool = False) -> Release:
+    """The release by `service@version` (or id, from a button); `lock` holds it for a state change."""
+    if isinstance(ref, int):
+        load_by_id = releases_repo.lock_by_id if lock else releases_repo.get_by_id
+        found = await load_by_id(session=session, team_id=team_id, release_id=ref)
+        if found is None:
+            raise NotFound("That release no longer exists in this workspace.")
+        return found
+    load = releases_repo.lock if lock else releases_repo.get
+    found = await load(session=session, team_id=team_id, service=ref.service, version=ref.version)
+    if found is None:
+        raise NotFound(f"There is no release {ref}. See what exists with `/release list {ref.service}`.")
+    return found
