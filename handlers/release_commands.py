@@ -6,7 +6,7 @@ from typing import Any
 from bot.domain import grammar
 from bot.domain.lifecycle import Status
 from bot.render import render, render_text
-from bot.services import conflicts, releases
+from bot.services import conflicts, editing, releases
 from bot.services.context import Actor, ServiceContext
 
 
@@ -49,7 +49,14 @@ async def cancel(services: ServiceContext, actor: Actor, command: grammar.Cancel
     return render("message", text=f"Cancelled *{release.ref}* ({Status(release.status).label}).", context=None)
 
 
+async def edit(services: ServiceContext, actor: Actor, command: grammar.Edit) -> dict[str, Any]:
+    release, invalidated = await editing.edit(services, actor, command)
+    restart = " Its approvals start over; the approvers were told." if invalidated else ""
+    return render("message", text=f"Updated *{release.ref}*.{restart}", context=None)
+
+
 ROUTES: dict[type, Any] = {
+    grammar.Edit: edit,
     grammar.Propose: propose,
     grammar.ListReleases: list_releases,
     grammar.Show: show,

@@ -12,6 +12,7 @@ USAGE: dict[str, str] = {
     "show": "show <service@version>",
     "history": "history <service@version>",
     "cancel": "cancel <service@version>",
+    "edit": "edit <service@version> summary|changes|rollback <text…>",
     "approve": "approve <service@version> [comment…]",
     "reject": "reject <service@version> <reason…>",
     "withdraw": "withdraw <service@version>",
@@ -63,6 +64,13 @@ class History:
 @dataclass(frozen=True)
 class Cancel:
     ref: ReleaseRef
+
+
+@dataclass(frozen=True)
+class Edit:
+    ref: ReleaseRef
+    field: Literal["summary", "changes", "rollback_plan"]
+    text: str
 
 
 @dataclass(frozen=True)
@@ -184,6 +192,7 @@ Command = (
     | Approve
     | Reject
     | Withdraw
+    | Edit
     | Deploy
     | Verify
     | Rollback

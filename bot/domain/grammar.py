@@ -13,6 +13,7 @@ from bot.domain.commands import (
     Cancel,
     Command,
     Deploy,
+    Edit,
     Freeze,
     Help,
     History,
@@ -34,7 +35,9 @@ from bot.domain.commands import (
 from bot.domain.errors import InvalidInput
 from bot.domain.mrkdwn import code
 from bot.domain.validation import (
+    MAX_CHANGES,
     MAX_REASON,
+    MAX_ROLLBACK_PLAN,
     MAX_SUMMARY,
     ReleaseRef,
     check_service,
@@ -143,6 +146,26 @@ def _ref_and_text(verb: str, rest: str, *, required: str | None) -> tuple[Releas
     if required and not text:
         raise UsageError(verb, f"Missing {required}.")
     return parse_ref(words[0]), check_text(text, field="text", limit=MAX_REASON, required=False)
+
+
+_EDITABLE = {
+    "summary": ("summary", MAX_SUMMARY),
+    "changes": ("changes", MAX_CHANGES),
+    "rollback": ("rollback_plan", MAX_ROLLBACK_PLAN),
+}
+
+
+def _edit(verb: str, rest: str) -> Command:
+    words, text = _take(rest, 2)
+    _need(verb, words, 2, "the release and what to change (`summary`, `changes` or `rollback`)")
+    what = words[1].lower()
+    if what not in _EDITABLE:
+        raise UsageError(verb, f"{code(words[1], 20)}: say `summary`, `changes` or `rollback`.")
+    field, limit = _EDITABLE[what]
+    if not text:
+        raise UsageError(verb, f"Missing the new {what}.")
+    new_text = check_text(text, field=what, limit=limit)
+    return Edit(parse_ref(words[0]), field, new_text)  # type: ignore[arg-type]
 
 
 def _deploy(verb: str, rest: str) -> Command:
@@ -277,6 +300,7 @@ _PARSERS: dict[str, _Parser] = {
     "history": _ref_cmd(History),
     "cancel": _ref_cmd(Cancel),
     "withdraw": _ref_cmd(Withdraw),
+    "edit": _edit,
     "approve": _approve,
     "reject": _reject,
     "deploy": _deploy,
@@ -304,6 +328,7 @@ __all__ = [
     "Cancel",
     "Command",
     "Deploy",
+    "Edit",
     "Freeze",
     "Help",
     "History",

@@ -124,3 +124,23 @@ async def test_rejected_release_can_be_proposed_again(harness: Harness, slack: F
     assert "Proposed again" in again
     card = await _latest_card(harness)
     assert "load tested" in card and "0/2" in card and "proposed" in card
+
+
+async def test_editing_the_scope_restarts_approvals_and_tells_the_approvers(harness: Harness, slack: FakeSlack) -> None:
+    await _propose(harness, slack)
+    await harness.command_answer(f"approve {REF}", user="U0BOB")
+    assert "not a person" not in await harness.command_answer(f"edit {REF} rollback redeploy 2.3.9", user="U0ALICE")
+    assert "1/2" in await _latest_card(harness)  # the rollback plan is not scope
+
+    refused = await harness.command_answer(f"edit {REF} summary Something else", user="U0EVE")
+    assert "Only the proposer" in refused
+    said = await harness.command_answer(f"edit {REF} summary Faster checkout <!channel> and coupons", user="U0ALICE")
+    assert "approvals start over" in said
+    card = await _latest_card(harness)
+    assert "0/2" in card and "coupons" in card and "<!channel>" not in card
+    told = await slack.wait_for(
+        "chat.postMessage", lambda c: bool(c.get("thread_ts")) and "start over" in c.text_everywhere
+    )
+    assert "<@U0BOB>" in told[0].text_everywhere
+    history = await harness.command_answer(f"history {REF}")
+    assert "edited" in history and "approvals invalidated" in history
