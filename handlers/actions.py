@@ -10,6 +10,7 @@ from bot.ids import ActionId
 from bot.render import render
 from bot.services import approvals
 from bot.services.context import Actor, ServiceContext
+from handlers import review_surface
 
 
 def _actor(body: dict[str, Any]) -> Actor:
@@ -48,3 +49,6 @@ async def reject_clicked(
 def register(app: AsyncApp) -> None:
     app.action(str(ActionId.APPROVE))(approve_clicked)
     app.action(str(ActionId.REJECT))(reject_clicked)
+    app.action(str(ActionId.CLOSE_REVIEW))(review_surface.close_review_clicked)
+    app.action(str(ActionId.ADD_ACTION_ITEM))(review_surface.add_action_item_clicked)
+    app.action(str(ActionId.ACTION_DONE))(review_surface.action_done_clicked)
