@@ -55,10 +55,10 @@ class Scheduler:
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._clock is not None and self._clock.running:
-            self._clock.shutdown(wait=False)
-        async with self._lock:  # let a sweep in progress finish its transaction
-            pass
+        # Let a sweep in progress finish its transaction first: APScheduler's shutdown cancels running jobs.
+        async with self._lock:
+            if self._clock is not None and self._clock.running:
+                self._clock.shutdown(wait=False)
 
     async def sweep(self) -> int:
         """Claim and run every due job, then set the wake-up for the next one. Returns how many ran."""

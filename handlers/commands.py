@@ -52,7 +52,11 @@ async def release_command(
     if route is None:
         await respond(text="That command is not available yet.", response_type="ephemeral")
         return
-    answer = await route(services, actor, parsed)
+    try:
+        answer = await route(services, actor, parsed)
+    except DomainError as error:  # answered here: Bolt forgets the ack when a listener raises right after it
+        await respond(text=error.message, response_type="ephemeral", replace_original=False)
+        return
     await respond(**answer, response_type="ephemeral", replace_original=False)
 
 

@@ -41,7 +41,7 @@ def thread_message(body: dict[str, Any]) -> ThreadMessage | None:
         message_ts=ts,
         user_id=message.get("user"),
         text=message.get("text", ""),
-        deleted=deleted,
+        change="deleted" if deleted else ("edited" if subtype == "message_changed" else "posted"),
     )
 
 
@@ -49,6 +49,12 @@ async def message_event(body: dict[str, Any], services: ServiceContext) -> None:
     parsed = thread_message(body)
     if parsed is not None:
         await reviews.record(services, parsed)
+
+
+async def _refuse(respond: AsyncRespond, refusal: DomainError) -> None:
+    # Answered here rather than by the app's error handler: Bolt forgets an ack when the listener raises
+    # right after it, and Slack would show the person a failed click on top of the refusal.
+    await respond(text=refusal.message, response_type="ephemeral", replace_original=False)
 
 
 def _actor(body: dict[str, Any]) -> Actor:
@@ -60,7 +66,11 @@ async def close_review_clicked(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, services: ServiceContext
 ) -> None:
     await ack()
-    outcome = await reviews.close(services, _actor(body), int(action["value"]))
+    try:
+        outcome = await reviews.close(services, _actor(body), int(action["value"]))
+    except DomainError as refusal:
+        await _refuse(respond, refusal)
+        return
     await respond(text=outcome.message, response_type="ephemeral", replace_original=False)
 
 
@@ -78,7 +88,11 @@ async def action_done_clicked(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, services: ServiceContext
 ) -> None:
     await ack()
-    message = await action_items.done(services, _actor(body), int(action["value"]))
+    try:
+        message = await action_items.done(services, _actor(body), int(action["value"]))
+    except DomainError as refusal:
+        await _refuse(respond, refusal)
+        return
     await respond(text=message, response_type="ephemeral", replace_original=False)
 
 

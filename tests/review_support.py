@@ -1,5 +1,7 @@
 """Helpers for reminder and review tests: a policy with fast clocks, and a stand-in for the deploy command."""
 
+import asyncio
+
 from bot.domain.lifecycle import Status
 from bot.domain.policy import Policy
 from bot.services import lifecycle_hooks
@@ -83,9 +85,24 @@ async def roll_back(services: ServiceContext, service: str, version: str, enviro
         before = found.status
         found.status = Status.ROLLED_BACK.value
         deployment = Deployment(
-            team_id=TEAM_ID, release_id=found.id, service=service, version=version, environment=environment, actor_id="ci"
+            team_id=TEAM_ID,
+            release_id=found.id,
+            service=service,
+            version=version,
+            environment=environment,
+            actor_id="ci",
         )
         session.add(deployment)
         await session.flush()
         await lifecycle_hooks.after_status_change(session, services, found, before)
         await lifecycle_hooks.after_rollback(session, services, found, deployment)
+
+
+async def posted_card(services: ServiceContext, service: str, version: str) -> Release:
+    """Wait until the release message is in Slack (its thread exists)."""
+    for _ in range(200):
+        found = await release(services, service, version)
+        if found.message_ts:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the message of {service}@{version} was never posted")

@@ -1,6 +1,7 @@
 """Post-release reviews: open one in the release's thread, collect replies, close it with a summary."""
 
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -179,13 +180,24 @@ class ThreadMessage:
     channel_id: str
     thread_ts: str
     message_ts: str
+    change: Literal["posted", "edited", "deleted"] = "posted"
     user_id: str | None = None
     text: str = ""
-    deleted: bool = False
 
 
 async def record(ctx: ServiceContext, message: ThreadMessage) -> bool:
-    """Keep a reply (or its edit or deletion) if the thread is an open review's. Slack retries change nothing."""
+    """Keep a reply (or its edit or deletion) if the thread is an open review's. Slack retries change nothing,
+    and events arriving out of order converge: a deletion wins, an edit beats the original post."""
+    for attempt in (1, 2):
+        try:
+            return await _record(ctx, message)
+        except IntegrityError:  # the same message's other event inserted it at the same moment
+            if attempt == 2:
+                raise
+    return False
+
+
+async def _record(ctx: ServiceContext, message: ThreadMessage) -> bool:
     async with ctx.db.transaction() as session:
         review = await reviews_repo.open_in_thread(
             session=session, team_id=message.team_id, channel_id=message.channel_id, thread_ts=message.thread_ts
@@ -197,13 +209,13 @@ async def record(ctx: ServiceContext, message: ThreadMessage) -> bool:
         if review.thread_ts is None:
             review.thread_ts = message.thread_ts
             session.add(review)
-        if message.deleted:
-            return bool(
-                await reviews_repo.mark_deleted(session=session, review_id=review.id, message_ts=message.message_ts)
-            )
+        existing = await reviews_repo.reply(session=session, review_id=review.id, message_ts=message.message_ts)
+        if existing is not None and (existing.deleted or message.change == "posted"):
+            existing.deleted = existing.deleted or message.change == "deleted"
+            session.add(existing)
+            return True
         segments = review_rules.segments(message.text, ctx.policy.review.prompts)
         prompt_index = segments[0][0] if segments else None
-        existing = await reviews_repo.reply(session=session, review_id=review.id, message_ts=message.message_ts)
         if existing is None:
             reviews_repo.add_reply(
                 session=session,
@@ -212,12 +224,16 @@ async def record(ctx: ServiceContext, message: ThreadMessage) -> bool:
                     review_id=review.id,
                     message_ts=message.message_ts,
                     user_id=message.user_id or "",
-                    text=message.text,
+                    text="" if message.change == "deleted" else message.text,
                     prompt_index=prompt_index,
+                    deleted=message.change == "deleted",
                 ),
             )
         else:
-            existing.text, existing.prompt_index, existing.updated_at = message.text, prompt_index, utcnow()
+            existing.deleted = message.change == "deleted"
+            if not existing.deleted:
+                existing.text, existing.prompt_index = message.text, prompt_index
+            existing.updated_at = utcnow()
             session.add(existing)
     return True
 

@@ -2,11 +2,10 @@
 
 from collections.abc import Sequence
 
-from sqlmodel import col, select, update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Release, Review, ReviewReply
-from storage.types import utcnow
 
 
 async def for_release(*, session: AsyncSession, team_id: str, release_id: int, lock: bool = False) -> Review | None:
@@ -54,16 +53,6 @@ async def reply(*, session: AsyncSession, review_id: int, message_ts: str) -> Re
 def add_reply(*, session: AsyncSession, reply: ReviewReply) -> ReviewReply:
     session.add(reply)
     return reply
-
-
-async def mark_deleted(*, session: AsyncSession, review_id: int, message_ts: str) -> int:
-    result = await session.exec(
-        update(ReviewReply)
-        .where(col(ReviewReply.review_id) == review_id, col(ReviewReply.message_ts) == message_ts)
-        .values(deleted=True, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)
 
 
 async def replies(*, session: AsyncSession, review_id: int) -> Sequence[ReviewReply]:

@@ -24,7 +24,7 @@ async def test_pending_release_reminds_each_approver_once_per_round(harness: Har
     bob = await harness.slack.wait_for("chat.postMessage", _dm_to("U0BOB", "payments@2.4.0", "billing@1.0.0"))
     assert "wait for your approval" in bob[0]["text"]
     await harness.slack.wait_for("chat.postMessage", _dm_to("U0CAROL", "payments@2.4.0", "billing@1.0.0"))
-    first_round = [c for c in harness.slack.posts("U0BOB")]
+    first_round = list(harness.slack.posts("U0BOB"))
     assert all("payments@2.4.0" in c.text_everywhere and "billing@1.0.0" in c.text_everywhere for c in first_round)
     # The proposer is never reminded to approve their own release.
     assert not harness.slack.posts("U0ALICE")
