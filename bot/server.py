@@ -14,6 +14,7 @@ from bot import calendar_feed, webhooks
 from bot.domain.policy import Policy, load_policy
 from bot.notify.directory import SlackDirectory
 from bot.notify.dispatcher import Dispatcher
+from bot.scheduler import Scheduler
 from bot.services.context import ServiceContext
 from bot.settings import Settings
 from bot.slack_app import build_bolt_app, web_client
@@ -52,12 +53,15 @@ class Runtime:
             kick=self.dispatcher.kick,
         )
         self.bolt = build_bolt_app(settings, self.services, self.client)
+        self.scheduler = Scheduler(self.services, poll_interval=settings.shipmate_poll_interval)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox-dispatcher"))
+        await self.scheduler.start()
 
     async def stop(self) -> None:
+        await self.scheduler.stop()
         # In-flight listener work (Bolt runs it after the ack) finishes before the engine closes.
         current = asyncio.current_task()
         in_flight = {task for task in asyncio.all_tasks() if task is not current and task not in self._tasks}

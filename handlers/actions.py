@@ -10,6 +10,7 @@ from bot.ids import ActionId
 from bot.render import render
 from bot.services import approvals, deployments
 from bot.services.context import Actor, ServiceContext
+from handlers import review_surface
 from handlers.errors import guarded
 
 
@@ -59,3 +60,6 @@ def register(app: AsyncApp) -> None:
     app.action(str(ActionId.APPROVE))(guarded(approve_clicked))
     app.action(str(ActionId.REJECT))(guarded(reject_clicked))
     app.action(str(ActionId.DEPLOY_NEXT))(guarded(deploy_next_clicked))
+    app.action(str(ActionId.CLOSE_REVIEW))(review_surface.close_review_clicked)
+    app.action(str(ActionId.ADD_ACTION_ITEM))(review_surface.add_action_item_clicked)
+    app.action(str(ActionId.ACTION_DONE))(review_surface.action_done_clicked)

@@ -2,6 +2,9 @@
 
 from slack_bolt.async_app import AsyncApp
 
+from handlers import review_surface
+
 
 def register(app: AsyncApp) -> None:
-    """No events are handled yet; App Home and review replies register here."""
+    """App Home and review replies register here."""
+    app.event("message")(review_surface.message_event)

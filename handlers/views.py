@@ -13,6 +13,7 @@ from bot.ids import BlockId, CallbackId
 from bot.render import render_text
 from bot.services import approvals, conflicts, releases
 from bot.services.context import Actor, ServiceContext
+from handlers import review_surface
 from handlers.forms import form_middleware
 
 # Which modal field an error message is about, so it shows under that field.
@@ -100,3 +101,4 @@ def register(app: AsyncApp) -> None:
     app.middleware(form_middleware)
     app.view(str(CallbackId.PROPOSE))(propose_submitted)
     app.view(str(CallbackId.REJECT))(reject_submitted)
+    app.view(str(CallbackId.ACTION_ITEM))(review_surface.action_item_submitted)

@@ -107,6 +107,8 @@ class Reminders(_Strict):
     working_hours: Hours = "00:00-24:00"
     working_days: list[Annotated[str, Field(pattern="^(mon|tue|wed|thu|fri|sat|sun)$")]] = list(WEEKDAYS[:5])
     timezone: TimeZoneName | None = None
+    action_item_before: Duration = "1d"  # first nudge this long before an action item is due
+    action_item_every: Duration = "1d"  # then, once due, this often until it is done
 
 
 class Review(_Strict):

@@ -323,6 +323,7 @@ async def invalidate_for_scope_change(
                 release_id=release.id,
                 details={"from": before, "to": release.status, "event": Event.SCOPE_CHANGED.value},
             )
+            await lifecycle_hooks.after_status_change(session, ctx, release, before)
     release_card.thread(session, release, "thread_scope_changed", actor=actor.user_id, what=what, approvers=approvers)
     return approvers
 

@@ -12,7 +12,7 @@ from bot.domain.freezes import FreezeWindow
 from bot.domain.lifecycle import Status
 from bot.domain.mrkdwn import mention
 from bot.domain.timeparse import parse_duration, parse_when, zone
-from bot.services import approvals, lookup, release_card, releases
+from bot.services import approvals, lifecycle_hooks, lookup, release_card, releases
 from bot.services.conflicts import PLANNED, conflicts_for_release, planned_between
 from bot.services.context import Actor, ServiceContext
 from bot.services.freeze_lookup import windows_between
@@ -116,6 +116,7 @@ async def schedule(ctx: ServiceContext, actor: Actor, command: grammar.Schedule)
         followers = await subscriptions.subscribers(session=session, team_id=actor.team_id, service=release.service)
         release_card.stakeholders(session, ctx.policy, release, "stakeholders_scheduled", subscribers=followers)
         await release_card.refresh(session, ctx.policy, release, members)
+        await lifecycle_hooks.after_window_change(session, ctx, release)
     ctx.kick()
     return Scheduled(release, True, lines, reset)
 

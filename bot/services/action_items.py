@@ -1,0 +1,150 @@
+"""Action items from a review: add, mark done, list; owners are nudged before and after the due date."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.domain import reminders
+from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
+from bot.domain.mrkdwn import mention
+from bot.domain.reminders import Kind
+from bot.domain.timeparse import parse_duration, parse_when, zone
+from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
+from bot.render import render
+from bot.services import release_card
+from bot.services.context import Actor, ServiceContext
+from bot.services.reviews import load
+from storage.models import ActionItem, Release
+from storage.repositories import action_items as items_repo
+from storage.repositories import audit, jobs, outbox
+from storage.repositories import reviews as reviews_repo
+from storage.types import utcnow
+
+PAST_GRACE = timedelta(minutes=1)
+
+
+def parse_due(text: str, ctx: ServiceContext) -> datetime:
+    """A due time as people give it; a date alone means the end of that day in the team's time zone."""
+    raw = text.strip()
+    if not raw:
+        raise InvalidInput("The due date is missing; give one like `+3d`, `2026-12-01` or `2026-12-01T17:00`.")
+    tz = zone(ctx.policy.timezone)
+    due = parse_when(raw, now=ctx.now(), tz=tz)
+    if len(raw) == 10 and raw[4] == "-":
+        due += timedelta(days=1)
+    if due < ctx.now() - PAST_GRACE:
+        raise InvalidInput(f"The due date {raw} is in the past; give a later one, like `+3d` or a date.")
+    return due
+
+
+@dataclass(frozen=True)
+class Added:
+    item: ActionItem
+    release: Release
+    message: str
+
+
+async def add(
+    ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, owner_id: str, due_text: str, text: str
+) -> Added:
+    text = check_text(text, field="text of the action item", limit=MAX_REASON)
+    if not owner_id:
+        raise InvalidInput("Pick who owns the action item.")
+    due_at = parse_due(due_text, ctx)
+    async with ctx.db.transaction() as session:
+        release = await load(session, actor.team_id, ref)
+        assert release.id is not None
+        review = await reviews_repo.for_release(session=session, team_id=actor.team_id, release_id=release.id)
+        if review is None:
+            raise InvalidTransition(
+                f"{release.ref} has no review yet; action items come out of one "
+                f"(`/release review start {release.ref}`)."
+            )
+        item = items_repo.add(
+            session=session,
+            item=ActionItem(
+                team_id=actor.team_id,
+                release_id=release.id,
+                owner_id=owner_id,
+                due_at=due_at,
+                text=text,
+                created_by=actor.user_id,
+            ),
+        )
+        await session.flush()
+        assert item.id is not None
+        audit.append(
+            session=session,
+            team_id=actor.team_id,
+            actor_id=actor.user_id,
+            action="action_item_added",
+            release_id=release.id,
+            details={"id": item.id, "owner": owner_id, "due_at": due_at.isoformat(), "text": text},
+        )
+        release_card.thread(session, release, "thread_action_item", item=item, actor=actor.user_id)
+        outbox.enqueue(
+            session=session,
+            team_id=actor.team_id,
+            kind="dm",
+            channel=owner_id,
+            payload=render("action_items_dm", heading="assigned", entries=[(item, release)], by=actor.user_id),
+        )
+        lead = parse_duration(ctx.policy.reminders.action_item_before)
+        first, phase = reminders.action_item_due(due_at, lead, ctx.now())
+        await jobs.ensure(
+            session=session,
+            team_id=actor.team_id,
+            kind=Kind.ACTION_ITEM,
+            dedupe_key=reminders.action_item_key(item.id),
+            due_at=first,
+            target=owner_id,
+            payload={"item_id": item.id, "phase": phase},
+        )
+    ctx.kick()
+    return Added(item, release, f"Added action item #{item.id} for {mention(owner_id)} on {release.ref}.")
+
+
+async def done(ctx: ServiceContext, actor: Actor, item_id: int) -> str:
+    members = await ctx.directory.members(actor.team_id, {e for e in ctx.policy.release_managers if e.startswith("S")})
+    async with ctx.db.transaction() as session:
+        item = await items_repo.get(session=session, team_id=actor.team_id, item_id=item_id, lock=True)
+        if item is None:
+            raise NotFound(f"There is no action item #{item_id}. See the open ones with `/release actions`.")
+        if item.status == "done":
+            return f"Action item #{item_id} is already done."
+        manager = any(
+            actor.user_id == rm or actor.user_id in members.get(rm, frozenset()) for rm in ctx.policy.release_managers
+        )
+        if actor.user_id not in (item.owner_id, item.created_by) and not manager:
+            raise NotAllowed(
+                f"Only {mention(item.owner_id)} (the owner), whoever added it, or a release manager "
+                f"can mark action item #{item_id} done."
+            )
+        item.status, item.done_at, item.done_by = "done", utcnow(), actor.user_id
+        session.add(item)
+        audit.append(
+            session=session,
+            team_id=actor.team_id,
+            actor_id=actor.user_id,
+            action="action_item_done",
+            release_id=item.release_id,
+            details={"id": item_id},
+        )
+        await jobs.drop(
+            session=session,
+            team_id=actor.team_id,
+            dedupe_keys=[reminders.action_item_key(item_id)],
+            reason="done",
+        )
+        release = await load(session, actor.team_id, item.release_id)
+        release_card.thread(session, release, "thread_action_item_done", item=item, actor=actor.user_id)
+    ctx.kick()
+    return f"Marked action item #{item_id} done."
+
+
+async def open_items(ctx: ServiceContext, actor: Actor, *, mine: bool) -> Sequence[tuple[ActionItem, Release]]:
+    """Open items (yours only with `mine`), soonest due first; also what App Home shows."""
+    async with ctx.db.read() as session:
+        return await items_repo.open_items(
+            session=session, team_id=actor.team_id, owner_id=actor.user_id if mine else None
+        )

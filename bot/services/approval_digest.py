@@ -1,0 +1,75 @@
+"""The pending-approval reminder: one message per approver listing everything that waits on them."""
+
+from collections.abc import Sequence
+
+from bot.domain import reminders
+from bot.domain.reminders import Waiting
+from bot.domain.working_hours import for_policy
+from bot.render import render
+from bot.services import release_card
+from bot.services.context import ServiceContext
+from bot.services.scheduling import AWAITING
+from storage.models import ScheduledJob
+from storage.repositories import approvals as approvals_repo
+from storage.repositories import jobs, outbox
+from storage.repositories import releases as releases_repo
+
+MAX_LISTED = 30
+
+
+async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], worker: str) -> None:
+    # People in user groups are looked up before the transaction (a Slack call must not hold database locks).
+    members = await ctx.directory.members(team_id, release_card.group_ids(ctx.policy))
+    now = ctx.now()
+    async with ctx.db.transaction() as session:
+        if not await jobs.fence(session=session, job_ids=[job.id or 0 for job in due], worker=worker):
+            return
+        pending = await releases_repo.with_status(session=session, team_id=team_id, statuses=AWAITING, limit=1000)
+        ids = [release.id for release in pending if release.id is not None]
+        decided = await approvals_repo.pending_for_releases(session=session, team_id=team_id, release_ids=ids)
+        items = []
+        owed: set[str] = set()
+        for release in sorted(pending, key=lambda r: r.id or 0):
+            assert release.id is not None
+            states = release_card.approval_states(ctx.policy, release, decided.get(release.id, []), members)
+            for state in states:
+                env = ctx.policy.environment(state.environment)
+                if env is None:
+                    continue
+                entities = reminders.approver_entities(env, state, ctx.policy.release_managers)
+                if not entities:
+                    continue
+                owed.update(entities)
+                waiting = Waiting(
+                    release.id,
+                    release.ref,
+                    env.name,
+                    min(len(state.approved_by), state.required),
+                    state.required,
+                    release.updated_at,
+                )
+                items.append((waiting, entities, release.proposer_id, state))
+        waiting_on = reminders.waiting_on_users(items, members)
+        scheduled = [
+            j.target or "" for j in await jobs.live(session=session, team_id=team_id, kind=reminders.Kind.APPROVAL)
+        ]
+        recipients = reminders.digest_recipients(
+            [job.target or "" for job in due], waiting_on, members, [t for t in scheduled if not t.startswith("S")]
+        )
+        for user_id, listed in recipients.items():
+            outbox.enqueue(
+                session=session,
+                team_id=team_id,
+                kind="dm",
+                channel=user_id,
+                payload=render("approval_reminder", waiting=listed[:MAX_LISTED], more=max(0, len(listed) - MAX_LISTED)),
+            )
+        following = reminders.next_nudge(now, ctx.policy.pending_approval_every, for_policy(ctx.policy))
+        for job in due:
+            assert job.id is not None
+            if job.target in owed:
+                await jobs.again(session=session, job_id=job.id, due_at=following)
+            else:
+                await jobs.finish(session=session, job_ids=[job.id], status="dropped", error="nothing waits on them")
+    if recipients:
+        ctx.kick()

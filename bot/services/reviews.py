@@ -1,0 +1,252 @@
+"""Post-release reviews: open one in the release's thread, collect replies, close it with a summary."""
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain import review as review_rules
+from bot.domain.errors import InvalidTransition, NotAllowed, NotFound
+from bot.domain.lifecycle import Event, Status, next_status
+from bot.domain.mrkdwn import mention
+from bot.domain.reminders import REVIEWABLE, Kind
+from bot.domain.validation import ReleaseRef
+from bot.render import render, render_text
+from bot.services import lifecycle_hooks, release_card
+from bot.services.context import Actor, ServiceContext
+from storage.models import Release, Review, ReviewReply
+from storage.repositories import action_items, audit, idempotency, jobs, outbox
+from storage.repositories import releases as releases_repo
+from storage.repositories import reviews as reviews_repo
+from storage.types import utcnow
+
+
+@dataclass(frozen=True)
+class Outcome:
+    release: Release
+    message: str
+    changed: bool = True
+
+
+async def load(session: AsyncSession, team_id: str, ref: ReleaseRef | int) -> Release:
+    if isinstance(ref, int):
+        release = await releases_repo.lock_by_id(session=session, team_id=team_id, release_id=ref)
+        if release is None:
+            raise NotFound("That release no longer exists in this workspace.")
+        return release
+    release = await releases_repo.lock(session=session, team_id=team_id, service=ref.service, version=ref.version)
+    if release is None:
+        raise NotFound(f"There is no release {ref}. See what exists with `/release list {ref.service}`.")
+    return release
+
+
+def _is_manager(ctx: ServiceContext, user_id: str, members: dict[str, frozenset[str]]) -> bool:
+    return any(user_id == rm or user_id in members.get(rm, frozenset()) for rm in ctx.policy.release_managers)
+
+
+async def open_review(
+    session: AsyncSession, ctx: ServiceContext, release: Release, *, started_by: str, reason: str
+) -> Review:
+    """Create the review and owe the prompts in the release's thread (inside the caller's transaction)."""
+    assert release.id is not None
+    review = reviews_repo.add(
+        session=session,
+        review=Review(
+            team_id=release.team_id,
+            release_id=release.id,
+            facilitator_id=review_rules.facilitator(ctx.policy, release.proposer_id),
+            channel_id=release.channel_id,
+            thread_ts=release.message_ts,
+        ),
+    )
+    await session.flush()
+    audit.append(
+        session=session,
+        team_id=release.team_id,
+        actor_id=started_by,
+        action="review_started",
+        release_id=release.id,
+        details={"reason": reason, "facilitator": review.facilitator_id},
+    )
+    outbox.enqueue(
+        session=session,
+        team_id=release.team_id,
+        kind="thread",
+        release_id=release.id,
+        payload=render(
+            "review_prompt",
+            release=release,
+            review=review,
+            prompts=ctx.policy.review.prompts,
+            reason=reason,
+        ),
+    )
+    await jobs.drop(session=session, team_id=release.team_id, release_id=release.id, kinds=[Kind.REVIEW])
+    return review
+
+
+async def start(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcome:
+    members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
+    try:
+        async with ctx.db.transaction() as session:
+            release = await load(session, actor.team_id, ref)
+            if Status(release.status) not in REVIEWABLE:
+                raise InvalidTransition(
+                    f"{release.ref} is {Status(release.status).label}; a review starts once it reaches "
+                    f"{ctx.policy.environment_names[-1]} or is rolled back."
+                )
+            existing = await reviews_repo.for_release(
+                session=session, team_id=actor.team_id, release_id=release.id or 0
+            )
+            if existing is not None:
+                state = "open" if existing.status == "open" else "closed"
+                return Outcome(release, f"The review of {release.ref} is already {state}.", changed=False)
+            allowed = {release.proposer_id, review_rules.facilitator(ctx.policy, release.proposer_id)}
+            if actor.user_id not in allowed and not _is_manager(ctx, actor.user_id, members):
+                raise NotAllowed(
+                    f"Only {mention(release.proposer_id)} or a release manager can start the review of {release.ref} "
+                    "early; it starts by itself after the production deployment."
+                )
+            await open_review(session, ctx, release, started_by=actor.user_id, reason="started")
+    except IntegrityError:  # the scheduled prompt (or a double click) opened it at the same moment
+        return Outcome(release, f"The review of {release.ref} is already open.", changed=False)
+    ctx.kick()
+    return Outcome(release, f"Started the review of {release.ref}; the prompts are in its thread.")
+
+
+async def close(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int) -> Outcome:
+    members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
+    async with ctx.db.transaction() as session:
+        release = await load(session, actor.team_id, ref)
+        assert release.id is not None
+        review = await reviews_repo.for_release(
+            session=session, team_id=actor.team_id, release_id=release.id, lock=True
+        )
+        if review is None:
+            raise NotFound(f"{release.ref} has no review yet; start it with `/release review start {release.ref}`.")
+        if review.status == "closed":
+            return Outcome(release, f"The review of {release.ref} is already closed.", changed=False)
+        if actor.user_id != review.facilitator_id and not _is_manager(ctx, actor.user_id, members):
+            raise NotAllowed(
+                f"Only the facilitator ({mention(review.facilitator_id)}) or a release manager can close "
+                f"the review of {release.ref}."
+            )
+        before = release.status
+        release.status = next_status(Status(release.status), Event.REVIEW_CLOSED, ref=release.ref)
+        assert review.id is not None
+        replies = await reviews_repo.replies(session=session, review_id=review.id)
+        sections = review_rules.group_replies([(r.user_id, r.text) for r in replies], ctx.policy.review.prompts)
+        items = await action_items.for_release(session=session, team_id=actor.team_id, release_id=release.id)
+        context = {"release": release, "review": review, "sections": sections, "items": items, "closer": actor.user_id}
+        summary = render_text("review_summary", **context)
+        review.status, review.closed_at, review.summary = "closed", utcnow(), summary
+        release.review_summary = summary
+        release.row_version += 1
+        release.updated_at = utcnow()
+        session.add(review)
+        audit.append(
+            session=session,
+            team_id=actor.team_id,
+            actor_id=actor.user_id,
+            action="review_closed",
+            release_id=release.id,
+            details={"replies": len(replies), "action_items": len(items)},
+        )
+        audit.append(
+            session=session,
+            team_id=actor.team_id,
+            actor_id=actor.user_id,
+            action="status",
+            release_id=release.id,
+            details={"from": before, "to": release.status, "event": Event.REVIEW_CLOSED.value},
+        )
+        payload = render("review_summary", summary=summary, **context)
+        outbox.enqueue(session=session, team_id=actor.team_id, kind="thread", release_id=release.id, payload=payload)
+        for channel in ctx.policy.stakeholder_channels(release.service):
+            outbox.enqueue(session=session, team_id=actor.team_id, kind="post", channel=channel, payload=payload)
+        await release_card.refresh(session, ctx.policy, release, members)
+        await lifecycle_hooks.after_status_change(session, ctx, release, before)
+    ctx.kick()
+    return Outcome(release, f"Closed the review of {release.ref}; the summary is in its thread and with stakeholders.")
+
+
+@dataclass(frozen=True)
+class ThreadMessage:
+    """A message event in some thread, as the review cares about it."""
+
+    team_id: str
+    event_id: str
+    channel_id: str
+    thread_ts: str
+    message_ts: str
+    change: Literal["posted", "edited", "deleted"] = "posted"
+    user_id: str | None = None
+    text: str = ""
+
+
+async def record(ctx: ServiceContext, message: ThreadMessage) -> bool:
+    """Keep a reply (or its edit or deletion) if the thread is an open review's. Slack retries change nothing,
+    and events arriving out of order converge: a deletion wins, an edit beats the original post."""
+    for attempt in (1, 2):
+        try:
+            return await _record(ctx, message)
+        except IntegrityError:  # the same message's other event inserted it at the same moment
+            if attempt == 2:
+                raise
+    return False
+
+
+async def _record(ctx: ServiceContext, message: ThreadMessage) -> bool:
+    async with ctx.db.transaction() as session:
+        review = await reviews_repo.open_in_thread(
+            session=session, team_id=message.team_id, channel_id=message.channel_id, thread_ts=message.thread_ts
+        )
+        if review is None or review.id is None:
+            return False
+        if not await idempotency.first_time(session=session, team_id=message.team_id, key=f"event:{message.event_id}"):
+            return False
+        if review.thread_ts is None:
+            review.thread_ts = message.thread_ts
+            session.add(review)
+        existing = await reviews_repo.reply(session=session, review_id=review.id, message_ts=message.message_ts)
+        if existing is not None and (existing.deleted or message.change == "posted"):
+            existing.deleted = existing.deleted or message.change == "deleted"
+            session.add(existing)
+            return True
+        segments = review_rules.segments(message.text, ctx.policy.review.prompts)
+        prompt_index = segments[0][0] if segments else None
+        if existing is None:
+            reviews_repo.add_reply(
+                session=session,
+                reply=ReviewReply(
+                    team_id=message.team_id,
+                    review_id=review.id,
+                    message_ts=message.message_ts,
+                    user_id=message.user_id or "",
+                    text="" if message.change == "deleted" else message.text,
+                    prompt_index=prompt_index,
+                    deleted=message.change == "deleted",
+                ),
+            )
+        else:
+            existing.deleted = message.change == "deleted"
+            if not existing.deleted:
+                existing.text, existing.prompt_index = message.text, prompt_index
+            existing.updated_at = utcnow()
+            session.add(existing)
+    return True
+
+
+async def reviewed_release(ctx: ServiceContext, actor: Actor, release_id: int) -> Release:
+    """Refuse before the action item modal opens when there is no review to add to."""
+    async with ctx.db.read() as session:
+        release = await releases_repo.get_by_id(session=session, team_id=actor.team_id, release_id=release_id)
+        if release is None:
+            raise NotFound("That release no longer exists in this workspace.")
+        review = await reviews_repo.for_release(session=session, team_id=actor.team_id, release_id=release_id)
+    if review is None:
+        raise InvalidTransition(
+            f"{release.ref} has no review yet; start it with `/release review start {release.ref}`."
+        )
+    return release

@@ -1,0 +1,160 @@
+"""Turning release events into scheduled jobs, and dropping the ones that no longer apply.
+
+Called from lifecycle hooks inside the use case's transaction: the jobs commit (or not) with the change.
+"""
+
+from collections.abc import Sequence
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain import reminders
+from bot.domain.approval_policy import ApprovalState
+from bot.domain.lifecycle import Status
+from bot.domain.reminders import Kind
+from bot.domain.timeparse import parse_duration
+from bot.domain.working_hours import for_policy
+from bot.services import release_card
+from bot.services.context import ServiceContext
+from storage.models import Deployment, Release
+from storage.repositories import approvals as approvals_repo
+from storage.repositories import jobs
+from storage.repositories import releases as releases_repo
+
+AWAITING = [status.value for status in reminders.AWAITING_APPROVAL]
+
+
+async def _states(session: AsyncSession, ctx: ServiceContext, release: Release) -> list[ApprovalState]:
+    assert release.id is not None
+    decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.id)
+    # Group membership is not needed to know which *entities* are asked; people are resolved at delivery.
+    return release_card.approval_states(ctx.policy, release, decisions, {})
+
+
+def _asked(ctx: ServiceContext, states: Sequence[ApprovalState]) -> list[str]:
+    asked: list[str] = []
+    for state in states:
+        env = ctx.policy.environment(state.environment)
+        if env is not None:
+            asked += reminders.approver_entities(env, state, ctx.policy.release_managers)
+    return list(dict.fromkeys(asked))
+
+
+async def ask_approvers(session: AsyncSession, ctx: ServiceContext, release: Release) -> None:
+    """Every approver still asked gets a recurring digest job (an existing one keeps its rhythm)."""
+    if Status(release.status) not in reminders.AWAITING_APPROVAL:
+        return
+    due = reminders.next_nudge(ctx.now(), ctx.policy.pending_approval_every, for_policy(ctx.policy))
+    for entity in _asked(ctx, await _states(session, ctx, release)):
+        await jobs.ensure(
+            session=session,
+            team_id=release.team_id,
+            kind=Kind.APPROVAL,
+            dedupe_key=reminders.approval_key(entity),
+            due_at=due,
+            target=entity,
+        )
+
+
+async def owed_entities(session: AsyncSession, ctx: ServiceContext, team_id: str) -> set[str]:
+    """Approvers (users or groups) some release of the team still waits on."""
+    pending = await releases_repo.with_status(session=session, team_id=team_id, statuses=AWAITING, limit=1000)
+    ids = [release.id for release in pending if release.id is not None]
+    decided = await approvals_repo.pending_for_releases(session=session, team_id=team_id, release_ids=ids)
+    owed: set[str] = set()
+    for release in pending:
+        states = release_card.approval_states(ctx.policy, release, decided.get(release.id or 0, []), {})
+        owed.update(_asked(ctx, states))
+    return owed
+
+
+async def prune_approval_jobs(session: AsyncSession, ctx: ServiceContext, team_id: str) -> None:
+    owed = await owed_entities(session, ctx, team_id)
+    live = await jobs.live(session=session, team_id=team_id, kind=Kind.APPROVAL)
+    stale = [job.dedupe_key for job in live if job.dedupe_key and job.target not in owed]
+    if stale:
+        await jobs.drop(session=session, team_id=team_id, dedupe_keys=stale, reason="nothing waits on them any more")
+
+
+async def plan_window(session: AsyncSession, ctx: ServiceContext, release: Release) -> None:
+    """`before_window` ahead of the planned window: one reminder (a moved window replaces it)."""
+    assert release.id is not None
+    await jobs.drop(session=session, team_id=release.team_id, release_id=release.id, kinds=[Kind.WINDOW])
+    if release.window_start is None or Status(release.status) not in reminders.WINDOW_OPEN:
+        return
+    before = parse_duration(ctx.policy.reminders.before_window)
+    due = reminders.window_due(release.window_start, before, ctx.now())
+    if due is None:
+        return
+    await jobs.ensure(
+        session=session,
+        team_id=release.team_id,
+        kind=Kind.WINDOW,
+        dedupe_key=reminders.window_key(release.id, release.window_start),
+        due_at=due,
+        target=release.proposer_id,
+        release_id=release.id,
+    )
+
+
+async def on_status_change(session: AsyncSession, ctx: ServiceContext, release: Release, before: str) -> None:
+    status = Status(release.status)
+    assert release.id is not None
+    if status in reminders.AWAITING_APPROVAL and Status(before) not in reminders.AWAITING_APPROVAL:
+        await ask_approvers(session, ctx, release)
+    if status not in reminders.AWAITING_APPROVAL or status is Status.APPROVED:
+        await prune_approval_jobs(session, ctx, release.team_id)
+    gone: list[str] = []
+    if status not in reminders.WINDOW_OPEN:
+        gone.append(Kind.WINDOW)
+    if status not in (Status.IN_PROGRESS,):
+        gone.append(Kind.REGRESSION)
+    if status not in reminders.REVIEWABLE:
+        gone.append(Kind.REVIEW)
+    await jobs.drop(
+        session=session, team_id=release.team_id, release_id=release.id, kinds=gone, reason=f"release is {status}"
+    )
+
+
+async def on_deploy(session: AsyncSession, ctx: ServiceContext, release: Release, deployment: Deployment) -> None:
+    if deployment.outcome != "succeeded":
+        return
+    assert release.id is not None
+    policy = ctx.policy
+    env = policy.environment(deployment.environment)
+    if policy.is_final(deployment.environment):
+        await jobs.ensure(
+            session=session,
+            team_id=release.team_id,
+            kind=Kind.REVIEW,
+            dedupe_key=reminders.review_key(release.id),
+            due_at=deployment.created_at + policy.review_after,
+            release_id=release.id,
+            payload={"reason": "deployed", "deployment_id": deployment.id},
+        )
+    elif env is not None and env.regression_required:
+        due = reminders.next_nudge(ctx.now(), policy.pending_approval_every, for_policy(policy))
+        await jobs.ensure(
+            session=session,
+            team_id=release.team_id,
+            kind=Kind.REGRESSION,
+            dedupe_key=reminders.regression_key(release.id, env.name),
+            due_at=due,
+            target=env.name,
+            release_id=release.id,
+            payload={"deployment_id": deployment.id},
+        )
+
+
+async def on_rollback(session: AsyncSession, ctx: ServiceContext, release: Release, deployment: Deployment) -> None:
+    """A rollback is the moment to learn: the review opens right away (sooner than any planned prompt)."""
+    assert release.id is not None
+    await jobs.ensure(
+        session=session,
+        team_id=release.team_id,
+        kind=Kind.REVIEW,
+        dedupe_key=reminders.review_key(release.id),
+        due_at=ctx.now(),
+        release_id=release.id,
+        payload={"reason": "rolled_back", "deployment_id": deployment.id},
+        earlier=True,
+    )

@@ -1,0 +1,122 @@
+"""Review surfaces: thread replies (Events API `message`), the review buttons and the action item modal."""
+
+import json
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain.errors import DomainError
+from bot.ids import BlockId
+from bot.render import render
+from bot.services import action_items, reviews
+from bot.services.context import Actor, ServiceContext
+from bot.services.reviews import ThreadMessage
+
+IGNORED_SUBTYPES = frozenset({"bot_message", "channel_join", "channel_leave", "thread_broadcast_deleted"})
+
+
+def thread_message(body: dict[str, Any]) -> ThreadMessage | None:
+    """A human's message (new, edited or deleted) inside a thread; None for anything else."""
+    event: dict[str, Any] = body.get("event", {})
+    subtype = event.get("subtype")
+    if subtype in IGNORED_SUBTYPES:
+        return None
+    deleted = subtype == "message_deleted"
+    message: dict[str, Any] = event.get("message", {}) if subtype == "message_changed" else event
+    if deleted:
+        message = {**event.get("previous_message", {}), "ts": event.get("deleted_ts")}
+    if message.get("bot_id") or message.get("subtype") == "bot_message":
+        return None
+    thread_ts, ts = message.get("thread_ts"), message.get("ts")
+    if not thread_ts or not ts or thread_ts == ts or not event.get("channel"):
+        return None  # not a reply: a channel message or the thread's parent
+    if not deleted and not message.get("user"):
+        return None
+    return ThreadMessage(
+        team_id=body.get("team_id") or event.get("team", ""),
+        event_id=body.get("event_id") or f"{event.get('channel')}:{event.get('event_ts')}",
+        channel_id=event["channel"],
+        thread_ts=thread_ts,
+        message_ts=ts,
+        user_id=message.get("user"),
+        text=message.get("text", ""),
+        change="deleted" if deleted else ("edited" if subtype == "message_changed" else "posted"),
+    )
+
+
+async def message_event(body: dict[str, Any], services: ServiceContext) -> None:
+    parsed = thread_message(body)
+    if parsed is not None:
+        await reviews.record(services, parsed)
+
+
+async def _refuse(respond: AsyncRespond, refusal: DomainError) -> None:
+    # Answered here rather than by the app's error handler: Bolt forgets an ack when the listener raises
+    # right after it, and Slack would show the person a failed click on top of the refusal.
+    await respond(text=refusal.message, response_type="ephemeral", replace_original=False)
+
+
+def _actor(body: dict[str, Any]) -> Actor:
+    channel = (body.get("channel") or {}).get("id")
+    return Actor(team_id=body["team"]["id"], user_id=body["user"]["id"], channel_id=channel)
+
+
+async def close_review_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, services: ServiceContext
+) -> None:
+    await ack()
+    try:
+        outcome = await reviews.close(services, _actor(body), int(action["value"]))
+    except DomainError as refusal:
+        await _refuse(respond, refusal)
+        return
+    await respond(text=outcome.message, response_type="ephemeral", replace_original=False)
+
+
+async def add_action_item_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, services: ServiceContext
+) -> None:
+    await ack()
+    release = await reviews.reviewed_release(services, _actor(body), int(action["value"]))
+    metadata = json.dumps({"release_id": release.id})
+    view = render("action_item_modal", ref=release.ref, private_metadata=metadata, default_due=None)
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+async def action_done_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, services: ServiceContext
+) -> None:
+    await ack()
+    try:
+        message = await action_items.done(services, _actor(body), int(action["value"]))
+    except DomainError as refusal:
+        await _refuse(respond, refusal)
+        return
+    await respond(text=message, response_type="ephemeral", replace_original=False)
+
+
+_FIELDS = (("owns", BlockId.OWNER), ("owner", BlockId.OWNER), ("due", BlockId.DUE), ("past", BlockId.DUE))
+
+
+async def action_item_submitted(
+    ack: AsyncAck, body: dict[str, Any], form: dict[str, Any], services: ServiceContext
+) -> None:
+    metadata = json.loads(body["view"].get("private_metadata") or "{}")
+    actor = Actor(team_id=body["team"]["id"], user_id=body["user"]["id"])
+    try:
+        await action_items.add(
+            services,
+            actor,
+            int(metadata["release_id"]),
+            form.get(BlockId.OWNER) or "",
+            form.get(BlockId.DUE) or "",
+            form.get(BlockId.TEXT) or "",
+        )
+    except DomainError as error:
+        lowered = error.message.lower()
+        block = next((str(b) for hint, b in _FIELDS if hint in lowered), str(BlockId.TEXT))
+        plain = error.message.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")[:150]
+        await ack(response_action="errors", errors={block: plain})
+        return
+    await ack()

@@ -1,0 +1,197 @@
+"""Scheduled jobs: durable reminders and review prompts, claimed atomically so each runs exactly once.
+
+A claim sets `status='claimed'`, a lease (`claimed_until`) and a fencing token (`claimed_by`). Finishing a job
+checks the token in the same transaction as the job's effects, so a claimer whose lease ran out (and whose job
+someone else took over) commits nothing.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import ScheduledJob
+from storage.types import utcnow
+
+LIVE = ("pending", "claimed")
+
+
+async def ensure(
+    *,
+    session: AsyncSession,
+    team_id: str,
+    kind: str,
+    dedupe_key: str,
+    due_at: datetime,
+    target: str | None = None,
+    release_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+    earlier: bool = False,
+) -> None:
+    """Schedule once per `dedupe_key`. An existing live job keeps its time, unless `earlier` and `due_at` is
+    sooner; a finished one (done/dropped) is scheduled again."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    values = {
+        "team_id": team_id,
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "due_at": due_at,
+        "target": target,
+        "release_id": release_id,
+        "payload": payload or {},
+        "status": "pending",
+        "attempts": 0,
+        "last_error": "",
+        "created_at": utcnow(),
+    }
+    statement = insert(ScheduledJob).values(**values)
+    table = ScheduledJob.__table__  # type: ignore[attr-defined]
+    finished = table.c.status.in_(("done", "dropped"))
+    sooner = and_(table.c.status == "pending", table.c.due_at > statement.excluded.due_at)
+    revive = or_(finished, sooner) if earlier else finished
+    statement = statement.on_conflict_do_update(
+        index_elements=["team_id", "dedupe_key"],
+        set_={
+            "due_at": statement.excluded.due_at,
+            "status": "pending",
+            "payload": statement.excluded.payload,
+            "target": statement.excluded.target,
+            "attempts": 0,
+            "claimed_by": None,
+            "claimed_until": None,
+            "done_at": None,
+            "last_error": "",
+        },
+        where=revive,
+    )
+    await session.exec(statement)
+
+
+async def claim(
+    *, session: AsyncSession, worker: str, limit: int, lease: timedelta, now: datetime | None = None
+) -> Sequence[ScheduledJob]:
+    """Take up to `limit` due jobs (and jobs whose claimer's lease ran out). PostgreSQL skips rows another
+    transaction is claiming; SQLite writers are serialised (BEGIN IMMEDIATE) and the UPDATE re-checks."""
+    now = now or utcnow()
+    due = or_(
+        and_(col(ScheduledJob.status) == "pending", col(ScheduledJob.due_at) <= now),
+        and_(col(ScheduledJob.status) == "claimed", col(ScheduledJob.claimed_until) < now),
+    )
+    query = (
+        select(ScheduledJob.id)
+        .where(due)
+        .order_by(col(ScheduledJob.due_at), col(ScheduledJob.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list((await session.exec(query)).all())
+    if not ids:
+        return []
+    await session.exec(
+        update(ScheduledJob)
+        .where(col(ScheduledJob.id).in_(ids), due)
+        .values(status="claimed", claimed_by=worker, claimed_until=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    rows = await session.exec(
+        select(ScheduledJob)
+        .where(col(ScheduledJob.id).in_(ids), col(ScheduledJob.claimed_by) == worker)
+        .order_by(col(ScheduledJob.due_at), col(ScheduledJob.id))
+    )
+    return rows.all()
+
+
+async def fence(*, session: AsyncSession, job_ids: Iterable[int], worker: str) -> bool:
+    """Hold the claim for this transaction; False when another worker took any of these jobs over."""
+    ids = list(job_ids)
+    query = (
+        select(ScheduledJob.id)
+        .where(col(ScheduledJob.id).in_(ids), col(ScheduledJob.status) == "claimed")
+        .where(col(ScheduledJob.claimed_by) == worker)
+        .with_for_update()
+    )
+    held = list((await session.exec(query)).all())
+    return len(held) == len(ids)
+
+
+async def finish(*, session: AsyncSession, job_ids: Iterable[int], status: str = "done", error: str = "") -> None:
+    await session.exec(
+        update(ScheduledJob)
+        .where(col(ScheduledJob.id).in_(list(job_ids)))
+        .values(status=status, done_at=utcnow(), claimed_by=None, claimed_until=None, last_error=error[:1000])
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def again(*, session: AsyncSession, job_id: int, due_at: datetime, payload: dict[str, Any] | None = None) -> None:
+    """A recurring job went out: back to pending for its next round."""
+    values: dict[str, Any] = {"status": "pending", "due_at": due_at, "claimed_by": None, "claimed_until": None}
+    values.update(attempts=0, last_error="")
+    if payload is not None:
+        values["payload"] = payload
+    await session.exec(
+        update(ScheduledJob)
+        .where(col(ScheduledJob.id) == job_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def failed(*, session: AsyncSession, job_id: int, worker: str, due_at: datetime, error: str, dead: bool) -> None:
+    await session.exec(
+        update(ScheduledJob)
+        .where(col(ScheduledJob.id) == job_id, col(ScheduledJob.claimed_by) == worker)
+        .values(
+            status="dropped" if dead else "pending",
+            due_at=due_at,
+            attempts=col(ScheduledJob.attempts) + 1,
+            claimed_by=None,
+            claimed_until=None,
+            last_error=error[:1000],
+            done_at=utcnow() if dead else None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def drop(
+    *,
+    session: AsyncSession,
+    team_id: str,
+    release_id: int | None = None,
+    kinds: Sequence[str] | None = None,
+    dedupe_keys: Sequence[str] | None = None,
+    reason: str = "",
+) -> int:
+    """Jobs that no longer apply; a claimed one is dropped too (its claimer's fence then fails)."""
+    statement = update(ScheduledJob).where(col(ScheduledJob.team_id) == team_id, col(ScheduledJob.status).in_(LIVE))
+    if release_id is not None:
+        statement = statement.where(col(ScheduledJob.release_id) == release_id)
+    if kinds is not None:
+        statement = statement.where(col(ScheduledJob.kind).in_(list(kinds)))
+    if dedupe_keys is not None:
+        statement = statement.where(col(ScheduledJob.dedupe_key).in_(list(dedupe_keys)))
+    result = await session.exec(
+        statement.values(
+            status="dropped", done_at=utcnow(), claimed_by=None, claimed_until=None, last_error=reason[:1000]
+        ).execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)
+
+
+async def live(*, session: AsyncSession, team_id: str, kind: str) -> Sequence[ScheduledJob]:
+    query = select(ScheduledJob).where(
+        col(ScheduledJob.team_id) == team_id, col(ScheduledJob.kind) == kind, col(ScheduledJob.status).in_(LIVE)
+    )
+    return (await session.exec(query.order_by(col(ScheduledJob.id)))).all()
+
+
+async def next_due(*, session: AsyncSession) -> datetime | None:
+    pending = select(ScheduledJob.due_at).where(col(ScheduledJob.status) == "pending")
+    return (await session.exec(pending.order_by(col(ScheduledJob.due_at)).limit(1))).first()
