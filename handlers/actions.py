@@ -10,6 +10,7 @@ from bot.ids import ActionId
 from bot.render import render
 from bot.services import approvals
 from bot.services.context import Actor, ServiceContext
+from handlers import errors
 
 
 def _actor(body: dict[str, Any]) -> Actor:
@@ -46,5 +47,5 @@ async def reject_clicked(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(str(ActionId.APPROVE))(approve_clicked)
-    app.action(str(ActionId.REJECT))(reject_clicked)
+    app.action(str(ActionId.APPROVE))(errors.answered(approve_clicked))
+    app.action(str(ActionId.REJECT))(errors.answered(reject_clicked))

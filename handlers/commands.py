@@ -8,9 +8,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import grammar
 from bot.domain.errors import DomainError
+from bot.domain.mrkdwn import escape
 from bot.render import render
 from bot.services.context import Actor, ServiceContext
-from handlers import approval_commands, change_commands, deploy_commands, release_commands, review_commands
+from handlers import approval_commands, change_commands, deploy_commands, errors, release_commands, review_commands
 
 Route = Callable[[ServiceContext, Actor, Any], Awaitable[dict[str, Any]]]
 
@@ -23,7 +24,7 @@ def routes() -> dict[type, Route]:
 
 
 def help_message(command: grammar.Help) -> dict[str, Any]:
-    usage = "\n".join(f"`/release {line}`" for line in grammar.USAGE.values())
+    usage = "\n".join(f"`/release {escape(line)}`" for line in grammar.USAGE.values())  # `<ref>` is not a link
     return render("help", usage=usage, unknown=command.unknown)
 
 
@@ -62,4 +63,4 @@ _ROUTES: dict[type, Route] = {}
 def register(app: AsyncApp) -> None:
     _ROUTES.clear()
     _ROUTES.update(routes())
-    app.command("/release")(release_command)
+    app.command("/release")(errors.answered(release_command))

@@ -1,11 +1,14 @@
 """One error handler: domain errors become the person's ephemeral answer; the rest get an id to quote."""
 
+import inspect
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.kwargs_injection.async_args import AsyncArgs
 
 from bot.domain.errors import DomainError
 
@@ -24,6 +27,27 @@ async def handle_error(error: Exception, body: dict[str, Any], respond: AsyncRes
             await respond(text=text, response_type="ephemeral", replace_original=False)
         except Exception:  # the person cannot be told; the log has it
             log.exception("could not deliver the error message")
+
+
+Listener = Callable[..., Awaitable[None]]
+
+
+def answered(listener: Listener) -> Listener:
+    """Errors raised after the ack are answered here, by `handle_error`, not by Bolt: slack-bolt's runner resets
+    a recorded ack when the listener then raises, so a quick refusal would reach Slack as a 404 after 3 s."""
+    names = list(inspect.signature(listener).parameters)
+
+    async def run(args: AsyncArgs) -> None:
+        kwargs = {name: getattr(args, name) if hasattr(args, name) else args.context[name] for name in names}
+        try:
+            await listener(**kwargs)
+        except Exception as error:
+            if args.ack.response is None:  # not acked yet: Bolt's own path answers Slack
+                raise
+            await handle_error(error, args.body, args.respond)
+
+    run.__name__ = run.__qualname__ = getattr(listener, "__name__", "listener")
+    return run
 
 
 def register(app: AsyncApp) -> None:
