@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.domain.errors import InvalidInput
-from bot.domain.mrkdwn import code
+from bot.domain.mrkdwn import code, escape
 from bot.domain.validation import (
     MAX_REASON,
     MAX_SUMMARY,
@@ -223,7 +223,7 @@ class UsageError(InvalidInput):
     """Wrong shape for a known subcommand; the message carries its usage line."""
 
     def __init__(self, verb: str, problem: str) -> None:
-        super().__init__(f"{problem}\nUsage: `/release {USAGE[verb]}`")
+        super().__init__(f"{problem}\nUsage: `/release {escape(USAGE[verb])}`")  # `<ref>` is not a link
         self.verb = verb
 
 
