@@ -72,6 +72,10 @@ class Runtime:
 
 
 async def slack_events(request: web.Request) -> web.Response:
+    if request.content_length is not None and request.content_length > MAX_BODY:  # refused unread
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
+    if not request.headers.get("X-Slack-Request-Timestamp", "0").isdigit():  # slack_sdk would raise: a 500
+        return web.json_response({"error": "invalid request"}, status=401)
     bolt_request = await to_bolt_request(request)
     bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)

@@ -10,7 +10,7 @@ from storage.types import utcnow
 
 async def first_time(*, session: AsyncSession, team_id: str, key: str) -> bool:
     """Record `key`; True only for the transaction that recorded it first."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(ProcessedEvent).values(team_id=team_id, key=key, created_at=utcnow()).on_conflict_do_nothing()
-    result = await session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    result = await session.exec(statement)
+    return bool(result.rowcount)
