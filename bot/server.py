@@ -76,7 +76,12 @@ async def slack_events(request: web.Request) -> web.Response:
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
     if not request.headers.get("X-Slack-Request-Timestamp", "0").isdigit():  # slack_sdk would raise: a 500
         return web.json_response({"error": "invalid request"}, status=401)
-    bolt_request = await to_bolt_request(request)
+    try:  # Bolt parses before it verifies: a body that is not UTF-8 or not a JSON object must not crash it
+        bolt_request = await to_bolt_request(request)
+        if not isinstance(bolt_request.body, dict):
+            raise ValueError("the body is not an object")
+    except (ValueError, TypeError, AttributeError):
+        return web.json_response({"error": "invalid request"}, status=400)
     bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
 

@@ -38,11 +38,32 @@ def _plain(message: str) -> str:
     return message.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")[:150]
 
 
+def _metadata(body: dict[str, Any]) -> dict[str, Any]:
+    """What we stored in the modal; anything else (an old or foreign view) reads as nothing."""
+    try:
+        loaded = json.loads(body["view"].get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _window_start(start: Any) -> datetime | None:
+    if not start:
+        return None
+    try:
+        return datetime.fromtimestamp(int(start), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise InvalidInput("The window start is not a time I can read; pick it again.") from None
+
+
 def _propose_request(form: dict[str, Any]) -> releases.ProposeRequest:
-    start = form.get(BlockId.WINDOW_START)
-    window_start = datetime.fromtimestamp(int(start), UTC) if start else None
+    window_start = _window_start(form.get(BlockId.WINDOW_START))
     window_end = None
-    length = (form.get(BlockId.WINDOW_HOURS) or "").strip()
+    length = _text(form.get(BlockId.WINDOW_HOURS)).strip()
     if length:
         if window_start is None:
             raise InvalidInput("A window length needs a start: pick when the window starts.")
@@ -50,12 +71,12 @@ def _propose_request(form: dict[str, Any]) -> releases.ProposeRequest:
     elif window_start is not None:
         window_end = window_start + parse_duration("1h")
     return releases.ProposeRequest(
-        service=form.get(BlockId.SERVICE) or "",
-        version=form.get(BlockId.VERSION) or "",
-        summary=form.get(BlockId.SUMMARY) or "",
-        changes=form.get(BlockId.CHANGES) or "",
-        risk=form.get(BlockId.RISK) or "medium",
-        rollback_plan=form.get(BlockId.ROLLBACK_PLAN) or "",
+        service=_text(form.get(BlockId.SERVICE)),
+        version=_text(form.get(BlockId.VERSION)),
+        summary=_text(form.get(BlockId.SUMMARY)),
+        changes=_text(form.get(BlockId.CHANGES)),
+        risk=_text(form.get(BlockId.RISK)) or "medium",
+        rollback_plan=_text(form.get(BlockId.ROLLBACK_PLAN)),
         window_start=window_start,
         window_end=window_end,
     )
@@ -68,8 +89,9 @@ async def propose_submitted(
     client: AsyncWebClient,
     services: ServiceContext,
 ) -> None:
-    metadata = json.loads(body["view"].get("private_metadata") or "{}")
-    actor = Actor(team_id=body["team"]["id"], user_id=body["user"]["id"], channel_id=metadata.get("channel_id"))
+    metadata = _metadata(body)
+    channel = metadata.get("channel_id")
+    actor = Actor(team_id=body["team"]["id"], user_id=body["user"]["id"], channel_id=str(channel) if channel else None)
     try:
         release = await releases.propose(services, actor, _propose_request(form))
     except DomainError as error:
@@ -86,10 +108,12 @@ async def propose_submitted(
 
 
 async def reject_submitted(ack: AsyncAck, body: dict[str, Any], form: dict[str, Any], services: ServiceContext) -> None:
-    metadata = json.loads(body["view"].get("private_metadata") or "{}")
+    release_id = _metadata(body).get("release_id")
     actor = Actor(team_id=body["team"]["id"], user_id=body["user"]["id"])
     try:
-        await approvals.reject_by_id(services, actor, int(metadata["release_id"]), form.get(BlockId.REASON) or "")
+        if not isinstance(release_id, int):
+            raise InvalidInput("This form no longer matches a release; press Reject on the release message again.")
+        await approvals.reject_by_id(services, actor, release_id, _text(form.get(BlockId.REASON)))
     except DomainError as error:
         await ack(response_action="errors", errors={str(BlockId.REASON): _plain(error.message)})
         return
