@@ -105,25 +105,21 @@ def view_submissions(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+SERVED_ACTIONS = {str(ActionId.APPROVE), str(ActionId.REJECT)}
+SERVED_VIEWS = {str(CallbackId.PROPOSE), str(CallbackId.REJECT)}
+
+
 @FUZZ
 @given(payload=block_actions() | view_submissions())
 async def test_every_interactive_payload_is_answered(harness: Harness, payload: dict[str, Any]) -> None:
     await harness.command("propose payments 2.4.0 Something to click on")
     answer = await harness.interactive(payload)
-    known = {str(a) for a in ActionId} | {str(c) for c in CallbackId}
-    surface = (
-        payload["actions"][0]["action_id"] if payload["type"] == "block_actions" else payload["view"]["callback_id"]
-    )
-    if surface in known - {
-        str(ActionId.DEPLOY_NEXT),
-        str(ActionId.CLOSE_REVIEW),
-        str(ActionId.ADD_ACTION_ITEM),
-        str(ActionId.ACTION_DONE),
-        str(CallbackId.ACTION_ITEM),
-    }:
-        assert answer.status == 200, answer.text
-    else:  # no listener (yet): Bolt's "unhandled request"
-        assert answer.status == 404, answer.text
+    if payload["type"] == "block_actions":
+        handled = payload["actions"][0]["action_id"] in SERVED_ACTIONS
+    else:
+        handled = payload["view"]["callback_id"] in SERVED_VIEWS
+    # Surfaces without a listener yet (deploy, reviews: other issues) may get Bolt's "unhandled request" 404.
+    assert answer.status in ((200,) if handled else (200, 404)), answer.text
 
 
 @FUZZ
