@@ -5,6 +5,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -57,14 +58,15 @@ class Runtime:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
+        # One connection pool for every Slack call and answer (slack_sdk opens a session per call without it).
+        self.client.session = aiohttp.ClientSession()
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox-dispatcher"))
         await self.scheduler.start()
 
     async def stop(self) -> None:
         await self.scheduler.stop()
         # In-flight listener work (Bolt runs it after the ack) finishes before the engine closes.
-        current = asyncio.current_task()
-        in_flight = {task for task in asyncio.all_tasks() if task is not current and task not in self._tasks}
+        in_flight = {task for task in asyncio.all_tasks() if _listener_work(task)}
         if in_flight:
             await asyncio.wait(in_flight, timeout=10)
         self.dispatcher.stop()
@@ -74,10 +76,27 @@ class Runtime:
             except (TimeoutError, asyncio.CancelledError):
                 task.cancel()
         await self.db.dispose()
+        if self.client.session is not None:
+            await self.client.session.close()
+
+
+def _listener_work(task: asyncio.Task[object]) -> bool:
+    """Work Bolt started after an ack (its runner names the coroutine), not idle keep-alive connections."""
+    name = getattr(task.get_coro(), "__qualname__", "")
+    return "run_ack_function_asynchronously" in name or "lazy" in name.lower()
 
 
 async def slack_events(request: web.Request) -> web.Response:
-    bolt_request = await to_bolt_request(request)
+    if request.content_length is not None and request.content_length > MAX_BODY:  # refused unread
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
+    if not request.headers.get("X-Slack-Request-Timestamp", "0").isdigit():  # slack_sdk would raise: a 500
+        return web.json_response({"error": "invalid request"}, status=401)
+    try:  # Bolt parses before it verifies: a body that is not UTF-8 or not a JSON object must not crash it
+        bolt_request = await to_bolt_request(request)
+        if not isinstance(bolt_request.body, dict):
+            raise ValueError("the body is not an object")
+    except (ValueError, TypeError, AttributeError):
+        return web.json_response({"error": "invalid request"}, status=400)
     bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
 

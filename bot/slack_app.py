@@ -3,13 +3,18 @@
 import logging
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.context.respond.internals import _build_message
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook import WebhookResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 import handlers
 from bot.services.context import ServiceContext
@@ -31,6 +36,20 @@ def web_client(settings: Settings) -> AsyncWebClient:
     )
 
 
+class PooledRespond(AsyncRespond):
+    """Bolt's `respond`, over the process's pooled HTTP session: Bolt's own opens a new connection per answer,
+    which was a third of the time of a `/release list`."""
+
+    def __init__(self, response_url: str, session: aiohttp.ClientSession) -> None:
+        super().__init__(response_url=response_url)
+        self.session = session
+
+    async def __call__(self, text: str | dict[str, Any] = "", **kwargs: Any) -> WebhookResponse:  # type: ignore[override]
+        message = _build_message(**text) if isinstance(text, dict) else _build_message(text=text, **kwargs)
+        webhook = AsyncWebhookClient(url=str(self.response_url), session=self.session)
+        return await webhook.send_dict(message)
+
+
 def build_bolt_app(settings: Settings, services: ServiceContext, client: AsyncWebClient) -> AsyncApp:
     app = AsyncApp(
         signing_secret=settings.slack_signing_secret or "unset",
@@ -42,6 +61,8 @@ def build_bolt_app(settings: Settings, services: ServiceContext, client: AsyncWe
 
     async def inject_services(context: dict[str, Any], next: Any) -> None:
         context["services"] = services
+        if client.session is not None and context.get("response_url"):
+            context["respond"] = PooledRespond(context["response_url"], client.session)
         await next()
 
     app.use(inject_services)

@@ -2,10 +2,11 @@
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import actions, commands, errors, events, home, views
+from handlers import actions, commands, errors, events, guard, home, views
 
 
 def register_all(app: AsyncApp) -> None:
+    guard.register(app)  # first: foreign workspaces and event redeliveries stop here
     errors.register(app)
     commands.register(app)
     home.register(app)  # before `actions`: its Home-only buttons must match first

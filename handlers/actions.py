@@ -10,8 +10,7 @@ from bot.ids import ActionId
 from bot.render import render
 from bot.services import approvals, deployments
 from bot.services.context import Actor, ServiceContext
-from handlers import review_surface
-from handlers.errors import guarded
+from handlers import errors, review_surface
 
 
 def _actor(body: dict[str, Any]) -> Actor:
@@ -57,9 +56,9 @@ async def deploy_next_clicked(
 
 
 def register(app: AsyncApp) -> None:
-    app.action(str(ActionId.APPROVE))(guarded(approve_clicked))
-    app.action(str(ActionId.REJECT))(guarded(reject_clicked))
-    app.action(str(ActionId.DEPLOY_NEXT))(guarded(deploy_next_clicked))
+    app.action(str(ActionId.APPROVE))(errors.answered(approve_clicked))
+    app.action(str(ActionId.REJECT))(errors.answered(reject_clicked))
+    app.action(str(ActionId.DEPLOY_NEXT))(errors.answered(deploy_next_clicked))
     app.action(str(ActionId.CLOSE_REVIEW))(review_surface.close_review_clicked)
     app.action(str(ActionId.ADD_ACTION_ITEM))(review_surface.add_action_item_clicked)
     app.action(str(ActionId.ACTION_DONE))(review_surface.action_done_clicked)

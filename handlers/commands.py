@@ -8,10 +8,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import grammar
 from bot.domain.errors import DomainError
+from bot.domain.mrkdwn import escape
 from bot.render import render
 from bot.services.context import Actor, ServiceContext
-from handlers import approval_commands, change_commands, deploy_commands, release_commands, review_commands
-from handlers.errors import guarded
+from handlers import approval_commands, change_commands, deploy_commands, errors, release_commands, review_commands
 
 Route = Callable[[ServiceContext, Actor, Any], Awaitable[dict[str, Any]]]
 
@@ -24,13 +24,12 @@ def routes() -> dict[type, Route]:
 
 
 def help_message(command: grammar.Help) -> dict[str, Any]:
-    usage = "\n".join(f"`/release {line}`" for line in grammar.USAGE.values())
+    usage = "\n".join(f"`/release {escape(line)}`" for line in grammar.USAGE.values())  # `<ref>` is not a link
     return render("help", usage=usage, unknown=command.unknown)
 
 
 async def release_command(
     ack: AsyncAck,
-    body: dict[str, Any],
     command: dict[str, Any],
     respond: AsyncRespond,
     client: AsyncWebClient,
@@ -54,7 +53,7 @@ async def release_command(
     if route is None:
         await respond(text="That command is not available yet.", response_type="ephemeral")
         return
-    answer = await route(services, actor, parsed)  # refusals are answered by `guarded`
+    answer = await route(services, actor, parsed)  # refusals are answered by `errors.answered`
     await respond(**answer, response_type="ephemeral", replace_original=False)
 
 
@@ -64,4 +63,4 @@ _ROUTES: dict[type, Route] = {}
 def register(app: AsyncApp) -> None:
     _ROUTES.clear()
     _ROUTES.update(routes())
-    app.command("/release")(guarded(release_command))
+    app.command("/release")(errors.answered(release_command))

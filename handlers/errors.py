@@ -1,10 +1,5 @@
-"""One error path: domain errors become the person's ephemeral answer; the rest get an id to quote.
+"""One error handler: domain errors become the person's ephemeral answer; the rest get an id to quote."""
 
-Listeners are wrapped by `guarded` rather than left to Bolt's global error handler: an exception raised right
-after `ack()` makes Bolt's async runner forget the ack (it answers Slack 404 three seconds later).
-"""
-
-import functools
 import inspect
 import logging
 import uuid
@@ -13,12 +8,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.kwargs_injection.async_args import AsyncArgs
 
 from bot.domain.errors import DomainError
 
 log = logging.getLogger(__name__)
-
-Listener = Callable[..., Awaitable[Any]]
 
 
 async def handle_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None) -> None:
@@ -26,11 +20,8 @@ async def handle_error(error: Exception, body: dict[str, Any], respond: AsyncRes
         text = error.message
     else:
         incident = uuid.uuid4().hex[:8]
-        kind = body.get("type") or body.get("command")
-        log.error("unhandled error %s for %s", incident, kind, exc_info=error)
-        text = (
-            f"Something went wrong on our side (error id `{incident}`). Please try again; if it persists, quote the id."
-        )
+        log.exception("unhandled error %s for %s", incident, body.get("type") or body.get("command"), exc_info=error)
+        text = f"Something went wrong on our side (error id `{incident}`). Nothing was changed; please try again."
     if respond is not None and (body.get("response_url") or body.get("type") == "block_actions"):
         try:
             await respond(text=text, response_type="ephemeral", replace_original=False)
@@ -38,31 +29,26 @@ async def handle_error(error: Exception, body: dict[str, Any], respond: AsyncRes
             log.exception("could not deliver the error message")
 
 
-def guarded(listener: Listener) -> Listener:
-    """Run `listener`; turn anything it raises into an answer to the person.
+Listener = Callable[..., Awaitable[None]]
 
-    Bolt injects arguments by the names of the listener's own parameters, so a guarded listener must take
-    `body` and `respond` itself (checked here, at registration).
-    """
-    parameters = set(inspect.signature(listener).parameters)
-    missing = {"body", "respond"} - parameters
-    if missing:
-        raise TypeError(f"{listener.__name__} must accept {sorted(missing)} to be guarded")
 
-    @functools.wraps(listener)
-    async def wrapper(**kwargs: Any) -> Any:
+def answered(listener: Listener) -> Listener:
+    """Errors raised after the ack are answered here, by `handle_error`, not by Bolt: slack-bolt's runner resets
+    a recorded ack when the listener then raises, so a quick refusal would reach Slack as a 404 after 3 s."""
+    names = list(inspect.signature(listener).parameters)
+
+    async def run(args: AsyncArgs) -> None:
+        kwargs = {name: getattr(args, name) if hasattr(args, name) else args.context[name] for name in names}
         try:
-            return await listener(**kwargs)
-        except Exception as error:  # answered and logged; never re-raised into Bolt
-            await handle_error(error, kwargs.get("body") or {}, kwargs.get("respond"))
-            return None
+            await listener(**kwargs)
+        except Exception as error:
+            if args.ack.response is None:  # not acked yet: Bolt's own path answers Slack
+                raise
+            await handle_error(error, args.body, args.respond)
 
-    return wrapper
-
-
-async def _global_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None) -> None:
-    await handle_error(error, body, respond)
+    run.__name__ = run.__qualname__ = getattr(listener, "__name__", "listener")
+    return run
 
 
 def register(app: AsyncApp) -> None:
-    app.error(_global_error)
+    app.error(handle_error)

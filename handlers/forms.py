@@ -1,5 +1,6 @@
 """Modal state → plain values. A middleware puts `form` (block id → value) into the Bolt context."""
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,3 +31,22 @@ async def form_middleware(body: dict[str, Any], context: dict[str, Any], next: C
     if body.get("type") == "view_submission":
         context["form"] = form_values(body.get("view", {}))
     await next()
+
+
+def view_metadata(body: dict[str, Any]) -> dict[str, Any]:
+    """What we stored in the modal; anything else (an old or foreign view) reads as nothing."""
+    try:
+        loaded = json.loads(body.get("view", {}).get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def plain_error(message: str) -> str:
+    """Modal errors are plain text: keep the words, drop the mrkdwn escapes (Slack caps them at 150 chars)."""
+    return message.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")[:150]
+
+
+def as_text(value: Any) -> str:
+    """A form value as text, whatever a (possibly forged) payload put there."""
+    return "" if value is None else str(value)

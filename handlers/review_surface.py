@@ -6,12 +6,13 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.errors import DomainError
+from bot.domain.errors import DomainError, InvalidInput
 from bot.ids import BlockId
 from bot.render import render
 from bot.services import action_items, reviews
 from bot.services.context import Actor, ServiceContext
 from bot.services.reviews import ThreadMessage
+from handlers.forms import as_text, plain_error, view_metadata
 
 IGNORED_SUBTYPES = frozenset({"bot_message", "channel_join", "channel_leave", "thread_broadcast_deleted"})
 
@@ -102,21 +103,22 @@ _FIELDS = (("owns", BlockId.OWNER), ("owner", BlockId.OWNER), ("due", BlockId.DU
 async def action_item_submitted(
     ack: AsyncAck, body: dict[str, Any], form: dict[str, Any], services: ServiceContext
 ) -> None:
-    metadata = json.loads(body["view"].get("private_metadata") or "{}")
+    release_id = view_metadata(body).get("release_id")
     actor = Actor(team_id=body["team"]["id"], user_id=body["user"]["id"])
     try:
+        if not isinstance(release_id, int):
+            raise InvalidInput("This form no longer matches a release; press Add action item on the review again.")
         await action_items.add(
             services,
             actor,
-            int(metadata["release_id"]),
-            form.get(BlockId.OWNER) or "",
-            form.get(BlockId.DUE) or "",
-            form.get(BlockId.TEXT) or "",
+            release_id,
+            as_text(form.get(BlockId.OWNER)),
+            as_text(form.get(BlockId.DUE)),
+            as_text(form.get(BlockId.TEXT)),
         )
     except DomainError as error:
         lowered = error.message.lower()
         block = next((str(b) for hint, b in _FIELDS if hint in lowered), str(BlockId.TEXT))
-        plain = error.message.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")[:150]
-        await ack(response_action="errors", errors={block: plain})
+        await ack(response_action="errors", errors={block: plain_error(error.message)})
         return
     await ack()

@@ -1,6 +1,5 @@
 """Modal submissions. The use case runs before the ack, so its refusal can be shown in the modal itself."""
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +13,7 @@ from bot.render import render_text
 from bot.services import approvals, conflicts, releases
 from bot.services.context import Actor, ServiceContext
 from handlers import review_surface
-from handlers.forms import form_middleware
+from handlers.forms import as_text, form_middleware, plain_error, view_metadata
 
 # Which modal field an error message is about, so it shows under that field.
 _FIELD_HINTS = (
@@ -34,16 +33,19 @@ def _field_for(message: str, default: BlockId) -> str:
     return next((str(block) for hint, block in _FIELD_HINTS if hint in lowered), str(default))
 
 
-def _plain(message: str) -> str:
-    # Modal errors are plain text: keep the words, drop the mrkdwn escapes.
-    return message.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")[:150]
+def _window_start(start: Any) -> datetime | None:
+    if not start:
+        return None
+    try:
+        return datetime.fromtimestamp(int(start), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise InvalidInput("The window start is not a time I can read; pick it again.") from None
 
 
 def _propose_request(form: dict[str, Any]) -> releases.ProposeRequest:
-    start = form.get(BlockId.WINDOW_START)
-    window_start = datetime.fromtimestamp(int(start), UTC) if start else None
+    window_start = _window_start(form.get(BlockId.WINDOW_START))
     window_end = None
-    length = (form.get(BlockId.WINDOW_HOURS) or "").strip()
+    length = as_text(form.get(BlockId.WINDOW_HOURS)).strip()
     if length:
         if window_start is None:
             raise InvalidInput("A window length needs a start: pick when the window starts.")
@@ -51,12 +53,12 @@ def _propose_request(form: dict[str, Any]) -> releases.ProposeRequest:
     elif window_start is not None:
         window_end = window_start + parse_duration("1h")
     return releases.ProposeRequest(
-        service=form.get(BlockId.SERVICE) or "",
-        version=form.get(BlockId.VERSION) or "",
-        summary=form.get(BlockId.SUMMARY) or "",
-        changes=form.get(BlockId.CHANGES) or "",
-        risk=form.get(BlockId.RISK) or "medium",
-        rollback_plan=form.get(BlockId.ROLLBACK_PLAN) or "",
+        service=as_text(form.get(BlockId.SERVICE)),
+        version=as_text(form.get(BlockId.VERSION)),
+        summary=as_text(form.get(BlockId.SUMMARY)),
+        changes=as_text(form.get(BlockId.CHANGES)),
+        risk=as_text(form.get(BlockId.RISK)) or "medium",
+        rollback_plan=as_text(form.get(BlockId.ROLLBACK_PLAN)),
         window_start=window_start,
         window_end=window_end,
     )
@@ -69,14 +71,15 @@ async def propose_submitted(
     client: AsyncWebClient,
     services: ServiceContext,
 ) -> None:
-    metadata = json.loads(body["view"].get("private_metadata") or "{}")
-    actor = Actor(team_id=body["team"]["id"], user_id=body["user"]["id"], channel_id=metadata.get("channel_id"))
+    metadata = view_metadata(body)
+    channel = metadata.get("channel_id")
+    actor = Actor(team_id=body["team"]["id"], user_id=body["user"]["id"], channel_id=str(channel) if channel else None)
     try:
         release = await releases.propose(services, actor, _propose_request(form))
     except DomainError as error:
         await ack(
             response_action="errors",
-            errors={_field_for(error.message, BlockId.SUMMARY): _plain(error.message)},
+            errors={_field_for(error.message, BlockId.SUMMARY): plain_error(error.message)},
         )
         return
     await ack()
@@ -87,12 +90,14 @@ async def propose_submitted(
 
 
 async def reject_submitted(ack: AsyncAck, body: dict[str, Any], form: dict[str, Any], services: ServiceContext) -> None:
-    metadata = json.loads(body["view"].get("private_metadata") or "{}")
+    release_id = view_metadata(body).get("release_id")
     actor = Actor(team_id=body["team"]["id"], user_id=body["user"]["id"])
     try:
-        await approvals.reject_by_id(services, actor, int(metadata["release_id"]), form.get(BlockId.REASON) or "")
+        if not isinstance(release_id, int):
+            raise InvalidInput("This form no longer matches a release; press Reject on the release message again.")
+        await approvals.reject_by_id(services, actor, release_id, as_text(form.get(BlockId.REASON)))
     except DomainError as error:
-        await ack(response_action="errors", errors={str(BlockId.REASON): _plain(error.message)})
+        await ack(response_action="errors", errors={str(BlockId.REASON): plain_error(error.message)})
         return
     await ack()
 

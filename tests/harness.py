@@ -60,26 +60,32 @@ class Harness:
             return await self._read(response)
 
     async def command(
-        self, text: str, *, user: str = "U0ALICE", channel: str = COORDINATION, team_id: str | None = None
+        self,
+        text: str,
+        *,
+        user: str = "U0ALICE",
+        channel: str = COORDINATION,
+        team_id: str | None = None,
+        reply_to: str | None = None,
     ) -> Answer:
         body = command_body(
             text,
             team_id=team_id or self.team_id,
             user_id=user,
             channel_id=channel,
-            response_url=self.slack.response_url(f"{user}-{next(_ids)}"),
+            response_url=self.slack.response_url(reply_to or f"{user}-{next(_ids)}"),
         )
         return await self.post_signed(body, content_type="application/x-www-form-urlencoded")
 
     async def command_answer(self, text: str, *, user: str = "U0ALICE", timeout: float = 10) -> str:
         """Run a command and return everything the person was shown (the ack and the ephemeral reply)."""
-        before = len(self.slack.responses())
-        answer = await self.command(text, user=user)
+        name = f"{user}-{next(_ids)}"
+        answer = await self.command(text, user=user, reply_to=name)
         assert answer.status == 200, answer.text
         if answer.text.strip():
             return answer.text
-        calls = await self.slack.wait_for("response_url", count=before + 1, timeout=timeout)
-        return calls[-1].text_everywhere
+        calls = await self.slack.wait_for("response_url", lambda call: call.target == name, timeout=timeout)
+        return calls[0].text_everywhere
 
     async def interactive(self, payload: dict[str, Any]) -> Answer:
         return await self.post_signed(interactive_body(payload), content_type="application/x-www-form-urlencoded")
@@ -92,6 +98,7 @@ class Harness:
         user: str,
         channel: str = COORDINATION,
         message_ts: str = "1700000000.000001",
+        reply_to: str | None = None,
     ) -> Answer:
         payload = {
             "type": "block_actions",
@@ -103,7 +110,7 @@ class Harness:
             "channel": {"id": channel, "name": "releases"},
             "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
             "message": {"ts": message_ts, "text": "release"},
-            "response_url": self.slack.response_url(f"click-{user}-{next(_ids)}"),
+            "response_url": self.slack.response_url(reply_to or f"click-{user}-{next(_ids)}"),
             "actions": [
                 {
                     "type": "button",
@@ -115,6 +122,14 @@ class Harness:
             ],
         }
         return await self.interactive(payload)
+
+    async def click_answer(self, action_id: str, value: str, *, user: str, timeout: float = 10) -> dict[str, Any]:
+        """Click a button and return the ephemeral reply it produced (matched by its own response_url)."""
+        name = f"click-{user}-{next(_ids)}"
+        answer = await self.click(action_id, value, user=user, reply_to=name)
+        assert answer.status == 200, answer.text
+        calls = await self.slack.wait_for("response_url", lambda call: call.target == name, timeout=timeout)
+        return calls[0].params
 
     async def submit_view(
         self, callback_id: str, values: dict[str, dict[str, Any]], *, user: str, private_metadata: str = ""

@@ -33,7 +33,7 @@ from bot.domain.commands import (
     Withdraw,
 )
 from bot.domain.errors import InvalidInput
-from bot.domain.mrkdwn import code
+from bot.domain.mrkdwn import code, escape
 from bot.domain.validation import (
     MAX_CHANGES,
     MAX_REASON,
@@ -57,7 +57,7 @@ class UsageError(InvalidInput):
     """Wrong shape for a known subcommand; the message carries its usage line."""
 
     def __init__(self, verb: str, problem: str) -> None:
-        super().__init__(f"{problem}\nUsage: `/release {USAGE[verb]}`")
+        super().__init__(f"{problem}\nUsage: `/release {escape(USAGE[verb])}`")  # `<ref>` is not a link
         self.verb = verb
 
 

@@ -4,6 +4,7 @@ import logging
 import time
 from collections.abc import Iterable
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -27,10 +28,14 @@ class SlackDirectory:
             try:
                 response = await self.client.usergroups_users_list(usergroup=group_id, team_id=team_id)
                 users: frozenset[str] = frozenset(response.get("users", []))
-            except SlackApiError as exc:
-                # Fail closed: an unresolvable group grants nothing, and we say so in the log.
-                log.warning("could not resolve user group %s: %s", group_id, exc.response.status_code)
+            except (SlackApiError, TimeoutError, aiohttp.ClientError) as exc:
+                # Fail closed: an unresolvable group grants nothing (or what it granted last), and the log says so.
+                log.warning("could not resolve user group %s: %s", group_id, _why(exc))
                 users = cached[1] if cached else frozenset()
             self._cache[(team_id, group_id)] = (now, users)
             resolved[group_id] = users
         return resolved
+
+
+def _why(exc: Exception) -> str:
+    return f"slack {exc.response.status_code}" if isinstance(exc, SlackApiError) else type(exc).__name__

@@ -164,6 +164,9 @@ async def get(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
     return release
 
 
+MORE_CAP = 1000  # "…and 1000+ older": an exact count of a large history costs a scan and helps nobody
+
+
 @dataclass(frozen=True)
 class ReleasePage:
     releases: Sequence[Release]
@@ -175,7 +178,9 @@ async def list_recent(ctx: ServiceContext, actor: Actor, service: str | None, li
         releases = await releases_repo.recent(session=session, team_id=actor.team_id, service=service, limit=limit + 1)
         more = 0
         if len(releases) > limit:
-            total = await releases_repo.count(session=session, team_id=actor.team_id, service=service)
+            total = await releases_repo.count(
+                session=session, team_id=actor.team_id, service=service, cap=limit + MORE_CAP
+            )
             more = total - limit
     return ReleasePage(releases[:limit], more)
 

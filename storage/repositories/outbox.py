@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -43,12 +44,27 @@ async def supersede_cards(*, session: AsyncSession, team_id: str, release_id: in
 async def claim(*, session: AsyncSession, limit: int, lease: timedelta) -> Sequence[OutboxMessage]:
     """Atomically take up to `limit` due rows for `lease`. Other processes skip what is taken."""
     now = utcnow()
+    earlier = aliased(OutboxMessage)
+    # A release's messages go out in order across processes: none is taken while an older one it must follow is
+    # unsent. Thread lines follow everything before them (the card above all); a card follows only older cards
+    # (one in flight elsewhere), never thread lines, which themselves wait for a posted card.
+    waiting_behind = (
+        select(earlier.id)
+        .where(
+            col(earlier.release_id) == col(OutboxMessage.release_id),
+            col(earlier.status) == "pending",
+            col(earlier.id) < col(OutboxMessage.id),
+            (col(OutboxMessage.kind) != "card") | (col(earlier.kind) == "card"),
+        )
+        .exists()
+    )
     due = (
         select(OutboxMessage.id)
         .where(
             col(OutboxMessage.status) == "pending",
             col(OutboxMessage.next_attempt_at) <= now,
             (col(OutboxMessage.claimed_until).is_(None)) | (col(OutboxMessage.claimed_until) < now),
+            ~waiting_behind,
         )
         .order_by(col(OutboxMessage.id))
         .limit(limit)

@@ -59,11 +59,14 @@ async def recent(
     return (await session.exec(query.order_by(col(Release.id).desc()).limit(limit))).all()
 
 
-async def count(*, session: AsyncSession, team_id: str, service: str | None = None) -> int:
-    query = select(func.count()).select_from(Release).where(Release.team_id == team_id)
+async def count(*, session: AsyncSession, team_id: str, service: str | None = None, cap: int | None = None) -> int:
+    """How many (at most `cap`: counting stops there, so the cost stays flat however many releases exist)."""
+    rows = select(Release.id).where(Release.team_id == team_id)
     if service:
-        query = query.where(Release.service == service)
-    return int((await session.exec(query)).one())
+        rows = rows.where(Release.service == service)
+    if cap is not None:
+        rows = rows.limit(cap)
+    return int((await session.exec(select(func.count()).select_from(rows.subquery()))).one())
 
 
 async def with_status(

@@ -22,6 +22,7 @@ BOT_USER_ID = "U0BOT"
 class Call:
     method: str
     params: dict[str, Any]
+    target: str = ""  # for response_url calls: which URL (each command or click gets its own)
 
     def __getitem__(self, key: str) -> Any:
         return self.params[key]
@@ -141,7 +142,7 @@ class FakeSlack:
     async def _respond(self, request: web.Request) -> web.Response:
         params = await self._params(request)
         self._validate("response_url", params)
-        await self._record(Call("response_url", params))
+        await self._record(Call("response_url", params, target=request.match_info["name"]))
         return web.Response(text="ok")
 
     async def _api(self, request: web.Request) -> web.Response:

@@ -1,7 +1,5 @@
 """Approvals over signed HTTP: who counts, who is refused, quorum, groups, rejections."""
 
-from typing import Any
-
 from bot.ids import ActionId, BlockId, CallbackId
 from tests.fakes.slack_api import Call, FakeSlack
 from tests.harness import COORDINATION, STAKEHOLDERS, Harness, text_input
@@ -31,11 +29,7 @@ async def _latest_card(harness: Harness, ref: str = REF) -> str:
 
 
 async def _click_answer(harness: Harness, slack: FakeSlack, value: str, user: str) -> str:
-    before = len(slack.responses())
-    answer = await harness.click(ActionId.APPROVE, value, user=user)
-    assert answer.status == 200
-    calls = await slack.wait_for("response_url", count=before + 1)
-    reply: dict[str, Any] = calls[-1].params
+    reply = await harness.click_answer(ActionId.APPROVE, value, user=user)
     assert reply["response_type"] == "ephemeral" and reply["replace_original"] is False
     return str(reply["text"])
 
