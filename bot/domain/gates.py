@@ -111,7 +111,8 @@ def freeze_gate(facts: GateFacts) -> Refusal | None:
     return Refusal(
         "freeze",
         f"{facts.environment.name} is frozen ({escape(freeze.label)}: {escape(freeze.reason)}) until {until}. "
-        f"A release manager may override: `/release deploy {facts.ref} {facts.environment.name} --override <reason>`.",
+        f"A release manager may override: "
+        f"`/release deploy {facts.ref} {facts.environment.name} --override &lt;reason&gt;`.",
     )
 
 

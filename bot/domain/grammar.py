@@ -175,7 +175,7 @@ def _deploy(verb: str, rest: str) -> Command:
     if tail:
         flag, _, reason = tail.partition(" ")
         if flag != "--override":
-            raise UsageError(verb, f"Unexpected {code(tail, 30)}; only `--override <reason…>` may follow.")
+            raise UsageError(verb, f"Unexpected {code(tail, 30)}; only `--override &lt;reason…&gt;` may follow.")
         if not reason.strip():
             raise UsageError(verb, "An override needs a reason, for the audit history.")
         override = check_text(reason, field="override reason", limit=MAX_REASON)

@@ -116,7 +116,7 @@ async def _lock_release(session: AsyncSession, team_id: str, service: str, versi
     if release is None:
         raise NotFound(
             f"There is no release {service}@{version}. Propose it first with "
-            f"`/release propose {service} {version} <summary>`."
+            f"`/release propose {service} {version} &lt;summary&gt;`."
         )
     return release
 
@@ -173,7 +173,9 @@ async def deploy_by_id(ctx: ServiceContext, actor: Actor, value: str) -> DeployO
     """The "Deploy to <env>" button: its value is `<release_id>:<env>`."""
     release_id, _, environment = value.partition(":")
     if not release_id.isdigit() or not environment:
-        raise InvalidInput("That button is out of date; use `/release deploy <service@version> <env>` instead.")
+        raise InvalidInput(
+            "That button is out of date; use `/release deploy &lt;service@version&gt; &lt;env&gt;` instead."
+        )
     async with ctx.db.read() as session:
         release = await releases_repo.get_by_id(session=session, team_id=actor.team_id, release_id=int(release_id))
     if release is None:

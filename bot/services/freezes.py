@@ -74,7 +74,10 @@ async def freeze(ctx: ServiceContext, actor: Actor, command: grammar.Freeze) -> 
     start = parse_when(command.start, now=now, tz=tz)
     end = parse_when(command.end, now=now, tz=tz)
     if end <= start:
-        raise InvalidInput("The freeze must end after it starts: `/release freeze <env> <from> <until> <reason…>`.")
+        raise InvalidInput(
+            "The freeze must end after it starts: "
+            "`/release freeze &lt;env&gt; &lt;from&gt; &lt;until&gt; &lt;reason…&gt;`."
+        )
     if end <= now:
         raise InvalidInput("That freeze would already be over; give an end in the future.")
     if end - start > MAX_FREEZE:

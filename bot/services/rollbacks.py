@@ -46,7 +46,7 @@ async def rollback(ctx: ServiceContext, actor: Actor, service: str, environment:
             raise InvalidTransition(
                 f"{service}@{live.version} is the only version of {service} that was ever live in {env.name}, "
                 f"so there is no earlier version to roll back to. Ship a fix as a new version instead "
-                f"(`/release propose {service} <version> <summary>`)."
+                f"(`/release propose {service} &lt;version&gt; &lt;summary&gt;`)."
             )
         release = await releases_repo.lock_by_id(session=session, team_id=actor.team_id, release_id=live.release_id)
         restored_release = await releases_repo.get_by_id(

@@ -116,7 +116,7 @@ def test_regression_gate_ignores_environments_that_do_not_require_it() -> None:
 def test_freeze_gate_refuses_and_offers_the_override() -> None:
     refusal = freeze_gate(facts(freezes=[FREEZE]))
     assert refusal is not None and refusal.gate == "freeze"
-    assert "prod is frozen" in refusal.message and "--override <reason>" in refusal.message
+    assert "prod is frozen" in refusal.message and "--override &lt;reason&gt;" in refusal.message
     assert "&lt;closing&gt;" in refusal.message
 
 

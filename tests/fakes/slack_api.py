@@ -4,6 +4,7 @@ and fails on demand (429 with Retry-After, 500, or hanging past the client's tim
 import asyncio
 import itertools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,8 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 TEAM_ID = "T0TEAM"
+# In mrkdwn, `<` opens a link or a mention; anything else after it means text was sent unescaped.
+UNESCAPED = re.compile(r"<(?![@#!]|https?://|mailto:)")
 BOT_USER_ID = "U0BOT"
 
 
@@ -169,6 +172,9 @@ class FakeSlack:
 
     def _validate(self, method: str, params: dict[str, Any]) -> str | None:
         try:
+            for text in _texts(params):
+                found = UNESCAPED.search(text)
+                assert found is None, f"unescaped '<' in {text[max(0, found.start() - 30) : found.start() + 30]!r}"
             if "blocks" in params:
                 blocks = params["blocks"]
                 assert isinstance(blocks, list) and len(blocks) <= 50, "at most 50 blocks"
@@ -201,3 +207,18 @@ class FakeSlack:
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(params.get("users", "X"))[1:]}}
         return {"ok": True}
+
+
+def _texts(value: Any) -> list[str]:
+    """Every string a person would read as mrkdwn: fallback `text` and the `text` of blocks and elements."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "text" and isinstance(item, str) and value.get("type") != "plain_text":
+                found.append(item)
+            else:
+                found.extend(_texts(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_texts(item))
+    return found

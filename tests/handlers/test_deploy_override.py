@@ -29,7 +29,7 @@ async def test_freeze_refuses_people_and_takes_a_release_manager_override(
     await propose_and_approve(harness, "payments@2.5.0")
 
     refused = await harness.command_answer("deploy payments@2.5.0 dev", user=PROPOSER)
-    assert "dev is frozen" in refused and "--override <reason>" in refused
+    assert "dev is frozen" in refused and "--override &lt;reason&gt;" in refused
     not_rm = await harness.command_answer("deploy payments@2.5.0 dev --override urgent", user=PROPOSER)
     assert "only a release manager may override" in not_rm
     assert await deployments_of(database_url, policy, "payments@2.5.0") == []
