@@ -18,7 +18,7 @@ from bot.services import approval_digest, release_card, reviews
 from bot.services.context import ServiceContext
 from storage.models import Release, ScheduledJob
 from storage.repositories import action_items as items_repo
-from storage.repositories import jobs, outbox, signoffs
+from storage.repositories import deployments, jobs, outbox, verifications
 from storage.repositories import releases as releases_repo
 from storage.repositories import reviews as reviews_repo
 from storage.types import utcnow
@@ -47,7 +47,7 @@ async def run_windows(ctx: ServiceContext, team_id: str, due: Sequence[Scheduled
                 release is not None
                 and Status(release.status) in reminders.WINDOW_OPEN
                 and release.window_start is not None
-                and job.dedupe_key == reminders.window_key(release.id or 0, release.window_start)
+                and job.dedupe_key == reminders.window_key(release.pk, release.window_start)
                 and (release.window_end or release.window_start) > now
             )
             if not current or release is None:
@@ -82,12 +82,12 @@ async def run_regressions(ctx: ServiceContext, team_id: str, due: Sequence[Sched
             if release is None or env is None or Status(release.status) is not Status.IN_PROGRESS:
                 await jobs.finish(session=session, job_ids=[job.id or 0], status="dropped", error="no longer applies")
                 continue
-            signoff = await signoffs.latest(
-                session=session, team_id=team_id, release_id=release.id or 0, environment=env.name
+            signoff = await verifications.latest(
+                session=session, team_id=team_id, release_id=release.pk, environment=env.name
             )
             names = ctx.policy.environment_names
             later = set(names[names.index(env.name) + 1 :])
-            reached = await signoffs.reached(session=session, team_id=team_id, release_id=release.id or 0)
+            reached = await deployments.reached(session=session, team_id=team_id, release_id=release.pk)
             if (signoff is not None and signoff.passed) or later & reached:
                 await jobs.finish(session=session, job_ids=[job.id or 0])
                 continue
@@ -120,7 +120,7 @@ async def run_reviews(ctx: ServiceContext, team_id: str, due: Sequence[Scheduled
             if release is None or Status(release.status) not in reminders.REVIEWABLE:
                 await jobs.finish(session=session, job_ids=[job.id or 0], status="dropped", error="not reviewable")
                 continue
-            existing = await reviews_repo.for_release(session=session, team_id=team_id, release_id=release.id or 0)
+            existing = await reviews_repo.for_release(session=session, team_id=team_id, release_id=release.pk)
             if existing is None:
                 reason = str(job.payload.get("reason", "deployed"))
                 await reviews.open_review(session, ctx, release, started_by="shipmate", reason=reason)

@@ -97,7 +97,7 @@ async def start(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcome:
                     f"{ctx.policy.environment_names[-1]} or is rolled back."
                 )
             existing = await reviews_repo.for_release(
-                session=session, team_id=actor.team_id, release_id=release.id or 0
+                session=session, team_id=actor.team_id, release_id=release.pk
             )
             if existing is not None:
                 state = "open" if existing.status == "open" else "closed"

@@ -62,7 +62,7 @@ async def owed_entities(session: AsyncSession, ctx: ServiceContext, team_id: str
     decided = await approvals_repo.pending_for_releases(session=session, team_id=team_id, release_ids=ids)
     owed: set[str] = set()
     for release in pending:
-        states = release_card.approval_states(ctx.policy, release, decided.get(release.id or 0, []), {})
+        states = release_card.approval_states(ctx.policy, release, decided.get(release.pk, []), {})
         owed.update(_asked(ctx, states))
     return owed
 

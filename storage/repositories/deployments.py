@@ -141,6 +141,14 @@ async def lock_slot(*, session: AsyncSession, team_id: str, service: str, enviro
     await session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:key))").bindparams(key=key))  # type: ignore[call-overload]
 
 
+async def reached(*, session: AsyncSession, team_id: str, release_id: int) -> set[str]:
+    """Environments this release was deployed to successfully."""
+    query = select(Deployment.environment).where(
+        Deployment.team_id == team_id, Deployment.release_id == release_id, Deployment.outcome == SUCCEEDED
+    )
+    return set((await session.exec(query)).all())
+
+
 def add(*, session: AsyncSession, deployment: Deployment) -> Deployment:
     session.add(deployment)
     return deployment
