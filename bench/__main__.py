@@ -1,4 +1,5 @@
-"""`python -m bench [--backends sqlite,postgresql] [--seconds 6]`: run every benchmark, print and save the figures.
+"""`python -m bench [--backends sqlite,postgresql] [--seconds 6] [--only reads,scale,home,reminders]`: run the
+benchmarks, print and save the figures (with --only, merged into an existing results file).
 
 The server under test runs in its own process (`python -m bot run --mode http`); this process plays Slack: the
 Web API, the response_url receiver and the load generator (aiohttp, closed loop, every request freshly signed).
@@ -23,7 +24,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from bench import seed
+from bench import reminders, seed
 from bench.slack_side import SECRET, SlackSide, load
 
 POLICY = """release_managers = ["U0RM"]
@@ -110,15 +111,15 @@ def shipmate(side: SlackSide, database_url: str, workdir: Path) -> Server:
     return Server([sys.executable, "-m", "bot", "run", "--mode", "http"], env, workdir / "server.log")
 
 
-async def make_database(backend: str, workdir: Path, name: str) -> tuple[str, Callable[[int, int], Any]]:
-    """A fresh, migrated database and a function that seeds it."""
+async def fresh_database(backend: str, workdir: Path, name: str) -> tuple[str, str]:
+    """A fresh, migrated database: (SQLAlchemy URL, sqlite path or asyncpg DSN)."""
     from storage.migrate import upgrade
 
     if backend == "sqlite":
         path = workdir / f"{name}.db"
         url = f"sqlite+aiosqlite:///{path}"
         await asyncio.to_thread(upgrade, url)
-        return url, lambda n, k: asyncio.to_thread(seed.seed_sqlite, str(path), n, k)
+        return url, str(path)
     database = f"shipmate_bench_{name}_{uuid.uuid4().hex[:6]}"
     admin = await asyncpg.connect(PG_ADMIN)
     await admin.execute(f'CREATE DATABASE "{database}"')
@@ -126,7 +127,53 @@ async def make_database(backend: str, workdir: Path, name: str) -> tuple[str, Ca
     dsn = PG_ADMIN.rsplit("/", 1)[0] + "/" + database
     url = dsn.replace("postgresql://", "postgresql+asyncpg://")
     await asyncio.to_thread(upgrade, url)
-    return url, lambda n, k: seed.seed_postgres(dsn, n, k)
+    return url, dsn
+
+
+async def make_database(backend: str, workdir: Path, name: str) -> tuple[str, Callable[[int, int], Any]]:
+    """A fresh, migrated database and a function that seeds it (releases, audit events per release, and what
+    the App Home benchmark needs on top)."""
+    url, target = await fresh_database(backend, workdir, name)
+
+    async def seeded(releases: int, per_release: int) -> None:
+        if backend == "sqlite":
+            await asyncio.to_thread(seed.seed_sqlite, target, releases, per_release)
+            await asyncio.to_thread(seed.seed_home_sqlite, target, releases)
+        else:
+            await seed.seed_postgres(target, releases, per_release)
+            await seed.seed_home_postgres(target, releases)
+
+    return url, seeded
+
+
+async def run_reminders(backend: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Claims/s of the reminder engine: `args.jobs` due jobs, claimed and run by 1 (and on PostgreSQL 2) worker
+    processes until none is left, in a fresh database per run; then the exactly-once check."""
+    policy = workdir / "shipmate.toml"
+    policy.write_text(POLICY)
+    out: dict[str, Any] = {}
+    for processes in (1, 2) if backend == "postgresql" else (1,):
+        url, target = await fresh_database(backend, workdir, f"jobs{processes}")
+        t0 = time.perf_counter()
+        if backend == "sqlite":
+            await asyncio.to_thread(reminders.seed_sqlite, target, args.jobs)
+        else:
+            await reminders.seed_postgres(target, args.jobs)
+        seeded = time.perf_counter() - t0
+        run = await reminders.run_workers(url, policy, processes, workdir / "reminders.log", args.job_batch)
+        checked = await reminders.check(backend, target)
+        run.update(
+            jobs=args.jobs,
+            seed_s=seeded,
+            claims_per_s=checked["done"] / run["wall_s"],
+            check=checked,
+            exactly_once=checked["done"] == args.jobs
+            and checked["not_done"] == 0
+            and checked["thread_rows"] == checked["thread_releases"] == args.jobs,
+        )
+        out[f"{processes}p"] = run
+        print(f"  reminders {backend} {processes}p: {json.dumps(run)}", flush=True)
+    return out
 
 
 async def drop_databases() -> None:
@@ -141,6 +188,13 @@ async def drop_databases() -> None:
 async def run_backend(backend: str, args: argparse.Namespace, side: SlackSide, workdir: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     seconds, conns = args.seconds, args.concurrency
+    only = set(args.only.split(","))
+    if "reminders" in only:
+        out["reminders"] = await run_reminders(backend, args, workdir)
+    if "home" in only:
+        out.update(await run_home(backend, args, side, workdir))
+    if "reads" not in only and "scale" not in only:
+        return out
     reference = Server([sys.executable, "-m", "bench.reference"], {
         "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": side.api_url,
     }, workdir / "reference.log")  # fmt: skip
@@ -165,7 +219,7 @@ async def run_backend(backend: str, args: argparse.Namespace, side: SlackSide, w
         out["write propose"] = (await load(side, server.url, write, seconds=seconds, concurrency=conns)).summary()
         out["rss_after_load_mb"] = rss_mb(server.process.pid)
 
-    if not args.skip_scale:
+    if not args.skip_scale and "scale" in only:
         big_url, seed_big = await make_database(backend, workdir, "big")
         t0 = time.perf_counter()
         await seed_big(args.releases, args.events // args.releases)
@@ -174,6 +228,25 @@ async def run_backend(backend: str, args: argparse.Namespace, side: SlackSide, w
             out["start_big_s"] = server.started_in
             for name, text in READS.items():
                 out[f"big {name}"] = (await load(side, server.url, text, seconds=seconds, concurrency=conns)).summary()
+    return out
+
+
+async def run_home(backend: str, args: argparse.Namespace, side: SlackSide, workdir: Path) -> dict[str, Any]:
+    """The App Home read path (`app_home_opened` → `views.publish`), near-empty and at scale."""
+    out: dict[str, Any] = {}
+    sizes = [("small", args.small, 10)] + (
+        [] if args.skip_scale else [("big", args.releases, args.events // args.releases)]
+    )
+    for name, releases, per_release in sizes:
+        url, seeded = await make_database(backend, workdir, f"home{name}")
+        await seeded(releases, per_release)
+        async with shipmate(side, url, workdir) as server:
+            out[f"{name} home"] = (
+                await load(
+                    side, server.url, READS["list"], seconds=args.seconds, concurrency=args.concurrency, home=True
+                )
+            ).summary()
+        print(f"  home {backend} {name}: {json.dumps(out[f'{name} home'])}", flush=True)
     return out
 
 
@@ -209,16 +282,25 @@ async def main() -> None:
     parser.add_argument("--releases", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument(
+        "--only", default="reads,scale,home,reminders", help="comma list of: reads, scale, home, reminders"
+    )
+    parser.add_argument("--jobs", type=int, default=10_000, help="due reminders in the claims benchmark")
+    parser.add_argument("--job-batch", type=int, default=None, help="claim batch size (default: the scheduler's)")
     parser.add_argument("--out", default="bench/results.json")
     args = parser.parse_args()
     side = SlackSide()
     await side.start()
     results: dict[str, Any] = {"machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    partial = set(args.only.split(",")) != {"reads", "scale", "home", "reminders"}
+    if partial and Path(args.out).exists():  # a partial run updates its figures in the last full run's file
+        results = {**json.loads(Path(args.out).read_text()), "machine": results["machine"]}
+        results[f"when {args.only}"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     try:
         for backend in args.backends.split(","):
             with tempfile.TemporaryDirectory(prefix="shipmate-bench-") as workdir:
                 print(f"== {backend}", flush=True)
-                results[backend] = await run_backend(backend, args, side, Path(workdir))
+                results[backend] = {**results.get(backend, {}), **await run_backend(backend, args, side, Path(workdir))}
                 print(json.dumps(results[backend], indent=1), flush=True)
     finally:
         await side.close()

@@ -8,7 +8,56 @@ from typing import Any
 READS = ("list", "list service", "show", "history")
 
 
+def home_table(r: dict[str, Any]) -> list[str]:
+    """App Home: `app_home_opened` → the server's `views.publish`, near-empty and at scale."""
+    if "small home" not in r:
+        return []
+    lines = [
+        "",
+        "| App Home (`app_home_opened` → `views.publish`) | opens/s | ack p50 ms | ack p99 ms | answer p50 ms "
+        "| answer p99 ms |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, key in (("near-empty", "small home"), ("100k releases, 1M audit", "big home")):
+        if key in r:
+            s = r[key]
+            lines.append(
+                f"| {label} | {s['rps']:.0f} | {s['ack_p50']:.1f} | {s['ack_p99']:.1f} | {s['answer_p50']:.1f} "
+                f"| {s['answer_p99']:.1f} |"
+            )
+    if "big home" in r:
+        small, big = r["small home"], r["big home"]
+        lines.append(
+            f"| **100k ÷ near-empty** | | | | {big['answer_p50'] / small['answer_p50']:.2f}× "
+            f"| {big['answer_p99'] / small['answer_p99']:.2f}× |"
+        )
+    return lines
+
+
+def reminders_table(r: dict[str, Any]) -> list[str]:
+    """Reminder engine: due jobs claimed and run until none is left, and the exactly-once check."""
+    if "reminders" not in r:
+        return []
+    lines = [
+        "",
+        "| reminder engine | due jobs | processes (jobs each) | wall s | claims/s | jobs done | thread lines "
+        "(distinct releases) | DMs | exactly once |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, run in r["reminders"].items():
+        c = run["check"]
+        each = ", ".join(str(n) for n in run["per_process"])
+        lines.append(
+            f"| {name} | {run['jobs']} | {run['processes']} ({each}) | {run['wall_s']:.2f} | {run['claims_per_s']:.0f} "
+            f"| {c['done']} | {c['thread_rows']} ({c['thread_releases']}) | {c['dm_rows']} "
+            f"| {'yes' if run['exactly_once'] else '**NO**'} |"
+        )
+    return lines
+
+
 def table(backend: str, r: dict[str, Any]) -> str:
+    if "reference" not in r:  # a partial run (--only home,reminders)
+        return "\n".join([f"### {backend}", *home_table(r), *reminders_table(r)])
     ref = r["reference"]["rps"]
     lines = [
         f"### {backend}",
@@ -39,12 +88,18 @@ def table(backend: str, r: dict[str, Any]) -> str:
         f"Idle RSS {r['idle_rss_mb']:.0f} MB, after the load {r['rss_after_load_mb']:.0f} MB. "
         f"Seeding 100k + 1M rows: {r.get('seed_s', float('nan')):.0f} s.",
     ]
+    lines += home_table(r) + reminders_table(r)
     return "\n".join(lines)
 
 
 def main() -> None:
     results = json.loads(Path(sys.argv[1] if len(sys.argv) > 1 else "bench/results.json").read_text())
-    print("Machine: " + ", ".join(f"{k} {v}" for k, v in results["machine"].items()) + f"; run {results['when']}.\n")
+    later = "".join(f"; {k.removeprefix('when ')} run {v}" for k, v in results.items() if k.startswith("when "))
+    print(
+        "Machine: "
+        + ", ".join(f"{k} {v}" for k, v in results["machine"].items())
+        + f"; run {results['when']}{later}.\n"
+    )
     for backend in ("sqlite", "postgresql"):
         if backend in results:
             print(table(backend, results[backend]) + "\n")

@@ -82,3 +82,66 @@ async def seed_postgres(dsn: str, releases: int, per_release: int) -> None:
         await connection.execute("ANALYZE")
     finally:
         await connection.close()
+
+
+HOME_USERS = tuple(f"U0H{n:02d}" for n in range(20))  # members of S0RELMGR (see slack_side), so prod approvers
+APPROVAL_COLUMNS = ("id", "team_id", "release_id", "environment", "user_id", "decision", "comment", "created_at")
+ITEM_COLUMNS = ("id", "team_id", "release_id", "owner_id", "due_at", "text", "status", "created_by", "created_at")
+
+
+def home_tables(releases: int, now: datetime) -> list[tuple[str, tuple[str, ...], list[tuple[object, ...]]]]:
+    """What makes each home user's App Home do real work, on top of `releases` seeded releases: 3 planned releases
+    of their own with a window in the next days, 5 open action items, and one approval (by U0BOB, 1 of 2 for prod)
+    on the newest 300 seeded releases, so those still await the home user's approval with one decision loaded."""
+    now = now.replace(microsecond=0)
+    own, approvals, items = [], [], []
+    n = releases
+    for u, user in enumerate(HOME_USERS):
+        for k in range(3):
+            n += 1
+            start = now + timedelta(hours=6 + 24 * k + u)
+            own.append(
+                (n, TEAM, f"home{u}", f"9.{k}.0", f"Home release {k} of {user}", "- a change", "high", "redeploy",
+                 STATUSES[k % 3], user, "C0RELEASE", f"1700000001.{n:06d}", 1, "", now, now,
+                 start, start + timedelta(hours=1))
+            )  # fmt: skip
+        for k in range(5):
+            items.append(
+                (len(items) + 1, TEAM, 1, user, now + timedelta(days=k + 1), f"Follow-up {k} for {user}", "open",
+                 "U0BENCH", now)
+            )  # fmt: skip
+    for a, release_id in enumerate(range(max(1, releases - 299), releases + 1)):
+        approvals.append((a + 1, TEAM, release_id, "prod", "U0BOB", "approve", "", now))
+    return [
+        ("releases", (*RELEASE_COLUMNS, "window_start", "window_end"), own),
+        ("approvals", APPROVAL_COLUMNS, approvals),
+        ("action_items", ITEM_COLUMNS, items),
+    ]
+
+
+def seed_home_sqlite(path: str, releases: int) -> None:
+    connection = sqlite3.connect(path)
+    with connection:
+        for table, columns, rows in home_tables(releases, datetime.now(UTC)):
+            naive = [
+                tuple(v.replace(tzinfo=None).isoformat(" ") if isinstance(v, datetime) else v for v in r) for r in rows
+            ]
+            marks = ", ".join("?" * len(columns))
+            connection.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", naive)
+    connection.execute("ANALYZE")
+    connection.close()
+
+
+async def seed_home_postgres(dsn: str, releases: int) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        tables = home_tables(releases, datetime.now(UTC))
+        for table, columns, rows in tables:
+            await connection.copy_records_to_table(table, records=rows, columns=columns)
+        for table, _, _ in tables:
+            await connection.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+            )
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()

@@ -5,6 +5,7 @@ import asyncio
 import hashlib
 import hmac
 import itertools
+import json
 import statistics
 import time
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
+from bench.seed import HOME_USERS
+
 TEAM_ID = "T0BENCH"
 SECRET = "bench-signing-secret"
 
@@ -24,6 +27,7 @@ class SlackSide:
     port: int = 0
     calls: dict[str, int] = field(default_factory=dict)
     answers: dict[str, asyncio.Future[float]] = field(default_factory=dict)
+    homes: dict[str, asyncio.Future[float]] = field(default_factory=dict)  # user id → their views.publish
     _ts: Any = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
 
@@ -34,6 +38,7 @@ class SlackSide:
     async def start(self) -> None:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # slack_sdk sends usergroups.users.list as GET
         app.router.add_post("/respond/{key}", self._respond)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -47,12 +52,17 @@ class SlackSide:
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        await request.read()
+        raw = await request.read()
         self.calls[method] = self.calls.get(method, 0) + 1
         if method == "auth.test":
             return web.json_response({"ok": True, "team_id": TEAM_ID, "user_id": "U0BOT", "bot_id": "B0BOT"})
         if method == "usergroups.users.list":
-            return web.json_response({"ok": True, "users": ["U0RM"]})
+            return web.json_response({"ok": True, "users": ["U0RM", *HOME_USERS]})
+        if method == "views.publish":
+            future = self.homes.pop(str(json.loads(raw).get("user_id")), None)
+            if future is not None and not future.done():
+                future.set_result(time.perf_counter())
+            return web.json_response({"ok": True, "view": {"id": "V0HOME"}})
         return web.json_response({"ok": True, "channel": "C0RELEASE", "ts": f"1700000000.{next(self._ts):06d}"})
 
     async def _respond(self, request: web.Request) -> web.Response:
@@ -67,6 +77,23 @@ def signed(body: bytes, content_type: str = "application/x-www-form-urlencoded")
     ts = str(int(time.time()))
     digest = hmac.new(SECRET.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
     return {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + digest}
+
+
+def home_opened(user: str, event_id: str) -> bytes:
+    """The `app_home_opened` event as Slack posts it (JSON, signed like every request)."""
+    event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home", "event_ts": "1.1"}
+    return json.dumps(
+        {
+            "token": "legacy",
+            "team_id": TEAM_ID,
+            "api_app_id": "A0APP",
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "event": event,
+            "authorizations": [{"team_id": TEAM_ID, "user_id": "U0BOT", "is_bot": True}],
+        }
+    ).encode()
 
 
 def command(text: str, response_url: str, user: str = "U0BENCH") -> bytes:
@@ -120,9 +147,12 @@ async def load(
     concurrency: int = 20,
     warmup: float = 1.0,
     wait_answer: bool = True,
+    home: bool = False,
 ) -> Stats:
     """Closed loop: each of `concurrency` connections sends a command, then waits for its ack and (for Shipmate)
-    its answer on response_url before sending the next. Counts only what completes after the warm-up."""
+    its answer on response_url before sending the next. Counts only what completes after the warm-up.
+    With `home`, connection n is home user n opening their App Home instead (`text` is unused): the ack is the
+    event's HTTP 200, the answer the server's `views.publish` for that user."""
     acks: list[float] = []
     answers: list[float] = []
     errors = 0
@@ -138,18 +168,23 @@ async def load(
         while time.perf_counter() < stop_at:
             key = f"k{next(keys)}"
             future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-            side.answers[key] = future
-            body = command(text(n, i), f"http://127.0.0.1:{side.port}/respond/{key}")
+            if home:
+                key = HOME_USERS[n % len(HOME_USERS)]
+                registry, body, kind = side.homes, home_opened(key, f"Ev{next(keys)}"), "application/json"
+            else:
+                registry, kind = side.answers, "application/x-www-form-urlencoded"
+                body = command(text(n, i), f"http://127.0.0.1:{side.port}/respond/{key}")
+            registry[key] = future
             i += 1
             sent = time.perf_counter()
             try:
-                async with session.post(url, data=body, headers=signed(body)) as response:
+                async with session.post(url, data=body, headers=signed(body, kind)) as response:
                     await response.read()
                     acked = time.perf_counter()
                     ok = response.status == 200
                 finished = await asyncio.wait_for(future, 30) if wait_answer else acked
             except (TimeoutError, aiohttp.ClientError):
-                side.answers.pop(key, None)
+                registry.pop(key, None)
                 errors += 1
                 continue
             if not ok:

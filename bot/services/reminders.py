@@ -41,8 +41,12 @@ async def run_windows(ctx: ServiceContext, team_id: str, due: Sequence[Scheduled
         if not await jobs.fence(session=session, job_ids=[job.id or 0 for job in due], worker=worker):
             return
         by_proposer: dict[str, list[Release]] = defaultdict(list)
+        found = await releases_repo.by_ids(
+            session=session, team_id=team_id, release_ids=[job.release_id for job in due if job.release_id is not None]
+        )
+        done, moved = [], []
         for job in due:
-            release = await _release(session, job)
+            release = found.get(job.release_id) if job.release_id is not None else None
             current = (
                 release is not None
                 and Status(release.status) in reminders.WINDOW_OPEN
@@ -51,13 +55,15 @@ async def run_windows(ctx: ServiceContext, team_id: str, due: Sequence[Scheduled
                 and (release.window_end or release.window_start) > now
             )
             if not current or release is None:
-                await jobs.finish(
-                    session=session, job_ids=[job.id or 0], status="dropped", error="window moved or over"
-                )
+                moved.append(job.id or 0)
                 continue
             release_card.thread(session, release, "window_reminder")
             by_proposer[release.proposer_id].append(release)
-            await jobs.finish(session=session, job_ids=[job.id or 0])
+            done.append(job.id or 0)
+        if moved:
+            await jobs.finish(session=session, job_ids=moved, status="dropped", error="window moved or over")
+        if done:
+            await jobs.finish(session=session, job_ids=done)
         for user_id, releases in by_proposer.items():
             text = render_text("window_reminder_dm", releases=releases)
             outbox.enqueue(

@@ -28,6 +28,7 @@ class Release(ReleaseBase, table=True):
         Index("ix_releases_team_service", "team_id", "service", "id"),
         Index("ix_releases_team_status", "team_id", "status"),
         Index("ix_releases_team_window", "team_id", "window_start"),
+        Index("ix_releases_team_proposer", "team_id", "proposer_id", "id"),  # App Home: "your releases"
     )
 
     id: int | None = Field(default=None, primary_key=True)

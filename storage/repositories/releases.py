@@ -21,6 +21,14 @@ async def get_by_id(*, session: AsyncSession, team_id: str, release_id: int) -> 
     return (await session.exec(query)).first()
 
 
+async def by_ids(*, session: AsyncSession, team_id: str, release_ids: Sequence[int]) -> dict[int, Release]:
+    """Many releases by id in one query (batched job runs), keyed by id."""
+    if not release_ids:
+        return {}
+    query = select(Release).where(Release.team_id == team_id, col(Release.id).in_(sorted(set(release_ids))))
+    return {release.pk: release for release in (await session.exec(query)).all()}
+
+
 async def lock(*, session: AsyncSession, team_id: str, service: str, version: str) -> Release | None:
     """Load for a state change: PostgreSQL holds a row lock until commit (SQLite serialises writers anyway)."""
     query = (

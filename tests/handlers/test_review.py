@@ -15,6 +15,7 @@ from storage.models import Review
 from storage.repositories import reviews as reviews_repo
 from tests.fakes.slack_api import TEAM_ID
 from tests.handlers.deploy_steps import propose_and_approve, ship_to_prod
+from tests.handlers.test_home import open_home
 from tests.harness import COORDINATION, STAKEHOLDERS, Harness, text_input
 from tests.review_support import FAST_POLICY, posted_card, release, services_for
 
@@ -170,6 +171,8 @@ async def test_action_item_owner_is_reminded_and_marks_it_done(harness: Harness,
     assert "Added action item #1" in added
     assigned = await harness.slack.wait_for("chat.postMessage", lambda c: c.get("channel") == "U0DAVE")
     assert "Fix the &lt;flaky&gt; test" in assigned[0].text_everywhere
+    home = await open_home(harness, "U0DAVE")  # the owner's App Home lists it
+    assert "Fix the &lt;flaky&gt; test" in str(home["view"])
     # Reminded before it is due and again once it is overdue.
     await harness.slack.wait_for("chat.postMessage", lambda c: c.get("channel") == "U0DAVE", count=3, timeout=15)
     overdue = await harness.slack.wait_for(
