@@ -96,9 +96,7 @@ async def start(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcome:
                     f"{release.ref} is {Status(release.status).label}; a review starts once it reaches "
                     f"{ctx.policy.environment_names[-1]} or is rolled back."
                 )
-            existing = await reviews_repo.for_release(
-                session=session, team_id=actor.team_id, release_id=release.pk
-            )
+            existing = await reviews_repo.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
             if existing is not None:
                 state = "open" if existing.status == "open" else "closed"
                 return Outcome(release, f"The review of {release.ref} is already {state}.", changed=False)
