@@ -164,25 +164,17 @@ async def get(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
     return release
 
 
-MORE_CAP = 1000  # "…and 1000+ older": an exact count of a large history costs a scan and helps nobody
-
-
 @dataclass(frozen=True)
 class ReleasePage:
     releases: Sequence[Release]
-    more: int
+    more: bool
 
 
 async def list_recent(ctx: ServiceContext, actor: Actor, service: str | None, limit: int = 15) -> ReleasePage:
+    """The newest `limit`; one row more tells whether older ones exist (no count: flat cost at any size)."""
     async with ctx.db.read() as session:
         releases = await releases_repo.recent(session=session, team_id=actor.team_id, service=service, limit=limit + 1)
-        more = 0
-        if len(releases) > limit:
-            total = await releases_repo.count(
-                session=session, team_id=actor.team_id, service=service, cap=limit + MORE_CAP
-            )
-            more = total - limit
-    return ReleasePage(releases[:limit], more)
+    return ReleasePage(releases[:limit], more=len(releases) > limit)
 
 
 async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_card.CardView:

@@ -2,7 +2,6 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -65,16 +64,6 @@ async def recent(
     if before_id:
         query = query.where(col(Release.id) < before_id)
     return (await session.exec(query.order_by(col(Release.id).desc()).limit(limit))).all()
-
-
-async def count(*, session: AsyncSession, team_id: str, service: str | None = None, cap: int | None = None) -> int:
-    """How many (at most `cap`: counting stops there, so the cost stays flat however many releases exist)."""
-    rows = select(Release.id).where(Release.team_id == team_id)
-    if service:
-        rows = rows.where(Release.service == service)
-    if cap is not None:
-        rows = rows.limit(cap)
-    return int((await session.exec(select(func.count()).select_from(rows.subquery()))).one())
 
 
 async def with_status(

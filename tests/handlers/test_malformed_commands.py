@@ -60,3 +60,12 @@ async def test_duplicate_release_is_refused(harness: Harness, slack: FakeSlack) 
     assert "payments@2.4.0 already exists" in shown
     await slack.settle()
     assert len([c for c in slack.posts() if "payments@2.4.0" in c.text_everywhere]) == 1
+
+
+async def test_list_shows_the_newest_and_says_when_older_ones_exist(harness: Harness) -> None:
+    for n in range(16):
+        await harness.command_answer(f"propose payments 1.{n}.0 Release {n}")
+    listed = await harness.command_answer("list payments")
+    assert "payments@1.15.0" in listed and "payments@1.1.0" in listed and "payments@1.0.0" not in listed
+    assert "Showing the newest 15" in listed
+    assert "Showing the newest" not in await harness.command_answer("list billing")
