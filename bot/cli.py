@@ -119,8 +119,17 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _quiet_logs() -> None:
+    """INFO for our own lines; routine chatter from libraries only when something is wrong."""
+    for name in ("apscheduler", "alembic.runtime.plugins"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # Bolt reads SLACK_BOT_TOKEN itself and warns that our client's token wins: it is the same token.
+    logging.getLogger("shipmate.bolt").addFilter(lambda record: "`token` will be unused" not in record.getMessage())
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _quiet_logs()
     args = parser().parse_args(argv)
     return int(args.func(args))
 
