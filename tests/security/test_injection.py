@@ -35,11 +35,10 @@ async def test_hostile_text_in_every_field_reaches_slack_escaped(harness: Harnes
     answers.append(await harness.submit_view(CallbackId.PROPOSE, values, user="U0ALICE", private_metadata=metadata))
     cards = await harness.slack.wait_for("chat.postMessage", lambda c: "billing@1.2.0" in c.text_everywhere)
     release_id = next(b for b in cards[0]["blocks"] if b["type"] == "actions")["elements"][0]["value"]
-    answers.append(await harness.command("propose payments 2.4.0 " + HOSTILE))
-    answers.append(await harness.command("approve billing@1.2.0 comment " + HOSTILE, user="U0BOB"))
-    await harness.slack.wait_for("response_url", lambda c: "You approved" in c.text_everywhere)
-    answers.append(await harness.command("reject payments@2.4.0 reason " + HOSTILE, user="U0CAROL"))
-    await harness.slack.wait_for("response_url", lambda c: "You rejected" in c.text_everywhere)
+    # Each answer is awaited before the next command: the work happens after the ack.
+    assert "Proposed" in await harness.command_answer("propose payments 2.4.0 " + HOSTILE)
+    assert "You approved" in await harness.command_answer("approve billing@1.2.0 comment " + HOSTILE, user="U0BOB")
+    assert "You rejected" in await harness.command_answer("reject payments@2.4.0 reason " + HOSTILE, user="U0CAROL")
     reason = {str(BlockId.REASON): text_input("modal reason " + HOSTILE)}
     answers.append(
         await harness.submit_view(
