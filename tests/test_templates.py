@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.domain.approval_policy import evaluate
+from bot.domain.lifecycle import Status
 from bot.domain.policy import Policy
 from bot.render import render, render_text
 from bot.services.release_card import build_card
@@ -72,7 +73,9 @@ def test_release_card_escapes_everything_and_is_valid() -> None:
 
 @pytest.mark.parametrize("status", ["proposed", "approved", "in_progress", "released", "rejected", "rolled_back"])
 def test_card_for_every_status_is_valid(status: str) -> None:
-    _valid(render("release_card", card=build_card(Policy(), _release(status=status), [], [], {})))
+    payload = render("release_card", card=build_card(Policy(), _release(status=status), [], [], {}))
+    _valid(payload)
+    assert f"({Status(status).label})" in payload["text"]
 
 
 def test_thread_and_stakeholder_lines_escape_user_text() -> None:

@@ -6,6 +6,7 @@ and in rollbacks: the service × environment slot first, then the release row.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -149,15 +150,7 @@ async def deploy(
             release,
             env,
             members,
-            Deployment(
-                team_id=actor.team_id,
-                release_id=release.pk,
-                service=release.service,
-                version=release.version,
-                environment=env.name,
-                actor_id=actor.user_id,
-                override_reason=used_override,
-            ),
+            _deployment_of(release, env, actor_id=actor.user_id, override_reason=used_override),
             freeze_label=facts.freezes[0].label if used_override else None,
         )
     ctx.kick()
@@ -223,12 +216,9 @@ async def record_from_ci(ctx: ServiceContext, report: CiReport) -> DeployOutcome
                 release,
                 env,
                 members,
-                Deployment(
-                    team_id=report.team_id,
-                    release_id=release.pk,
-                    service=release.service,
-                    version=release.version,
-                    environment=env.name,
+                _deployment_of(
+                    release,
+                    env,
                     actor_id=CI_ACTOR,
                     outcome="succeeded" if report.succeeded else "failed",
                     ci_url=report.url,
@@ -255,6 +245,19 @@ async def _duplicate(session: AsyncSession, team_id: str, seen: Deployment) -> D
     assert release is not None
     message = f"Delivery {seen.delivery_id} was already recorded as deployment {seen.id}; nothing changed."
     return DeployOutcome(release, seen, message, duplicate=True)
+
+
+def _deployment_of(release: Release, env: Environment, *, actor_id: str, **details: Any) -> Deployment:
+    """A deployment of `release` into `env` by `actor_id` (a person, or CI with its run's details)."""
+    return Deployment(
+        team_id=release.team_id,
+        release_id=release.pk,
+        service=release.service,
+        version=release.version,
+        environment=env.name,
+        actor_id=actor_id,
+        **details,
+    )
 
 
 async def _record(

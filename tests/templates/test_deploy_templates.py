@@ -84,7 +84,9 @@ def _safe(text: str) -> None:
     ],
 )
 def test_user_text_is_escaped(template: str, context: dict[str, object]) -> None:
-    _safe(render_text(template, release=_release(), **context))
+    text = render_text(template, release=_release(), **context)
+    _safe(text)
+    assert "<!channel>" not in text and "&lt;!channel&gt;" in text
 
 
 def test_ci_links_keep_their_query_and_cannot_break_out() -> None:
