@@ -59,6 +59,7 @@ def register(app: AsyncApp) -> None:
     app.action(str(ActionId.APPROVE))(errors.answered(approve_clicked))
     app.action(str(ActionId.REJECT))(errors.answered(reject_clicked))
     app.action(str(ActionId.DEPLOY_NEXT))(errors.answered(deploy_next_clicked))
-    app.action(str(ActionId.CLOSE_REVIEW))(review_surface.close_review_clicked)
-    app.action(str(ActionId.ADD_ACTION_ITEM))(review_surface.add_action_item_clicked)
-    app.action(str(ActionId.ACTION_DONE))(review_surface.action_done_clicked)
+    # Refusals after the ack are answered by `errors.answered` (Bolt would otherwise drop the ack).
+    app.action(str(ActionId.CLOSE_REVIEW))(errors.answered(review_surface.close_review_clicked))
+    app.action(str(ActionId.ADD_ACTION_ITEM))(errors.answered(review_surface.add_action_item_clicked))
+    app.action(str(ActionId.ACTION_DONE))(errors.answered(review_surface.action_done_clicked))

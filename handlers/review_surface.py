@@ -52,12 +52,6 @@ async def message_event(body: dict[str, Any], services: ServiceContext) -> None:
         await reviews.record(services, parsed)
 
 
-async def _refuse(respond: AsyncRespond, refusal: DomainError) -> None:
-    # Answered here rather than by the app's error handler: Bolt forgets an ack when the listener raises
-    # right after it, and Slack would show the person a failed click on top of the refusal.
-    await respond(text=refusal.message, response_type="ephemeral", replace_original=False)
-
-
 def _actor(body: dict[str, Any]) -> Actor:
     channel = (body.get("channel") or {}).get("id")
     return Actor(team_id=body["team"]["id"], user_id=body["user"]["id"], channel_id=channel)
@@ -67,11 +61,7 @@ async def close_review_clicked(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, services: ServiceContext
 ) -> None:
     await ack()
-    try:
-        outcome = await reviews.close(services, _actor(body), int(action["value"]))
-    except DomainError as refusal:
-        await _refuse(respond, refusal)
-        return
+    outcome = await reviews.close(services, _actor(body), int(action["value"]))
     await respond(text=outcome.message, response_type="ephemeral", replace_original=False)
 
 
@@ -89,11 +79,7 @@ async def action_done_clicked(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, services: ServiceContext
 ) -> None:
     await ack()
-    try:
-        message = await action_items.done(services, _actor(body), int(action["value"]))
-    except DomainError as refusal:
-        await _refuse(respond, refusal)
-        return
+    message = await action_items.done(services, _actor(body), int(action["value"]))
     await respond(text=message, response_type="ephemeral", replace_original=False)
 
 
