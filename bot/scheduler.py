@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
-from bot.services import reminders
 from bot.services.context import ServiceContext
+from bot.services.reminders import runners
 from storage.repositories import jobs
 from storage.types import utcnow
 
@@ -75,7 +75,7 @@ class Scheduler:
                         )
                     if not claimed:
                         break
-                    await reminders.run(self.services, claimed, worker)
+                    await runners.run(self.services, claimed, worker)
                     ran += len(claimed)
                 await self._plan_next()
             except Exception:  # a database blip: the interval sweep tries again

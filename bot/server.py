@@ -11,7 +11,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import calendar_feed, webhooks
+from bot import ics_feed
 from bot.domain.policy import Policy, load_policy
 from bot.notify.directory import SlackDirectory
 from bot.notify.dispatcher import Dispatcher
@@ -19,6 +19,7 @@ from bot.scheduler import Scheduler
 from bot.services.context import ServiceContext
 from bot.settings import Settings
 from bot.slack_app import build_bolt_app, web_client
+from bot.webhooks import ci as ci_hook
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -130,8 +131,8 @@ def create_app(settings: Settings, policy: Policy | None = None) -> web.Applicat
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/slack/events", slack_events)
-    app.router.add_post("/hooks/deployments", webhooks.handler(runtime.services))
+    app.router.add_post("/hooks/deployments", ci_hook.handler(runtime.services))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    app.router.add_get("/calendar.ics", calendar_feed.handler(runtime.services))
+    app.router.add_get("/calendar.ics", ics_feed.handler(runtime.services))
     return app

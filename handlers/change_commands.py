@@ -4,7 +4,7 @@ from typing import Any
 
 from bot.domain import grammar
 from bot.render import render, render_text
-from bot.services import calendar, calendar_links, freezes, subscriptions
+from bot.services import agenda, feed_links, freezes, subscriptions, windows
 from bot.services.context import Actor, ServiceContext
 
 
@@ -28,17 +28,17 @@ async def unfreeze(services: ServiceContext, actor: Actor, command: grammar.Unfr
 
 
 async def show_calendar(services: ServiceContext, actor: Actor, command: grammar.Calendar) -> dict[str, Any]:
-    agenda = await calendar.agenda(services, actor.team_id, command.days)
-    return render("calendar", agenda=agenda, limit=40)
+    ahead = await agenda.agenda(services, actor.team_id, command.days)
+    return render("calendar", agenda=ahead, limit=40)
 
 
 async def calendar_link(services: ServiceContext, actor: Actor, command: grammar.CalendarLink) -> dict[str, Any]:
-    url = await calendar_links.create_link(services, actor)
+    url = await feed_links.create_link(services, actor)
     return _say(render_text("answer_calendar_link", url=url))
 
 
 async def schedule(services: ServiceContext, actor: Actor, command: grammar.Schedule) -> dict[str, Any]:
-    outcome = await calendar.schedule(services, actor, command)
+    outcome = await windows.schedule(services, actor, command)
     return _say(render_text("answer_scheduled", outcome=outcome))
 
 

@@ -5,10 +5,10 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import calendar as rules
-from bot.domain.calendar import PlannedWindow, WindowConflict
+from bot.domain import windows as rules
 from bot.domain.freezes import FreezeWindow
 from bot.domain.lifecycle import Status
+from bot.domain.windows import PlannedWindow, WindowConflict
 from bot.services import release_card
 from bot.services.context import Actor, ServiceContext
 from bot.services.freeze_lookup import windows_between

@@ -7,12 +7,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import freezes as freeze_rules
 from bot.domain import grammar
-from bot.domain.calendar import PlannedWindow
 from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from bot.domain.freezes import FreezeWindow
 from bot.domain.mrkdwn import code, mention
 from bot.domain.policy import RecurringFreeze
 from bot.domain.timeparse import parse_when, zone
+from bot.domain.windows import PlannedWindow
 from bot.render import render, render_text
 from bot.services import conflicts, release_card, releases
 from bot.services.context import Actor, ServiceContext

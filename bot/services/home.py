@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from bot.domain import approval_policy
 from bot.domain.approval_policy import ApprovalState
 from bot.domain.errors import NotAllowed
-from bot.services import calendar, release_card
-from bot.services.calendar import Agenda
+from bot.services import agenda, release_card
+from bot.services.agenda import Agenda
 from bot.services.conflicts import PLANNED
 from bot.services.context import Actor, ServiceContext
 from storage.models import ActionItem, Release
@@ -50,7 +50,7 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
         state = _awaiting_me(ctx, release, states, actor.user_id, members)
         if state is not None:
             awaiting.append(Awaiting(release, state))
-    ahead = await calendar.agenda(ctx, actor.team_id, AHEAD_DAYS)
+    ahead = await agenda.agenda(ctx, actor.team_id, AHEAD_DAYS)
     return HomeView(actor.user_id, awaiting, list(mine), ahead, list(items), notice)
 
 

@@ -5,10 +5,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.calendar import PlannedWindow
 from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.freezes import FreezeWindow
 from bot.domain.lifecycle import Status
+from bot.domain.windows import PlannedWindow
 from bot.services.conflicts import PLANNED, planned
 from bot.services.context import Actor, ServiceContext
 from bot.services.freeze_lookup import windows_between

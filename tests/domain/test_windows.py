@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
-from bot.domain.calendar import PlannedWindow, by_release, conflicts, conflicts_of, describe
 from bot.domain.freezes import FreezeWindow
+from bot.domain.windows import PlannedWindow, by_release, conflicts, conflicts_of, describe
 
 T0 = datetime(2026, 6, 1, 10, tzinfo=UTC)
 H = timedelta(hours=1)

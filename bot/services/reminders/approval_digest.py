@@ -8,7 +8,7 @@ from bot.domain.working_hours import for_policy
 from bot.render import render
 from bot.services import release_card
 from bot.services.context import ServiceContext
-from bot.services.scheduling import AWAITING
+from bot.services.reminders.planning import AWAITING
 from storage.models import ScheduledJob
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import jobs, outbox

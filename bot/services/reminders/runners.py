@@ -14,8 +14,9 @@ from bot.domain.reminders import Kind
 from bot.domain.timeparse import parse_duration
 from bot.domain.working_hours import for_policy
 from bot.render import render, render_text
-from bot.services import approval_digest, release_card, reviews
+from bot.services import release_card, reviews
 from bot.services.context import ServiceContext
+from bot.services.reminders import approval_digest
 from storage.models import Release, ScheduledJob
 from storage.repositories import action_items as items_repo
 from storage.repositories import deployments, jobs, outbox, verifications

@@ -1,21 +1,17 @@
-"""Planned windows: scheduling a release, the calendar of windows and freezes, and conflicts between them."""
+"""Planning a release's production window (`/release schedule`): a new window is new scope, so approvals start over."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain import calendar as rules
 from bot.domain import grammar
-from bot.domain.calendar import PlannedWindow
+from bot.domain import windows as rules
 from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed
-from bot.domain.freezes import FreezeWindow
 from bot.domain.lifecycle import Status
 from bot.domain.mrkdwn import mention
 from bot.domain.timeparse import parse_duration, parse_when, zone
 from bot.services import approvals, lifecycle_hooks, lookup, release_card, releases
-from bot.services.conflicts import PLANNED, conflicts_for_release, planned_between
+from bot.services.conflicts import PLANNED, conflicts_for_release
 from bot.services.context import Actor, ServiceContext
-from bot.services.freeze_lookup import windows_between
 from storage.models import Release
 from storage.repositories import audit, subscriptions
 from storage.types import utcnow
@@ -23,44 +19,6 @@ from storage.types import utcnow
 DEFAULT_LENGTH = timedelta(hours=1)
 MAX_LENGTH = timedelta(days=7)
 PAST_GRACE = timedelta(minutes=5)  # `now` typed a moment ago is not "in the past"
-
-
-@dataclass(frozen=True)
-class AgendaItem:
-    start: datetime
-    end: datetime
-    window: PlannedWindow | None = None
-    freeze: FreezeWindow | None = None
-    conflicts: Sequence[str] = ()
-
-
-@dataclass(frozen=True)
-class Agenda:
-    days: int
-    start: datetime
-    end: datetime
-    items: list[AgendaItem]
-    conflict_count: int
-
-
-async def agenda(ctx: ServiceContext, team_id: str, days: int, *, now: datetime | None = None) -> Agenda:
-    """Windows and freezes from now for `days`, in time order, each window with the conflicts it takes part in."""
-    start = now or ctx.now()
-    end = start + timedelta(days=days)
-    async with ctx.db.read() as session:
-        planned_rows = await planned_between(session, ctx, team_id, start, end)
-        freezes = await windows_between(session, ctx, team_id=team_id, start=start, end=end)
-    windows = [window for window, _ in planned_rows]
-    found = rules.conflicts(windows, freezes)
-    grouped = rules.by_release(found)
-    items = [
-        AgendaItem(
-            w.start, w.end, window=w, conflicts=[rules.describe(c, w.release_id) for c in grouped.get(w.release_id, [])]
-        )
-        for w in windows
-    ] + [AgendaItem(f.start, f.end, freeze=f) for f in freezes]
-    items.sort(key=lambda item: (item.start, item.end, item.freeze is None))
-    return Agenda(days, start, end, items, len(found))
 
 
 @dataclass(frozen=True)

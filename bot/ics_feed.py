@@ -7,9 +7,9 @@ from aiohttp import web
 from icalendar import Calendar, Event
 
 from bot.domain.errors import NotFound
-from bot.services import calendar_links
-from bot.services.calendar_links import Feed, Revoked
+from bot.services import feed_links
 from bot.services.context import ServiceContext
+from bot.services.feed_links import Feed, Revoked
 
 
 def build_calendar(feed: Feed) -> bytes:
@@ -62,7 +62,7 @@ def handler(services: ServiceContext) -> Handler:
 
     async def serve(request: web.Request) -> web.Response:
         try:
-            feed = await calendar_links.feed(services, request.query.get("token", ""))
+            feed = await feed_links.feed(services, request.query.get("token", ""))
         except Revoked as refused:
             return web.Response(status=403, text=refused.message)
         except NotFound as missing:

@@ -1,0 +1,1 @@
+"""HTTP endpoints that other systems call: CI pipelines and GitHub."""
