@@ -115,7 +115,7 @@ def test_any_text_parses_or_raises_a_domain_error(text: str) -> None:
 @settings(max_examples=200, deadline=None)
 @given(
     verb=st.sampled_from(sorted(grammar.USAGE)),
-    words=st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30), max_size=6),
+    words=st.lists(st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=30), max_size=6),
 )
 def test_known_verbs_with_random_arguments(verb: str, words: list[str]) -> None:
     try:

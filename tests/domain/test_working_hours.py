@@ -15,8 +15,8 @@ def hours(span: str = "09:00-18:00", days: list[str] | None = None) -> WorkingHo
     return WorkingHours.parse(span, days if days is not None else WEEKDAYS, BERLIN)
 
 
-def berlin(*args: int) -> datetime:
-    return datetime(*args, tzinfo=BERLIN)  # type: ignore[misc]
+def berlin(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=BERLIN)
 
 
 @pytest.mark.parametrize(
