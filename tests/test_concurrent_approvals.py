@@ -28,7 +28,8 @@ async def two_instances(settings: Settings, policy: Policy, slack: FakeSlack) ->
     for server in servers:
         await server.start_server()
     async with ClientSession() as session:
-        yield tuple(Harness(str(server.make_url("/")), session, slack) for server in servers)  # type: ignore[misc]
+        one, two = (Harness(str(server.make_url("/")), session, slack) for server in servers)
+        yield one, two
     for server in servers:
         await server.close()
     assert not slack.invalid
@@ -43,9 +44,7 @@ async def test_concurrent_approvals_on_two_instances(
     for round_no in range(ROUNDS[backend]):
         ref = f"payments@1.0.{round_no}"
         await one.command_answer(f"propose payments 1.0.{round_no} Round {round_no}")
-        cards = await slack.wait_for(
-            "chat.postMessage", lambda c, r=ref: r in c.text_everywhere and c["channel"] == COORDINATION
-        )
+        cards = await slack.wait_for("chat.postMessage", _in(ref, COORDINATION))
         release_id = next(
             e["value"]
             for b in cards[0]["blocks"]
@@ -63,9 +62,7 @@ async def test_concurrent_approvals_on_two_instances(
         ]
         answers = await asyncio.gather(*clicks)
         assert all(answer.status == 200 for answer in answers)
-        await slack.wait_for(
-            "chat.postMessage", lambda c, r=ref: c["channel"] == STAKEHOLDERS and r in c.text_everywhere
-        )
+        await slack.wait_for("chat.postMessage", _in(ref, STAKEHOLDERS))
         await slack.settle(0.2)
         history = await one.command_answer(f"history {ref}")
         assert history.count("approved it for prod") == 2, history

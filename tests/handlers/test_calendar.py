@@ -2,6 +2,7 @@
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from icalendar import Calendar
 
 from bot.ids import BlockId, CallbackId
 from tests.conftest import POLICY
+from tests.fakes.slack_api import Call
 from tests.harness import COORDINATION, STAKEHOLDERS, Harness, select_input, text_input
 
 SERVICE_CHANNEL = "C0PAYSTAKE"
@@ -23,6 +25,10 @@ def feed_path(answer: str) -> str:
     found = re.search(r"/calendar\.ics\?token=[A-Za-z0-9_-]{40,}", answer)
     assert found, answer
     return found.group(0)
+
+
+def _planned_release_in(channel: str) -> Callable[[Call], bool]:
+    return lambda call: call.get("channel") == channel and "planned release" in call.text_everywhere
 
 
 def tuesday_ahead() -> datetime:
@@ -87,9 +93,7 @@ async def test_schedule_tells_the_thread_stakeholders_and_subscribers(harness: H
     assert "is planned for" in answer and "<@U0BOB>" in answer  # his approval starts over
 
     for channel in (STAKEHOLDERS, SERVICE_CHANNEL, "U0SUB"):
-        posts = await harness.slack.wait_for(
-            "chat.postMessage", lambda c, ch=channel: c.get("channel") == ch and "planned release" in c.text_everywhere
-        )
+        posts = await harness.slack.wait_for("chat.postMessage", _planned_release_in(channel))
         text = posts[0].text_everywhere
         assert "What changes" in text and "Risk" in text and "&lt;!here&gt;" in text and "<!here>" not in text
     await harness.slack.wait_for("chat.postMessage", lambda c: "approvals start over" in c.text_everywhere)

@@ -1,11 +1,11 @@
 """Freezes over signed HTTP: who may freeze, what people are told, and what the deployment gate then sees."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.gates import GateFacts, evaluate
+from bot.domain.gates import ActiveFreeze, GateFacts, evaluate
 from bot.domain.lifecycle import Status
 from bot.domain.policy import Policy
 from bot.services.context import ServiceContext
@@ -13,6 +13,7 @@ from bot.services.freeze_lookup import active_freezes
 from bot.settings import Settings
 from storage.db import Database
 from tests.conftest import POLICY
+from tests.fakes.slack_api import Call
 from tests.harness import COORDINATION, STAKEHOLDERS, Harness
 
 WEEKEND = """
@@ -36,7 +37,13 @@ async def ctx(settings: Settings, policy: Policy) -> AsyncIterator[ServiceContex
     await db.dispose()
 
 
-def gate_facts(policy: Policy, found: list, *, override: str | None = None, manager: bool = False) -> GateFacts:
+def _to(channel: str) -> Callable[[Call], bool]:
+    return lambda call: call.get("channel") == channel
+
+
+def gate_facts(
+    policy: Policy, found: list[ActiveFreeze], *, override: str | None = None, manager: bool = False
+) -> GateFacts:
     prod = policy.environment("prod")
     assert prod is not None
     return GateFacts(
@@ -68,7 +75,7 @@ async def test_one_off_freeze_is_announced_listed_found_and_refused_by_the_gate(
     answer = await harness.command_answer("freeze prod now +2h quarter close <!channel>", user="U0RM")
     assert "is frozen" in answer and "freeze #1" in answer and "&lt;!channel&gt;" in answer
     for channel in (COORDINATION, STAKEHOLDERS):
-        posts = await harness.slack.wait_for("chat.postMessage", lambda c, ch=channel: c.get("channel") == ch)
+        posts = await harness.slack.wait_for("chat.postMessage", _to(channel))
         assert "quarter close" in posts[0].text_everywhere and "<!channel>" not in posts[0].text_everywhere
 
     listed = await harness.command_answer("freezes", user="U0ALICE")

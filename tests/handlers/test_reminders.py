@@ -1,8 +1,11 @@
 """Approval reminders over the real app: a digest per approver, within seconds when the policy says 2s, and
 none once the release is approved."""
 
+from collections.abc import Callable
+
 import pytest
 
+from tests.fakes.slack_api import Call
 from tests.harness import Harness
 from tests.review_support import FAST_POLICY
 
@@ -12,7 +15,7 @@ def policy_text() -> str:
     return FAST_POLICY
 
 
-def _dm_to(user: str, *refs: str):  # type: ignore[no-untyped-def]
+def _dm_to(user: str, *refs: str) -> Callable[[Call], bool]:
     return lambda call: call.get("channel") == user and all(ref in call.text_everywhere for ref in refs)
 
 

@@ -2,7 +2,7 @@
 deletions, Slack retries, bot messages), closing with a summary, and action items."""
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -13,7 +13,7 @@ from bot.services.context import ServiceContext
 from bot.settings import Settings
 from storage.models import Review
 from storage.repositories import reviews as reviews_repo
-from tests.fakes.slack_api import TEAM_ID
+from tests.fakes.slack_api import TEAM_ID, Call
 from tests.handlers.deploy_steps import propose_and_approve, ship_to_prod
 from tests.handlers.test_home import open_home
 from tests.harness import COORDINATION, STAKEHOLDERS, Harness, text_input
@@ -44,7 +44,7 @@ async def _released(harness: Harness, services: ServiceContext) -> str:
     return found.message_ts
 
 
-def _in_thread(thread_ts: str, needle: str):  # type: ignore[no-untyped-def]
+def _in_thread(thread_ts: str, needle: str) -> Callable[[Call], bool]:
     return lambda c: c.get("thread_ts") == thread_ts and needle in c.text_everywhere
 
 

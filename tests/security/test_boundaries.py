@@ -1,6 +1,7 @@
 """Oversized bodies and foreign workspaces are refused before anything is read or changed."""
 
 import json
+from collections.abc import AsyncIterator
 
 from bot.ids import ActionId
 from bot.server import MAX_BODY
@@ -29,7 +30,7 @@ async def test_oversized_chunked_body_is_refused_with_413(harness: Harness) -> N
     )
     headers = signed_headers(harness.secret, body, content_type=FORM)
 
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for start in range(0, len(body), 16384):
             yield body[start : start + 16384]
 
