@@ -92,6 +92,6 @@ def test_app_json_names_only_real_settings() -> None:
 
 
 def test_database_urls_people_paste_are_mapped_to_async_drivers() -> None:
-    assert Settings(_env_file=None, database_url="postgres://u@h/d").database_url == "postgresql+asyncpg://u@h/d"  # type: ignore[call-arg]
-    assert Settings(_env_file=None, database_url="postgresql://u@h/d").database_url == "postgresql+asyncpg://u@h/d"  # type: ignore[call-arg]
-    assert Settings(_env_file=None, database_url="sqlite:///x.db").database_url == "sqlite+aiosqlite:///x.db"  # type: ignore[call-arg]
+    assert Settings(_env_file=None, database_url="postgres://u@h/d").database_url == "postgresql+asyncpg://u@h/d"
+    assert Settings(_env_file=None, database_url="postgresql://u@h/d").database_url == "postgresql+asyncpg://u@h/d"
+    assert Settings(_env_file=None, database_url="sqlite:///x.db").database_url == "sqlite+aiosqlite:///x.db"

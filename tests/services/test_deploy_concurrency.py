@@ -22,7 +22,7 @@ ALICE = Actor(team_id=TEAM, user_id="U0ALICE")
 @pytest.fixture
 async def ctx(database_url: str, policy: Policy) -> AsyncIterator[ServiceContext]:
     db = Database(database_url)
-    settings = Settings(_env_file=None, database_url=database_url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=database_url)
     yield ServiceContext(db=db, policy=policy, settings=settings)
     await db.dispose()
 
