@@ -16,7 +16,9 @@ def propose_modal(command: dict[str, Any]) -> dict[str, Any]:
 
 
 async def propose(services: ServiceContext, actor: Actor, command: grammar.Propose) -> dict[str, Any]:
-    assert command.service and command.version and command.summary
+    assert command.service
+    assert command.version
+    assert command.summary
     release = await releases.propose(
         services,
         actor,

@@ -138,7 +138,8 @@ def rule_windows(rule: RecurringFreeze, policy: Policy, start: datetime, end: da
     if rule.every:
         pairs = weekly_occurrences(parse_every(rule.every), tz, start, end)
     else:
-        assert rule.start and rule.end
+        assert rule.start
+        assert rule.end
         pairs = [(parse_policy_time(rule.start, tz), parse_policy_time(rule.end, tz, end=True))]
     return [FreezeWindow(envs, s, e, rule.reason) for s, e in pairs if s < end and start < e]
 

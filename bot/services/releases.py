@@ -127,7 +127,8 @@ async def _repropose(
 ) -> Release:
     """A rejected release comes back with its fixes: decisions start over, the same message is updated."""
     release = await releases_repo.lock_by_id(session=session, team_id=actor.team_id, release_id=existing.pk)
-    assert release is not None and release.id is not None
+    assert release is not None
+    assert release.id is not None
     if actor.user_id != release.proposer_id and not is_release_manager(ctx, actor.user_id, members):
         raise NotAllowed(
             f"Only the proposer ({mention(release.proposer_id)}) or a release manager can propose {release.ref} again."

@@ -52,7 +52,8 @@ async def rollback(ctx: ServiceContext, actor: Actor, service: str, environment:
         restored_release = await releases_repo.get_by_id(
             session=session, team_id=actor.team_id, release_id=restored.release_id
         )
-        assert release is not None and release.id is not None
+        assert release is not None
+        assert release.id is not None
         marked = await deployments_repo.mark_rolled_back(
             session=session,
             team_id=actor.team_id,
