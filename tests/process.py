@@ -67,7 +67,8 @@ class AppProcess:
         return self.process.wait(timeout=30)
 
     def output(self) -> str:
-        assert self.process is not None and self.process.stdout is not None
+        assert self.process is not None
+        assert self.process.stdout is not None
         return self.process.stdout.read().decode()
 
     def stop(self) -> None:

@@ -70,4 +70,5 @@ async def test_concurrent_approvals_on_two_instances(
         announced = [c for c in slack.posts(STAKEHOLDERS) if ref in c.text_everywhere]
         assert len(announced) == 1
         shown = await one.command_answer(f"show {ref}")
-        assert "2/2" in shown and "*Status*\\napproved" in shown
+        assert "2/2" in shown
+        assert "*Status*\\napproved" in shown

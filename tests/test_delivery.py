@@ -33,7 +33,8 @@ async def test_permanent_error_is_retried_then_the_card_updates_in_place(harness
     posted = await slack.wait_for("chat.postMessage", lambda c: "payments@2.4.0" in c.text_everywhere, timeout=20)
     assert await harness.command_answer("cancel payments@2.4.0", user="U0ALICE")
     updates = await slack.wait_for("chat.update", lambda c: "cancelled" in c.text_everywhere)
-    assert updates[-1]["ts"] and updates[-1]["channel"] == COORDINATION
+    assert updates[-1]["ts"]
+    assert updates[-1]["channel"] == COORDINATION
     assert len(posted) == 1
 
 
@@ -82,7 +83,8 @@ async def test_sigterm_shuts_down_cleanly(
     await app.start()
     try:
         async with http.get(app.base_url + "/readyz") as response:
-            assert response.status == 200 and (await response.json())["database"] == "ok"
+            assert response.status == 200
+            assert (await response.json())["database"] == "ok"
         harness = Harness(app.base_url, http, slack)
         await harness.command("propose payments 2.4.0 Faster checkout")
         await slack.wait_for("chat.postMessage", lambda c: "payments@2.4.0" in c.text_everywhere)

@@ -41,7 +41,8 @@ def _release(**overrides: object) -> Release:
 
 def _valid(payload: dict[str, object]) -> None:
     blocks = payload["blocks"]
-    assert isinstance(blocks, list) and 0 < len(blocks) <= 50
+    assert isinstance(blocks, list)
+    assert 0 < len(blocks) <= 50
     for block in Block.parse_all(blocks):
         assert block is not None
         block.validate_json()

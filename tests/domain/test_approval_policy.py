@@ -24,14 +24,16 @@ MEMBERS = {
 
 def test_quorum_counts_distinct_eligible_people() -> None:
     state = evaluate(PROD, approvals=["U0BOB", "U0BOB"], proposer_id="U0ALICE", members=MEMBERS)
-    assert state.approved_by == ("U0BOB",) and not state.met
+    assert state.approved_by == ("U0BOB",)
+    assert not state.met
     state = evaluate(PROD, approvals=["U0BOB", "U0RM"], proposer_id="U0ALICE", members=MEMBERS)
     assert state.met
 
 
 def test_proposer_never_counts_even_if_listed() -> None:
     state = evaluate(PROD, approvals=["U0BOB", "U0CAROL"], proposer_id="U0BOB", members=MEMBERS)
-    assert state.approved_by == ("U0CAROL",) and not state.met
+    assert state.approved_by == ("U0CAROL",)
+    assert not state.met
     with pytest.raises(NotAllowed, match="separation of duties"):
         check_may_approve(PROD, user_id="U0BOB", proposer_id="U0BOB", release_managers=[], members=MEMBERS, ref="p@1")
 
@@ -39,7 +41,8 @@ def test_proposer_never_counts_even_if_listed() -> None:
 def test_outsider_refused_with_who_can() -> None:
     with pytest.raises(NotAllowed) as caught:
         check_may_approve(PROD, user_id="U0EVE", proposer_id="U0ALICE", release_managers=[], members=MEMBERS, ref="p@1")
-    assert "<@U0BOB>" in caught.value.message and "<!subteam^S0RELMGR>" in caught.value.message
+    assert "<@U0BOB>" in caught.value.message
+    assert "<!subteam^S0RELMGR>" in caught.value.message
 
 
 def test_group_member_via_user_group_may_approve() -> None:
@@ -58,4 +61,5 @@ def test_groups_need_each_quota_and_one_person_fills_one_slot() -> None:
 
 def test_a_rejection_blocks_the_quorum() -> None:
     state = evaluate(PROD, approvals=["U0BOB", "U0CAROL"], rejections=["U0RM"], proposer_id="U0ALICE", members=MEMBERS)
-    assert not state.met and state.rejected_by == ("U0RM",)
+    assert not state.met
+    assert state.rejected_by == ("U0RM",)

@@ -116,7 +116,9 @@ def test_policy_freezes_cover_and_list() -> None:
     assert [w.reason for w in freezes.covering(freezes.policy_windows(policy, saturday, saturday), "prod", saturday)]
     windows = freezes.policy_windows(policy, saturday - timedelta(days=1), saturday + timedelta(days=1))
     (weekend,) = freezes.covering(windows, "prod", saturday)
-    assert weekend.reason == "weekend" and weekend.recurring and weekend.end == utc(2026, 6, 15, 6)
+    assert weekend.reason == "weekend"
+    assert weekend.recurring
+    assert weekend.end == utc(2026, 6, 15, 6)
     assert freezes.covering(windows, "dev", saturday) == []
     assert freezes.covering(windows, "prod", utc(2026, 6, 15, 6)) == []  # the end is exclusive
 
@@ -167,9 +169,12 @@ ONE_OFF = FreezeWindow(frozenset({"prod"}), utc(2026, 6, 1), utc(2026, 6, 2, 18)
 
 def test_gate_refuses_naming_the_freeze_and_its_end() -> None:
     refusal = freeze_gate(_facts([ONE_OFF]))
-    assert refusal is not None and refusal.gate == "freeze"
-    assert "freeze #12" in refusal.message and "quarter close" in refusal.message
-    assert "&lt;!channel&gt;" in refusal.message and "<!channel>" not in refusal.message
+    assert refusal is not None
+    assert refusal.gate == "freeze"
+    assert "freeze #12" in refusal.message
+    assert "quarter close" in refusal.message
+    assert "&lt;!channel&gt;" in refusal.message
+    assert "<!channel>" not in refusal.message
     assert f"<!date^{int(ONE_OFF.end.timestamp())}^" in refusal.message
     assert "--override" in refusal.message
 
@@ -177,7 +182,8 @@ def test_gate_refuses_naming_the_freeze_and_its_end() -> None:
 def test_gate_lets_a_release_manager_override_and_no_one_else() -> None:
     assert freeze_gate(_facts([ONE_OFF], override="hotfix", manager=True)) is None
     refusal = freeze_gate(_facts([ONE_OFF], override="hotfix", manager=False))
-    assert refusal is not None and "only a release manager" in refusal.message
+    assert refusal is not None
+    assert "only a release manager" in refusal.message
     assert freeze_gate(_facts([])) is None
 
 

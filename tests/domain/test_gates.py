@@ -46,7 +46,8 @@ def test_all_clear_passes_every_gate() -> None:
 @pytest.mark.parametrize("status", [Status.REJECTED, Status.CANCELLED, Status.ROLLED_BACK, Status.REVIEWED])
 def test_status_gate_refuses_dead_releases(status: Status) -> None:
     refusal = status_gate(facts(status=status))
-    assert refusal is not None and refusal.gate == "status"
+    assert refusal is not None
+    assert refusal.gate == "status"
     assert f"is {status.label}" in refusal.message
 
 
@@ -70,7 +71,8 @@ def test_approvals_gate_counts_and_says_how_to_approve() -> None:
     short = ApprovalState(environment="prod", required=2, approved_by=("U0BOB",))
     refusal = approvals_gate(facts(approvals=short))
     assert refusal is not None
-    assert "1/2 approvals for prod" in refusal.message and "`/release approve payments@2.5.0`" in refusal.message
+    assert "1/2 approvals for prod" in refusal.message
+    assert "`/release approve payments@2.5.0`" in refusal.message
 
 
 def test_approvals_gate_names_short_groups() -> None:
@@ -81,13 +83,16 @@ def test_approvals_gate_names_short_groups() -> None:
         groups=(GroupProgress("security", 1, ()), GroupProgress("sre", 1, ("U0BOB",))),
     )
     refusal = approvals_gate(facts(approvals=state))
-    assert refusal is not None and "security 0/1" in refusal.message and "sre" not in refusal.message
+    assert refusal is not None
+    assert "security 0/1" in refusal.message
+    assert "sre" not in refusal.message
 
 
 def test_approvals_gate_refuses_a_rejection() -> None:
     state = ApprovalState(environment="prod", required=2, approved_by=("U0BOB", "U0CAROL"), rejected_by=("U0DAVE",))
     refusal = approvals_gate(facts(approvals=state))
-    assert refusal is not None and "rejected" in refusal.message
+    assert refusal is not None
+    assert "rejected" in refusal.message
 
 
 def test_approvals_gate_passes_environments_without_approvals() -> None:
@@ -106,7 +111,8 @@ def test_regression_gate_quotes_the_failed_sign_off_escaped() -> None:
     refusal = regression_gate(facts(regression_passed_in_previous=False, regression_failed_note="login <!here> broken"))
     assert refusal is not None
     assert "The latest sign-off in qa failed" in refusal.message
-    assert "&lt;!here&gt;" in refusal.message and "<!here>" not in refusal.message
+    assert "&lt;!here&gt;" in refusal.message
+    assert "<!here>" not in refusal.message
 
 
 def test_regression_gate_ignores_environments_that_do_not_require_it() -> None:
@@ -115,8 +121,10 @@ def test_regression_gate_ignores_environments_that_do_not_require_it() -> None:
 
 def test_freeze_gate_refuses_and_offers_the_override() -> None:
     refusal = freeze_gate(facts(freezes=[FREEZE]))
-    assert refusal is not None and refusal.gate == "freeze"
-    assert "prod is frozen" in refusal.message and "--override &lt;reason&gt;" in refusal.message
+    assert refusal is not None
+    assert refusal.gate == "freeze"
+    assert "prod is frozen" in refusal.message
+    assert "--override &lt;reason&gt;" in refusal.message
     assert "&lt;closing&gt;" in refusal.message
 
 
@@ -126,7 +134,8 @@ def test_freeze_gate_lets_a_release_manager_override() -> None:
 
 def test_freeze_gate_refuses_an_override_by_someone_else() -> None:
     refusal = freeze_gate(facts(freezes=[FREEZE], override_reason="hotfix", actor_is_release_manager=False))
-    assert refusal is not None and "only a release manager" in refusal.message
+    assert refusal is not None
+    assert "only a release manager" in refusal.message
 
 
 def test_evaluate_reports_every_refusal_in_gate_order() -> None:

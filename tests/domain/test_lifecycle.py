@@ -84,6 +84,8 @@ def test_nothing_leaves_a_terminal_state_except_by_review() -> None:
 
 def test_undeployable_states_refuse_deployment() -> None:
     for status in UNDEPLOYABLE:
-        assert not can(status, E.DEPLOYED) and not can(status, E.DEPLOYED_FINAL)
+        assert not can(status, E.DEPLOYED)
+        assert not can(status, E.DEPLOYED_FINAL)
     for status in set(Status) - UNDEPLOYABLE:
-        assert can(status, E.DEPLOYED) and can(status, E.DEPLOYED_FINAL)
+        assert can(status, E.DEPLOYED)
+        assert can(status, E.DEPLOYED_FINAL)

@@ -51,9 +51,12 @@ def test_design_example_parses() -> None:
     policy = parse_policy(DESIGN_EXAMPLE)
     assert policy.environment_names == ["dev", "qa", "prod"]
     prod = policy.environment("prod")
-    assert prod is not None and prod.approvals == 2 and prod.approval_groups[0].members == ["S0QA"]
+    assert prod is not None
+    assert prod.approvals == 2
+    assert prod.approval_groups[0].members == ["S0QA"]
     assert policy.previous_environment("prod") is not None
-    assert policy.is_final("prod") and not policy.is_final("qa")
+    assert policy.is_final("prod")
+    assert not policy.is_final("qa")
     assert policy.stakeholder_channels("payments") == ["C0STAKE", "C0PAYMENTS"]
     assert policy.stakeholder_channels("billing") == ["C0STAKE"]
     assert policy.review_after.total_seconds() == 86400

@@ -41,7 +41,8 @@ def test_next_working_moment(moment: datetime, expected: datetime) -> None:
 def test_all_day_every_day_is_always_now() -> None:
     always = hours("00:00-24:00", ["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
     moment = datetime(2026, 3, 7, 3, 0, tzinfo=UTC)
-    assert always.always and always.contains(moment)
+    assert always.always
+    assert always.contains(moment)
     assert always.next_working_moment(moment) == moment
 
 

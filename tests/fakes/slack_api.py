@@ -177,7 +177,8 @@ class FakeSlack:
                 assert found is None, f"unescaped '<' in {text[max(0, found.start() - 30) : found.start() + 30]!r}"
             if "blocks" in params:
                 blocks = params["blocks"]
-                assert isinstance(blocks, list) and len(blocks) <= 50, "at most 50 blocks"
+                assert isinstance(blocks, list), "blocks is a list"
+                assert len(blocks) <= 50, "at most 50 blocks"
                 for block in Block.parse_all(blocks):
                     block.validate_json()
                 assert params.get("text"), "messages with blocks need fallback text"

@@ -79,7 +79,8 @@ async def test_two_processes_deliver_each_of_1000_reminders_once(
         await asyncio.gather(*(runtime.stop() for runtime in runtimes))
 
     sent = Counter(call.get("channel") for call in slack.posts())
-    assert len(sent) == COUNT and set(sent.values()) == {1}, [k for k, v in sent.items() if v > 1][:5]
+    assert len(sent) == COUNT
+    assert set(sent.values()) == {1}, [k for k, v in sent.items() if v > 1][:5]
     db = Database(database_url)
     try:
         async with db.read() as session:
@@ -87,5 +88,6 @@ async def test_two_processes_deliver_each_of_1000_reminders_once(
             left = (await session.exec(select(ScheduledJob).where(col(ScheduledJob.status) != "pending"))).all()
     finally:
         await db.dispose()
-    assert len(dms) == COUNT and {m.status for m in dms} == {"sent"}
+    assert len(dms) == COUNT
+    assert {m.status for m in dms} == {"sent"}
     assert not left  # every job went out and waits for its next round (the due date)

@@ -70,7 +70,8 @@ async def test_thread_reply_waits_for_the_card_through_faults(fast: Harness) -> 
     assert (await fast.click("release_approve", card_value, user="U0BOB")).status == 200
     replies = await fast.slack.wait_for("chat.postMessage", lambda c: bool(c.get("thread_ts")), timeout=30)
     card_ts = cards(fast.slack)
-    assert len(card_ts) == 1 and replies[0]["thread_ts"] == card_ts[0]
+    assert len(card_ts) == 1
+    assert replies[0]["thread_ts"] == card_ts[0]
 
 
 @pytest.mark.parametrize(

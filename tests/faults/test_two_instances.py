@@ -67,13 +67,17 @@ async def test_approvals_through_both_instances_count_exactly(pair: tuple[Harnes
     assert len([c for c in one.slack.posts(COORDINATION) if not c.get("thread_ts")]) == 1
     assert len(one.slack.posts("C0STAKE")) == 1  # "approved for prod" told once
     shown = await two.command_answer(f"show {REF}")
-    assert "2/2" in shown and "(approved)" in shown
+    assert "2/2" in shown
+    assert "(approved)" in shown
     history = await one.command_answer(f"history {REF}")
-    assert history.count("approved it for prod") == 2 and history.count("to approved") == 1
+    assert history.count("approved it for prod") == 2
+    assert history.count("to approved") == 1
     final = one.slack.of("chat.update")[-1].text_everywhere  # the message shows the last state, never an older one
-    assert "2/2" in final and "(approved)" in final
+    assert "2/2" in final
+    assert "(approved)" in final
     approvals = [c["text"] for c in thread if "approved for" in c["text"]]
-    assert "(1/2)" in approvals[0] and "(2/2)" in approvals[1]  # the thread reads in the order things happened
+    assert "(1/2)" in approvals[0]
+    assert "(2/2)" in approvals[1]  # the thread reads in the order things happened
 
 
 async def test_release_messages_end_in_their_last_state(pair: tuple[Harness, Harness]) -> None:
@@ -89,6 +93,7 @@ async def test_release_messages_end_in_their_last_state(pair: tuple[Harness, Har
     await one.slack.settle(0.5)
     for ref in refs:
         updates = [c.text_everywhere for c in one.slack.of("chat.update") if ref in c["text"]]
-        assert "(approved)" in updates[-1] and "2/2" in updates[-1], ref
+        assert "(approved)" in updates[-1], ref
+        assert "2/2" in updates[-1], ref
     replies = [c["text"] for c in one.slack.posts(COORDINATION) if c.get("thread_ts") and "approved for" in c["text"]]
     assert len(replies) == 12

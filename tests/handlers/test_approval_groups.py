@@ -35,9 +35,12 @@ async def test_group_rules_need_each_groups_quota(harness: Harness, slack: FakeS
     value = await _propose(harness, slack)
     assert "(1/2)" in await _click_answer(harness, slack, value, user="U0QA1")
     said = await _click_answer(harness, slack, value, user="U0QA2")  # a second qa approver fills no slot
-    assert "(2/2)" in said and "every approval" not in said
+    assert "(2/2)" in said
+    assert "every approval" not in said
     card = await _latest_card(harness)
-    assert "qa: 1/1" in card and "release managers: 0/1" in card and "proposed" in card
+    assert "qa: 1/1" in card
+    assert "release managers: 0/1" in card
+    assert "proposed" in card
     assert "every approval" in await _click_answer(harness, slack, value, user="U0RM1")
     assert "release managers: 1/1" in await _latest_card(harness)
     refused = await _click_answer(harness, slack, value, user="U0OUT")

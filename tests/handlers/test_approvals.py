@@ -30,14 +30,16 @@ async def _latest_card(harness: Harness, ref: str = REF) -> str:
 
 async def _click_answer(harness: Harness, slack: FakeSlack, value: str, user: str) -> str:
     reply = await harness.click_answer(ActionId.APPROVE, value, user=user)
-    assert reply["response_type"] == "ephemeral" and reply["replace_original"] is False
+    assert reply["response_type"] == "ephemeral"
+    assert reply["replace_original"] is False
     return str(reply["text"])
 
 
 async def test_non_approver_is_refused_and_nothing_counts(harness: Harness, slack: FakeSlack) -> None:
     value = await _propose(harness, slack)
     said = await _click_answer(harness, slack, value, user="U0EVE")
-    assert "not an approver for prod" in said and "<@U0BOB>" in said
+    assert "not an approver for prod" in said
+    assert "<@U0BOB>" in said
     assert "Approvals for prod* 0/2" in await _latest_card(harness)
 
 
@@ -62,7 +64,8 @@ async def test_quorum_updates_message_in_place_and_tells_stakeholders_once(harne
     await _click_answer(harness, slack, value, user="U0BOB")
     await slack.wait_for("chat.update", lambda c: "1/2" in c.text_everywhere)
     said = await harness.command_answer(f"approve {REF} ship it <!here>", user="U0CAROL")
-    assert "(2/2)" in said and "every approval" in said
+    assert "(2/2)" in said
+    assert "every approval" in said
     updates = await slack.wait_for("chat.update", lambda c: "2/2" in c.text_everywhere)
     card = updates[-1]
     assert "*Status*\\napproved" in card.text_everywhere
@@ -76,7 +79,8 @@ async def test_quorum_updates_message_in_place_and_tells_stakeholders_once(harne
     assert any("ship it &lt;!here&gt;" in c.text_everywhere for c in thread)
     assert not any("<!here>" in c.text_everywhere for c in slack.calls)
     history = await harness.command_answer(f"history {REF}")
-    assert history.count("approved it for prod") == 2 and "moved it from proposed to approved" in history
+    assert history.count("approved it for prod") == 2
+    assert "moved it from proposed to approved" in history
 
 
 async def test_reject_needs_a_reason_and_stops_the_release(harness: Harness, slack: FakeSlack) -> None:
@@ -95,7 +99,8 @@ async def test_reject_needs_a_reason_and_stops_the_release(harness: Harness, sla
     done = await harness.submit_view(
         CallbackId.REJECT, {BlockId.REASON: text_input("No rollback plan")}, user="U0BOB", private_metadata=metadata
     )
-    assert done.status == 200 and done.text.strip() == ""
+    assert done.status == 200
+    assert done.text.strip() == ""
     await slack.wait_for("chat.update", lambda c: "rejected" in c.text_everywhere)
     assert "cannot be approved" in await harness.command_answer(f"approve {REF}", user="U0CAROL")
     assert "withdrew" in await harness.command_answer(f"withdraw {REF}", user="U0BOB")
@@ -117,7 +122,9 @@ async def test_rejected_release_can_be_proposed_again(harness: Harness, slack: F
     again = await harness.command_answer("propose payments 2.4.0 Faster checkout, load tested", user="U0ALICE")
     assert "Proposed again" in again
     card = await _latest_card(harness)
-    assert "load tested" in card and "0/2" in card and "proposed" in card
+    assert "load tested" in card
+    assert "0/2" in card
+    assert "proposed" in card
 
 
 async def test_editing_the_scope_restarts_approvals_and_tells_the_approvers(harness: Harness, slack: FakeSlack) -> None:
@@ -131,10 +138,13 @@ async def test_editing_the_scope_restarts_approvals_and_tells_the_approvers(harn
     said = await harness.command_answer(f"edit {REF} summary Faster checkout <!channel> and coupons", user="U0ALICE")
     assert "approvals start over" in said
     card = await _latest_card(harness)
-    assert "0/2" in card and "coupons" in card and "<!channel>" not in card
+    assert "0/2" in card
+    assert "coupons" in card
+    assert "<!channel>" not in card
     told = await slack.wait_for(
         "chat.postMessage", lambda c: bool(c.get("thread_ts")) and "start over" in c.text_everywhere
     )
     assert "<@U0BOB>" in told[0].text_everywhere
     history = await harness.command_answer(f"history {REF}")
-    assert "edited" in history and "approvals invalidated" in history
+    assert "edited" in history
+    assert "approvals invalidated" in history

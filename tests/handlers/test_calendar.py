@@ -52,7 +52,8 @@ async def propose_with_window(harness: Harness, service: str, version: str, star
         user="U0ALICE",
         private_metadata=json.dumps({"channel_id": COORDINATION}),
     )
-    assert answer.status == 200 and answer.text.strip() == "", answer.text
+    assert answer.status == 200, answer.text
+    assert answer.text.strip() == "", answer.text
 
 
 async def test_overlapping_prod_windows_are_flagged_at_proposal_and_on_the_calendar(harness: Harness) -> None:
@@ -71,12 +72,16 @@ async def test_overlapping_prod_windows_are_flagged_at_proposal_and_on_the_calen
 
     shown = await harness.command_answer("calendar 30")
     assert "1 conflict to resolve" in shown
-    assert "payments@2.4.0* overlaps *billing@1.2.0*" in shown and "billing@1.2.0* overlaps *payments@2.4.0*" in shown
+    assert "payments@2.4.0* overlaps *billing@1.2.0*" in shown
+    assert "billing@1.2.0* overlaps *payments@2.4.0*" in shown
     assert f"<!date^{int(start.timestamp())}^" in shown  # each reader sees their own time zone
 
     apart = await harness.command_answer("schedule billing@1.2.0 " + (start + timedelta(hours=4)).isoformat())
-    assert "is planned for" in apart and "clashes" not in apart
-    assert "No conflicts" not in (calm := await harness.command_answer("calendar 30")) and "conflict" not in calm
+    assert "is planned for" in apart
+    assert "clashes" not in apart
+    calm = await harness.command_answer("calendar 30")
+    assert "No conflicts" not in calm
+    assert "conflict" not in calm
 
 
 async def test_schedule_tells_the_thread_stakeholders_and_subscribers(harness: Harness) -> None:
@@ -90,12 +95,16 @@ async def test_schedule_tells_the_thread_stakeholders_and_subscribers(harness: H
     assert "Only the proposer (<@U0ALICE>) or a release manager" in refused
     when = tuesday_ahead()
     answer = await harness.command_answer(f"schedule payments@2.4.0 {when:%Y-%m-%dT%H:%M} 2h")
-    assert "is planned for" in answer and "<@U0BOB>" in answer  # his approval starts over
+    assert "is planned for" in answer
+    assert "<@U0BOB>" in answer  # his approval starts over
 
     for channel in (STAKEHOLDERS, SERVICE_CHANNEL, "U0SUB"):
         posts = await harness.slack.wait_for("chat.postMessage", _planned_release_in(channel))
         text = posts[0].text_everywhere
-        assert "What changes" in text and "Risk" in text and "&lt;!here&gt;" in text and "<!here>" not in text
+        assert "What changes" in text
+        assert "Risk" in text
+        assert "&lt;!here&gt;" in text
+        assert "<!here>" not in text
     await harness.slack.wait_for("chat.postMessage", lambda c: "approvals start over" in c.text_everywhere)
 
     same = await harness.command_answer(f"schedule payments@2.4.0 {when:%Y-%m-%dT%H:%M} 2h")
@@ -111,7 +120,8 @@ async def test_subscribers_get_a_direct_message_when_a_release_is_approved(harne
     await harness.command_answer("approve payments@2.4.0", user="U0BOB")
     await harness.command_answer("approve payments@2.4.0", user="U0CAROL")
     dm = await harness.slack.wait_for("chat.postMessage", lambda c: c.get("channel") == "U0SUB")
-    assert "approved for *prod*" in dm[0].text_everywhere and "What changes" in dm[0].text_everywhere
+    assert "approved for *prod*" in dm[0].text_everywhere
+    assert "What changes" in dm[0].text_everywhere
     await harness.slack.wait_for("chat.postMessage", lambda c: c.get("channel") == SERVICE_CHANNEL)
 
 
@@ -129,7 +139,8 @@ async def test_calendar_feed_holds_the_windows_and_freezes(harness: Harness) -> 
     calendar = Calendar.from_ical(feed.text)
     events = {str(event["summary"]): event for event in calendar.walk("VEVENT")}
     payments = events["Release payments@2.4.0 (prod)"]
-    assert payments.decoded("dtstart") == start and payments.decoded("dtend") == start + timedelta(hours=2)
+    assert payments.decoded("dtstart") == start
+    assert payments.decoded("dtend") == start + timedelta(hours=2)
     assert events["Release billing@1.2.0 (prod)"].decoded("dtend") == start + timedelta(hours=1, minutes=30)
     assert "Freeze: prod (quarter close)" in events
     assert "Risk: high" in str(payments["description"])

@@ -22,7 +22,8 @@ async def test_prod_before_qa_is_refused_with_the_reason(harness: Harness, datab
     answer = await harness.command_answer("deploy payments@2.5.0 prod", user=PROPOSER)
 
     assert "payments@2.5.0 cannot be deployed to prod yet" in answer
-    assert "has not been deployed to qa yet" in answer and "`/release deploy payments@2.5.0 qa`" in answer
+    assert "has not been deployed to qa yet" in answer
+    assert "`/release deploy payments@2.5.0 qa`" in answer
     assert "needs a passed regression sign-off in qa" in answer
     assert [d.environment for d in await deployments_of(database_url, policy, "payments@2.5.0")] == ["dev"]
     assert await live_version(database_url, "payments", "prod") is None
@@ -39,7 +40,8 @@ async def test_unapproved_release_is_refused_for_prod_with_the_count(
 
     answer = await harness.command_answer("deploy payments@2.5.0 prod", user=PROPOSER)
 
-    assert "has 1/2 approvals for prod" in answer and "`/release approve payments@2.5.0`" in answer
+    assert "has 1/2 approvals for prod" in answer
+    assert "`/release approve payments@2.5.0`" in answer
     assert await live_version(database_url, "payments", "prod") is None
 
 
@@ -62,13 +64,17 @@ async def test_dev_qa_verify_prod_releases_and_tells_stakeholders(
         "chat.postMessage", lambda c: c.get("channel") == STAKEHOLDERS and "now live" in c.text_everywhere
     )
     text = news[0].text_everywhere
-    assert "payments 2.5.0 is now live in prod" in text and "&lt;!channel&gt;" in text and "<!channel>" not in text
+    assert "payments 2.5.0 is now live in prod" in text
+    assert "&lt;!channel&gt;" in text
+    assert "<!channel>" not in text
     await thread_lines(harness, "deployed *payments@2.5.0* to *prod*")
     await thread_lines(harness, "signed off regression in *qa*: *passed*")
     status = await harness.command_answer("status payments")
-    assert "`prod` *2.5.0*" in status and "`qa` *2.5.0*" in status
+    assert "`prod` *2.5.0*" in status
+    assert "`qa` *2.5.0*" in status
     history = await harness.command_answer("history payments@2.5.0")
-    assert "deployed it to prod" in history and "moved it from in progress to released" in history
+    assert "deployed it to prod" in history
+    assert "moved it from in progress to released" in history
 
 
 async def test_failed_verify_blocks_prod_until_a_later_pass(harness: Harness, database_url: str) -> None:
@@ -76,12 +82,14 @@ async def test_failed_verify_blocks_prod_until_a_later_pass(harness: Harness, da
     for env in ("dev", "qa"):
         await harness.command_answer(f"deploy payments@2.5.0 {env}", user=PROPOSER)
     answer = await harness.command_answer("verify payments@2.5.0 qa failed login broken <@U0X>", user="U0QA")
-    assert "*failed*" in answer and "blocked" in answer
+    assert "*failed*" in answer
+    assert "blocked" in answer
     await thread_lines(harness, "*failed*")
 
     refused = await harness.command_answer("deploy payments@2.5.0 prod", user=PROPOSER)
     assert "needs a passed regression sign-off in qa before prod" in refused
-    assert "The latest sign-off in qa failed" in refused and "&lt;@U0X&gt;" in refused
+    assert "The latest sign-off in qa failed" in refused
+    assert "&lt;@U0X&gt;" in refused
     assert await live_version(database_url, "payments", "prod") is None
 
     await harness.command_answer("verify payments@2.5.0 qa passed fixed in env config", user="U0QA")
@@ -103,7 +111,8 @@ async def test_rollback_restores_the_previous_version_and_tells_stakeholders(
     assert "2.5.0 → *2.4.0*" in answer
     assert await live_version(database_url, "payments", "prod") == "2.4.0"
     prod = [d for d in await deployments_of(database_url, policy, "payments@2.5.0") if d.environment == "prod"]
-    assert prod[0].rolled_back_at is not None and prod[0].rolled_back_by == "U0ONCALL"
+    assert prod[0].rolled_back_at is not None
+    assert prod[0].rolled_back_by == "U0ONCALL"
     assert prod[0].rollback_reason == "checkout errors <b>spiked</b>"
     news = await harness.slack.wait_for(
         "chat.postMessage", lambda c: c.get("channel") == STAKEHOLDERS and "rolled back" in c.text_everywhere
@@ -113,12 +122,14 @@ async def test_rollback_restores_the_previous_version_and_tells_stakeholders(
     assert "*Why:* checkout errors &lt;b&gt;spiked&lt;/b&gt;" in told
     assert "*Live now:* version 2.4.0 (Saved cards)" in told
     shown = await harness.command_answer("show payments@2.5.0")
-    assert "rolled back" in shown and "⏪ prod" in shown
+    assert "rolled back" in shown
+    assert "⏪ prod" in shown
     await thread_lines(harness, "rolled back *prod* from 2.5.0 to 2.4.0")
     assert "rolled back prod to 2.4.0" in await harness.command_answer("history payments@2.5.0")
     assert "made it live again in prod" in await harness.command_answer("history payments@2.4.0")
     status = await harness.command_answer("status payments")
-    assert "`prod` *2.4.0*" in status and "`qa` *2.5.0*" in status  # only prod was rolled back
+    assert "`prod` *2.4.0*" in status
+    assert "`qa` *2.5.0*" in status  # only prod was rolled back
 
     refused = await harness.command_answer("deploy payments@2.5.0 prod", user=PROPOSER)
     assert "payments@2.5.0 is rolled back, so it cannot be deployed" in refused
@@ -150,7 +161,8 @@ async def test_deploy_button_deploys_the_next_environment_once(
         for element in block["elements"]
         if element["action_id"] == ActionId.DEPLOY_NEXT
     ]
-    assert buttons and buttons[0]["text"]["text"] == "Deploy to dev"
+    assert buttons
+    assert buttons[0]["text"]["text"] == "Deploy to dev"
 
     double_click = [harness.click_answer(ActionId.DEPLOY_NEXT, buttons[0]["value"], user=PROPOSER) for _ in range(2)]
     texts = [reply["text"] for reply in await asyncio.gather(*double_click)]
@@ -164,9 +176,11 @@ async def test_deploy_button_deploys_the_next_environment_once(
 async def test_verify_needs_the_release_in_that_environment_and_a_verifier(harness: Harness) -> None:
     await propose_and_approve(harness, "payments@2.5.0")
     answer = await harness.command_answer("verify payments@2.5.0 qa passed", user="U0QA")
-    assert "has not been deployed to qa" in answer and "`/release deploy payments@2.5.0 qa`" in answer
+    assert "has not been deployed to qa" in answer
+    assert "`/release deploy payments@2.5.0 qa`" in answer
     unknown = await harness.command_answer("deploy payments@2.5.0 staging", user=PROPOSER)
-    assert "There is no environment `staging`" in unknown and "dev → qa → prod" in unknown
+    assert "There is no environment `staging`" in unknown
+    assert "dev → qa → prod" in unknown
 
 
 async def test_status_shows_every_service_and_what_is_in_flight(harness: Harness) -> None:
@@ -176,6 +190,9 @@ async def test_status_shows_every_service_and_what_is_in_flight(harness: Harness
 
     status = await harness.command_answer("status")
 
-    assert "*payments*" in status and "`dev` *2.5.0*" in status and "2.5.0 in progress (reached dev)" in status
-    assert "*billing*" in status and "1.0.0 proposed" in status
+    assert "*payments*" in status
+    assert "`dev` *2.5.0*" in status
+    assert "2.5.0 in progress (reached dev)" in status
+    assert "*billing*" in status
+    assert "1.0.0 proposed" in status
     assert "Nothing of ledger" in await harness.command_answer("status ledger")

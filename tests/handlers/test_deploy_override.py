@@ -29,14 +29,16 @@ async def test_freeze_refuses_people_and_takes_a_release_manager_override(
     await propose_and_approve(harness, "payments@2.5.0")
 
     refused = await harness.command_answer("deploy payments@2.5.0 dev", user=PROPOSER)
-    assert "dev is frozen" in refused and "--override &lt;reason&gt;" in refused
+    assert "dev is frozen" in refused
+    assert "--override &lt;reason&gt;" in refused
     not_rm = await harness.command_answer("deploy payments@2.5.0 dev --override urgent", user=PROPOSER)
     assert "only a release manager may override" in not_rm
     assert await deployments_of(database_url, policy, "payments@2.5.0") == []
 
     answer = await harness.command_answer("deploy payments@2.5.0 dev --override fixes <b>outage</b>", user="U0RM")
 
-    assert "is live in *dev*" in answer and "freeze override is in the audit history" in answer
+    assert "is live in *dev*" in answer
+    assert "freeze override is in the audit history" in answer
     recorded = await deployments_of(database_url, policy, "payments@2.5.0")
     assert [(d.environment, d.actor_id, d.override_reason) for d in recorded] == [
         ("dev", "U0RM", "fixes <b>outage</b>")

@@ -35,8 +35,10 @@ async def test_signed_delivery_is_recorded_once(harness: Harness, database_url: 
     second = await post_hook(harness, hook_body())
 
     assert first.status == 201, first.text
-    assert first.json["status"] == "recorded" and first.json["release"] == "payments@2.5.0"
-    assert second.status == 200 and second.json["status"] == "duplicate"
+    assert first.json["status"] == "recorded"
+    assert first.json["release"] == "payments@2.5.0"
+    assert second.status == 200
+    assert second.json["status"] == "duplicate"
     assert second.json["deployment_id"] == first.json["deployment_id"]
     recorded = await deployments_of(database_url, policy, "payments@2.5.0")
     assert [(d.environment, d.actor_id, d.delivery_id) for d in recorded] == [("dev", "ci", "run-42-dev")]
@@ -62,7 +64,9 @@ async def test_bad_signature_is_401_and_records_nothing(
     else:
         answer = await post_hook(harness, body, signature=signature)
 
-    assert answer.status == 401 and answer.json["ok"] is False and answer.json["error"] == "bad_signature"
+    assert answer.status == 401
+    assert answer.json["ok"] is False
+    assert answer.json["error"] == "bad_signature"
     assert await deployments_of(database_url, policy, "payments@2.5.0") == []
     # The same delivery, signed properly afterwards, is new: the refused one left no trace.
     assert (await post_hook(harness, body)).status == 201
@@ -101,14 +105,16 @@ async def test_bad_body_is_422_and_records_nothing(
 
 async def test_unknown_release_is_404(harness: Harness) -> None:
     answer = await post_hook(harness, hook_body(version="9.9.9"))
-    assert answer.status == 404 and "There is no release payments@9.9.9" in answer.json["message"]
+    assert answer.status == 404
+    assert "There is no release payments@9.9.9" in answer.json["message"]
 
 
 async def test_ci_passes_the_same_gates_as_a_person(harness: Harness, database_url: str, policy: Policy) -> None:
     await propose_and_approve(harness, "payments@2.5.0")
     answer = await post_hook(harness, hook_body(environment="prod", delivery_id="run-7-prod"))
 
-    assert answer.status == 409 and answer.json["error"] == "refused_by_gates"
+    assert answer.status == 409
+    assert answer.json["error"] == "refused_by_gates"
     assert any("has not been deployed to qa" in reason for reason in answer.json["reasons"])
     assert await live_version(database_url, "payments", "prod") is None
     assert await deployments_of(database_url, policy, "payments@2.5.0") == []
@@ -124,7 +130,8 @@ async def test_ci_may_bypass_gates_where_the_policy_says_and_is_flagged(
 
     answer = await post_hook(harness, hook_body(environment="qa", delivery_id="run-8-qa"))
 
-    assert answer.status == 201 and answer.json["bypassed_gates"] is True
+    assert answer.status == 201
+    assert answer.json["bypassed_gates"] is True
     recorded = await deployments_of(database_url, policy, "payments@2.5.0")
     assert [(d.environment, d.bypassed_gates) for d in recorded] == [("qa", True)]
     line = await thread_lines(harness, "Gates bypassed")
@@ -138,7 +145,8 @@ async def test_failed_ci_deployment_is_recorded_and_changes_nothing_live(
     await propose_and_approve(harness, "payments@2.5.0")
     answer = await post_hook(harness, hook_body(status="failed", delivery_id="run-9-dev"))
 
-    assert answer.status == 201 and answer.json["outcome"] == "failed"
+    assert answer.status == 201
+    assert answer.json["outcome"] == "failed"
     assert await live_version(database_url, "payments", "dev") is None
     await thread_lines(harness, "reports that deploying *payments@2.5.0* to *dev* failed")
     assert "Deploy to dev" in (await harness.command_answer("show payments@2.5.0"))

@@ -26,4 +26,5 @@ async def test_refusal_right_after_the_ack_is_a_200_and_an_answer(
         answer = await harness.post_signed(body, content_type="application/x-www-form-urlencoded")
         assert answer.status == 200
         replies = await slack.wait_for("response_url")
-    assert "There is no release nope@1.0.0." in replies[0]["text"] and replies[0]["response_type"] == "ephemeral"
+    assert "There is no release nope@1.0.0." in replies[0]["text"]
+    assert replies[0]["response_type"] == "ephemeral"

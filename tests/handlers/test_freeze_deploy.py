@@ -36,7 +36,9 @@ async def test_deploy_during_one_off_freeze_is_refused_then_overridden(harness: 
     await _ready_for_prod(harness)
 
     refused = await harness.command_answer(f"deploy {REF} prod", user=PROPOSER)
-    assert "prod is frozen" in refused and "quarter close" in refused and "<!date^" in refused
+    assert "prod is frozen" in refused
+    assert "quarter close" in refused
+    assert "<!date^" in refused
 
     not_manager = await harness.command_answer(f"deploy {REF} prod --override hotfix", user=PROPOSER)
     assert "only a release manager may override" in not_manager
@@ -54,7 +56,8 @@ async def test_deploy_during_one_off_freeze_is_refused_then_overridden(harness: 
 async def test_deploy_during_recurring_freeze_is_refused_naming_it(harness: Harness) -> None:
     await _ready_for_prod(harness)
     refused = await harness.command_answer(f"deploy {REF} prod", user=PROPOSER)
-    assert "prod is frozen" in refused and "weekly maintenance" in refused
+    assert "prod is frozen" in refused
+    assert "weekly maintenance" in refused
     assert "is live in *prod*" not in refused
 
 

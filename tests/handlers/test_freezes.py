@@ -62,7 +62,8 @@ def gate_facts(
 
 async def test_only_release_managers_freeze_and_the_refusal_says_who(harness: Harness) -> None:
     answer = await harness.command_answer("freeze prod now +2h quarter close", user="U0ALICE")
-    assert "Only release managers can freeze" in answer and "<@U0RM>" in answer
+    assert "Only release managers can freeze" in answer
+    assert "<@U0RM>" in answer
     response = harness.slack.responses()[-1]
     assert response["response_type"] == "ephemeral"
     listed = await harness.command_answer("freezes", user="U0ALICE")
@@ -73,27 +74,35 @@ async def test_one_off_freeze_is_announced_listed_found_and_refused_by_the_gate(
     harness: Harness, ctx: ServiceContext, policy: Policy
 ) -> None:
     answer = await harness.command_answer("freeze prod now +2h quarter close <!channel>", user="U0RM")
-    assert "is frozen" in answer and "freeze #1" in answer and "&lt;!channel&gt;" in answer
+    assert "is frozen" in answer
+    assert "freeze #1" in answer
+    assert "&lt;!channel&gt;" in answer
     for channel in (COORDINATION, STAKEHOLDERS):
         posts = await harness.slack.wait_for("chat.postMessage", _to(channel))
-        assert "quarter close" in posts[0].text_everywhere and "<!channel>" not in posts[0].text_everywhere
+        assert "quarter close" in posts[0].text_everywhere
+        assert "<!channel>" not in posts[0].text_everywhere
 
     listed = await harness.command_answer("freezes", user="U0ALICE")
-    assert "#1 prod" in listed and "in force" in listed and "weekend" in listed
+    assert "#1 prod" in listed
+    assert "in force" in listed
+    assert "weekend" in listed
 
     now = datetime.now(UTC)
     async with ctx.db.read() as session:
         found = await active_freezes(session, ctx, team_id=harness.team_id, environment="prod", at=now)
         in_qa = await active_freezes(session, ctx, team_id=harness.team_id, environment="qa", at=now)
         other_team = await active_freezes(session, ctx, team_id="T0OTHER", environment="prod", at=now)
-    assert [f.freeze_id for f in found if f.freeze_id] == [1] and in_qa == []
+    assert [f.freeze_id for f in found if f.freeze_id] == [1]
+    assert in_qa == []
     assert all(f.freeze_id is None for f in other_team)
     one_off = next(f for f in found if f.freeze_id == 1)
-    assert one_off.reason == "quarter close <!channel>" and one_off.ends_at > now + timedelta(minutes=110)
+    assert one_off.reason == "quarter close <!channel>"
+    assert one_off.ends_at > now + timedelta(minutes=110)
 
     refusals = evaluate(gate_facts(policy, [one_off]))  # the weekend freeze may be on too, by the wall clock
     assert [r.gate for r in refusals] == ["freeze"]
-    assert "prod is frozen" in refusals[0].message and "quarter close" in refusals[0].message
+    assert "prod is frozen" in refusals[0].message
+    assert "quarter close" in refusals[0].message
     assert evaluate(gate_facts(policy, found, override="hotfix", manager=True)) == []
     (refused,) = evaluate(gate_facts(policy, [one_off], override="hotfix", manager=False))
     assert "only a release manager may override" in refused.message
@@ -116,11 +125,14 @@ async def test_recurring_weekend_freeze_is_found_and_refused(
         found = await active_freezes(session, ctx, team_id=harness.team_id, environment="prod", at=saturday)
         weekday = await active_freezes(session, ctx, team_id=harness.team_id, environment="prod", at=tuesday)
         dev = await active_freezes(session, ctx, team_id=harness.team_id, environment="dev", at=saturday)
-    assert weekday == [] and dev == []
+    assert weekday == []
+    assert dev == []
     (weekend,) = found
-    assert weekend.reason == "weekend" and weekend.ends_at == datetime(2026, 6, 15, 6, tzinfo=UTC)
+    assert weekend.reason == "weekend"
+    assert weekend.ends_at == datetime(2026, 6, 15, 6, tzinfo=UTC)
     (refusal,) = evaluate(gate_facts(policy, found))
-    assert "weekend" in refusal.message and str(int(weekend.ends_at.timestamp())) in refusal.message
+    assert "weekend" in refusal.message
+    assert str(int(weekend.ends_at.timestamp())) in refusal.message
 
 
 async def test_freeze_input_errors_name_the_fix(harness: Harness) -> None:
@@ -136,5 +148,6 @@ async def test_a_new_freeze_warns_the_windows_it_covers(harness: Harness) -> Non
     await harness.slack.wait_for("chat.postMessage", lambda c: c.get("channel") == COORDINATION)
     await harness.command_answer("schedule payments@2.4.0 +3h 1h")
     answer = await harness.command_answer("freeze prod +2h +6h release train", user="U0RM")
-    assert "1 planned window now falls inside it" in answer and "payments@2.4.0" in answer
+    assert "1 planned window now falls inside it" in answer
+    assert "payments@2.4.0" in answer
     await harness.slack.wait_for("chat.postMessage", lambda c: "now falls in freeze #1" in c.text_everywhere)

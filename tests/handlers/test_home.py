@@ -32,17 +32,21 @@ async def test_home_lists_a_pending_approval_for_its_approver_only(harness: Harn
     bob = (await open_home(harness, "U0BOB"))["view"]
     assert bob["type"] == "home"
     text = str(bob)
-    assert "payments@2.4.0" in text and "&lt;!channel&gt;" in text and "<!channel>" not in text
+    assert "payments@2.4.0" in text
+    assert "&lt;!channel&gt;" in text
+    assert "<!channel>" not in text
     assert (f"{BlockId.HOME_APPROVAL}:1", str(ActionId.APPROVE), "1") in buttons(bob)
     assert (f"{BlockId.HOME_APPROVAL}:1", str(ActionId.REJECT), "1") in buttons(bob)
 
     outsider = (await open_home(harness, "U0ZED"))["view"]
-    assert buttons(outsider) == [] and "Nothing waits for you" in str(outsider)
+    assert buttons(outsider) == []
+    assert "Nothing waits for you" in str(outsider)
     assert "payments@2.4.0" not in str(outsider)
 
     proposer = (await open_home(harness, "U0ALICE"))["view"]
     assert buttons(proposer) == []  # separation of duties: not asked to approve their own release
-    assert "payments@2.4.0" in str(proposer) and "None in flight" not in str(proposer)
+    assert "payments@2.4.0" in str(proposer)
+    assert "None in flight" not in str(proposer)
 
 
 async def test_messages_tab_publishes_nothing(harness: Harness) -> None:
@@ -91,4 +95,5 @@ async def test_home_stays_under_the_block_limit_with_many_releases(harness: Harn
     await harness.slack.wait_for("chat.postMessage", lambda c: c.get("channel") == COORDINATION, count=14)
     bob = (await open_home(harness, "U0BOB"))["view"]
     assert len(bob["blocks"]) <= 100
-    assert len(buttons(bob)) == 20 and "…and 4 more" in str(bob)
+    assert len(buttons(bob)) == 20
+    assert "…and 4 more" in str(bob)

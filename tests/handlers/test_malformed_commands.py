@@ -42,7 +42,8 @@ async def test_malformed_command_is_answered_and_changes_nothing(
     else:
         shown = await harness.command_answer(text)
         assert says in shown
-        assert "Traceback" not in shown and "went wrong" not in shown
+        assert "Traceback" not in shown
+        assert "went wrong" not in shown
     listed = await harness.command_answer("list")
     assert "No releases yet" in listed
     assert slack.posts() == []
@@ -50,7 +51,8 @@ async def test_malformed_command_is_answered_and_changes_nothing(
 
 async def test_unknown_subcommand_gets_help(harness: Harness) -> None:
     shown = await harness.command_answer("deploy-everything <!here>")
-    assert "I don't know" in shown and "/release propose" in shown
+    assert "I don't know" in shown
+    assert "/release propose" in shown
     assert "<!here>" not in shown
 
 
@@ -66,6 +68,8 @@ async def test_list_shows_the_newest_and_says_when_older_ones_exist(harness: Har
     for n in range(16):
         await harness.command_answer(f"propose payments 1.{n}.0 Release {n}")
     listed = await harness.command_answer("list payments")
-    assert "payments@1.15.0" in listed and "payments@1.1.0" in listed and "payments@1.0.0" not in listed
+    assert "payments@1.15.0" in listed
+    assert "payments@1.1.0" in listed
+    assert "payments@1.0.0" not in listed
     assert "Showing the newest 15" in listed
     assert "Showing the newest" not in await harness.command_answer("list billing")

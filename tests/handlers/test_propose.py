@@ -19,10 +19,12 @@ async def test_propose_posts_escaped_card_with_buttons(harness: Harness) -> None
     action_ids = [
         element["action_id"] for block in card["blocks"] if block["type"] == "actions" for element in block["elements"]
     ]
-    assert str(ActionId.APPROVE) in action_ids and str(ActionId.REJECT) in action_ids
+    assert str(ActionId.APPROVE) in action_ids
+    assert str(ActionId.REJECT) in action_ids
 
     reply = await harness.slack.wait_for("response_url")
-    assert "Proposed" in reply[0]["text"] and reply[0]["response_type"] == "ephemeral"
+    assert "Proposed" in reply[0]["text"]
+    assert reply[0]["response_type"] == "ephemeral"
 
 
 async def test_modal_path_creates_release(harness: Harness) -> None:
@@ -44,11 +46,13 @@ async def test_modal_path_creates_release(harness: Harness) -> None:
         user="U0ALICE",
         private_metadata=json.dumps({"channel_id": COORDINATION}),
     )
-    assert submitted.status == 200 and submitted.text.strip() == ""
+    assert submitted.status == 200
+    assert submitted.text.strip() == ""
     card = await harness.slack.wait_for("chat.postMessage", lambda c: "billing@1.2.0" in c.text_everywhere)
     assert "&lt;b&gt;HTML&lt;/b&gt;" in card[0].text_everywhere
     listed = await harness.command_answer("show billing@1.2.0")
-    assert "high" in listed and "redeploy 1.1.9" in listed
+    assert "high" in listed
+    assert "redeploy 1.1.9" in listed
 
 
 async def test_modal_errors_show_under_the_field(harness: Harness) -> None:

@@ -66,8 +66,10 @@ async def test_prod_deployment_prompts_review_and_close_summarises_replies_once(
     thread = await _released(harness, services)
     prompt = await harness.slack.wait_for("chat.postMessage", _in_thread(thread, "Post-release review"))
     rendered = prompt[0].text_everywhere
-    assert "<@U0ALICE>" in rendered and "What went well?" in rendered  # the proposer facilitates
-    assert str(ActionId.CLOSE_REVIEW) in rendered and str(ActionId.ADD_ACTION_ITEM) in rendered
+    assert "<@U0ALICE>" in rendered  # the proposer facilitates
+    assert "What went well?" in rendered
+    assert str(ActionId.CLOSE_REVIEW) in rendered
+    assert str(ActionId.ADD_ACTION_ITEM) in rendered
 
     first = _reply(thread, "1700000500.000001", "U0BOB", "1. Canary caught <!channel> nothing")
     await harness.event(first, event_id="EvReply1")
@@ -111,14 +113,18 @@ async def test_prod_deployment_prompts_review_and_close_summarises_replies_once(
     for needle in ("Canary caught", "slow approvals", "automate the smoke tests"):
         assert json.loads(json.dumps(posted[0]["text"])).count(needle) == 1, needle
         assert needle in summary
-    assert "&lt;!channel&gt;" in summary and "<!channel>" not in summary
-    assert "oops" not in summary and "Bot noise" not in summary
+    assert "&lt;!channel&gt;" in summary
+    assert "<!channel>" not in summary
+    assert "oops" not in summary
+    assert "Bot noise" not in summary
     assert "automate the smoke test\u2014" not in summary
     # Grouped by prompt, with authors.
     text = posted[0]["text"]
     assert text.index("What went well?") < text.index("Canary caught") < text.index("What did not go well?")
     assert text.index("What did not go well?") < text.index("slow approvals") < text.index("What should we change")
-    assert "<@U0BOB>" in text and "<@U0CAROL>" in text and "<@U0DAVE>" in text
+    assert "<@U0BOB>" in text
+    assert "<@U0CAROL>" in text
+    assert "<@U0DAVE>" in text
     await harness.slack.wait_for("chat.postMessage", _in_thread(thread, "Review of"))
 
     closed = await release(services, "payments", "2.4.0")
@@ -181,7 +187,8 @@ async def test_action_item_owner_is_reminded_and_marks_it_done(harness: Harness,
     assert str(ActionId.ACTION_DONE) in overdue[0].text_everywhere
 
     listed = await harness.command_answer("actions mine", user="U0DAVE")
-    assert "#1" in listed and "Fix the" in listed
+    assert "#1" in listed
+    assert "Fix the" in listed
     nobody = await harness.command_answer("action done 1", user="U0ERIN")
     assert "Only" in nobody
     await harness.click(str(ActionId.ACTION_DONE), "1", user="U0DAVE", channel="D0DAVE")
@@ -211,15 +218,18 @@ async def test_add_action_item_button_opens_modal_and_submission_adds_it(
     past = await harness.submit_view(
         CallbackId.ACTION_ITEM, values, user="U0BOB", private_metadata=view["private_metadata"]
     )
-    assert past.json["response_action"] == "errors" and str(BlockId.DUE) in past.json["errors"]
+    assert past.json["response_action"] == "errors"
+    assert str(BlockId.DUE) in past.json["errors"]
     values[str(BlockId.DUE)] = {INPUT: {"type": "datepicker", "selected_date": "2099-01-31"}}
     ok = await harness.submit_view(
         CallbackId.ACTION_ITEM, values, user="U0BOB", private_metadata=view["private_metadata"]
     )
-    assert ok.status == 200 and ok.text.strip() == ""
+    assert ok.status == 200
+    assert ok.text.strip() == ""
     dm = await harness.slack.wait_for(
         "chat.postMessage", lambda c: c.get("channel") == "U0CAROL" and "runbook" in c.text_everywhere
     )
     assert "<@U0BOB>" in dm[0].text_everywhere
     listed = await harness.command_answer("actions")
-    assert "Write the runbook" in listed and "<@U0CAROL>" in listed
+    assert "Write the runbook" in listed
+    assert "<@U0CAROL>" in listed

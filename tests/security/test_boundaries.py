@@ -49,9 +49,11 @@ async def test_body_just_under_the_limit_is_read(harness: Harness) -> None:
 async def test_command_from_another_workspace_is_refused(harness: Harness) -> None:
     answer = await harness.command("propose payments 2.4.0 From elsewhere", team_id="T0OTHER")
     assert answer.status == 200
-    assert "another Slack workspace" in answer.json["text"] and answer.json["response_type"] == "ephemeral"
+    assert "another Slack workspace" in answer.json["text"]
+    assert answer.json["response_type"] == "ephemeral"
     await harness.slack.settle(0.2)
-    assert harness.slack.posts() == [] and harness.slack.responses() == []
+    assert harness.slack.posts() == []
+    assert harness.slack.responses() == []
     assert "No releases yet" in await harness.command_answer("list")
 
 
@@ -71,4 +73,5 @@ async def test_button_from_another_workspace_is_refused(harness: Harness) -> Non
 async def test_event_from_another_workspace_is_refused(harness: Harness) -> None:
     body = event_body({"type": "app_mention", "text": "hi", "channel": "C1"}, team_id="T0OTHER", event_id="Ev1")
     answer = await harness.post_signed(body, content_type="application/json")
-    assert answer.status == 403 and json.loads(answer.text)["error"] == "team_mismatch"
+    assert answer.status == 403
+    assert json.loads(answer.text)["error"] == "team_mismatch"

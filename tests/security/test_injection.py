@@ -62,4 +62,5 @@ async def test_hostile_text_in_every_field_reaches_slack_escaped(harness: Harnes
     for token in ESCAPED:
         assert token in everything
     assert "*bold*" in shown[2]  # formatting people type is kept; only control characters are neutralised
-    assert "comment" in shown[3] and "reason" in shown[4]
+    assert "comment" in shown[3]
+    assert "reason" in shown[4]

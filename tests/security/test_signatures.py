@@ -22,7 +22,8 @@ def propose_body(harness: Harness, version: str) -> bytes:
 
 async def assert_nothing_happened(harness: Harness) -> None:
     await harness.slack.settle(0.2)
-    assert harness.slack.posts() == [] and harness.slack.responses() == []
+    assert harness.slack.posts() == []
+    assert harness.slack.responses() == []
     assert "No releases yet" in await harness.command_answer("list")
 
 

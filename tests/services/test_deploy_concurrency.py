@@ -63,4 +63,5 @@ async def test_two_rollbacks_at_once_happen_one_after_the_other(ctx: ServiceCont
     assert sorted((r.release.version, r.restored.version) for r in done) == [("2.4.0", "2.3.0"), ("2.5.0", "2.4.0")]
     async with ctx.db.read() as session:
         live = await deployments_repo.current(session=session, team_id=TEAM, service="payments", environment="dev")
-    assert live is not None and live.version == "2.3.0"
+    assert live is not None
+    assert live.version == "2.3.0"

@@ -60,7 +60,9 @@ async def test_live_is_the_newest_succeeded_deployment_not_rolled_back(db: Datab
     await _deploy(db, "9.9.9", "prod", team="T0OTHER")
     async with db.read() as session:
         live = await repo.current(session=session, team_id=TEAM, service="payments", environment="prod")
-        assert live is not None and live.id == first and live.version == "2.4.0"
+        assert live is not None
+        assert live.id == first
+        assert live.version == "2.4.0"
         assert await repo.current(session=session, team_id=TEAM, service="payments", environment="qa") is None
 
 
@@ -72,7 +74,8 @@ async def test_previous_stable_skips_rolled_back_and_same_version_deployments(db
         live = await repo.current(session=session, team_id=TEAM, service="payments", environment="prod")
         assert live is not None
         previous = await repo.previous_stable(session=session, team_id=TEAM, current=live)
-        assert previous is not None and previous.version == "2.4.0"
+        assert previous is not None
+        assert previous.version == "2.4.0"
         marked = await repo.mark_rolled_back(
             session=session,
             team_id=TEAM,
@@ -88,9 +91,11 @@ async def test_previous_stable_skips_rolled_back_and_same_version_deployments(db
     await _deploy(db, "2.6.0", "prod")  # redeployed: the earlier 2.6.0 is not a "previous version"
     async with db.read() as session:
         live = await repo.current(session=session, team_id=TEAM, service="payments", environment="prod")
-        assert live is not None and live.version == "2.6.0"
+        assert live is not None
+        assert live.version == "2.6.0"
         previous = await repo.previous_stable(session=session, team_id=TEAM, current=live)
-        assert previous is not None and previous.version == "2.4.0"  # 2.5.0 was rolled back
+        assert previous is not None
+        assert previous.version == "2.4.0"  # 2.5.0 was rolled back
 
 
 async def test_live_by_environment_in_one_query(db: Database) -> None:

@@ -56,7 +56,8 @@ async def test_claim_is_exclusive_and_a_lapsed_lease_is_retaken(db: Database) ->
         first = await jobs.claim(session=session, worker="w1", limit=10, lease=timedelta(seconds=60))
     async with db.transaction() as session:
         second = await jobs.claim(session=session, worker="w2", limit=10, lease=timedelta(seconds=60))
-    assert [job.dedupe_key for job in first] == ["a"] and not second
+    assert [job.dedupe_key for job in first] == ["a"]
+    assert not second
 
     # w1 "crashed": once its lease lapses, w3 takes the job over and w1 can no longer finish it.
     async with db.transaction() as session:
@@ -81,7 +82,8 @@ async def test_drop_and_revive(db: Database) -> None:
     async with db.transaction() as session:
         assert await jobs.drop(session=session, team_id=TEAM_ID, dedupe_keys=["gone"], reason="cancelled") == 1
     [job] = await _all(db)
-    assert job.status == "dropped" and job.last_error == "cancelled"
+    assert job.status == "dropped"
+    assert job.last_error == "cancelled"
     await _schedule(db, "gone", due_in=60)  # scheduled again later (e.g. proposed again): live once more
     [job] = await _all(db)
     assert job.status == "pending"

@@ -43,7 +43,8 @@ def _deployment(**changes: object) -> Deployment:
 
 
 def _safe(text: str) -> None:
-    assert "<!channel>" not in text and "<@U0EVIL>" not in text
+    assert "<!channel>" not in text
+    assert "<@U0EVIL>" not in text
     assert "&lt;!channel&gt; &amp; &lt;@U0EVIL&gt;" in text
     message = render("message", text=text, context=None)
     for block in Block.parse_all(message["blocks"]):
@@ -86,7 +87,8 @@ def _safe(text: str) -> None:
 def test_user_text_is_escaped(template: str, context: dict[str, object]) -> None:
     text = render_text(template, release=_release(), **context)
     _safe(text)
-    assert "<!channel>" not in text and "&lt;!channel&gt;" in text
+    assert "<!channel>" not in text
+    assert "&lt;!channel&gt;" in text
 
 
 def test_ci_links_keep_their_query_and_cannot_break_out() -> None:
@@ -98,7 +100,8 @@ def test_ci_links_keep_their_query_and_cannot_break_out() -> None:
         freeze_label=None,
         live=None,
     )
-    assert "🤖 CI deployed" in line and "<https://ci.example.com/r?a=1&amp;b=2|CI run>" in line
+    assert "🤖 CI deployed" in line
+    assert "<https://ci.example.com/r?a=1&amp;b=2|CI run>" in line
 
 
 def test_status_report_renders_valid_blocks() -> None:
@@ -116,5 +119,6 @@ def test_status_report_renders_valid_blocks() -> None:
     for block in Block.parse_all(rendered["blocks"]):
         block.validate_json()
     text = str(rendered)
-    assert "`dev` *2.5.0* · `qa` — · `prod` —" in text and "2.5.0 in progress (reached dev)" in text
+    assert "`dev` *2.5.0* · `qa` — · `prod` —" in text
+    assert "2.5.0 in progress (reached dev)" in text
     assert "3 more services" in text
