@@ -5,6 +5,7 @@ exponentially, and a release's messages go out in order (its card before any thr
 """
 
 import asyncio
+import contextlib
 import logging
 import random
 from datetime import timedelta
@@ -69,10 +70,8 @@ class Dispatcher:
                     pass
             except Exception:  # the loop must survive a database blip; rows stay pending
                 log.exception("outbox sweep failed; retrying at the next poll")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
-            except TimeoutError:
-                pass
             self._wake.clear()
 
     def stop(self) -> None:

@@ -1,6 +1,7 @@
 """A throwaway PostgreSQL cluster of our own (temp dir, free port) that a test may stop and start at will;
 the shared server on 5432 is never touched."""
 
+import contextlib
 import glob
 import os
 import shutil
@@ -55,8 +56,6 @@ class PrivateCluster:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def destroy(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop("immediate")
-        except subprocess.CalledProcessError:
-            pass  # already stopped
         shutil.rmtree(self.root, ignore_errors=True)
