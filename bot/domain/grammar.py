@@ -320,6 +320,7 @@ _PARSERS: dict[str, _Parser] = {
 }
 
 __all__ = [
+    "USAGE",
     "ActionAdd",
     "ActionDone",
     "Approve",
@@ -335,7 +336,6 @@ __all__ = [
     "ListActions",
     "ListFreezes",
     "ListReleases",
-    "parse",
     "Propose",
     "Reject",
     "ReviewCommand",
@@ -345,8 +345,8 @@ __all__ = [
     "StatusReport",
     "Subscribe",
     "Unfreeze",
-    "USAGE",
     "UsageError",
     "Verify",
     "Withdraw",
+    "parse",
 ]
