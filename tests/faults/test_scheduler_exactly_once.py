@@ -44,7 +44,7 @@ async def _seed(database_url: str) -> None:
                     text=f"item {n}",
                     due_at=utcnow() + timedelta(days=30),
                     created_by="U0ALICE",
-                )  # fmt: skip
+                )
                 for n in range(COUNT)
             ]
             session.add_all(items)
