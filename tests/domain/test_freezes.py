@@ -1,5 +1,6 @@
 """Freeze arithmetic: weekly spans in a time zone across DST changes, explicit dates, and the freeze gate."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -34,9 +35,16 @@ def test_parse_every(text: str, weekday: int, days: int) -> None:
     assert (span.weekday, span.days) == (weekday, days)
 
 
-@pytest.mark.parametrize("text", ["fri 16:00 mon 08:00", "fri 24:00 - mon 08:00", "friday 16:00 - mon 08:00"])
-def test_parse_every_refuses_malformed(text: str) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("fri 16:00 mon 08:00", "is not like 'fri 16:00 - mon 08:00'"),
+        ("fri 24:00 - mon 08:00", "24:00 is not a time of day"),
+        ("friday 16:00 - mon 08:00", "is not like 'fri 16:00 - mon 08:00'"),
+    ],
+)
+def test_parse_every_refuses_malformed(text: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(reason)):
         parse_every(text)
 
 
