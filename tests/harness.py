@@ -77,14 +77,14 @@ class Harness:
         )
         return await self.post_signed(body, content_type="application/x-www-form-urlencoded")
 
-    async def command_answer(self, text: str, *, user: str = "U0ALICE", timeout: float = 10) -> str:
+    async def command_answer(self, text: str, *, user: str = "U0ALICE") -> str:
         """Run a command and return everything the person was shown (the ack and the ephemeral reply)."""
         name = f"{user}-{next(_ids)}"
         answer = await self.command(text, user=user, reply_to=name)
         assert answer.status == 200, answer.text
         if answer.text.strip():
             return answer.text
-        calls = await self.slack.wait_for("response_url", lambda call: call.target == name, timeout=timeout)
+        calls = await self.slack.wait_for("response_url", lambda call: call.target == name)
         return calls[0].text_everywhere
 
     async def interactive(self, payload: dict[str, Any]) -> Answer:
@@ -123,12 +123,12 @@ class Harness:
         }
         return await self.interactive(payload)
 
-    async def click_answer(self, action_id: str, value: str, *, user: str, timeout: float = 10) -> dict[str, Any]:
+    async def click_answer(self, action_id: str, value: str, *, user: str) -> dict[str, Any]:
         """Click a button and return the ephemeral reply it produced (matched by its own response_url)."""
         name = f"click-{user}-{next(_ids)}"
         answer = await self.click(action_id, value, user=user, reply_to=name)
         assert answer.status == 200, answer.text
-        calls = await self.slack.wait_for("response_url", lambda call: call.target == name, timeout=timeout)
+        calls = await self.slack.wait_for("response_url", lambda call: call.target == name)
         return calls[0].params
 
     async def submit_view(

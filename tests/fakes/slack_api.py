@@ -83,7 +83,12 @@ class FakeSlack:
         return self.of("response_url")
 
     async def wait_for(
-        self, method: str, predicate: Callable[[Call], bool] = lambda _c: True, *, count: int = 1, timeout: float = 10
+        self,
+        method: str,
+        predicate: Callable[[Call], bool] = lambda _c: True,
+        *,
+        count: int = 1,
+        timeout: float = 10,  # noqa: ASYNC109 (the timeout is the assertion: on expiry it lists what Slack did get)
     ) -> list[Call]:
         """Wait until `count` calls of `method` match; returns them (fails the test on timeout)."""
         assert self._changed is not None
