@@ -64,9 +64,9 @@ def handler(services: ServiceContext) -> Handler:
         try:
             feed = await feed_links.feed(services, request.query.get("token", ""))
         except Revoked as refused:
-            return web.Response(status=403, text=refused.message)
+            return web.Response(status=403, text=refused.plain)
         except NotFound as missing:
-            return web.Response(status=404, text=missing.message)
+            return web.Response(status=404, text=missing.plain)
         return web.Response(
             body=build_calendar(feed),
             content_type="text/calendar",

@@ -26,8 +26,8 @@ async def approve_clicked(
     services: ServiceContext,
 ) -> None:
     await ack()
-    outcome = await approvals.approve_by_id(services, _actor(body), int(action["value"]), comment="")
-    await respond(text=outcome.message, response_type="ephemeral", replace_original=False)
+    outcome = await approvals.approve(services, _actor(body), int(action["value"]))
+    await respond(text=outcome.message.mrkdwn(), response_type="ephemeral", replace_original=False)
 
 
 async def reject_clicked(
@@ -52,7 +52,7 @@ async def deploy_next_clicked(
 ) -> None:
     await ack()
     outcome = await deployments.deploy_by_id(services, _actor(body), str(action["value"]))
-    await respond(text=outcome.message, response_type="ephemeral", replace_original=False)
+    await respond(text=outcome.message.mrkdwn(), response_type="ephemeral", replace_original=False)
 
 
 def register(app: AsyncApp) -> None:

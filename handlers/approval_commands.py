@@ -1,30 +1,21 @@
 """Answers for approve, reject and withdraw."""
 
-from typing import Any
-
-from bot.domain import grammar
-from bot.render import render
+from bot.domain import commands as cmd
 from bot.services import approvals
 from bot.services.context import Actor, ServiceContext
+from handlers.routes import Answer, answers, say
 
 
-async def approve(services: ServiceContext, actor: Actor, command: grammar.Approve) -> dict[str, Any]:
-    outcome = await approvals.approve(services, actor, command.ref, command.comment)
-    return render("message", text=outcome.message, context=None)
+@answers(cmd.Approve)
+async def approve(services: ServiceContext, actor: Actor, command: cmd.Approve) -> Answer:
+    return say((await approvals.approve(services, actor, command.ref, command.comment)).message)
 
 
-async def reject(services: ServiceContext, actor: Actor, command: grammar.Reject) -> dict[str, Any]:
-    outcome = await approvals.reject(services, actor, command.ref, command.reason)
-    return render("message", text=outcome.message, context=None)
+@answers(cmd.Reject)
+async def reject(services: ServiceContext, actor: Actor, command: cmd.Reject) -> Answer:
+    return say((await approvals.reject(services, actor, command.ref, command.reason)).message)
 
 
-async def withdraw(services: ServiceContext, actor: Actor, command: grammar.Withdraw) -> dict[str, Any]:
-    outcome = await approvals.withdraw(services, actor, command.ref)
-    return render("message", text=outcome.message, context=None)
-
-
-ROUTES: dict[type, Any] = {
-    grammar.Approve: approve,
-    grammar.Reject: reject,
-    grammar.Withdraw: withdraw,
-}
+@answers(cmd.Withdraw)
+async def withdraw(services: ServiceContext, actor: Actor, command: cmd.Withdraw) -> Answer:
+    return say((await approvals.withdraw(services, actor, command.ref)).message)

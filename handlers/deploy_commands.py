@@ -1,29 +1,32 @@
 """Answers for deploy, verify, rollback and status."""
 
-from typing import Any
-
-from bot.domain import grammar
+from bot.domain import commands as cmd
 from bot.render import render
 from bot.services import deploy_status, deployments, rollbacks, signoffs
 from bot.services.context import Actor, ServiceContext
+from handlers.routes import Answer, answers, say
 
 
-async def deploy(services: ServiceContext, actor: Actor, command: grammar.Deploy) -> dict[str, Any]:
+@answers(cmd.Deploy)
+async def deploy(services: ServiceContext, actor: Actor, command: cmd.Deploy) -> Answer:
     outcome = await deployments.deploy(services, actor, command.ref, command.environment, command.override_reason)
-    return render("message", text=outcome.message, context=None)
+    return say(outcome.message)
 
 
-async def verify(services: ServiceContext, actor: Actor, command: grammar.Verify) -> dict[str, Any]:
+@answers(cmd.Verify)
+async def verify(services: ServiceContext, actor: Actor, command: cmd.Verify) -> Answer:
     outcome = await signoffs.verify(services, actor, command.ref, command.environment, command.passed, command.note)
-    return render("message", text=outcome.message, context=None)
+    return say(outcome.message)
 
 
-async def rollback(services: ServiceContext, actor: Actor, command: grammar.Rollback) -> dict[str, Any]:
+@answers(cmd.Rollback)
+async def rollback(services: ServiceContext, actor: Actor, command: cmd.Rollback) -> Answer:
     outcome = await rollbacks.rollback(services, actor, command.service, command.environment, command.reason)
-    return render("message", text=outcome.message, context=None)
+    return say(outcome.message)
 
 
-async def status(services: ServiceContext, actor: Actor, command: grammar.StatusReport) -> dict[str, Any]:
+@answers(cmd.StatusReport)
+async def status(services: ServiceContext, actor: Actor, command: cmd.StatusReport) -> Answer:
     report = await deploy_status.report(services, actor, command.service)
     title = f"Status of {command.service}" if command.service else "What runs where"
     empty = (
@@ -32,11 +35,3 @@ async def status(services: ServiceContext, actor: Actor, command: grammar.Status
         else "Nothing is deployed or in flight yet. Propose a release with `/release propose`."
     )
     return render("deploy_status", title=title, report=report, empty=empty)
-
-
-ROUTES: dict[type, Any] = {
-    grammar.Deploy: deploy,
-    grammar.Verify: verify,
-    grammar.Rollback: rollback,
-    grammar.StatusReport: status,
-}

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 async def handle_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None) -> None:
     if isinstance(error, DomainError):
-        text = error.message
+        text = error.mrkdwn
     else:
         incident = uuid.uuid4().hex[:8]
         log.exception("unhandled error %s for %s", incident, body.get("type") or body.get("command"), exc_info=error)

@@ -1,10 +1,11 @@
 """Modal state → plain values. A middleware puts `form` (block id → value) into the Bolt context."""
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from bot.ids import INPUT
+from bot.domain.errors import DomainError
+from bot.ids import INPUT, BlockId
 
 
 def form_values(view: dict[str, Any]) -> dict[str, Any]:
@@ -42,9 +43,27 @@ def view_metadata(body: dict[str, Any]) -> dict[str, Any]:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def plain_error(message: str) -> str:
-    """Modal errors are plain text: keep the words, drop the mrkdwn escapes (Slack caps them at 150 chars)."""
-    return message.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")[:150]
+# Which input block shows an error about which field (`DomainError.field`), per modal.
+PROPOSE_FIELDS: dict[str, BlockId] = {
+    "service": BlockId.SERVICE,
+    "version": BlockId.VERSION,
+    "summary": BlockId.SUMMARY,
+    "changes": BlockId.CHANGES,
+    "risk": BlockId.RISK,
+    "rollback_plan": BlockId.ROLLBACK_PLAN,
+    "window": BlockId.WINDOW_HOURS,
+    "window_start": BlockId.WINDOW_START,
+}
+ACTION_ITEM_FIELDS: dict[str, BlockId] = {"owner": BlockId.OWNER, "due": BlockId.DUE, "text": BlockId.TEXT}
+REJECT_FIELDS: dict[str, BlockId] = {"reason": BlockId.REASON}
+
+MAX_MODAL_ERROR = 150  # Slack's limit for an input block's error text
+
+
+def modal_errors(error: DomainError, fields: Mapping[str, BlockId], *, default: BlockId) -> dict[str, str]:
+    """`response_action: errors` for a refusal: plain text under the input it is about (else under `default`)."""
+    block = fields.get(error.field or "", default)
+    return {str(block): error.plain[:MAX_MODAL_ERROR]}
 
 
 def as_text(value: Any) -> str:

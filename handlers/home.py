@@ -44,10 +44,10 @@ async def approve_clicked(
     await ack()
     actor = _actor(body)
     try:
-        outcome = await approvals.approve_by_id(services, actor, int(action["value"]), comment="")
-        notice = "✅ " + outcome.message
+        outcome = await approvals.approve(services, actor, int(action["value"]))
+        notice = "✅ " + outcome.message.mrkdwn()
     except DomainError as refusal:
-        notice = "⚠️ " + refusal.message
+        notice = "⚠️ " + refusal.mrkdwn
     await publish(client, services, actor, notice)
 
 
@@ -59,7 +59,7 @@ async def reject_clicked(
     try:
         release = await approvals.check_may_decide_by_id(services, actor, int(action["value"]))
     except DomainError as refusal:
-        await publish(client, services, actor, "⚠️ " + refusal.message)
+        await publish(client, services, actor, "⚠️ " + refusal.mrkdwn)
         return
     metadata = json.dumps({"release_id": release.id})
     await client.views_open(

@@ -1,13 +1,17 @@
-"""Answers for propose, list, show, history and cancel."""
+"""Answers for help, propose, list, show, history, edit and cancel."""
 
 import json
 from typing import Any
 
-from bot.domain import grammar
-from bot.domain.lifecycle import Status
+from bot.domain import commands as cmd
+from bot.domain.grammar import VERBS
+from bot.domain.message import Message
 from bot.render import render, render_text
 from bot.services import conflicts, editing, releases
 from bot.services.context import Actor, ServiceContext
+from handlers.routes import Answer, answers, say
+
+HISTORY_SHOWN = 45
 
 
 def propose_modal(command: dict[str, Any]) -> dict[str, Any]:
@@ -15,7 +19,14 @@ def propose_modal(command: dict[str, Any]) -> dict[str, Any]:
     return render("propose_modal", private_metadata=metadata)
 
 
-async def propose(services: ServiceContext, actor: Actor, command: grammar.Propose) -> dict[str, Any]:
+@answers(cmd.Help)
+async def help_message(services: ServiceContext, actor: Actor, command: cmd.Help) -> Answer:
+    usage = Message.lines(Message("`/release {usage}`", usage=verb.usage) for verb in VERBS.values())
+    return render("help", usage=usage.mrkdwn(), unknown=command.unknown)
+
+
+@answers(cmd.Propose)
+async def propose(services: ServiceContext, actor: Actor, command: cmd.Propose) -> Answer:
     assert command.service
     assert command.version
     assert command.summary
@@ -28,40 +39,35 @@ async def propose(services: ServiceContext, actor: Actor, command: grammar.Propo
     return render("message", text=render_text("answer_proposed", release=release, conflicts=clashes), context=None)
 
 
-async def list_releases(services: ServiceContext, actor: Actor, command: grammar.ListReleases) -> dict[str, Any]:
+@answers(cmd.ListReleases)
+async def list_releases(services: ServiceContext, actor: Actor, command: cmd.ListReleases) -> Answer:
     page = await releases.list_recent(services, actor, command.service)
     title = f"Releases of {command.service}" if command.service else "Recent releases"
     return render("release_list", title=title, releases=page.releases, more=page.more)
 
 
-async def show(services: ServiceContext, actor: Actor, command: grammar.Show) -> dict[str, Any]:
+@answers(cmd.Show)
+async def show(services: ServiceContext, actor: Actor, command: cmd.Show) -> Answer:
     card = await releases.card(services, actor, command.ref)
     return render("release_card", card=card)
 
 
-async def history(services: ServiceContext, actor: Actor, command: grammar.History) -> dict[str, Any]:
+@answers(cmd.History)
+async def history(services: ServiceContext, actor: Actor, command: cmd.History) -> Answer:
     release, events = await releases.history(services, actor, command.ref)
-    shown = events[-45:]
+    shown = events[-HISTORY_SHOWN:]
     lines = [render_text("history_line", event=event) for event in shown]
     return render("history", ref=release.ref, lines=lines, more=len(events) - len(shown))
 
 
-async def cancel(services: ServiceContext, actor: Actor, command: grammar.Cancel) -> dict[str, Any]:
+@answers(cmd.Cancel)
+async def cancel(services: ServiceContext, actor: Actor, command: cmd.Cancel) -> Answer:
     release = await releases.cancel(services, actor, command.ref)
-    return render("message", text=f"Cancelled *{release.ref}* ({Status(release.status).label}).", context=None)
+    return say(Message("Cancelled *{ref}* ({status}).", ref=release.ref, status=release.status.label))
 
 
-async def edit(services: ServiceContext, actor: Actor, command: grammar.Edit) -> dict[str, Any]:
+@answers(cmd.Edit)
+async def edit(services: ServiceContext, actor: Actor, command: cmd.Edit) -> Answer:
     release, invalidated = await editing.edit(services, actor, command)
     restart = " Its approvals start over; the approvers were told." if invalidated else ""
-    return render("message", text=f"Updated *{release.ref}*.{restart}", context=None)
-
-
-ROUTES: dict[type, Any] = {
-    grammar.Edit: edit,
-    grammar.Propose: propose,
-    grammar.ListReleases: list_releases,
-    grammar.Show: show,
-    grammar.History: history,
-    grammar.Cancel: cancel,
-}
+    return say(Message("Updated *{ref}*.{restart}", ref=release.ref, restart=restart))

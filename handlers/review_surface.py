@@ -12,7 +12,7 @@ from bot.render import render
 from bot.services import action_items, reviews
 from bot.services.context import Actor, ServiceContext
 from bot.services.reviews import ThreadMessage
-from handlers.forms import as_text, plain_error, view_metadata
+from handlers.forms import ACTION_ITEM_FIELDS, as_text, modal_errors, view_metadata
 
 IGNORED_SUBTYPES = frozenset({"bot_message", "channel_join", "channel_leave", "thread_broadcast_deleted"})
 
@@ -62,7 +62,7 @@ async def close_review_clicked(
 ) -> None:
     await ack()
     outcome = await reviews.close(services, _actor(body), int(action["value"]))
-    await respond(text=outcome.message, response_type="ephemeral", replace_original=False)
+    await respond(text=outcome.message.mrkdwn(), response_type="ephemeral", replace_original=False)
 
 
 async def add_action_item_clicked(
@@ -80,10 +80,7 @@ async def action_done_clicked(
 ) -> None:
     await ack()
     message = await action_items.done(services, _actor(body), int(action["value"]))
-    await respond(text=message, response_type="ephemeral", replace_original=False)
-
-
-_FIELDS = (("owns", BlockId.OWNER), ("owner", BlockId.OWNER), ("due", BlockId.DUE), ("past", BlockId.DUE))
+    await respond(text=message.mrkdwn(), response_type="ephemeral", replace_original=False)
 
 
 async def action_item_submitted(
@@ -103,8 +100,6 @@ async def action_item_submitted(
             as_text(form.get(BlockId.TEXT)),
         )
     except DomainError as error:
-        lowered = error.message.lower()
-        block = next((str(b) for hint, b in _FIELDS if hint in lowered), str(BlockId.TEXT))
-        await ack(response_action="errors", errors={block: plain_error(error.message)})
+        await ack(response_action="errors", errors=modal_errors(error, ACTION_ITEM_FIELDS, default=BlockId.TEXT))
         return
     await ack()

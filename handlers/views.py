@@ -7,30 +7,14 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.errors import DomainError, InvalidInput
+from bot.domain.policy import DEFAULT_WINDOW
 from bot.domain.timeparse import parse_duration
 from bot.ids import BlockId, CallbackId
 from bot.render import render_text
 from bot.services import approvals, conflicts, releases
 from bot.services.context import Actor, ServiceContext
 from handlers import review_surface
-from handlers.forms import as_text, form_middleware, plain_error, view_metadata
-
-# Which modal field an error message is about, so it shows under that field.
-_FIELD_HINTS = (
-    ("service name", BlockId.SERVICE),
-    ("version", BlockId.VERSION),
-    ("summary", BlockId.SUMMARY),
-    ("changes", BlockId.CHANGES),
-    ("rollback plan", BlockId.ROLLBACK_PLAN),
-    ("window", BlockId.WINDOW_HOURS),
-    ("duration", BlockId.WINDOW_HOURS),
-    ("already exists", BlockId.VERSION),
-)
-
-
-def _field_for(message: str, default: BlockId) -> str:
-    lowered = message.lower()
-    return next((str(block) for hint, block in _FIELD_HINTS if hint in lowered), str(default))
+from handlers.forms import PROPOSE_FIELDS, REJECT_FIELDS, as_text, form_middleware, modal_errors, view_metadata
 
 
 def _window_start(start: Any) -> datetime | None:
@@ -39,7 +23,7 @@ def _window_start(start: Any) -> datetime | None:
     try:
         return datetime.fromtimestamp(int(start), UTC)
     except (TypeError, ValueError, OverflowError, OSError):
-        raise InvalidInput("The window start is not a time I can read; pick it again.") from None
+        raise InvalidInput("The window start is not a time I can read; pick it again.", field="window_start") from None
 
 
 def _propose_request(form: dict[str, Any]) -> releases.ProposeRequest:
@@ -48,10 +32,13 @@ def _propose_request(form: dict[str, Any]) -> releases.ProposeRequest:
     length = as_text(form.get(BlockId.WINDOW_HOURS)).strip()
     if length:
         if window_start is None:
-            raise InvalidInput("A window length needs a start: pick when the window starts.")
-        window_end = window_start + parse_duration(length)
+            raise InvalidInput("A window length needs a start: pick when the window starts.", field="window_start")
+        try:
+            window_end = window_start + parse_duration(length)
+        except InvalidInput as error:
+            raise InvalidInput(error.text, field="window") from None
     elif window_start is not None:
-        window_end = window_start + parse_duration("1h")
+        window_end = window_start + DEFAULT_WINDOW
     return releases.ProposeRequest(
         service=as_text(form.get(BlockId.SERVICE)),
         version=as_text(form.get(BlockId.VERSION)),
@@ -77,10 +64,7 @@ async def propose_submitted(
     try:
         release = await releases.propose(services, actor, _propose_request(form))
     except DomainError as error:
-        await ack(
-            response_action="errors",
-            errors={_field_for(error.message, BlockId.SUMMARY): plain_error(error.message)},
-        )
+        await ack(response_action="errors", errors=modal_errors(error, PROPOSE_FIELDS, default=BlockId.SUMMARY))
         return
     await ack()
     if actor.channel_id:
@@ -95,9 +79,9 @@ async def reject_submitted(ack: AsyncAck, body: dict[str, Any], form: dict[str, 
     try:
         if not isinstance(release_id, int):
             raise InvalidInput("This form no longer matches a release; press Reject on the release message again.")
-        await approvals.reject_by_id(services, actor, release_id, as_text(form.get(BlockId.REASON)))
+        await approvals.reject(services, actor, release_id, as_text(form.get(BlockId.REASON)))
     except DomainError as error:
-        await ack(response_action="errors", errors={str(BlockId.REASON): plain_error(error.message)})
+        await ack(response_action="errors", errors=modal_errors(error, REJECT_FIELDS, default=BlockId.REASON))
         return
     await ack()
 

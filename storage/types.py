@@ -3,9 +3,11 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+from bot.domain.lifecycle import Status
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -27,6 +29,19 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class StatusType(TypeDecorator[Status]):
+    """A release's status: stored as its text (VARCHAR), read back as the `Status` enum."""
+
+    impl = String(20)
+    cache_ok = True
+
+    def process_bind_param(self, value: Status | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else Status(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Status | None:
+        return None if value is None else Status(value)
 
 
 def utcnow() -> datetime:

@@ -31,7 +31,7 @@ def _release(**overrides: object) -> Release:
         "risk": "high",
         "proposer_id": "U0ALICE",
         "channel_id": "C0RELEASE",
-        "status": "proposed",
+        "status": Status.PROPOSED,
         "window_start": datetime(2026, 12, 1, 14, 0, tzinfo=UTC),
         "window_end": datetime(2026, 12, 1, 16, 0, tzinfo=UTC),
     }
@@ -72,7 +72,10 @@ def test_release_card_escapes_everything_and_is_valid() -> None:
     assert "Approvals for prod* 1/1" in str(payload)
 
 
-@pytest.mark.parametrize("status", ["proposed", "approved", "in_progress", "released", "rejected", "rolled_back"])
+@pytest.mark.parametrize(
+    "status",
+    [Status.PROPOSED, Status.APPROVED, Status.IN_PROGRESS, Status.RELEASED, Status.REJECTED, Status.ROLLED_BACK],
+)
 def test_card_for_every_status_is_valid(status: str) -> None:
     payload = render("release_card", card=build_card(Policy(), _release(status=status), [], [], {}))
     _valid(payload)

@@ -4,14 +4,16 @@ Separation of duties: the proposer never counts. One person counts once: with ap
 approver fills at most one group's slot, chosen so that as many group slots as possible are filled.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
+from bot.domain import policy
 from bot.domain.errors import NotAllowed
-from bot.domain.mrkdwn import mention
-from bot.domain.policy import Environment
+from bot.domain.message import Message, mentions
+from bot.domain.policy import Environment, Policy, includes
 
-Members = Mapping[str, frozenset[str]]  # user group id (S…) → its user ids
+Members = policy.Members
 
 
 @dataclass(frozen=True)
@@ -40,12 +42,8 @@ class ApprovalState:
         )
 
 
-def _in(user_id: str, entities: Iterable[str], members: Members) -> bool:
-    return any(user_id == entity or user_id in members.get(entity, frozenset()) for entity in entities)
-
-
 def groups_of(env: Environment, user_id: str, members: Members) -> list[str]:
-    return [group.name for group in env.approval_groups if _in(user_id, group.members, members)]
+    return [group.name for group in env.approval_groups if includes(group.members, user_id, members)]
 
 
 def check_may_approve(
@@ -60,28 +58,32 @@ def check_may_approve(
     """Raise NotAllowed, saying why and who can, unless `user_id` may approve `ref` for `env`."""
     if user_id == proposer_id:
         raise NotAllowed(
-            f"You proposed {ref}, so you cannot approve or reject it yourself (separation of duties). "
-            f"{who_can_approve(env, release_managers)}"
+            "You proposed {ref}, so you cannot approve or reject it yourself (separation of duties). {who}",
+            ref=ref,
+            who=who_can_approve(env, release_managers),
         )
     if env.approval_groups:
-        if groups_of(env, user_id, members) or _in(user_id, release_managers, members):
+        if groups_of(env, user_id, members) or includes(release_managers, user_id, members):
             return
-    elif not env.approvers or _in(user_id, env.approvers, members) or _in(user_id, release_managers, members):
+    elif not env.approvers or includes(env.approvers, user_id, members) or includes(release_managers, user_id, members):
         return
-    raise NotAllowed(f"You are not an approver for {env.name}. {who_can_approve(env, release_managers)}")
+    raise NotAllowed(
+        "You are not an approver for {env}. {who}", env=env.name, who=who_can_approve(env, release_managers)
+    )
 
 
-def who_can_approve(env: Environment, release_managers: Iterable[str]) -> str:
+def who_can_approve(env: Environment, release_managers: Iterable[str]) -> Message:
     if env.approval_groups:
         parts = [
-            f"{group.required} from {', '.join(mention(m) for m in group.members)} ({group.name})"
-            for group in env.approval_groups
+            Message("{required} from {members} ({name})", required=g.required, members=mentions(g.members), name=g.name)
+            for g in env.approval_groups
         ]
-        return f"{env.name} needs " + " and ".join(parts) + "."
+        template = " and ".join(f"{{part{index}}}" for index in range(len(parts)))
+        return Message("{env} needs " + template + ".", env=env.name, **{f"part{i}": p for i, p in enumerate(parts)})
     entities = list(dict.fromkeys([*env.approvers, *release_managers]))
     if not entities:
-        return f"Anyone but the proposer can approve for {env.name}."
-    return f"Approvers for {env.name}: {', '.join(mention(entity) for entity in entities)}."
+        return Message("Anyone but the proposer can approve for {env}.", env=env.name)
+    return Message("Approvers for {env}: {who}.", env=env.name, who=mentions(entities))
 
 
 def _assign(approvers: list[str], env: Environment, members: Members) -> dict[str, str]:
@@ -132,3 +134,27 @@ def evaluate(
         groups=groups,
         rejected_by=tuple(dict.fromkeys(rejections)),
     )
+
+
+class Decision(Protocol):
+    """One person's active decision on a release for one environment (a stored approval row)."""
+
+    environment: str
+    user_id: str
+    decision: str  # approve | reject
+
+
+def states(policy: Policy, *, proposer_id: str, decisions: Iterable[Decision], members: Members) -> list[ApprovalState]:
+    """The quorum state of every environment that needs approvals, in pipeline order."""
+    decided = list(decisions)
+    return [
+        evaluate(
+            env,
+            approvals=[d.user_id for d in decided if d.environment == env.name and d.decision == "approve"],
+            rejections=[d.user_id for d in decided if d.environment == env.name and d.decision == "reject"],
+            proposer_id=proposer_id,
+            members=members,
+        )
+        for env in policy.environments
+        if env.needs_approval
+    ]

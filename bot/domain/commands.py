@@ -1,104 +1,82 @@
-"""The typed commands `/release` text parses into, and the usage line of each subcommand."""
+"""The typed commands `/release` text parses into. Each is a `Command`; `bot.domain.grammar` registers the verb,
+usage line and parser that produce it, and `handlers/` registers the route that answers it."""
 
 from dataclasses import dataclass
 from typing import Literal
 
 from bot.domain.validation import ReleaseRef
 
-USAGE: dict[str, str] = {
-    "help": "help",
-    "propose": "propose [<service> <version> <summary…>]",
-    "list": "list [service]",
-    "show": "show <service@version>",
-    "history": "history <service@version>",
-    "cancel": "cancel <service@version>",
-    "edit": "edit <service@version> summary|changes|rollback <text…>",
-    "approve": "approve <service@version> [comment…]",
-    "reject": "reject <service@version> <reason…>",
-    "withdraw": "withdraw <service@version>",
-    "deploy": "deploy <service@version> <env> [--override <reason…>]",
-    "verify": "verify <service@version> <env> passed|failed [note…]",
-    "rollback": "rollback <service> <env> <reason…>",
-    "status": "status [service]",
-    "freeze": "freeze <env> <from> <until> <reason…>",
-    "freezes": "freezes",
-    "unfreeze": "unfreeze <id>",
-    "calendar": "calendar [days] | calendar link",
-    "schedule": "schedule <service@version> <when> [duration]",
-    "subscribe": "subscribe <service>",
-    "unsubscribe": "unsubscribe <service>",
-    "review": "review start|close <service@version>",
-    "action": "action add <service@version> <@owner> <due> <text…> | action done <id>",
-    "actions": "actions [mine]",
-}
+
+class Command:
+    """Base of every parsed `/release` command."""
 
 
 @dataclass(frozen=True)
-class Help:
+class Help(Command):
     topic: str | None = None
     unknown: str | None = None  # the subcommand that was not understood
 
 
 @dataclass(frozen=True)
-class Propose:
+class Propose(Command):
     service: str | None = None  # None: open the modal
     version: str | None = None
     summary: str | None = None
 
 
 @dataclass(frozen=True)
-class ListReleases:
+class ListReleases(Command):
     service: str | None = None
 
 
 @dataclass(frozen=True)
-class Show:
+class Show(Command):
     ref: ReleaseRef
 
 
 @dataclass(frozen=True)
-class History:
+class History(Command):
     ref: ReleaseRef
 
 
 @dataclass(frozen=True)
-class Cancel:
+class Cancel(Command):
     ref: ReleaseRef
 
 
 @dataclass(frozen=True)
-class Edit:
+class Edit(Command):
     ref: ReleaseRef
     field: Literal["summary", "changes", "rollback_plan"]
     text: str
 
 
 @dataclass(frozen=True)
-class Approve:
+class Approve(Command):
     ref: ReleaseRef
     comment: str = ""
 
 
 @dataclass(frozen=True)
-class Reject:
+class Reject(Command):
     ref: ReleaseRef
     reason: str
 
 
 @dataclass(frozen=True)
-class Withdraw:
+class Withdraw(Command):
     ref: ReleaseRef
 
 
 @dataclass(frozen=True)
-class Deploy:
+class Deploy(Command):
     ref: ReleaseRef
     environment: str
     override_reason: str | None = None
 
 
 @dataclass(frozen=True)
-class Verify:
+class Verify(Command):
     ref: ReleaseRef
     environment: str
     passed: bool
@@ -106,19 +84,19 @@ class Verify:
 
 
 @dataclass(frozen=True)
-class Rollback:
+class Rollback(Command):
     service: str
     environment: str
     reason: str
 
 
 @dataclass(frozen=True)
-class StatusReport:
+class StatusReport(Command):
     service: str | None = None
 
 
 @dataclass(frozen=True)
-class Freeze:
+class Freeze(Command):
     environment: str
     start: str
     end: str
@@ -126,46 +104,46 @@ class Freeze:
 
 
 @dataclass(frozen=True)
-class ListFreezes:
+class ListFreezes(Command):
     pass
 
 
 @dataclass(frozen=True)
-class Unfreeze:
+class Unfreeze(Command):
     freeze_id: int
 
 
 @dataclass(frozen=True)
-class Calendar:
+class Calendar(Command):
     days: int = 14
 
 
 @dataclass(frozen=True)
-class CalendarLink:
+class CalendarLink(Command):
     pass
 
 
 @dataclass(frozen=True)
-class Schedule:
+class Schedule(Command):
     ref: ReleaseRef
     when: str
     duration: str | None = None
 
 
 @dataclass(frozen=True)
-class Subscribe:
+class Subscribe(Command):
     service: str
     on: bool = True
 
 
 @dataclass(frozen=True)
-class ReviewCommand:
+class ReviewCommand(Command):
     ref: ReleaseRef
     verb: Literal["start", "close"]
 
 
 @dataclass(frozen=True)
-class ActionAdd:
+class ActionAdd(Command):
     ref: ReleaseRef
     owner_id: str
     due: str
@@ -173,39 +151,10 @@ class ActionAdd:
 
 
 @dataclass(frozen=True)
-class ActionDone:
+class ActionDone(Command):
     action_id: int
 
 
 @dataclass(frozen=True)
-class ListActions:
+class ListActions(Command):
     mine: bool = False
-
-
-Command = (
-    Help
-    | Propose
-    | ListReleases
-    | Show
-    | History
-    | Cancel
-    | Approve
-    | Reject
-    | Withdraw
-    | Edit
-    | Deploy
-    | Verify
-    | Rollback
-    | StatusReport
-    | Freeze
-    | ListFreezes
-    | Unfreeze
-    | Calendar
-    | CalendarLink
-    | Schedule
-    | Subscribe
-    | ReviewCommand
-    | ActionAdd
-    | ActionDone
-    | ListActions
-)

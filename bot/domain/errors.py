@@ -1,12 +1,27 @@
-"""Errors a person can understand. Handlers turn them into ephemeral answers; the text names the fix."""
+"""Errors a person can understand. They carry data (the field at fault, the refusing gates) and a `Message` that
+names the fix; each edge renders them: Slack as ephemeral mrkdwn, a modal under the field, a webhook as JSON."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.domain.message import Message, Value
 
 
 class DomainError(Exception):
     """Base for every refusal that is the person's to fix, not a bug."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: Message | str, /, *, field: str | None = None, **values: Value) -> None:
+        self.text = message if isinstance(message, Message) else Message(message, **values)
+        self.field = field  # the input at fault (`service`, `version`, `due`, …), when one is
+        super().__init__(self.text.plain())
+
+    @property
+    def mrkdwn(self) -> str:
+        return self.text.mrkdwn()
+
+    @property
+    def plain(self) -> str:
+        return self.text.plain()
 
 
 class InvalidInput(DomainError):
@@ -29,5 +44,24 @@ class Conflict(DomainError):
     """The change clashes with existing data (duplicate release, concurrent edit)."""
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """One deployment gate's refusal: which gate, what is wrong and the command that would unblock it."""
+
+    gate: str
+    message: Message
+
+
 class GateBlocked(DomainError):
-    """A deployment gate refused; the message says which and how to unblock it."""
+    """Deployment gates refused; each refusal says which gate and how to unblock it."""
+
+    def __init__(self, ref: str, environment: str, refusals: Sequence[Refusal]) -> None:
+        self.ref = ref
+        self.environment = environment
+        self.refusals = tuple(refusals)
+        super().__init__(
+            "{ref} cannot be deployed to {environment} yet:\n{reasons}",
+            ref=ref,
+            environment=environment,
+            reasons=Message.lines((refusal.message for refusal in refusals), bullet="• "),
+        )

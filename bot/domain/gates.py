@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.domain.approval_policy import ApprovalState
+from bot.domain.errors import Refusal
 from bot.domain.lifecycle import UNDEPLOYABLE, Status
-from bot.domain.mrkdwn import escape
+from bot.domain.message import Message, SlackDate
 from bot.domain.policy import Environment
 
 
@@ -38,18 +39,14 @@ class GateFacts:
     actor_is_release_manager: bool = False
 
 
-@dataclass(frozen=True)
-class Refusal:
-    gate: str
-    message: str  # what is wrong and the command that would unblock it
-
-
 Gate = Callable[[GateFacts], Refusal | None]
 
 
 def status_gate(facts: GateFacts) -> Refusal | None:
     if facts.status in UNDEPLOYABLE:
-        return Refusal("status", f"{facts.ref} is {facts.status.label}, so it cannot be deployed.")
+        return Refusal(
+            "status", Message("{ref} is {status}, so it cannot be deployed.", ref=facts.ref, status=facts.status.label)
+        )
     return None
 
 
@@ -57,8 +54,12 @@ def pipeline_gate(facts: GateFacts) -> Refusal | None:
     if facts.previous_environment and not facts.deployed_to_previous:
         return Refusal(
             "pipeline",
-            f"{facts.ref} has not been deployed to {facts.previous_environment} yet; "
-            f"deploy it there first (`/release deploy {facts.ref} {facts.previous_environment}`).",
+            Message(
+                "{ref} has not been deployed to {previous} yet; "
+                "deploy it there first (`/release deploy {ref} {previous}`).",
+                ref=facts.ref,
+                previous=facts.previous_environment,
+            ),
         )
     return None
 
@@ -67,29 +68,47 @@ def approvals_gate(facts: GateFacts) -> Refusal | None:
     state = facts.approvals
     if state is None or state.met:
         return None
+    env = facts.environment.name
     if state.rejected_by:
-        return Refusal("approvals", f"{facts.ref} was rejected for {facts.environment.name}; it cannot be deployed.")
+        return Refusal(
+            "approvals", Message("{ref} was rejected for {env}; it cannot be deployed.", ref=facts.ref, env=env)
+        )
     have = min(len(state.approved_by), state.required)
     missing_groups = [f"{g.name} {len(g.filled_by)}/{g.required}" for g in state.groups if not g.met]
-    detail = f" (groups short: {', '.join(missing_groups)})" if missing_groups else ""
+    detail = Message(" (groups short: {groups})", groups=missing_groups) if missing_groups else ""
     return Refusal(
         "approvals",
-        f"{facts.ref} has {have}/{state.required} approvals for {facts.environment.name}{detail}; "
-        f"approvers can add theirs with `/release approve {facts.ref}`.",
+        Message(
+            "{ref} has {have}/{required} approvals for {env}{detail}; "
+            "approvers can add theirs with `/release approve {ref}`.",
+            ref=facts.ref,
+            have=have,
+            required=state.required,
+            env=env,
+            detail=detail,
+        ),
     )
 
 
 def regression_gate(facts: GateFacts) -> Refusal | None:
     if facts.regression_passed_in_previous is False and facts.previous_environment:
         env = facts.previous_environment
-        failed = ""
+        failed: Message | str = ""
         if facts.regression_failed_note is not None:
-            note = f": “{escape(facts.regression_failed_note[:200])}”" if facts.regression_failed_note else ""
-            failed = f" The latest sign-off in {env} failed{note}."
+            note = (
+                Message(": “{note}”", note=facts.regression_failed_note[:200]) if facts.regression_failed_note else ""
+            )
+            failed = Message(" The latest sign-off in {env} failed{note}.", env=env, note=note)
         return Refusal(
             "regression",
-            f"{facts.ref} needs a passed regression sign-off in {env} before {facts.environment.name}.{failed} "
-            f"Once regression passes: `/release verify {facts.ref} {env} passed`.",
+            Message(
+                "{ref} needs a passed regression sign-off in {env} before {target}.{failed} "
+                "Once regression passes: `/release verify {ref} {env} passed`.",
+                ref=facts.ref,
+                env=env,
+                target=facts.environment.name,
+                failed=failed,
+            ),
         )
     return None
 
@@ -98,21 +117,25 @@ def freeze_gate(facts: GateFacts) -> Refusal | None:
     if not facts.freezes:
         return None
     freeze = facts.freezes[0]
-    until = (
-        f"<!date^{int(freeze.ends_at.timestamp())}^{{date_short_pretty}} {{time}}|{freeze.ends_at:%Y-%m-%d %H:%M} UTC>"
-    )
+    env = facts.environment.name
     if facts.override_reason:
         if facts.actor_is_release_manager:
             return None
         return Refusal(
             "freeze",
-            f"{facts.environment.name} is frozen ({escape(freeze.label)}); only a release manager may override it.",
+            Message("{env} is frozen ({label}); only a release manager may override it.", env=env, label=freeze.label),
         )
     return Refusal(
         "freeze",
-        f"{facts.environment.name} is frozen ({escape(freeze.label)}: {escape(freeze.reason)}) until {until}. "
-        f"A release manager may override: "
-        f"`/release deploy {facts.ref} {facts.environment.name} --override &lt;reason&gt;`.",
+        Message(
+            "{env} is frozen ({label}: {reason}) until {until}. "
+            "A release manager may override: `/release deploy {ref} {env} --override <reason>`.",
+            env=env,
+            label=freeze.label,
+            reason=freeze.reason,
+            until=SlackDate(freeze.ends_at),
+            ref=facts.ref,
+        ),
     )
 
 

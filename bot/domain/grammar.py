@@ -1,10 +1,15 @@
-"""The `/release` command grammar: text in, one typed command out, or an error that shows the usage."""
+"""The `/release` command grammar: text in, one typed command out, or an error that shows the usage.
+
+Each subcommand is one registration, `@verb(name, usage)` on its parser; help, the usage shown with an error and
+the tests all read `VERBS`. A parser gets the text after the verb and raises `Problem` for a wrong shape (the
+usage line is added here) or a `DomainError` of its own (a bad version, say) that stands by itself.
+"""
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bot.domain.commands import (
-    USAGE,
     ActionAdd,
     ActionDone,
     Approve,
@@ -33,7 +38,7 @@ from bot.domain.commands import (
     Withdraw,
 )
 from bot.domain.errors import InvalidInput
-from bot.domain.mrkdwn import code, escape
+from bot.domain.message import Code, Message, Value
 from bot.domain.validation import (
     MAX_CHANGES,
     MAX_REASON,
@@ -49,16 +54,58 @@ from bot.domain.validation import (
 _ENV = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
 _USER = re.compile(r"^<@([UW][A-Z0-9]{2,20})(\|[^>]*)?>$")
 
+Parser = Callable[[str], Command]
 
-_Parser = Callable[[str, str], "Command"]
+
+@dataclass(frozen=True)
+class Verb:
+    name: str
+    usage: str  # shown after `/release `; `<…>` are placeholders, escaped when sent to Slack
+    parse: Parser
+
+
+VERBS: dict[str, Verb] = {}
+
+
+def verb(name: str, usage: str) -> Callable[[Parser], Parser]:
+    """Register `name` with its usage line and parser (help lists verbs in registration order)."""
+
+    def register(parser: Parser) -> Parser:
+        if name in VERBS:
+            raise ValueError(f"/release {name} is registered twice")
+        VERBS[name] = Verb(name, usage, parser)
+        return parser
+
+    return register
+
+
+class Problem(Exception):
+    """Inside a parser: the arguments have the wrong shape; `parse` turns it into a `UsageError`."""
+
+    def __init__(self, template: str, /, **values: Value) -> None:
+        super().__init__(template)
+        self.text = Message(template, **values)
 
 
 class UsageError(InvalidInput):
     """Wrong shape for a known subcommand; the message carries its usage line."""
 
-    def __init__(self, verb: str, problem: str) -> None:
-        super().__init__(f"{problem}\nUsage: `/release {escape(USAGE[verb])}`")  # `<ref>` is not a link
-        self.verb = verb
+    def __init__(self, verb: Verb, problem: Message) -> None:
+        super().__init__("{problem}\nUsage: {usage}", problem=problem, usage=Code(f"/release {verb.usage}", 200))
+        self.verb = verb.name
+
+
+def parse(text: str) -> Command:
+    """Parse the text after `/release`. Unknown subcommands and empty text become `Help`."""
+    text = " ".join(text.replace("\u00a0", " ").split(" ")).strip()
+    (name,), rest = _take(text, 1) if text else ([""], "")
+    found = VERBS.get(name.lower() or "help")
+    if found is None:
+        return Help(None, unknown=name.lower())
+    try:
+        return found.parse(rest)
+    except Problem as problem:
+        raise UsageError(found, problem.text) from None
 
 
 def _take(text: str, count: int) -> tuple[list[str], str]:
@@ -74,78 +121,84 @@ def _take(text: str, count: int) -> tuple[list[str], str]:
     return words, rest
 
 
-def _env(verb: str, word: str) -> str:
+def _env(word: str) -> str:
     if not _ENV.match(word):
-        raise UsageError(verb, f"{code(word, 30)} is not an environment name.")
+        raise Problem("{word} is not an environment name.", word=Code(word, 30))
     return word
 
 
-def _id(verb: str, word: str) -> int:
+def _id(word: str) -> int:
     if not word.isdigit() or len(word) > 12:
-        raise UsageError(verb, f"{code(word, 20)} is not an id; use the number shown in the list.")
+        raise Problem("{word} is not an id; use the number shown in the list.", word=Code(word, 20))
     return int(word)
 
 
-def _single_id(verb: str, rest: str) -> int:
-    words, extra = _take(rest, 1)
-    _need(verb, words, 1, "the id")
-    _no_extra(verb, extra)
-    return _id(verb, words[0])
-
-
-def _need(verb: str, words: list[str], count: int, what: str) -> None:
+def _need(words: list[str], count: int, what: str) -> None:
     if len(words) < count:
-        raise UsageError(verb, f"Missing {what}.")
+        raise Problem("Missing {what}.", what=Message(what))
 
 
-def _no_extra(verb: str, rest: str) -> None:
+def _no_extra(rest: str) -> None:
     if rest:
-        raise UsageError(verb, f"Unexpected {code(rest, 30)} at the end.")
+        raise Problem("Unexpected {rest} at the end.", rest=Code(rest, 30))
 
 
-def parse(text: str) -> Command:
-    """Parse the text after `/release`. Unknown subcommands and empty text become `Help`."""
-    text = " ".join(text.replace("\u00a0", " ").split(" ")).strip()
-    (verb,), rest = _take(text, 1) if text else ([""], "")
-    verb = verb.lower()
-    if verb in ("", "help"):
-        return Help(rest.strip().lower() or None)
-    parser = _PARSERS.get(verb)
-    if parser is None:
-        return Help(None, unknown=verb)
-    return parser(verb, rest)
-
-
-def _propose(verb: str, rest: str) -> Command:
-    if not rest:
-        return Propose()
-    words, summary = _take(rest, 2)
-    _need(verb, words, 2, "the version (and a summary)")
-    if not summary:
-        raise UsageError(verb, "Missing the summary: say in a few words what this release changes.")
-    service, version = check_service(words[0]), check_version(words[1])
-    return Propose(service, version, check_text(summary, field="summary", limit=MAX_SUMMARY))
-
-
-def _optional_service(verb: str, rest: str) -> str | None:
+def _ref_only(rest: str) -> ReleaseRef:
     words, extra = _take(rest, 1)
-    _no_extra(verb, extra)
-    return check_service(words[0]) if words else None
-
-
-def _ref_only(verb: str, rest: str) -> ReleaseRef:
-    words, extra = _take(rest, 1)
-    _need(verb, words, 1, "the release, as `service@version`")
-    _no_extra(verb, extra)
+    _need(words, 1, "the release, as `service@version`")
+    _no_extra(extra)
     return parse_ref(words[0])
 
 
-def _ref_and_text(verb: str, rest: str, *, required: str | None) -> tuple[ReleaseRef, str]:
+def _optional_service(rest: str) -> str | None:
+    words, extra = _take(rest, 1)
+    _no_extra(extra)
+    return check_service(words[0]) if words else None
+
+
+def _ref_and_text(rest: str, *, required: str | None) -> tuple[ReleaseRef, str]:
     words, text = _take(rest, 1)
-    _need(verb, words, 1, "the release, as `service@version`")
+    _need(words, 1, "the release, as `service@version`")
     if required and not text:
-        raise UsageError(verb, f"Missing {required}.")
-    return parse_ref(words[0]), check_text(text, field="text", limit=MAX_REASON, required=False)
+        raise Problem("Missing {what}.", what=required)
+    return parse_ref(words[0]), check_text(text, label="text", limit=MAX_REASON, required=False)
+
+
+@verb("help", "help")
+def _help(rest: str) -> Command:
+    return Help(rest.strip().lower() or None)
+
+
+@verb("propose", "propose [<service> <version> <summary…>]")
+def _propose(rest: str) -> Command:
+    if not rest:
+        return Propose()
+    words, summary = _take(rest, 2)
+    _need(words, 2, "the version (and a summary)")
+    if not summary:
+        raise Problem("Missing the summary: say in a few words what this release changes.")
+    service, version = check_service(words[0]), check_version(words[1])
+    return Propose(service, version, check_text(summary, label="summary", limit=MAX_SUMMARY))
+
+
+@verb("list", "list [service]")
+def _list(rest: str) -> Command:
+    return ListReleases(_optional_service(rest))
+
+
+@verb("show", "show <service@version>")
+def _show(rest: str) -> Command:
+    return Show(_ref_only(rest))
+
+
+@verb("history", "history <service@version>")
+def _history(rest: str) -> Command:
+    return History(_ref_only(rest))
+
+
+@verb("cancel", "cancel <service@version>")
+def _cancel(rest: str) -> Command:
+    return Cancel(_ref_only(rest))
 
 
 _EDITABLE = {
@@ -155,198 +208,173 @@ _EDITABLE = {
 }
 
 
-def _edit(verb: str, rest: str) -> Command:
+@verb("edit", "edit <service@version> summary|changes|rollback <text…>")
+def _edit(rest: str) -> Command:
     words, text = _take(rest, 2)
-    _need(verb, words, 2, "the release and what to change (`summary`, `changes` or `rollback`)")
+    _need(words, 2, "the release and what to change (`summary`, `changes` or `rollback`)")
     what = words[1].lower()
     if what not in _EDITABLE:
-        raise UsageError(verb, f"{code(words[1], 20)}: say `summary`, `changes` or `rollback`.")
+        raise Problem("{what}: say `summary`, `changes` or `rollback`.", what=Code(words[1], 20))
     field, limit = _EDITABLE[what]
     if not text:
-        raise UsageError(verb, f"Missing the new {what}.")
-    new_text = check_text(text, field=what, limit=limit)
+        raise Problem("Missing the new {what}.", what=what)
+    new_text = check_text(text, label=what, limit=limit)
     return Edit(parse_ref(words[0]), field, new_text)  # type: ignore[arg-type]
 
 
-def _deploy(verb: str, rest: str) -> Command:
+@verb("approve", "approve <service@version> [comment…]")
+def _approve(rest: str) -> Command:
+    ref, comment = _ref_and_text(rest, required=None)
+    return Approve(ref, comment)
+
+
+@verb("reject", "reject <service@version> <reason…>")
+def _reject(rest: str) -> Command:
+    ref, reason = _ref_and_text(rest, required="the reason: the proposer needs to know what to fix")
+    return Reject(ref, reason)
+
+
+@verb("withdraw", "withdraw <service@version>")
+def _withdraw(rest: str) -> Command:
+    return Withdraw(_ref_only(rest))
+
+
+@verb("deploy", "deploy <service@version> <env> [--override <reason…>]")
+def _deploy(rest: str) -> Command:
     words, tail = _take(rest, 2)
-    _need(verb, words, 2, "the release and the environment")
+    _need(words, 2, "the release and the environment")
     override = None
     if tail:
         flag, _, reason = tail.partition(" ")
         if flag != "--override":
-            raise UsageError(verb, f"Unexpected {code(tail, 30)}; only `--override &lt;reason…&gt;` may follow.")
+            raise Problem("Unexpected {tail}; only `--override <reason…>` may follow.", tail=Code(tail, 30))
         if not reason.strip():
-            raise UsageError(verb, "An override needs a reason, for the audit history.")
-        override = check_text(reason, field="override reason", limit=MAX_REASON)
-    return Deploy(parse_ref(words[0]), _env(verb, words[1]), override)
+            raise Problem("An override needs a reason, for the audit history.")
+        override = check_text(reason, label="override reason", limit=MAX_REASON)
+    return Deploy(parse_ref(words[0]), _env(words[1]), override)
 
 
-def _verify(verb: str, rest: str) -> Command:
+@verb("verify", "verify <service@version> <env> passed|failed [note…]")
+def _verify(rest: str) -> Command:
     words, note = _take(rest, 3)
-    _need(verb, words, 3, "the release, the environment and `passed` or `failed`")
+    _need(words, 3, "the release, the environment and `passed` or `failed`")
     outcome = words[2].lower()
     if outcome not in ("passed", "failed"):
-        raise UsageError(verb, f"{code(words[2], 20)} must be `passed` or `failed`.")
-    note = check_text(note, field="note", limit=MAX_REASON, required=False)
-    return Verify(parse_ref(words[0]), _env(verb, words[1]), outcome == "passed", note)
+        raise Problem("{outcome} must be `passed` or `failed`.", outcome=Code(words[2], 20))
+    note = check_text(note, label="note", limit=MAX_REASON, required=False)
+    return Verify(parse_ref(words[0]), _env(words[1]), outcome == "passed", note)
 
 
-def _rollback(verb: str, rest: str) -> Command:
+@verb("rollback", "rollback <service> <env> <reason…>")
+def _rollback(rest: str) -> Command:
     words, reason = _take(rest, 2)
-    _need(verb, words, 2, "the service and the environment")
+    _need(words, 2, "the service and the environment")
     if not reason:
-        raise UsageError(verb, "Missing the reason: stakeholders are told why.")
-    return Rollback(check_service(words[0]), _env(verb, words[1]), check_text(reason, field="reason", limit=MAX_REASON))
+        raise Problem("Missing the reason: stakeholders are told why.")
+    return Rollback(check_service(words[0]), _env(words[1]), check_text(reason, label="reason", limit=MAX_REASON))
 
 
-def _freeze(verb: str, rest: str) -> Command:
+@verb("status", "status [service]")
+def _status(rest: str) -> Command:
+    return StatusReport(_optional_service(rest))
+
+
+@verb("freeze", "freeze <env> <from> <until> <reason…>")
+def _freeze(rest: str) -> Command:
     words, reason = _take(rest, 3)
-    _need(verb, words, 3, "the environment, the start and the end")
+    _need(words, 3, "the environment, the start and the end")
     if not reason:
-        raise UsageError(verb, "Missing the reason, shown to everyone who is refused.")
-    return Freeze(_env(verb, words[0]), words[1], words[2], check_text(reason, field="reason", limit=MAX_REASON))
+        raise Problem("Missing the reason, shown to everyone who is refused.")
+    return Freeze(_env(words[0]), words[1], words[2], check_text(reason, label="reason", limit=MAX_REASON))
 
 
-def _calendar(verb: str, rest: str) -> Command:
+@verb("freezes", "freezes")
+def _freezes(rest: str) -> Command:
+    _no_extra(rest)
+    return ListFreezes()
+
+
+@verb("unfreeze", "unfreeze <id>")
+def _unfreeze(rest: str) -> Command:
     words, extra = _take(rest, 1)
-    _no_extra(verb, extra)
+    _need(words, 1, "the id")
+    _no_extra(extra)
+    return Unfreeze(_id(words[0]))
+
+
+@verb("calendar", "calendar [days] | calendar link")
+def _calendar(rest: str) -> Command:
+    words, extra = _take(rest, 1)
+    _no_extra(extra)
     if not words:
         return Calendar()
     if words[0].lower() == "link":
         return CalendarLink()
     if not words[0].isdigit() or not 1 <= int(words[0]) <= 366:
-        raise UsageError(verb, f"{code(words[0], 20)} is not a number of days between 1 and 366.")
+        raise Problem("{days} is not a number of days between 1 and 366.", days=Code(words[0], 20))
     return Calendar(int(words[0]))
 
 
-def _schedule(verb: str, rest: str) -> Command:
+@verb("schedule", "schedule <service@version> <when> [duration]")
+def _schedule(rest: str) -> Command:
     words, extra = _take(rest, 3)
-    _need(verb, words, 2, "the release and when (`now`, `+2h` or `2026-12-01T14:00`)")
-    _no_extra(verb, extra)
+    _need(words, 2, "the release and when (`now`, `+2h` or `2026-12-01T14:00`)")
+    _no_extra(extra)
     return Schedule(parse_ref(words[0]), words[1], words[2] if len(words) > 2 else None)
 
 
-def _subscribe(verb: str, rest: str) -> Command:
+def _service_only(rest: str) -> str:
     words, extra = _take(rest, 1)
-    _need(verb, words, 1, "the service")
-    _no_extra(verb, extra)
-    return Subscribe(check_service(words[0]), on=verb == "subscribe")
+    _need(words, 1, "the service")
+    _no_extra(extra)
+    return check_service(words[0])
 
 
-def _review(verb: str, rest: str) -> Command:
+@verb("subscribe", "subscribe <service>")
+def _subscribe(rest: str) -> Command:
+    return Subscribe(_service_only(rest), on=True)
+
+
+@verb("unsubscribe", "unsubscribe <service>")
+def _unsubscribe(rest: str) -> Command:
+    return Subscribe(_service_only(rest), on=False)
+
+
+@verb("review", "review start|close <service@version>")
+def _review(rest: str) -> Command:
     words, extra = _take(rest, 2)
     if not words or words[0].lower() not in ("start", "close"):
-        raise UsageError(verb, "Say `start` or `close`.")
-    _need(verb, words, 2, "the release, as `service@version`")
-    _no_extra(verb, extra)
+        raise Problem("Say `start` or `close`.")
+    _need(words, 2, "the release, as `service@version`")
+    _no_extra(extra)
     return ReviewCommand(parse_ref(words[1]), "start" if words[0].lower() == "start" else "close")
 
 
-def _action(verb: str, rest: str) -> Command:
+@verb("action", "action add <service@version> <@owner> <due> <text…> | action done <id>")
+def _action(rest: str) -> Command:
     words, tail = _take(rest, 1)
     sub = words[0].lower() if words else ""
     if sub == "done":
         ids, extra = _take(tail, 1)
-        _need(verb, ids, 1, "the action item id")
-        _no_extra(verb, extra)
-        return ActionDone(_id(verb, ids[0]))
+        _need(ids, 1, "the action item id")
+        _no_extra(extra)
+        return ActionDone(_id(ids[0]))
     if sub != "add":
-        raise UsageError(verb, "Say `add` or `done`.")
+        raise Problem("Say `add` or `done`.")
     words, text = _take(tail, 3)
-    _need(verb, words, 3, "the release, the owner (`@someone`) and the due date")
+    _need(words, 3, "the release, the owner (`@someone`) and the due date")
     owner = _USER.match(words[1])
     if not owner:
-        raise UsageError(verb, f"{code(words[1], 30)} is not a person; mention them, like `@alice`.")
+        raise Problem("{word} is not a person; mention them, like `@alice`.", word=Code(words[1], 30))
     if not text:
-        raise UsageError(verb, "Missing the text of the action item.")
-    return ActionAdd(parse_ref(words[0]), owner.group(1), words[2], check_text(text, field="text", limit=MAX_REASON))
+        raise Problem("Missing the text of the action item.")
+    return ActionAdd(parse_ref(words[0]), owner.group(1), words[2], check_text(text, label="text", limit=MAX_REASON))
 
 
-def _actions(verb: str, rest: str) -> Command:
+@verb("actions", "actions [mine]")
+def _actions(rest: str) -> Command:
     words, extra = _take(rest, 1)
-    _no_extra(verb, extra)
+    _no_extra(extra)
     if words and words[0].lower() != "mine":
-        raise UsageError(verb, f"{code(words[0], 20)}: say `mine` or nothing.")
+        raise Problem("{word}: say `mine` or nothing.", word=Code(words[0], 20))
     return ListActions(mine=bool(words))
-
-
-def _ref_cmd(cls: type[Show] | type[History] | type[Cancel] | type[Withdraw]) -> _Parser:
-    return lambda verb, rest: cls(_ref_only(verb, rest))
-
-
-def _approve(verb: str, rest: str) -> Command:
-    ref, comment = _ref_and_text(verb, rest, required=None)
-    return Approve(ref, comment)
-
-
-def _reject(verb: str, rest: str) -> Command:
-    ref, reason = _ref_and_text(verb, rest, required="the reason: the proposer needs to know what to fix")
-    return Reject(ref, reason)
-
-
-def _no_args(command: Command) -> _Parser:
-    def parser(verb: str, rest: str) -> Command:
-        _no_extra(verb, rest)
-        return command
-
-    return parser
-
-
-_PARSERS: dict[str, _Parser] = {
-    "propose": _propose,
-    "list": lambda verb, rest: ListReleases(_optional_service(verb, rest)),
-    "show": _ref_cmd(Show),
-    "history": _ref_cmd(History),
-    "cancel": _ref_cmd(Cancel),
-    "withdraw": _ref_cmd(Withdraw),
-    "edit": _edit,
-    "approve": _approve,
-    "reject": _reject,
-    "deploy": _deploy,
-    "verify": _verify,
-    "rollback": _rollback,
-    "status": lambda verb, rest: StatusReport(_optional_service(verb, rest)),
-    "freeze": _freeze,
-    "freezes": _no_args(ListFreezes()),
-    "unfreeze": lambda verb, rest: Unfreeze(_single_id(verb, rest)),
-    "calendar": _calendar,
-    "schedule": _schedule,
-    "subscribe": _subscribe,
-    "unsubscribe": _subscribe,
-    "review": _review,
-    "action": _action,
-    "actions": _actions,
-}
-
-__all__ = [
-    "USAGE",
-    "ActionAdd",
-    "ActionDone",
-    "Approve",
-    "Calendar",
-    "CalendarLink",
-    "Cancel",
-    "Command",
-    "Deploy",
-    "Edit",
-    "Freeze",
-    "Help",
-    "History",
-    "ListActions",
-    "ListFreezes",
-    "ListReleases",
-    "Propose",
-    "Reject",
-    "ReviewCommand",
-    "Rollback",
-    "Schedule",
-    "Show",
-    "StatusReport",
-    "Subscribe",
-    "Unfreeze",
-    "UsageError",
-    "Verify",
-    "Withdraw",
-    "parse",
-]

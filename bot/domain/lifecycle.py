@@ -63,6 +63,12 @@ TRANSITIONS: dict[tuple[Status, Event], Status] = {
     (S.REJECTED, E.CANCELLED): S.CANCELLED,
 }
 
+# On its way: it may still be approved, rejected, edited, scheduled, deployed further and reminded about.
+OPEN = frozenset({S.PROPOSED, S.APPROVED, S.IN_PROGRESS})
+# It reached the end of the pipeline or was taken out of it: time for the post-release review.
+REVIEWABLE = frozenset({S.RELEASED, S.ROLLED_BACK})
+# Out of the pipeline for good or for now: nothing left to sign off.
+CLOSED = frozenset({S.REJECTED, S.CANCELLED, S.REVIEWED})
 TERMINAL = frozenset({S.CANCELLED, S.REVIEWED})
 # States in which nothing may be deployed: the reason is the status itself.
 UNDEPLOYABLE = frozenset({S.REJECTED, S.CANCELLED, S.ROLLED_BACK, S.REVIEWED})
@@ -89,4 +95,6 @@ def next_status(status: Status, event: Event, *, ref: str = "The release") -> St
     try:
         return TRANSITIONS[(status, event)]
     except KeyError:
-        raise InvalidTransition(f"{ref} is {status.label}, so it cannot {_REASONS[event]}.") from None
+        raise InvalidTransition(
+            "{ref} is {status}, so it cannot {reason}.", ref=ref, status=status.label, reason=_REASONS[event]
+        ) from None

@@ -2,7 +2,9 @@
 
 import re
 import tomllib
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +16,20 @@ ENTITY_ID = re.compile(r"^[UWS][A-Z0-9]{2,20}$")
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
 ENV_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# A planned window given only a start lasts this long.
+DEFAULT_WINDOW = timedelta(hours=1)
+
+Members = Mapping[str, frozenset[str]]  # user group id (S…) → its user ids, resolved through Slack
+
+
+def is_user_group(entity_id: str) -> bool:
+    """Policy entries name people (U…/W…) or Slack user groups (S…)."""
+    return entity_id.startswith("S")
+
+
+def includes(entities: Iterable[str], user_id: str, members: Members) -> bool:
+    """Whether `user_id` is one of `entities`, directly or as a member of a user group among them."""
+    return any(user_id == entity or user_id in members.get(entity, frozenset()) for entity in entities)
 
 
 class PolicyError(Exception):
@@ -190,6 +206,17 @@ class Policy(_Strict):
 
     def is_final(self, name: str) -> bool:
         return self.environment_names[-1] == name
+
+    @cached_property
+    def group_ids(self) -> frozenset[str]:
+        """Every user group the policy names: resolved through Slack before a decision that involves people."""
+        entities = list(self.release_managers)
+        for env in self.environments:
+            entities += [*env.approvers, *env.verifiers, *(m for g in env.approval_groups for m in g.members)]
+        return frozenset(entity for entity in entities if is_user_group(entity))
+
+    def is_release_manager(self, user_id: str, members: Members) -> bool:
+        return includes(self.release_managers, user_id, members)
 
     def stakeholder_channels(self, service: str) -> list[str]:
         channels = [self.slack.stakeholder_channel] if self.slack.stakeholder_channel else []

@@ -10,8 +10,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.domain.approval_policy import ApprovalState, Members
-from bot.domain.lifecycle import Status
-from bot.domain.policy import Environment
+from bot.domain.policy import Environment, is_user_group
 from bot.domain.working_hours import WorkingHours
 
 DEFAULT_ACTION_LEAD = timedelta(days=1)
@@ -28,11 +27,6 @@ class Kind(StrEnum):
 
 # Nudges wait for working hours; time-bound notices (a window starts soon, the review opens) do not.
 NUDGES = frozenset({Kind.APPROVAL, Kind.REGRESSION, Kind.ACTION_ITEM})
-# A release in these states may still collect approvals.
-AWAITING_APPROVAL = frozenset({Status.PROPOSED, Status.APPROVED, Status.IN_PROGRESS})
-# A release in these states still has a window ahead of it.
-WINDOW_OPEN = frozenset({Status.PROPOSED, Status.APPROVED, Status.IN_PROGRESS})
-REVIEWABLE = frozenset({Status.RELEASED, Status.ROLLED_BACK})
 
 
 def approval_key(entity: str) -> str:
@@ -113,7 +107,7 @@ def waiting_on_users(
     for waiting, entities, proposer, state in items:
         users: list[str] = []
         for entity in entities:
-            users.extend(sorted(members.get(entity, frozenset())) if entity.startswith("S") else [entity])
+            users.extend(sorted(members.get(entity, frozenset())) if is_user_group(entity) else [entity])
         for user in dict.fromkeys(users):
             if user == proposer or user in state.approved_by or user in state.rejected_by:
                 continue
@@ -129,7 +123,7 @@ def digest_recipients(
     own = set(scheduled)
     chosen: set[str] = set()
     for entity in due_entities:
-        if entity.startswith("S"):
+        if is_user_group(entity):
             chosen.update(user for user in members.get(entity, frozenset()) if user not in own)
         else:
             chosen.add(entity)

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.errors import InvalidInput
-from bot.domain.mrkdwn import code
+from bot.domain.message import Code
 
 _DURATION = re.compile(r"^(\d{1,6})([smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -17,7 +17,7 @@ def parse_duration(text: str) -> timedelta:
     parts = re.findall(r"\d{1,6}[smhdw]", raw)
     if not parts or "".join(parts) != raw:
         raise InvalidInput(
-            f"{code(text, 30)} is not a duration; use a number and a unit, like `90s`, `30m`, `4h` or `2d`."
+            "{text} is not a duration; use a number and a unit, like `90s`, `30m`, `4h` or `2d`.", text=Code(text, 30)
         )
     seconds = 0
     for part in parts:
@@ -25,7 +25,7 @@ def parse_duration(text: str) -> timedelta:
         assert match is not None
         seconds += int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if seconds <= 0:
-        raise InvalidInput(f"{code(text, 30)} must be longer than zero.")
+        raise InvalidInput("{text} must be longer than zero.", text=Code(text, 30))
     return timedelta(seconds=seconds)
 
 
@@ -34,7 +34,7 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise InvalidInput(
-            f"{code(name, 40)} is not a known time zone; use an IANA name like `Europe/Berlin`."
+            "{name} is not a known time zone; use an IANA name like `Europe/Berlin`.", name=Code(name, 40)
         ) from exc
 
 
@@ -57,7 +57,8 @@ def parse_when(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
             parsed = datetime.fromisoformat(raw)
     except ValueError as exc:
         raise InvalidInput(
-            f"{code(text, 40)} is not a time; use `now`, `+2h`, `2026-12-01` or `2026-12-01T14:00` (ISO 8601)."
+            "{text} is not a time; use `now`, `+2h`, `2026-12-01` or `2026-12-01T14:00` (ISO 8601).",
+            text=Code(text, 40),
         ) from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass
 
 from bot.domain.errors import InvalidInput
-from bot.domain.mrkdwn import code
+from bot.domain.message import Code
 
 SERVICE_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{0,62}$")
 # Semantic-ish: 2.4.0, v2.4, 2026.11.30, 1.0.0-rc.1+build.5
@@ -29,35 +29,53 @@ class ReleaseRef:
 def check_service(name: str) -> str:
     if not SERVICE_PATTERN.match(name):
         raise InvalidInput(
-            f"{code(name, 40)} is not a service name; use lowercase letters, digits, `.`, `_` or `-`, "
-            "starting with a letter (at most 63 characters), like `payments`."
+            "{name} is not a service name; use lowercase letters, digits, `.`, `_` or `-`, "
+            "starting with a letter (at most 63 characters), like `payments`.",
+            field="service",
+            name=Code(name, 40),
         )
     return name
 
 
 def check_version(version: str) -> str:
     if len(version) > MAX_VERSION:
-        raise InvalidInput(f"The version is {len(version)} characters long; at most {MAX_VERSION} are allowed.")
+        raise InvalidInput(
+            "The version is {length} characters long; at most {limit} are allowed.",
+            field="version",
+            length=len(version),
+            limit=MAX_VERSION,
+        )
     if not VERSION_PATTERN.match(version):
         raise InvalidInput(
-            f"{code(version, 40)} is not a version; use dotted numbers like `2.4.0`, `v2.4` or `1.0.0-rc.1`."
+            "{version} is not a version; use dotted numbers like `2.4.0`, `v2.4` or `1.0.0-rc.1`.",
+            field="version",
+            version=Code(version, 40),
         )
     return version
 
 
-def check_text(value: str, *, field: str, limit: int, required: bool = True) -> str:
+def check_text(value: str, *, label: str, limit: int, required: bool = True, field: str | None = None) -> str:
+    """`label` names the text for the person ("list of changes"); `field` names the input for a form."""
     value = value.strip()
     if required and not value:
-        raise InvalidInput(f"The {field} is missing.")
+        raise InvalidInput("The {label} is missing.", field=field, label=label)
     if len(value) > limit:
-        raise InvalidInput(f"The {field} is {len(value)} characters long; at most {limit} are allowed.")
+        raise InvalidInput(
+            "The {label} is {length} characters long; at most {limit} are allowed.",
+            field=field,
+            label=label,
+            length=len(value),
+            limit=limit,
+        )
     return value
 
 
 def check_risk(risk: str) -> str:
     risk = risk.strip().lower()
     if risk not in RISKS:
-        raise InvalidInput(f"{code(risk, 20)} is not a risk level; use one of {', '.join(RISKS)}.")
+        raise InvalidInput(
+            "{risk} is not a risk level; use one of {risks}.", field="risk", risk=Code(risk, 20), risks=RISKS
+        )
     return risk
 
 
@@ -65,5 +83,7 @@ def parse_ref(text: str) -> ReleaseRef:
     """`payments@2.4.0` → ReleaseRef; errors name the expected shape."""
     service, sep, version = text.partition("@")
     if not sep or not service or not version:
-        raise InvalidInput(f"{code(text, 40)} is not a release; write it as `service@version`, like `payments@2.4.0`.")
+        raise InvalidInput(
+            "{text} is not a release; write it as `service@version`, like `payments@2.4.0`.", text=Code(text, 40)
+        )
     return ReleaseRef(check_service(service), check_version(version))

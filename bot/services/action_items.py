@@ -6,19 +6,17 @@ from datetime import datetime, timedelta
 
 from bot.domain import reminders
 from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
-from bot.domain.mrkdwn import mention
+from bot.domain.message import Mention, Message
 from bot.domain.reminders import Kind
 from bot.domain.timeparse import parse_duration, parse_when, zone
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
 from bot.render import render
-from bot.services import release_card
+from bot.services import lookup, release_card
 from bot.services.context import Actor, ServiceContext
-from bot.services.reviews import load
 from storage.models import ActionItem, Release
 from storage.repositories import action_items as items_repo
 from storage.repositories import audit, jobs, outbox
 from storage.repositories import reviews as reviews_repo
-from storage.types import utcnow
 
 PAST_GRACE = timedelta(minutes=1)
 
@@ -27,13 +25,17 @@ def parse_due(text: str, ctx: ServiceContext) -> datetime:
     """A due time as people give it; a date alone means the end of that day in the team's time zone."""
     raw = text.strip()
     if not raw:
-        raise InvalidInput("The due date is missing; give one like `+3d`, `2026-12-01` or `2026-12-01T17:00`.")
+        raise InvalidInput(
+            "The due date is missing; give one like `+3d`, `2026-12-01` or `2026-12-01T17:00`.", field="due"
+        )
     tz = zone(ctx.policy.timezone)
     due = parse_when(raw, now=ctx.now(), tz=tz)
     if len(raw) == 10 and raw[4] == "-":
         due += timedelta(days=1)
     if due < ctx.now() - PAST_GRACE:
-        raise InvalidInput(f"The due date {raw} is in the past; give a later one, like `+3d` or a date.")
+        raise InvalidInput(
+            "The due date {raw} is in the past; give a later one, like `+3d` or a date.", field="due", raw=raw
+        )
     return due
 
 
@@ -41,24 +43,24 @@ def parse_due(text: str, ctx: ServiceContext) -> datetime:
 class Added:
     item: ActionItem
     release: Release
-    message: str
+    message: Message
 
 
 async def add(
     ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, owner_id: str, due_text: str, text: str
 ) -> Added:
-    text = check_text(text, field="text of the action item", limit=MAX_REASON)
+    text = check_text(text, label="text of the action item", limit=MAX_REASON, field="text")
     if not owner_id:
-        raise InvalidInput("Pick who owns the action item.")
+        raise InvalidInput("Pick who owns the action item.", field="owner")
     due_at = parse_due(due_text, ctx)
     async with ctx.db.transaction() as session:
-        release = await load(session, actor.team_id, ref)
+        release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
         assert release.id is not None
         review = await reviews_repo.for_release(session=session, team_id=actor.team_id, release_id=release.id)
         if review is None:
             raise InvalidTransition(
-                f"{release.ref} has no review yet; action items come out of one "
-                f"(`/release review start {release.ref}`)."
+                "{ref} has no review yet; action items come out of one (`/release review start {ref}`).",
+                ref=release.ref,
             )
         item = items_repo.add(
             session=session,
@@ -101,26 +103,28 @@ async def add(
             payload={"item_id": item.id, "phase": phase},
         )
     ctx.kick()
-    return Added(item, release, f"Added action item #{item.id} for {mention(owner_id)} on {release.ref}.")
+    message = Message(
+        "Added action item #{id} for {owner} on {ref}.", id=item.id, owner=Mention(owner_id), ref=release.ref
+    )
+    return Added(item, release, message)
 
 
-async def done(ctx: ServiceContext, actor: Actor, item_id: int) -> str:
-    members = await ctx.directory.members(actor.team_id, {e for e in ctx.policy.release_managers if e.startswith("S")})
+async def done(ctx: ServiceContext, actor: Actor, item_id: int) -> Message:
+    members = await ctx.members(actor.team_id)
     async with ctx.db.transaction() as session:
         item = await items_repo.get(session=session, team_id=actor.team_id, item_id=item_id, lock=True)
         if item is None:
-            raise NotFound(f"There is no action item #{item_id}. See the open ones with `/release actions`.")
+            raise NotFound("There is no action item #{id}. See the open ones with `/release actions`.", id=item_id)
         if item.status == "done":
-            return f"Action item #{item_id} is already done."
-        manager = any(
-            actor.user_id == rm or actor.user_id in members.get(rm, frozenset()) for rm in ctx.policy.release_managers
-        )
+            return Message("Action item #{id} is already done.", id=item_id)
+        manager = ctx.policy.is_release_manager(actor.user_id, members)
         if actor.user_id not in (item.owner_id, item.created_by) and not manager:
             raise NotAllowed(
-                f"Only {mention(item.owner_id)} (the owner), whoever added it, or a release manager "
-                f"can mark action item #{item_id} done."
+                "Only {owner} (the owner), whoever added it, or a release manager can mark action item #{id} done.",
+                owner=Mention(item.owner_id),
+                id=item_id,
             )
-        item.status, item.done_at, item.done_by = "done", utcnow(), actor.user_id
+        item.status, item.done_at, item.done_by = "done", ctx.now(), actor.user_id
         session.add(item)
         audit.append(
             session=session,
@@ -136,10 +140,10 @@ async def done(ctx: ServiceContext, actor: Actor, item_id: int) -> str:
             dedupe_keys=[reminders.action_item_key(item_id)],
             reason="done",
         )
-        release = await load(session, actor.team_id, item.release_id)
+        release = await lookup.release(session, team_id=actor.team_id, ref=item.release_id, lock=True)
         release_card.thread(session, release, "thread_action_item_done", item=item, actor=actor.user_id)
     ctx.kick()
-    return f"Marked action item #{item_id} done."
+    return Message("Marked action item #{id} done.", id=item_id)
 
 
 async def open_items(ctx: ServiceContext, actor: Actor, *, mine: bool) -> Sequence[tuple[ActionItem, Release]]:

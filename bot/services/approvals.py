@@ -5,66 +5,52 @@ partial unique index allows one active decision per person and environment, so d
 and two processes at once all end with the right count and one "approved" transition.
 """
 
-from dataclasses import dataclass
-
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import approval_policy
-from bot.domain.approval_policy import ApprovalState, Members
-from bot.domain.errors import InvalidTransition, NotAllowed, NotFound
-from bot.domain.lifecycle import Event, Status, can, next_status
-from bot.domain.policy import Environment
+from bot.domain.approval_policy import ApprovalState
+from bot.domain.errors import InvalidTransition, NotAllowed
+from bot.domain.lifecycle import OPEN, Event, can
+from bot.domain.message import Message
+from bot.domain.policy import Environment, Members
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
-from bot.services import lifecycle_hooks, lookup, release_card
+from bot.services import lookup, release_card, release_state
 from bot.services.context import Actor, ServiceContext
+from bot.services.outcome import Outcome
 from storage.models import Approval, Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import audit, subscriptions
-from storage.repositories import releases as releases_repo
-from storage.types import utcnow
-
-DECIDABLE = frozenset({Status.PROPOSED, Status.APPROVED, Status.IN_PROGRESS})
 
 
-@dataclass(frozen=True)
-class Outcome:
-    release: Release
-    message: str
-    changed: bool = True
+async def states(session: AsyncSession, ctx: ServiceContext, release: Release, members: Members) -> list[ApprovalState]:
+    """Where the release stands with every environment that needs approvals, from its active decisions."""
+    decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk)
+    return approval_policy.states(ctx.policy, proposer_id=release.proposer_id, decisions=decisions, members=members)
 
 
-async def _load(ctx: ServiceContext, session: AsyncSession, actor: Actor, ref: ReleaseRef | int) -> Release:
-    return await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
-
-
-async def _states(
-    ctx: ServiceContext, session: AsyncSession, release: Release, members: Members
-) -> list[ApprovalState]:
-    assert release.id is not None
-    decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.id)
-    return release_card.approval_states(ctx.policy, release, decisions, members)
+def _may_approve(ctx: ServiceContext, release: Release, env: Environment, actor: Actor, members: Members) -> None:
+    approval_policy.check_may_approve(
+        env,
+        user_id=actor.user_id,
+        proposer_id=release.proposer_id,
+        release_managers=ctx.policy.release_managers,
+        members=members,
+        ref=release.ref,
+    )
 
 
 def _target(
-    ctx: ServiceContext, release: Release, states: list[ApprovalState], actor: Actor, members: Members
+    ctx: ServiceContext, release: Release, pending: list[ApprovalState], actor: Actor, members: Members
 ) -> Environment:
     """The first environment still short of approvals that this person may approve for."""
-    pending = [ctx.policy.environment(state.environment) for state in states if not state.met]
-    candidates = [env for env in pending if env is not None]
+    candidates = [env for state in pending if not state.met if (env := ctx.policy.environment(state.environment))]
     if not candidates:
-        raise InvalidTransition(f"{release.ref} already has every approval the policy asks for.")
+        raise InvalidTransition("{ref} already has every approval the policy asks for.", ref=release.ref)
     refusal: NotAllowed | None = None
     for env in candidates:
         try:
-            approval_policy.check_may_approve(
-                env,
-                user_id=actor.user_id,
-                proposer_id=release.proposer_id,
-                release_managers=ctx.policy.release_managers,
-                members=members,
-                ref=release.ref,
-            )
+            _may_approve(ctx, release, env, actor, members)
             return env
         except NotAllowed as error:
             refusal = refusal or error
@@ -72,27 +58,29 @@ def _target(
     raise refusal
 
 
-def _require_decidable(release: Release, verb: str) -> None:
-    status = Status(release.status)
-    if status not in DECIDABLE:
-        raise InvalidTransition(f"{release.ref} is {status.label}, so it cannot be {verb}.")
+def _require_open(release: Release, verb: str) -> None:
+    if release.status not in OPEN:
+        raise InvalidTransition(
+            "{ref} is {status}, so it cannot be {verb}.", ref=release.ref, status=release.status.label, verb=verb
+        )
 
 
 async def approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, comment: str = "") -> Outcome:
-    comment = check_text(comment, field="comment", limit=MAX_REASON, required=False)
-    members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
+    comment = check_text(comment, label="comment", limit=MAX_REASON, required=False)
+    members = await ctx.members(actor.team_id)
     try:
         async with ctx.db.transaction() as session:
-            release = await _load(ctx, session, actor, ref)
-            _require_decidable(release, "approved")
-            states = await _states(ctx, session, release, members)
-            env = _target(ctx, release, states, actor, members)
-            state = next(s for s in states if s.environment == env.name)
-            if actor.user_id in state.approved_by:
-                return Outcome(release, f"You already approved {release.ref} for {env.name}.", changed=False)
-            if actor.user_id in state.rejected_by:
+            release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
+            _require_open(release, "approved")
+            pending = await states(session, ctx, release, members)
+            env = _target(ctx, release, pending, actor, members)
+            before = next(s for s in pending if s.environment == env.name)
+            if actor.user_id in before.approved_by:
+                message = Message("You already approved {ref} for {env}.", ref=release.ref, env=env.name)
+                return Outcome(release, message, changed=False)
+            if actor.user_id in before.rejected_by:
                 raise InvalidTransition(
-                    f"You rejected {release.ref}; withdraw it first with `/release withdraw {release.ref}`."
+                    "You rejected {ref}; withdraw it first with `/release withdraw {ref}`.", ref=release.ref
                 )
             groups = approval_policy.groups_of(env, actor.user_id, members)
             approvals_repo.add(
@@ -113,119 +101,86 @@ async def approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, comm
                 team_id=actor.team_id,
                 actor_id=actor.user_id,
                 action="approved",
-                release_id=release.id,
+                release_id=release.pk,
                 details={"environment": env.name, "comment": comment},
             )
-            after = await _states(ctx, session, release, members)
-            now_state = next(s for s in after if s.environment == env.name)
-            release_card.thread(
-                session, release, "thread_approved", actor=actor.user_id, state=now_state, comment=comment
-            )
-            if now_state.met:
+            after = await states(session, ctx, release, members)
+            state = next(s for s in after if s.environment == env.name)
+            release_card.thread(session, release, "thread_approved", actor=actor.user_id, state=state, comment=comment)
+            if state.met:
                 followers = await subscriptions.subscribers(
                     session=session, team_id=actor.team_id, service=release.service
                 )
                 release_card.stakeholders(
-                    session,
-                    ctx.policy,
-                    release,
-                    "stakeholders_approved",
-                    subscribers=followers,
-                    environment=env.name,
+                    session, ctx.policy, release, "stakeholders_approved", subscribers=followers, environment=env.name
                 )
-            if all(s.met for s in after) and can(Status(release.status), Event.QUORUM_MET):
-                await _move(session, ctx, release, Event.QUORUM_MET, actor)
-            release.row_version += 1
-            release.updated_at = utcnow()
-            await release_card.refresh(session, ctx.policy, release, members)
+            if all(s.met for s in after) and can(release.status, Event.QUORUM_MET):
+                await release_state.transition(
+                    session, ctx, release, Event.QUORUM_MET, actor_id=actor.user_id, members=members
+                )
+            else:
+                await release_state.touch(session, ctx, release, members)
     except IntegrityError:  # the same person's concurrent click won; this one changes nothing
-        return await _already(ctx, actor, ref)
+        async with ctx.db.read() as session:
+            release = await lookup.release(session, team_id=actor.team_id, ref=ref)
+        return Outcome(release, Message("You already decided on {ref}.", ref=release.ref), changed=False)
     ctx.kick()
-    count = f"{min(len(now_state.approved_by), now_state.required)}/{now_state.required}"
-    done = " It now has every approval it needs." if now_state.met else ""
-    return Outcome(release, f"You approved {release.ref} for {env.name} ({count}).{done}")
-
-
-async def _already(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int) -> Outcome:
-    async with ctx.db.read() as session:
-        if isinstance(ref, int):
-            release = await releases_repo.get_by_id(session=session, team_id=actor.team_id, release_id=ref)
-        else:
-            release = await releases_repo.get(
-                session=session, team_id=actor.team_id, service=ref.service, version=ref.version
-            )
-    assert release is not None
-    return Outcome(release, f"You already decided on {release.ref}.", changed=False)
-
-
-async def _move(session: AsyncSession, ctx: ServiceContext, release: Release, event: Event, actor: Actor) -> None:
-    before = release.status
-    release.status = next_status(Status(release.status), event, ref=release.ref)
-    audit.append(
-        session=session,
-        team_id=release.team_id,
-        actor_id=actor.user_id,
-        action="status",
-        release_id=release.id,
-        details={"from": before, "to": release.status, "event": event.value},
+    done = " It now has every approval it needs." if state.met else ""
+    return Outcome(
+        release,
+        Message(
+            "You approved {ref} for {env} ({have}/{required}).{done}",
+            ref=release.ref,
+            env=env.name,
+            have=min(len(state.approved_by), state.required),
+            required=state.required,
+            done=done,
+        ),
     )
-    await lifecycle_hooks.after_status_change(session, ctx, release, before)
 
 
 async def check_may_decide_by_id(ctx: ServiceContext, actor: Actor, release_id: int) -> Release:
     """Refuse early (before the reject modal opens) when this person may not decide on the release."""
-    members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
+    members = await ctx.members(actor.team_id)
     async with ctx.db.read() as session:
-        release = await releases_repo.get_by_id(session=session, team_id=actor.team_id, release_id=release_id)
-        if release is None:
-            raise NotFound("That release no longer exists in this workspace.")
-        _require_decidable(release, "rejected")
-        states = await _states(ctx, session, release, members)
-    _reject_target(ctx, release, states, actor, members)
+        release = await lookup.release(session, team_id=actor.team_id, ref=release_id)
+        _require_open(release, "rejected")
+        pending = await states(session, ctx, release, members)
+    _reject_target(ctx, release, pending, actor, members)
     return release
 
 
 def _reject_target(
-    ctx: ServiceContext, release: Release, states: list[ApprovalState], actor: Actor, members: Members
+    ctx: ServiceContext, release: Release, pending: list[ApprovalState], actor: Actor, members: Members
 ) -> str:
     if actor.user_id == release.proposer_id:
         raise NotAllowed(
-            f"You proposed {release.ref}; cancel it with `/release cancel {release.ref}` instead of rejecting it."
+            "You proposed {ref}; cancel it with `/release cancel {ref}` instead of rejecting it.", ref=release.ref
         )
-    gated = [ctx.policy.environment(s.environment) for s in states]
-    for env in [e for e in gated if e is not None]:
+    gated = [env for state in pending if (env := ctx.policy.environment(state.environment))]
+    for env in gated:
         try:
-            approval_policy.check_may_approve(
-                env,
-                user_id=actor.user_id,
-                proposer_id=release.proposer_id,
-                release_managers=ctx.policy.release_managers,
-                members=members,
-                ref=release.ref,
-            )
+            _may_approve(ctx, release, env, actor, members)
             return env.name
         except NotAllowed:
             continue
-    is_manager = any(
-        actor.user_id == rm or actor.user_id in members.get(rm, frozenset()) for rm in ctx.policy.release_managers
-    )
-    if is_manager:
+    if ctx.policy.is_release_manager(actor.user_id, members):
         return ctx.policy.environment_names[-1]
-    envs = [e for e in gated if e is not None]
     who = (
-        approval_policy.who_can_approve(envs[0], ctx.policy.release_managers) if envs else "Only release managers can."
+        approval_policy.who_can_approve(gated[0], ctx.policy.release_managers)
+        if gated
+        else Message("Only release managers can.")
     )
-    raise NotAllowed(f"You may not reject {release.ref}. {who}")
+    raise NotAllowed("You may not reject {ref}. {who}", ref=release.ref, who=who)
 
 
 async def reject(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, reason: str) -> Outcome:
-    reason = check_text(reason, field="reason", limit=MAX_REASON)
-    members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
+    reason = check_text(reason, label="reason", limit=MAX_REASON, field="reason")
+    members = await ctx.members(actor.team_id)
     async with ctx.db.transaction() as session:
-        release = await _load(ctx, session, actor, ref)
-        _require_decidable(release, "rejected")
-        states = await _states(ctx, session, release, members)
-        env_name = _reject_target(ctx, release, states, actor, members)
+        release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
+        _require_open(release, "rejected")
+        env_name = _reject_target(ctx, release, await states(session, ctx, release, members), actor, members)
         await approvals_repo.invalidate(
             session=session, team_id=actor.team_id, release_id=release.pk, user_id=actor.user_id
         )
@@ -245,92 +200,81 @@ async def reject(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, reaso
             team_id=actor.team_id,
             actor_id=actor.user_id,
             action="rejected",
-            release_id=release.id,
+            release_id=release.pk,
             details={"environment": env_name, "reason": reason},
         )
-        await _move(session, ctx, release, Event.REJECTED, actor)
-        release.row_version += 1
-        release.updated_at = utcnow()
         release_card.thread(
             session, release, "thread_rejected", actor=actor.user_id, reason=reason, environment=env_name
         )
-        await release_card.refresh(session, ctx.policy, release, members)
+        await release_state.transition(session, ctx, release, Event.REJECTED, actor_id=actor.user_id, members=members)
     ctx.kick()
-    return Outcome(release, f"You rejected {release.ref}. The proposer sees your reason in the thread.")
+    return Outcome(
+        release, Message("You rejected {ref}. The proposer sees your reason in the thread.", ref=release.ref)
+    )
 
 
 async def withdraw(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcome:
-    members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
+    members = await ctx.members(actor.team_id)
     async with ctx.db.transaction() as session:
-        release = await _load(ctx, session, actor, ref)
-        assert release.id is not None
+        release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
         withdrawn = await approvals_repo.invalidate(
-            session=session,
-            team_id=actor.team_id,
-            release_id=release.id,
-            user_id=actor.user_id,
-            decision="reject",
+            session=session, team_id=actor.team_id, release_id=release.pk, user_id=actor.user_id, decision="reject"
         )
         if not withdrawn:
-            raise NotAllowed(f"You have no rejection of {release.ref} to withdraw; only its author can withdraw one.")
+            raise NotAllowed(
+                "You have no rejection of {ref} to withdraw; only its author can withdraw one.", ref=release.ref
+            )
         audit.append(
             session=session,
             team_id=actor.team_id,
             actor_id=actor.user_id,
             action="rejection_withdrawn",
-            release_id=release.id,
+            release_id=release.pk,
         )
-        states = await _states(ctx, session, release, members)
-        if not any(s.rejected_by for s in states) and can(Status(release.status), Event.REJECTION_WITHDRAWN):
-            await _move(session, ctx, release, Event.REJECTION_WITHDRAWN, actor)
-            if states and all(s.met for s in states):
-                await _move(session, ctx, release, Event.QUORUM_MET, actor)
-        release.row_version += 1
-        release.updated_at = utcnow()
         release_card.thread(session, release, "thread_withdrawn", actor=actor.user_id)
-        await release_card.refresh(session, ctx.policy, release, members)
+        now = await states(session, ctx, release, members)
+        reopens = not any(s.rejected_by for s in now) and can(release.status, Event.REJECTION_WITHDRAWN)
+        if reopens and now and all(s.met for s in now):
+            await release_state.transition(
+                session, ctx, release, Event.REJECTION_WITHDRAWN, actor_id=actor.user_id, members=members
+            )
+            await release_state.transition(
+                session, ctx, release, Event.QUORUM_MET, actor_id=actor.user_id, members=members
+            )
+        elif reopens:
+            await release_state.transition(
+                session, ctx, release, Event.REJECTION_WITHDRAWN, actor_id=actor.user_id, members=members
+            )
+        else:
+            await release_state.touch(session, ctx, release, members)
     ctx.kick()
-    return Outcome(release, f"You withdrew your rejection of {release.ref}.")
+    return Outcome(release, Message("You withdrew your rejection of {ref}.", ref=release.ref))
 
 
-async def invalidate_for_scope_change(
-    session: AsyncSession, ctx: ServiceContext, release: Release, actor: Actor, what: str
+async def restart(
+    session: AsyncSession, ctx: ServiceContext, release: Release, actor: Actor, what: str, members: Members
 ) -> list[str]:
-    """Scope changed: every approval starts over and the approvers who gave one are told. Returns them."""
-    assert release.id is not None
-    decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.id)
+    """The scope changed (`what`): every approval starts over, the approvers who gave one are told, and the
+    release (and its card) shows it. Ends the caller's change to the release; returns those approvers."""
+    decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk)
     approvers = [d.user_id for d in decisions if d.decision == "approve"]
     if not approvers:
+        await release_state.touch(session, ctx, release, members)
         return []
-    await approvals_repo.invalidate(session=session, team_id=release.team_id, release_id=release.id, decision="approve")
+    await approvals_repo.invalidate(session=session, team_id=release.team_id, release_id=release.pk, decision="approve")
     audit.append(
         session=session,
         team_id=release.team_id,
         actor_id=actor.user_id,
         action="approvals_invalidated",
-        release_id=release.id,
+        release_id=release.pk,
         details={"because": what, "approvers": approvers},
     )
-    if can(Status(release.status), Event.SCOPE_CHANGED):
-        before = release.status
-        release.status = next_status(Status(release.status), Event.SCOPE_CHANGED, ref=release.ref)
-        if before != release.status:
-            audit.append(
-                session=session,
-                team_id=release.team_id,
-                actor_id=actor.user_id,
-                action="status",
-                release_id=release.id,
-                details={"from": before, "to": release.status, "event": Event.SCOPE_CHANGED.value},
-            )
-            await lifecycle_hooks.after_status_change(session, ctx, release, before)
     release_card.thread(session, release, "thread_scope_changed", actor=actor.user_id, what=what, approvers=approvers)
+    if can(release.status, Event.SCOPE_CHANGED):
+        await release_state.transition(
+            session, ctx, release, Event.SCOPE_CHANGED, actor_id=actor.user_id, members=members
+        )
+    else:
+        await release_state.touch(session, ctx, release, members)
     return approvers
-
-
-async def approve_by_id(ctx: ServiceContext, actor: Actor, release_id: int, comment: str = "") -> Outcome:
-    return await approve(ctx, actor, release_id, comment)
-
-
-async def reject_by_id(ctx: ServiceContext, actor: Actor, release_id: int, reason: str) -> Outcome:
-    return await reject(ctx, actor, release_id, reason)

@@ -7,16 +7,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import windows as rules
 from bot.domain.freezes import FreezeWindow
-from bot.domain.lifecycle import Status
+from bot.domain.lifecycle import OPEN
 from bot.domain.windows import PlannedWindow, WindowConflict
 from bot.services import release_card
 from bot.services.context import Actor, ServiceContext
 from bot.services.freeze_lookup import windows_between
 from storage.models import Release
 from storage.repositories import windows as windows_repo
-
-# Releases whose window is still a plan: once released, rolled back or closed, the window is history.
-PLANNED = (Status.PROPOSED.value, Status.APPROVED.value, Status.IN_PROGRESS.value)
 
 
 def planned(ctx: ServiceContext, release: Release) -> PlannedWindow | None:
@@ -38,14 +35,14 @@ def planned(ctx: ServiceContext, release: Release) -> PlannedWindow | None:
 async def planned_between(
     session: AsyncSession, ctx: ServiceContext, team_id: str, start: datetime, end: datetime
 ) -> list[tuple[PlannedWindow, Release]]:
-    rows = await windows_repo.overlapping(session=session, team_id=team_id, start=start, end=end, statuses=PLANNED)
+    rows = await windows_repo.overlapping(session=session, team_id=team_id, start=start, end=end, statuses=OPEN)
     return [(window, row) for row in rows if (window := planned(ctx, row)) is not None]
 
 
 async def conflicts_for_release(session: AsyncSession, ctx: ServiceContext, release: Release) -> list[WindowConflict]:
     """What the release's window clashes with: other planned windows and freezes of the final environment."""
     window = planned(ctx, release)
-    if window is None or release.status not in PLANNED:
+    if window is None or release.status not in OPEN:
         return []
     others = await planned_between(session, ctx, release.team_id, window.start, window.end)
     freezes = await windows_between(

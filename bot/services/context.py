@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from bot.domain.policy import Policy
+from bot.domain.policy import Members, Policy
 from bot.settings import Settings
 from storage.db import Database
 
@@ -44,3 +44,7 @@ class ServiceContext:
     directory: Directory = field(default_factory=NoDirectory)
     kick: Callable[[], None] = lambda: None
     now: Callable[[], datetime] = _utcnow
+
+    async def members(self, team_id: str) -> Members:
+        """The members of every user group the policy names (a Slack call, cached: never inside a transaction)."""
+        return await self.directory.members(team_id, self.policy.group_ids)

@@ -3,13 +3,12 @@ Three queries whatever the number of services (live per service × environment, 
 
 from dataclasses import dataclass
 
-from bot.domain.lifecycle import Status
+from bot.domain.lifecycle import OPEN
 from bot.services.context import Actor, ServiceContext
 from storage.models import Deployment, Release
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import releases as releases_repo
 
-IN_FLIGHT = (Status.PROPOSED, Status.APPROVED, Status.IN_PROGRESS)
 MAX_SERVICES = 40
 
 
@@ -38,7 +37,7 @@ async def report(ctx: ServiceContext, actor: Actor, service: str | None = None) 
     async with ctx.db.read() as session:
         live = await deployments_repo.live_by_environment(session=session, team_id=actor.team_id, service=service)
         open_releases = await releases_repo.in_flight(
-            session=session, team_id=actor.team_id, statuses=[s.value for s in IN_FLIGHT], service=service
+            session=session, team_id=actor.team_id, statuses=OPEN, service=service
         )
         deployed = await deployments_repo.for_releases(
             session=session, team_id=actor.team_id, release_ids=[r.id for r in open_releases if r.id is not None]
@@ -55,7 +54,7 @@ async def report(ctx: ServiceContext, actor: Actor, service: str | None = None) 
             if d.outcome == deployments_repo.SUCCEEDED and d.rolled_back_at is None and d.environment in names
         ]
         furthest = max(reached, key=names.index) if reached else None
-        flights.setdefault(release.service, []).append(InFlight(release, Status(release.status).label, furthest))
+        flights.setdefault(release.service, []).append(InFlight(release, release.status.label, furthest))
     services = sorted(set(by_service) | set(flights))
     shown = services[:MAX_SERVICES]
     return StatusReport(

@@ -11,22 +11,21 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain import approval_policy
 from bot.domain.errors import Conflict, GateBlocked, InvalidInput, NotFound
-from bot.domain.gates import GateFacts, Refusal, evaluate
-from bot.domain.lifecycle import Event, Status, can, next_status
-from bot.domain.mrkdwn import code
-from bot.domain.policy import Environment, Policy
+from bot.domain.gates import GateFacts, evaluate
+from bot.domain.lifecycle import Event, can
+from bot.domain.message import Code, Message
+from bot.domain.policy import Environment, Members, Policy
 from bot.domain.validation import ReleaseRef
-from bot.services import freeze_lookup, lifecycle_hooks, release_card
+from bot.services import freeze_lookup, lifecycle_hooks, lookup, release_card, release_state
 from bot.services.context import Actor, ServiceContext
-from bot.services.releases import is_release_manager
 from storage.models import Deployment, Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import audit, subscriptions
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import releases as releases_repo
 from storage.repositories import verifications as verifications_repo
-from storage.types import utcnow
 
 CI_ACTOR = "ci"
 
@@ -35,7 +34,7 @@ CI_ACTOR = "ci"
 class DeployOutcome:
     release: Release
     deployment: Deployment
-    message: str
+    message: Message
     duplicate: bool = False
     bypassed: tuple[str, ...] = ()
 
@@ -57,13 +56,10 @@ def environment_or_refuse(policy: Policy, name: str) -> Environment:
     env = policy.environment(name)
     if env is None:
         pipeline = " → ".join(policy.environment_names)
-        raise NotFound(f"There is no environment {code(name, 30)}; the pipeline is {pipeline}.")
+        raise NotFound(
+            "There is no environment {name}; the pipeline is {pipeline}.", name=Code(name, 30), pipeline=pipeline
+        )
     return env
-
-
-def refusal_text(ref: str, environment: str, refusals: list[Refusal]) -> str:
-    reasons = "\n".join(f"• {refusal.message}" for refusal in refusals)
-    return f"{ref} cannot be deployed to {environment} yet:\n{reasons}"
 
 
 async def gate_facts(
@@ -74,7 +70,7 @@ async def gate_facts(
     *,
     actor_id: str,
     override_reason: str | None,
-    members: dict[str, frozenset[str]],
+    members: Members,
 ) -> GateFacts:
     """Everything the gates look at, read in the caller's transaction."""
     assert release.id is not None
@@ -83,7 +79,9 @@ async def gate_facts(
     approval_state = None
     if env.needs_approval:
         decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.id)
-        states = release_card.approval_states(ctx.policy, release, decisions, members)
+        states = approval_policy.states(
+            ctx.policy, proposer_id=release.proposer_id, decisions=decisions, members=members
+        )
         approval_state = next(state for state in states if state.environment == env.name)
     regression_passed: bool | None = None
     failed_note: str | None = None
@@ -98,7 +96,7 @@ async def gate_facts(
     )
     return GateFacts(
         ref=release.ref,
-        status=Status(release.status),
+        status=release.status,
         environment=env,
         previous_environment=previous.name if previous else None,
         deployed_to_previous=previous is not None
@@ -108,7 +106,7 @@ async def gate_facts(
         regression_failed_note=failed_note,
         freezes=freezes,
         override_reason=override_reason,
-        actor_is_release_manager=actor_id != CI_ACTOR and is_release_manager(ctx, actor_id, members),
+        actor_is_release_manager=actor_id != CI_ACTOR and ctx.policy.is_release_manager(actor_id, members),
     )
 
 
@@ -116,8 +114,10 @@ async def _lock_release(session: AsyncSession, team_id: str, service: str, versi
     release = await releases_repo.lock(session=session, team_id=team_id, service=service, version=version)
     if release is None:
         raise NotFound(
-            f"There is no release {service}@{version}. Propose it first with "
-            f"`/release propose {service} {version} &lt;summary&gt;`."
+            "There is no release {service}@{version}. Propose it first with "
+            "`/release propose {service} {version} <summary>`.",
+            service=service,
+            version=version,
         )
     return release
 
@@ -126,7 +126,7 @@ async def deploy(
     ctx: ServiceContext, actor: Actor, ref: ReleaseRef, environment: str, override_reason: str | None = None
 ) -> DeployOutcome:
     env = environment_or_refuse(ctx.policy, environment)
-    members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
+    members = await ctx.members(actor.team_id)
     async with ctx.db.transaction() as session:
         await deployments_repo.lock_slot(
             session=session, team_id=actor.team_id, service=ref.service, environment=env.name
@@ -136,13 +136,13 @@ async def deploy(
             session=session, team_id=actor.team_id, service=ref.service, environment=env.name
         )
         if live is not None and live.release_id == release.id:
-            raise Conflict(f"{release.ref} is already live in {env.name}; nothing changed.")
+            raise Conflict("{ref} is already live in {env}; nothing changed.", ref=release.ref, env=env.name)
         facts = await gate_facts(
             session, ctx, release, env, actor_id=actor.user_id, override_reason=override_reason, members=members
         )
         refusals = evaluate(facts)
         if refusals:
-            raise GateBlocked(refusal_text(release.ref, env.name, refusals))
+            raise GateBlocked(release.ref, env.name, refusals)
         used_override = override_reason if facts.freezes else None
         deployment = await _record(
             session,
@@ -154,11 +154,18 @@ async def deploy(
             freeze_label=facts.freezes[0].label if used_override else None,
         )
     ctx.kick()
-    message = f"Recorded: *{release.ref}* is live in *{env.name}*. {next_step(ctx.policy, release, env)}"
+    note: Message | str = ""
     if override_reason and not used_override:
-        message += f"\n{env.name} is not frozen, so no override was needed; none was recorded."
+        note = Message("\n{env} is not frozen, so no override was needed; none was recorded.", env=env.name)
     elif used_override:
-        message += "\nYour freeze override is in the audit history and stakeholders were told."
+        note = "\nYour freeze override is in the audit history and stakeholders were told."
+    message = Message(
+        "Recorded: *{ref}* is live in *{env}*. {next}{note}",
+        ref=release.ref,
+        env=env.name,
+        next=next_step(ctx.policy, release, env),
+        note=note,
+    )
     return DeployOutcome(release, deployment, message)
 
 
@@ -166,30 +173,28 @@ async def deploy_by_id(ctx: ServiceContext, actor: Actor, value: str) -> DeployO
     """The "Deploy to <env>" button: its value is `<release_id>:<env>`."""
     release_id, _, environment = value.partition(":")
     if not release_id.isdigit() or not environment:
-        raise InvalidInput(
-            "That button is out of date; use `/release deploy &lt;service@version&gt; &lt;env&gt;` instead."
-        )
+        raise InvalidInput("That button is out of date; use `/release deploy <service@version> <env>` instead.")
     async with ctx.db.read() as session:
-        release = await releases_repo.get_by_id(session=session, team_id=actor.team_id, release_id=int(release_id))
-    if release is None:
-        raise NotFound("That release no longer exists in this workspace.")
+        release = await lookup.release(session, team_id=actor.team_id, ref=int(release_id))
     return await deploy(ctx, actor, ReleaseRef(release.service, release.version), environment)
 
 
-def next_step(policy: Policy, release: Release, env: Environment) -> str:
+def next_step(policy: Policy, release: Release, env: Environment) -> Message:
     if env.regression_required:
-        return f"Next: regression sign-off (`/release verify {release.ref} {env.name} passed|failed`)."
+        return Message(
+            "Next: regression sign-off (`/release verify {ref} {env} passed|failed`).", ref=release.ref, env=env.name
+        )
     names = policy.environment_names
     if env.name == names[-1]:
-        return "Stakeholders have been told it is live."
+        return Message("Stakeholders have been told it is live.")
     following = names[names.index(env.name) + 1]
-    return f"Next: `/release deploy {release.ref} {following}`."
+    return Message("Next: `/release deploy {ref} {env}`.", ref=release.ref, env=following)
 
 
 async def record_from_ci(ctx: ServiceContext, report: CiReport) -> DeployOutcome:
     """Idempotent on `delivery_id`: a redelivery answers with the deployment recorded the first time."""
     env = environment_or_refuse(ctx.policy, report.environment)
-    members = await ctx.directory.members(report.team_id, release_card.group_ids(ctx.policy))
+    members = await ctx.members(report.team_id)
     try:
         async with ctx.db.transaction() as session:
             await deployments_repo.lock_slot(
@@ -208,8 +213,8 @@ async def record_from_ci(ctx: ServiceContext, report: CiReport) -> DeployOutcome
                 )
                 refusals = evaluate(facts)
                 if refusals and not env.ci_may_bypass_gates:
-                    raise GateBlocked(refusal_text(release.ref, env.name, refusals))
-                bypassed = tuple(refusal.message for refusal in refusals)
+                    raise GateBlocked(release.ref, env.name, refusals)
+                bypassed = tuple(refusal.message.mrkdwn() for refusal in refusals)
             deployment = await _record(
                 session,
                 ctx,
@@ -237,13 +242,18 @@ async def record_from_ci(ctx: ServiceContext, report: CiReport) -> DeployOutcome
             return await _duplicate(session, report.team_id, seen)
     ctx.kick()
     verb = "is live in" if report.succeeded else "failed to deploy to"
-    return DeployOutcome(release, deployment, f"{release.ref} {verb} {env.name}.", bypassed=bypassed)
+    message = Message("{ref} {verb} {env}.", ref=release.ref, verb=verb, env=env.name)
+    return DeployOutcome(release, deployment, message, bypassed=bypassed)
 
 
 async def _duplicate(session: AsyncSession, team_id: str, seen: Deployment) -> DeployOutcome:
     release = await releases_repo.get_by_id(session=session, team_id=team_id, release_id=seen.release_id)
     assert release is not None
-    message = f"Delivery {seen.delivery_id} was already recorded as deployment {seen.id}; nothing changed."
+    message = Message(
+        "Delivery {delivery} was already recorded as deployment {id}; nothing changed.",
+        delivery=seen.delivery_id or "",
+        id=seen.id or 0,
+    )
     return DeployOutcome(release, seen, message, duplicate=True)
 
 
@@ -265,7 +275,7 @@ async def _record(
     ctx: ServiceContext,
     release: Release,
     env: Environment,
-    members: dict[str, frozenset[str]],
+    members: Members,
     deployment: Deployment,
     *,
     bypassed: tuple[str, ...] = (),
@@ -292,21 +302,13 @@ async def _record(
             "delivery_id": deployment.delivery_id,
         },
     )
-    before = release.status
     event = Event.DEPLOYED_FINAL if ctx.policy.is_final(env.name) else Event.DEPLOYED
-    if succeeded and can(Status(release.status), event):
-        release.status = next_status(Status(release.status), event, ref=release.ref)
-        if release.status != before:
-            audit.append(
-                session=session,
-                team_id=release.team_id,
-                actor_id=deployment.actor_id,
-                action="status",
-                release_id=release.id,
-                details={"from": before, "to": release.status, "event": event.value},
-            )
-    release.row_version += 1
-    release.updated_at = utcnow()
+    if succeeded and can(release.status, event):
+        await release_state.transition(
+            session, ctx, release, event, actor_id=deployment.actor_id, members=members, deployment_id=deployment.id
+        )
+    else:
+        await release_state.touch(session, ctx, release, members)
     live_before = None
     if succeeded:
         live_before = await deployments_repo.previous_stable(
@@ -338,9 +340,6 @@ async def _record(
             freeze_label=freeze_label,
             replaced=live_before.version if live_before else None,
         )
-    await release_card.refresh(session, ctx.policy, release, members)
-    if release.status != before:
-        await lifecycle_hooks.after_status_change(session, ctx, release, before)
     if succeeded:
         await lifecycle_hooks.after_deploy(session, ctx, release, deployment)
     return deployment

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.freezes import FreezeWindow
-from bot.domain.lifecycle import Status
+from bot.domain.lifecycle import OPEN, Status
 from bot.domain.windows import PlannedWindow
-from bot.services.conflicts import PLANNED, planned
+from bot.services.conflicts import planned
 from bot.services.context import Actor, ServiceContext
 from bot.services.freeze_lookup import windows_between
 from bot.services.freezes import require_release_manager
@@ -22,7 +22,7 @@ FEED_PATH = "/calendar.ics"
 FEED_PAST = timedelta(days=30)
 FEED_AHEAD = timedelta(days=180)
 # The feed is also a record: windows that went ahead stay on it; rejected and cancelled ones drop off.
-FEED_STATUSES = (*PLANNED, Status.RELEASED.value, Status.ROLLED_BACK.value, Status.REVIEWED.value)
+FEED_STATUSES = OPEN | {Status.RELEASED, Status.ROLLED_BACK, Status.REVIEWED}
 
 
 def token_hash(token: str) -> str:

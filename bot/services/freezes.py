@@ -5,16 +5,16 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain import commands
 from bot.domain import freezes as freeze_rules
-from bot.domain import grammar
 from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from bot.domain.freezes import FreezeWindow
-from bot.domain.mrkdwn import code, mention
+from bot.domain.message import Code, Mention, Message, mentions
 from bot.domain.policy import RecurringFreeze
 from bot.domain.timeparse import parse_when, zone
 from bot.domain.windows import PlannedWindow
 from bot.render import render, render_text
-from bot.services import conflicts, release_card, releases
+from bot.services import conflicts, release_card
 from bot.services.context import Actor, ServiceContext
 from bot.services.freeze_lookup import window_of, windows_between
 from storage.models import Freeze
@@ -47,13 +47,15 @@ class FreezeList:
 
 async def require_release_manager(ctx: ServiceContext, actor: Actor, doing: str) -> None:
     """Refuse, saying who can, unless `actor` is a release manager (directly or through a user group)."""
-    groups = {entity for entity in ctx.policy.release_managers if entity.startswith("S")}
-    members = await ctx.directory.members(actor.team_id, groups)
-    if releases.is_release_manager(ctx, actor.user_id, members):
+    if ctx.policy.is_release_manager(actor.user_id, await ctx.members(actor.team_id)):
         return
-    managers = ", ".join(mention(entity) for entity in ctx.policy.release_managers)
-    who = f"Ask a release manager: {managers}." if managers else "No release managers are set in the policy."
-    raise NotAllowed(f"Only release managers can {doing}. {who}")
+    managers = ctx.policy.release_managers
+    who = (
+        Message("Ask a release manager: {managers}.", managers=mentions(managers))
+        if managers
+        else Message("No release managers are set in the policy.")
+    )
+    raise NotAllowed("Only release managers can {doing}. {who}", doing=doing, who=who)
 
 
 def _announce(session: AsyncSession, ctx: ServiceContext, team_id: str, text: str) -> None:
@@ -64,20 +66,19 @@ def _announce(session: AsyncSession, ctx: ServiceContext, team_id: str, text: st
         outbox.enqueue(session=session, team_id=team_id, kind="post", channel=channel, payload=payload)
 
 
-async def freeze(ctx: ServiceContext, actor: Actor, command: grammar.Freeze) -> FreezeOutcome:
+async def freeze(ctx: ServiceContext, actor: Actor, command: commands.Freeze) -> FreezeOutcome:
     if ctx.policy.environment(command.environment) is None:
         known = ", ".join(ctx.policy.environment_names)
-        raise InvalidInput(f"{code(command.environment, 30)} is not an environment; known: {known}.")
+        raise InvalidInput(
+            "{env} is not an environment; known: {known}.", env=Code(command.environment, 30), known=known
+        )
     await require_release_manager(ctx, actor, "freeze an environment")
     now = ctx.now()
     tz = zone(ctx.policy.timezone)
     start = parse_when(command.start, now=now, tz=tz)
     end = parse_when(command.end, now=now, tz=tz)
     if end <= start:
-        raise InvalidInput(
-            "The freeze must end after it starts: "
-            "`/release freeze &lt;env&gt; &lt;from&gt; &lt;until&gt; &lt;reason…&gt;`."
-        )
+        raise InvalidInput("The freeze must end after it starts: `/release freeze <env> <from> <until> <reason…>`.")
     if end <= now:
         raise InvalidInput("That freeze would already be over; give an end in the future.")
     if end - start > MAX_FREEZE:
@@ -123,11 +124,13 @@ async def unfreeze(ctx: ServiceContext, actor: Actor, freeze_id: int) -> FreezeW
     async with ctx.db.transaction() as session:
         row = await freezes_repo.lock(session=session, team_id=actor.team_id, freeze_id=freeze_id)
         if row is None:
-            raise NotFound(f"There is no freeze #{freeze_id}. See the freezes with `/release freezes`.")
+            raise NotFound("There is no freeze #{id}. See the freezes with `/release freezes`.", id=freeze_id)
         if row.lifted_at is not None:
-            raise InvalidTransition(f"Freeze #{freeze_id} was already lifted by {mention(row.lifted_by or '')}.")
+            raise InvalidTransition(
+                "Freeze #{id} was already lifted by {who}.", id=freeze_id, who=Mention(row.lifted_by or "")
+            )
         if row.end_at <= now:
-            raise InvalidTransition(f"Freeze #{freeze_id} is already over; there is nothing to lift.")
+            raise InvalidTransition("Freeze #{id} is already over; there is nothing to lift.", id=freeze_id)
         row.lifted_at, row.lifted_by = now, actor.user_id
         session.add(row)
         audit.append(

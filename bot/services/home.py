@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from bot.domain import approval_policy
 from bot.domain.approval_policy import ApprovalState
 from bot.domain.errors import NotAllowed
-from bot.services import agenda, release_card
+from bot.domain.lifecycle import OPEN
+from bot.services import agenda
 from bot.services.agenda import Agenda
-from bot.services.conflicts import PLANNED
 from bot.services.context import Actor, ServiceContext
 from storage.models import ActionItem, Release
 from storage.repositories import approvals as approvals_repo
@@ -35,18 +35,18 @@ class HomeView:
 
 
 async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) -> HomeView:
-    members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
+    members = await ctx.members(actor.team_id)
     async with ctx.db.read() as session:
-        open_releases = await releases_repo.with_status(session=session, team_id=actor.team_id, statuses=PLANNED)
+        open_releases = await releases_repo.with_status(session=session, team_id=actor.team_id, statuses=OPEN)
         ids = [release.id for release in open_releases if release.id is not None]
         decisions = await approvals_repo.pending_for_releases(session=session, team_id=actor.team_id, release_ids=ids)
-        mine = await home_repo.proposed_by(
-            session=session, team_id=actor.team_id, user_id=actor.user_id, statuses=PLANNED
-        )
+        mine = await home_repo.proposed_by(session=session, team_id=actor.team_id, user_id=actor.user_id, statuses=OPEN)
         items = await home_repo.open_action_items(session=session, team_id=actor.team_id, owner_id=actor.user_id)
     awaiting = []
     for release in open_releases:
-        states = release_card.approval_states(ctx.policy, release, decisions.get(release.pk, []), members)
+        states = approval_policy.states(
+            ctx.policy, proposer_id=release.proposer_id, decisions=decisions.get(release.pk, []), members=members
+        )
         state = _awaiting_me(ctx, release, states, actor.user_id, members)
         if state is not None:
             awaiting.append(Awaiting(release, state))

@@ -5,6 +5,7 @@ Each hook gets the open session, so anything it writes (scheduled jobs, messages
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.lifecycle import Status
 from bot.services.context import ServiceContext
 from bot.services.reminders import planning
 from storage.models import Deployment, Release
@@ -16,7 +17,7 @@ async def after_propose(session: AsyncSession, ctx: ServiceContext, release: Rel
     await planning.plan_window(session, ctx, release)
 
 
-async def after_status_change(session: AsyncSession, ctx: ServiceContext, release: Release, before: str) -> None:
+async def after_status_change(session: AsyncSession, ctx: ServiceContext, release: Release, before: Status) -> None:
     """The release moved from `before` to `release.status`: drop reminders that no longer apply."""
     await planning.on_status_change(session, ctx, release, before)
 

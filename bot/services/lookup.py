@@ -19,5 +19,9 @@ async def release(session: AsyncSession, *, team_id: str, ref: ReleaseRef | int,
     load = releases_repo.lock if lock else releases_repo.get
     found = await load(session=session, team_id=team_id, service=ref.service, version=ref.version)
     if found is None:
-        raise NotFound(f"There is no release {ref}. See what exists with `/release list {ref.service}`.")
+        raise NotFound(
+            "There is no release {ref}. See what exists with `/release list {service}`.",
+            ref=str(ref),
+            service=ref.service,
+        )
     return found

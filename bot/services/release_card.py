@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain.approval_policy import ApprovalState, Members, evaluate
-from bot.domain.lifecycle import Status
+from bot.domain import approval_policy
+from bot.domain.approval_policy import ApprovalState, Members
+from bot.domain.lifecycle import OPEN, Status
 from bot.domain.mrkdwn import mention
 from bot.domain.policy import Policy
 from bot.ids import ActionId
@@ -30,7 +31,6 @@ EMOJI = {
     Status.ROLLED_BACK: "⏪",
     Status.REVIEWED: "📚",
 }
-OPEN = frozenset({Status.PROPOSED, Status.APPROVED, Status.IN_PROGRESS})
 
 
 @dataclass(frozen=True)
@@ -50,34 +50,6 @@ class CardView:
     approvals: list[str]
     pipeline_text: str
     buttons: list[Button]
-
-
-def group_ids(policy: Policy) -> set[str]:
-    """Every user group the policy names: these are resolved through Slack before a decision."""
-    ids = {entity for entity in policy.release_managers if entity.startswith("S")}
-    for env in policy.environments:
-        ids.update(entity for entity in env.approvers if entity.startswith("S"))
-        ids.update(entity for entity in env.verifiers if entity.startswith("S"))
-        for group in env.approval_groups:
-            ids.update(entity for entity in group.members if entity.startswith("S"))
-    return ids
-
-
-def approval_states(
-    policy: Policy, release: Release, decisions: Iterable[Approval], members: Members
-) -> list[ApprovalState]:
-    decided = list(decisions)
-    return [
-        evaluate(
-            env,
-            approvals=[d.user_id for d in decided if d.environment == env.name and d.decision == "approve"],
-            rejections=[d.user_id for d in decided if d.environment == env.name and d.decision == "reject"],
-            proposer_id=release.proposer_id,
-            members=members,
-        )
-        for env in policy.environments
-        if env.needs_approval
-    ]
 
 
 def approval_line(state: ApprovalState) -> str:
@@ -126,8 +98,8 @@ def build_card(
     deployments: Sequence[Deployment],
     members: Members,
 ) -> CardView:
-    status = Status(release.status)
-    states = approval_states(policy, release, decisions, members)
+    status = release.status
+    states = approval_policy.states(policy, proposer_id=release.proposer_id, decisions=decisions, members=members)
     deployed = deployed_environments(deployments)
     buttons: list[Button] = []
     if status in OPEN:

@@ -8,8 +8,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed
-from bot.domain.lifecycle import Event, Status, next_status
-from bot.domain.mrkdwn import mention
+from bot.domain.lifecycle import Event, Status
+from bot.domain.message import Mention
+from bot.domain.policy import Members
 from bot.domain.validation import (
     MAX_CHANGES,
     MAX_ROLLBACK_PLAN,
@@ -20,14 +21,13 @@ from bot.domain.validation import (
     check_text,
     check_version,
 )
-from bot.services import conflicts, lifecycle_hooks, lookup, release_card
+from bot.services import conflicts, lifecycle_hooks, lookup, release_card, release_state
 from bot.services.context import Actor, ServiceContext
 from storage.models import AuditEvent, Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import audit
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import releases as releases_repo
-from storage.types import utcnow
 
 
 @dataclass(frozen=True)
@@ -43,23 +43,25 @@ class ProposeRequest:
 
     def validated(self) -> "ProposeRequest":
         if self.window_start and self.window_end and self.window_end <= self.window_start:
-            raise InvalidInput("The window must end after it starts.")
+            raise InvalidInput("The window must end after it starts.", field="window")
         return ProposeRequest(
             service=check_service(self.service.strip()),
             version=check_version(self.version.strip()),
-            summary=check_text(self.summary, field="summary", limit=MAX_SUMMARY),
-            changes=check_text(self.changes, field="list of changes", limit=MAX_CHANGES, required=False),
+            summary=check_text(self.summary, label="summary", limit=MAX_SUMMARY, field="summary"),
+            changes=check_text(
+                self.changes, label="list of changes", limit=MAX_CHANGES, required=False, field="changes"
+            ),
             risk=check_risk(self.risk),
             rollback_plan=check_text(
-                self.rollback_plan, field="rollback plan", limit=MAX_ROLLBACK_PLAN, required=False
+                self.rollback_plan,
+                label="rollback plan",
+                limit=MAX_ROLLBACK_PLAN,
+                required=False,
+                field="rollback_plan",
             ),
             window_start=self.window_start,
             window_end=self.window_end,
         )
-
-
-def is_release_manager(ctx: ServiceContext, user_id: str, members: dict[str, frozenset[str]]) -> bool:
-    return any(user_id == rm or user_id in members.get(rm, frozenset()) for rm in ctx.policy.release_managers)
 
 
 async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) -> Release:
@@ -67,7 +69,7 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
     channel = ctx.policy.slack.coordination_channel or actor.channel_id
     if not channel:
         raise InvalidInput("There is no coordination channel: set `[slack] coordination_channel` in the policy.")
-    members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
+    members = await ctx.members(actor.team_id)
     ref = f"{request.service}@{request.version}"
     try:
         async with ctx.db.transaction() as session:
@@ -80,8 +82,10 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
                     ctx.kick()
                     return release
                 raise Conflict(
-                    f"{ref} already exists ({Status(existing.status).label}); propose a new version, "
-                    f"or see it with `/release show {ref}`."
+                    "{ref} already exists ({status}); propose a new version, or see it with `/release show {ref}`.",
+                    field="version",
+                    ref=ref,
+                    status=existing.status.label,
                 )
             release = releases_repo.add(
                 session=session,
@@ -105,14 +109,14 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
                 team_id=actor.team_id,
                 actor_id=actor.user_id,
                 action="proposed",
-                release_id=release.id,
+                release_id=release.pk,
                 details={"summary": request.summary, "risk": request.risk},
             )
             await release_card.refresh(session, ctx.policy, release, members)
             await conflicts.announce_conflicts(session, ctx, release)
             await lifecycle_hooks.after_propose(session, ctx, release)
     except IntegrityError:  # a concurrent proposal of the same ref won the race
-        raise Conflict(f"{ref} already exists; propose a new version.") from None
+        raise Conflict("{ref} already exists; propose a new version.", field="version", ref=ref) from None
     ctx.kick()
     return release
 
@@ -123,38 +127,33 @@ async def _repropose(
     actor: Actor,
     existing: Release,
     request: ProposeRequest,
-    members: dict[str, frozenset[str]],
+    members: Members,
 ) -> Release:
     """A rejected release comes back with its fixes: decisions start over, the same message is updated."""
-    release = await releases_repo.lock_by_id(session=session, team_id=actor.team_id, release_id=existing.pk)
-    assert release is not None
-    assert release.id is not None
-    if actor.user_id != release.proposer_id and not is_release_manager(ctx, actor.user_id, members):
+    release = await lookup.release(session, team_id=actor.team_id, ref=existing.pk, lock=True)
+    if actor.user_id != release.proposer_id and not ctx.policy.is_release_manager(actor.user_id, members):
         raise NotAllowed(
-            f"Only the proposer ({mention(release.proposer_id)}) or a release manager can propose {release.ref} again."
+            "Only the proposer ({proposer}) or a release manager can propose {ref} again.",
+            proposer=Mention(release.proposer_id),
+            ref=release.ref,
         )
-    before = release.status
-    release.status = next_status(Status(release.status), Event.REPROPOSED, ref=release.ref)
     release.summary = request.summary
     for name in ("changes", "rollback_plan", "window_start", "window_end"):
         if getattr(request, name):
             setattr(release, name, getattr(request, name))
     if request.risk != "medium":
         release.risk = request.risk
-    release.row_version += 1
-    release.updated_at = utcnow()
-    await approvals_repo.invalidate(session=session, team_id=actor.team_id, release_id=release.id)
+    await approvals_repo.invalidate(session=session, team_id=actor.team_id, release_id=release.pk)
     audit.append(
         session=session,
         team_id=actor.team_id,
         actor_id=actor.user_id,
         action="reproposed",
-        release_id=release.id,
+        release_id=release.pk,
         details={"summary": request.summary},
     )
     release_card.thread(session, release, "thread_reproposed", actor=actor.user_id)
-    await release_card.refresh(session, ctx.policy, release, members)
-    await lifecycle_hooks.after_status_change(session, ctx, release, before)
+    await release_state.transition(session, ctx, release, Event.REPROPOSED, actor_id=actor.user_id, members=members)
     await lifecycle_hooks.after_propose(session, ctx, release)
     return release
 
@@ -180,44 +179,35 @@ async def list_recent(ctx: ServiceContext, actor: Actor, service: str | None, li
 
 async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_card.CardView:
     """The release as its message shows it, for `/release show`."""
-    members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
+    members = await ctx.members(actor.team_id)
     async with ctx.db.read() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=ref)
-        assert release.id is not None
-        decisions = await approvals_repo.active(session=session, team_id=actor.team_id, release_id=release.id)
-        deployed = await deployments_repo.for_release(session=session, team_id=actor.team_id, release_id=release.id)
+        decisions = await approvals_repo.active(session=session, team_id=actor.team_id, release_id=release.pk)
+        deployed = await deployments_repo.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
     return release_card.build_card(ctx.policy, release, decisions, deployed, members)
 
 
 async def history(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> tuple[Release, Sequence[AuditEvent]]:
     async with ctx.db.read() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=ref)
-        assert release.id is not None
-        events = await audit.for_release(session=session, team_id=actor.team_id, release_id=release.id)
+        events = await audit.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
     return release, events
 
 
 async def cancel(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
-    members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
+    members = await ctx.members(actor.team_id)
     async with ctx.db.transaction() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
-        if actor.user_id != release.proposer_id and not is_release_manager(ctx, actor.user_id, members):
+        if actor.user_id != release.proposer_id and not ctx.policy.is_release_manager(actor.user_id, members):
             raise NotAllowed(
-                f"Only the proposer ({mention(release.proposer_id)}) or a release manager can cancel {ref}."
+                "Only the proposer ({proposer}) or a release manager can cancel {ref}.",
+                proposer=Mention(release.proposer_id),
+                ref=release.ref,
             )
-        before = release.status
-        release.status = next_status(Status(release.status), Event.CANCELLED, ref=str(ref))
-        release.row_version += 1
-        release.updated_at = utcnow()
         audit.append(
-            session=session,
-            team_id=actor.team_id,
-            actor_id=actor.user_id,
-            action="cancelled",
-            release_id=release.id,
+            session=session, team_id=actor.team_id, actor_id=actor.user_id, action="cancelled", release_id=release.pk
         )
-        await release_card.refresh(session, ctx.policy, release, members)
         release_card.thread(session, release, "thread_cancelled", actor=actor.user_id)
-        await lifecycle_hooks.after_status_change(session, ctx, release, before)
+        await release_state.transition(session, ctx, release, Event.CANCELLED, actor_id=actor.user_id, members=members)
     ctx.kick()
     return release

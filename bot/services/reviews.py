@@ -8,41 +8,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import review as review_rules
 from bot.domain.errors import InvalidTransition, NotAllowed, NotFound
-from bot.domain.lifecycle import Event, Status, next_status
-from bot.domain.mrkdwn import mention
-from bot.domain.reminders import REVIEWABLE, Kind
+from bot.domain.lifecycle import REVIEWABLE, Event, next_status
+from bot.domain.message import Mention, Message
+from bot.domain.reminders import Kind
 from bot.domain.validation import ReleaseRef
 from bot.render import render, render_text
-from bot.services import lifecycle_hooks, release_card
+from bot.services import lookup, release_state
 from bot.services.context import Actor, ServiceContext
+from bot.services.outcome import Outcome
 from storage.models import Release, Review, ReviewReply
 from storage.repositories import action_items, audit, idempotency, jobs, outbox
-from storage.repositories import releases as releases_repo
 from storage.repositories import reviews as reviews_repo
-from storage.types import utcnow
-
-
-@dataclass(frozen=True)
-class Outcome:
-    release: Release
-    message: str
-    changed: bool = True
-
-
-async def load(session: AsyncSession, team_id: str, ref: ReleaseRef | int) -> Release:
-    if isinstance(ref, int):
-        release = await releases_repo.lock_by_id(session=session, team_id=team_id, release_id=ref)
-        if release is None:
-            raise NotFound("That release no longer exists in this workspace.")
-        return release
-    release = await releases_repo.lock(session=session, team_id=team_id, service=ref.service, version=ref.version)
-    if release is None:
-        raise NotFound(f"There is no release {ref}. See what exists with `/release list {ref.service}`.")
-    return release
-
-
-def _is_manager(ctx: ServiceContext, user_id: str, members: dict[str, frozenset[str]]) -> bool:
-    return any(user_id == rm or user_id in members.get(rm, frozenset()) for rm in ctx.policy.release_managers)
 
 
 async def open_review(
@@ -54,7 +30,7 @@ async def open_review(
         session=session,
         review=Review(
             team_id=release.team_id,
-            release_id=release.id,
+            release_id=release.pk,
             facilitator_id=review_rules.facilitator(ctx.policy, release.proposer_id),
             channel_id=release.channel_id,
             thread_ts=release.message_ts,
@@ -66,14 +42,14 @@ async def open_review(
         team_id=release.team_id,
         actor_id=started_by,
         action="review_started",
-        release_id=release.id,
+        release_id=release.pk,
         details={"reason": reason, "facilitator": review.facilitator_id},
     )
     outbox.enqueue(
         session=session,
         team_id=release.team_id,
         kind="thread",
-        release_id=release.id,
+        release_id=release.pk,
         payload=render(
             "review_prompt",
             release=release,
@@ -82,91 +58,90 @@ async def open_review(
             reason=reason,
         ),
     )
-    await jobs.drop(session=session, team_id=release.team_id, release_id=release.id, kinds=[Kind.REVIEW])
+    await jobs.drop(session=session, team_id=release.team_id, release_id=release.pk, kinds=[Kind.REVIEW])
     return review
 
 
 async def start(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcome:
-    members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
+    members = await ctx.members(actor.team_id)
     try:
         async with ctx.db.transaction() as session:
-            release = await load(session, actor.team_id, ref)
-            if Status(release.status) not in REVIEWABLE:
+            release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
+            if release.status not in REVIEWABLE:
                 raise InvalidTransition(
-                    f"{release.ref} is {Status(release.status).label}; a review starts once it reaches "
-                    f"{ctx.policy.environment_names[-1]} or is rolled back."
+                    "{ref} is {status}; a review starts once it reaches {final} or is rolled back.",
+                    ref=release.ref,
+                    status=release.status.label,
+                    final=ctx.policy.environment_names[-1],
                 )
             existing = await reviews_repo.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
             if existing is not None:
                 state = "open" if existing.status == "open" else "closed"
-                return Outcome(release, f"The review of {release.ref} is already {state}.", changed=False)
+                message = Message("The review of {ref} is already {state}.", ref=release.ref, state=state)
+                return Outcome(release, message, changed=False)
             allowed = {release.proposer_id, review_rules.facilitator(ctx.policy, release.proposer_id)}
-            if actor.user_id not in allowed and not _is_manager(ctx, actor.user_id, members):
+            if actor.user_id not in allowed and not ctx.policy.is_release_manager(actor.user_id, members):
                 raise NotAllowed(
-                    f"Only {mention(release.proposer_id)} or a release manager can start the review of {release.ref} "
-                    "early; it starts by itself after the production deployment."
+                    "Only {proposer} or a release manager can start the review of {ref} early; "
+                    "it starts by itself after the production deployment.",
+                    proposer=Mention(release.proposer_id),
+                    ref=release.ref,
                 )
             await open_review(session, ctx, release, started_by=actor.user_id, reason="started")
     except IntegrityError:  # the scheduled prompt (or a double click) opened it at the same moment
-        return Outcome(release, f"The review of {release.ref} is already open.", changed=False)
+        return Outcome(release, Message("The review of {ref} is already open.", ref=release.ref), changed=False)
     ctx.kick()
-    return Outcome(release, f"Started the review of {release.ref}; the prompts are in its thread.")
+    return Outcome(release, Message("Started the review of {ref}; the prompts are in its thread.", ref=release.ref))
 
 
 async def close(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int) -> Outcome:
-    members = await ctx.directory.members(actor.team_id, release_card.group_ids(ctx.policy))
+    members = await ctx.members(actor.team_id)
     async with ctx.db.transaction() as session:
-        release = await load(session, actor.team_id, ref)
-        assert release.id is not None
+        release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
         review = await reviews_repo.for_release(
-            session=session, team_id=actor.team_id, release_id=release.id, lock=True
+            session=session, team_id=actor.team_id, release_id=release.pk, lock=True
         )
         if review is None:
-            raise NotFound(f"{release.ref} has no review yet; start it with `/release review start {release.ref}`.")
+            raise NotFound("{ref} has no review yet; start it with `/release review start {ref}`.", ref=release.ref)
         if review.status == "closed":
-            return Outcome(release, f"The review of {release.ref} is already closed.", changed=False)
-        if actor.user_id != review.facilitator_id and not _is_manager(ctx, actor.user_id, members):
+            message = Message("The review of {ref} is already closed.", ref=release.ref)
+            return Outcome(release, message, changed=False)
+        if actor.user_id != review.facilitator_id and not ctx.policy.is_release_manager(actor.user_id, members):
             raise NotAllowed(
-                f"Only the facilitator ({mention(review.facilitator_id)}) or a release manager can close "
-                f"the review of {release.ref}."
+                "Only the facilitator ({facilitator}) or a release manager can close the review of {ref}.",
+                facilitator=Mention(review.facilitator_id),
+                ref=release.ref,
             )
-        before = release.status
-        release.status = next_status(Status(release.status), Event.REVIEW_CLOSED, ref=release.ref)
+        next_status(release.status, Event.REVIEW_CLOSED, ref=release.ref)  # refuse before any work
         assert review.id is not None
         replies = await reviews_repo.replies(session=session, review_id=review.id)
         sections = review_rules.group_replies([(r.user_id, r.text) for r in replies], ctx.policy.review.prompts)
-        items = await action_items.for_release(session=session, team_id=actor.team_id, release_id=release.id)
+        items = await action_items.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
         context = {"release": release, "review": review, "sections": sections, "items": items, "closer": actor.user_id}
         summary = render_text("review_summary", **context)
-        review.status, review.closed_at, review.summary = "closed", utcnow(), summary
+        review.status, review.closed_at, review.summary = "closed", ctx.now(), summary
         release.review_summary = summary
-        release.row_version += 1
-        release.updated_at = utcnow()
         session.add(review)
         audit.append(
             session=session,
             team_id=actor.team_id,
             actor_id=actor.user_id,
             action="review_closed",
-            release_id=release.id,
+            release_id=release.pk,
             details={"replies": len(replies), "action_items": len(items)},
         )
-        audit.append(
-            session=session,
-            team_id=actor.team_id,
-            actor_id=actor.user_id,
-            action="status",
-            release_id=release.id,
-            details={"from": before, "to": release.status, "event": Event.REVIEW_CLOSED.value},
-        )
         payload = render("review_summary", summary=summary, **context)
-        outbox.enqueue(session=session, team_id=actor.team_id, kind="thread", release_id=release.id, payload=payload)
+        outbox.enqueue(session=session, team_id=actor.team_id, kind="thread", release_id=release.pk, payload=payload)
         for channel in ctx.policy.stakeholder_channels(release.service):
             outbox.enqueue(session=session, team_id=actor.team_id, kind="post", channel=channel, payload=payload)
-        await release_card.refresh(session, ctx.policy, release, members)
-        await lifecycle_hooks.after_status_change(session, ctx, release, before)
+        await release_state.transition(
+            session, ctx, release, Event.REVIEW_CLOSED, actor_id=actor.user_id, members=members
+        )
     ctx.kick()
-    return Outcome(release, f"Closed the review of {release.ref}; the summary is in its thread and with stakeholders.")
+    return Outcome(
+        release,
+        Message("Closed the review of {ref}; the summary is in its thread and with stakeholders.", ref=release.ref),
+    )
 
 
 @dataclass(frozen=True)
@@ -231,7 +206,7 @@ async def _record(ctx: ServiceContext, message: ThreadMessage) -> bool:
             existing.deleted = message.change == "deleted"
             if not existing.deleted:
                 existing.text, existing.prompt_index = message.text, prompt_index
-            existing.updated_at = utcnow()
+            existing.updated_at = ctx.now()
             session.add(existing)
     return True
 
@@ -239,12 +214,10 @@ async def _record(ctx: ServiceContext, message: ThreadMessage) -> bool:
 async def reviewed_release(ctx: ServiceContext, actor: Actor, release_id: int) -> Release:
     """Refuse before the action item modal opens when there is no review to add to."""
     async with ctx.db.read() as session:
-        release = await releases_repo.get_by_id(session=session, team_id=actor.team_id, release_id=release_id)
-        if release is None:
-            raise NotFound("That release no longer exists in this workspace.")
+        release = await lookup.release(session, team_id=actor.team_id, ref=release_id)
         review = await reviews_repo.for_release(session=session, team_id=actor.team_id, release_id=release_id)
     if review is None:
         raise InvalidTransition(
-            f"{release.ref} has no review yet; start it with `/release review start {release.ref}`."
+            "{ref} has no review yet; start it with `/release review start {ref}`.", ref=release.ref
         )
     return release

@@ -31,14 +31,14 @@ def _service(value: str) -> str:
     try:
         return check_service(value)
     except InvalidInput as error:
-        raise ValueError(error.message) from None
+        raise ValueError(error.plain) from None
 
 
 def _version(value: str) -> str:
     try:
         return check_version(value)
     except InvalidInput as error:
-        raise ValueError(error.message) from None
+        raise ValueError(error.plain) from None
 
 
 def _url(value: str | None) -> str | None:
@@ -70,10 +70,6 @@ def _error(status: int, error: str, **extra: Any) -> web.Response:
     return web.json_response({"ok": False, "error": error, **extra}, status=status)
 
 
-def _plain(message: str) -> str:
-    return message.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
 async def receive(request: web.Request, services: ServiceContext) -> web.Response:
     body = await request.read()
     if not services.settings.shipmate_webhook_secret:
@@ -103,12 +99,13 @@ async def receive(request: web.Request, services: ServiceContext) -> web.Respons
     try:
         outcome = await record_from_ci(services, report)
     except GateBlocked as error:
-        reasons = [line.removeprefix("• ") for line in _plain(error.message).splitlines()[1:]]
-        return _error(409, "refused_by_gates", message=_plain(error.message).splitlines()[0], reasons=reasons)
+        reasons = [refusal.message.plain() for refusal in error.refusals]
+        message = f"{error.ref} cannot be deployed to {error.environment} yet:"
+        return _error(409, "refused_by_gates", message=message, reasons=reasons)
     except NotFound as error:
-        return _error(404, "not_found", message=_plain(error.message))
+        return _error(404, "not_found", message=error.plain)
     except DomainError as error:
-        return _error(409, "refused", message=_plain(error.message))
+        return _error(409, "refused", message=error.plain)
     except Exception:  # a bug or an outage: nothing was committed; the id ties the answer to the log
         incident = uuid.uuid4().hex[:8]
         log.exception("deployment hook %s failed (delivery %s)", incident, hook.delivery_id)
@@ -121,7 +118,7 @@ async def receive(request: web.Request, services: ServiceContext) -> web.Respons
         "environment": outcome.deployment.environment,
         "outcome": outcome.deployment.outcome,
         "bypassed_gates": outcome.deployment.bypassed_gates,
-        "message": _plain(outcome.message),
+        "message": outcome.message.plain(),
     }
     return web.json_response(answer, status=200 if outcome.duplicate else 201)
 

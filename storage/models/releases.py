@@ -6,7 +6,9 @@ from typing import Any
 from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from bot.domain.lifecycle import Status
 from storage.models._base import created_at_field, json_field, team_id_field, text_field, time_field
+from storage.types import StatusType
 
 
 class ReleaseBase(SQLModel):
@@ -34,7 +36,7 @@ class Release(ReleaseBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = team_id_field()
     proposer_id: str = Field(max_length=32)
-    status: str = Field(default="proposed", max_length=20)
+    status: Status = Field(default=Status.PROPOSED, sa_type=StatusType, nullable=False)
     channel_id: str = Field(max_length=32)
     message_ts: str | None = Field(default=None, max_length=32)
     row_version: int = Field(default=1)

@@ -1,19 +1,20 @@
 """What one person's App Home shows: their releases and their open action items, each in one query."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.lifecycle import Status
 from storage.models import ActionItem, Release
 
 
 async def proposed_by(
-    *, session: AsyncSession, team_id: str, user_id: str, statuses: Sequence[str], limit: int = 100
+    *, session: AsyncSession, team_id: str, user_id: str, statuses: Iterable[Status], limit: int = 100
 ) -> Sequence[Release]:
     query = (
         select(Release)
-        .where(Release.team_id == team_id, Release.proposer_id == user_id, col(Release.status).in_(statuses))
+        .where(Release.team_id == team_id, Release.proposer_id == user_id, col(Release.status).in_(sorted(statuses)))
         .order_by(col(Release.id).desc())
         .limit(limit)
     )

@@ -1,10 +1,11 @@
 """Release look-ups. Keyword-only, scoped by `team_id`, never commit."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.lifecycle import Status
 from storage.models import Release
 
 PAGE = 20
@@ -67,11 +68,11 @@ async def recent(
 
 
 async def with_status(
-    *, session: AsyncSession, team_id: str, statuses: Sequence[str], limit: int = 200
+    *, session: AsyncSession, team_id: str, statuses: Iterable[Status], limit: int = 200
 ) -> Sequence[Release]:
     query = (
         select(Release)
-        .where(Release.team_id == team_id, col(Release.status).in_(statuses))
+        .where(Release.team_id == team_id, col(Release.status).in_(sorted(statuses)))
         .order_by(col(Release.id).desc())
         .limit(limit)
     )
@@ -84,10 +85,10 @@ def add(*, session: AsyncSession, release: Release) -> Release:
 
 
 async def in_flight(
-    *, session: AsyncSession, team_id: str, statuses: Sequence[str], service: str | None = None, limit: int = 100
+    *, session: AsyncSession, team_id: str, statuses: Iterable[Status], service: str | None = None, limit: int = 100
 ) -> Sequence[Release]:
     """Releases of one service (or all) in the given statuses, newest first."""
-    query = select(Release).where(Release.team_id == team_id, col(Release.status).in_(statuses))
+    query = select(Release).where(Release.team_id == team_id, col(Release.status).in_(sorted(statuses)))
     if service:
         query = query.where(Release.service == service)
     return (await session.exec(query.order_by(col(Release.id).desc()).limit(limit))).all()

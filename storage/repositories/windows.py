@@ -1,11 +1,12 @@
 """Releases by their planned window, for the calendar, conflicts and App Home."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.lifecycle import Status
 from storage.models import Release
 
 
@@ -15,7 +16,7 @@ async def overlapping(
     team_id: str,
     start: datetime,
     end: datetime,
-    statuses: Sequence[str],
+    statuses: Iterable[Status],
     limit: int = 500,
 ) -> Sequence[Release]:
     """Releases in `statuses` whose planned window overlaps [start, end), earliest first."""
@@ -23,7 +24,7 @@ async def overlapping(
         select(Release)
         .where(
             Release.team_id == team_id,
-            col(Release.status).in_(statuses),
+            col(Release.status).in_(sorted(statuses)),
             col(Release.window_start).is_not(None),
             col(Release.window_start) < end,
             col(Release.window_end) > start,

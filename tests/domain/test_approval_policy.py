@@ -41,8 +41,8 @@ def test_proposer_never_counts_even_if_listed() -> None:
 def test_outsider_refused_with_who_can() -> None:
     with pytest.raises(NotAllowed) as caught:
         check_may_approve(PROD, user_id="U0EVE", proposer_id="U0ALICE", release_managers=[], members=MEMBERS, ref="p@1")
-    assert "<@U0BOB>" in caught.value.message
-    assert "<!subteam^S0RELMGR>" in caught.value.message
+    assert "<@U0BOB>" in caught.value.mrkdwn
+    assert "<!subteam^S0RELMGR>" in caught.value.mrkdwn
 
 
 def test_group_member_via_user_group_may_approve() -> None:

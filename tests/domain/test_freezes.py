@@ -179,19 +179,19 @@ def test_gate_refuses_naming_the_freeze_and_its_end() -> None:
     refusal = freeze_gate(_facts([ONE_OFF]))
     assert refusal is not None
     assert refusal.gate == "freeze"
-    assert "freeze #12" in refusal.message
-    assert "quarter close" in refusal.message
-    assert "&lt;!channel&gt;" in refusal.message
-    assert "<!channel>" not in refusal.message
-    assert f"<!date^{int(ONE_OFF.end.timestamp())}^" in refusal.message
-    assert "--override" in refusal.message
+    assert "freeze #12" in refusal.message.mrkdwn()
+    assert "quarter close" in refusal.message.mrkdwn()
+    assert "&lt;!channel&gt;" in refusal.message.mrkdwn()
+    assert "<!channel>" not in refusal.message.mrkdwn()
+    assert f"<!date^{int(ONE_OFF.end.timestamp())}^" in refusal.message.mrkdwn()
+    assert "--override" in refusal.message.mrkdwn()
 
 
 def test_gate_lets_a_release_manager_override_and_no_one_else() -> None:
     assert freeze_gate(_facts([ONE_OFF], override="hotfix", manager=True)) is None
     refusal = freeze_gate(_facts([ONE_OFF], override="hotfix", manager=False))
     assert refusal is not None
-    assert "only a release manager" in refusal.message
+    assert "only a release manager" in refusal.message.mrkdwn()
     assert freeze_gate(_facts([])) is None
 
 

@@ -52,7 +52,7 @@ def test_every_status_and_event(status: Status, event: Event) -> None:
     else:
         with pytest.raises(InvalidTransition) as refused:
             next_status(status, event, ref="payments@2.4.0")
-        assert f"payments@2.4.0 is {status.label}" in refused.value.message
+        assert f"payments@2.4.0 is {status.label}" in refused.value.mrkdwn
 
 
 def test_table_has_no_pairs_beyond_the_expected_ones() -> None:

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
+from bot.domain.lifecycle import Status
 from bot.domain.policy import Policy
 from bot.server import Runtime
 from bot.settings import Settings
@@ -32,7 +33,7 @@ async def _seed(database_url: str) -> None:
         async with db.transaction() as session:
             release = Release(
                 team_id=TEAM_ID, proposer_id="U0ALICE", channel_id="C0RELEASE", service="payments", version="2.4.0",
-                summary="s", status="released",
+                summary="s", status=Status.RELEASED,
             )  # fmt: skip
             session.add(release)
             await session.flush()

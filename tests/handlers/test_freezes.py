@@ -101,11 +101,11 @@ async def test_one_off_freeze_is_announced_listed_found_and_refused_by_the_gate(
 
     refusals = evaluate(gate_facts(policy, [one_off]))  # the weekend freeze may be on too, by the wall clock
     assert [r.gate for r in refusals] == ["freeze"]
-    assert "prod is frozen" in refusals[0].message
-    assert "quarter close" in refusals[0].message
+    assert "prod is frozen" in refusals[0].message.mrkdwn()
+    assert "quarter close" in refusals[0].message.mrkdwn()
     assert evaluate(gate_facts(policy, found, override="hotfix", manager=True)) == []
     (refused,) = evaluate(gate_facts(policy, [one_off], override="hotfix", manager=False))
-    assert "only a release manager may override" in refused.message
+    assert "only a release manager may override" in refused.message.mrkdwn()
 
     lifted = await harness.command_answer("unfreeze 1", user="U0RM")
     assert "Lifted freeze #1" in lifted
@@ -131,8 +131,8 @@ async def test_recurring_weekend_freeze_is_found_and_refused(
     assert weekend.reason == "weekend"
     assert weekend.ends_at == datetime(2026, 6, 15, 6, tzinfo=UTC)
     (refusal,) = evaluate(gate_facts(policy, found))
-    assert "weekend" in refusal.message
-    assert str(int(weekend.ends_at.timestamp())) in refusal.message
+    assert "weekend" in refusal.message.mrkdwn()
+    assert str(int(weekend.ends_at.timestamp())) in refusal.message.mrkdwn()
 
 
 async def test_freeze_input_errors_name_the_fix(harness: Harness) -> None:

@@ -16,7 +16,7 @@ from tests.harness import Harness
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 HOSTILE = ["<!channel>", "<!here>", "<@U123>", "<https://evil|click>", "&", "*bold*", "`", "\u202e", "\x00"]
-WORDS = [*grammar.USAGE, "payments", "payments@2.4.0", "@", "2.4.0", "prod", "qa", "--override", "passed", "+2h"]
+WORDS = [*grammar.VERBS, "payments", "payments@2.4.0", "@", "2.4.0", "prod", "qa", "--override", "passed", "+2h"]
 word = st.sampled_from(WORDS + HOSTILE) | st.text(max_size=12)
 command_text = st.lists(word, max_size=8).map(" ".join) | st.text(max_size=300)
 COMMAND_TYPES = tuple(
@@ -31,9 +31,9 @@ COMMAND_TYPES = tuple(
 def test_parse_returns_a_command_or_refuses_with_a_domain_error(text: str) -> None:
     parsed = parse_or_refusal(text)
     if isinstance(parsed, DomainError):
-        assert parsed.message.strip()
+        assert parsed.mrkdwn.strip()
         for token in ("<!channel>", "<!here>", "<@U123>", "<https://evil"):
-            assert token not in parsed.message, "user text is echoed escaped"
+            assert token not in parsed.mrkdwn, "user text is echoed escaped"
     else:
         assert isinstance(parsed, COMMAND_TYPES)
 

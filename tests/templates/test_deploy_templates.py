@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from slack_sdk.models.blocks import Block
 
+from bot.domain.lifecycle import Status
 from bot.render import render, render_text
 from bot.services.deploy_status import InFlight, ServiceStatus, StatusReport
 from storage.models import Deployment, Release, Verification
@@ -22,7 +23,7 @@ def _release() -> Release:
         proposer_id="U0ALICE",
         channel_id="C0RELEASE",
         rollback_plan=HOSTILE,
-        status="released",
+        status=Status.RELEASED,
     )
 
 

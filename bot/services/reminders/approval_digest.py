@@ -2,11 +2,11 @@
 
 from collections.abc import Sequence
 
-from bot.domain import reminders
+from bot.domain import approval_policy, reminders
+from bot.domain.policy import is_user_group
 from bot.domain.reminders import Waiting
 from bot.domain.working_hours import for_policy
 from bot.render import render
-from bot.services import release_card
 from bot.services.context import ServiceContext
 from bot.services.reminders.planning import AWAITING
 from storage.models import ScheduledJob
@@ -19,7 +19,7 @@ MAX_LISTED = 30
 
 async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], worker: str) -> None:
     # People in user groups are looked up before the transaction (a Slack call must not hold database locks).
-    members = await ctx.directory.members(team_id, release_card.group_ids(ctx.policy))
+    members = await ctx.members(team_id)
     now = ctx.now()
     async with ctx.db.transaction() as session:
         if not await jobs.fence(session=session, job_ids=[job.id or 0 for job in due], worker=worker):
@@ -31,7 +31,9 @@ async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], wo
         owed: set[str] = set()
         for release in sorted(pending, key=lambda r: r.id or 0):
             assert release.id is not None
-            states = release_card.approval_states(ctx.policy, release, decided.get(release.id, []), members)
+            states = approval_policy.states(
+                ctx.policy, proposer_id=release.proposer_id, decisions=decided.get(release.id, []), members=members
+            )
             for state in states:
                 env = ctx.policy.environment(state.environment)
                 if env is None:
@@ -54,7 +56,7 @@ async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], wo
             j.target or "" for j in await jobs.live(session=session, team_id=team_id, kind=reminders.Kind.APPROVAL)
         ]
         recipients = reminders.digest_recipients(
-            [job.target or "" for job in due], waiting_on, members, [t for t in scheduled if not t.startswith("S")]
+            [job.target or "" for job in due], waiting_on, members, [t for t in scheduled if not is_user_group(t)]
         )
         for user_id, listed in recipients.items():
             outbox.enqueue(

@@ -7,27 +7,26 @@ from collections.abc import Sequence
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import reminders
+from bot.domain import approval_policy, reminders
 from bot.domain.approval_policy import ApprovalState
-from bot.domain.lifecycle import Status
+from bot.domain.lifecycle import OPEN, REVIEWABLE, Status
 from bot.domain.reminders import Kind
 from bot.domain.timeparse import parse_duration
 from bot.domain.working_hours import for_policy
-from bot.services import release_card
 from bot.services.context import ServiceContext
 from storage.models import Deployment, Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import jobs
 from storage.repositories import releases as releases_repo
 
-AWAITING = [status.value for status in reminders.AWAITING_APPROVAL]
+AWAITING = sorted(OPEN)
 
 
 async def _states(session: AsyncSession, ctx: ServiceContext, release: Release) -> list[ApprovalState]:
     assert release.id is not None
     decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.id)
     # Group membership is not needed to know which *entities* are asked; people are resolved at delivery.
-    return release_card.approval_states(ctx.policy, release, decisions, {})
+    return approval_policy.states(ctx.policy, proposer_id=release.proposer_id, decisions=decisions, members={})
 
 
 def _asked(ctx: ServiceContext, states: Sequence[ApprovalState]) -> list[str]:
@@ -41,7 +40,7 @@ def _asked(ctx: ServiceContext, states: Sequence[ApprovalState]) -> list[str]:
 
 async def ask_approvers(session: AsyncSession, ctx: ServiceContext, release: Release) -> None:
     """Every approver still asked gets a recurring digest job (an existing one keeps its rhythm)."""
-    if Status(release.status) not in reminders.AWAITING_APPROVAL:
+    if release.status not in OPEN:
         return
     due = reminders.next_nudge(ctx.now(), ctx.policy.pending_approval_every, for_policy(ctx.policy))
     for entity in _asked(ctx, await _states(session, ctx, release)):
@@ -62,7 +61,9 @@ async def owed_entities(session: AsyncSession, ctx: ServiceContext, team_id: str
     decided = await approvals_repo.pending_for_releases(session=session, team_id=team_id, release_ids=ids)
     owed: set[str] = set()
     for release in pending:
-        states = release_card.approval_states(ctx.policy, release, decided.get(release.pk, []), {})
+        states = approval_policy.states(
+            ctx.policy, proposer_id=release.proposer_id, decisions=decided.get(release.pk, []), members={}
+        )
         owed.update(_asked(ctx, states))
     return owed
 
@@ -79,7 +80,7 @@ async def plan_window(session: AsyncSession, ctx: ServiceContext, release: Relea
     """`before_window` ahead of the planned window: one reminder (a moved window replaces it)."""
     assert release.id is not None
     await jobs.drop(session=session, team_id=release.team_id, release_id=release.id, kinds=[Kind.WINDOW])
-    if release.window_start is None or Status(release.status) not in reminders.WINDOW_OPEN:
+    if release.window_start is None or release.status not in OPEN:
         return
     before = parse_duration(ctx.policy.reminders.before_window)
     due = reminders.window_due(release.window_start, before, ctx.now())
@@ -96,19 +97,19 @@ async def plan_window(session: AsyncSession, ctx: ServiceContext, release: Relea
     )
 
 
-async def on_status_change(session: AsyncSession, ctx: ServiceContext, release: Release, before: str) -> None:
-    status = Status(release.status)
+async def on_status_change(session: AsyncSession, ctx: ServiceContext, release: Release, before: Status) -> None:
+    status = release.status
     assert release.id is not None
-    if status in reminders.AWAITING_APPROVAL and Status(before) not in reminders.AWAITING_APPROVAL:
+    if status in OPEN and before not in OPEN:
         await ask_approvers(session, ctx, release)
-    if status not in reminders.AWAITING_APPROVAL or status is Status.APPROVED:
+    if status not in OPEN or status is Status.APPROVED:
         await prune_approval_jobs(session, ctx, release.team_id)
     gone: list[str] = []
-    if status not in reminders.WINDOW_OPEN:
+    if status not in OPEN:
         gone.append(Kind.WINDOW)
     if status not in (Status.IN_PROGRESS,):
         gone.append(Kind.REGRESSION)
-    if status not in reminders.REVIEWABLE:
+    if status not in REVIEWABLE:
         gone.append(Kind.REVIEW)
     await jobs.drop(
         session=session, team_id=release.team_id, release_id=release.id, kinds=gone, reason=f"release is {status}"

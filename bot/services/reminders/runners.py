@@ -9,7 +9,8 @@ from itertools import groupby
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import reminders
-from bot.domain.lifecycle import Status
+from bot.domain.lifecycle import OPEN, REVIEWABLE, Status
+from bot.domain.policy import is_user_group
 from bot.domain.reminders import Kind
 from bot.domain.timeparse import parse_duration
 from bot.domain.working_hours import for_policy
@@ -50,7 +51,7 @@ async def run_windows(ctx: ServiceContext, team_id: str, due: Sequence[Scheduled
             release = found.get(job.release_id) if job.release_id is not None else None
             current = (
                 release is not None
-                and Status(release.status) in reminders.WINDOW_OPEN
+                and release.status in OPEN
                 and release.window_start is not None
                 and job.dedupe_key == reminders.window_key(release.pk, release.window_start)
                 and (release.window_end or release.window_start) > now
@@ -86,7 +87,7 @@ async def run_regressions(ctx: ServiceContext, team_id: str, due: Sequence[Sched
         for job in due:
             release = await _release(session, job)
             env = ctx.policy.environment(job.target or "")
-            if release is None or env is None or Status(release.status) is not Status.IN_PROGRESS:
+            if release is None or env is None or release.status is not Status.IN_PROGRESS:
                 await jobs.finish(session=session, job_ids=[job.id or 0], status="dropped", error="no longer applies")
                 continue
             signoff = await verifications.latest(
@@ -105,7 +106,7 @@ async def run_regressions(ctx: ServiceContext, team_id: str, due: Sequence[Sched
             text = render_text(
                 "regression_reminder", release=release, environment=env.name, verifiers=[], failed=signoff
             )
-            for user_id in [v for v in verifiers if not v.startswith("S")]:
+            for user_id in [v for v in verifiers if not is_user_group(v)]:
                 outbox.enqueue(
                     session=session,
                     team_id=team_id,
@@ -124,7 +125,7 @@ async def run_reviews(ctx: ServiceContext, team_id: str, due: Sequence[Scheduled
             return
         for job in due:
             release = await _release(session, job)
-            if release is None or Status(release.status) not in reminders.REVIEWABLE:
+            if release is None or release.status not in REVIEWABLE:
                 await jobs.finish(session=session, job_ids=[job.id or 0], status="dropped", error="not reviewable")
                 continue
             existing = await reviews_repo.for_release(session=session, team_id=team_id, release_id=release.pk)
