@@ -1,6 +1,7 @@
 """The aiohttp application: Slack events, health, and the app's own HTTP endpoints. Built by `create_app`."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -13,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ics_feed
 from bot.domain.policy import Policy, load_policy
+from bot.in_flight import InFlight
 from bot.notify.directory import SlackDirectory
 from bot.notify.dispatcher import Dispatcher
 from bot.scheduler import Scheduler
@@ -54,7 +56,8 @@ class Runtime:
             directory=SlackDirectory(self.client),
             kick=self.dispatcher.kick,
         )
-        self.bolt = build_bolt_app(settings, self.services, self.client)
+        self.in_flight = InFlight()
+        self.bolt = build_bolt_app(settings, self.services, self.client, self.in_flight)
         self.scheduler = Scheduler(self.services, poll_interval=settings.shipmate_poll_interval)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -66,10 +69,9 @@ class Runtime:
 
     async def stop(self) -> None:
         await self.scheduler.stop()
-        # In-flight listener work (Bolt runs it after the ack) finishes before the engine closes.
-        in_flight = {task for task in asyncio.all_tasks() if _listener_work(task)}
-        if in_flight:
-            await asyncio.wait(in_flight, timeout=10)
+        with contextlib.suppress(TimeoutError):  # work that goes on after the ack finishes before the engine closes
+            async with asyncio.timeout(10):
+                await self.in_flight.drain()
         self.dispatcher.stop()
         for task in self._tasks:
             try:
@@ -79,12 +81,6 @@ class Runtime:
         await self.db.dispose()
         if self.client.session is not None:
             await self.client.session.close()
-
-
-def _listener_work(task: asyncio.Task[object]) -> bool:
-    """Work Bolt started after an ack (its runner names the coroutine), not idle keep-alive connections."""
-    name = getattr(task.get_coro(), "__qualname__", "")
-    return "run_ack_function_asynchronously" in name or "lazy" in name.lower()
 
 
 async def slack_events(request: web.Request) -> web.Response:

@@ -6,7 +6,6 @@ from typing import Any
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_bolt.context.respond.internals import _build_message
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -17,6 +16,7 @@ from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 import handlers
+from bot.in_flight import InFlight
 from bot.services.context import ServiceContext
 from bot.settings import Settings
 
@@ -45,12 +45,22 @@ class PooledRespond(AsyncRespond):
         self.session = session
 
     async def __call__(self, text: str | dict[str, Any] = "", **kwargs: Any) -> WebhookResponse:  # type: ignore[override]
-        message = _build_message(**text) if isinstance(text, dict) else _build_message(text=text, **kwargs)
+        fields = dict(text) if isinstance(text, dict) else {"text": text, **kwargs}
+        message = {key: _plain(value) for key, value in fields.items() if value is not None}
         webhook = AsyncWebhookClient(url=str(self.response_url), session=self.session)
         return await webhook.send_dict(message)
 
 
-def build_bolt_app(settings: Settings, services: ServiceContext, client: AsyncWebClient) -> AsyncApp:
+def _plain(value: Any) -> Any:
+    """Block Kit model objects as the dicts Slack reads (our templates already give dicts)."""
+    if isinstance(value, list | tuple):
+        return [item.to_dict() if hasattr(item, "to_dict") else item for item in value]
+    return value
+
+
+def build_bolt_app(
+    settings: Settings, services: ServiceContext, client: AsyncWebClient, in_flight: InFlight
+) -> AsyncApp:
     app = AsyncApp(
         signing_secret=settings.slack_signing_secret or "unset",
         client=client,
@@ -61,6 +71,7 @@ def build_bolt_app(settings: Settings, services: ServiceContext, client: AsyncWe
 
     async def inject_services(context: dict[str, Any], next: Any) -> None:
         context["services"] = services
+        context["in_flight"] = in_flight
         if client.session is not None and context.get("response_url"):
             context["respond"] = PooledRespond(context["response_url"], client.session)
         await next()

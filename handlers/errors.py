@@ -11,6 +11,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 
 from bot.domain.errors import DomainError
+from bot.in_flight import InFlight
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +40,14 @@ def answered(listener: Listener) -> Listener:
 
     async def run(args: AsyncArgs) -> None:
         kwargs = {name: getattr(args, name) if hasattr(args, name) else args.context[name] for name in names}
-        try:
-            await listener(**kwargs)
-        except Exception as error:
-            if args.ack.response is None:  # not acked yet: Bolt's own path answers Slack
-                raise
-            await handle_error(error, args.body, args.respond)
+        in_flight: InFlight = args.context["in_flight"]
+        with in_flight.tracking():
+            try:
+                await listener(**kwargs)
+            except Exception as error:
+                if args.ack.response is None:  # not acked yet: Bolt's own path answers Slack
+                    raise
+                await handle_error(error, args.body, args.respond)
 
     run.__name__ = run.__qualname__ = getattr(listener, "__name__", "listener")
     return run

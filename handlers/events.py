@@ -2,9 +2,9 @@
 
 from slack_bolt.async_app import AsyncApp
 
-from handlers import review_surface
+from handlers import errors, review_surface
 
 
 def register(app: AsyncApp) -> None:
     """App Home and review replies register here."""
-    app.event("message")(review_surface.message_event)
+    app.event("message")(errors.answered(review_surface.message_event))

@@ -17,6 +17,7 @@ from bot.ids import ActionId, BlockId
 from bot.render import render
 from bot.services import approvals, home
 from bot.services.context import Actor, ServiceContext
+from handlers import errors
 
 HOME_BLOCK = re.compile("^" + re.escape(str(BlockId.HOME_APPROVAL)) + ":")
 
@@ -68,6 +69,6 @@ async def reject_clicked(
 
 
 def register(app: AsyncApp) -> None:
-    app.event("app_home_opened")(home_opened)
-    app.action({"action_id": str(ActionId.APPROVE), "block_id": HOME_BLOCK})(approve_clicked)
-    app.action({"action_id": str(ActionId.REJECT), "block_id": HOME_BLOCK})(reject_clicked)
+    app.event("app_home_opened")(errors.answered(home_opened))
+    app.action({"action_id": str(ActionId.APPROVE), "block_id": HOME_BLOCK})(errors.answered(approve_clicked))
+    app.action({"action_id": str(ActionId.REJECT), "block_id": HOME_BLOCK})(errors.answered(reject_clicked))

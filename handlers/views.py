@@ -13,7 +13,7 @@ from bot.ids import BlockId, CallbackId
 from bot.render import render_text
 from bot.services import approvals, conflicts, releases
 from bot.services.context import Actor, ServiceContext
-from handlers import review_surface
+from handlers import errors, review_surface
 from handlers.forms import PROPOSE_FIELDS, REJECT_FIELDS, as_text, form_middleware, modal_errors, view_metadata
 
 
@@ -88,6 +88,6 @@ async def reject_submitted(ack: AsyncAck, body: dict[str, Any], form: dict[str, 
 
 def register(app: AsyncApp) -> None:
     app.middleware(form_middleware)
-    app.view(str(CallbackId.PROPOSE))(propose_submitted)
-    app.view(str(CallbackId.REJECT))(reject_submitted)
-    app.view(str(CallbackId.ACTION_ITEM))(review_surface.action_item_submitted)
+    app.view(str(CallbackId.PROPOSE))(errors.answered(propose_submitted))
+    app.view(str(CallbackId.REJECT))(errors.answered(reject_submitted))
+    app.view(str(CallbackId.ACTION_ITEM))(errors.answered(review_surface.action_item_submitted))
