@@ -75,13 +75,15 @@ async def add(
         )
         await session.flush()
         assert item.id is not None
-        audit.append(
+        audit.record(
             session=session,
-            team_id=actor.team_id,
+            release=release,
             actor_id=actor.user_id,
             action="action_item_added",
-            release_id=release.id,
-            details={"id": item.id, "owner": owner_id, "due_at": due_at.isoformat(), "text": text},
+            id=item.id,
+            owner=owner_id,
+            due_at=due_at.isoformat(),
+            text=text,
         )
         release_card.thread(session, release, "thread_action_item", item=item, actor=actor.user_id)
         outbox.enqueue(

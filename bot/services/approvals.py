@@ -96,13 +96,13 @@ async def approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, comm
                 ),
             )
             await session.flush()
-            audit.append(
+            audit.record(
                 session=session,
-                team_id=actor.team_id,
+                release=release,
                 actor_id=actor.user_id,
                 action="approved",
-                release_id=release.pk,
-                details={"environment": env.name, "comment": comment},
+                environment=env.name,
+                comment=comment,
             )
             after = await states(session, ctx, release, members)
             state = next(s for s in after if s.environment == env.name)
@@ -195,13 +195,13 @@ async def reject(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, reaso
                 comment=reason,
             ),
         )
-        audit.append(
+        audit.record(
             session=session,
-            team_id=actor.team_id,
+            release=release,
             actor_id=actor.user_id,
             action="rejected",
-            release_id=release.pk,
-            details={"environment": env_name, "reason": reason},
+            environment=env_name,
+            reason=reason,
         )
         release_card.thread(
             session, release, "thread_rejected", actor=actor.user_id, reason=reason, environment=env_name
@@ -224,13 +224,7 @@ async def withdraw(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcom
             raise NotAllowed(
                 "You have no rejection of {ref} to withdraw; only its author can withdraw one.", ref=release.ref
             )
-        audit.append(
-            session=session,
-            team_id=actor.team_id,
-            actor_id=actor.user_id,
-            action="rejection_withdrawn",
-            release_id=release.pk,
-        )
+        audit.record(session=session, release=release, actor_id=actor.user_id, action="rejection_withdrawn")
         release_card.thread(session, release, "thread_withdrawn", actor=actor.user_id)
         now = await states(session, ctx, release, members)
         reopens = not any(s.rejected_by for s in now) and can(release.status, Event.REJECTION_WITHDRAWN)
@@ -262,13 +256,13 @@ async def restart(
         await release_state.touch(session, ctx, release, members)
         return []
     await approvals_repo.invalidate(session=session, team_id=release.team_id, release_id=release.pk, decision="approve")
-    audit.append(
+    audit.record(
         session=session,
-        team_id=release.team_id,
+        release=release,
         actor_id=actor.user_id,
         action="approvals_invalidated",
-        release_id=release.pk,
-        details={"because": what, "approvers": approvers},
+        because=what,
+        approvers=approvers,
     )
     release_card.thread(session, release, "thread_scope_changed", actor=actor.user_id, what=what, approvers=approvers)
     if can(release.status, Event.SCOPE_CHANGED):

@@ -285,22 +285,19 @@ async def _record(
     deployments_repo.add(session=session, deployment=deployment)
     await session.flush()
     succeeded = deployment.outcome == deployments_repo.SUCCEEDED
-    audit.append(
+    audit.record(
         session=session,
-        team_id=release.team_id,
+        release=release,
         actor_id=deployment.actor_id,
         action="deployed",
-        release_id=release.id,
-        details={
-            "environment": env.name,
-            "deployment_id": deployment.id,
-            "outcome": deployment.outcome,
-            "override": deployment.override_reason,
-            "freeze": freeze_label,
-            "bypassed_gates": list(bypassed),
-            "ci_url": deployment.ci_url,
-            "delivery_id": deployment.delivery_id,
-        },
+        environment=env.name,
+        deployment_id=deployment.id,
+        outcome=deployment.outcome,
+        override=deployment.override_reason,
+        freeze=freeze_label,
+        bypassed_gates=list(bypassed),
+        ci_url=deployment.ci_url,
+        delivery_id=deployment.delivery_id,
     )
     event = Event.DEPLOYED_FINAL if ctx.policy.is_final(env.name) else Event.DEPLOYED
     if succeeded and can(release.status, event):

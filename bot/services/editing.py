@@ -1,9 +1,8 @@
 """Editing a release's scope. A new summary or list of changes is a new thing to approve: approvals start over."""
 
 from bot.domain import commands
-from bot.domain.errors import InvalidTransition, NotAllowed
+from bot.domain.errors import InvalidTransition
 from bot.domain.lifecycle import OPEN
-from bot.domain.message import Mention
 from bot.services import approvals, lookup, release_card, release_state
 from bot.services.context import Actor, ServiceContext
 from storage.models import Release
@@ -17,13 +16,7 @@ async def edit(ctx: ServiceContext, actor: Actor, command: commands.Edit) -> tup
     """Returns the release and the approvers whose approval no longer counts."""
     members = await ctx.members(actor.team_id)
     async with ctx.db.transaction() as session:
-        release = await lookup.release(session, team_id=actor.team_id, ref=command.ref, lock=True)
-        if actor.user_id != release.proposer_id and not ctx.policy.is_release_manager(actor.user_id, members):
-            raise NotAllowed(
-                "Only the proposer ({proposer}) or a release manager can edit {ref}.",
-                proposer=Mention(release.proposer_id),
-                ref=release.ref,
-            )
+        release = await lookup.owned_release(session, ctx, actor, command.ref, members, doing="edit {ref}")
         if release.status not in OPEN:
             raise InvalidTransition(
                 "{ref} is {status}, so it can no longer be edited.", ref=release.ref, status=release.status.label
@@ -32,13 +25,13 @@ async def edit(ctx: ServiceContext, actor: Actor, command: commands.Edit) -> tup
             return release, []
         setattr(release, command.field, command.text)
         what = LABELS[command.field]
-        audit.append(
+        audit.record(
             session=session,
-            team_id=actor.team_id,
+            release=release,
             actor_id=actor.user_id,
             action="edited",
-            release_id=release.pk,
-            details={"field": what, "text": command.text[:300]},
+            field=what,
+            text=command.text[:300],
         )
         invalidated: list[str] = []
         if command.field in SCOPE:

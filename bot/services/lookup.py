@@ -2,8 +2,12 @@
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain import permissions
 from bot.domain.errors import NotFound
+from bot.domain.message import Message
+from bot.domain.policy import Members
 from bot.domain.validation import ReleaseRef
+from bot.services.context import Actor, ServiceContext
 from storage.models import Release
 from storage.repositories import releases as releases_repo
 
@@ -24,4 +28,19 @@ async def release(session: AsyncSession, *, team_id: str, ref: ReleaseRef | int,
             ref=str(ref),
             service=ref.service,
         )
+    return found
+
+
+async def owned_release(
+    session: AsyncSession, ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, members: Members, *, doing: str
+) -> Release:
+    """The release, locked for a change only its proposer or a release manager may make (`doing`: "edit {ref}")."""
+    found = await release(session, team_id=actor.team_id, ref=ref, lock=True)
+    permissions.check_owner(
+        ctx.policy,
+        user_id=actor.user_id,
+        proposer_id=found.proposer_id,
+        members=members,
+        doing=Message(doing, ref=found.ref),
+    )
     return found

@@ -39,13 +39,13 @@ async def transition(
     after = next_status(before, event, ref=release.ref)
     if after is not before:
         release.status = after
-        audit.append(
+        audit.record(
             session=session,
-            team_id=release.team_id,
+            release=release,
             actor_id=actor_id,
             action="status",
-            release_id=release.pk,
-            details={"from": before.value, "to": after.value, "event": event.value, **details},
+            **{"from": before.value, "to": after.value, "event": event.value},
+            **details,
         )
     await touch(session, ctx, release, members)
     if after is not before:

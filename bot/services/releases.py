@@ -7,9 +7,8 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain.errors import Conflict, InvalidInput, NotAllowed
+from bot.domain.errors import Conflict, InvalidInput
 from bot.domain.lifecycle import Event, Status
-from bot.domain.message import Mention
 from bot.domain.policy import Members
 from bot.domain.validation import (
     MAX_CHANGES,
@@ -104,13 +103,13 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
                 ),
             )
             await session.flush()
-            audit.append(
+            audit.record(
                 session=session,
-                team_id=actor.team_id,
+                release=release,
                 actor_id=actor.user_id,
                 action="proposed",
-                release_id=release.pk,
-                details={"summary": request.summary, "risk": request.risk},
+                summary=request.summary,
+                risk=request.risk,
             )
             await release_card.refresh(session, ctx.policy, release, members)
             await conflicts.announce_conflicts(session, ctx, release)
@@ -130,13 +129,7 @@ async def _repropose(
     members: Members,
 ) -> Release:
     """A rejected release comes back with its fixes: decisions start over, the same message is updated."""
-    release = await lookup.release(session, team_id=actor.team_id, ref=existing.pk, lock=True)
-    if actor.user_id != release.proposer_id and not ctx.policy.is_release_manager(actor.user_id, members):
-        raise NotAllowed(
-            "Only the proposer ({proposer}) or a release manager can propose {ref} again.",
-            proposer=Mention(release.proposer_id),
-            ref=release.ref,
-        )
+    release = await lookup.owned_release(session, ctx, actor, existing.pk, members, doing="propose {ref} again")
     release.summary = request.summary
     for name in ("changes", "rollback_plan", "window_start", "window_end"):
         if getattr(request, name):
@@ -144,14 +137,7 @@ async def _repropose(
     if request.risk != "medium":
         release.risk = request.risk
     await approvals_repo.invalidate(session=session, team_id=actor.team_id, release_id=release.pk)
-    audit.append(
-        session=session,
-        team_id=actor.team_id,
-        actor_id=actor.user_id,
-        action="reproposed",
-        release_id=release.pk,
-        details={"summary": request.summary},
-    )
+    audit.record(session=session, release=release, actor_id=actor.user_id, action="reproposed", summary=request.summary)
     release_card.thread(session, release, "thread_reproposed", actor=actor.user_id)
     await release_state.transition(session, ctx, release, Event.REPROPOSED, actor_id=actor.user_id, members=members)
     await lifecycle_hooks.after_propose(session, ctx, release)
@@ -197,13 +183,7 @@ async def history(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> tuple[R
 async def cancel(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
     members = await ctx.members(actor.team_id)
     async with ctx.db.transaction() as session:
-        release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
-        if actor.user_id != release.proposer_id and not ctx.policy.is_release_manager(actor.user_id, members):
-            raise NotAllowed(
-                "Only the proposer ({proposer}) or a release manager can cancel {ref}.",
-                proposer=Mention(release.proposer_id),
-                ref=release.ref,
-            )
+        release = await lookup.owned_release(session, ctx, actor, ref, members, doing="cancel {ref}")
         audit.append(
             session=session, team_id=actor.team_id, actor_id=actor.user_id, action="cancelled", release_id=release.pk
         )

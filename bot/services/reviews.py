@@ -37,13 +37,13 @@ async def open_review(
         ),
     )
     await session.flush()
-    audit.append(
+    audit.record(
         session=session,
-        team_id=release.team_id,
+        release=release,
         actor_id=started_by,
         action="review_started",
-        release_id=release.pk,
-        details={"reason": reason, "facilitator": review.facilitator_id},
+        reason=reason,
+        facilitator=review.facilitator_id,
     )
     outbox.enqueue(
         session=session,
@@ -122,13 +122,13 @@ async def close(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int) -> Out
         review.status, review.closed_at, review.summary = "closed", ctx.now(), summary
         release.review_summary = summary
         session.add(review)
-        audit.append(
+        audit.record(
             session=session,
-            team_id=actor.team_id,
+            release=release,
             actor_id=actor.user_id,
             action="review_closed",
-            release_id=release.pk,
-            details={"replies": len(replies), "action_items": len(items)},
+            replies=len(replies),
+            action_items=len(items),
         )
         payload = render("review_summary", summary=summary, **context)
         outbox.enqueue(session=session, team_id=actor.team_id, kind="thread", release_id=release.pk, payload=payload)

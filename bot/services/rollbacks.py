@@ -65,13 +65,13 @@ async def rollback(ctx: ServiceContext, actor: Actor, service: str, environment:
             reason=reason,
         )
         details = {"environment": env.name, "reason": reason, "from": live.version, "to": restored.version}
-        audit.append(
+        audit.record(
             session=session,
-            team_id=actor.team_id,
+            release=release,
             actor_id=actor.user_id,
             action="rolled_back",
-            release_id=release.id,
-            details={**details, "deployments": marked},
+            **details,
+            deployments=marked,
         )
         audit.append(
             session=session,

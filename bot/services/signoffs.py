@@ -60,13 +60,15 @@ async def verify(
             ),
         )
         await session.flush()
-        audit.append(
+        audit.record(
             session=session,
-            team_id=actor.team_id,
+            release=release,
             actor_id=actor.user_id,
             action="verified",
-            release_id=release.pk,
-            details={"environment": env.name, "passed": passed, "note": note, "verification_id": verification.id},
+            environment=env.name,
+            passed=passed,
+            note=note,
+            verification_id=verification.id,
         )
         names = ctx.policy.environment_names
         next_env = names[names.index(env.name) + 1] if env.name != names[-1] else None

@@ -5,9 +5,8 @@ from datetime import datetime, timedelta
 
 from bot.domain import commands
 from bot.domain import windows as rules
-from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed
+from bot.domain.errors import InvalidInput, InvalidTransition
 from bot.domain.lifecycle import OPEN
-from bot.domain.message import Mention
 from bot.domain.policy import DEFAULT_WINDOW
 from bot.domain.timeparse import parse_duration, parse_when, zone
 from bot.services import approvals, lifecycle_hooks, lookup, release_card
@@ -41,13 +40,7 @@ async def schedule(ctx: ServiceContext, actor: Actor, command: commands.Schedule
     members = await ctx.members(actor.team_id)
     ref = command.ref
     async with ctx.db.transaction() as session:
-        release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
-        if actor.user_id != release.proposer_id and not ctx.policy.is_release_manager(actor.user_id, members):
-            raise NotAllowed(
-                "Only the proposer ({proposer}) or a release manager can schedule {ref}.",
-                proposer=Mention(release.proposer_id),
-                ref=release.ref,
-            )
+        release = await lookup.owned_release(session, ctx, actor, ref, members, doing="schedule {ref}")
         if release.status not in OPEN:
             raise InvalidTransition(
                 "{ref} is {status}, so its window can no longer change.", ref=release.ref, status=release.status.label
@@ -61,13 +54,12 @@ async def schedule(ctx: ServiceContext, actor: Actor, command: commands.Schedule
             return Scheduled(release, False, [rules.describe(c, release.id) for c in found], [])
         before = {"start": _iso(release.window_start), "end": _iso(release.window_end)}
         release.window_start, release.window_end = start, end
-        audit.append(
+        audit.record(
             session=session,
-            team_id=actor.team_id,
+            release=release,
             actor_id=actor.user_id,
             action="scheduled",
-            release_id=release.pk,
-            details={"from": before, "to": {"start": _iso(start), "end": _iso(end)}},
+            **{"from": before, "to": {"start": _iso(start), "end": _iso(end)}},
         )
         reset = await approvals.restart(session, ctx, release, actor, "planned window", members)
         found = await conflicts_for_release(session, ctx, release)

@@ -6,7 +6,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import AuditEvent
+from storage.models import AuditEvent, Release
 
 
 def append(
@@ -21,6 +21,18 @@ def append(
     event = AuditEvent(team_id=team_id, release_id=release_id, actor_id=actor_id, action=action, details=details or {})
     session.add(event)
     return event
+
+
+def record(*, session: AsyncSession, release: Release, actor_id: str, action: str, **details: Any) -> AuditEvent:
+    """An event in `release`'s history (in its workspace)."""
+    return append(
+        session=session,
+        team_id=release.team_id,
+        actor_id=actor_id,
+        action=action,
+        release_id=release.pk,
+        details=details,
+    )
 
 
 async def for_release(
