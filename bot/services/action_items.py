@@ -55,8 +55,7 @@ async def add(
     due_at = parse_due(due_text, ctx)
     async with ctx.db.transaction() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
-        assert release.id is not None
-        review = await reviews_repo.for_release(session=session, team_id=actor.team_id, release_id=release.id)
+        review = await reviews_repo.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
         if review is None:
             raise InvalidTransition(
                 "{ref} has no review yet; action items come out of one (`/release review start {ref}`).",
@@ -66,7 +65,7 @@ async def add(
             session=session,
             item=ActionItem(
                 team_id=actor.team_id,
-                release_id=release.id,
+                release_id=release.pk,
                 owner_id=owner_id,
                 due_at=due_at,
                 text=text,

@@ -55,7 +55,7 @@ async def announce_conflicts(session: AsyncSession, ctx: ServiceContext, release
     """At proposal: find the window's conflicts and say so in the release's thread. Returns them."""
     found = await conflicts_for_release(session, ctx, release)
     if found:
-        lines = [rules.describe(conflict, release.id) for conflict in found]
+        lines = [rules.describe(conflict, release.pk) for conflict in found]
         release_card.thread(session, release, "thread_conflicts", lines=lines)
     return found
 
@@ -64,7 +64,7 @@ async def conflict_lines(ctx: ServiceContext, actor: Actor, release: Release) ->
     """The conflicts of one release as lines of mrkdwn, read afresh (for the proposer's answer)."""
     async with ctx.db.read() as session:
         found = await conflicts_for_release(session, ctx, release)
-    return [rules.describe(conflict, release.id) for conflict in found]
+    return [rules.describe(conflict, release.pk) for conflict in found]
 
 
 async def windows_in(

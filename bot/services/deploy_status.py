@@ -47,10 +47,9 @@ async def report(ctx: ServiceContext, actor: Actor, service: str | None = None) 
         by_service.setdefault(deployment.service, {})[deployment.environment] = deployment
     flights: dict[str, list[InFlight]] = {}
     for release in open_releases:
-        assert release.id is not None
         reached = [
             d.environment
-            for d in deployed[release.id]
+            for d in deployed[release.pk]
             if d.outcome == deployments_repo.SUCCEEDED and d.rolled_back_at is None and d.environment in names
         ]
         furthest = max(reached, key=names.index) if reached else None

@@ -73,12 +73,11 @@ async def gate_facts(
     members: Members,
 ) -> GateFacts:
     """Everything the gates look at, read in the caller's transaction."""
-    assert release.id is not None
     previous = ctx.policy.previous_environment(env.name)
-    deployed = await deployments_repo.for_release(session=session, team_id=release.team_id, release_id=release.id)
+    deployed = await deployments_repo.for_release(session=session, team_id=release.team_id, release_id=release.pk)
     approval_state = None
     if env.needs_approval:
-        decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.id)
+        decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk)
         states = approval_policy.states(
             ctx.policy, proposer_id=release.proposer_id, decisions=decisions, members=members
         )
@@ -87,7 +86,7 @@ async def gate_facts(
     failed_note: str | None = None
     if previous is not None and previous.regression_required:
         latest = await verifications_repo.latest(
-            session=session, team_id=release.team_id, release_id=release.id, environment=previous.name
+            session=session, team_id=release.team_id, release_id=release.pk, environment=previous.name
         )
         regression_passed = latest is not None and latest.passed
         failed_note = latest.note if latest is not None and not latest.passed else None
@@ -135,7 +134,7 @@ async def deploy(
         live = await deployments_repo.current(
             session=session, team_id=actor.team_id, service=ref.service, environment=env.name
         )
-        if live is not None and live.release_id == release.id:
+        if live is not None and live.release_id == release.pk:
             raise Conflict("{ref} is already live in {env}; nothing changed.", ref=release.ref, env=env.name)
         facts = await gate_facts(
             session, ctx, release, env, actor_id=actor.user_id, override_reason=override_reason, members=members

@@ -84,5 +84,5 @@ async def feed(ctx: ServiceContext, token: str) -> Feed:
         )
         freezes = await windows_between(session, ctx, team_id=row.team_id, start=start, end=end)
     windows = [window for release in releases if (window := planned(ctx, release)) is not None]
-    summaries = {release.id: release.summary for release in releases if release.id is not None}
+    summaries = {release.pk: release.summary for release in releases}
     return Feed(row.team_id, windows, freezes, summaries, now)

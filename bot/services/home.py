@@ -38,7 +38,7 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
     members = await ctx.members(actor.team_id)
     async with ctx.db.read() as session:
         open_releases = await releases_repo.with_status(session=session, team_id=actor.team_id, statuses=OPEN)
-        ids = [release.id for release in open_releases if release.id is not None]
+        ids = [release.pk for release in open_releases]
         decisions = await approvals_repo.pending_for_releases(session=session, team_id=actor.team_id, release_ids=ids)
         mine = await home_repo.proposed_by(session=session, team_id=actor.team_id, user_id=actor.user_id, statuses=OPEN)
         items = await home_repo.open_action_items(session=session, team_id=actor.team_id, owner_id=actor.user_id)

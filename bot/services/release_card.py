@@ -103,7 +103,7 @@ def build_card(
     deployed = deployed_environments(deployments)
     buttons: list[Button] = []
     if status in OPEN:
-        value = str(release.id)
+        value = str(release.pk)
         if any(not state.met for state in states):
             buttons += [
                 Button(ActionId.APPROVE, "Approve", value, "primary"),
@@ -132,16 +132,15 @@ def build_card(
 
 async def refresh(session: AsyncSession, policy: Policy, release: Release, members: Members) -> None:
     """Owe Slack the card in its current state (older unsent cards are dropped)."""
-    assert release.id is not None
-    decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.id)
-    deployments = await deployments_repo.for_release(session=session, team_id=release.team_id, release_id=release.id)
+    decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk)
+    deployments = await deployments_repo.for_release(session=session, team_id=release.team_id, release_id=release.pk)
     card = build_card(policy, release, decisions, deployments, members)
-    await outbox.supersede_cards(session=session, team_id=release.team_id, release_id=release.id)
+    await outbox.supersede_cards(session=session, team_id=release.team_id, release_id=release.pk)
     outbox.enqueue(
         session=session,
         team_id=release.team_id,
         kind="card",
-        release_id=release.id,
+        release_id=release.pk,
         payload=render("release_card", card=card),
     )
 
@@ -153,7 +152,7 @@ def thread(session: AsyncSession, release: Release, template: str, **context: An
         session=session,
         team_id=release.team_id,
         kind="thread",
-        release_id=release.id,
+        release_id=release.pk,
         payload=render("message", text=text, context=None),
     )
 

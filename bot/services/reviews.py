@@ -25,7 +25,6 @@ async def open_review(
     session: AsyncSession, ctx: ServiceContext, release: Release, *, started_by: str, reason: str
 ) -> Review:
     """Create the review and owe the prompts in the release's thread (inside the caller's transaction)."""
-    assert release.id is not None
     review = reviews_repo.add(
         session=session,
         review=Review(

@@ -51,7 +51,7 @@ async def schedule(ctx: ServiceContext, actor: Actor, command: commands.Schedule
         end = start + length
         if (release.window_start, release.window_end) == (start, end):
             found = await conflicts_for_release(session, ctx, release)
-            return Scheduled(release, False, [rules.describe(c, release.id) for c in found], [])
+            return Scheduled(release, False, [rules.describe(c, release.pk) for c in found], [])
         before = {"start": _iso(release.window_start), "end": _iso(release.window_end)}
         release.window_start, release.window_end = start, end
         audit.record(
@@ -63,7 +63,7 @@ async def schedule(ctx: ServiceContext, actor: Actor, command: commands.Schedule
         )
         reset = await approvals.restart(session, ctx, release, actor, "planned window", members)
         found = await conflicts_for_release(session, ctx, release)
-        lines = [rules.describe(conflict, release.id) for conflict in found]
+        lines = [rules.describe(conflict, release.pk) for conflict in found]
         release_card.thread(session, release, "thread_scheduled", actor=actor.user_id, lines=lines)
         followers = await subscriptions.subscribers(session=session, team_id=actor.team_id, service=release.service)
         release_card.stakeholders(session, ctx.policy, release, "stakeholders_scheduled", subscribers=followers)

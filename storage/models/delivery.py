@@ -59,6 +59,13 @@ class ScheduledJob(SQLModel, table=True):
     created_at: datetime = created_at_field()
     done_at: datetime | None = time_field()
 
+    @property
+    def pk(self) -> int:
+        """The id of a stored job (claimed jobs always have one)."""
+        if self.id is None:
+            raise RuntimeError(f"job {self.kind} has not been flushed yet")
+        return self.id
+
 
 class ProcessedEvent(SQLModel, table=True):
     """Idempotency keys: Slack `event_id`s and CI `delivery_id`s seen once already."""

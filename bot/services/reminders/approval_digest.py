@@ -22,17 +22,16 @@ async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], wo
     members = await ctx.members(team_id)
     now = ctx.now()
     async with ctx.db.transaction() as session:
-        if not await jobs.fence(session=session, job_ids=[job.id or 0 for job in due], worker=worker):
+        if not await jobs.fence(session=session, job_ids=[job.pk for job in due], worker=worker):
             return
         pending = await releases_repo.with_status(session=session, team_id=team_id, statuses=AWAITING, limit=1000)
-        ids = [release.id for release in pending if release.id is not None]
+        ids = [release.pk for release in pending]
         decided = await approvals_repo.pending_for_releases(session=session, team_id=team_id, release_ids=ids)
         items = []
         owed: set[str] = set()
-        for release in sorted(pending, key=lambda r: r.id or 0):
-            assert release.id is not None
+        for release in sorted(pending, key=lambda r: r.pk):
             states = approval_policy.states(
-                ctx.policy, proposer_id=release.proposer_id, decisions=decided.get(release.id, []), members=members
+                ctx.policy, proposer_id=release.proposer_id, decisions=decided.get(release.pk, []), members=members
             )
             for state in states:
                 env = ctx.policy.environment(state.environment)
@@ -43,7 +42,7 @@ async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], wo
                     continue
                 owed.update(entities)
                 waiting = Waiting(
-                    release.id,
+                    release.pk,
                     release.ref,
                     env.name,
                     min(len(state.approved_by), state.required),

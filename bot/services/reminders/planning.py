@@ -23,8 +23,7 @@ AWAITING = sorted(OPEN)
 
 
 async def _states(session: AsyncSession, ctx: ServiceContext, release: Release) -> list[ApprovalState]:
-    assert release.id is not None
-    decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.id)
+    decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk)
     # Group membership is not needed to know which *entities* are asked; people are resolved at delivery.
     return approval_policy.states(ctx.policy, proposer_id=release.proposer_id, decisions=decisions, members={})
 
@@ -57,7 +56,7 @@ async def ask_approvers(session: AsyncSession, ctx: ServiceContext, release: Rel
 async def owed_entities(session: AsyncSession, ctx: ServiceContext, team_id: str) -> set[str]:
     """Approvers (users or groups) some release of the team still waits on."""
     pending = await releases_repo.with_status(session=session, team_id=team_id, statuses=AWAITING, limit=1000)
-    ids = [release.id for release in pending if release.id is not None]
+    ids = [release.pk for release in pending]
     decided = await approvals_repo.pending_for_releases(session=session, team_id=team_id, release_ids=ids)
     owed: set[str] = set()
     for release in pending:
@@ -78,8 +77,7 @@ async def prune_approval_jobs(session: AsyncSession, ctx: ServiceContext, team_i
 
 async def plan_window(session: AsyncSession, ctx: ServiceContext, release: Release) -> None:
     """`before_window` ahead of the planned window: one reminder (a moved window replaces it)."""
-    assert release.id is not None
-    await jobs.drop(session=session, team_id=release.team_id, release_id=release.id, kinds=[Kind.WINDOW])
+    await jobs.drop(session=session, team_id=release.team_id, release_id=release.pk, kinds=[Kind.WINDOW])
     if release.window_start is None or release.status not in OPEN:
         return
     before = parse_duration(ctx.policy.reminders.before_window)
@@ -90,16 +88,15 @@ async def plan_window(session: AsyncSession, ctx: ServiceContext, release: Relea
         session=session,
         team_id=release.team_id,
         kind=Kind.WINDOW,
-        dedupe_key=reminders.window_key(release.id, release.window_start),
+        dedupe_key=reminders.window_key(release.pk, release.window_start),
         due_at=due,
         target=release.proposer_id,
-        release_id=release.id,
+        release_id=release.pk,
     )
 
 
 async def on_status_change(session: AsyncSession, ctx: ServiceContext, release: Release, before: Status) -> None:
     status = release.status
-    assert release.id is not None
     if status in OPEN and before not in OPEN:
         await ask_approvers(session, ctx, release)
     if status not in OPEN or status is Status.APPROVED:
@@ -112,14 +109,13 @@ async def on_status_change(session: AsyncSession, ctx: ServiceContext, release: 
     if status not in REVIEWABLE:
         gone.append(Kind.REVIEW)
     await jobs.drop(
-        session=session, team_id=release.team_id, release_id=release.id, kinds=gone, reason=f"release is {status}"
+        session=session, team_id=release.team_id, release_id=release.pk, kinds=gone, reason=f"release is {status}"
     )
 
 
 async def on_deploy(session: AsyncSession, ctx: ServiceContext, release: Release, deployment: Deployment) -> None:
     if deployment.outcome != "succeeded":
         return
-    assert release.id is not None
     policy = ctx.policy
     env = policy.environment(deployment.environment)
     if policy.is_final(deployment.environment):
@@ -127,9 +123,9 @@ async def on_deploy(session: AsyncSession, ctx: ServiceContext, release: Release
             session=session,
             team_id=release.team_id,
             kind=Kind.REVIEW,
-            dedupe_key=reminders.review_key(release.id),
+            dedupe_key=reminders.review_key(release.pk),
             due_at=deployment.created_at + policy.review_after,
-            release_id=release.id,
+            release_id=release.pk,
             payload={"reason": "deployed", "deployment_id": deployment.id},
         )
     elif env is not None and env.regression_required:
@@ -138,24 +134,23 @@ async def on_deploy(session: AsyncSession, ctx: ServiceContext, release: Release
             session=session,
             team_id=release.team_id,
             kind=Kind.REGRESSION,
-            dedupe_key=reminders.regression_key(release.id, env.name),
+            dedupe_key=reminders.regression_key(release.pk, env.name),
             due_at=due,
             target=env.name,
-            release_id=release.id,
+            release_id=release.pk,
             payload={"deployment_id": deployment.id},
         )
 
 
 async def on_rollback(session: AsyncSession, ctx: ServiceContext, release: Release, deployment: Deployment) -> None:
     """A rollback is the moment to learn: the review opens right away (sooner than any planned prompt)."""
-    assert release.id is not None
     await jobs.ensure(
         session=session,
         team_id=release.team_id,
         kind=Kind.REVIEW,
-        dedupe_key=reminders.review_key(release.id),
+        dedupe_key=reminders.review_key(release.pk),
         due_at=ctx.now(),
-        release_id=release.id,
+        release_id=release.pk,
         payload={"reason": "rolled_back", "deployment_id": deployment.id},
         earlier=True,
     )

@@ -40,7 +40,7 @@ async def run_windows(ctx: ServiceContext, team_id: str, due: Sequence[Scheduled
     """The window opens soon: a line in each release's thread, and one message per proposer for all of theirs."""
     now = ctx.now()
     async with ctx.db.transaction() as session:
-        if not await jobs.fence(session=session, job_ids=[job.id or 0 for job in due], worker=worker):
+        if not await jobs.fence(session=session, job_ids=[job.pk for job in due], worker=worker):
             return
         by_proposer: dict[str, list[Release]] = defaultdict(list)
         found = await releases_repo.by_ids(
@@ -57,11 +57,11 @@ async def run_windows(ctx: ServiceContext, team_id: str, due: Sequence[Scheduled
                 and (release.window_end or release.window_start) > now
             )
             if not current or release is None:
-                moved.append(job.id or 0)
+                moved.append(job.pk)
                 continue
             release_card.thread(session, release, "window_reminder")
             by_proposer[release.proposer_id].append(release)
-            done.append(job.id or 0)
+            done.append(job.pk)
         if moved:
             await jobs.finish(session=session, job_ids=moved, status="dropped", error="window moved or over")
         if done:
@@ -82,13 +82,13 @@ async def run_regressions(ctx: ServiceContext, team_id: str, due: Sequence[Sched
     """A release sits in an environment that requires a regression sign-off, and nobody has recorded one."""
     following = reminders.next_nudge(ctx.now(), ctx.policy.pending_approval_every, for_policy(ctx.policy))
     async with ctx.db.transaction() as session:
-        if not await jobs.fence(session=session, job_ids=[job.id or 0 for job in due], worker=worker):
+        if not await jobs.fence(session=session, job_ids=[job.pk for job in due], worker=worker):
             return
         for job in due:
             release = await _release(session, job)
             env = ctx.policy.environment(job.target or "")
             if release is None or env is None or release.status is not Status.IN_PROGRESS:
-                await jobs.finish(session=session, job_ids=[job.id or 0], status="dropped", error="no longer applies")
+                await jobs.finish(session=session, job_ids=[job.pk], status="dropped", error="no longer applies")
                 continue
             signoff = await verifications.latest(
                 session=session, team_id=team_id, release_id=release.pk, environment=env.name
@@ -97,7 +97,7 @@ async def run_regressions(ctx: ServiceContext, team_id: str, due: Sequence[Sched
             later = set(names[names.index(env.name) + 1 :])
             reached = await deployments.reached(session=session, team_id=team_id, release_id=release.pk)
             if (signoff is not None and signoff.passed) or later & reached:
-                await jobs.finish(session=session, job_ids=[job.id or 0])
+                await jobs.finish(session=session, job_ids=[job.pk])
                 continue
             verifiers = list(env.verifiers) or [release.proposer_id]
             release_card.thread(
@@ -114,25 +114,25 @@ async def run_regressions(ctx: ServiceContext, team_id: str, due: Sequence[Sched
                     channel=user_id,
                     payload=render("message", text=text, context=None),
                 )
-            await jobs.again(session=session, job_id=job.id or 0, due_at=following)
+            await jobs.again(session=session, job_id=job.pk, due_at=following)
     ctx.kick()
 
 
 async def run_reviews(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], worker: str) -> None:
     """Time for the post-release review: the prompts go into the release's thread."""
     async with ctx.db.transaction() as session:
-        if not await jobs.fence(session=session, job_ids=[job.id or 0 for job in due], worker=worker):
+        if not await jobs.fence(session=session, job_ids=[job.pk for job in due], worker=worker):
             return
         for job in due:
             release = await _release(session, job)
             if release is None or release.status not in REVIEWABLE:
-                await jobs.finish(session=session, job_ids=[job.id or 0], status="dropped", error="not reviewable")
+                await jobs.finish(session=session, job_ids=[job.pk], status="dropped", error="not reviewable")
                 continue
             existing = await reviews_repo.for_release(session=session, team_id=team_id, release_id=release.pk)
             if existing is None:
                 reason = str(job.payload.get("reason", "deployed"))
                 await reviews.open_review(session, ctx, release, started_by="shipmate", reason=reason)
-            await jobs.finish(session=session, job_ids=[job.id or 0])
+            await jobs.finish(session=session, job_ids=[job.pk])
     ctx.kick()
 
 
@@ -142,7 +142,7 @@ async def run_action_items(ctx: ServiceContext, team_id: str, due: Sequence[Sche
     every = parse_duration(ctx.policy.reminders.action_item_every)
     hours = for_policy(ctx.policy)
     async with ctx.db.transaction() as session:
-        if not await jobs.fence(session=session, job_ids=[job.id or 0 for job in due], worker=worker):
+        if not await jobs.fence(session=session, job_ids=[job.pk for job in due], worker=worker):
             return
         ids = [int(job.payload.get("item_id", 0)) for job in due]
         items = {item.id: item for item in await items_repo.by_ids(session=session, team_id=team_id, item_ids=ids)}
@@ -150,19 +150,19 @@ async def run_action_items(ctx: ServiceContext, team_id: str, due: Sequence[Sche
         for job in due:
             item = items.get(int(job.payload.get("item_id", 0)))
             if item is None or item.status != "open":
-                await jobs.finish(session=session, job_ids=[job.id or 0], status="dropped", error="done or gone")
+                await jobs.finish(session=session, job_ids=[job.pk], status="dropped", error="done or gone")
                 continue
             release = await releases_repo.get_by_id(session=session, team_id=team_id, release_id=item.release_id)
             assert release is not None
             by_owner[item.owner_id].append((item, release))
             if item.due_at > now:
                 await jobs.again(
-                    session=session, job_id=job.id or 0, due_at=item.due_at, payload={**job.payload, "phase": "due"}
+                    session=session, job_id=job.pk, due_at=item.due_at, payload={**job.payload, "phase": "due"}
                 )
             else:
                 following = reminders.next_nudge(now, every, hours)
                 await jobs.again(
-                    session=session, job_id=job.id or 0, due_at=following, payload={**job.payload, "phase": "overdue"}
+                    session=session, job_id=job.pk, due_at=following, payload={**job.payload, "phase": "overdue"}
                 )
         for owner_id, entries in by_owner.items():
             entries.sort(key=lambda entry: entry[0].due_at)  # type: ignore[attr-defined]
@@ -194,17 +194,17 @@ async def _hold_until_working_hours(
     held = [job for job in due if reminders.when_deliverable(job.kind, now, hours) > now]
     if held:
         async with ctx.db.transaction() as session:
-            if await jobs.fence(session=session, job_ids=[job.id or 0 for job in held], worker=worker):
+            if await jobs.fence(session=session, job_ids=[job.pk for job in held], worker=worker):
                 for job in held:
                     await jobs.again(
-                        session=session, job_id=job.id or 0, due_at=reminders.when_deliverable(job.kind, now, hours)
+                        session=session, job_id=job.pk, due_at=reminders.when_deliverable(job.kind, now, hours)
                     )
     return [job for job in due if job not in held]
 
 
 async def run(ctx: ServiceContext, claimed: Sequence[ScheduledJob], worker: str) -> None:
     """Run claimed jobs, coalesced by workspace and kind. A failing batch is retried later with backoff."""
-    ordered = sorted(claimed, key=lambda job: (job.team_id, job.kind, job.id or 0))
+    ordered = sorted(claimed, key=lambda job: (job.team_id, job.kind, job.pk))
     for (team_id, kind), batch in groupby(ordered, key=lambda job: (job.team_id, job.kind)):
         due = list(batch)
         try:
@@ -226,7 +226,7 @@ async def _failed(ctx: ServiceContext, due: Sequence[ScheduledJob], worker: str,
                 dead = job.attempts + 1 >= reminders.MAX_FAILURES
                 await jobs.failed(
                     session=session,
-                    job_id=job.id or 0,
+                    job_id=job.pk,
                     worker=worker,
                     due_at=utcnow() + reminders.backoff(job.attempts),
                     error=f"{type(exc).__name__}: {exc}",
