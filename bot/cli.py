@@ -39,31 +39,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     except PolicyError as exc:
         return _fail(f"policy: {exc}")
     port = args.port or settings.port
+    host = args.host or settings.shipmate_host
     from storage.migrate import upgrade
 
     try:
         upgrade(settings.database_url)
     except Exception as exc:  # a clear line, not a traceback: the usual cause is an unreachable database
         return _fail(f"cannot migrate the database ({type(exc).__name__}: {exc})")
-    from bot.server import BOLT, create_app
+    from bot.server import create_app
 
-    app = create_app(settings, policy)
-    if mode == "socket":
-        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-
-        async def socket_lifecycle(application: web.Application):  # type: ignore[no-untyped-def]
-            handler = AsyncSocketModeHandler(application[BOLT], settings.slack_app_token)
-            await handler.connect_async()  # type: ignore[no-untyped-call]
-            yield
-            await handler.close_async()  # type: ignore[no-untyped-call]
-
-        app.cleanup_ctx.append(socket_lifecycle)
-    logging.getLogger("shipmate").info("starting in %s mode on port %s", mode, port)
+    app = create_app(settings, policy, mode="socket" if mode == "socket" else "http")
+    logging.getLogger("shipmate").info("starting in %s mode on %s port %s", mode, host, port)
     web.run_app(
         app,
+        host=host,
         port=port,
         shutdown_timeout=10,
-        print=lambda text: print(f"shipmate: listening on port {port} ({mode} mode)", flush=True),
+        print=lambda text: print(f"shipmate: listening on {host} port {port} ({mode} mode)", flush=True),
     )
     return 0
 
@@ -103,6 +95,7 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="serve Slack (HTTP or Socket Mode)")
     run.add_argument("--mode", choices=["http", "socket"], help="default: socket when SLACK_APP_TOKEN is set")
     run.add_argument("--port", type=int, help="default: $PORT, else 3000")
+    run.add_argument("--host", help="address to listen on; default: $SHIPMATE_HOST, else 0.0.0.0 (every interface)")
     run.set_defaults(func=cmd_run)
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)

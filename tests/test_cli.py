@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from bot.cli import main
 from bot.settings import Settings
+from tests.process import AppProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,3 +97,29 @@ def test_database_urls_people_paste_are_mapped_to_async_drivers() -> None:
     assert Settings(_env_file=None, database_url="postgres://u@h/d").database_url == "postgresql+asyncpg://u@h/d"
     assert Settings(_env_file=None, database_url="postgresql://u@h/d").database_url == "postgresql+asyncpg://u@h/d"
     assert Settings(_env_file=None, database_url="sqlite:///x.db").database_url == "sqlite+aiosqlite:///x.db"
+
+
+def test_http_mode_without_a_signing_secret_does_not_start(tmp_path: Path) -> None:
+    """No default secret exists: without SLACK_SIGNING_SECRET nothing would tell Slack's requests from forgeries."""
+    result = _run_cli("run", env={"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": ""}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "shipmate: cannot start in http mode: set SLACK_SIGNING_SECRET (see README, 'Configure')."
+    )
+
+
+async def test_run_listens_on_the_configured_host(tmp_path: Path) -> None:
+    policy = tmp_path / "shipmate.toml"
+    policy.write_text('[[environments]]\nname = "prod"\n')
+    process = AppProcess(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/shipmate.db",
+        slack_url="http://127.0.0.1:9/api/",
+        policy=policy,
+        extra_env={"SHIPMATE_HOST": "127.0.0.1"},
+    )
+    try:
+        await process.start()  # polls http://127.0.0.1:<port>/healthz
+        process.kill(signal.SIGTERM)
+        assert f"listening on 127.0.0.1 port {process.port} (http mode)" in process.output()
+    finally:
+        process.stop()
