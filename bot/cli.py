@@ -1,9 +1,10 @@
-"""`shipmate` (also `python -m bot`): run, db upgrade, manifest, policy check."""
+"""`shipmate` (also `python -m bot`): run, db upgrade, manifest, policy check, webhook sign."""
 
 import argparse
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 from aiohttp import web
@@ -89,6 +90,22 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_webhook_sign(args: argparse.Namespace) -> int:
+    """The v2 signature headers for a body, for wiring CI by hand (`curl -H @headers --data-binary @body`)."""
+    from bot.webhooks import signing
+
+    secret = _settings().shipmate_webhook_secret
+    if not secret:
+        return _fail("set SHIPMATE_WEBHOOK_SECRET to the secret the server uses.")
+    try:
+        body = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        return _fail(f"{args.file}: {exc.strerror or exc}")
+    for name, value in signing.sign(secret, body, now=time.time()).items():
+        print(f"{name}: {value}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="shipmate", description="Release management in Slack.")
     sub = root.add_subparsers(dest="command", required=True)
@@ -109,6 +126,13 @@ def parser() -> argparse.ArgumentParser:
     check = policy_sub.add_parser("check", help="validate the policy file")
     check.add_argument("file", nargs="?", help="default: $SHIPMATE_POLICY, else ./shipmate.toml")
     check.set_defaults(func=cmd_policy_check)
+    webhook = sub.add_parser("webhook", help="tools for Shipmate's signed webhooks")
+    webhook_sub = webhook.add_subparsers(dest="webhook_command", required=True)
+    sign = webhook_sub.add_parser(
+        "sign", help="print the signature headers for a body (valid for 5 minutes; reads SHIPMATE_WEBHOOK_SECRET)"
+    )
+    sign.add_argument("file", help="the exact body to send (JSON), or - for standard input")
+    sign.set_defaults(func=cmd_webhook_sign)
     return root
 
 

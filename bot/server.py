@@ -23,6 +23,7 @@ from bot.domain.policy import Policy, load_policy
 from bot.in_flight import InFlight
 from bot.notify.directory import SlackDirectory
 from bot.notify.dispatcher import Dispatcher
+from bot.notify.installation import Installation
 from bot.scheduler import Scheduler
 from bot.services.context import ServiceContext
 from bot.settings import Settings
@@ -50,6 +51,7 @@ class Runtime:
         self.policy = policy or load_policy(settings.shipmate_policy)
         self.db = Database(settings.database_url)
         self.client = web_client(settings)
+        self.installation = Installation(self.client)
         self.dispatcher = Dispatcher(
             self.db,
             self.client,
@@ -145,7 +147,7 @@ def create_app(settings: Settings, policy: Policy | None = None, *, mode: Mode =
         app.cleanup_ctx.append(lambda _app: socket_link(runtime))
     else:
         app.router.add_post("/slack/events", slack_events)
-    app.router.add_post("/hooks/deployments", ci_hook.handler(runtime.services))
+    app.router.add_post("/hooks/deployments", ci_hook.handler(runtime.services, runtime.installation))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/calendar.ics", ics_feed.handler(runtime.services))
