@@ -6,9 +6,11 @@ Revises: 0002
 `webhook_deliveries` keeps the first answer to each signed delivery (team, endpoint, delivery id).
 
 `audit_events` refuses UPDATE and DELETE with a trigger on both databases. TRUNCATE is not refused (it needs its
-own privilege; the test suite resets tables with it), and the table's owner could drop the trigger: run the bot as
-a role that does not own its tables to make that a DBA's act. On SQLite, a later migration that rebuilds `audit_events` in batch mode (copy and rename)
-drops its triggers with the old table and must create them again (as `create_audit_guard()` here does).
+own privilege; the test suite resets tables with it), and the role that owns the tables could drop the trigger:
+it stops the application and anyone editing rows, not a database administrator.
+
+On SQLite, a later migration that rebuilds `audit_events` in batch mode (copy and rename) drops its triggers with
+the old table and must create them again (as `create_audit_guard()` here does).
 """
 
 from collections.abc import Sequence
