@@ -1,9 +1,10 @@
-"""`shipmate` (also `python -m bot`): run, db upgrade, manifest, policy check."""
+"""`shipmate` (also `python -m bot`): run, db upgrade, manifest, policy check, webhook sign."""
 
 import argparse
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 from aiohttp import web
@@ -39,31 +40,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     except PolicyError as exc:
         return _fail(f"policy: {exc}")
     port = args.port or settings.port
+    host = args.host or settings.shipmate_host
     from storage.migrate import upgrade
 
     try:
         upgrade(settings.database_url)
     except Exception as exc:  # a clear line, not a traceback: the usual cause is an unreachable database
         return _fail(f"cannot migrate the database ({type(exc).__name__}: {exc})")
-    from bot.server import BOLT, create_app
+    from bot.server import create_app
 
-    app = create_app(settings, policy)
-    if mode == "socket":
-        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-
-        async def socket_lifecycle(application: web.Application):  # type: ignore[no-untyped-def]
-            handler = AsyncSocketModeHandler(application[BOLT], settings.slack_app_token)
-            await handler.connect_async()  # type: ignore[no-untyped-call]
-            yield
-            await handler.close_async()  # type: ignore[no-untyped-call]
-
-        app.cleanup_ctx.append(socket_lifecycle)
-    logging.getLogger("shipmate").info("starting in %s mode on port %s", mode, port)
+    app = create_app(settings, policy, mode="socket" if mode == "socket" else "http")
+    logging.getLogger("shipmate").info("starting in %s mode on %s port %s", mode, host, port)
     web.run_app(
         app,
+        host=host,
         port=port,
         shutdown_timeout=10,
-        print=lambda text: print(f"shipmate: listening on port {port} ({mode} mode)", flush=True),
+        print=lambda text: print(f"shipmate: listening on {host} port {port} ({mode} mode)", flush=True),
     )
     return 0
 
@@ -97,12 +90,29 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_webhook_sign(args: argparse.Namespace) -> int:
+    """The v2 signature headers for a body, for wiring CI by hand (`curl -H @headers --data-binary @body`)."""
+    from bot.webhooks import signing
+
+    secret = _settings().shipmate_webhook_secret
+    if not secret:
+        return _fail("set SHIPMATE_WEBHOOK_SECRET to the secret the server uses.")
+    try:
+        body = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        return _fail(f"{args.file}: {exc.strerror or exc}")
+    for name, value in signing.sign(secret, body, now=time.time()).items():
+        print(f"{name}: {value}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="shipmate", description="Release management in Slack.")
     sub = root.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="serve Slack (HTTP or Socket Mode)")
     run.add_argument("--mode", choices=["http", "socket"], help="default: socket when SLACK_APP_TOKEN is set")
     run.add_argument("--port", type=int, help="default: $PORT, else 3000")
+    run.add_argument("--host", help="address to listen on; default: $SHIPMATE_HOST, else 0.0.0.0 (every interface)")
     run.set_defaults(func=cmd_run)
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -116,6 +126,13 @@ def parser() -> argparse.ArgumentParser:
     check = policy_sub.add_parser("check", help="validate the policy file")
     check.add_argument("file", nargs="?", help="default: $SHIPMATE_POLICY, else ./shipmate.toml")
     check.set_defaults(func=cmd_policy_check)
+    webhook = sub.add_parser("webhook", help="tools for Shipmate's signed webhooks")
+    webhook_sub = webhook.add_subparsers(dest="webhook_command", required=True)
+    sign = webhook_sub.add_parser(
+        "sign", help="print the signature headers for a body (valid for 5 minutes; reads SHIPMATE_WEBHOOK_SECRET)"
+    )
+    sign.add_argument("file", help="the exact body to send (JSON), or - for standard input")
+    sign.set_defaults(func=cmd_webhook_sign)
     return root
 
 

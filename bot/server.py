@@ -1,4 +1,9 @@
-"""The aiohttp application: Slack events, health, and the app's own HTTP endpoints. Built by `create_app`."""
+"""The aiohttp application: Slack events, health, and the app's own HTTP endpoints. Built by `create_app`.
+
+HTTP mode serves Slack at `POST /slack/events`. Socket Mode takes Slack's requests over the WebSocket that
+slack_bolt's adapter keeps open, and `/slack/events` is not served at all: health, the CI webhook and the
+calendar feed are the only HTTP surfaces left.
+"""
 
 import asyncio
 import contextlib
@@ -9,6 +14,7 @@ from datetime import timedelta
 import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -17,10 +23,11 @@ from bot.domain.policy import Policy, load_policy
 from bot.in_flight import InFlight
 from bot.notify.directory import SlackDirectory
 from bot.notify.dispatcher import Dispatcher
+from bot.notify.installation import Installation
 from bot.scheduler import Scheduler
 from bot.services.context import ServiceContext
 from bot.settings import Settings
-from bot.slack_app import build_bolt_app, web_client
+from bot.slack_app import Mode, build_bolt_app, web_client
 from bot.webhooks import ci as ci_hook
 from storage.db import Database
 
@@ -38,11 +45,13 @@ CLIENT = web.AppKey("client", AsyncWebClient)
 class Runtime:
     """What a process owns: database, Slack client, services, dispatcher; opened and closed together."""
 
-    def __init__(self, settings: Settings, policy: Policy | None = None) -> None:
+    def __init__(self, settings: Settings, policy: Policy | None = None, *, mode: Mode = "http") -> None:
         self.settings = settings
+        self.mode = mode
         self.policy = policy or load_policy(settings.shipmate_policy)
         self.db = Database(settings.database_url)
         self.client = web_client(settings)
+        self.installation = Installation(self.client)
         self.dispatcher = Dispatcher(
             self.db,
             self.client,
@@ -57,7 +66,7 @@ class Runtime:
             kick=self.dispatcher.kick,
         )
         self.in_flight = InFlight()
-        self.bolt = build_bolt_app(settings, self.services, self.client, self.in_flight)
+        self.bolt = build_bolt_app(settings, self.services, self.client, self.in_flight, mode=mode)
         self.scheduler = Scheduler(self.services, poll_interval=settings.shipmate_poll_interval)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -110,10 +119,18 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready", "database": "ok"})
 
 
-def create_app(settings: Settings, policy: Policy | None = None) -> web.Application:
+async def socket_link(runtime: Runtime) -> AsyncIterator[None]:
+    """Socket Mode: connect after the runtime is up (answers need its HTTP session), disconnect before it stops."""
+    handler = AsyncSocketModeHandler(runtime.bolt, runtime.settings.slack_app_token)
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    yield
+    await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+def create_app(settings: Settings, policy: Policy | None = None, *, mode: Mode = "http") -> web.Application:
     """One aiohttp application per process; the runtime opens in `cleanup_ctx` and closes on shutdown."""
     app = web.Application(client_max_size=MAX_BODY)
-    runtime = Runtime(settings, policy)
+    runtime = Runtime(settings, policy, mode=mode)
     app[SETTINGS] = settings
     app[SERVICES] = runtime.services
     app[BOLT] = runtime.bolt
@@ -126,8 +143,11 @@ def create_app(settings: Settings, policy: Policy | None = None) -> web.Applicat
         await runtime.stop()
 
     app.cleanup_ctx.append(lifecycle)
-    app.router.add_post("/slack/events", slack_events)
-    app.router.add_post("/hooks/deployments", ci_hook.handler(runtime.services))
+    if mode == "socket":
+        app.cleanup_ctx.append(lambda _app: socket_link(runtime))
+    else:
+        app.router.add_post("/slack/events", slack_events)
+    app.router.add_post("/hooks/deployments", ci_hook.handler(runtime.services, runtime.installation))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/calendar.ics", ics_feed.handler(runtime.services))

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     shipmate_policy: Path = Field(default=Path("shipmate.toml"), description="Path of the policy file (TOML).")
     shipmate_webhook_secret: str = Field(default="", description="HMAC secret for POST /hooks/deployments.")
     port: int = Field(default=3000, ge=1, le=65535, description="HTTP port.")
+    # Every interface by default: container platforms route to the container's address, not to loopback.
+    shipmate_host: str = Field(default="0.0.0.0", min_length=1, description="Address the HTTP server listens on.")
     # Tuning knobs, rarely set by hand (tests make them fast).
     shipmate_slack_timeout: float = Field(default=10.0, gt=0, description="Seconds before a Slack call gives up.")
     shipmate_poll_interval: float = Field(default=1.0, gt=0, description="Seconds between outbox/job sweeps.")

@@ -1,11 +1,19 @@
-"""The Bolt app: one per process, built by a factory, never module-global."""
+"""The Bolt app: one per process, built by a factory, never module-global.
+
+Over HTTP, Bolt verifies every request with SLACK_SIGNING_SECRET and there is no fallback secret: without one the
+app is not built. In Socket Mode nothing reaches Bolt over HTTP (the server has no `/slack/events`), and a guard
+refuses anything that did not come through the socket, so no secret is needed or invented.
+"""
 
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -58,16 +66,36 @@ def _plain(value: Any) -> Any:
     return value
 
 
+Mode = Literal["http", "socket"]
+
+
+class MissingSigningSecret(ValueError):
+    """Serving Slack over HTTP without SLACK_SIGNING_SECRET would accept forged requests."""
+
+
+async def socket_only(req: AsyncBoltRequest, next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+    """In Socket Mode, a request that did not come through the socket is not Slack's: it is not served."""
+    if req.mode != "socket_mode":
+        return BoltResponse(status=404, body={"error": "not_found"})
+    return await next()
+
+
 def build_bolt_app(
-    settings: Settings, services: ServiceContext, client: AsyncWebClient, in_flight: InFlight
+    settings: Settings, services: ServiceContext, client: AsyncWebClient, in_flight: InFlight, *, mode: Mode = "http"
 ) -> AsyncApp:
+    if mode == "http" and not settings.slack_signing_secret:
+        raise MissingSigningSecret("SLACK_SIGNING_SECRET is required to serve Slack over HTTP")
     app = AsyncApp(
-        signing_secret=settings.slack_signing_secret or "unset",
+        signing_secret=settings.slack_signing_secret,
+        # Socket Mode requests carry no signature (Bolt skips them); `socket_only` refuses every other kind.
+        request_verification_enabled=mode == "http",
         client=client,
         logger=logging.getLogger("shipmate.bolt"),
         process_before_response=False,
         raise_error_for_unhandled_request=False,
     )
+    if mode == "socket":
+        app.use(socket_only)
 
     async def inject_services(context: dict[str, Any], next: Any) -> None:
         context["services"] = services

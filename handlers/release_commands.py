@@ -11,7 +11,7 @@ from bot.services import conflicts, editing, releases
 from bot.services.context import Actor, ServiceContext
 from handlers.routes import Answer, answers, say
 
-HISTORY_SHOWN = 45
+HISTORY_SHOWN = 45  # with the title and the "earlier events" line, inside Slack's 50 blocks
 
 
 def propose_modal(command: dict[str, Any]) -> dict[str, Any]:
@@ -54,10 +54,9 @@ async def show(services: ServiceContext, actor: Actor, command: cmd.Show) -> Ans
 
 @answers(cmd.History)
 async def history(services: ServiceContext, actor: Actor, command: cmd.History) -> Answer:
-    release, events = await releases.history(services, actor, command.ref)
-    shown = events[-HISTORY_SHOWN:]
-    lines = [render_text("history_line", event=event) for event in shown]
-    return render("history", ref=release.ref, lines=lines, more=len(events) - len(shown))
+    page = await releases.history(services, actor, command.ref, limit=HISTORY_SHOWN)
+    lines = [render_text("history_line", event=event) for event in page.events]
+    return render("history", ref=page.release.ref, lines=lines, earlier=page.earlier)
 
 
 @answers(cmd.Cancel)

@@ -8,7 +8,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.errors import DomainError, InvalidInput
 from bot.domain.policy import DEFAULT_WINDOW
-from bot.domain.timeparse import parse_duration
+from bot.domain.timeparse import after, parse_duration
 from bot.ids import BlockId, CallbackId
 from bot.render import render_text
 from bot.services import approvals, conflicts, releases
@@ -34,11 +34,11 @@ def _propose_request(form: dict[str, Any]) -> releases.ProposeRequest:
         if window_start is None:
             raise InvalidInput("A window length needs a start: pick when the window starts.", field="window_start")
         try:
-            window_end = window_start + parse_duration(length)
+            window_end = after(window_start, parse_duration(length))
         except InvalidInput as error:
             raise InvalidInput(error.text, field="window") from None
     elif window_start is not None:
-        window_end = window_start + DEFAULT_WINDOW
+        window_end = after(window_start, DEFAULT_WINDOW)
     return releases.ProposeRequest(
         service=as_text(form.get(BlockId.SERVICE)),
         version=as_text(form.get(BlockId.VERSION)),

@@ -4,11 +4,13 @@ and Events API callbacks, with the fake Web API recording what the app sends bac
 import itertools
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import ClientResponse, ClientSession
 
-from tests.fakes.signing import command_body, event_body, interactive_body, signed_headers
+from tests.fakes.signing import command_payload, event_payload, interactive_body, signed_headers
 from tests.fakes.slack_api import TEAM_ID, FakeSlack
 
 SECRET = "test-signing-secret"
@@ -19,9 +21,10 @@ _ids = itertools.count(1)
 
 
 class Answer:
-    def __init__(self, status: int, text: str) -> None:
+    def __init__(self, status: int, text: str, headers: Mapping[str, str] | None = None) -> None:
         self.status = status
         self.text = text
+        self.headers = dict(headers or {})
 
     @property
     def json(self) -> dict[str, Any]:
@@ -42,7 +45,7 @@ class Harness:
         self.team_id = TEAM_ID
 
     async def _read(self, response: ClientResponse) -> Answer:
-        return Answer(response.status, await response.text())
+        return Answer(response.status, await response.text(), response.headers)
 
     async def post_signed(
         self,
@@ -68,14 +71,23 @@ class Harness:
         team_id: str | None = None,
         reply_to: str | None = None,
     ) -> Answer:
-        body = command_body(
+        payload = command_payload(
             text,
             team_id=team_id or self.team_id,
             user_id=user,
             channel_id=channel,
             response_url=self.slack.response_url(reply_to or f"{user}-{next(_ids)}"),
         )
-        return await self.post_signed(body, content_type="application/x-www-form-urlencoded")
+        return await self.deliver("slash_commands", payload)
+
+    async def deliver(self, kind: str, payload: dict[str, Any], *, retry: int = 0) -> Answer:
+        """Send what Slack sends, the way Slack sends it over HTTP: signed, a form or JSON by kind."""
+        if kind == "slash_commands":
+            return await self.post_signed(urlencode(payload).encode(), content_type="application/x-www-form-urlencoded")
+        if kind == "interactive":
+            return await self.post_signed(interactive_body(payload), content_type="application/x-www-form-urlencoded")
+        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
+        return await self.post_signed(json.dumps(payload).encode(), content_type="application/json", headers=headers)
 
     async def command_answer(self, text: str, *, user: str = "U0ALICE") -> str:
         """Run a command and return everything the person was shown (the ack and the ephemeral reply)."""
@@ -88,7 +100,7 @@ class Harness:
         return calls[0].text_everywhere
 
     async def interactive(self, payload: dict[str, Any]) -> Answer:
-        return await self.post_signed(interactive_body(payload), content_type="application/x-www-form-urlencoded")
+        return await self.deliver("interactive", payload)
 
     async def click(
         self,
@@ -154,9 +166,8 @@ class Harness:
         return await self.interactive(payload)
 
     async def event(self, event: dict[str, Any], *, event_id: str | None = None, retry: int = 0) -> Answer:
-        body = event_body(event, team_id=self.team_id, event_id=event_id or f"Ev{next(_ids):08d}")
-        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
-        return await self.post_signed(body, content_type="application/json", headers=headers)
+        payload = event_payload(event, team_id=self.team_id, event_id=event_id or f"Ev{next(_ids):08d}")
+        return await self.deliver("events_api", payload, retry=retry)
 
     async def get(self, path: str) -> Answer:
         async with self.http.get(self.base_url + path) as response:

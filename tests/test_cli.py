@@ -2,14 +2,18 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from bot.settings import Settings
+from bot.webhooks import signing
+from tests.process import AppProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,3 +99,54 @@ def test_database_urls_people_paste_are_mapped_to_async_drivers() -> None:
     assert Settings(_env_file=None, database_url="postgres://u@h/d").database_url == "postgresql+asyncpg://u@h/d"
     assert Settings(_env_file=None, database_url="postgresql://u@h/d").database_url == "postgresql+asyncpg://u@h/d"
     assert Settings(_env_file=None, database_url="sqlite:///x.db").database_url == "sqlite+aiosqlite:///x.db"
+
+
+def test_http_mode_without_a_signing_secret_does_not_start(tmp_path: Path) -> None:
+    """No default secret exists: without SLACK_SIGNING_SECRET nothing would tell Slack's requests from forgeries."""
+    result = _run_cli("run", env={"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": ""}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "shipmate: cannot start in http mode: set SLACK_SIGNING_SECRET (see README, 'Configure')."
+    )
+
+
+async def test_run_listens_on_the_configured_host(tmp_path: Path) -> None:
+    policy = tmp_path / "shipmate.toml"
+    policy.write_text('[[environments]]\nname = "prod"\n')
+    process = AppProcess(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/shipmate.db",
+        slack_url="http://127.0.0.1:9/api/",
+        policy=policy,
+        extra_env={"SHIPMATE_HOST": "127.0.0.1"},
+    )
+    try:
+        await process.start()  # polls http://127.0.0.1:<port>/healthz
+        process.kill(signal.SIGTERM)
+        assert f"listening on 127.0.0.1 port {process.port} (http mode)" in process.output()
+    finally:
+        process.stop()
+
+
+def test_webhook_sign_prints_headers_the_server_accepts(tmp_path: Path) -> None:
+    body = b'{"team_id":"T0TEAM","service":"payments","version":"2.5.0","environment":"dev"}\n'
+    (tmp_path / "body.json").write_bytes(body)
+    before = time.time()
+    result = _run_cli("webhook", "sign", "body.json", env={"SHIPMATE_WEBHOOK_SECRET": "s3cret"}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    headers = dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    assert set(headers) == {signing.TIMESTAMP_HEADER, signing.SIGNATURE_HEADER}
+    signing.verify("s3cret", body, headers, now=time.time())  # what `POST /hooks/deployments` checks
+    assert before - 1 <= int(headers[signing.TIMESTAMP_HEADER]) <= time.time()
+    with pytest.raises(signing.SignatureError):
+        signing.verify("another", body, headers, now=time.time())
+    assert "s3cret" not in result.stdout
+
+
+def test_webhook_sign_without_a_secret_or_a_file_says_so(tmp_path: Path) -> None:
+    (tmp_path / "body.json").write_text("{}")
+    no_secret = _run_cli("webhook", "sign", "body.json", env={}, cwd=tmp_path)
+    assert no_secret.returncode == 2
+    assert no_secret.stderr.strip() == "shipmate: set SHIPMATE_WEBHOOK_SECRET to the secret the server uses."
+    no_file = _run_cli("webhook", "sign", "missing.json", env={"SHIPMATE_WEBHOOK_SECRET": "s"}, cwd=tmp_path)
+    assert no_file.returncode == 2
+    assert no_file.stderr.strip() == "shipmate: missing.json: No such file or directory"

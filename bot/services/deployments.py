@@ -5,6 +5,7 @@ Every deployment passes the gates in `bot.domain.gates` unless CI deploys to an 
 and in rollbacks: the service × environment slot first, then the release row.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from bot.domain.lifecycle import Event, can
 from bot.domain.message import Code, Message
 from bot.domain.policy import Environment, Members, Policy
 from bot.domain.validation import ReleaseRef
-from bot.services import freeze_lookup, lifecycle_hooks, lookup, release_card, release_state
+from bot.services import deliveries, freeze_lookup, lifecycle_hooks, lookup, release_card, release_state
 from bot.services.context import Actor, ServiceContext
 from storage.models import Deployment, Release
 from storage.repositories import approvals as approvals_repo
@@ -50,6 +51,11 @@ class CiReport:
     succeeded: bool
     delivery_id: str
     url: str | None = None
+    fingerprint: str = ""  # of the delivery's body (see `deliveries.Delivery`)
+
+    @property
+    def delivery(self) -> deliveries.Delivery:
+        return deliveries.Delivery(self.team_id, "deployments", self.delivery_id, self.fingerprint)
 
 
 def environment_or_refuse(policy: Policy, name: str) -> Environment:
@@ -190,8 +196,13 @@ def next_step(policy: Policy, release: Release, env: Environment) -> Message:
     return Message("Next: `/release deploy {ref} {env}`.", ref=release.ref, env=following)
 
 
-async def record_from_ci(ctx: ServiceContext, report: CiReport) -> DeployOutcome:
-    """Idempotent on `delivery_id`: a redelivery answers with the deployment recorded the first time."""
+async def record_from_ci(
+    ctx: ServiceContext, report: CiReport, *, receipt: Callable[[DeployOutcome], deliveries.Receipt] | None = None
+) -> DeployOutcome:
+    """Idempotent on `delivery_id`: a redelivery answers with the deployment recorded the first time.
+
+    `receipt` is the answer the caller will send for a recording; it is kept with the deployment, in its
+    transaction, so the delivery's first answer can never be lost between the two."""
     env = environment_or_refuse(ctx.policy, report.environment)
     members = await ctx.members(report.team_id)
     try:
@@ -231,6 +242,11 @@ async def record_from_ci(ctx: ServiceContext, report: CiReport) -> DeployOutcome
                 ),
                 bypassed=bypassed,
             )
+            verb = "is live in" if report.succeeded else "failed to deploy to"
+            message = Message("{ref} {verb} {env}.", ref=release.ref, verb=verb, env=env.name)
+            outcome = DeployOutcome(release, deployment, message, bypassed=bypassed)
+            if receipt is not None:
+                await deliveries.keep(session, report.delivery, receipt(outcome))
     except IntegrityError:  # the same delivery arrived twice at once; the other one recorded it
         async with ctx.db.read() as session:
             seen = await deployments_repo.by_delivery(
@@ -240,9 +256,7 @@ async def record_from_ci(ctx: ServiceContext, report: CiReport) -> DeployOutcome
                 raise
             return await _duplicate(session, report.team_id, seen)
     ctx.kick()
-    verb = "is live in" if report.succeeded else "failed to deploy to"
-    message = Message("{ref} {verb} {env}.", ref=release.ref, verb=verb, env=env.name)
-    return DeployOutcome(release, deployment, message, bypassed=bypassed)
+    return outcome
 
 
 async def _duplicate(session: AsyncSession, team_id: str, seen: Deployment) -> DeployOutcome:

@@ -173,11 +173,27 @@ async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_ca
     return release_card.build_card(ctx.policy, release, decisions, deployed, members)
 
 
-async def history(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> tuple[Release, Sequence[AuditEvent]]:
+@dataclass(frozen=True)
+class History:
+    release: Release
+    events: Sequence[AuditEvent]  # the newest ones, oldest first
+    earlier: int  # events before those, not in `events`
+
+
+async def history(ctx: ServiceContext, actor: Actor, ref: ReleaseRef, *, limit: int) -> History:
+    """The newest `limit` events of a release's audit trail, and how many came before them."""
     async with ctx.db.read() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=ref)
-        events = await audit.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
-    return release, events
+        events = await audit.newest_for_release(
+            session=session, team_id=actor.team_id, release_id=release.pk, limit=limit
+        )
+        earlier = 0
+        oldest = events[0].id if events else None
+        if oldest is not None and len(events) == limit:  # a shorter page is the whole trail
+            earlier = await audit.count_before(
+                session=session, team_id=actor.team_id, release_id=release.pk, before_id=oldest
+            )
+    return History(release, events, earlier)
 
 
 async def cancel(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:

@@ -1,29 +1,38 @@
 """`POST /hooks/deployments`: a CI/CD pipeline records a deployment.
 
-Authenticated by `X-Shipmate-Signature: sha256=<hex HMAC-SHA256 of the raw body>` with SHIPMATE_WEBHOOK_SECRET.
-Answers JSON: 201 recorded, 200 duplicate delivery, 401 signature, 422 body, 404 unknown release, 409 refused by
-the gates. Anything but 201 changes nothing.
+Signed with SHIPMATE_WEBHOOK_SECRET in scheme v2 (`bot.webhooks.signing`: `X-Shipmate-Timestamp` and
+`X-Shipmate-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`, at most 5 minutes from now).
+Answers JSON: 201 recorded, 200 already recorded under that delivery id, 401 signature or time, 422 body,
+403 another workspace, 404 unknown release, 409 refused (gates, or a delivery id reused for another body),
+503 Slack could not confirm the workspace. Only 201 changes anything.
+
+Every delivery the server understood is answered once: the answer is kept with its `delivery_id`, and a repeat
+gets it again (with `X-Shipmate-Replayed: true`) without being processed, so a refused delivery stays refused.
 """
 
-import hashlib
-import hmac
 import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
+import aiohttp
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from slack_sdk.errors import SlackApiError
 
 from bot.domain.errors import DomainError, GateBlocked, InvalidInput, NotFound
 from bot.domain.validation import check_service, check_version
+from bot.notify.installation import Installation
+from bot.services import deliveries
 from bot.services.context import ServiceContext
-from bot.services.deployments import CiReport, record_from_ci
+from bot.services.deliveries import Delivery, Receipt
+from bot.services.deployments import CiReport, DeployOutcome, record_from_ci
+from bot.webhooks import signing
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-Shipmate-Signature"
+REPLAYED_HEADER = "X-Shipmate-Replayed"
 _URL = re.compile(r"^https?://[^\s<>|]{1,490}$")
 
 
@@ -59,58 +68,21 @@ class DeploymentHook(BaseModel):
     delivery_id: str = Field(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
 
 
-def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
-    if not secret or not header or not header.startswith("sha256="):
-        return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
-
-
 def _error(status: int, error: str, **extra: Any) -> web.Response:
     return web.json_response({"ok": False, "error": error, **extra}, status=status)
 
 
-async def receive(request: web.Request, services: ServiceContext) -> web.Response:
-    body = await request.read()
-    if not services.settings.shipmate_webhook_secret:
-        return _error(401, "webhook_disabled", message="SHIPMATE_WEBHOOK_SECRET is not set on the server.")
-    if not signature_ok(services.settings.shipmate_webhook_secret, body, request.headers.get(SIGNATURE_HEADER)):
-        return _error(401, "bad_signature", message=f"{SIGNATURE_HEADER} must be sha256=<hex HMAC-SHA256 of the body>.")
-    try:
-        hook = DeploymentHook.model_validate_json(body)
-    except ValidationError as exc:
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"].removeprefix("Value error, ")}
-            for e in exc.errors(include_url=False)
-        ]
-        return _error(422, "invalid_body", details=problems)
-    if services.policy.environment(hook.environment) is None:
-        known = ", ".join(services.policy.environment_names)
-        return _error(422, "invalid_body", details=[{"field": "environment", "message": f"known: {known}"}])
-    report = CiReport(
-        team_id=hook.team_id,
-        service=hook.service,
-        version=hook.version,
-        environment=hook.environment,
-        succeeded=hook.status == "succeeded",
-        delivery_id=hook.delivery_id,
-        url=hook.url,
-    )
-    try:
-        outcome = await record_from_ci(services, report)
-    except GateBlocked as error:
-        reasons = [refusal.message.plain() for refusal in error.refusals]
-        message = f"{error.ref} cannot be deployed to {error.environment} yet:"
-        return _error(409, "refused_by_gates", message=message, reasons=reasons)
-    except NotFound as error:
-        return _error(404, "not_found", message=error.plain)
-    except DomainError as error:
-        return _error(409, "refused", message=error.plain)
-    except Exception:  # a bug or an outage: nothing was committed; the id ties the answer to the log
-        incident = uuid.uuid4().hex[:8]
-        log.exception("deployment hook %s failed (delivery %s)", incident, hook.delivery_id)
-        return _error(500, "internal_error", message=f"Nothing was recorded; retry later (error id {incident}).")
-    answer = {
+def _refusal(status: int, error: str, **extra: Any) -> Receipt:
+    return Receipt(status, {"ok": False, "error": error, **extra})
+
+
+def _send(receipt: Receipt, *, replayed: bool = False) -> web.Response:
+    headers = {REPLAYED_HEADER: "true"} if replayed else None
+    return web.json_response(receipt.body, status=receipt.status, headers=headers)
+
+
+def _recorded(outcome: DeployOutcome) -> Receipt:
+    body = {
         "ok": True,
         "status": "duplicate" if outcome.duplicate else "recorded",
         "deployment_id": outcome.deployment.id,
@@ -120,13 +92,100 @@ async def receive(request: web.Request, services: ServiceContext) -> web.Respons
         "bypassed_gates": outcome.deployment.bypassed_gates,
         "message": outcome.message.plain(),
     }
-    return web.json_response(answer, status=200 if outcome.duplicate else 201)
+    return Receipt(200 if outcome.duplicate else 201, body)
 
 
-def handler(services: ServiceContext) -> Callable[[web.Request], Awaitable[web.Response]]:
+def _parse(body: bytes) -> DeploymentHook | web.Response:
+    try:
+        return DeploymentHook.model_validate_json(body)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"].removeprefix("Value error, ")}
+            for e in exc.errors(include_url=False)
+        ]
+        return _error(422, "invalid_body", details=problems)
+
+
+async def _workspace_refusal(installation: Installation, team_id: str) -> web.Response | None:
+    """None when `team_id` is the workspace this Shipmate is installed in; otherwise the answer (not kept)."""
+    try:
+        installed = await installation.team_id()
+    except (SlackApiError, TimeoutError, aiohttp.ClientError) as exc:
+        log.warning("could not confirm the installation's workspace (auth.test): %s", type(exc).__name__)
+        return _error(
+            503, "slack_unavailable", message="Slack could not confirm this Shipmate's workspace; retry later."
+        )
+    if team_id != installed:
+        log.warning("refused a deployment hook for team %s (installed in %s)", team_id, installed)
+        return _error(403, "team_mismatch", message=f"This Shipmate serves another workspace, not {team_id}.")
+    return None
+
+
+async def _process(services: ServiceContext, hook: DeploymentHook, delivery: Delivery) -> Receipt:
+    report = CiReport(
+        team_id=hook.team_id,
+        service=hook.service,
+        version=hook.version,
+        environment=hook.environment,
+        succeeded=hook.status == "succeeded",
+        delivery_id=hook.delivery_id,
+        url=hook.url,
+        fingerprint=delivery.fingerprint,
+    )
+    try:
+        outcome = await record_from_ci(services, report, receipt=_recorded)
+    except GateBlocked as error:
+        reasons = [refusal.message.plain() for refusal in error.refusals]
+        message = f"{error.ref} cannot be deployed to {error.environment} yet:"
+        return _refusal(409, "refused_by_gates", message=message, reasons=reasons)
+    except NotFound as error:
+        return _refusal(404, "not_found", message=error.plain)
+    except DomainError as error:
+        return _refusal(409, "refused", message=error.plain)
+    except Exception:  # a bug or an outage: nothing was committed; the id ties the answer to the log
+        incident = uuid.uuid4().hex[:8]
+        log.exception("deployment hook %s failed (delivery %s)", incident, hook.delivery_id)
+        return _refusal(500, "internal_error", message=f"Nothing was recorded; retry later (error id {incident}).")
+    return _recorded(outcome)
+
+
+async def receive(request: web.Request, services: ServiceContext, installation: Installation) -> web.Response:
+    body = await request.read()
+    secret = services.settings.shipmate_webhook_secret
+    if not secret:
+        return _error(401, "webhook_disabled", message="SHIPMATE_WEBHOOK_SECRET is not set on the server.")
+    try:
+        signing.verify(secret, body, request.headers, now=services.now().timestamp())
+    except signing.SignatureError as error:
+        return _error(401, "bad_signature", message=f"{error}.")
+    hook = _parse(body)
+    if isinstance(hook, web.Response):
+        return hook
+    if services.policy.environment(hook.environment) is None:
+        known = ", ".join(services.policy.environment_names)
+        return _error(422, "invalid_body", details=[{"field": "environment", "message": f"known: {known}"}])
+    refused = await _workspace_refusal(installation, hook.team_id)
+    if refused is not None:
+        return refused
+    fingerprint = Delivery.fingerprint_of(hook.model_dump_json().encode())
+    delivery = Delivery(hook.team_id, "deployments", hook.delivery_id, fingerprint)
+    first = await deliveries.seen(services, delivery)
+    if first is not None and not first.same_body:
+        message = f"Delivery {hook.delivery_id} was already used for another body; give each delivery its own id."
+        return _error(409, "delivery_id_reused", message=message)
+    if first is not None:
+        return _send(first.receipt, replayed=True)
+    receipt = await _process(services, hook, delivery)
+    if receipt.status == 201:  # kept with the deployment, in its transaction
+        return _send(receipt)
+    standing = await deliveries.remember(services, delivery, receipt)
+    return _send(standing, replayed=standing != receipt)
+
+
+def handler(services: ServiceContext, installation: Installation) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The aiohttp handler for `POST /hooks/deployments`, bound to this process's services."""
 
     async def deployment_hook(request: web.Request) -> web.Response:
-        return await receive(request, services)
+        return await receive(request, services, installation)
 
     return deployment_hook

@@ -1,7 +1,7 @@
 """Every table; importing this module registers them all on `SQLModel.metadata`."""
 
 from storage.models.change import CalendarToken, Freeze, Subscription
-from storage.models.delivery import OutboxMessage, ProcessedEvent, ScheduledJob
+from storage.models.delivery import OutboxMessage, ProcessedEvent, ScheduledJob, WebhookDelivery
 from storage.models.releases import Approval, AuditEvent, Deployment, Release, ReleaseBase, Verification
 from storage.models.reviews import ActionItem, Review, ReviewReply
 
@@ -21,4 +21,5 @@ __all__ = [
     "ScheduledJob",
     "Subscription",
     "Verification",
+    "WebhookDelivery",
 ]

@@ -1,4 +1,4 @@
-"""Durable delivery and time: the Slack outbox, scheduled jobs, and seen event ids."""
+"""Durable delivery and time: the Slack outbox, scheduled jobs, seen event ids, and answered webhook deliveries."""
 
 from datetime import datetime
 from typing import Any
@@ -74,4 +74,19 @@ class ProcessedEvent(SQLModel, table=True):
 
     team_id: str = Field(primary_key=True, max_length=32)
     key: str = Field(primary_key=True, max_length=200)
+    created_at: datetime = created_at_field()
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """The first answer given to a signed delivery (e.g. from CI), whatever it was: a repeat gets it again and is
+    never processed, so a delivery refused once cannot be replayed into a record later."""
+
+    __tablename__ = "webhook_deliveries"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    endpoint: str = Field(primary_key=True, max_length=40)  # which webhook answered: "deployments", …
+    delivery_id: str = Field(primary_key=True, max_length=100)
+    fingerprint: str = Field(max_length=64)  # sha256 of what was delivered: the same id with another body is no repeat
+    status_code: int
+    answer: dict[str, Any] = json_field()  # the JSON body, as sent
     created_at: datetime = created_at_field()

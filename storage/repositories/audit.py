@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,13 +36,22 @@ def record(*, session: AsyncSession, release: Release, actor_id: str, action: st
     )
 
 
-async def for_release(
-    *, session: AsyncSession, team_id: str, release_id: int, limit: int = 200
+async def newest_for_release(
+    *, session: AsyncSession, team_id: str, release_id: int, limit: int
 ) -> Sequence[AuditEvent]:
+    """The newest `limit` events of a release, in time order (one walk down the (team, release, id) index)."""
     query = (
         select(AuditEvent)
         .where(AuditEvent.team_id == team_id, AuditEvent.release_id == release_id)
-        .order_by(col(AuditEvent.id))
+        .order_by(col(AuditEvent.id).desc())
         .limit(limit)
     )
-    return (await session.exec(query)).all()
+    return list(reversed((await session.exec(query)).all()))
+
+
+async def count_before(*, session: AsyncSession, team_id: str, release_id: int, before_id: int) -> int:
+    """How many events of a release are older than event `before_id` (an index range count)."""
+    query = select(func.count()).where(
+        AuditEvent.team_id == team_id, AuditEvent.release_id == release_id, col(AuditEvent.id) < before_id
+    )
+    return int((await session.exec(query)).one())

@@ -22,39 +22,48 @@ def signed_headers(secret: str, body: bytes, *, timestamp: int | None = None, co
     }
 
 
+def command_payload(text: str, *, team_id: str, user_id: str, channel_id: str, response_url: str) -> dict[str, str]:
+    """A slash command's fields: form-encoded over HTTP, the `payload` of a Socket Mode envelope."""
+    return {
+        "token": "legacy",
+        "team_id": team_id,
+        "team_domain": "test",
+        "channel_id": channel_id,
+        "channel_name": "releases",
+        "user_id": user_id,
+        "user_name": user_id.lower(),
+        "command": "/release",
+        "text": text,
+        "api_app_id": "A0APP",
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": f"trigger.{user_id}.{time.monotonic_ns()}",
+    }
+
+
 def command_body(text: str, *, team_id: str, user_id: str, channel_id: str, response_url: str) -> bytes:
-    return urlencode(
-        {
-            "token": "legacy",
-            "team_id": team_id,
-            "team_domain": "test",
-            "channel_id": channel_id,
-            "channel_name": "releases",
-            "user_id": user_id,
-            "user_name": user_id.lower(),
-            "command": "/release",
-            "text": text,
-            "api_app_id": "A0APP",
-            "response_url": response_url,
-            "trigger_id": f"trigger.{user_id}.{time.monotonic_ns()}",
-        }
-    ).encode()
+    payload = command_payload(text, team_id=team_id, user_id=user_id, channel_id=channel_id, response_url=response_url)
+    return urlencode(payload).encode()
 
 
 def interactive_body(payload: dict[str, Any]) -> bytes:
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
+def event_payload(event: dict[str, Any], *, team_id: str, event_id: str) -> dict[str, Any]:
+    """An Events API callback: the JSON body over HTTP, the `payload` of a Socket Mode envelope."""
+    return {
+        "token": "legacy",
+        "team_id": team_id,
+        "api_app_id": "A0APP",
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "event": event,
+        "authorizations": [{"team_id": team_id, "user_id": "U0BOT", "is_bot": True}],
+        "is_ext_shared_channel": False,
+    }
+
+
 def event_body(event: dict[str, Any], *, team_id: str, event_id: str) -> bytes:
-    return json.dumps(
-        {
-            "token": "legacy",
-            "team_id": team_id,
-            "api_app_id": "A0APP",
-            "type": "event_callback",
-            "event_id": event_id,
-            "event_time": int(time.time()),
-            "event": event,
-            "authorizations": [{"team_id": team_id, "user_id": "U0BOT", "is_bot": True}],
-        }
-    ).encode()
+    return json.dumps(event_payload(event, team_id=team_id, event_id=event_id)).encode()

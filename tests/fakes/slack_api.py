@@ -15,6 +15,8 @@ from aiohttp.test_utils import TestServer
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from tests.fakes.socket_mode import SocketModeLink
+
 TEAM_ID = "T0TEAM"
 # In mrkdwn, `<` opens a link or a mention; anything else after it means text was sent unescaped.
 UNESCAPED = re.compile(r"<(?![@#!]|https?://|mailto:)")
@@ -56,6 +58,7 @@ class FakeSlack:
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     user_timezones: dict[str, str] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)
+    socket_mode: SocketModeLink = field(default_factory=SocketModeLink)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition | None = None
     server: TestServer | None = None
@@ -122,10 +125,13 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_get("/link/", self.socket_mode.websocket)
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
+        self.socket_mode.url = str(self.server.make_url("/link/").with_scheme("ws"))
 
     async def close(self) -> None:
+        await self.socket_mode.close()
         if self.server is not None:
             await self.server.close()
 
@@ -173,6 +179,8 @@ class FakeSlack:
         if problem:
             return web.json_response({"ok": False, "error": "invalid_blocks", "detail": problem})
         await self._record(Call(method, params))
+        if method == "apps.connections.open":
+            return web.json_response(self.socket_mode.open(request.headers.get("Authorization", "")))
         return web.json_response(self._answer(method, params))
 
     def _validate(self, method: str, params: dict[str, Any]) -> str | None:

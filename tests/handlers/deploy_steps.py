@@ -1,12 +1,12 @@
 """Steps shared by the deployment scenarios: propose, approve, deploy, sign the CI webhook, read the database."""
 
-import hashlib
-import hmac
 import json
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from bot.domain.policy import Policy
+from bot.webhooks import signing
 from storage.db import Database
 from storage.models import Deployment
 from storage.repositories import deployments as deployments_repo
@@ -47,8 +47,9 @@ async def thread_lines(harness: Harness, predicate: str, count: int = 1) -> list
     )
 
 
-def sign(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(body: bytes, secret: str = WEBHOOK_SECRET, *, at: float | None = None) -> dict[str, str]:
+    """The v2 headers (`X-Shipmate-Timestamp`, `X-Shipmate-Signature`) for `body`, signed now or `at`."""
+    return signing.sign(secret, body, now=time.time() if at is None else at)
 
 
 def hook_body(**overrides: Any) -> dict[str, Any]:
@@ -65,15 +66,23 @@ def hook_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+def raw(body: dict[str, Any] | bytes) -> bytes:
+    return body if isinstance(body, bytes) else json.dumps(body).encode()
+
+
 async def post_hook(
-    harness: Harness, body: dict[str, Any] | bytes, *, signature: str | None = None, sign_with: str = WEBHOOK_SECRET
+    harness: Harness,
+    body: dict[str, Any] | bytes,
+    *,
+    headers: dict[str, str] | None = None,
+    sign_with: str = WEBHOOK_SECRET,
+    at: float | None = None,
 ) -> Answer:
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    headers = {"Content-Type": "application/json"}
-    if signature != "":
-        headers["X-Shipmate-Signature"] = signature or sign(raw, sign_with)
-    async with harness.http.post(harness.base_url + "/hooks/deployments", data=raw, headers=headers) as response:
-        return Answer(response.status, await response.text())
+    """POST a delivery signed with `sign_with` at `at` (default now); `headers` replaces the signature headers."""
+    data = raw(body)
+    sent = {"Content-Type": "application/json", **(sign(data, sign_with, at=at) if headers is None else headers)}
+    async with harness.http.post(harness.base_url + "/hooks/deployments", data=data, headers=sent) as response:
+        return Answer(response.status, await response.text(), response.headers)
 
 
 async def deployments_of(database_url: str, policy: Policy, ref: str) -> Sequence[Deployment]:

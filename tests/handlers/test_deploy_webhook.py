@@ -1,4 +1,9 @@
-"""`POST /hooks/deployments` over HTTP: signature, body validation, idempotency, gates and the bypass flag."""
+"""`POST /hooks/deployments` over HTTP: signature (scheme v2), body validation, idempotency, gates and the bypass
+flag. Stale, replayed and once-refused deliveries: tests/security/test_webhook_replay.py."""
+
+import hmac
+import time
+from hashlib import sha256
 
 import pytest
 
@@ -6,11 +11,13 @@ from bot.domain.policy import Policy
 from tests.conftest import POLICY
 from tests.handlers.deploy_steps import (
     PROPOSER,
+    WEBHOOK_SECRET,
     deployments_of,
     hook_body,
     live_version,
     post_hook,
     propose_and_approve,
+    raw,
     sign,
     thread_lines,
 )
@@ -32,14 +39,14 @@ async def test_signed_delivery_is_recorded_once(harness: Harness, database_url: 
     await propose_and_approve(harness, "payments@2.5.0")
 
     first = await post_hook(harness, hook_body())
-    second = await post_hook(harness, hook_body())
+    second = await post_hook(harness, hook_body())  # CI retried: signed again, same delivery
 
     assert first.status == 201, first.text
     assert first.json["status"] == "recorded"
     assert first.json["release"] == "payments@2.5.0"
-    assert second.status == 200
-    assert second.json["status"] == "duplicate"
-    assert second.json["deployment_id"] == first.json["deployment_id"]
+    assert "X-Shipmate-Replayed" not in first.headers
+    assert (second.status, second.json) == (201, first.json)  # the first answer, again
+    assert second.headers["X-Shipmate-Replayed"] == "true"
     recorded = await deployments_of(database_url, policy, "payments@2.5.0")
     assert [(d.environment, d.actor_id, d.delivery_id) for d in recorded] == [("dev", "ci", "run-42-dev")]
     assert recorded[0].ci_url == "https://ci.example.com/runs/42?attempt=1&job=deploy"
@@ -49,35 +56,55 @@ async def test_signed_delivery_is_recorded_once(harness: Harness, database_url: 
     assert len([c for c in harness.slack.posts() if "🤖 CI deployed" in c.text_everywhere]) == 1
 
 
+def tampered(change: str) -> dict[str, str]:
+    """Headers for `hook_body()` that are wrong in one way each."""
+    now = int(time.time())
+    good = sign(raw(hook_body()), at=now)
+    body_only = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), raw(hook_body()), sha256).hexdigest()  # scheme v1
+    digest = good["X-Shipmate-Signature"]
+    return {
+        "missing": {},
+        "no-timestamp": {"X-Shipmate-Signature": digest},
+        "no-signature": {"X-Shipmate-Timestamp": str(now)},
+        "wrong-digest": {**good, "X-Shipmate-Signature": "sha256=" + "0" * 64},
+        "wrong-scheme": {**good, "X-Shipmate-Signature": digest.replace("sha256=", "sha1=")},
+        "v1-body-only": {**good, "X-Shipmate-Signature": body_only},
+        "wrong-secret": sign(raw(hook_body()), "not-the-secret", at=now),
+        "other-body": sign(b'{"team_id": "T0TEAM"}', at=now),
+        "timestamp-changed": {**good, "X-Shipmate-Timestamp": str(now - 1)},
+        "timestamp-garbage": {**good, "X-Shipmate-Timestamp": "yesterday"},
+    }[change]
+
+
 @pytest.mark.parametrize(
-    "signature",
-    ["", "sha256=" + "0" * 64, "sha1=abc", "wrong-secret"],
-    ids=["missing", "wrong-digest", "wrong-scheme", "wrong-secret"],
+    "change",
+    [
+        "missing",
+        "no-timestamp",
+        "no-signature",
+        "wrong-digest",
+        "wrong-scheme",
+        "v1-body-only",
+        "wrong-secret",
+        "other-body",
+        "timestamp-changed",
+        "timestamp-garbage",
+    ],
 )
 async def test_bad_signature_is_401_and_records_nothing(
-    harness: Harness, database_url: str, policy: Policy, signature: str
+    harness: Harness, database_url: str, policy: Policy, change: str
 ) -> None:
     await propose_and_approve(harness, "payments@2.5.0")
-    body = hook_body()
-    if signature == "wrong-secret":
-        answer = await post_hook(harness, body, sign_with="not-the-secret")
-    else:
-        answer = await post_hook(harness, body, signature=signature)
+    answer = await post_hook(harness, hook_body(), headers=tampered(change))
 
-    assert answer.status == 401
+    assert answer.status == 401, answer.text
     assert answer.json["ok"] is False
     assert answer.json["error"] == "bad_signature"
+    assert "X-Shipmate-" in answer.json["message"]
+    assert "webhook-secret" not in answer.text
     assert await deployments_of(database_url, policy, "payments@2.5.0") == []
     # The same delivery, signed properly afterwards, is new: the refused one left no trace.
-    assert (await post_hook(harness, body)).status == 201
-
-
-async def test_signature_covers_the_raw_body(harness: Harness, database_url: str, policy: Policy) -> None:
-    await propose_and_approve(harness, "payments@2.5.0")
-    signed_for = b'{"team_id": "T0TEAM"}'
-    answer = await post_hook(harness, hook_body(), signature=sign(signed_for))
-    assert answer.status == 401
-    assert await deployments_of(database_url, policy, "payments@2.5.0") == []
+    assert (await post_hook(harness, hook_body())).status == 201
 
 
 @pytest.mark.parametrize(

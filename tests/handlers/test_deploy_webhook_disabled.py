@@ -5,7 +5,7 @@ import pytest
 from bot.settings import Settings
 from tests.conftest import make_settings
 from tests.fakes.slack_api import FakeSlack
-from tests.handlers.deploy_steps import hook_body, post_hook, sign
+from tests.handlers.deploy_steps import hook_body, post_hook, raw, sign
 from tests.harness import Harness
 
 
@@ -16,7 +16,7 @@ def settings(database_url: str, slack: FakeSlack) -> Settings:
 
 async def test_no_secret_configured_is_401(harness: Harness) -> None:
     body = hook_body()
-    for signature in ("", sign(b"{}", ""), None):
-        answer = await post_hook(harness, body, signature=signature, sign_with="")
+    for headers in ({}, sign(raw(body), ""), sign(raw(body), "webhook-secret"), None):
+        answer = await post_hook(harness, body, headers=headers, sign_with="")
         assert answer.status == 401
         assert answer.json["error"] == "webhook_disabled"
