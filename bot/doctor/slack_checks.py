@@ -25,6 +25,12 @@ def slack_error(exc: SlackApiError) -> str:
     return str(code) if code else f"HTTP {exc.response.status_code}"
 
 
+def _needed(exc: SlackApiError, default: str) -> str:
+    """The scope a `missing_scope` answer names in `needed`."""
+    data = exc.response.data
+    return str(data.get("needed") or default) if isinstance(data, dict) else default
+
+
 def granted_scopes(headers: Mapping[str, Any]) -> set[str] | None:
     """Slack names the token's scopes in the `x-oauth-scopes` header of every Web API answer."""
     for key, value in headers.items():
@@ -105,8 +111,9 @@ async def check_channel(
                 "invite the bot first (/invite @shipmate)",
             )
         elif code == "missing_scope":
-            needed = exc.response.data.get("needed", "channels:read") if isinstance(exc.response.data, dict) else ""
-            report.fail(label, f"cannot look at {channel_id}: the token lacks {needed}; {REINSTALL}")
+            report.fail(
+                label, f"cannot look at {channel_id}: the token lacks {_needed(exc, 'channels:read')}; {REINSTALL}"
+            )
         else:
             report.fail(label, f"cannot look at {channel_id}: Slack said {code}")
         return
@@ -175,6 +182,9 @@ async def check_users(report: Report, client: AsyncWebClient, users: list[str], 
         except SlackApiError as exc:
             code = slack_error(exc)
             problems += 1
+            if code == "missing_scope":  # the same answer for everyone: say it once
+                report.fail("users", f"cannot look them up: the token lacks {_needed(exc, 'users:read')}; {REINSTALL}")
+                return
             if code in ("user_not_found", "users_not_found"):
                 report.fail("user", f"{named}: not found in this workspace; fix the id in the policy")
             else:
@@ -188,14 +198,16 @@ async def check_users(report: Report, client: AsyncWebClient, users: list[str], 
             problems += 1
             report.fail("user", f"{named}: deactivated; name someone else in the policy")
     if not problems:
-        report.ok("users", f"all {len(users)} the policy names exist: {', '.join(users)}")
+        report.ok("users", f"{_count(len(users), 'user')} named in the policy, all found: {', '.join(users)}")
 
 
 async def check_groups(report: Report, client: AsyncWebClient, groups: list[str], where: dict[str, list[str]]) -> None:
     try:
         listed = (await client.usergroups_list(include_disabled=True, include_count=True)).get("usergroups") or []
     except SlackApiError as exc:
-        report.fail("user groups", f"cannot list them (Slack said {slack_error(exc)}); usergroups:read is needed")
+        code = slack_error(exc)
+        needed = f"the token lacks {_needed(exc, 'usergroups:read')}; {REINSTALL}" if code == "missing_scope" else ""
+        report.fail("user groups", f"cannot list them: {needed or f'Slack said {code}'}")
         return
     except TRANSPORT as exc:
         report.fail("user groups", f"cannot list them ({type(exc).__name__})")
@@ -210,6 +222,13 @@ async def check_groups(report: Report, client: AsyncWebClient, groups: list[str]
         elif group.get("date_delete"):
             report.fail("user group", f"{named}: disabled (@{group.get('handle')}); enable it or name another")
         else:
-            found.append(f"{group_id} (@{group.get('handle')}, {group.get('user_count', '?')} members)")
+            count = group.get("user_count")
+            found.append(
+                f"{group_id} (@{group.get('handle')}" + (f", {_count(int(count), 'member')})" if count else ")")
+            )
     if len(found) == len(groups):
-        report.ok("user groups", f"all {len(groups)} the policy names exist: {', '.join(found)}")
+        report.ok("user groups", f"{_count(len(groups), 'group')} named in the policy, all found: {', '.join(found)}")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
