@@ -10,7 +10,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 
-from bot import logs
 from bot.domain.errors import DomainError
 from bot.in_flight import InFlight
 from bot.metrics import LISTENER, Metrics, surface
@@ -23,8 +22,9 @@ async def handle_error(error: Exception, body: dict[str, Any], respond: AsyncRes
         text = error.mrkdwn
     else:
         incident = uuid.uuid4().hex[:8]
-        with logs.bound(error_id=incident):  # the one record of this error, with the id the person quotes
-            log.error("unhandled error %s for %s", incident, body.get("type") or body.get("command"), exc_info=error)
+        # The one record of this error, with the id the person quotes (and the request's context fields).
+        kind = body.get("type") or body.get("command")
+        log.error("unhandled error %s for %s", incident, kind, exc_info=error, extra={"error_id": incident})
         text = f"Something went wrong on our side (error id `{incident}`). Nothing was changed; please try again."
     if respond is not None and (body.get("response_url") or body.get("type") == "block_actions"):
         try:
