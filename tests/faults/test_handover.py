@@ -23,6 +23,7 @@ from storage.repositories import jobs, outbox
 from storage.types import utcnow
 from tests.conftest import make_settings
 from tests.fakes.slack_api import TEAM_ID, FakeSlack, Fault
+from tests.harness import Harness
 from tests.process import AppProcess
 from tests.review_support import FAST_POLICY
 
@@ -168,3 +169,32 @@ async def test_outbox_messages_claimed_and_not_tried_go_to_the_other_replica(
     finally:
         await db.dispose()
     assert [(m.status, m.claimed_until) for m in rows] == [("sent", None)] * 3
+
+
+async def test_work_in_flight_at_sigterm_finishes_before_the_process_exits(
+    database_url: str, slack: FakeSlack, tmp_path: Path, http: ClientSession
+) -> None:
+    policy = tmp_path / "shipmate.toml"
+    policy.write_text(FAST_POLICY)
+    held = asyncio.Event()
+    slack.fail("views.open", Fault(status=200, until=held))  # the modal opens after the ack, and Slack is slow
+    env = {"SHIPMATE_DRAIN_SECONDS": "0.2", "SHIPMATE_SLACK_TIMEOUT": "30"}
+    app = AppProcess(database_url=database_url, slack_url=slack.url, policy=policy, extra_env=env)
+    try:
+        await app.start()
+        assert app.process is not None
+        harness = Harness(app.base_url, http, slack)
+        assert (await harness.command("propose")).status == 200  # acked; the listener goes on
+        for _ in range(100):
+            if slack.attempts.get("views.open"):
+                break
+            await asyncio.sleep(0.05)
+        app.process.send_signal(signal.SIGTERM)
+        await asyncio.sleep(1.0)  # past the drain: no longer listening, still finishing what it accepted
+        assert app.process.poll() is None
+        held.set()
+        assert await asyncio.to_thread(app.process.wait, 30) == 0
+    finally:
+        held.set()
+        app.stop()
+    assert len(slack.of("views.open")) == 1
