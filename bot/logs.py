@@ -75,9 +75,15 @@ class TextFormatter(logging.Formatter):
         return super().format(record).replace("\n", "\n    ")
 
 
+class _TimeFirst(JsonFormatter):
+    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+        log_data["time"] = None  # the key comes first (people read left to right); the formatter fills it in
+        super().add_fields(log_data, record, message_dict)
+
+
 def json_formatter() -> logging.Formatter:
-    """`{"time", "level", "logger", "message", …context fields, "exc_info" when there is one}` per line."""
-    return JsonFormatter(
+    """`{"time", "level", "logger", "message", "exc_info" when there is one, …context fields}` per line."""
+    return _TimeFirst(
         "{levelname}{name}{message}",
         style="{",
         rename_fields={"levelname": "level", "name": "logger"},
