@@ -7,9 +7,11 @@ access log leaves query strings out (the calendar feed's token travels in one).
 """
 
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from types import TracebackType
 from typing import Any
 
 from aiohttp.abc import AbstractAccessLogger
@@ -17,6 +19,7 @@ from aiohttp.web import BaseRequest, StreamResponse
 from pythonjsonlogger.json import JsonFormatter
 
 FIELDS = ("team", "release", "request_id", "error_id", "slack_method")
+HANDLER = "shipmate"
 _context: ContextVar[dict[str, str]] = ContextVar("shipmate_log_context", default={})  # noqa: B039 (never mutated)
 
 # C0 control characters and DEL, written as escapes (tab stays a tab).
@@ -93,20 +96,27 @@ def json_formatter() -> logging.Formatter:
 
 
 def configure(fmt: str = "text", level: int = logging.INFO) -> None:
-    """The root handler on stderr, in `fmt`; libraries' routine chatter only when something is wrong."""
+    """Our handler on the root logger, on stderr, in `fmt` (replacing the one an earlier call added); libraries'
+    routine chatter only when something is wrong."""
     handler = logging.StreamHandler()
     handler.setFormatter(json_formatter() if fmt == "json" else TextFormatter())
     handler.addFilter(ContextFilter())
+    handler.set_name(HANDLER)
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if h.get_name() == HANDLER]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)  # Python warnings become records too (one JSON object per line holds)
+    sys.excepthook = _log_uncaught  # and so does a crash
     for name in ("apscheduler", "alembic.runtime.plugins"):
         logging.getLogger(name).setLevel(logging.WARNING)
     # Bolt reads SLACK_BOT_TOKEN itself and warns that our client's token wins: it is the same token.
     logging.getLogger("shipmate.bolt").addFilter(lambda record: "`token` will be unused" not in record.getMessage())
+
+
+def _log_uncaught(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+    logging.getLogger("shipmate").critical("stopped by %s", kind.__name__, exc_info=(kind, error, trace))
 
 
 class AccessLogger(AbstractAccessLogger):

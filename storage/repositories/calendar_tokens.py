@@ -28,7 +28,5 @@ async def by_hash(*, session: AsyncSession, token_hash: str) -> CalendarToken | 
 
 async def live(*, session: AsyncSession, team_id: str) -> CalendarToken | None:
     """The workspace's feed token in force (a new link revokes the old one)."""
-    query = select(CalendarToken).where(
-        col(CalendarToken.team_id) == team_id, col(CalendarToken.revoked_at).is_(None)
-    )
+    query = select(CalendarToken).where(col(CalendarToken.team_id) == team_id, col(CalendarToken.revoked_at).is_(None))
     return (await session.exec(query.order_by(col(CalendarToken.id).desc()))).first()
