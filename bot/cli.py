@@ -1,6 +1,7 @@
-"""`shipmate` (also `python -m bot`): run, db upgrade, manifest, policy check, webhook sign."""
+"""`shipmate` (also `python -m bot`): run, doctor, db upgrade, manifest, policy check, webhook sign."""
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
@@ -10,9 +11,13 @@ from pathlib import Path
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.domain.policy import PolicyError, load_policy
+from bot import logs
+from bot.domain.policy import PolicyError
 from bot.manifest import manifest
+from bot.policy_source import read_file, resolve
 from bot.settings import Settings
+
+log = logging.getLogger("shipmate")
 
 
 def _fail(message: str) -> int:
@@ -22,11 +27,13 @@ def _fail(message: str) -> int:
 
 def _settings() -> Settings:
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
         error = exc.errors()[0]
         name = str(error["loc"][0]).upper() if error["loc"] else "settings"
         raise SystemExit(_fail(f"{name}: {error['msg']}")) from None
+    logs.configure(settings.shipmate_log_format)
+    return settings
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -36,7 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if missing:
         return _fail(f"cannot start in {mode} mode: set {', '.join(missing)} (see README, 'Configure').")
     try:
-        policy = load_policy(settings.shipmate_policy)
+        source = resolve(settings)
     except PolicyError as exc:
         return _fail(f"policy: {exc}")
     port = args.port or settings.port
@@ -47,16 +54,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         upgrade(settings.database_url)
     except Exception as exc:  # a clear line, not a traceback: the usual cause is an unreachable database
         return _fail(f"cannot migrate the database ({type(exc).__name__}: {exc})")
-    from bot.server import create_app
+    from bot.server import create_app, hand_over_on_sigterm
 
-    app = create_app(settings, policy, mode="socket" if mode == "socket" else "http")
-    logging.getLogger("shipmate").info("starting in %s mode on %s port %s", mode, host, port)
+    app = create_app(settings, source.policy, mode="socket" if mode == "socket" else "http")
+    hand_over_on_sigterm(app, settings.shipmate_drain_seconds)
+    log.info("policy in force: %s%s", source.origin, f" ({source.note})" if source.note else "")
+    log.info("starting in %s mode on %s port %s", mode, host, port)
     web.run_app(
         app,
         host=host,
         port=port,
-        shutdown_timeout=10,
-        print=lambda text: print(f"shipmate: listening on {host} port {port} ({mode} mode)", flush=True),
+        shutdown_timeout=settings.shipmate_shutdown_timeout,
+        access_log_class=logs.AccessLogger,
+        print=lambda _text: log.info("listening on %s port %s (%s mode)", host, port, mode),
     )
     return 0
 
@@ -79,14 +89,20 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
-    path = Path(args.file) if args.file else _settings().shipmate_policy
-    if not path.exists():
-        return _fail(f"{path}: no such file (without one, the built-in defaults apply)")
     try:
-        policy = load_policy(path)
+        if args.file:
+            origin, policy = args.file, read_file(Path(args.file))
+        else:
+            source = resolve(_settings())
+            if source.is_default:
+                return _fail(
+                    "no policy is set (SHIPMATE_POLICY_TOML, SHIPMATE_POLICY, ./shipmate.toml): "
+                    "the built-in defaults apply"
+                )
+            origin, policy = source.origin, source.policy
     except PolicyError as exc:
         return _fail(str(exc))
-    print(f"{path}: ok ({len(policy.environments)} environments: {' → '.join(policy.environment_names)})")
+    print(f"{origin}: ok ({len(policy.environments)} environments: {' → '.join(policy.environment_names)})")
     return 0
 
 
@@ -106,6 +122,14 @@ def cmd_webhook_sign(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(_args: argparse.Namespace) -> int:
+    from bot.doctor import run
+
+    settings = _settings()
+    ok = asyncio.run(run(settings, lambda check: print(check.line, flush=True)))
+    return 0 if ok else 1
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="shipmate", description="Release management in Slack.")
     sub = root.add_subparsers(dest="command", required=True)
@@ -114,6 +138,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, help="default: $PORT, else 3000")
     run.add_argument("--host", help="address to listen on; default: $SHIPMATE_HOST, else 0.0.0.0 (every interface)")
     run.set_defaults(func=cmd_run)
+    doctor = sub.add_parser("doctor", help="check the Slack app, policy, database and secrets; exit 1 on a problem")
+    doctor.set_defaults(func=cmd_doctor)
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply pending migrations").set_defaults(func=cmd_db_upgrade)
@@ -124,7 +150,9 @@ def parser() -> argparse.ArgumentParser:
     policy = sub.add_parser("policy", help="policy file tools")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
     check = policy_sub.add_parser("check", help="validate the policy file")
-    check.add_argument("file", nargs="?", help="default: $SHIPMATE_POLICY, else ./shipmate.toml")
+    check.add_argument(
+        "file", nargs="?", help="default: the policy in force (SHIPMATE_POLICY_TOML, SHIPMATE_POLICY, …)"
+    )
     check.set_defaults(func=cmd_policy_check)
     webhook = sub.add_parser("webhook", help="tools for Shipmate's signed webhooks")
     webhook_sub = webhook.add_subparsers(dest="webhook_command", required=True)
@@ -136,17 +164,8 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-def _quiet_logs() -> None:
-    """INFO for our own lines; routine chatter from libraries only when something is wrong."""
-    for name in ("apscheduler", "alembic.runtime.plugins"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    # Bolt reads SLACK_BOT_TOKEN itself and warns that our client's token wins: it is the same token.
-    logging.getLogger("shipmate.bolt").addFilter(lambda record: "`token` will be unused" not in record.getMessage())
-
-
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    _quiet_logs()
+    logs.configure()  # text until the settings say otherwise (SHIPMATE_LOG_FORMAT)
     args = parser().parse_args(argv)
     return int(args.func(args))
 

@@ -11,6 +11,8 @@ BOT_SCOPES = [
     "channels:history",  # review replies in public channel threads
     "groups:history",  # review replies in private channel threads
     "users:read",  # each person's time zone for the calendar
+    "channels:read",  # `shipmate doctor`: the policy's public channels exist and the bot is in them
+    "groups:read",  # `shipmate doctor`: the same for private channels
 ]
 BOT_EVENTS = ["app_home_opened", "message.channels", "message.groups"]
 

@@ -8,6 +8,7 @@ calendar feed are the only HTTP surfaces left.
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -18,12 +19,14 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import ics_feed
-from bot.domain.policy import Policy, load_policy
+from bot import ics_feed, metrics
+from bot.domain.policy import Policy
 from bot.in_flight import InFlight
+from bot.metrics import Metrics
 from bot.notify.directory import SlackDirectory
 from bot.notify.dispatcher import Dispatcher
 from bot.notify.installation import Installation
+from bot.policy_source import resolve
 from bot.scheduler import Scheduler
 from bot.services.context import ServiceContext
 from bot.settings import Settings
@@ -48,15 +51,17 @@ class Runtime:
     def __init__(self, settings: Settings, policy: Policy | None = None, *, mode: Mode = "http") -> None:
         self.settings = settings
         self.mode = mode
-        self.policy = policy or load_policy(settings.shipmate_policy)
+        self.policy = policy or resolve(settings).policy
         self.db = Database(settings.database_url)
-        self.client = web_client(settings)
+        self.metrics = Metrics(self.db)
+        self.client = web_client(settings, observer=metrics.SlackApiObserver(self.metrics))
         self.installation = Installation(self.client)
         self.dispatcher = Dispatcher(
             self.db,
             self.client,
             lease=timedelta(seconds=settings.shipmate_claim_lease),
             poll_interval=settings.shipmate_poll_interval,
+            observer=self.metrics,
         )
         self.services = ServiceContext(
             db=self.db,
@@ -66,8 +71,16 @@ class Runtime:
             kick=self.dispatcher.kick,
         )
         self.in_flight = InFlight()
-        self.bolt = build_bolt_app(settings, self.services, self.client, self.in_flight, mode=mode)
-        self.scheduler = Scheduler(self.services, poll_interval=settings.shipmate_poll_interval)
+        self.bolt = build_bolt_app(
+            settings, self.services, self.client, self.in_flight, mode=mode, metrics=self.metrics
+        )
+        self.scheduler = Scheduler(
+            self.services,
+            poll_interval=settings.shipmate_poll_interval,
+            observer=self.metrics,
+            shutdown_timeout=settings.shipmate_shutdown_timeout,
+        )
+        self.draining = False
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -76,12 +89,24 @@ class Runtime:
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox-dispatcher"))
         await self.scheduler.start()
 
+    def begin_drain(self) -> None:
+        """The hand-over (SIGTERM, or any stop): /readyz says 503, and outbox messages and jobs are left to the
+        other processes; what this one claimed and has not started goes back at once."""
+        if self.draining:
+            return
+        self.draining = True
+        log.info("draining: /readyz answers 503; other processes take over the outbox and scheduled jobs")
+        self.dispatcher.stop()
+        self.scheduler.stop_claiming()
+
     async def stop(self) -> None:
+        self.begin_drain()
+        timeout = self.settings.shipmate_shutdown_timeout
         await self.scheduler.stop()
         with contextlib.suppress(TimeoutError):  # work that goes on after the ack finishes before the engine closes
-            async with asyncio.timeout(10):
+            async with asyncio.timeout(timeout):
                 await self.in_flight.drain()
-        self.dispatcher.stop()
+        await self.dispatcher.stopped()
         for task in self._tasks:
             try:
                 await asyncio.wait_for(task, timeout=self.settings.shipmate_slack_timeout + 5)
@@ -90,6 +115,9 @@ class Runtime:
         await self.db.dispose()
         if self.client.session is not None:
             await self.client.session.close()
+
+
+RUNTIME = web.AppKey("runtime", Runtime)
 
 
 async def slack_events(request: web.Request) -> web.Response:
@@ -112,6 +140,8 @@ async def healthz(_request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
+    if request.app[RUNTIME].draining:  # stopping: load balancers send new requests elsewhere
+        return web.json_response({"status": "draining"}, status=503)
     try:
         await asyncio.wait_for(request.app[SERVICES].db.ping(), timeout=3)
     except Exception as exc:  # any failure means "not ready"; say which
@@ -136,6 +166,7 @@ def create_app(settings: Settings, policy: Policy | None = None, *, mode: Mode =
     app[BOLT] = runtime.bolt
     app[DISPATCHER] = runtime.dispatcher
     app[CLIENT] = runtime.client
+    app[RUNTIME] = runtime
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         await runtime.start()
@@ -151,4 +182,29 @@ def create_app(settings: Settings, policy: Policy | None = None, *, mode: Mode =
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/calendar.ics", ics_feed.handler(runtime.services))
+    app.router.add_get("/metrics", metrics.handler(runtime.metrics, settings.shipmate_metrics_token))
     return app
+
+
+def hand_over_on_sigterm(app: web.Application, drain_seconds: float) -> None:
+    """SIGTERM starts the hand-over at once, then stops the server `drain_seconds` later (a second SIGTERM: now),
+    so load balancers see /readyz fail before the socket closes. Replaces aiohttp's own SIGTERM handler, which
+    `web.run_app` installs before the app starts."""
+
+    def graceful_exit() -> None:
+        raise web.GracefulExit()  # how aiohttp stops `run_app`: out of the event loop, then a graceful cleanup
+
+    async def install(_app: web.Application) -> None:
+        loop = asyncio.get_running_loop()
+        runtime = app[RUNTIME]
+
+        def on_sigterm() -> None:
+            if runtime.draining:
+                graceful_exit()
+            log.info("SIGTERM: handing over; the server stops listening in %ss", drain_seconds)
+            runtime.begin_drain()
+            loop.call_later(drain_seconds, graceful_exit)
+
+        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+
+    app.on_startup.append(install)

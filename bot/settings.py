@@ -1,6 +1,7 @@
 """Process configuration from the environment (names are part of the contract in DESIGN.md)."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -18,7 +19,10 @@ class Settings(BaseSettings):
     slack_app_token: str = Field(default="", description="App-level token (xapp-…) for Socket Mode.")
     slack_api_url: str = Field(default=SLACK_API_DEFAULT, description="Slack Web API base URL.")
     database_url: str = Field(default="sqlite+aiosqlite:///shipmate.db", description="SQLAlchemy database URL.")
-    shipmate_policy: Path = Field(default=Path("shipmate.toml"), description="Path of the policy file (TOML).")
+    shipmate_policy: Path = Field(
+        default=Path("shipmate.toml"), description="Path of the policy file (TOML); set but missing stops the bot."
+    )
+    shipmate_policy_toml: str = Field(default="", description="The policy itself (TOML); wins over SHIPMATE_POLICY.")
     shipmate_webhook_secret: str = Field(default="", description="HMAC secret for POST /hooks/deployments.")
     port: int = Field(default=3000, ge=1, le=65535, description="HTTP port.")
     # Every interface by default: container platforms route to the container's address, not to loopback.
@@ -30,6 +34,14 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="Seconds a process owns a claimed outbox row before another may retry it."
     )
     shipmate_public_url: str = Field(default="", description="Public base URL, for calendar feed links.")
+    shipmate_metrics_token: str = Field(default="", description="Bearer token GET /metrics requires (open when unset).")
+    shipmate_log_format: Literal["text", "json"] = Field(default="text", description="Log lines as text or JSON.")
+    shipmate_drain_seconds: float = Field(
+        default=5.0, ge=0, description="After SIGTERM: seconds /readyz answers 503 before the server stops listening."
+    )
+    shipmate_shutdown_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds requests and work in flight get to finish when the process stops."
+    )
 
     @field_validator("database_url")
     @classmethod

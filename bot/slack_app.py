@@ -6,6 +6,8 @@ refuses anything that did not come through the socket, so no secret is needed or
 """
 
 import logging
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -14,6 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -24,19 +27,22 @@ from slack_sdk.webhook import WebhookResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 import handlers
+from bot import logs
 from bot.in_flight import InFlight
+from bot.metrics import RECEIVED_AT, Metrics, surface
 from bot.services.context import ServiceContext
 from bot.settings import Settings
 
 
-def web_client(settings: Settings) -> AsyncWebClient:
+def web_client(settings: Settings, *, observer: AsyncRetryHandler | None = None) -> AsyncWebClient:
     """Slack Web API client: waits out 429 `Retry-After`, retries 5xx and dropped connections a little;
-    the outbox retries longer."""
+    the outbox retries longer. An `observer` (first, never retrying) sees every answer, for metrics."""
     return AsyncWebClient(
         token=settings.slack_bot_token or None,
         base_url=settings.slack_api_url,
         timeout=int(max(1, settings.shipmate_slack_timeout)),
         retry_handlers=[
+            *([observer] if observer is not None else []),
             AsyncRateLimitErrorRetryHandler(max_retry_count=1),
             AsyncServerErrorRetryHandler(max_retry_count=1),
             AsyncConnectionErrorRetryHandler(max_retry_count=1),
@@ -80,17 +86,42 @@ async def socket_only(req: AsyncBoltRequest, next: Callable[[], Awaitable[BoltRe
     return await next()
 
 
+class ObservedApp(AsyncApp):
+    """Bolt's app, timing each request from arrival to ack and giving it a request id for the logs. HTTP and
+    Socket Mode both enter through `async_dispatch`; the listener's task inherits the log context."""
+
+    metrics: Metrics | None = None
+
+    async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
+        req.context[RECEIVED_AT] = time.perf_counter()
+        with logs.bound(request_id=uuid.uuid4().hex[:12], team=req.context.team_id):
+            response = await super().async_dispatch(req)
+        if self.metrics is not None:
+            self.metrics.acked(surface(req.body), req.context, response.status)
+        return response
+
+
 def build_bolt_app(
-    settings: Settings, services: ServiceContext, client: AsyncWebClient, in_flight: InFlight, *, mode: Mode = "http"
+    settings: Settings,
+    services: ServiceContext,
+    client: AsyncWebClient,
+    in_flight: InFlight,
+    *,
+    mode: Mode = "http",
+    metrics: Metrics | None = None,
 ) -> AsyncApp:
     if mode == "http" and not settings.slack_signing_secret:
         raise MissingSigningSecret("SLACK_SIGNING_SECRET is required to serve Slack over HTTP")
-    app = AsyncApp(
+    # Bolt's loggers copy this one's level when the app is built: at INFO, slack_bolt.RequestVerification would
+    # log the raw body of every badly signed request (secrets, forged log lines). Bolt speaks from WARNING up.
+    bolt_logger = logging.getLogger("shipmate.bolt")
+    bolt_logger.setLevel(max(bolt_logger.level, logging.WARNING))
+    app = ObservedApp(
         signing_secret=settings.slack_signing_secret,
         # Socket Mode requests carry no signature (Bolt skips them); `socket_only` refuses every other kind.
         request_verification_enabled=mode == "http",
         client=client,
-        logger=logging.getLogger("shipmate.bolt"),
+        logger=bolt_logger,
         process_before_response=False,
         raise_error_for_unhandled_request=False,
     )
@@ -100,10 +131,12 @@ def build_bolt_app(
     async def inject_services(context: dict[str, Any], next: Any) -> None:
         context["services"] = services
         context["in_flight"] = in_flight
+        context["metrics"] = metrics
         if client.session is not None and context.get("response_url"):
             context["respond"] = PooledRespond(context["response_url"], client.session)
         await next()
 
+    app.metrics = metrics
     app.use(inject_services)
     handlers.register_all(app)
     return app

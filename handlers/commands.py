@@ -5,6 +5,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import logs
 from bot.domain import commands as cmd
 from bot.domain import grammar
 from bot.domain.errors import DomainError
@@ -36,6 +37,8 @@ async def release_command(
     except DomainError as error:  # pure and instant: answer in the ack itself, nothing changes
         await ack(text=error.mrkdwn)
         return
+    ref = getattr(parsed, "ref", None)
+    logs.bind(release=str(ref) if ref is not None else None)  # this listener's task: its log lines name the release
     if isinstance(parsed, cmd.Help):
         await ack(**await ROUTES[cmd.Help](services, actor, parsed))
         return

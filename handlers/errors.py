@@ -12,6 +12,7 @@ from slack_bolt.kwargs_injection.async_args import AsyncArgs
 
 from bot.domain.errors import DomainError
 from bot.in_flight import InFlight
+from bot.metrics import LISTENER, Metrics, surface
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,9 @@ async def handle_error(error: Exception, body: dict[str, Any], respond: AsyncRes
         text = error.mrkdwn
     else:
         incident = uuid.uuid4().hex[:8]
-        log.exception("unhandled error %s for %s", incident, body.get("type") or body.get("command"), exc_info=error)
+        # The one record of this error, with the id the person quotes (and the request's context fields).
+        kind = body.get("type") or body.get("command")
+        log.error("unhandled error %s for %s", incident, kind, exc_info=error, extra={"error_id": incident})
         text = f"Something went wrong on our side (error id `{incident}`). Nothing was changed; please try again."
     if respond is not None and (body.get("response_url") or body.get("type") == "block_actions"):
         try:
@@ -41,13 +44,20 @@ def answered(listener: Listener) -> Listener:
     async def run(args: AsyncArgs) -> None:
         kwargs = {name: getattr(args, name) if hasattr(args, name) else args.context[name] for name in names}
         in_flight: InFlight = args.context["in_flight"]
+        metrics: Metrics | None = args.context.get("metrics")
+        args.context[LISTENER] = True  # this listener counts the request's outcome, not the ack
+        outcome = "ok"
         with in_flight.tracking():
             try:
                 await listener(**kwargs)
             except Exception as error:
+                outcome = "refused" if isinstance(error, DomainError) else "error"
                 if args.ack.response is None:  # not acked yet: Bolt's own path answers Slack
                     raise
                 await handle_error(error, args.body, args.respond)
+            finally:
+                if metrics is not None:
+                    metrics.answered(surface(args.body), args.context, outcome)
 
     run.__name__ = run.__qualname__ = getattr(listener, "__name__", "listener")
     return run

@@ -12,6 +12,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
+from bot.metrics import OUTCOME
+
 log = logging.getLogger(__name__)
 
 FOREIGN_TEAM = "This Shipmate serves another Slack workspace, so it did nothing. Ask your admin to install it here."
@@ -34,6 +36,7 @@ async def workspace_guard(
         await next()  # an org-wide installation serves every workspace of its organisation
         return None
     log.warning("refused a %s request from team %s (installed in %s)", _kind(body), context.team_id, installed)
+    context[OUTCOME] = "forbidden"
     if body.get("command"):  # the person sees why, nothing else happens
         return BoltResponse(status=200, body={"response_type": "ephemeral", "text": FOREIGN_TEAM})
     return BoltResponse(status=403, body={"error": "team_mismatch"})

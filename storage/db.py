@@ -80,6 +80,12 @@ class Database:
         async with self._reader() as session, session.begin():
             yield session
 
+    def engines(self) -> dict[str, AsyncEngine]:
+        """The engines by role (SQLite has a writer and a reader; PostgreSQL one pooled engine for both)."""
+        if self.read_engine is self.engine:
+            return {"main": self.engine}
+        return {"writer": self.engine, "reader": self.read_engine}
+
     async def ping(self) -> None:
         async with self.read_engine.connect() as connection:
             await connection.execute(text("SELECT 1"))

@@ -5,8 +5,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
-from storage.db import normalise_url
+from storage.db import Database, normalise_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -26,3 +28,14 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 async def upgrade_async(url: str) -> None:
     await asyncio.to_thread(upgrade, url)
+
+
+def head_revision() -> str | None:
+    """The newest migration this version of Shipmate ships."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+async def current_revision(db: Database) -> str | None:
+    """The migration the database is at (None: never migrated). Raises when the database is unreachable."""
+    async with db.engine.connect() as connection:
+        return await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())

@@ -9,7 +9,7 @@ import contextlib
 import logging
 import random
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -47,17 +47,43 @@ class Deferred(Exception):
     """Not an error: the message must wait (its release's card is not posted yet)."""
 
 
+class DeliveryObserver(Protocol):
+    """Told about every delivery and failed attempt (bot.metrics.Metrics)."""
+
+    def delivered(self, kind: str) -> None: ...
+
+    def delivery_failed(self, kind: str, error: str) -> None: ...
+
+
+class Unobserved:
+    def delivered(self, kind: str) -> None:
+        pass
+
+    def delivery_failed(self, kind: str, error: str) -> None:
+        pass
+
+
 class Dispatcher:
     def __init__(
-        self, db: Database, client: AsyncWebClient, *, lease: timedelta, poll_interval: float, batch: int = 50
+        self,
+        db: Database,
+        client: AsyncWebClient,
+        *,
+        lease: timedelta,
+        poll_interval: float,
+        batch: int = 50,
+        observer: DeliveryObserver | None = None,
     ) -> None:
         self.db = db
         self.client = client
         self.lease = lease
         self.poll_interval = poll_interval
         self.batch = batch
+        self.observer: DeliveryObserver = observer or Unobserved()
         self._wake = asyncio.Event()
         self._stopping = False
+        self._unstarted: list[OutboxMessage] = []  # claimed in this sweep, not tried yet
+        self._handing_back: asyncio.Task[None] | None = None
 
     def kick(self) -> None:
         """Called after a commit that enqueued messages: send now rather than at the next poll."""
@@ -75,14 +101,38 @@ class Dispatcher:
             self._wake.clear()
 
     def stop(self) -> None:
+        """Claim nothing more, and hand back at once the claimed messages not tried yet (another process sends them
+        now, not when this one's lease runs out); the one being sent finishes. `stopped()` waits for the hand-back."""
         self._stopping = True
         self._wake.set()
+        if self._unstarted and self._handing_back is None:
+            unstarted, self._unstarted = self._unstarted, []
+            self._handing_back = asyncio.get_running_loop().create_task(self._hand_back(unstarted))
+
+    async def stopped(self) -> None:
+        if self._handing_back is not None:
+            await self._handing_back
 
     async def dispatch_once(self) -> int:
+        if self._stopping:
+            return 0
         async with self.db.transaction() as session:
             claimed = list(await outbox.claim(session=session, limit=self.batch, lease=self.lease))
+        self._unstarted = list(claimed)
+        try:
+            await self._send_all(claimed)
+        finally:
+            unstarted, self._unstarted = self._unstarted, []
+        if self._stopping and unstarted:  # claimed while `stop()` ran
+            await self._hand_back(unstarted)
+        return len(claimed)
+
+    async def _send_all(self, claimed: list[OutboxMessage]) -> None:
         blocked: set[int] = set()
         for message in claimed:
+            if self._stopping:
+                return
+            self._unstarted.remove(message)
             if message.release_id is not None and message.release_id in blocked:
                 await self._finish(message, error="waiting for an earlier message of this release", defer=0.2)
                 continue
@@ -97,7 +147,6 @@ class Dispatcher:
                 await self._failed(message, exc)
             else:
                 await self._sent(message, ts)
-        return len(claimed)
 
     async def _send(self, message: OutboxMessage) -> str | None:
         payload: dict[str, Any] = dict(message.payload)
@@ -126,8 +175,22 @@ class Dispatcher:
             return str(response["ts"])
         raise ValueError(f"unknown outbox kind {message.kind!r}")
 
+    async def _hand_back(self, messages: list[OutboxMessage]) -> None:
+        mark = messages[0].claimed_until
+        if mark is None:
+            return
+        try:
+            async with self.db.transaction() as session:
+                ids = [message.id for message in messages if message.id is not None]
+                released = await outbox.release_claims(session=session, message_ids=ids, claimed_until=mark)
+        except Exception:  # the lease runs out instead
+            log.exception("could not hand back claimed outbox messages")
+            return
+        log.info("stopping: handed back %s claimed outbox message(s)", released)
+
     async def _sent(self, message: OutboxMessage, ts: str | None) -> None:
         assert message.id is not None
+        self.observer.delivered(message.kind)
         async with self.db.transaction() as session:
             await outbox.mark_sent(session=session, message_id=message.id, message_ts=ts)
             if message.kind == "card" and ts and message.release_id is not None:
@@ -165,8 +228,10 @@ class Dispatcher:
             error = f"network: {type(exc).__name__} {exc}"
         else:
             error = f"{type(exc).__name__}: {exc}"
+        self.observer.delivery_failed(message.kind, failure_code(exc))
         log_fn = log.error if dead else log.warning
-        log_fn("outbox %s (%s) attempt %s failed: %s", message.id, message.kind, attempts, error)
+        where = {"team": message.team_id, "slack_method": _method(exc)}
+        log_fn("outbox %s (%s) attempt %s failed: %s", message.id, message.kind, attempts, error, extra=where)
         async with self.db.transaction() as session:
             await outbox.reschedule(
                 session=session,
@@ -175,3 +240,23 @@ class Dispatcher:
                 error=error,
                 dead=dead,
             )
+
+
+def failure_code(exc: Exception) -> str:
+    """A short, bounded label for metrics: Slack's error code, else http_NNN, timeout, network or the type."""
+    if isinstance(exc, SlackApiError):
+        data = exc.response.data
+        code = data.get("error") if isinstance(data, dict) else None
+        return str(code)[:60] if code else f"http_{exc.response.status_code}"
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, aiohttp.ClientError):
+        return "network"
+    return type(exc).__name__
+
+
+def _method(exc: Exception) -> str | None:
+    """The Web API method a failure came from (`chat.postMessage`), from the URL slack_sdk called."""
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.api_url).rstrip("/").rsplit("/", 1)[-1] or None
+    return None

@@ -144,7 +144,8 @@ async def _process(services: ServiceContext, hook: DeploymentHook, delivery: Del
         return _refusal(409, "refused", message=error.plain)
     except Exception:  # a bug or an outage: nothing was committed; the id ties the answer to the log
         incident = uuid.uuid4().hex[:8]
-        log.exception("deployment hook %s failed (delivery %s)", incident, hook.delivery_id)
+        where = {"error_id": incident, "team": hook.team_id, "release": f"{hook.service}@{hook.version}"}
+        log.exception("deployment hook %s failed (delivery %s)", incident, hook.delivery_id, extra=where)
         return _refusal(500, "internal_error", message=f"Nothing was recorded; retry later (error id {incident}).")
     return _recorded(outcome)
 

@@ -24,3 +24,9 @@ async def by_hash(*, session: AsyncSession, token_hash: str) -> CalendarToken | 
     """The token row for a hash, in any workspace: the feed URL carries no team, the token says which."""
     query = select(CalendarToken).where(CalendarToken.token_hash == token_hash)
     return (await session.exec(query)).first()
+
+
+async def live(*, session: AsyncSession, team_id: str) -> CalendarToken | None:
+    """The workspace's feed token in force (a new link revokes the old one)."""
+    query = select(CalendarToken).where(col(CalendarToken.team_id) == team_id, col(CalendarToken.revoked_at).is_(None))
+    return (await session.exec(query.order_by(col(CalendarToken.id).desc()))).first()

@@ -6,10 +6,11 @@ someone else took over) commits nothing.
 """
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select, update
@@ -195,3 +196,40 @@ async def live(*, session: AsyncSession, team_id: str, kind: str) -> Sequence[Sc
 async def next_due(*, session: AsyncSession) -> datetime | None:
     pending = select(ScheduledJob.due_at).where(col(ScheduledJob.status) == "pending")
     return (await session.exec(pending.order_by(col(ScheduledJob.due_at)).limit(1))).first()
+
+
+async def release_claims(*, session: AsyncSession, worker_prefix: str, job_ids: Iterable[int] | None = None) -> int:
+    """A stopping process hands its claimed jobs back at once (due again now) instead of after the lease. Only
+    claims this process still holds: `claimed_by` starts with its name (each claim's fencing token does)."""
+    statement = update(ScheduledJob).where(
+        col(ScheduledJob.status) == "claimed",
+        col(ScheduledJob.claimed_by).startswith(worker_prefix, autoescape=True),
+    )
+    if job_ids is not None:
+        statement = statement.where(col(ScheduledJob.id).in_(list(job_ids)))
+    result = await session.exec(
+        statement.values(status="pending", claimed_by=None, claimed_until=None).execution_options(
+            synchronize_session=False
+        )
+    )
+    return int(result.rowcount)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    due: int
+    claimed: int
+    oldest_due: datetime | None
+
+
+async def backlog(*, session: AsyncSession, now: datetime) -> Backlog:
+    """Due-but-unclaimed and claimed jobs of every workspace, in one aggregate (for metrics)."""
+    due = and_(col(ScheduledJob.status) == "pending", col(ScheduledJob.due_at) <= now)
+    query = (
+        select(ScheduledJob.status, func.count(), func.min(ScheduledJob.due_at))
+        .where(or_(due, col(ScheduledJob.status) == "claimed"))
+        .group_by(col(ScheduledJob.status))
+    )
+    rows = {status: (int(count), oldest) for status, count, oldest in (await session.exec(query)).all()}
+    waiting, oldest = rows.get("pending", (0, None))
+    return Backlog(due=waiting, claimed=rows.get("claimed", (0, None))[0], oldest_due=oldest)

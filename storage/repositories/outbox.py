@@ -1,9 +1,11 @@
 """The outbox: rows written with a state change, claimed and sent by a dispatcher, in order per release."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -129,3 +131,41 @@ async def next_due(*, session: AsyncSession) -> datetime | None:
         .limit(1)
     )
     return (await session.exec(query)).first()
+
+
+async def release_claims(*, session: AsyncSession, message_ids: Iterable[int], claimed_until: datetime) -> int:
+    """A stopping process hands back messages it claimed and has not tried, at once instead of after the lease.
+    Only while the claim is still its own: `claimed_until` is the mark of that claim (a later claim has another)."""
+    ids = list(message_ids)
+    if not ids:
+        return 0
+    result = await session.exec(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id).in_(ids),
+            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.claimed_until) == claimed_until,
+        )
+        .values(claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    pending: int
+    dead: int
+    oldest_pending: datetime | None
+
+
+async def backlog(*, session: AsyncSession) -> Backlog:
+    """Every workspace's waiting and given-up messages, in one aggregate (for metrics)."""
+    query = (
+        select(OutboxMessage.status, func.count(), func.min(OutboxMessage.created_at))
+        .where(col(OutboxMessage.status).in_(("pending", "dead")))
+        .group_by(col(OutboxMessage.status))
+    )
+    rows = {status: (int(count), oldest) for status, count, oldest in (await session.exec(query)).all()}
+    pending, oldest = rows.get("pending", (0, None))
+    return Backlog(pending=pending, dead=rows.get("dead", (0, None))[0], oldest_pending=oldest)

@@ -1,5 +1,10 @@
 """A fake Slack Web API: an aiohttp server that answers like Slack, records every call, validates Block Kit,
-and fails on demand (429 with Retry-After, 500, or hanging past the client's timeout)."""
+and fails on demand (429 with Retry-After, 500, or hanging past the client's timeout, or until released).
+
+Like Slack it names the token's scopes in an `x-oauth-scopes` header on every answer and refuses the read methods
+`shipmate doctor` uses without their scope (`missing_scope`, with `needed` and `provided`). Each app process may
+use its own base URL (`url_for("a")`): calls then record which client made them, and faults can target one.
+"""
 
 import asyncio
 import itertools
@@ -15,12 +20,44 @@ from aiohttp.test_utils import TestServer
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from bot.manifest import BOT_SCOPES
 from tests.fakes.socket_mode import SocketModeLink
 
 TEAM_ID = "T0TEAM"
 # In mrkdwn, `<` opens a link or a mention; anything else after it means text was sent unescaped.
 UNESCAPED = re.compile(r"<(?![@#!]|https?://|mailto:)")
 BOT_USER_ID = "U0BOT"
+# The scope each read method needs (Slack's method docs); without it Slack answers `missing_scope`.
+NEEDS_SCOPE = {
+    "conversations.info": "channels:read",
+    "users.info": "users:read",
+    "usergroups.list": "usergroups:read",
+    "usergroups.users.list": "usergroups:read",
+}
+
+
+def channel(
+    channel_id: str, name: str, *, member: bool = True, private: bool = False, archived: bool = False
+) -> dict[str, Any]:
+    """A conversation object as `conversations.info` returns it (the fields Shipmate reads, and their neighbours)."""
+    return {
+        "id": channel_id,
+        "name": name,
+        "is_channel": not private,
+        "is_group": private,
+        "is_im": False,
+        "is_mpim": False,
+        "is_private": private,
+        "is_archived": archived,
+        "is_general": False,
+        "is_shared": False,
+        "is_ext_shared": False,
+        "is_org_shared": False,
+        "is_member": member,
+        "created": 1700000000,
+        "creator": "U0ADMIN",
+        "name_normalized": name,
+    }
 
 
 @dataclass
@@ -28,6 +65,7 @@ class Call:
     method: str
     params: dict[str, Any]
     target: str = ""  # for response_url calls: which URL (each command or click gets its own)
+    client: str = ""  # which base URL the caller used (`FakeSlack.url_for`)
 
     def __getitem__(self, key: str) -> Any:
         return self.params[key]
@@ -48,6 +86,8 @@ class Fault:
     delay: float = 0.0
     times: int = 1
     error: str | None = None  # a Slack error code with HTTP 200, e.g. "channel_not_found"
+    client: str | None = None  # only calls through `url_for(client)`
+    until: asyncio.Event | None = None  # hold the answer until the test sets this
 
 
 @dataclass
@@ -57,6 +97,14 @@ class FakeSlack:
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     user_timezones: dict[str, str] = field(default_factory=dict)
+    missing_users: set[str] = field(default_factory=set)  # users.info answers user_not_found
+    scopes: list[str] = field(default_factory=lambda: list(BOT_SCOPES))  # what the token was granted
+    channels: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {
+            "C0RELEASE": channel("C0RELEASE", "releases"),
+            "C0STAKE": channel("C0STAKE", "stakeholders"),
+        }
+    )
     attempts: dict[str, int] = field(default_factory=dict)
     socket_mode: SocketModeLink = field(default_factory=SocketModeLink)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
@@ -68,6 +116,11 @@ class FakeSlack:
     def url(self) -> str:
         assert self.server is not None
         return str(self.server.make_url("/api/"))
+
+    def url_for(self, client: str) -> str:
+        """A base URL of its own for one app process: its calls carry `client`, faults can target it."""
+        assert self.server is not None
+        return str(self.server.make_url(f"/{client}/api/"))
 
     def response_url(self, name: str = "r") -> str:
         assert self.server is not None
@@ -124,6 +177,8 @@ class FakeSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)
+        app.router.add_post("/{client}/api/{method}", self._api)
+        app.router.add_get("/{client}/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
         app.router.add_get("/link/", self.socket_mode.websocket)
         self.server = TestServer(app, host="127.0.0.1")
@@ -159,29 +214,47 @@ class FakeSlack:
         await self._record(Call("response_url", params, target=request.match_info["name"]))
         return web.Response(text="ok")
 
-    async def _api(self, request: web.Request) -> web.Response:
-        method = request.match_info["method"]
-        params = await self._params(request)
-        self.attempts[method] = self.attempts.get(method, 0) + 1
-        pending = self.faults.get(method)
-        if pending:
-            fault = pending[0]
+    def _fault(self, method: str, client: str) -> Fault | None:
+        pending = self.faults.get(method) or []
+        fault = next((f for f in pending if f.client in (None, client)), None)
+        if fault is not None:
             fault.times -= 1
             if fault.times <= 0:
-                pending.pop(0)
+                pending.remove(fault)
+        return fault
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        client = request.match_info.get("client", "")
+        params = await self._params(request)
+        self.attempts[method] = self.attempts.get(method, 0) + 1
+        scopes = {"x-oauth-scopes": ",".join(self.scopes)}  # Slack sends it on every answer
+        fault = self._fault(method, client)
+        if fault is not None:
+            if fault.until is not None:
+                await fault.until.wait()
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.error:
-                return web.json_response({"ok": False, "error": fault.error})
-            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-            return web.json_response({"ok": False, "error": "fault"}, status=fault.status, headers=headers)
+                return web.json_response({"ok": False, "error": fault.error}, headers=scopes)
+            if fault.status != 200:  # 200: held or delayed, then answered as usual
+                headers = {
+                    **scopes,
+                    **({"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}),
+                }
+                error = "ratelimited" if fault.status == 429 else "fault"
+                return web.json_response({"ok": False, "error": error}, status=fault.status, headers=headers)
+        needed = NEEDS_SCOPE.get(method)
+        if needed and needed not in self.scopes:
+            refusal = {"ok": False, "error": "missing_scope", "needed": needed, "provided": ",".join(self.scopes)}
+            return web.json_response(refusal, headers=scopes)
         problem = self._validate(method, params)
         if problem:
-            return web.json_response({"ok": False, "error": "invalid_blocks", "detail": problem})
-        await self._record(Call(method, params))
+            return web.json_response({"ok": False, "error": "invalid_blocks", "detail": problem}, headers=scopes)
+        await self._record(Call(method, params, client=client))
         if method == "apps.connections.open":
-            return web.json_response(self.socket_mode.open(request.headers.get("Authorization", "")))
-        return web.json_response(self._answer(method, params))
+            return web.json_response(self.socket_mode.open(request.headers.get("Authorization", "")), headers=scopes)
+        return web.json_response(self._answer(method, params), headers=scopes)
 
     def _validate(self, method: str, params: dict[str, Any]) -> str | None:
         try:
@@ -215,12 +288,48 @@ class FakeSlack:
             return {"ok": True, "view": {"id": "V0VIEW", **params.get("view", {})}}
         if method == "usergroups.users.list":
             return {"ok": True, "users": self.usergroups.get(str(params.get("usergroup")), [])}
+        if method == "usergroups.list":
+            return {"ok": True, "usergroups": [self._usergroup(group, params) for group in self.usergroups]}
         if method == "users.info":
             user = str(params.get("user"))
-            return {"ok": True, "user": {"id": user, "tz": self.user_timezones.get(user, "UTC")}}
+            if user in self.missing_users:
+                return {"ok": False, "error": "user_not_found"}
+            return {
+                "ok": True,
+                "user": {"id": user, "team_id": TEAM_ID, "deleted": False, "tz": self.user_timezones.get(user, "UTC")},
+            }
+        if method == "conversations.info":
+            found = self.channels.get(str(params.get("channel")))
+            return {"ok": True, "channel": found} if found else {"ok": False, "error": "channel_not_found"}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(params.get("users", "X"))[1:]}}
         return {"ok": True}
+
+    def _usergroup(self, group_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """A user group object as `usergroups.list` returns it."""
+        handle = group_id.lower()
+        found: dict[str, Any] = {
+            "id": group_id,
+            "team_id": TEAM_ID,
+            "is_usergroup": True,
+            "name": handle,
+            "description": "",
+            "handle": handle,
+            "is_external": False,
+            "date_create": 1446598059,
+            "date_update": 1446670362,
+            "date_delete": 0,
+            "auto_type": None,
+            "created_by": "U0ADMIN",
+            "updated_by": "U0ADMIN",
+            "deleted_by": None,
+            "prefs": {"channels": [], "groups": []},
+        }
+        if str(params.get("include_count", "")).lower() in ("1", "true"):
+            found["user_count"] = str(len(self.usergroups[group_id]))
+        if str(params.get("include_users", "")).lower() in ("1", "true"):
+            found["users"] = list(self.usergroups[group_id])
+        return found
 
 
 def _texts(value: Any) -> list[str]:

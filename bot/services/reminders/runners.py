@@ -202,11 +202,22 @@ async def _hold_until_working_hours(
     return [job for job in due if job not in held]
 
 
-async def run(ctx: ServiceContext, claimed: Sequence[ScheduledJob], worker: str) -> None:
-    """Run claimed jobs, coalesced by workspace and kind. A failing batch is retried later with backoff."""
+async def run(
+    ctx: ServiceContext,
+    claimed: Sequence[ScheduledJob],
+    worker: str,
+    *,
+    stopping: Callable[[], bool] = lambda: False,
+    failed: Callable[[str, int], None] = lambda kind, count: None,
+) -> list[ScheduledJob]:
+    """Run claimed jobs, coalesced by workspace and kind. A failing batch is retried later with backoff (`failed`
+    hears its kind). Once `stopping()` says so, no further batch starts: the jobs not started are returned."""
     ordered = sorted(claimed, key=lambda job: (job.team_id, job.kind, job.pk))
-    for (team_id, kind), batch in groupby(ordered, key=lambda job: (job.team_id, job.kind)):
-        due = list(batch)
+    batches = [list(batch) for _key, batch in groupby(ordered, key=lambda job: (job.team_id, job.kind))]
+    for index, due in enumerate(batches):
+        if stopping():
+            return [job for batch in batches[index:] for job in batch]
+        team_id, kind = due[0].team_id, due[0].kind
         try:
             due = await _hold_until_working_hours(ctx, due, worker)
             runner = RUNNERS.get(kind)
@@ -215,8 +226,10 @@ async def run(ctx: ServiceContext, claimed: Sequence[ScheduledJob], worker: str)
             if due:
                 await runner(ctx, team_id, due, worker)
         except Exception as exc:  # the jobs stay; they are retried with backoff and given up after a few
-            log.exception("%s job(s) of kind %s failed", len(due), kind)
+            log.exception("%s job(s) of kind %s failed", len(due), kind, extra={"team": team_id})
+            failed(kind, len(due))
             await _failed(ctx, due, worker, exc)
+    return []
 
 
 async def _failed(ctx: ServiceContext, due: Sequence[ScheduledJob], worker: str, exc: Exception) -> None:

@@ -1,0 +1,24 @@
+"""`shipmate doctor`: is this installation ready? One line per check; `run` says whether every check passed.
+
+Order: the policy in force, the Slack side (token, scopes, channels, people), the database, secrets, deployers.
+Nothing is changed and nothing is posted; secrets are named, never printed.
+"""
+
+from collections.abc import Callable
+
+from bot.doctor.local_checks import check_database, check_deployers, check_policy, check_secrets
+from bot.doctor.report import Check, Report
+from bot.doctor.slack_checks import check_slack
+from bot.settings import Settings
+
+__all__ = ["Check", "Report", "run"]
+
+
+async def run(settings: Settings, emit: Callable[[Check], None]) -> bool:
+    report = Report(emit)
+    policy = check_policy(report, settings)
+    team_id = await check_slack(report, settings, policy)
+    await check_database(report, settings, team_id)
+    check_secrets(report, settings)
+    check_deployers(report, policy)
+    return report.passed
