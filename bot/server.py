@@ -17,11 +17,15 @@ from bot.domain.policy import Policy, load_policy
 from bot.in_flight import InFlight
 from bot.notify.directory import SlackDirectory
 from bot.notify.dispatcher import Dispatcher
+from bot.notify.pipeline_client import PipelineClient
 from bot.scheduler import Scheduler
 from bot.services.context import ServiceContext
+from bot.services.gate_waits import GateWaits
 from bot.settings import Settings
 from bot.slack_app import build_bolt_app, web_client
 from bot.webhooks import ci as ci_hook
+from bot.webhooks import gate as gate_hook
+from bot.webhooks import github as github_hook
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -32,6 +36,7 @@ SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", ServiceContext)
 BOLT = web.AppKey("bolt", AsyncApp)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+GATE_WAITS = web.AppKey("gate_waits", GateWaits)
 CLIENT = web.AppKey("client", AsyncWebClient)
 
 
@@ -43,11 +48,13 @@ class Runtime:
         self.policy = policy or load_policy(settings.shipmate_policy)
         self.db = Database(settings.database_url)
         self.client = web_client(settings)
+        self.pipeline = PipelineClient(settings, timeout=settings.shipmate_slack_timeout)
         self.dispatcher = Dispatcher(
             self.db,
             self.client,
             lease=timedelta(seconds=settings.shipmate_claim_lease),
             poll_interval=settings.shipmate_poll_interval,
+            pipeline=self.pipeline,
         )
         self.services = ServiceContext(
             db=self.db,
@@ -59,15 +66,19 @@ class Runtime:
         self.in_flight = InFlight()
         self.bolt = build_bolt_app(settings, self.services, self.client, self.in_flight)
         self.scheduler = Scheduler(self.services, poll_interval=settings.shipmate_poll_interval)
+        self.gate_waits = GateWaits(self.services, poll_interval=max(1.0, settings.shipmate_poll_interval))
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         # One connection pool for every Slack call and answer (slack_sdk opens a session per call without it).
         self.client.session = aiohttp.ClientSession()
+        await self.pipeline.start()
+        await self.gate_waits.start()
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox-dispatcher"))
         await self.scheduler.start()
 
     async def stop(self) -> None:
+        await self.gate_waits.stop()
         await self.scheduler.stop()
         with contextlib.suppress(TimeoutError):  # work that goes on after the ack finishes before the engine closes
             async with asyncio.timeout(10):
@@ -79,6 +90,7 @@ class Runtime:
             except (TimeoutError, asyncio.CancelledError):
                 task.cancel()
         await self.db.dispose()
+        await self.pipeline.close()
         if self.client.session is not None:
             await self.client.session.close()
 
@@ -118,6 +130,7 @@ def create_app(settings: Settings, policy: Policy | None = None) -> web.Applicat
     app[SERVICES] = runtime.services
     app[BOLT] = runtime.bolt
     app[DISPATCHER] = runtime.dispatcher
+    app[GATE_WAITS] = runtime.gate_waits
     app[CLIENT] = runtime.client
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
@@ -128,6 +141,8 @@ def create_app(settings: Settings, policy: Policy | None = None) -> web.Applicat
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/slack/events", slack_events)
     app.router.add_post("/hooks/deployments", ci_hook.handler(runtime.services))
+    app.router.add_post("/api/v1/gate", gate_hook.handler(runtime.gate_waits))
+    app.router.add_post("/hooks/github", github_hook.handler(runtime.services))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/calendar.ics", ics_feed.handler(runtime.services))

@@ -1,4 +1,5 @@
-"""Sends the outbox to Slack. At-least-once: a row is marked sent only after Slack said ok.
+"""Sends the outbox to Slack and to the pipeline (deployers, GitHub). At-least-once: a row is marked sent only
+after the other side said ok; deployers deduplicate on the request id.
 
 429s wait for `Retry-After` (slack_sdk's retry handler, then our schedule), 5xx and timeouts back off
 exponentially, and a release's messages go out in order (its card before any thread reply).
@@ -15,9 +16,12 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.pipeline import JobKind, OutboxKind
+from bot.notify.pipeline_client import KINDS as PIPELINE_KINDS
+from bot.notify.pipeline_client import PipelineClient, PipelineError
 from storage.db import Database
 from storage.models import OutboxMessage
-from storage.repositories import outbox
+from storage.repositories import deploy_requests, jobs, outbox
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -47,12 +51,24 @@ class Deferred(Exception):
     """Not an error: the message must wait (its release's card is not posted yet)."""
 
 
+class Stale(Exception):
+    """Not an error: the deployment request was closed (timed out) before it could be sent; it never will be."""
+
+
 class Dispatcher:
     def __init__(
-        self, db: Database, client: AsyncWebClient, *, lease: timedelta, poll_interval: float, batch: int = 50
+        self,
+        db: Database,
+        client: AsyncWebClient,
+        *,
+        lease: timedelta,
+        poll_interval: float,
+        batch: int = 50,
+        pipeline: PipelineClient | None = None,
     ) -> None:
         self.db = db
         self.client = client
+        self.pipeline = pipeline
         self.lease = lease
         self.poll_interval = poll_interval
         self.batch = batch
@@ -91,6 +107,9 @@ class Dispatcher:
             except Deferred as exc:
                 blocked.add(message.release_id or -1)
                 await self._finish(message, error=str(exc), defer=0.5)
+            except Stale as exc:
+                async with self.db.transaction() as session:
+                    await outbox.supersede(session=session, message_id=message.id or 0, error=str(exc))
             except Exception as exc:  # classified below; the row is never lost
                 if message.release_id is not None:
                     blocked.add(message.release_id)
@@ -101,6 +120,16 @@ class Dispatcher:
 
     async def _send(self, message: OutboxMessage) -> str | None:
         payload: dict[str, Any] = dict(message.payload)
+        if message.kind in PIPELINE_KINDS:
+            if self.pipeline is None:
+                raise PipelineError("this process has no pipeline client")
+            if message.kind in (OutboxKind.DEPLOY_WEBHOOK, OutboxKind.WORKFLOW_DISPATCH):
+                async with self.db.read() as session:
+                    row = await deploy_requests.by_request_id(session=session, request_id=payload["request_id"])
+                if row is None or row.status != deploy_requests.OPEN:
+                    raise Stale(f"request {payload['request_id']} is {row.status if row else 'gone'}; not sent")
+            await self.pipeline.send(message.kind, payload)
+            return None
         if message.kind == "card":
             assert message.release_id is not None
             async with self.db.read() as session:
@@ -161,6 +190,12 @@ class Dispatcher:
             elif code in PERMANENT:
                 dead = attempts >= MAX_PERMANENT_ATTEMPTS
             error = f"slack {status} {code}"
+        elif isinstance(exc, PipelineError):
+            if exc.retry_after is not None:
+                delay = exc.retry_after
+            elif exc.permanent:
+                dead = attempts >= MAX_PERMANENT_ATTEMPTS
+            error = f"{message.kind}: {exc}"
         elif isinstance(exc, TimeoutError | aiohttp.ClientError):
             error = f"network: {type(exc).__name__} {exc}"
         else:
@@ -174,4 +209,19 @@ class Dispatcher:
                 at=utcnow() + timedelta(seconds=delay),
                 error=error,
                 dead=dead,
+            )
+            if dead and message.kind in (OutboxKind.DEPLOY_WEBHOOK, OutboxKind.WORKFLOW_DISPATCH):
+                await self._undeliverable(session, message, error)
+
+    async def _undeliverable(self, session: Any, message: OutboxMessage, error: str) -> None:
+        """The deployer never took the request: say so on it and let its timeout job tell people now."""
+        request_id = str(message.payload.get("request_id", ""))
+        row = await deploy_requests.undeliverable(session=session, request_id=request_id, error=error)
+        if row is not None:
+            await jobs.pull_forward(
+                session=session,
+                team_id=row.team_id,
+                kinds=[JobKind.DEPLOY_TIMEOUT],
+                at=utcnow(),
+                dedupe_key=f"deploy_timeout:{request_id}",
             )

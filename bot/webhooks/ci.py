@@ -57,6 +57,7 @@ class DeploymentHook(BaseModel):
     status: Literal["succeeded", "failed"]
     url: Annotated[str | None, AfterValidator(_url)] = None
     delivery_id: str = Field(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
+    request_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 
 
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
@@ -95,6 +96,7 @@ async def receive(request: web.Request, services: ServiceContext) -> web.Respons
         succeeded=hook.status == "succeeded",
         delivery_id=hook.delivery_id,
         url=hook.url,
+        request_id=hook.request_id,
     )
     try:
         outcome = await record_from_ci(services, report)
