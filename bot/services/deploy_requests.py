@@ -253,7 +253,8 @@ async def run_timeouts(ctx: ServiceContext, team_id: str, due: Sequence[Schedule
             await close(session, ctx, row, RequestStatus.TIMED_OUT)
             release = await releases_repo.lock_by_id(session=session, team_id=team_id, release_id=row.release_id)
             assert release is not None
-            timeout = ctx.policy.deploy_timeout(row.service)
+            settings = ctx.policy.services.get(row.service)
+            timeout = settings.deploy_timeout if settings else "1h"
             release_card.thread(session, release, "thread_deploy_timed_out", request=row, timeout=timeout)
             text = render_text("deploy_timed_out_dm", release=release, request=row, timeout=timeout)
             if row.requested_by.startswith(("U", "W")):

@@ -229,8 +229,8 @@ async def record_from_ci(ctx: ServiceContext, report: CiReport) -> DeployOutcome
                 return await _duplicate(session, report.team_id, seen)
             release = await _lock_release(session, report.team_id, report.service, report.version)
             request = await _request_of(session, report, env)
-            if request is not None and request.status != RequestStatus.REQUESTED:
-                return await _closed_request(session, request)
+            if request is not None and request.status in (RequestStatus.SUCCEEDED, RequestStatus.FAILED):
+                return await _closed_request(session, request)  # a timed out request may still be reported
             if request is not None and request.action == Action.ROLLBACK:
                 from bot.services import rollbacks  # rollbacks builds on this module
 
