@@ -1,5 +1,6 @@
 """Steps shared by the pipeline scenarios: signed gate checks, GitHub deliveries, reading what was audited."""
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -14,7 +15,8 @@ from storage.db import Database
 from storage.models import AuditEvent, DeploymentRequest
 from storage.repositories import audit
 from storage.repositories import releases as releases_repo
-from tests.harness import Answer, Harness
+from tests.fakes.slack_api import FakeSlack
+from tests.harness import COORDINATION, Answer, Harness
 
 WEBHOOK_SECRET = "webhook-secret"  # tests/conftest.py make_settings
 GITHUB_SECRET = "github-webhook-secret"
@@ -82,3 +84,23 @@ async def requests_of(database_url: str) -> Sequence[DeploymentRequest]:
             return (await session.exec(select(DeploymentRequest).order_by(col(DeploymentRequest.id)))).all()
     finally:
         await db.dispose()
+
+
+async def card_shows(slack: FakeSlack, text: str, *, absent: str | None = None) -> None:
+    """Wait until the release card (posted or updated: the first card Slack sees may already be this state)
+    shows `text` (and not `absent`)."""
+
+    def card(call: Any) -> bool:
+        return (
+            call.method in ("chat.postMessage", "chat.update")
+            and call.get("channel") == COORDINATION
+            and not call.get("thread_ts")
+            and text in call.text_everywhere
+            and (absent is None or absent not in call.text_everywhere)
+        )
+
+    deadline = time.monotonic() + 10
+    while not any(card(call) for call in slack.calls):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no card shows {text!r}")
+        await asyncio.sleep(0.05)

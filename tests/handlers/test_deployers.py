@@ -15,8 +15,8 @@ from tests.conftest import POLICY, make_settings
 from tests.fakes.pipeline import FakePipeline
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.deploy_steps import PROPOSER, hook_body, live_version, post_hook, propose_and_approve
-from tests.handlers.pipeline_steps import WEBHOOK_SECRET, requests_of
-from tests.harness import COORDINATION, Harness
+from tests.handlers.pipeline_steps import WEBHOOK_SECRET, card_shows, requests_of
+from tests.harness import Harness
 
 REF = "payments@2.5.0"
 
@@ -61,12 +61,6 @@ def _deploy_button(slack: FakeSlack, ref: str) -> str:
     raise AssertionError(f"no Deploy button on {ref}'s card")
 
 
-async def _card_with(harness: Harness, text: str) -> None:
-    await harness.slack.wait_for(
-        "chat.update", lambda c: c.get("channel") == COORDINATION and text in c.text_everywhere, timeout=10
-    )
-
-
 async def test_deploy_click_sends_one_signed_request_and_shows_deploying_until_ci_reports(
     harness: Harness, pipeline: FakePipeline, database_url: str, policy: Policy
 ) -> None:
@@ -95,7 +89,7 @@ async def test_deploy_click_sends_one_signed_request_and_shows_deploying_until_c
         "request_id": request.request_id,
     }
     assert body["release_url"].startswith("https://slack.com/")
-    await _card_with(harness, "Deploying to *dev*")
+    await card_shows(harness.slack, "Deploying to *dev*")
     assert "deploying to dev" in await harness.command_answer("status payments")
     assert await live_version(database_url, "payments", "dev") is None
 
@@ -106,9 +100,7 @@ async def test_deploy_click_sends_one_signed_request_and_shows_deploying_until_c
     [closed] = await requests_of(database_url)
     assert closed.status == "succeeded"
     assert closed.deployment_id == report.json["deployment_id"]
-    await harness.slack.wait_for(
-        "chat.update", lambda c: "✅ dev" in c.text_everywhere and "Deploying to" not in c.text_everywhere
-    )
+    await card_shows(harness.slack, "✅ dev", absent="Deploying to")
     assert "deploying to" not in await harness.command_answer("status payments")
     again_report = await post_hook(harness, hook_body(request_id=request.request_id, delivery_id="run-1"))
     assert again_report.json["status"] == "duplicate"
