@@ -65,7 +65,7 @@ async def test_deploy_click_sends_one_signed_request_and_shows_deploying_until_c
     harness: Harness, pipeline: FakePipeline, database_url: str, policy: Policy
 ) -> None:
     await propose_and_approve(harness, REF)
-    await harness.slack.wait_for("chat.update", lambda c: REF in c.text_everywhere)
+    await card_shows(harness.slack, "Deploy to dev")
     value = _deploy_button(harness.slack, REF)
 
     reply = await harness.click_answer(ActionId.DEPLOY_NEXT, value, user=PROPOSER)
