@@ -1,10 +1,11 @@
 """Gate checks that wait (`"wait_seconds": N`): held until the gates pass or N elapses.
 
 Waiters are grouped by release × environment: a group judges once for all its waiters when something changed,
-then audits them in one transaction and answers them together. Nothing is held per waiter but a future: no
-database connection, no task. A group looks again when a commit in this process changed its release (the change
-feed), and a single poller per process notices changes made elsewhere by reading the release versions of every
-watched release in one query, and re-judges groups a freeze holds back.
+then audits them in one transaction and answers them together, and a check that joins a group whose verdict is
+current reads nothing at all. Nothing is held per waiter but a future: no database connection, no task.
+A group looks again when a commit in this process changed its release (the change feed); a single poller per
+process notices changes made elsewhere by reading the versions of every watched release in one query, and
+re-judges groups a freeze holds back.
 """
 
 import asyncio
@@ -25,7 +26,7 @@ from storage.models import Release
 
 log = logging.getLogger(__name__)
 
-GroupKey = tuple[str, int, str]  # team, release id, environment
+GroupKey = tuple[str, str, str, str, str | None]  # team, service, version, environment, request id
 
 
 @dataclass
@@ -48,6 +49,7 @@ class GateWaits:
         self.ctx = ctx
         self.poll_interval = poll_interval
         self._groups: dict[GroupKey, _Group] = {}
+        self._judging: dict[GroupKey, asyncio.Future[Verdict]] = {}  # one first look per key for a crowd at once
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         ctx.changes.subscribe(self._changed)
@@ -74,12 +76,18 @@ class GateWaits:
     async def check(self, query: GateQuery) -> tuple[Verdict, float]:
         """The verdict (audited) and how long it waited. Raises what `gate_checks.judge` raises."""
         started = time.monotonic()
-        verdict = await gate_checks.judge(self.ctx, query)
         wait = min(query.wait_seconds, MAX_WAIT_SECONDS)
+        key = (query.team_id, query.service, query.version, query.environment, query.request_id)
+        group = self._groups.get(key)
+        if group is not None and not group.dirty and wait > 0:
+            verdict = group.verdict  # current: any change since it was judged would have marked it dirty
+        elif wait > 0:
+            verdict = await self._first_look(key, query)
+        else:
+            verdict = await gate_checks.judge(self.ctx, query)
         if verdict.allowed or wait <= 0 or not _worth_waiting(verdict) or self._task is None:
             await gate_checks.record(self.ctx, [(query, verdict, 0.0)])
             return verdict, 0.0
-        key = (query.team_id, verdict.release_id, verdict.environment)
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = _Group(key, verdict)
@@ -97,12 +105,30 @@ class GateWaits:
             return final, waited
         return final, time.monotonic() - started
 
+    async def _first_look(self, key: GroupKey, query: GateQuery) -> Verdict:
+        """Judge once for every waiting check of `key` that arrives while a look is under way."""
+        pending = self._judging.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        pending = self._judging[key] = asyncio.get_running_loop().create_future()
+        try:
+            verdict = await gate_checks.judge(self.ctx, query)
+        except BaseException as exc:
+            pending.set_exception(exc)
+            pending.exception()  # retrieved: the waiters that share it re-raise it themselves
+            raise
+        else:
+            pending.set_result(verdict)
+            return verdict
+        finally:
+            del self._judging[key]
+
     # -- waking -------------------------------------------------------------------------------------
     def _changed(self, keys: set[Hashable]) -> None:
         """A commit in this process changed these releases or environments (called from the commit)."""
         touched = False
         for group in self._groups.values():
-            team_id, release_id, environment = group.key
+            team_id, release_id, environment = group.key[0], group.verdict.release_id, group.verdict.environment
             if release_key(release_id) in keys or environment_key(team_id, environment) in keys:
                 group.dirty = touched = True
         if touched:
@@ -127,13 +153,13 @@ class GateWaits:
         """Changes made by other processes: one query for the versions of every watched release."""
         if not self._groups:
             return
-        ids = sorted({key[1] for key in self._groups})
+        ids = sorted({group.verdict.release_id for group in self._groups.values()})
         async with self.ctx.db.read() as session:
             rows = (await session.exec(select(Release.id, Release.row_version).where(col(Release.id).in_(ids)))).all()
         versions = dict(rows)
         now = self.ctx.now()
         for group in self._groups.values():
-            newer = versions.get(group.key[1], 0) > group.verdict.row_version
+            newer = versions.get(group.verdict.release_id, 0) > group.verdict.row_version
             frozen = any(refusal.gate == "freeze" for refusal in group.verdict.refusals)  # lifted elsewhere or over
             over = group.verdict.freeze_ends is not None and group.verdict.freeze_ends <= now
             if newer or frozen or over:
@@ -144,16 +170,16 @@ class GateWaits:
             if not group.dirty:
                 continue
             group.dirty = False
-            live = [waiter for waiter in group.waiters if not waiter.answer.done()]
-            if not live:
+            if not any(not waiter.answer.done() for waiter in group.waiters):
                 self._groups.pop(key, None)
                 continue
-            verdict = await gate_checks.judge(self.ctx, live[0].query)
+            verdict = await gate_checks.judge(self.ctx, group.waiters[0].query)
             group.verdict = verdict
             if not verdict.allowed:
                 continue
-            group.waiters = []
+            # Everyone waiting now, including checks that joined while we judged: the verdict is the newest.
             self._groups.pop(key, None)
+            live = [waiter for waiter in group.waiters if not waiter.answer.done()]
             now = time.monotonic()
             await gate_checks.record(self.ctx, [(w.query, verdict, now - w.started) for w in live])
             for waiter in live:
