@@ -39,6 +39,9 @@ async def test_refused_with_reasons_then_allowed_after_approvals(harness: Harnes
     checks = await audited(database_url, REF, "gate_checked")
     assert [(c.details["environment"], c.details["allowed"]) for c in checks] == [("prod", False), ("prod", True)]
     assert checks[0].details["reasons"] == refused.json["reasons"]
+    history = await harness.command_answer(f"history {REF}")
+    assert "asked the gates for prod: refused (approvals)" in history
+    assert "asked the gates for prod: allowed" in history
 
 
 async def test_waiting_check_is_released_by_the_second_approval(harness: Harness, database_url: str) -> None:
