@@ -54,6 +54,20 @@ async def _gate(http: aiohttp.ClientSession, base: str) -> tuple[int, float]:
         return 0, time.perf_counter()
 
 
+async def _until(http: aiohttp.ClientSession, base: str, count: str) -> None:
+    """Ask without waiting until the refusal shows `count` approvals (commands are answered after their ack)."""
+    quick = json.loads(BODY)
+    quick["wait_seconds"] = 0
+    raw = json.dumps(quick).encode()
+    for _ in range(400):
+        headers = {"Content-Type": "application/json", **signing.sign(WEBHOOK_SECRET, raw, now=time.time())}
+        async with http.post(base + "/api/v1/gate", data=raw, headers=headers) as response:
+            if response.status == 409 and count in await response.text():
+                return
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"the release never showed {count} approvals")
+
+
 async def run(backend: str, waiters: int, side: SlackSide, workdir: Path) -> dict[str, Any]:
     url, _target = await fresh_database(backend, workdir, "gates")
     policy = workdir / "shipmate.toml"
@@ -71,16 +85,9 @@ async def run(backend: str, waiters: int, side: SlackSide, workdir: Path) -> dic
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=300)) as http:
             await _slash(http, server, side, "propose payments 2.4.0 Bench the gates", "U0ALICE")
+            await _until(http, base, "0/2")  # the proposal has committed
             await _slash(http, server, side, "approve payments@2.4.0", "U0BOB")
-            for _ in range(200):  # until the release exists with one approval (the check answers 409 at once)
-                quick = json.loads(BODY)
-                quick["wait_seconds"] = 0
-                raw = json.dumps(quick).encode()
-                headers = {"Content-Type": "application/json", **signing.sign(WEBHOOK_SECRET, raw, now=time.time())}
-                async with http.post(base + "/api/v1/gate", data=raw, headers=headers) as response:
-                    if response.status == 409 and "1/2" in await response.text():
-                        break
-                await asyncio.sleep(0.05)
+            await _until(http, base, "1/2")
             await asyncio.sleep(1)
             idle = rss_mb(server.process.pid)
             tasks = [asyncio.create_task(_gate(http, base)) for _ in range(waiters)]
