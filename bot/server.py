@@ -26,12 +26,16 @@ from bot.metrics import Metrics
 from bot.notify.directory import SlackDirectory
 from bot.notify.dispatcher import Dispatcher
 from bot.notify.installation import Installation
+from bot.notify.pipeline_client import PipelineClient
 from bot.policy_source import resolve
 from bot.scheduler import Scheduler
 from bot.services.context import ServiceContext
+from bot.services.gate_waits import GateWaits
 from bot.settings import Settings
 from bot.slack_app import Mode, build_bolt_app, web_client
 from bot.webhooks import ci as ci_hook
+from bot.webhooks import gate as gate_hook
+from bot.webhooks import github as github_hook
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -42,6 +46,7 @@ SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", ServiceContext)
 BOLT = web.AppKey("bolt", AsyncApp)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+GATE_WAITS = web.AppKey("gate_waits", GateWaits)
 CLIENT = web.AppKey("client", AsyncWebClient)
 
 
@@ -56,12 +61,14 @@ class Runtime:
         self.metrics = Metrics(self.db)
         self.client = web_client(settings, observer=metrics.SlackApiObserver(self.metrics))
         self.installation = Installation(self.client)
+        self.pipeline = PipelineClient(settings, timeout=settings.shipmate_slack_timeout)
         self.dispatcher = Dispatcher(
             self.db,
             self.client,
             lease=timedelta(seconds=settings.shipmate_claim_lease),
             poll_interval=settings.shipmate_poll_interval,
             observer=self.metrics,
+            pipeline=self.pipeline,
         )
         self.services = ServiceContext(
             db=self.db,
@@ -81,11 +88,14 @@ class Runtime:
             shutdown_timeout=settings.shipmate_shutdown_timeout,
         )
         self.draining = False
+        self.gate_waits = GateWaits(self.services, poll_interval=max(1.0, settings.shipmate_poll_interval))
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         # One connection pool for every Slack call and answer (slack_sdk opens a session per call without it).
         self.client.session = aiohttp.ClientSession()
+        await self.pipeline.start()
+        await self.gate_waits.start()
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox-dispatcher"))
         await self.scheduler.start()
 
@@ -102,6 +112,7 @@ class Runtime:
     async def stop(self) -> None:
         self.begin_drain()
         timeout = self.settings.shipmate_shutdown_timeout
+        await self.gate_waits.stop()
         await self.scheduler.stop()
         with contextlib.suppress(TimeoutError):  # work that goes on after the ack finishes before the engine closes
             async with asyncio.timeout(timeout):
@@ -113,6 +124,7 @@ class Runtime:
             except (TimeoutError, asyncio.CancelledError):
                 task.cancel()
         await self.db.dispose()
+        await self.pipeline.close()
         if self.client.session is not None:
             await self.client.session.close()
 
@@ -165,6 +177,7 @@ def create_app(settings: Settings, policy: Policy | None = None, *, mode: Mode =
     app[SERVICES] = runtime.services
     app[BOLT] = runtime.bolt
     app[DISPATCHER] = runtime.dispatcher
+    app[GATE_WAITS] = runtime.gate_waits
     app[CLIENT] = runtime.client
     app[RUNTIME] = runtime
 
@@ -179,6 +192,8 @@ def create_app(settings: Settings, policy: Policy | None = None, *, mode: Mode =
     else:
         app.router.add_post("/slack/events", slack_events)
     app.router.add_post("/hooks/deployments", ci_hook.handler(runtime.services, runtime.installation))
+    app.router.add_post("/api/v1/gate", gate_hook.handler(runtime.gate_waits))
+    app.router.add_post("/hooks/github", github_hook.handler(runtime.services))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/calendar.ics", ics_feed.handler(runtime.services))

@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from storage.db import normalise_url
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
+GITHUB_API_DEFAULT = "https://api.github.com"
 
 
 class Settings(BaseSettings):
@@ -24,6 +25,16 @@ class Settings(BaseSettings):
     )
     shipmate_policy_toml: str = Field(default="", description="The policy itself (TOML); wins over SHIPMATE_POLICY.")
     shipmate_webhook_secret: str = Field(default="", description="HMAC secret for POST /hooks/deployments.")
+    shipmate_github_webhook_secret: str = Field(
+        default="", description="Secret of the GitHub webhook (X-Hub-Signature-256)."
+    )
+    shipmate_github_token: str = Field(
+        default="", description="GitHub token: workflow_dispatch and protection rule answers."
+    )
+    shipmate_github_api_url: str = Field(
+        default=GITHUB_API_DEFAULT, description="GitHub REST API base URL (GHES: …/api/v3)."
+    )
+    shipmate_github_team_id: str = Field(default="", description="The Slack workspace (T…) GitHub's events are about.")
     port: int = Field(default=3000, ge=1, le=65535, description="HTTP port.")
     # Every interface by default: container platforms route to the container's address, not to loopback.
     shipmate_host: str = Field(default="0.0.0.0", min_length=1, description="Address the HTTP server listens on.")
@@ -52,6 +63,11 @@ class Settings(BaseSettings):
     @classmethod
     def _slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("shipmate_github_api_url")
+    @classmethod
+    def _no_slash(cls, value: str) -> str:
+        return value.rstrip("/")
 
     def missing_for(self, mode: str) -> list[str]:
         """Names of the variables that `shipmate run` in `mode` cannot start without."""

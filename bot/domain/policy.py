@@ -16,6 +16,12 @@ ENTITY_ID = re.compile(r"^[UWS][A-Z0-9]{2,20}$")
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
 ENV_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEBHOOK_URL = re.compile(r"^https?://[^\s<>|]{1,490}$")
+GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
+GITHUB_WORKFLOW = re.compile(
+    r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}/\.github/workflows/[A-Za-z0-9_.-]{1,100}\.ya?ml$"
+)
+DEFAULT_DEPLOY_TIMEOUT = timedelta(hours=1)
 # A planned window given only a start lasts this long.
 DEFAULT_WINDOW = timedelta(hours=1)
 
@@ -100,6 +106,7 @@ class Environment(_Strict):
     regression_required: bool = False
     verifiers: list[EntityId] = []
     ci_may_bypass_gates: bool = False
+    github_environment: str | None = Field(default=None, min_length=1, max_length=255)  # default: `name`
 
     @model_validator(mode="after")
     def _groups_fit(self) -> "Environment":
@@ -110,6 +117,11 @@ class Environment(_Strict):
     @property
     def needs_approval(self) -> bool:
         return self.approvals > 0
+
+    @property
+    def github_name(self) -> str:
+        """The GitHub environment that stands for this one (`github_environment`, else the same name)."""
+        return self.github_environment or self.name
 
 
 class SlackSettings(_Strict):
@@ -166,8 +178,38 @@ class RecurringFreeze(_Strict):
         return self
 
 
+class Deployer(_Strict):
+    """Who deploys a service when Shipmate starts it: a signed webhook to any CI, or a GitHub workflow."""
+
+    webhook: Annotated[str, Field(pattern=WEBHOOK_URL.pattern)] | None = None
+    github_workflow: Annotated[str, Field(pattern=GITHUB_WORKFLOW.pattern)] | None = None
+    ref: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\s]+$")] = "main"
+
+    @model_validator(mode="after")
+    def _one(self) -> "Deployer":
+        if bool(self.webhook) == bool(self.github_workflow):
+            raise ValueError(
+                'give either webhook = "https://…" or github_workflow = "owner/repo/.github/workflows/deploy.yml"'
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "webhook" if self.webhook else "github_workflow"
+
+    @property
+    def workflow(self) -> tuple[str, str, str]:
+        """(owner, repo, workflow file name) of `github_workflow`."""
+        assert self.github_workflow is not None
+        owner, repo, _github, _workflows, file = self.github_workflow.split("/")
+        return owner, repo, file
+
+
 class ServiceSettings(_Strict):
     channel: ChannelId | None = None
+    deploy: Deployer | None = None
+    deploy_timeout: Duration = "1h"  # a requested deployment that hears nothing this long is timed out
+    github_repository: Annotated[str, Field(pattern=GITHUB_REPOSITORY.pattern)] | None = None
 
 
 class Policy(_Strict):
@@ -224,6 +266,32 @@ class Policy(_Strict):
         if extra and extra.channel and extra.channel not in channels:
             channels.append(extra.channel)
         return channels
+
+    # -- the pipeline: deployers and GitHub ------------------------------------------------------
+    def deployer(self, service: str) -> "Deployer | None":
+        settings = self.services.get(service)
+        return settings.deploy if settings else None
+
+    def deploy_timeout(self, service: str) -> timedelta:
+        settings = self.services.get(service)
+        return parse_duration(settings.deploy_timeout) if settings else DEFAULT_DEPLOY_TIMEOUT
+
+    def service_for_repository(self, full_name: str) -> str | None:
+        """The service whose `github_repository` is `full_name` (GitHub treats names case-insensitively)."""
+        wanted = full_name.lower()
+        return next(
+            (
+                name
+                for name, s in self.services.items()
+                if s.github_repository and s.github_repository.lower() == wanted
+            ),
+            None,
+        )
+
+    def environment_for_github(self, name: str) -> Environment | None:
+        """The pipeline environment that a GitHub environment name stands for."""
+        wanted = name.lower()
+        return next((env for env in self.environments if env.github_name.lower() == wanted), None)
 
     @property
     def review_after(self) -> timedelta:

@@ -1,4 +1,5 @@
-"""Sends the outbox to Slack. At-least-once: a row is marked sent only after Slack said ok.
+"""Sends the outbox to Slack and to the pipeline (deployers, GitHub). At-least-once: a row is marked sent only
+after the other side said ok; deployers deduplicate on the request id.
 
 429s wait for `Retry-After` (slack_sdk's retry handler, then our schedule), 5xx and timeouts back off
 exponentially, and a release's messages go out in order (its card before any thread reply).
@@ -15,9 +16,12 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.pipeline import JobKind, OutboxKind
+from bot.notify.pipeline_client import KINDS as PIPELINE_KINDS
+from bot.notify.pipeline_client import PipelineClient, PipelineError
 from storage.db import Database
 from storage.models import OutboxMessage
-from storage.repositories import outbox
+from storage.repositories import deploy_requests, jobs, outbox
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -63,6 +67,10 @@ class Unobserved:
         pass
 
 
+class Stale(Exception):
+    """Not an error: the deployment request was closed (timed out) before it could be sent; it never will be."""
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -73,9 +81,11 @@ class Dispatcher:
         poll_interval: float,
         batch: int = 50,
         observer: DeliveryObserver | None = None,
+        pipeline: PipelineClient | None = None,
     ) -> None:
         self.db = db
         self.client = client
+        self.pipeline = pipeline
         self.lease = lease
         self.poll_interval = poll_interval
         self.batch = batch
@@ -141,6 +151,9 @@ class Dispatcher:
             except Deferred as exc:
                 blocked.add(message.release_id or -1)
                 await self._finish(message, error=str(exc), defer=0.5)
+            except Stale as exc:
+                async with self.db.transaction() as session:
+                    await outbox.supersede(session=session, message_id=message.id or 0, error=str(exc))
             except Exception as exc:  # classified below; the row is never lost
                 if message.release_id is not None:
                     blocked.add(message.release_id)
@@ -150,6 +163,16 @@ class Dispatcher:
 
     async def _send(self, message: OutboxMessage) -> str | None:
         payload: dict[str, Any] = dict(message.payload)
+        if message.kind in PIPELINE_KINDS:
+            if self.pipeline is None:
+                raise PipelineError("this process has no pipeline client")
+            if message.kind in (OutboxKind.DEPLOY_WEBHOOK, OutboxKind.WORKFLOW_DISPATCH):
+                async with self.db.read() as session:
+                    row = await deploy_requests.by_request_id(session=session, request_id=payload["request_id"])
+                if row is None or row.status != deploy_requests.OPEN:
+                    raise Stale(f"request {payload['request_id']} is {row.status if row else 'gone'}; not sent")
+            await self.pipeline.send(message.kind, payload)
+            return None
         if message.kind == "card":
             assert message.release_id is not None
             async with self.db.read() as session:
@@ -224,6 +247,12 @@ class Dispatcher:
             elif code in PERMANENT:
                 dead = attempts >= MAX_PERMANENT_ATTEMPTS
             error = f"slack {status} {code}"
+        elif isinstance(exc, PipelineError):
+            if exc.retry_after is not None:
+                delay = exc.retry_after
+            elif exc.permanent:
+                dead = attempts >= MAX_PERMANENT_ATTEMPTS
+            error = f"{message.kind}: {exc}"
         elif isinstance(exc, TimeoutError | aiohttp.ClientError):
             error = f"network: {type(exc).__name__} {exc}"
         else:
@@ -239,6 +268,21 @@ class Dispatcher:
                 at=utcnow() + timedelta(seconds=delay),
                 error=error,
                 dead=dead,
+            )
+            if dead and message.kind in (OutboxKind.DEPLOY_WEBHOOK, OutboxKind.WORKFLOW_DISPATCH):
+                await self._undeliverable(session, message, error)
+
+    async def _undeliverable(self, session: Any, message: OutboxMessage, error: str) -> None:
+        """The deployer never took the request: say so on it and let its timeout job tell people now."""
+        request_id = str(message.payload.get("request_id", ""))
+        row = await deploy_requests.undeliverable(session=session, request_id=request_id, error=error)
+        if row is not None:
+            await jobs.pull_forward(
+                session=session,
+                team_id=row.team_id,
+                kinds=[JobKind.DEPLOY_TIMEOUT],
+                at=utcnow(),
+                dedupe_key=f"deploy_timeout:{request_id}",
             )
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.domain.policy import Members, Policy
+from bot.services.change_feed import ChangeFeed
 from bot.settings import Settings
 from storage.db import Database
 
@@ -44,6 +45,7 @@ class ServiceContext:
     directory: Directory = field(default_factory=NoDirectory)
     kick: Callable[[], None] = lambda: None
     now: Callable[[], datetime] = _utcnow
+    changes: ChangeFeed = field(default_factory=ChangeFeed)
 
     async def members(self, team_id: str) -> Members:
         """The members of every user group the policy names (a Slack call, cached: never inside a transaction)."""

@@ -1,11 +1,13 @@
 """`/release status [service]`: the version live in each environment, and what is on its way, per service.
-Three queries whatever the number of services (live per service × environment, open releases, their deployments)."""
+Four queries whatever the number of services (live per service × environment, open releases, their deployments and
+deployment requests)."""
 
 from dataclasses import dataclass
 
 from bot.domain.lifecycle import OPEN
 from bot.services.context import Actor, ServiceContext
 from storage.models import Deployment, Release
+from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import releases as releases_repo
 
@@ -17,6 +19,7 @@ class InFlight:
     release: Release
     status_label: str
     reached: str | None  # the furthest environment it is live in
+    deploying: tuple[str, ...] = ()  # environments a deployer is deploying it to now
 
 
 @dataclass(frozen=True)
@@ -39,9 +42,9 @@ async def report(ctx: ServiceContext, actor: Actor, service: str | None = None) 
         open_releases = await releases_repo.in_flight(
             session=session, team_id=actor.team_id, statuses=OPEN, service=service
         )
-        deployed = await deployments_repo.for_releases(
-            session=session, team_id=actor.team_id, release_ids=[r.id for r in open_releases if r.id is not None]
-        )
+        ids = [r.id for r in open_releases if r.id is not None]
+        deployed = await deployments_repo.for_releases(session=session, team_id=actor.team_id, release_ids=ids)
+        requests = await requests_repo.open_for_releases(session=session, team_id=actor.team_id, release_ids=ids)
     by_service: dict[str, dict[str, Deployment]] = {}
     for deployment in live:
         by_service.setdefault(deployment.service, {})[deployment.environment] = deployment
@@ -53,7 +56,8 @@ async def report(ctx: ServiceContext, actor: Actor, service: str | None = None) 
             if d.outcome == deployments_repo.SUCCEEDED and d.rolled_back_at is None and d.environment in names
         ]
         furthest = max(reached, key=names.index) if reached else None
-        flights.setdefault(release.service, []).append(InFlight(release, release.status.label, furthest))
+        busy = tuple(request.environment for request in requests[release.pk])
+        flights.setdefault(release.service, []).append(InFlight(release, release.status.label, furthest, busy))
     services = sorted(set(by_service) | set(flights))
     shown = services[:MAX_SERVICES]
     return StatusReport(

@@ -17,13 +17,24 @@ from bot.domain.errors import Conflict, GateBlocked, InvalidInput, NotFound
 from bot.domain.gates import GateFacts, evaluate
 from bot.domain.lifecycle import Event, can
 from bot.domain.message import Code, Message
+from bot.domain.pipeline import Action, RequestStatus
 from bot.domain.policy import Environment, Members, Policy
 from bot.domain.validation import ReleaseRef
-from bot.services import deliveries, freeze_lookup, lifecycle_hooks, lookup, release_card, release_state
+from bot.services import (
+    deliveries,
+    deploy_requests,
+    freeze_lookup,
+    lifecycle_hooks,
+    lookup,
+    release_card,
+    release_state,
+)
 from bot.services.context import Actor, ServiceContext
-from storage.models import Deployment, Release
+from bot.services.deploy_requests import DeployRequested
+from storage.models import Deployment, DeploymentRequest, Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import audit, subscriptions
+from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import releases as releases_repo
 from storage.repositories import verifications as verifications_repo
@@ -51,6 +62,7 @@ class CiReport:
     succeeded: bool
     delivery_id: str
     url: str | None = None
+    request_id: str | None = None  # the deployment request Shipmate sent, when CI carried one out
     fingerprint: str = ""  # of the delivery's body (see `deliveries.Delivery`)
 
     @property
@@ -129,7 +141,7 @@ async def _lock_release(session: AsyncSession, team_id: str, service: str, versi
 
 async def deploy(
     ctx: ServiceContext, actor: Actor, ref: ReleaseRef, environment: str, override_reason: str | None = None
-) -> DeployOutcome:
+) -> DeployOutcome | DeployRequested:
     env = environment_or_refuse(ctx.policy, environment)
     members = await ctx.members(actor.team_id)
     async with ctx.db.transaction() as session:
@@ -149,16 +161,33 @@ async def deploy(
         if refusals:
             raise GateBlocked(release.ref, env.name, refusals)
         used_override = override_reason if facts.freezes else None
-        deployment = await _record(
-            session,
-            ctx,
-            release,
-            env,
-            members,
-            _deployment_of(release, env, actor_id=actor.user_id, override_reason=used_override),
-            freeze_label=facts.freezes[0].label if used_override else None,
-        )
+        deployer = ctx.policy.deployer(release.service)
+        if deployer is not None:  # the deployer does the work; CI (or GitHub) reports it
+            row = await deploy_requests.request(
+                session,
+                ctx,
+                release,
+                env,
+                members,
+                action=Action.DEPLOY,
+                version=release.version,
+                actor_id=actor.user_id,
+                override_reason=used_override,
+            )
+            requested = DeployRequested(release, row, deploy_requests.requested_message(release, row, deployer))
+        else:  # no deployer: the person records the deployment
+            deployment = await _record(
+                session,
+                ctx,
+                release,
+                env,
+                members,
+                _deployment_of(release, env, actor_id=actor.user_id, override_reason=used_override),
+                freeze_label=facts.freezes[0].label if used_override else None,
+            )
     ctx.kick()
+    if deployer is not None:
+        return requested
     note: Message | str = ""
     if override_reason and not used_override:
         note = Message("\n{env} is not frozen, so no override was needed; none was recorded.", env=env.name)
@@ -174,7 +203,7 @@ async def deploy(
     return DeployOutcome(release, deployment, message)
 
 
-async def deploy_by_id(ctx: ServiceContext, actor: Actor, value: str) -> DeployOutcome:
+async def deploy_by_id(ctx: ServiceContext, actor: Actor, value: str) -> DeployOutcome | DeployRequested:
     """The "Deploy to <env>" button: its value is `<release_id>:<env>`."""
     release_id, _, environment = value.partition(":")
     if not release_id.isdigit() or not environment:
@@ -199,7 +228,8 @@ def next_step(policy: Policy, release: Release, env: Environment) -> Message:
 async def record_from_ci(
     ctx: ServiceContext, report: CiReport, *, receipt: Callable[[DeployOutcome], deliveries.Receipt] | None = None
 ) -> DeployOutcome:
-    """Idempotent on `delivery_id`: a redelivery answers with the deployment recorded the first time.
+    """Idempotent on `delivery_id`: a redelivery answers with the deployment recorded the first time. A report of
+    a deployment Shipmate requested closes the request (its gates were passed when it was asked for).
 
     `receipt` is the answer the caller will send for a recording; it is kept with the deployment, in its
     transaction, so the delivery's first answer can never be lost between the two."""
@@ -216,8 +246,18 @@ async def record_from_ci(
             if seen is not None:
                 return await _duplicate(session, report.team_id, seen)
             release = await _lock_release(session, report.team_id, report.service, report.version)
+            request = await _request_of(session, report, env)
+            if request is not None and request.status in (RequestStatus.SUCCEEDED, RequestStatus.FAILED):
+                return await _closed_request(session, request)  # a timed out request may still be reported
+            if request is not None and request.action == Action.ROLLBACK:
+                from bot.services import rollbacks  # rollbacks builds on this module
+
+                applied = await rollbacks.apply_report(session, ctx, request, report, members)
+                if receipt is not None:
+                    await deliveries.keep(session, report.delivery, receipt(applied))
+                return applied
             bypassed: tuple[str, ...] = ()
-            if report.succeeded:
+            if report.succeeded and request is None:
                 facts = await gate_facts(
                     session, ctx, release, env, actor_id=CI_ACTOR, override_reason=None, members=members
                 )
@@ -225,6 +265,9 @@ async def record_from_ci(
                 if refusals and not env.ci_may_bypass_gates:
                     raise GateBlocked(release.ref, env.name, refusals)
                 bypassed = tuple(refusal.message.mrkdwn() for refusal in refusals)
+            if request is not None:
+                closed_as = RequestStatus.SUCCEEDED if report.succeeded else RequestStatus.FAILED
+                await deploy_requests.close(session, ctx, request, closed_as, ci_url=report.url)
             deployment = await _record(
                 session,
                 ctx,
@@ -239,9 +282,14 @@ async def record_from_ci(
                     ci_url=report.url,
                     delivery_id=report.delivery_id,
                     bypassed_gates=bool(bypassed),
+                    override_reason=request.override_reason if request is not None else None,
                 ),
                 bypassed=bypassed,
+                requested_by=request.requested_by if request is not None else None,
             )
+            if request is not None:
+                request.deployment_id = deployment.id
+                session.add(request)
             verb = "is live in" if report.succeeded else "failed to deploy to"
             message = Message("{ref} {verb} {env}.", ref=release.ref, verb=verb, env=env.name)
             outcome = DeployOutcome(release, deployment, message, bypassed=bypassed)
@@ -257,6 +305,35 @@ async def record_from_ci(
             return await _duplicate(session, report.team_id, seen)
     ctx.kick()
     return outcome
+
+
+async def _request_of(session: AsyncSession, report: CiReport, env: Environment) -> DeploymentRequest | None:
+    """The request this report answers: the one it names, else the open one for this version in the slot."""
+    if report.request_id is not None:
+        row = await requests_repo.by_request_id(session=session, request_id=report.request_id, lock=True)
+        if row is None or row.team_id != report.team_id or (row.service, row.environment) != (report.service, env.name):
+            raise NotFound(
+                "Shipmate sent no deployment request {id} for this service and environment.",
+                id=Code(report.request_id, 64),
+            )
+        return row
+    row = await requests_repo.open_for_slot(
+        session=session, team_id=report.team_id, service=report.service, environment=env.name
+    )
+    return row if row is not None and row.version == report.version else None
+
+
+async def _closed_request(session: AsyncSession, request: DeploymentRequest) -> DeployOutcome:
+    """CI reported a request that is closed already: a repeat changes nothing."""
+    if request.deployment_id is not None:
+        seen = await session.get(Deployment, request.deployment_id)
+        if seen is not None:
+            return await _duplicate(session, request.team_id, seen)
+    raise Conflict(
+        "Deployment request {id} is {status} already; nothing changed.",
+        id=Code(request.request_id, 64),
+        status=request.status.replace("_", " "),
+    )
 
 
 async def _duplicate(session: AsyncSession, team_id: str, seen: Deployment) -> DeployOutcome:
@@ -293,6 +370,7 @@ async def _record(
     *,
     bypassed: tuple[str, ...] = (),
     freeze_label: str | None = None,
+    requested_by: str | None = None,
 ) -> Deployment:
     """Write the deployment, move the release, audit, and owe the thread, stakeholders and card their news."""
     deployments_repo.add(session=session, deployment=deployment)
@@ -333,6 +411,7 @@ async def _record(
         release,
         "thread_deployed",
         deployment=deployment,
+        requested_by=requested_by,
         bypassed=list(bypassed),
         freeze_label=freeze_label,
         live=live_before.version if live_before else None,

@@ -14,7 +14,7 @@ from bot.domain.policy import RecurringFreeze
 from bot.domain.timeparse import parse_when, zone
 from bot.domain.windows import PlannedWindow
 from bot.render import render, render_text
-from bot.services import conflicts, release_card
+from bot.services import conflicts, lifecycle_hooks, release_card
 from bot.services.context import Actor, ServiceContext
 from bot.services.freeze_lookup import window_of, windows_between
 from storage.models import Freeze
@@ -142,6 +142,7 @@ async def unfreeze(ctx: ServiceContext, actor: Actor, freeze_id: int) -> FreezeW
         )
         window = window_of(row)
         _announce(session, ctx, actor.team_id, render_text("freeze_lifted", freeze=window, actor=actor.user_id))
+        await lifecycle_hooks.after_freeze_change(session, ctx, actor.team_id, row.environment)
     ctx.kick()
     return window
 

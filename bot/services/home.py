@@ -1,7 +1,7 @@
 """App Home: one person's view of releases awaiting their approval, their releases in flight, what is planned
 and frozen ahead, and their open action items. A fixed number of queries, whatever the numbers."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.domain import approval_policy
 from bot.domain.approval_policy import ApprovalState
@@ -12,6 +12,7 @@ from bot.services.agenda import Agenda
 from bot.services.context import Actor, ServiceContext
 from storage.models import ActionItem, Release
 from storage.repositories import approvals as approvals_repo
+from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import home as home_repo
 from storage.repositories import releases as releases_repo
 
@@ -32,6 +33,7 @@ class HomeView:
     agenda: Agenda
     action_items: list[tuple[ActionItem, Release]]
     notice: str | None = None
+    deploying: dict[int, list[str]] = field(default_factory=dict)  # release id → environments being deployed to
 
 
 async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) -> HomeView:
@@ -42,6 +44,9 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
         decisions = await approvals_repo.pending_for_releases(session=session, team_id=actor.team_id, release_ids=ids)
         mine = await home_repo.proposed_by(session=session, team_id=actor.team_id, user_id=actor.user_id, statuses=OPEN)
         items = await home_repo.open_action_items(session=session, team_id=actor.team_id, owner_id=actor.user_id)
+        requests = await requests_repo.open_for_releases(
+            session=session, team_id=actor.team_id, release_ids=[release.pk for release in mine]
+        )
     awaiting = []
     for release in open_releases:
         states = approval_policy.states(
@@ -51,7 +56,8 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
         if state is not None:
             awaiting.append(Awaiting(release, state))
     ahead = await agenda.agenda(ctx, actor.team_id, AHEAD_DAYS)
-    return HomeView(actor.user_id, awaiting, list(mine), ahead, list(items), notice)
+    deploying = {release_id: [r.environment for r in rows] for release_id, rows in requests.items() if rows}
+    return HomeView(actor.user_id, awaiting, list(mine), ahead, list(items), notice, deploying)
 
 
 def _awaiting_me(

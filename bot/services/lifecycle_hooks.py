@@ -6,9 +6,12 @@ Each hook gets the open session, so anything it writes (scheduled jobs, messages
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.lifecycle import Status
+from bot.domain.pipeline import JobKind
+from bot.services.change_feed import environment_key, release_key
 from bot.services.context import ServiceContext
 from bot.services.reminders import planning
 from storage.models import Deployment, Release
+from storage.repositories import jobs
 
 
 async def after_propose(session: AsyncSession, ctx: ServiceContext, release: Release) -> None:
@@ -35,3 +38,19 @@ async def after_rollback(session: AsyncSession, ctx: ServiceContext, release: Re
 async def after_window_change(session: AsyncSession, ctx: ServiceContext, release: Release) -> None:
     """The planned window moved (`/release schedule`): the window reminder follows it."""
     await planning.plan_window(session, ctx, release)
+
+
+async def after_change(session: AsyncSession, ctx: ServiceContext, release: Release) -> None:
+    """The release changed in any way (an approval, a sign-off, a deployment): whatever waits on its gates looks
+    again once this commits: gate checks in this process at once, GitHub protection rules (durable jobs, any
+    process) at their next sweep."""
+    ctx.changes.after_commit(session, release_key(release.pk))
+    await jobs.pull_forward(
+        session=session, team_id=release.team_id, release_id=release.pk, kinds=[JobKind.PROTECTION_RULE], at=ctx.now()
+    )
+
+
+async def after_freeze_change(session: AsyncSession, ctx: ServiceContext, team_id: str, environment: str) -> None:
+    """A freeze was lifted: deployments waiting on that environment look again."""
+    ctx.changes.after_commit(session, environment_key(team_id, environment))
+    await jobs.pull_forward(session=session, team_id=team_id, kinds=[JobKind.PROTECTION_RULE], at=ctx.now())

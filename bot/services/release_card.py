@@ -4,7 +4,7 @@ Everything here runs inside the caller's transaction, so the message is owed exa
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,8 +16,9 @@ from bot.domain.mrkdwn import mention
 from bot.domain.policy import Policy
 from bot.ids import ActionId
 from bot.render import render, render_text
-from storage.models import Approval, Deployment, Release
+from storage.models import Approval, Deployment, DeploymentRequest, Release
 from storage.repositories import approvals as approvals_repo
+from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import outbox
 
@@ -50,6 +51,7 @@ class CardView:
     approvals: list[str]
     pipeline_text: str
     buttons: list[Button]
+    deploying: list[str] = field(default_factory=list)  # "Deploying to prod…" lines (safe mrkdwn)
 
 
 def approval_line(state: ApprovalState) -> str:
@@ -78,11 +80,14 @@ def next_environment(policy: Policy, deployed: dict[str, Deployment]) -> str | N
     return next((name for name in policy.environment_names if name not in deployed), None)
 
 
-def pipeline_line(policy: Policy, deployed: dict[str, Deployment]) -> str:
+def pipeline_line(policy: Policy, deployed: dict[str, Deployment], deploying: Iterable[str] = ()) -> str:
     parts = []
+    busy = set(deploying)
     for name in policy.environment_names:
         deployment = deployed.get(name)
-        if deployment is None:
+        if name in busy:
+            parts.append(f"⏳ {name}")
+        elif deployment is None:
             parts.append(f"▫️ {name}")
         elif deployment.rolled_back_at is not None:
             parts.append(f"⏪ {name}")
@@ -97,6 +102,7 @@ def build_card(
     decisions: Sequence[Approval],
     deployments: Sequence[Deployment],
     members: Members,
+    requests: Sequence[DeploymentRequest] = (),
 ) -> CardView:
     status = release.status
     states = approval_policy.states(policy, proposer_id=release.proposer_id, decisions=decisions, members=members)
@@ -110,7 +116,7 @@ def build_card(
                 Button(ActionId.REJECT, "Reject", value, "danger"),
             ]
         target = next_environment(policy, deployed)
-        if target:
+        if target and target not in {request.environment for request in requests}:
             buttons.append(Button(ActionId.DEPLOY_NEXT, f"Deploy to {target}", f"{release.id}:{target}"))
     window = "not planned"
     if release.window_start:
@@ -125,16 +131,29 @@ def build_card(
         emoji=EMOJI[status],
         window_text=window,
         approvals=[approval_line(state) for state in states],
-        pipeline_text=pipeline_line(policy, deployed),
+        pipeline_text=pipeline_line(policy, deployed, (request.environment for request in requests)),
         buttons=buttons,
+        deploying=[deploying_line(request) for request in requests],
     )
+
+
+def deploying_line(request: DeploymentRequest) -> str:
+    verb = (
+        f"Rolling back *{request.environment}* to {request.version}"
+        if request.action == "rollback"
+        else (f"Deploying to *{request.environment}*")
+    )
+    deadline = int(request.deadline_at.timestamp())
+    until = f"<!date^{deadline}^{{time}}|{request.deadline_at:%H:%M} UTC>"
+    return f"⏳ {verb}… asked by {mention(request.requested_by)}; waiting for CI to report (until {until})"
 
 
 async def refresh(session: AsyncSession, policy: Policy, release: Release, members: Members) -> None:
     """Owe Slack the card in its current state (older unsent cards are dropped)."""
     decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk)
     deployments = await deployments_repo.for_release(session=session, team_id=release.team_id, release_id=release.pk)
-    card = build_card(policy, release, decisions, deployments, members)
+    requests = await requests_repo.open_for_releases(session=session, team_id=release.team_id, release_ids=[release.pk])
+    card = build_card(policy, release, decisions, deployments, members, requests[release.pk])
     await outbox.supersede_cards(session=session, team_id=release.team_id, release_id=release.pk)
     outbox.enqueue(
         session=session,

@@ -20,6 +20,7 @@ async def touch(session: AsyncSession, ctx: ServiceContext, release: Release, me
     release.updated_at = ctx.now()
     session.add(release)
     await release_card.refresh(session, ctx.policy, release, members)
+    await lifecycle_hooks.after_change(session, ctx, release)
 
 
 async def transition(

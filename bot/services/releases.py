@@ -25,6 +25,7 @@ from bot.services.context import Actor, ServiceContext
 from storage.models import AuditEvent, Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import audit
+from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import releases as releases_repo
 
@@ -170,7 +171,10 @@ async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_ca
         release = await lookup.release(session, team_id=actor.team_id, ref=ref)
         decisions = await approvals_repo.active(session=session, team_id=actor.team_id, release_id=release.pk)
         deployed = await deployments_repo.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
-    return release_card.build_card(ctx.policy, release, decisions, deployed, members)
+        requests = await requests_repo.open_for_releases(
+            session=session, team_id=actor.team_id, release_ids=[release.pk]
+        )
+    return release_card.build_card(ctx.policy, release, decisions, deployed, members, requests[release.pk])
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,19 @@ rolled back. The rolled-back deployments are marked (never deleted), so "what is
 
 from dataclasses import dataclass
 
-from bot.domain.errors import InvalidTransition, NotFound
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.errors import Conflict, InvalidTransition, NotFound
 from bot.domain.lifecycle import Event, can
 from bot.domain.message import Message
+from bot.domain.pipeline import Action, RequestStatus
+from bot.domain.policy import Environment, Members
 from bot.domain.validation import MAX_REASON, check_service, check_text
-from bot.services import lifecycle_hooks, lookup, release_card, release_state
+from bot.services import deploy_requests, lifecycle_hooks, lookup, release_card, release_state
 from bot.services.context import Actor, ServiceContext
-from bot.services.deployments import environment_or_refuse
-from storage.models import Deployment, Release
+from bot.services.deploy_requests import DeployRequested
+from bot.services.deployments import CiReport, DeployOutcome, environment_or_refuse
+from storage.models import Deployment, DeploymentRequest, Release
 from storage.repositories import audit, subscriptions
 from storage.repositories import deployments as deployments_repo
 
@@ -25,7 +30,9 @@ class RollbackOutcome:
     message: Message
 
 
-async def rollback(ctx: ServiceContext, actor: Actor, service: str, environment: str, reason: str) -> RollbackOutcome:
+async def rollback(
+    ctx: ServiceContext, actor: Actor, service: str, environment: str, reason: str
+) -> RollbackOutcome | DeployRequested:
     service = check_service(service)
     env = environment_or_refuse(ctx.policy, environment)
     reason = check_text(reason, label="reason", limit=MAX_REASON)
@@ -54,52 +61,25 @@ async def rollback(ctx: ServiceContext, actor: Actor, service: str, environment:
             )
         release = await lookup.release(session, team_id=actor.team_id, ref=live.release_id, lock=True)
         restored_release = await lookup.release(session, team_id=actor.team_id, ref=restored.release_id)
-        marked = await deployments_repo.mark_rolled_back(
-            session=session,
-            team_id=actor.team_id,
-            service=service,
-            environment=env.name,
-            after_id=restored.id,
-            at=ctx.now(),
-            by=actor.user_id,
-            reason=reason,
-        )
-        details = {"environment": env.name, "reason": reason, "from": live.version, "to": restored.version}
-        audit.record(
-            session=session,
-            release=release,
-            actor_id=actor.user_id,
-            action="rolled_back",
-            **details,
-            deployments=marked,
-        )
-        audit.append(
-            session=session,
-            team_id=actor.team_id,
-            actor_id=actor.user_id,
-            action="restored",
-            release_id=restored.release_id,
-            details=details,
-        )
-        if can(release.status, Event.ROLLED_BACK):
-            await release_state.transition(
-                session, ctx, release, Event.ROLLED_BACK, actor_id=actor.user_id, members=members
+        deployer = ctx.policy.deployer(service)
+        if deployer is not None:  # the deployer puts the earlier version back; CI's report applies the rollback
+            row = await deploy_requests.request(
+                session,
+                ctx,
+                release,
+                env,
+                members,
+                action=Action.ROLLBACK,
+                version=restored.version,
+                actor_id=actor.user_id,
+                reason=reason,
             )
+            requested = DeployRequested(release, row, deploy_requests.requested_message(release, row, deployer))
         else:
-            await release_state.touch(session, ctx, release, members)
-        context = {"actor": actor.user_id, "environment": env.name, "reason": reason, "restored": restored}
-        release_card.thread(session, release, "thread_rolled_back", **context)
-        followers = await subscriptions.subscribers(session=session, team_id=actor.team_id, service=service)
-        release_card.stakeholders(
-            session,
-            ctx.policy,
-            release,
-            "stakeholders_rolled_back",
-            subscribers=followers,
-            restored_release=restored_release,
-            **context,
-        )
-        await lifecycle_hooks.after_rollback(session, ctx, release, live)
+            await _apply(session, ctx, actor.user_id, env, reason, release, live, restored, restored_release, members)
+    if deployer is not None:
+        ctx.kick()
+        return requested
     ctx.kick()
     message = Message(
         "Rolled back *{env}*: {service} {live} → *{restored}*. {ref} is marked rolled back and stakeholders were told.",
@@ -110,3 +90,98 @@ async def rollback(ctx: ServiceContext, actor: Actor, service: str, environment:
         ref=release.ref,
     )
     return RollbackOutcome(release, restored, message)
+
+
+async def _apply(
+    session: AsyncSession,
+    ctx: ServiceContext,
+    actor_id: str,
+    env: Environment,
+    reason: str,
+    release: Release,
+    live: Deployment,
+    restored: Deployment,
+    restored_release: Release,
+    members: Members,
+) -> None:
+    """Mark what was live after `restored` as rolled back, move the release, audit, and tell everyone."""
+    assert restored.id is not None
+    service = release.service
+    marked = await deployments_repo.mark_rolled_back(
+        session=session,
+        team_id=release.team_id,
+        service=service,
+        environment=env.name,
+        after_id=restored.id,
+        at=ctx.now(),
+        by=actor_id,
+        reason=reason,
+    )
+    details = {"environment": env.name, "reason": reason, "from": live.version, "to": restored.version}
+    audit.record(
+        session=session, release=release, actor_id=actor_id, action="rolled_back", **details, deployments=marked
+    )
+    audit.append(
+        session=session,
+        team_id=release.team_id,
+        actor_id=actor_id,
+        action="restored",
+        release_id=restored.release_id,
+        details=details,
+    )
+    if can(release.status, Event.ROLLED_BACK):
+        await release_state.transition(session, ctx, release, Event.ROLLED_BACK, actor_id=actor_id, members=members)
+    else:
+        await release_state.touch(session, ctx, release, members)
+    context = {"actor": actor_id, "environment": env.name, "reason": reason, "restored": restored}
+    release_card.thread(session, release, "thread_rolled_back", **context)
+    followers = await subscriptions.subscribers(session=session, team_id=release.team_id, service=service)
+    release_card.stakeholders(
+        session,
+        ctx.policy,
+        release,
+        "stakeholders_rolled_back",
+        subscribers=followers,
+        restored_release=restored_release,
+        **context,
+    )
+    await lifecycle_hooks.after_rollback(session, ctx, release, live)
+
+
+async def apply_report(
+    session: AsyncSession, ctx: ServiceContext, request: DeploymentRequest, report: CiReport, members: Members
+) -> DeployOutcome:
+    """CI reports the rollback Shipmate requested (in the caller's transaction, the slot locked): applied when it
+    succeeded, only recorded when it failed."""
+    env = environment_or_refuse(ctx.policy, request.environment)
+    release = await lookup.release(session, team_id=request.team_id, ref=request.release_id, lock=True)
+    live = await deployments_repo.current(
+        session=session, team_id=request.team_id, service=request.service, environment=env.name
+    )
+    restored = (
+        None
+        if live is None
+        else await deployments_repo.previous_stable(session=session, team_id=request.team_id, current=live)
+    )
+    if live is None or restored is None or live.release_id != release.id or restored.version != request.version:
+        raise Conflict(
+            "{env} changed since the rollback was requested, so the report cannot be applied; "
+            "see `/release status {service}`.",
+            env=env.name,
+            service=request.service,
+        )
+    if not report.succeeded:
+        await deploy_requests.close(session, ctx, request, RequestStatus.FAILED, ci_url=report.url)
+        release_card.thread(session, release, "thread_rollback_failed", request=request, url=report.url)
+        await release_state.touch(session, ctx, release, members)
+        message = Message("The rollback of {env} failed; {version} is still live.", env=env.name, version=live.version)
+        return DeployOutcome(release, live, message)
+    await deploy_requests.close(
+        session, ctx, request, RequestStatus.SUCCEEDED, deployment_id=restored.id, ci_url=report.url
+    )
+    restored_release = await lookup.release(session, team_id=request.team_id, ref=restored.release_id)
+    await _apply(
+        session, ctx, request.requested_by, env, request.reason, release, live, restored, restored_release, members
+    )
+    message = Message("Rolled back {env} to {version}.", env=env.name, version=restored.version)
+    return DeployOutcome(restored_release, restored, message)

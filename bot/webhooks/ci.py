@@ -66,6 +66,7 @@ class DeploymentHook(BaseModel):
     status: Literal["succeeded", "failed"]
     url: Annotated[str | None, AfterValidator(_url)] = None
     delivery_id: str = Field(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
+    request_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 
 
 def _error(status: int, error: str, **extra: Any) -> web.Response:
@@ -130,6 +131,7 @@ async def _process(services: ServiceContext, hook: DeploymentHook, delivery: Del
         succeeded=hook.status == "succeeded",
         delivery_id=hook.delivery_id,
         url=hook.url,
+        request_id=hook.request_id,
         fingerprint=delivery.fingerprint,
     )
     try:

@@ -2,6 +2,7 @@
 
 from storage.models.change import CalendarToken, Freeze, Subscription
 from storage.models.delivery import OutboxMessage, ProcessedEvent, ScheduledJob, WebhookDelivery
+from storage.models.pipeline import DeploymentRequest
 from storage.models.releases import Approval, AuditEvent, Deployment, Release, ReleaseBase, Verification
 from storage.models.reviews import ActionItem, Review, ReviewReply
 
@@ -11,6 +12,7 @@ __all__ = [
     "AuditEvent",
     "CalendarToken",
     "Deployment",
+    "DeploymentRequest",
     "Freeze",
     "OutboxMessage",
     "ProcessedEvent",

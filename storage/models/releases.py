@@ -31,6 +31,7 @@ class Release(ReleaseBase, table=True):
         Index("ix_releases_team_status", "team_id", "status"),
         Index("ix_releases_team_window", "team_id", "window_start"),
         Index("ix_releases_team_proposer", "team_id", "proposer_id", "id"),  # App Home: "your releases"
+        Index("ix_releases_team_commit", "team_id", "service", "commit_sha"),  # GitHub: a deployment's sha
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -41,6 +42,7 @@ class Release(ReleaseBase, table=True):
     message_ts: str | None = Field(default=None, max_length=32)
     row_version: int = Field(default=1)
     review_summary: str = text_field()
+    commit_sha: str | None = Field(default=None, max_length=40)  # recorded by a gate check from CI
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 

@@ -233,3 +233,28 @@ async def backlog(*, session: AsyncSession, now: datetime) -> Backlog:
     rows = {status: (int(count), oldest) for status, count, oldest in (await session.exec(query)).all()}
     waiting, oldest = rows.get("pending", (0, None))
     return Backlog(due=waiting, claimed=rows.get("claimed", (0, None))[0], oldest_due=oldest)
+
+
+async def pull_forward(
+    *,
+    session: AsyncSession,
+    team_id: str,
+    kinds: Sequence[str],
+    at: datetime,
+    release_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> int:
+    """Pending jobs of `kinds` (of one release, or the whole team) fall due at `at` if they were due later:
+    something they wait for may have changed."""
+    statement = update(ScheduledJob).where(
+        col(ScheduledJob.team_id) == team_id,
+        col(ScheduledJob.kind).in_(list(kinds)),
+        col(ScheduledJob.status) == "pending",
+        col(ScheduledJob.due_at) > at,
+    )
+    if release_id is not None:
+        statement = statement.where(col(ScheduledJob.release_id) == release_id)
+    if dedupe_key is not None:
+        statement = statement.where(col(ScheduledJob.dedupe_key) == dedupe_key)
+    result = await session.exec(statement.values(due_at=at).execution_options(synchronize_session=False))
+    return int(result.rowcount)

@@ -90,6 +90,15 @@ async def mark_sent(*, session: AsyncSession, message_id: int, message_ts: str |
     )
 
 
+async def supersede(*, session: AsyncSession, message_id: int, error: str) -> None:
+    """A message that must not be sent any more (what it asked for was closed meanwhile)."""
+    await session.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(status="superseded", claimed_until=None, last_error=error[:1000])
+    )
+
+
 async def reschedule(
     *,
     session: AsyncSession,

@@ -10,12 +10,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import reminders
 from bot.domain.lifecycle import OPEN, REVIEWABLE, Status
+from bot.domain.pipeline import JobKind
 from bot.domain.policy import is_user_group
 from bot.domain.reminders import Kind
 from bot.domain.timeparse import parse_duration
 from bot.domain.working_hours import for_policy
 from bot.render import render, render_text
-from bot.services import release_card, reviews
+from bot.services import deploy_requests, github_events, release_card, reviews
 from bot.services.context import ServiceContext
 from bot.services.reminders import approval_digest
 from storage.models import Release, ScheduledJob
@@ -182,6 +183,8 @@ RUNNERS: dict[str, Runner] = {
     Kind.REGRESSION: run_regressions,
     Kind.REVIEW: run_reviews,
     Kind.ACTION_ITEM: run_action_items,
+    JobKind.DEPLOY_TIMEOUT: deploy_requests.run_timeouts,
+    JobKind.PROTECTION_RULE: github_events.run_protection,
 }
 
 

@@ -1,0 +1,80 @@
+"""Shipmate in the pipeline: the pure rules. Which refusals are worth waiting for, what GitHub's words mean to us,
+and the life of a deployment that Shipmate asked a deployer (CI, a GitHub workflow) to carry out."""
+
+import re
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from typing import Any
+
+from bot.domain.errors import Refusal
+from bot.domain.validation import VERSION_PATTERN
+
+MAX_WAIT_SECONDS = 900  # a gate check may hold its answer this long at most
+# Refusals that someone can lift soon by acting in Slack: an approval or a regression sign-off.
+WAITABLE_GATES = frozenset({"approvals", "regression"})
+# Answering a GitHub protection rule that waits: look again this often even without news (changes made in this
+# process or another pull the check forward at once).
+PROTECTION_RECHECK_SECONDS = 60
+
+
+class RequestStatus(StrEnum):
+    REQUESTED = "requested"  # sent (or about to be) to the deployer; waiting for CI or GitHub to report
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"  # nothing heard within the service's `deploy_timeout`
+
+
+class Action(StrEnum):
+    DEPLOY = "deploy"
+    ROLLBACK = "rollback"
+
+
+class OutboxKind(StrEnum):
+    """Outgoing requests to the pipeline, sent by the dispatcher like Slack messages (retried, never lost)."""
+
+    DEPLOY_WEBHOOK = "deploy_webhook"  # signed POST to a service's CI
+    WORKFLOW_DISPATCH = "workflow_dispatch"  # GitHub Actions `workflow_dispatch`
+    PROTECTION_REVIEW = "protection_review"  # approve/reject a GitHub deployment protection rule
+
+
+class JobKind(StrEnum):
+    DEPLOY_TIMEOUT = "deploy_timeout"  # target: the request id; release_id set
+    PROTECTION_RULE = "protection_rule"  # a GitHub deployment waiting for our verdict; release_id set
+
+
+def waitable(refusals: Sequence[Refusal], *, rejected: bool) -> bool:
+    """True when every refusal is one an approval or a sign-off can lift (a rejection cannot)."""
+    return bool(refusals) and not rejected and all(refusal.gate in WAITABLE_GATES for refusal in refusals)
+
+
+def version_from_ref(ref: str | None) -> str | None:
+    """The release version a git ref names: `v2.4.0`, `refs/tags/v2.4.0` or `2.4.0` → `2.4.0`; a branch → None."""
+    if not ref:
+        return None
+    name = ref.removeprefix("refs/tags/")
+    if not VERSION_PATTERN.match(name) or not re.match(r"^v?\d", name):
+        return None
+    return name.removeprefix("v")
+
+
+def version_from_payload(payload: Mapping[str, Any] | str | None) -> str | None:
+    """`deployment.payload.version` when the deployment carries one (GitHub sends an object, or a JSON string)."""
+    if not isinstance(payload, Mapping):
+        return None
+    version = payload.get("version")
+    return version if isinstance(version, str) and VERSION_PATTERN.match(version) else None
+
+
+def github_outcome(state: str) -> str | None:
+    """A GitHub deployment status state as our outcome: succeeded, failed, or None while it is under way."""
+    if state == "success":
+        return "succeeded"
+    if state in ("failure", "error"):
+        return "failed"
+    return None  # queued, pending, in_progress (inactive: a newer deployment replaced it)
+
+
+def review_comment(reasons: Sequence[str], *, limit: int = 1000) -> str:
+    """GitHub shows the comment of a rejected deployment: every reason, in plain text, kept short."""
+    text = " ".join(reasons)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

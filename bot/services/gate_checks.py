@@ -1,0 +1,131 @@
+"""A pipeline asks before it deploys (`POST /api/v1/gate`, GitHub's protection rules): the same gates a person
+meets (`deployments.gate_facts` + `gates.evaluate`), judged for CI, and every answer audited on the release."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import col, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.errors import Refusal
+from bot.domain.gates import evaluate
+from bot.domain.message import Code, Message
+from bot.domain.pipeline import RequestStatus
+from bot.domain.validation import ReleaseRef
+from bot.services import lookup
+from bot.services.context import ServiceContext
+from bot.services.deployments import CI_ACTOR, environment_or_refuse, gate_facts
+from storage.models import Release
+from storage.repositories import audit
+from storage.repositories import deploy_requests as requests_repo
+
+
+@dataclass(frozen=True)
+class GateQuery:
+    """What a pipeline asks (already validated): may `service@version` go to `environment` now?"""
+
+    team_id: str
+    service: str
+    version: str
+    environment: str
+    wait_seconds: int = 0
+    request_id: str | None = None  # the deployment request Shipmate sent, when CI runs one
+    commit: str | None = None  # the commit being deployed: recorded on the release (GitHub maps shas to it)
+    source: str = "api"  # api | github
+
+
+@dataclass(frozen=True)
+class Verdict:
+    release_id: int
+    ref: str
+    environment: str
+    refusals: tuple[Refusal, ...]
+    rejected: bool  # someone rejected the release: no approval lifts that
+    row_version: int  # the release as judged; a newer version is worth judging again
+    freeze_ends: datetime | None  # a freeze refuses until then
+
+    @property
+    def allowed(self) -> bool:
+        return not self.refusals
+
+    def reasons(self) -> list[dict[str, str]]:
+        return [{"gate": refusal.gate, "message": refusal.message.plain()} for refusal in self.refusals]
+
+
+def _request_refusal(request_id: str, status: str | None, release: Release, environment: str) -> Refusal:
+    if status is None:
+        return Refusal("request", Message("Shipmate sent no deployment request {id}.", id=Code(request_id, 64)))
+    return Refusal(
+        "request",
+        Message(
+            "Deployment request {id} for {ref} in {env} is {status} already; this run is a repeat and should stop.",
+            id=Code(request_id, 64),
+            ref=release.ref,
+            env=environment,
+            status=status.replace("_", " "),
+        ),
+    )
+
+
+async def judge(ctx: ServiceContext, query: GateQuery) -> Verdict:
+    """The gates' verdict now, read in one short transaction (no connection is held between looks)."""
+    env = environment_or_refuse(ctx.policy, query.environment)
+    members = await ctx.members(query.team_id)
+    async with ctx.db.read() as session:
+        release = await lookup.release(session, team_id=query.team_id, ref=ReleaseRef(query.service, query.version))
+        facts = await gate_facts(session, ctx, release, env, actor_id=CI_ACTOR, override_reason=None, members=members)
+        refusals = evaluate(facts)
+        if query.request_id is not None:
+            request = await requests_repo.by_request_id(session=session, request_id=query.request_id)
+            mismatch = request is None or request.team_id != query.team_id or request.environment != env.name
+            if mismatch or (request is not None and request.status != RequestStatus.REQUESTED):
+                status = None if mismatch or request is None else request.status
+                refusals.append(_request_refusal(query.request_id, status, release, env.name))
+            elif request is not None and request.override_reason:  # the person overrode the freeze for this one
+                refusals = [refusal for refusal in refusals if refusal.gate != "freeze"]
+    freeze_ends = facts.freezes[0].ends_at if facts.freezes else None
+    rejected = facts.approvals is not None and bool(facts.approvals.rejected_by)
+    return Verdict(release.pk, release.ref, env.name, tuple(refusals), rejected, release.row_version, freeze_ends)
+
+
+async def record(
+    ctx: ServiceContext, answered: Sequence[tuple[GateQuery, Verdict, float]], *, session: AsyncSession | None = None
+) -> None:
+    """Audit each answer on its release (one transaction for many), and remember the commit CI named."""
+    if session is None:
+        async with ctx.db.transaction() as own:
+            await record(ctx, answered, session=own)
+        return
+    for query, verdict, waited in answered:
+        audit.append(
+            session=session,
+            team_id=query.team_id,
+            actor_id=CI_ACTOR if query.source == "api" else "github",
+            action="gate_checked",
+            release_id=verdict.release_id,
+            details={
+                "environment": verdict.environment,
+                "allowed": verdict.allowed,
+                "reasons": verdict.reasons(),
+                "waited_seconds": round(waited, 3),
+                "wait_seconds": query.wait_seconds,
+                "request_id": query.request_id,
+                "commit": query.commit,
+                "source": query.source,
+            },
+        )
+        if query.commit:
+            await session.exec(
+                update(Release)
+                .where(col(Release.id) == verdict.release_id, col(Release.team_id) == query.team_id)
+                .values(commit_sha=query.commit.lower())
+                .execution_options(synchronize_session=False)
+            )
+
+
+async def check(ctx: ServiceContext, query: GateQuery) -> Verdict:
+    """Judge and audit at once (no waiting)."""
+    verdict = await judge(ctx, query)
+    await record(ctx, [(query, verdict, 0.0)])
+    return verdict

@@ -1,0 +1,43 @@
+"""Field types shared by the JSON bodies pipelines send us, with the same rules (and words) as Slack input."""
+
+from typing import Annotated, Any
+
+from aiohttp import web
+from pydantic import AfterValidator, Field, ValidationError
+
+from bot.domain.errors import InvalidInput
+from bot.domain.validation import check_service, check_version
+
+
+def _service(value: str) -> str:
+    try:
+        return check_service(value)
+    except InvalidInput as error:
+        raise ValueError(error.plain) from None
+
+
+def _version(value: str) -> str:
+    try:
+        return check_version(value)
+    except InvalidInput as error:
+        raise ValueError(error.plain) from None
+
+
+TeamId = Annotated[str, Field(pattern=r"^[TE][A-Z0-9]{2,20}$")]
+ServiceName = Annotated[str, AfterValidator(_service)]
+Version = Annotated[str, AfterValidator(_version)]
+EnvironmentName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,30}$")]
+RequestId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+CommitSha = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{40}$")]
+
+
+def error(status: int, code: str, **extra: Any) -> web.Response:
+    return web.json_response({"ok": False, "error": code, **extra}, status=status)
+
+
+def invalid_body(exc: ValidationError) -> web.Response:
+    problems = [
+        {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"].removeprefix("Value error, ")}
+        for e in exc.errors(include_url=False)
+    ]
+    return error(422, "invalid_body", details=problems)

@@ -1,0 +1,189 @@
+"""`POST /hooks/github`: GitHub's webhooks, verified with `X-Hub-Signature-256` (HMAC-SHA256 of the raw body with
+SHIPMATE_GITHUB_WEBHOOK_SECRET) and idempotent on `X-GitHub-Delivery`.
+
+Events: `ping` (200), `deployment_status`, `deployment_protection_rule`. Anything else, or a repository or
+environment the policy does not map, is acknowledged (202) and ignored, so GitHub's delivery log says why. The
+models read only the fields we use, as GitHub publishes them (tests replay GitHub's own example payloads).
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.domain.errors import DomainError, GateBlocked, NotFound
+from bot.services import github_events
+from bot.services.context import ServiceContext
+from bot.services.github_events import GithubDeployment, Handled
+from bot.webhooks.fields import error, invalid_body
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+EVENT_HEADER = "X-GitHub-Event"
+DELIVERY_HEADER = "X-GitHub-Delivery"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Repository(_Model):
+    full_name: str = Field(max_length=200)
+
+
+class Deployment(_Model):
+    sha: str | None = Field(default=None, max_length=64)
+    ref: str | None = Field(default=None, max_length=255)
+    environment: str = Field(max_length=255)
+    payload: dict[str, Any] | str | None = None
+
+    @field_validator("payload")
+    @classmethod
+    def _object(cls, value: dict[str, Any] | str | None) -> dict[str, Any] | None:
+        """GitHub sends the payload as an object; deployments made with a JSON string come back as one."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value else None
+            except ValueError:
+                return None
+        return value if isinstance(value, dict) else None
+
+
+class DeploymentStatus(_Model):
+    state: str = Field(max_length=20)
+    environment: str | None = Field(default=None, max_length=255)
+    target_url: str | None = None
+    log_url: str | None = None
+
+
+class DeploymentStatusEvent(_Model):
+    action: str
+    deployment_status: DeploymentStatus
+    deployment: Deployment
+    repository: Repository
+
+
+class ProtectionRuleEvent(_Model):
+    action: str
+    environment: str = Field(max_length=255)
+    deployment_callback_url: str = Field(max_length=1000)
+    deployment: Deployment | None = None
+    repository: Repository
+
+
+def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    if not secret or not header or not header.startswith("sha256="):
+        return False
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header.strip().lower())
+
+
+def _link(status: DeploymentStatus) -> str | None:
+    """The run to link: `target_url`, else `log_url` (GitHub sends "" when there is none)."""
+    for url in (status.target_url, status.log_url):
+        if url and url.startswith(("https://", "http://")) and len(url) <= 500 and not any(c in url for c in " <>|"):
+            return url
+    return None
+
+
+def _ignored(reason: str) -> web.Response:
+    return web.json_response({"ok": True, "status": "ignored", "message": reason}, status=202)
+
+
+def _answer(handled: Handled) -> web.Response:
+    status = 202 if handled.status == "ignored" else 200
+    return web.json_response({"ok": True, "status": handled.status, "message": handled.message}, status=status)
+
+
+async def receive(request: web.Request, ctx: ServiceContext) -> web.Response:
+    body = await request.read()
+    settings = ctx.settings
+    if not settings.shipmate_github_webhook_secret:
+        return error(401, "webhook_disabled", message="SHIPMATE_GITHUB_WEBHOOK_SECRET is not set on the server.")
+    if not signature_ok(settings.shipmate_github_webhook_secret, body, request.headers.get(SIGNATURE_HEADER)):
+        return error(401, "bad_signature", message=f"{SIGNATURE_HEADER} must be sha256=<hex HMAC-SHA256 of the body>.")
+    event = request.headers.get(EVENT_HEADER, "")
+    delivery = request.headers.get(DELIVERY_HEADER, "").strip()
+    if event == "ping":
+        return web.json_response({"ok": True, "status": "pong"})
+    if not delivery or len(delivery) > 80:
+        return error(422, "invalid_delivery", message=f"{DELIVERY_HEADER} must name the delivery.")
+    if event not in ("deployment_status", "deployment_protection_rule"):
+        return _ignored(f"Shipmate does not use {event or 'unnamed'} events.")
+    if not settings.shipmate_github_team_id:
+        return error(503, "not_configured", message="SHIPMATE_GITHUB_TEAM_ID (the Slack workspace) is not set.")
+    try:
+        parsed: DeploymentStatusEvent | ProtectionRuleEvent = (
+            DeploymentStatusEvent.model_validate_json(body)
+            if event == "deployment_status"
+            else ProtectionRuleEvent.model_validate_json(body)
+        )
+    except ValidationError as exc:
+        return invalid_body(exc)
+    service = ctx.policy.service_for_repository(parsed.repository.full_name)
+    if service is None:
+        return _ignored(f"No service has github_repository = {parsed.repository.full_name!r} in the policy.")
+    deployment = parsed.deployment
+    github_env = parsed.environment if isinstance(parsed, ProtectionRuleEvent) else parsed.deployment.environment
+    env = ctx.policy.environment_for_github(github_env)
+    if env is None:
+        return _ignored(f"No environment stands for the GitHub environment {github_env!r} (github_environment).")
+    d = GithubDeployment(
+        team_id=settings.shipmate_github_team_id,
+        delivery=delivery,
+        service=service,
+        environment=env.name,
+        github_environment=github_env,
+        payload=deployment.payload if deployment else None,
+        ref=deployment.ref if deployment else None,
+        sha=deployment.sha if deployment else None,
+    )
+    try:
+        if isinstance(parsed, DeploymentStatusEvent):
+            handled = await github_events.deployment_status(
+                ctx, d, parsed.deployment_status.state, _link(parsed.deployment_status)
+            )
+        else:
+            if not _callback_ok(settings.shipmate_github_api_url, parsed.deployment_callback_url):
+                return error(
+                    422,
+                    "invalid_body",
+                    details=[{"field": "deployment_callback_url", "message": "not on SHIPMATE_GITHUB_API_URL"}],
+                )
+            handled = await github_events.protection_rule(ctx, d, parsed.deployment_callback_url)
+    except GateBlocked as refused:
+        reasons = [refusal.message.plain() for refusal in refused.refusals]
+        return error(
+            409,
+            "refused_by_gates",
+            message=f"{refused.ref} cannot be recorded in {refused.environment}:",
+            reasons=reasons,
+        )
+    except NotFound as refused:
+        return _ignored(refused.plain)
+    except DomainError as refused:
+        return error(409, "refused", message=refused.plain)
+    except Exception:  # a bug or an outage: nothing was committed; GitHub can redeliver
+        incident = uuid.uuid4().hex[:8]
+        log.exception("github %s delivery %s failed (%s)", event, delivery, incident)
+        return error(500, "internal_error", message=f"Nothing was recorded; redeliver later (error id {incident}).")
+    return _answer(handled)
+
+
+def _callback_ok(api_url: str, url: str) -> bool:
+    """Our token only ever goes to GitHub's API: the callback must be a protection-rule URL under it."""
+    return url.startswith(api_url + "/repos/") and url.endswith("/deployment_protection_rule")
+
+
+def handler(ctx: ServiceContext) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def github_hook(request: web.Request) -> web.Response:
+        return await receive(request, ctx)
+
+    return github_hook

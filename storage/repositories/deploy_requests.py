@@ -1,0 +1,97 @@
+"""Deployment requests: open ones per service × environment, found by request id, closed once."""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import DeploymentRequest, Release
+
+OPEN = "requested"
+
+
+def add(*, session: AsyncSession, request: DeploymentRequest) -> DeploymentRequest:
+    session.add(request)
+    return request
+
+
+async def by_request_id(*, session: AsyncSession, request_id: str, lock: bool = False) -> DeploymentRequest | None:
+    query = select(DeploymentRequest).where(DeploymentRequest.request_id == request_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.exec(query)).first()
+
+
+async def open_for_slot(
+    *, session: AsyncSession, team_id: str, service: str, environment: str
+) -> DeploymentRequest | None:
+    query = select(DeploymentRequest).where(
+        DeploymentRequest.team_id == team_id,
+        DeploymentRequest.service == service,
+        DeploymentRequest.environment == environment,
+        DeploymentRequest.status == OPEN,
+    )
+    return (await session.exec(query.order_by(col(DeploymentRequest.id).desc()))).first()
+
+
+async def open_for_releases(
+    *, session: AsyncSession, team_id: str, release_ids: Sequence[int]
+) -> dict[int, list[DeploymentRequest]]:
+    """The open requests of many releases in one query (card, status, App Home)."""
+    grouped: dict[int, list[DeploymentRequest]] = {release_id: [] for release_id in release_ids}
+    if not release_ids:
+        return grouped
+    query = select(DeploymentRequest).where(
+        DeploymentRequest.team_id == team_id,
+        col(DeploymentRequest.release_id).in_(sorted(set(release_ids))),
+        DeploymentRequest.status == OPEN,
+    )
+    for request in (await session.exec(query.order_by(col(DeploymentRequest.id)))).all():
+        grouped.setdefault(request.release_id, []).append(request)
+    return grouped
+
+
+async def finish(
+    *,
+    session: AsyncSession,
+    request: DeploymentRequest,
+    status: str,
+    at: datetime,
+    deployment_id: int | None = None,
+    ci_url: str | None = None,
+) -> bool:
+    """Close an open request; False when someone closed it first (it is closed once)."""
+    result = await session.exec(
+        update(DeploymentRequest)
+        .where(col(DeploymentRequest.id) == request.id, col(DeploymentRequest.status) == OPEN)
+        .values(status=status, finished_at=at, deployment_id=deployment_id, ci_url=ci_url or request.ci_url)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:
+        return False
+    request.status, request.finished_at, request.deployment_id = status, at, deployment_id
+    request.ci_url = ci_url or request.ci_url
+    return True
+
+
+async def undeliverable(*, session: AsyncSession, request_id: str, error: str) -> DeploymentRequest | None:
+    """The dispatcher gave up sending the request: say why on the row (the timeout job then closes it)."""
+    await session.exec(
+        update(DeploymentRequest)
+        .where(col(DeploymentRequest.request_id) == request_id, col(DeploymentRequest.status) == OPEN)
+        .values(last_error=error[:1000])
+        .execution_options(synchronize_session=False)
+    )
+    return await by_request_id(session=session, request_id=request_id)
+
+
+async def release_by_commit(*, session: AsyncSession, team_id: str, service: str, sha: str) -> Release | None:
+    """The newest release of `service` whose recorded commit is `sha`."""
+    query = (
+        select(Release)
+        .where(Release.team_id == team_id, Release.service == service, Release.commit_sha == sha.lower())
+        .order_by(col(Release.id).desc())
+        .limit(1)
+    )
+    return (await session.exec(query)).first()
