@@ -192,7 +192,7 @@ def create_app(settings: Settings, policy: Policy | None = None, *, mode: Mode =
     else:
         app.router.add_post("/slack/events", slack_events)
     app.router.add_post("/hooks/deployments", ci_hook.handler(runtime.services, runtime.installation))
-    app.router.add_post("/api/v1/gate", gate_hook.handler(runtime.gate_waits))
+    app.router.add_post("/api/v1/gate", gate_hook.handler(runtime.gate_waits, runtime.installation))
     app.router.add_post("/hooks/github", github_hook.handler(runtime.services))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -16,38 +16,22 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
-import aiohttp
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
-from slack_sdk.errors import SlackApiError
 
-from bot.domain.errors import DomainError, GateBlocked, InvalidInput, NotFound
-from bot.domain.validation import check_service, check_version
+from bot.domain.errors import DomainError, GateBlocked, NotFound
 from bot.notify.installation import Installation
 from bot.services import deliveries
 from bot.services.context import ServiceContext
 from bot.services.deliveries import Delivery, Receipt
 from bot.services.deployments import CiReport, DeployOutcome, record_from_ci
-from bot.webhooks import signing
+from bot.webhooks import fields, signing
+from bot.webhooks.fields import EnvironmentName, RequestId, ServiceName, TeamId, Version
 
 log = logging.getLogger(__name__)
 
 REPLAYED_HEADER = "X-Shipmate-Replayed"
 _URL = re.compile(r"^https?://[^\s<>|]{1,490}$")
-
-
-def _service(value: str) -> str:
-    try:
-        return check_service(value)
-    except InvalidInput as error:
-        raise ValueError(error.plain) from None
-
-
-def _version(value: str) -> str:
-    try:
-        return check_version(value)
-    except InvalidInput as error:
-        raise ValueError(error.plain) from None
 
 
 def _url(value: str | None) -> str | None:
@@ -59,18 +43,14 @@ def _url(value: str | None) -> str | None:
 class DeploymentHook(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    team_id: str = Field(pattern=r"^[TE][A-Z0-9]{2,20}$")
-    service: Annotated[str, AfterValidator(_service)]
-    version: Annotated[str, AfterValidator(_version)]
-    environment: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,30}$")
+    team_id: TeamId
+    service: ServiceName
+    version: Version
+    environment: EnvironmentName
     status: Literal["succeeded", "failed"]
     url: Annotated[str | None, AfterValidator(_url)] = None
     delivery_id: str = Field(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
-    request_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-
-
-def _error(status: int, error: str, **extra: Any) -> web.Response:
-    return web.json_response({"ok": False, "error": error, **extra}, status=status)
+    request_id: RequestId | None = None
 
 
 def _refusal(status: int, error: str, **extra: Any) -> Receipt:
@@ -100,26 +80,7 @@ def _parse(body: bytes) -> DeploymentHook | web.Response:
     try:
         return DeploymentHook.model_validate_json(body)
     except ValidationError as exc:
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"].removeprefix("Value error, ")}
-            for e in exc.errors(include_url=False)
-        ]
-        return _error(422, "invalid_body", details=problems)
-
-
-async def _workspace_refusal(installation: Installation, team_id: str) -> web.Response | None:
-    """None when `team_id` is the workspace this Shipmate is installed in; otherwise the answer (not kept)."""
-    try:
-        installed = await installation.team_id()
-    except (SlackApiError, TimeoutError, aiohttp.ClientError) as exc:
-        log.warning("could not confirm the installation's workspace (auth.test): %s", type(exc).__name__)
-        return _error(
-            503, "slack_unavailable", message="Slack could not confirm this Shipmate's workspace; retry later."
-        )
-    if team_id != installed:
-        log.warning("refused a deployment hook for team %s (installed in %s)", team_id, installed)
-        return _error(403, "team_mismatch", message=f"This Shipmate serves another workspace, not {team_id}.")
-    return None
+        return fields.invalid_body(exc)
 
 
 async def _process(services: ServiceContext, hook: DeploymentHook, delivery: Delivery) -> Receipt:
@@ -156,18 +117,18 @@ async def receive(request: web.Request, services: ServiceContext, installation: 
     body = await request.read()
     secret = services.settings.shipmate_webhook_secret
     if not secret:
-        return _error(401, "webhook_disabled", message="SHIPMATE_WEBHOOK_SECRET is not set on the server.")
+        return fields.error(401, "webhook_disabled", message="SHIPMATE_WEBHOOK_SECRET is not set on the server.")
     try:
         signing.verify(secret, body, request.headers, now=services.now().timestamp())
     except signing.SignatureError as error:
-        return _error(401, "bad_signature", message=f"{error}.")
+        return fields.error(401, "bad_signature", message=f"{error}.")
     hook = _parse(body)
     if isinstance(hook, web.Response):
         return hook
     if services.policy.environment(hook.environment) is None:
         known = ", ".join(services.policy.environment_names)
-        return _error(422, "invalid_body", details=[{"field": "environment", "message": f"known: {known}"}])
-    refused = await _workspace_refusal(installation, hook.team_id)
+        return fields.error(422, "invalid_body", details=[{"field": "environment", "message": f"known: {known}"}])
+    refused = await fields.workspace_refusal(installation, hook.team_id)
     if refused is not None:
         return refused
     fingerprint = Delivery.fingerprint_of(hook.model_dump_json().encode())
@@ -175,7 +136,7 @@ async def receive(request: web.Request, services: ServiceContext, installation: 
     first = await deliveries.seen(services, delivery)
     if first is not None and not first.same_body:
         message = f"Delivery {hook.delivery_id} was already used for another body; give each delivery its own id."
-        return _error(409, "delivery_id_reused", message=message)
+        return fields.error(409, "delivery_id_reused", message=message)
     if first is not None:
         return _send(first.receipt, replayed=True)
     receipt = await _process(services, hook, delivery)

@@ -1,12 +1,18 @@
 """Field types shared by the JSON bodies pipelines send us, with the same rules (and words) as Slack input."""
 
+import logging
 from typing import Annotated, Any
 
+import aiohttp
 from aiohttp import web
 from pydantic import AfterValidator, Field, ValidationError
+from slack_sdk.errors import SlackApiError
 
 from bot.domain.errors import InvalidInput
 from bot.domain.validation import check_service, check_version
+from bot.notify.installation import Installation
+
+log = logging.getLogger(__name__)
 
 
 def _service(value: str) -> str:
@@ -41,3 +47,18 @@ def invalid_body(exc: ValidationError) -> web.Response:
         for e in exc.errors(include_url=False)
     ]
     return error(422, "invalid_body", details=problems)
+
+
+async def workspace_refusal(installation: Installation, team_id: str) -> web.Response | None:
+    """None when `team_id` is the workspace this Shipmate is installed in; otherwise the answer (not kept)."""
+    try:
+        installed = await installation.team_id()
+    except (SlackApiError, TimeoutError, aiohttp.ClientError) as exc:
+        log.warning("could not confirm the installation's workspace (auth.test): %s", type(exc).__name__)
+        return error(
+            503, "slack_unavailable", message="Slack could not confirm this Shipmate's workspace; retry later."
+        )
+    if team_id != installed:
+        log.warning("refused a request for team %s (installed in %s)", team_id, installed)
+        return error(403, "team_mismatch", message=f"This Shipmate serves another workspace, not {team_id}.")
+    return None

@@ -1,8 +1,8 @@
 """`POST /api/v1/gate`: a pipeline asks whether a deployment may proceed, optionally waiting for the answer.
 
 Signed like every Shipmate webhook (`bot.webhooks.signing`). Answers 200 `{"allowed": true}` or 409
-`{"allowed": false, "reasons": [{"gate", "message"}]}` (plain text); 401 signature, 422 body, 404 unknown
-release. Each answer is audited on the release.
+`{"allowed": false, "reasons": [{"gate", "message"}]}` (plain text); 401 signature, 403 another workspace,
+422 body, 404 unknown release. Each answer is audited on the release.
 """
 
 import logging
@@ -16,10 +16,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.domain.errors import DomainError, NotFound
 from bot.domain.pipeline import MAX_WAIT_SECONDS
+from bot.notify.installation import Installation
 from bot.services.gate_checks import GateQuery
 from bot.services.gate_waits import GateWaits
 from bot.webhooks import signing
-from bot.webhooks.fields import CommitSha, EnvironmentName, RequestId, ServiceName, TeamId, Version, error, invalid_body
+from bot.webhooks.fields import (
+    CommitSha,
+    EnvironmentName,
+    RequestId,
+    ServiceName,
+    TeamId,
+    Version,
+    error,
+    invalid_body,
+    workspace_refusal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +47,7 @@ class GateCheck(BaseModel):
     commit: CommitSha | None = None
 
 
-async def receive(request: web.Request, waits: GateWaits) -> web.Response:
+async def receive(request: web.Request, waits: GateWaits, installation: Installation) -> web.Response:
     body = await request.read()
     try:
         signing.verify(waits.ctx.settings.shipmate_webhook_secret, body, request.headers, now=time.time())
@@ -46,6 +57,9 @@ async def receive(request: web.Request, waits: GateWaits) -> web.Response:
         check = GateCheck.model_validate_json(body)
     except ValidationError as exc:
         return invalid_body(exc)
+    refused_team = await workspace_refusal(installation, check.team_id)
+    if refused_team is not None:
+        return refused_team
     if waits.ctx.policy.environment(check.environment) is None:
         known = ", ".join(waits.ctx.policy.environment_names)
         return error(422, "invalid_body", details=[{"field": "environment", "message": f"known: {known}"}])
@@ -71,8 +85,8 @@ async def receive(request: web.Request, waits: GateWaits) -> web.Response:
     return web.json_response({**answer, "reasons": verdict.reasons()}, status=409)
 
 
-def handler(waits: GateWaits) -> Callable[[web.Request], Awaitable[web.Response]]:
+def handler(waits: GateWaits, installation: Installation) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def gate_check(request: web.Request) -> web.Response:
-        return await receive(request, waits)
+        return await receive(request, waits, installation)
 
     return gate_check

@@ -90,3 +90,13 @@ async def test_bad_signature_unknown_release_and_bad_body_change_nothing(harness
     assert bad.status == 422
     assert {d["field"] for d in bad.json["details"]} >= {"wait_seconds"}
     assert await audited(database_url, REF, "gate_checked") == []
+
+
+async def test_another_workspace_is_refused_and_nothing_is_audited(harness: Harness, database_url: str) -> None:
+    await _through_qa(harness)
+
+    foreign = await gate(harness, gate_body(team_id="T0OTHER"))
+
+    assert foreign.status == 403, foreign.text
+    assert foreign.json["error"] == "team_mismatch"
+    assert await audited(database_url, REF, "gate_checked") == []
