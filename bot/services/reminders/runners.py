@@ -230,8 +230,8 @@ async def run(
                 await runner(ctx, team_id, due, worker)
         except Exception as exc:  # the jobs stay; they are retried with backoff and given up after a few
             log.exception("%s job(s) of kind %s failed", len(due), kind, extra={"team": team_id})
-            failed(kind, len(due))
             await _failed(ctx, due, worker, exc)
+            failed(kind, len(due))  # counted once the jobs are back to pending, so a scrape never sees them held
     return []
 
 
