@@ -150,7 +150,7 @@ async def test_rollback_starts_review_right_away_and_command_starts_early(
     for approver in ("U0BOB", "U0CAROL"):
         await harness.command_answer("approve payments@2.4.0", user=approver)
     await ship_to_prod(harness, "payments@2.4.0")
-    rolled = await harness.command_answer("rollback payments prod checkout errors", user="U0ALICE")
+    rolled = await harness.command_answer("rollback payments prod checkout errors", user="U0RM")
     assert "2.3.0" in rolled
     thread = (await release(services, "payments", "2.4.0")).message_ts or ""
     prompt = await harness.slack.wait_for("chat.postMessage", _in_thread(thread, "Post-release review"))
@@ -206,7 +206,7 @@ async def test_add_action_item_button_opens_modal_and_submission_adds_it(
     await _released(harness, services)
     await harness.command_answer("review start payments@2.4.0", user="U0ALICE")
     review = await _review(services)
-    await harness.click(str(ActionId.ADD_ACTION_ITEM), str(review.release_id), user="U0BOB")
+    await harness.click(str(ActionId.ADD_ACTION_ITEM), str(review.release_id), user="U0RM")
     opened = await harness.slack.wait_for("views.open")
     view = opened[0]["view"]
     assert view["callback_id"] == CallbackId.ACTION_ITEM
@@ -216,20 +216,20 @@ async def test_add_action_item_button_opens_modal_and_submission_adds_it(
         str(BlockId.TEXT): text_input("Write the runbook"),
     }
     past = await harness.submit_view(
-        CallbackId.ACTION_ITEM, values, user="U0BOB", private_metadata=view["private_metadata"]
+        CallbackId.ACTION_ITEM, values, user="U0RM", private_metadata=view["private_metadata"]
     )
     assert past.json["response_action"] == "errors"
     assert str(BlockId.DUE) in past.json["errors"]
     values[str(BlockId.DUE)] = {INPUT: {"type": "datepicker", "selected_date": "2099-01-31"}}
     ok = await harness.submit_view(
-        CallbackId.ACTION_ITEM, values, user="U0BOB", private_metadata=view["private_metadata"]
+        CallbackId.ACTION_ITEM, values, user="U0RM", private_metadata=view["private_metadata"]
     )
     assert ok.status == 200
     assert ok.text.strip() == ""
     dm = await harness.slack.wait_for(
         "chat.postMessage", lambda c: c.get("channel") == "U0CAROL" and "runbook" in c.text_everywhere
     )
-    assert "<@U0BOB>" in dm[0].text_everywhere
+    assert "<@U0RM>" in dm[0].text_everywhere
     listed = await harness.command_answer("actions")
     assert "Write the runbook" in listed
     assert "<@U0CAROL>" in listed
