@@ -149,6 +149,8 @@ def _describe(given: Rule, has_managers: bool) -> str:
         who = "anyone"
     else:
         who = f"{given.role} {_listed(given.entities)}" if given.entities else ""
+        if given.action in (Action.DEPLOY, Action.ROLL_BACK) and given.role == "approvers" and who:
+            who += " (no deployers set)"
         if given.release_managers and has_managers:
             who = f"{who}, or release managers" if who else "release managers"
         who = who or "nobody"
