@@ -65,9 +65,10 @@ class Rule:
         return self.release_managers and includes(release_managers, user_id, members)
 
     def who(self, release_managers: Sequence[str]) -> Message:
-        """ "deployers of prod (@U0DAVE, @S0ONCALL) or release managers (@U0RM)", or "anyone"."""
+        """Like "deployers of prod (@U0DAVE, @S0ONCALL) or release managers (@U0RM)"; "anyone else" when nobody
+        is listed (a refusal then only ever concerns the proposer or the scope's last author)."""
         if self.anyone:
-            return Message("anyone")
+            return Message("anyone else")
         parts: list[Value] = []
         if self.entities:
             parts.append(

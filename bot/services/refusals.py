@@ -58,7 +58,7 @@ async def record(
                 actor_id=actor.user_id,
                 action=REFUSED,
                 release_id=release_id,
-                details={"action": action, "reason": refusal.plain, **details},
+                details={**details, "action": action, "reason": refusal.plain},
             )
     except Exception:  # the person still hears the refusal; the log keeps what the audit could not
         log.exception("could not audit a refused %s by %s", action, actor.user_id)

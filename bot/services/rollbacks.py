@@ -42,7 +42,9 @@ async def rollback(
     reason = check_text(reason, label="reason", limit=MAX_REASON)
     members = await ctx.members(actor.team_id)
     async with (
-        refusals.audited(ctx, actor, "roll back", service=service, environment=env.name, reason=reason) as subject,
+        refusals.audited(
+            ctx, actor, "roll back", service=service, environment=env.name, rollback_reason=reason
+        ) as subject,
         ctx.db.transaction() as session,
     ):
         await deployments_repo.lock_slot(session=session, team_id=actor.team_id, service=service, environment=env.name)

@@ -1,6 +1,7 @@
 """The post-release review over the real app: prompts after production, replies from the thread (edits,
 deletions, Slack retries, bot messages), closing with a summary, and action items."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 
@@ -233,3 +234,31 @@ async def test_add_action_item_button_opens_modal_and_submission_adds_it(
     listed = await harness.command_answer("actions")
     assert "Write the runbook" in listed
     assert "<@U0CAROL>" in listed
+
+
+async def test_action_items_come_from_the_facilitator_a_release_manager_or_someone_who_replied(
+    harness: Harness, services: ServiceContext
+) -> None:
+    thread = await _released(harness, services)
+    await harness.command_answer("review start payments@2.4.0", user="U0ALICE")
+    rule = "Only the facilitator (<@U0ALICE>), a release manager or someone who replied in the review thread"
+    refused = await harness.command_answer("action add payments@2.4.0 <@U0DAVE> +3d Add canary alerts", user="U0ERIN")
+    assert rule in refused
+    review = await _review(services)
+    await harness.click(str(ActionId.ADD_ACTION_ITEM), str(review.release_id), user="U0ERIN")
+    await harness.slack.wait_for("response_url", lambda c: rule in c.text_everywhere)
+    assert harness.slack.of("views.open") == []  # refused before the modal opens
+
+    await harness.event(_reply(thread, "1700000600.000001", "U0ERIN", "3. add canary alerts"))
+    for _ in range(100):  # the reply is recorded after the event's ack
+        async with services.db.read() as session:
+            replies = await reviews_repo.replies(session=session, review_id=review.id or 0)
+        if replies:
+            break
+        await asyncio.sleep(0.05)
+    added = await harness.command_answer("action add payments@2.4.0 <@U0DAVE> +3d Add canary alerts", user="U0ERIN")
+    assert "Added action item #1" in added
+    by_manager = await harness.command_answer("action add payments@2.4.0 <@U0DAVE> +3d Page less", user="U0RM")
+    assert "Added action item #2" in by_manager
+    history = await harness.command_answer("history payments@2.4.0")
+    assert history.count("was refused (add action item)") == 2
