@@ -285,3 +285,30 @@ async def test_app_home_neither_asks_nor_lets_the_editor_approve(harness: Harnes
     assert notice.startswith("⚠️ " + expected)
     assert "Approvals for prod* 0/2" in await harness.command_answer(f"show {REF}")
     assert [e.details["action"] for e in await refusals(database_url)] == ["approve", "approve"]
+
+
+async def test_every_privileged_refusal_is_audited_and_changes_nothing(harness: Harness, database_url: str) -> None:
+    assert "Proposed" in await harness.command_answer("propose payments 2.4.0 Faster checkout")
+    frozen = await harness.command_answer("freeze prod now +2h quarter close", user="U0RM")
+    assert "quarter close" in frozen
+    for command, says in (
+        (f"cancel {REF}", "Only the proposer (<@U0ALICE>) or a release manager can cancel"),
+        (f"edit {REF} summary Something else", "Only the proposer (<@U0ALICE>) or a release manager can edit"),
+        (f"schedule {REF} +2h", "Only the proposer (<@U0ALICE>) or a release manager can schedule"),
+        (f"reject {REF} not convinced", "You may not reject payments@2.4.0; only approvers of prod"),
+        ("freeze qa now +1h because", "Only release managers can freeze an environment"),
+        ("unfreeze 1", "Only release managers can lift a freeze"),
+    ):
+        assert says in await harness.command_answer(command, user="U0ZED"), command
+    assert [e.details["action"] for e in await refusals(database_url)] == [
+        "cancel",
+        "edit",
+        "schedule",
+        "reject",
+        "freeze an environment",
+        "lift a freeze",
+    ]
+    card = await harness.command_answer(f"show {REF}")
+    assert "*Status*\\nproposed" in card
+    assert "Faster checkout" in card
+    assert "quarter close" in await harness.command_answer("freezes")  # still in force

@@ -134,6 +134,7 @@ async def test_prod_deployment_prompts_review_and_close_summarises_replies_once(
     assert (await _review(services)).status == "closed"
     history = await harness.command_answer("history payments@2.4.0")
     assert "review_closed" in history or "review" in history.lower()
+    assert "<@U0BOB> was refused (close review)" in history  # the refused click is in the audit trail
 
     again = await harness.command_answer("review close payments@2.4.0", user="U0ALICE")
     assert "already closed" in again
