@@ -89,15 +89,35 @@ def approver_entities(env: Environment) -> tuple[str, ...]:
 def rule(env: Environment, action: Action) -> Rule:
     approvers = approver_entities(env)
     if action is Action.APPROVE:
-        return Rule(env.name, action, "approvers", approvers, not approvers, True, False, False)
+        return Rule(
+            env.name,
+            action,
+            "approvers",
+            approvers,
+            anyone=not approvers,
+            release_managers=True,
+            proposer=False,
+            scope_author=False,
+        )
     if action is Action.SIGN_OFF:
-        return Rule(env.name, action, "verifiers", tuple(env.verifiers), not env.verifiers, False, False, True)
-    own_release = action is Action.ROLL_BACK or env.proposer_may_deploy or not env.needs_approval
+        return Rule(
+            env.name,
+            action,
+            "verifiers",
+            tuple(env.verifiers),
+            anyone=not env.verifiers,
+            release_managers=False,
+            proposer=False,
+            scope_author=True,
+        )
+    own = action is Action.ROLL_BACK or env.proposer_may_deploy or not env.needs_approval
     if env.deployers:
-        return Rule(env.name, action, "deployers", tuple(env.deployers), False, True, own_release, True)
-    if env.needs_approval:  # approvals guard the environment: so do its approvers
-        return Rule(env.name, action, "approvers", approvers, not approvers, True, own_release, True)
-    return Rule(env.name, action, "deployers", (), True, True, own_release, True)
+        role, entities, anyone = "deployers", tuple(env.deployers), False
+    elif env.needs_approval:  # approvals guard the environment: so do its approvers
+        role, entities, anyone = "approvers", approvers, not approvers
+    else:
+        role, entities, anyone = "deployers", (), True
+    return Rule(env.name, action, role, entities, anyone=anyone, release_managers=True, proposer=own, scope_author=True)
 
 
 def check(
