@@ -1,6 +1,7 @@
 """Who may do what, over signed HTTP: deployers, the proposer's own deployments and sign-offs, separation of
 duties after an edit, and the same refusals on every path (command, Deploy button, App Home), each audited."""
 
+import asyncio
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -211,20 +212,22 @@ async def test_editing_the_rollback_plan_or_the_risk_restarts_approvals(harness:
     assert "*Risk*\\nlow" in await harness.command_answer(f"show {REF}")
 
 
-def _deploy_button(harness: Harness, target: str) -> str:
-    cards = [c for c in harness.slack.calls if c.method in ("chat.postMessage", "chat.update")]
-    for card in reversed(cards):
-        for block in card.get("blocks") or []:
-            for element in block.get("elements", []):
-                if element.get("action_id") == ActionId.DEPLOY_NEXT and element["text"]["text"] == target:
-                    return str(element["value"])
+async def _deploy_button(harness: Harness, target: str) -> str:
+    """The value of the card's `target` button, once a card showing it reached Slack (posted or updated: the
+    outbox sends only the newest card, so either may carry it)."""
+    for _ in range(200):
+        for card in reversed([c for c in harness.slack.calls if c.method in ("chat.postMessage", "chat.update")]):
+            for block in card.get("blocks") or []:
+                for element in block.get("elements", []):
+                    if element.get("action_id") == ActionId.DEPLOY_NEXT and element["text"]["text"] == target:
+                        return str(element["value"])
+        await asyncio.sleep(0.05)
     raise AssertionError(f"no {target} button on any card")
 
 
 async def test_the_deploy_button_is_refused_like_the_command(harness: Harness, database_url: str) -> None:
     await ready_for_prod(harness, REF)
-    await harness.slack.wait_for("chat.update", lambda c: "Deploy to prod" in c.text_everywhere)
-    value = _deploy_button(harness, "Deploy to prod")
+    value = await _deploy_button(harness, "Deploy to prod")
     for user, expected in (
         ("U0ALICE", "You proposed payments@2.4.0, so someone else must deploy it to prod"),
         ("U0BOB", f"Only {DEPLOYERS_NAMED} may deploy to prod."),
