@@ -42,8 +42,8 @@ class Release(ReleaseBase, table=True):
     message_ts: str | None = Field(default=None, max_length=32)
     row_version: int = Field(default=1)
     # Separation of duties: who last changed the scope (proposed, re-proposed, edited, scheduled) and how often.
-    scope_changed_by: str = Field(default="", max_length=32)
-    scope_version: int = Field(default=1)
+    scope_changed_by: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
+    scope_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     review_summary: str = text_field()
     commit_sha: str | None = Field(default=None, max_length=40)  # recorded by a gate check from CI
     created_at: datetime = created_at_field()

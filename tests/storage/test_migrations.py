@@ -38,6 +38,9 @@ async def test_every_table_is_scoped_by_team() -> None:
     assert unscoped == []
 
 
+PREVIOUS = "0004_webhook_deliveries"  # the revision 0003_separation_of_duties follows
+
+
 def test_existing_releases_get_their_proposer_as_scope_author(tmp_path: Path) -> None:
     """0003 on a database with releases in it: nobody but the proposer could have changed their scope before."""
     path = tmp_path / "old.db"
@@ -47,7 +50,7 @@ def test_existing_releases_get_their_proposer_as_scope_author(tmp_path: Path) ->
         with closing(sqlite3.connect(path)) as connection, connection:
             return connection.execute(sql).fetchall()
 
-    upgrade(url, "0002")
+    upgrade(url, PREVIOUS)
     query(
         "INSERT INTO releases (id, team_id, proposer_id, status, channel_id, row_version, created_at, updated_at,"
         " service, version, summary, risk) VALUES (1, 'T0TEAM', 'U0ALICE', 'proposed', 'C0RELEASE', 1,"
@@ -55,6 +58,6 @@ def test_existing_releases_get_their_proposer_as_scope_author(tmp_path: Path) ->
     )
     upgrade(url)
     assert query("SELECT scope_changed_by, scope_version FROM releases") == [("U0ALICE", 1)]
-    command.downgrade(alembic_config(url), "0002")
+    command.downgrade(alembic_config(url), PREVIOUS)
     assert "scope_changed_by" not in [column[1] for column in query("PRAGMA table_info(releases)")]
     assert query("SELECT summary FROM releases") == [("Faster checkout",)]
