@@ -38,7 +38,7 @@ async def test_every_table_is_scoped_by_team() -> None:
     assert unscoped == []
 
 
-PREVIOUS = "0004_webhook_deliveries"  # the revision 0003_separation_of_duties follows
+PREVIOUS = "0005_pipeline"  # the revision 0003_separation_of_duties follows
 
 
 def test_existing_releases_get_their_proposer_as_scope_author(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """separation of duties: who last changed a release's scope, and the scope each decision was given on
 
 Revision ID: 0003_separation_of_duties
-Revises: 0004_webhook_deliveries
+Revises: 0005_pipeline
 
 Existing releases get their proposer as the scope's last author (nobody else could change it before) and scope
 version 1; existing decisions keep no hash (history shows none for them). Columns are only added (no table is
@@ -15,7 +15,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0003_separation_of_duties"
-down_revision: str | None = "0004_webhook_deliveries"  # chained after main's head; the lead may re-chain
+down_revision: str | None = "0005_pipeline"  # chained after main's head; the lead may re-chain
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
