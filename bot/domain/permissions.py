@@ -24,7 +24,9 @@ def check_owner(policy: Policy, *, user_id: str, proposer_id: str, members: Memb
     )
 
 
-class Action(StrEnum):
+class Permission(StrEnum):
+    """What a rule is about (not to be confused with `bot.domain.pipeline.Action`, what a deployer is asked)."""
+
     APPROVE = "approve"
     DEPLOY = "deploy"
     ROLL_BACK = "roll back"
@@ -33,10 +35,10 @@ class Action(StrEnum):
 
 # How each action reads after "may" in a sentence about one environment.
 _DOING = {
-    Action.APPROVE: "approve releases for {env}",
-    Action.DEPLOY: "deploy to {env}",
-    Action.ROLL_BACK: "roll back {env}",
-    Action.SIGN_OFF: "sign off regression in {env}",
+    Permission.APPROVE: "approve releases for {env}",
+    Permission.DEPLOY: "deploy to {env}",
+    Permission.ROLL_BACK: "roll back {env}",
+    Permission.SIGN_OFF: "sign off regression in {env}",
 }
 
 
@@ -46,7 +48,7 @@ class Rule:
     environment leaves `deployers` empty, deploying falls back to its approvers)."""
 
     environment: str
-    action: Action
+    action: Permission
     role: str  # "approvers", "deployers" or "verifiers"
     entities: tuple[str, ...]  # people (U…/W…) and user groups (S…)
     anyone: bool  # nobody is listed: anyone in the workspace
@@ -86,9 +88,9 @@ def approver_entities(env: Environment) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*env.approvers, *(member for g in env.approval_groups for member in g.members)]))
 
 
-def rule(env: Environment, action: Action) -> Rule:
+def rule(env: Environment, action: Permission) -> Rule:
     approvers = approver_entities(env)
-    if action is Action.APPROVE:
+    if action is Permission.APPROVE:
         return Rule(
             env.name,
             action,
@@ -99,7 +101,7 @@ def rule(env: Environment, action: Action) -> Rule:
             proposer=False,
             scope_author=False,
         )
-    if action is Action.SIGN_OFF:
+    if action is Permission.SIGN_OFF:
         return Rule(
             env.name,
             action,
@@ -110,7 +112,7 @@ def rule(env: Environment, action: Action) -> Rule:
             proposer=False,
             scope_author=True,
         )
-    own = action is Action.ROLL_BACK or env.proposer_may_deploy or not env.needs_approval
+    own = action is Permission.ROLL_BACK or env.proposer_may_deploy or not env.needs_approval
     if env.deployers:
         role, entities, anyone = "deployers", tuple(env.deployers), False
     elif env.needs_approval:  # approvals guard the environment: so do its approvers
@@ -123,7 +125,7 @@ def rule(env: Environment, action: Action) -> Rule:
 def check(
     policy: Policy,
     env: Environment,
-    action: Action,
+    action: Permission,
     *,
     user_id: str,
     members: Members,
@@ -145,11 +147,11 @@ def check(
 
 # Refusals of separation of duties, for the actions whose rule bars the proposer or the scope's last author.
 _OWN = {
-    Action.APPROVE: "You proposed {ref}, so you cannot approve or reject it yourself (separation of duties). "
+    Permission.APPROVE: "You proposed {ref}, so you cannot approve or reject it yourself (separation of duties). "
     "Who may approve for {env}: {who}.",
-    Action.DEPLOY: "You proposed {ref}, so someone else must deploy it to {env}, which needs approvals "
+    Permission.DEPLOY: "You proposed {ref}, so someone else must deploy it to {env}, which needs approvals "
     "(separation of duties): {who}.",
-    Action.SIGN_OFF: "You proposed {ref}, so someone else must sign off its regression in {env} "
+    Permission.SIGN_OFF: "You proposed {ref}, so someone else must sign off its regression in {env} "
     "(separation of duties): {who}.",
 }
 _SCOPE_AUTHOR = (
@@ -170,7 +172,7 @@ def _describe(given: Rule, has_managers: bool) -> str:
         who = "anyone"
     else:
         who = f"{given.role} {_listed(given.entities)}" if given.entities else ""
-        if given.action in (Action.DEPLOY, Action.ROLL_BACK) and given.role == "approvers" and who:
+        if given.action in (Permission.DEPLOY, Permission.ROLL_BACK) and given.role == "approvers" and who:
             who += " (no deployers set)"
         if given.release_managers and has_managers:
             who = f"{who}, or release managers" if who else "release managers"
@@ -197,8 +199,8 @@ def explain(policy: Policy) -> str:
         if env.regression_required:
             facts.append("a passed regression sign-off before the next environment")
         lines += ["", f"{env.name}: {'; '.join(facts)}"]
-        for action in Action:
-            if action is Action.APPROVE and not env.needs_approval:
+        for action in Permission:
+            if action is Permission.APPROVE and not env.needs_approval:
                 text = "no approvals needed"
             else:
                 text = _describe(rule(env, action), bool(managers))

@@ -13,7 +13,7 @@ from bot.domain.approval_policy import ApprovalState
 from bot.domain.errors import InvalidTransition, NotAllowed
 from bot.domain.lifecycle import OPEN, Event, can
 from bot.domain.message import Message
-from bot.domain.permissions import Action
+from bot.domain.permissions import Permission
 from bot.domain.policy import Environment, Members
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
 from bot.services import lookup, refusals, release_card, release_state
@@ -42,7 +42,7 @@ def may_approve(ctx: ServiceContext, release: Release, env: Environment, user_id
     permissions.check(
         ctx.policy,
         env,
-        Action.APPROVE,
+        Permission.APPROVE,
         user_id=user_id,
         members=members,
         ref=release.ref,
@@ -205,7 +205,7 @@ def _reject_target(
         return ctx.policy.environment_names[-1]
     if not gated:
         raise NotAllowed("You may not reject {ref}; only release managers may.", ref=release.ref)
-    who = permissions.rule(gated[0], Action.APPROVE).who(ctx.policy.release_managers)
+    who = permissions.rule(gated[0], Permission.APPROVE).who(ctx.policy.release_managers)
     raise NotAllowed("You may not reject {ref}; only {who} may.", ref=release.ref, who=who)
 
 

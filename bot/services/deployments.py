@@ -164,7 +164,7 @@ async def deploy(
         permissions.check(
             ctx.policy,
             env,
-            permissions.Action.DEPLOY,
+            permissions.Permission.DEPLOY,
             user_id=actor.user_id,
             members=members,
             ref=release.ref,

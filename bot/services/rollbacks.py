@@ -52,7 +52,7 @@ async def rollback(
             session=session, team_id=actor.team_id, service=service, environment=env.name
         )
         subject.release = live.release_id if live is not None else None
-        permissions.check(ctx.policy, env, permissions.Action.ROLL_BACK, user_id=actor.user_id, members=members)
+        permissions.check(ctx.policy, env, permissions.Permission.ROLL_BACK, user_id=actor.user_id, members=members)
         if live is None:
             raise NotFound(
                 "Nothing of {service} is live in {env}, so there is nothing to roll back. "

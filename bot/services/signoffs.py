@@ -8,7 +8,7 @@ from bot.domain import permissions
 from bot.domain.errors import InvalidTransition
 from bot.domain.lifecycle import CLOSED
 from bot.domain.message import Message
-from bot.domain.permissions import Action
+from bot.domain.permissions import Permission
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
 from bot.services import lookup, refusals, release_card, release_state
 from bot.services.context import Actor, ServiceContext
@@ -40,7 +40,7 @@ async def verify(
         permissions.check(
             ctx.policy,
             env,
-            Action.SIGN_OFF,
+            Permission.SIGN_OFF,
             user_id=actor.user_id,
             members=members,
             ref=release.ref,

@@ -5,7 +5,7 @@ import pytest
 from bot.domain import permissions
 from bot.domain.approval_policy import evaluate
 from bot.domain.errors import NotAllowed
-from bot.domain.permissions import Action
+from bot.domain.permissions import Permission
 from bot.domain.policy import ApprovalGroup, Environment, Members, Policy
 
 PROD = Environment(name="prod", approvals=2, approvers=["U0BOB", "U0CAROL", "S0RELMGR"])
@@ -29,7 +29,7 @@ def check_may_approve(env: Environment, *, user_id: str, proposer_id: str, scope
     permissions.check(
         policy,
         env,
-        Action.APPROVE,
+        Permission.APPROVE,
         user_id=user_id,
         members=MEMBERS,
         ref="p@1",
