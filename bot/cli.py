@@ -1,4 +1,4 @@
-"""`shipmate` (also `python -m bot`): run, doctor, db upgrade, manifest, policy check, webhook sign."""
+"""`shipmate` (also `python -m bot`): run, doctor, db upgrade, manifest, policy check and explain, webhook sign."""
 
 import argparse
 import asyncio
@@ -12,6 +12,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot import logs
+from bot.domain.permissions import explain
 from bot.domain.policy import PolicyError
 from bot.manifest import manifest
 from bot.policy_source import read_file, resolve
@@ -130,6 +131,22 @@ def cmd_doctor(_args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_policy_explain(args: argparse.Namespace) -> int:
+    """Who may approve, deploy, roll back and sign off in each environment, under FILE or the policy in force
+    (the same sources as `shipmate run`); user groups stay ids, nothing is asked of Slack."""
+    try:
+        if args.file:
+            origin, policy = args.file, read_file(Path(args.file))
+        else:
+            source = resolve(_settings())
+            origin, policy = source.origin, source.policy
+    except PolicyError as exc:
+        return _fail(str(exc))
+    print(f"shipmate: who may do what under {origin}", file=sys.stderr)
+    print(explain(policy), end="")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="shipmate", description="Release management in Slack.")
     sub = root.add_subparsers(dest="command", required=True)
@@ -154,6 +171,13 @@ def parser() -> argparse.ArgumentParser:
         "file", nargs="?", help="default: the policy in force (SHIPMATE_POLICY_TOML, SHIPMATE_POLICY, …)"
     )
     check.set_defaults(func=cmd_policy_check)
+    explained = policy_sub.add_parser(
+        "explain", help="who may approve, deploy, roll back and sign off, per environment"
+    )
+    explained.add_argument(
+        "file", nargs="?", help="default: the policy in force (SHIPMATE_POLICY_TOML, SHIPMATE_POLICY, …)"
+    )
+    explained.set_defaults(func=cmd_policy_explain)
     webhook = sub.add_parser("webhook", help="tools for Shipmate's signed webhooks")
     webhook_sub = webhook.add_subparsers(dest="webhook_command", required=True)
     sign = webhook_sub.add_parser(

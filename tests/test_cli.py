@@ -150,3 +150,32 @@ def test_webhook_sign_without_a_secret_or_a_file_says_so(tmp_path: Path) -> None
     no_file = _run_cli("webhook", "sign", "missing.json", env={"SHIPMATE_WEBHOOK_SECRET": "s"}, cwd=tmp_path)
     assert no_file.returncode == 2
     assert no_file.stderr.strip() == "shipmate: missing.json: No such file or directory"
+
+
+def _fenced(text: str, after: str, language: str) -> str:
+    """The first ```language block after the line `after` in README."""
+    start = text.index(f"```{language}\n", text.index(after)) + len(language) + 4
+    return text[start : text.index("```", start)]
+
+
+def test_readme_who_may_do_what_is_what_policy_explain_prints_for_its_sample(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    sample = tmp_path / "shipmate.toml"
+    sample.write_text(_fenced(readme, "### Policy (`shipmate.toml`)", "toml"), encoding="utf-8")
+    assert main(["policy", "explain", str(sample)]) == 0
+    printed = capsys.readouterr().out
+    assert printed == _fenced(readme, "## Who may do what", "text")
+    assert "  roll back: deployers U0DAVE, S0ONCALL, or release managers\n" in printed  # ids, nothing resolved
+
+
+def test_policy_explain_without_a_file_explains_the_built_in_defaults(tmp_path: Path) -> None:
+    result = _run_cli("policy", "explain", env={}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "built-in defaults" in result.stderr
+    assert result.stdout.startswith("release managers: none\n")
+    assert "prod: 1 approval\n  approve:   anyone, but never the release's proposer" in result.stdout
+    missing = _run_cli("policy", "explain", "absent.toml", env={}, cwd=tmp_path)
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == "shipmate: absent.toml: no such file"

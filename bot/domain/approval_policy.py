@@ -1,7 +1,8 @@
-"""Who may approve a release for an environment, and whether the approvals given reach the quorum.
+"""Whether the approvals given for an environment reach its quorum (who may give one: `permissions`).
 
-Separation of duties: the proposer never counts. One person counts once: with approval groups, each
-approver fills at most one group's slot, chosen so that as many group slots as possible are filled.
+Separation of duties: neither the proposer nor whoever last changed the scope counts. One person counts once:
+with approval groups, each approver fills at most one group's slot, chosen so that as many group slots as
+possible are filled.
 """
 
 from collections.abc import Iterable
@@ -9,8 +10,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.domain import policy
-from bot.domain.errors import NotAllowed
-from bot.domain.message import Message, mentions
 from bot.domain.policy import Environment, Policy, includes
 
 Members = policy.Members
@@ -46,46 +45,6 @@ def groups_of(env: Environment, user_id: str, members: Members) -> list[str]:
     return [group.name for group in env.approval_groups if includes(group.members, user_id, members)]
 
 
-def check_may_approve(
-    env: Environment,
-    *,
-    user_id: str,
-    proposer_id: str,
-    release_managers: Iterable[str],
-    members: Members,
-    ref: str,
-) -> None:
-    """Raise NotAllowed, saying why and who can, unless `user_id` may approve `ref` for `env`."""
-    if user_id == proposer_id:
-        raise NotAllowed(
-            "You proposed {ref}, so you cannot approve or reject it yourself (separation of duties). {who}",
-            ref=ref,
-            who=who_can_approve(env, release_managers),
-        )
-    if env.approval_groups:
-        if groups_of(env, user_id, members) or includes(release_managers, user_id, members):
-            return
-    elif not env.approvers or includes(env.approvers, user_id, members) or includes(release_managers, user_id, members):
-        return
-    raise NotAllowed(
-        "You are not an approver for {env}. {who}", env=env.name, who=who_can_approve(env, release_managers)
-    )
-
-
-def who_can_approve(env: Environment, release_managers: Iterable[str]) -> Message:
-    if env.approval_groups:
-        parts = [
-            Message("{required} from {members} ({name})", required=g.required, members=mentions(g.members), name=g.name)
-            for g in env.approval_groups
-        ]
-        template = " and ".join(f"{{part{index}}}" for index in range(len(parts)))
-        return Message("{env} needs " + template + ".", env=env.name, **{f"part{i}": p for i, p in enumerate(parts)})
-    entities = list(dict.fromkeys([*env.approvers, *release_managers]))
-    if not entities:
-        return Message("Anyone but the proposer can approve for {env}.", env=env.name)
-    return Message("Approvers for {env}: {who}.", env=env.name, who=mentions(entities))
-
-
 def _assign(approvers: list[str], env: Environment, members: Members) -> dict[str, str]:
     """Maximum matching of approvers to group slots (Kuhn's algorithm); approver → group name."""
     slots = [group.name for group in env.approval_groups for _ in range(group.required)]
@@ -113,9 +72,11 @@ def evaluate(
     rejections: Iterable[str] = (),
     proposer_id: str,
     members: Members,
+    scope_author_id: str | None = None,
 ) -> ApprovalState:
     """The quorum state from the active decisions, in the order they were given."""
-    approvers = [user for user in dict.fromkeys(approvals) if user != proposer_id]
+    barred = {proposer_id, scope_author_id}
+    approvers = [user for user in dict.fromkeys(approvals) if user not in barred]
     groups: tuple[GroupProgress, ...] = ()
     if env.approval_groups:
         assignment = _assign(approvers, env, members)
@@ -144,7 +105,14 @@ class Decision(Protocol):
     decision: str  # approve | reject
 
 
-def states(policy: Policy, *, proposer_id: str, decisions: Iterable[Decision], members: Members) -> list[ApprovalState]:
+def states(
+    policy: Policy,
+    *,
+    proposer_id: str,
+    decisions: Iterable[Decision],
+    members: Members,
+    scope_author_id: str | None = None,
+) -> list[ApprovalState]:
     """The quorum state of every environment that needs approvals, in pipeline order."""
     decided = list(decisions)
     return [
@@ -154,6 +122,7 @@ def states(policy: Policy, *, proposer_id: str, decisions: Iterable[Decision], m
             rejections=[d.user_id for d in decided if d.environment == env.name and d.decision == "reject"],
             proposer_id=proposer_id,
             members=members,
+            scope_author_id=scope_author_id,
         )
         for env in policy.environments
         if env.needs_approval

@@ -47,7 +47,7 @@ class Cancel(Command):
 @dataclass(frozen=True)
 class Edit(Command):
     ref: ReleaseRef
-    field: Literal["summary", "changes", "rollback_plan"]
+    field: Literal["summary", "changes", "rollback_plan", "risk"]
     text: str
 
 

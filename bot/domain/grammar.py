@@ -45,6 +45,7 @@ from bot.domain.validation import (
     MAX_ROLLBACK_PLAN,
     MAX_SUMMARY,
     ReleaseRef,
+    check_risk,
     check_service,
     check_text,
     check_version,
@@ -205,20 +206,21 @@ _EDITABLE = {
     "summary": ("summary", MAX_SUMMARY),
     "changes": ("changes", MAX_CHANGES),
     "rollback": ("rollback_plan", MAX_ROLLBACK_PLAN),
+    "risk": ("risk", len("medium")),
 }
 
 
-@verb("edit", "edit <service@version> summary|changes|rollback <text…>")
+@verb("edit", "edit <service@version> summary|changes|rollback|risk <text…>")
 def _edit(rest: str) -> Command:
     words, text = _take(rest, 2)
-    _need(words, 2, "the release and what to change (`summary`, `changes` or `rollback`)")
+    _need(words, 2, "the release and what to change (`summary`, `changes`, `rollback` or `risk`)")
     what = words[1].lower()
     if what not in _EDITABLE:
-        raise Problem("{what}: say `summary`, `changes` or `rollback`.", what=Code(words[1], 20))
+        raise Problem("{what}: say `summary`, `changes`, `rollback` or `risk`.", what=Code(words[1], 20))
     field, limit = _EDITABLE[what]
     if not text:
         raise Problem("Missing the new {what}.", what=what)
-    new_text = check_text(text, label=what, limit=limit)
+    new_text = check_risk(text) if field == "risk" else check_text(text, label=what, limit=limit)
     return Edit(parse_ref(words[0]), field, new_text)  # type: ignore[arg-type]
 
 

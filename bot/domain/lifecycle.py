@@ -22,7 +22,7 @@ class Status(StrEnum):
 
 class Event(StrEnum):
     QUORUM_MET = "quorum_met"  # every environment that needs approvals has them
-    SCOPE_CHANGED = "scope_changed"  # summary, changes or window edited: approvals start over
+    SCOPE_CHANGED = "scope_changed"  # summary, changes, rollback plan, risk or window changed: approvals start over
     REJECTED = "rejected"
     REJECTION_WITHDRAWN = "rejection_withdrawn"
     REPROPOSED = "reproposed"

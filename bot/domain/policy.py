@@ -105,6 +105,8 @@ class Environment(_Strict):
     approval_groups: list[ApprovalGroup] = []
     regression_required: bool = False
     verifiers: list[EntityId] = []
+    deployers: list[EntityId] = []  # who may deploy to and roll back this environment (release managers always may)
+    proposer_may_deploy: bool = False  # the proposer may deploy their own release here even though it needs approvals
     ci_may_bypass_gates: bool = False
     github_environment: str | None = Field(default=None, min_length=1, max_length=255)  # default: `name`
 
@@ -254,7 +256,12 @@ class Policy(_Strict):
         """Every user group the policy names: resolved through Slack before a decision that involves people."""
         entities = list(self.release_managers)
         for env in self.environments:
-            entities += [*env.approvers, *env.verifiers, *(m for g in env.approval_groups for m in g.members)]
+            entities += [
+                *env.approvers,
+                *env.verifiers,
+                *env.deployers,
+                *(m for g in env.approval_groups for m in g.members),
+            ]
         return frozenset(entity for entity in entities if is_user_group(entity))
 
     def is_release_manager(self, user_id: str, members: Members) -> bool:

@@ -99,17 +99,18 @@ class Waiting:
 
 
 def waiting_on_users(
-    items: Iterable[tuple[Waiting, Sequence[str], str, ApprovalState]], members: Members
+    items: Iterable[tuple[Waiting, Sequence[str], Sequence[str], ApprovalState]], members: Members
 ) -> dict[str, list[Waiting]]:
-    """Person → what waits on them. `items`: (what, entities asked, proposer, state). Groups expand to members;
-    the proposer and anyone who already decided are left out."""
+    """Person → what waits on them. `items`: (what, entities asked, people who may not approve it, state).
+    Groups expand to members; the proposer, whoever last changed the scope (the barred) and anyone who already
+    decided are left out."""
     result: dict[str, list[Waiting]] = {}
-    for waiting, entities, proposer, state in items:
+    for waiting, entities, barred, state in items:
         users: list[str] = []
         for entity in entities:
             users.extend(sorted(members.get(entity, frozenset())) if is_user_group(entity) else [entity])
         for user in dict.fromkeys(users):
-            if user == proposer or user in state.approved_by or user in state.rejected_by:
+            if user in barred or user in state.approved_by or user in state.rejected_by:
                 continue
             result.setdefault(user, []).append(waiting)
     return result

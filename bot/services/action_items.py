@@ -11,8 +11,9 @@ from bot.domain.reminders import Kind
 from bot.domain.timeparse import parse_duration, parse_when, zone
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
 from bot.render import render
-from bot.services import lookup, release_card
+from bot.services import lookup, refusals, release_card
 from bot.services.context import Actor, ServiceContext
+from bot.services.reviews import may_add_action_item
 from storage.models import ActionItem, Release
 from storage.repositories import action_items as items_repo
 from storage.repositories import audit, jobs, outbox
@@ -53,7 +54,8 @@ async def add(
     if not owner_id:
         raise InvalidInput("Pick who owns the action item.", field="owner")
     due_at = parse_due(due_text, ctx)
-    async with ctx.db.transaction() as session:
+    members = await ctx.members(actor.team_id)
+    async with refusals.audited(ctx, actor, "add action item", release=ref), ctx.db.transaction() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
         review = await reviews_repo.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
         if review is None:
@@ -61,6 +63,7 @@ async def add(
                 "{ref} has no review yet; action items come out of one (`/release review start {ref}`).",
                 ref=release.ref,
             )
+        await may_add_action_item(session, ctx, actor, release, review, members)
         item = items_repo.add(
             session=session,
             item=ActionItem(
@@ -112,10 +115,14 @@ async def add(
 
 async def done(ctx: ServiceContext, actor: Actor, item_id: int) -> Message:
     members = await ctx.members(actor.team_id)
-    async with ctx.db.transaction() as session:
+    async with (
+        refusals.audited(ctx, actor, "mark action item done", item=item_id) as subject,
+        ctx.db.transaction() as session,
+    ):
         item = await items_repo.get(session=session, team_id=actor.team_id, item_id=item_id, lock=True)
         if item is None:
             raise NotFound("There is no action item #{id}. See the open ones with `/release actions`.", id=item_id)
+        subject.release = item.release_id
         if item.status == "done":
             return Message("Action item #{id} is already done.", id=item_id)
         manager = ctx.policy.is_release_manager(actor.user_id, members)

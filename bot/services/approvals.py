@@ -8,14 +8,15 @@ and two processes at once all end with the right count and one "approved" transi
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import approval_policy
+from bot.domain import approval_policy, permissions, scope
 from bot.domain.approval_policy import ApprovalState
 from bot.domain.errors import InvalidTransition, NotAllowed
 from bot.domain.lifecycle import OPEN, Event, can
 from bot.domain.message import Message
+from bot.domain.permissions import Permission
 from bot.domain.policy import Environment, Members
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
-from bot.services import lookup, release_card, release_state
+from bot.services import lookup, refusals, release_card, release_state
 from bot.services.context import Actor, ServiceContext
 from bot.services.outcome import Outcome
 from storage.models import Approval, Release
@@ -26,18 +27,32 @@ from storage.repositories import audit, subscriptions
 async def states(session: AsyncSession, ctx: ServiceContext, release: Release, members: Members) -> list[ApprovalState]:
     """Where the release stands with every environment that needs approvals, from its active decisions."""
     decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk)
-    return approval_policy.states(ctx.policy, proposer_id=release.proposer_id, decisions=decisions, members=members)
+    return approval_policy.states(
+        ctx.policy,
+        proposer_id=release.proposer_id,
+        decisions=decisions,
+        members=members,
+        scope_author_id=release.scope_changed_by or None,
+    )
+
+
+def may_approve(ctx: ServiceContext, release: Release, env: Environment, user_id: str, members: Members) -> None:
+    """Refuse unless `user_id` may approve (or reject) `release` for `env`: an approver of it, neither its
+    proposer nor whoever last changed its scope."""
+    permissions.check(
+        ctx.policy,
+        env,
+        Permission.APPROVE,
+        user_id=user_id,
+        members=members,
+        ref=release.ref,
+        proposer_id=release.proposer_id,
+        scope_author_id=release.scope_changed_by or None,
+    )
 
 
 def _may_approve(ctx: ServiceContext, release: Release, env: Environment, actor: Actor, members: Members) -> None:
-    approval_policy.check_may_approve(
-        env,
-        user_id=actor.user_id,
-        proposer_id=release.proposer_id,
-        release_managers=ctx.policy.release_managers,
-        members=members,
-        ref=release.ref,
-    )
+    may_approve(ctx, release, env, actor.user_id, members)
 
 
 def _target(
@@ -68,6 +83,11 @@ def _require_open(release: Release, verb: str) -> None:
 async def approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, comment: str = "") -> Outcome:
     comment = check_text(comment, label="comment", limit=MAX_REASON, required=False)
     members = await ctx.members(actor.team_id)
+    async with refusals.audited(ctx, actor, "approve", release=ref):
+        return await _approve(ctx, actor, ref, comment, members)
+
+
+async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, comment: str, members: Members) -> Outcome:
     try:
         async with ctx.db.transaction() as session:
             release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
@@ -93,6 +113,8 @@ async def approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, comm
                     decision="approve",
                     comment=comment,
                     group_name=groups[0] if groups else None,
+                    scope_hash=scope.digest(release),
+                    scope_version=release.scope_version,
                 ),
             )
             await session.flush()
@@ -103,6 +125,7 @@ async def approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, comm
                 action="approved",
                 environment=env.name,
                 comment=comment,
+                **scope_details(release),
             )
             after = await states(session, ctx, release, members)
             state = next(s for s in after if s.environment == env.name)
@@ -139,14 +162,28 @@ async def approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, comm
     )
 
 
+def scope_details(release: Release) -> dict[str, str | int]:
+    """The release's scope now, as its hash and version: what a decision is given on, or a change makes."""
+    return {"scope_hash": scope.digest(release), "scope_version": release.scope_version}
+
+
+def mark_scope_changed(release: Release, user_id: str) -> dict[str, str | int]:
+    """`user_id` just changed the release's scope: a new scope version, which they may not approve. Returns the
+    new version and its hash, for the audit row of the change."""
+    release.scope_changed_by = user_id
+    release.scope_version += 1
+    return scope_details(release)
+
+
 async def check_may_decide_by_id(ctx: ServiceContext, actor: Actor, release_id: int) -> Release:
     """Refuse early (before the reject modal opens) when this person may not decide on the release."""
     members = await ctx.members(actor.team_id)
-    async with ctx.db.read() as session:
-        release = await lookup.release(session, team_id=actor.team_id, ref=release_id)
-        _require_open(release, "rejected")
-        pending = await states(session, ctx, release, members)
-    _reject_target(ctx, release, pending, actor, members)
+    async with refusals.audited(ctx, actor, "reject", release=release_id):
+        async with ctx.db.read() as session:
+            release = await lookup.release(session, team_id=actor.team_id, ref=release_id)
+            _require_open(release, "rejected")
+            pending = await states(session, ctx, release, members)
+        _reject_target(ctx, release, pending, actor, members)
     return release
 
 
@@ -166,17 +203,20 @@ def _reject_target(
             continue
     if ctx.policy.is_release_manager(actor.user_id, members):
         return ctx.policy.environment_names[-1]
-    who = (
-        approval_policy.who_can_approve(gated[0], ctx.policy.release_managers)
-        if gated
-        else Message("Only release managers can.")
-    )
-    raise NotAllowed("You may not reject {ref}. {who}", ref=release.ref, who=who)
+    if not gated:
+        raise NotAllowed("You may not reject {ref}; only release managers may.", ref=release.ref)
+    who = permissions.rule(gated[0], Permission.APPROVE).who(ctx.policy.release_managers)
+    raise NotAllowed("You may not reject {ref}; only {who} may.", ref=release.ref, who=who)
 
 
 async def reject(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, reason: str) -> Outcome:
     reason = check_text(reason, label="reason", limit=MAX_REASON, field="reason")
     members = await ctx.members(actor.team_id)
+    async with refusals.audited(ctx, actor, "reject", release=ref):
+        return await _reject(ctx, actor, ref, reason, members)
+
+
+async def _reject(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, reason: str, members: Members) -> Outcome:
     async with ctx.db.transaction() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
         _require_open(release, "rejected")
@@ -193,6 +233,8 @@ async def reject(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, reaso
                 user_id=actor.user_id,
                 decision="reject",
                 comment=reason,
+                scope_hash=scope.digest(release),
+                scope_version=release.scope_version,
             ),
         )
         audit.record(
@@ -202,6 +244,7 @@ async def reject(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, reaso
             action="rejected",
             environment=env_name,
             reason=reason,
+            **scope_details(release),
         )
         release_card.thread(
             session, release, "thread_rejected", actor=actor.user_id, reason=reason, environment=env_name

@@ -1,5 +1,9 @@
 """Deployments: a person (command or button) or CI records a release going into an environment.
 
+A person may deploy only as `bot.domain.permissions` says (the environment's deployers, or its approvers when it
+lists none, and release managers; the proposer only where no approvals are needed). CI, authenticated by the
+webhook secret, is the pipeline itself, not a person: it passes the gates but no role check.
+
 Every deployment passes the gates in `bot.domain.gates` unless CI deploys to an environment whose policy says
 `ci_may_bypass_gates`; then it is recorded with `bypassed_gates` and flagged in the thread. Order of locks, here
 and in rollbacks: the service × environment slot first, then the release row.
@@ -12,7 +16,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import approval_policy
+from bot.domain import approval_policy, permissions
 from bot.domain.errors import Conflict, GateBlocked, InvalidInput, NotFound
 from bot.domain.gates import GateFacts, evaluate
 from bot.domain.lifecycle import Event, can
@@ -26,6 +30,7 @@ from bot.services import (
     freeze_lookup,
     lifecycle_hooks,
     lookup,
+    refusals,
     release_card,
     release_state,
 )
@@ -97,7 +102,11 @@ async def gate_facts(
     if env.needs_approval:
         decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk)
         states = approval_policy.states(
-            ctx.policy, proposer_id=release.proposer_id, decisions=decisions, members=members
+            ctx.policy,
+            proposer_id=release.proposer_id,
+            decisions=decisions,
+            members=members,
+            scope_author_id=release.scope_changed_by or None,
         )
         approval_state = next(state for state in states if state.environment == env.name)
     regression_passed: bool | None = None
@@ -144,11 +153,23 @@ async def deploy(
 ) -> DeployOutcome | DeployRequested:
     env = environment_or_refuse(ctx.policy, environment)
     members = await ctx.members(actor.team_id)
-    async with ctx.db.transaction() as session:
+    async with (
+        refusals.audited(ctx, actor, "deploy", release=ref, environment=env.name),
+        ctx.db.transaction() as session,
+    ):
         await deployments_repo.lock_slot(
             session=session, team_id=actor.team_id, service=ref.service, environment=env.name
         )
         release = await _lock_release(session, actor.team_id, ref.service, ref.version)
+        permissions.check(
+            ctx.policy,
+            env,
+            permissions.Permission.DEPLOY,
+            user_id=actor.user_id,
+            members=members,
+            ref=release.ref,
+            proposer_id=release.proposer_id,
+        )
         live = await deployments_repo.current(
             session=session, team_id=actor.team_id, service=ref.service, environment=env.name
         )
@@ -157,9 +178,9 @@ async def deploy(
         facts = await gate_facts(
             session, ctx, release, env, actor_id=actor.user_id, override_reason=override_reason, members=members
         )
-        refusals = evaluate(facts)
-        if refusals:
-            raise GateBlocked(release.ref, env.name, refusals)
+        blocked = evaluate(facts)
+        if blocked:
+            raise GateBlocked(release.ref, env.name, blocked)
         used_override = override_reason if facts.freezes else None
         deployer = ctx.policy.deployer(release.service)
         if deployer is not None:  # the deployer does the work; CI (or GitHub) reports it
@@ -261,10 +282,10 @@ async def record_from_ci(
                 facts = await gate_facts(
                     session, ctx, release, env, actor_id=CI_ACTOR, override_reason=None, members=members
                 )
-                refusals = evaluate(facts)
-                if refusals and not env.ci_may_bypass_gates:
-                    raise GateBlocked(release.ref, env.name, refusals)
-                bypassed = tuple(refusal.message.mrkdwn() for refusal in refusals)
+                blocked = evaluate(facts)
+                if blocked and not env.ci_may_bypass_gates:
+                    raise GateBlocked(release.ref, env.name, blocked)
+                bypassed = tuple(refusal.message.mrkdwn() for refusal in blocked)
             if request is not None:
                 closed_as = RequestStatus.SUCCEEDED if report.succeeded else RequestStatus.FAILED
                 await deploy_requests.close(session, ctx, request, closed_as, ci_url=report.url)

@@ -1,21 +1,20 @@
-"""Editing a release's scope. A new summary or list of changes is a new thing to approve: approvals start over."""
+"""Editing a release's scope (summary, changes, rollback plan, risk): a new thing to approve. Approvals start over,
+and whoever edited may not approve it."""
 
 from bot.domain import commands
 from bot.domain.errors import InvalidTransition
 from bot.domain.lifecycle import OPEN
-from bot.services import approvals, lookup, release_card, release_state
+from bot.domain.scope import LABELS
+from bot.services import approvals, lookup, refusals, release_card
 from bot.services.context import Actor, ServiceContext
 from storage.models import Release
 from storage.repositories import audit
-
-LABELS = {"summary": "summary", "changes": "list of changes", "rollback_plan": "rollback plan"}
-SCOPE = frozenset({"summary", "changes"})  # the rollback plan is how, not what: approvals stand
 
 
 async def edit(ctx: ServiceContext, actor: Actor, command: commands.Edit) -> tuple[Release, list[str]]:
     """Returns the release and the approvers whose approval no longer counts."""
     members = await ctx.members(actor.team_id)
-    async with ctx.db.transaction() as session:
+    async with refusals.audited(ctx, actor, "edit", release=command.ref), ctx.db.transaction() as session:
         release = await lookup.owned_release(session, ctx, actor, command.ref, members, doing="edit {ref}")
         if release.status not in OPEN:
             raise InvalidTransition(
@@ -32,12 +31,9 @@ async def edit(ctx: ServiceContext, actor: Actor, command: commands.Edit) -> tup
             action="edited",
             field=what,
             text=command.text[:300],
+            **approvals.mark_scope_changed(release, actor.user_id),
         )
-        invalidated: list[str] = []
-        if command.field in SCOPE:
-            invalidated = await approvals.restart(session, ctx, release, actor, what, members)
-        else:
-            await release_state.touch(session, ctx, release, members)
+        invalidated = await approvals.restart(session, ctx, release, actor, what, members)
         if not invalidated:
             release_card.thread(session, release, "thread_edited", actor=actor.user_id, what=what)
     ctx.kick()

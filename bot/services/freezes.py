@@ -14,7 +14,7 @@ from bot.domain.policy import RecurringFreeze
 from bot.domain.timeparse import parse_when, zone
 from bot.domain.windows import PlannedWindow
 from bot.render import render, render_text
-from bot.services import conflicts, lifecycle_hooks, release_card
+from bot.services import conflicts, lifecycle_hooks, refusals, release_card
 from bot.services.context import Actor, ServiceContext
 from bot.services.freeze_lookup import window_of, windows_between
 from storage.models import Freeze
@@ -55,7 +55,9 @@ async def require_release_manager(ctx: ServiceContext, actor: Actor, doing: str)
         if managers
         else Message("No release managers are set in the policy.")
     )
-    raise NotAllowed("Only release managers can {doing}. {who}", doing=doing, who=who)
+    refusal = NotAllowed("Only release managers can {doing}. {who}", doing=doing, who=who)
+    await refusals.record(ctx, actor, doing, refusal)
+    raise refusal
 
 
 def _announce(session: AsyncSession, ctx: ServiceContext, team_id: str, text: str) -> None:

@@ -7,7 +7,7 @@ from bot.domain import approval_policy
 from bot.domain.approval_policy import ApprovalState
 from bot.domain.errors import NotAllowed
 from bot.domain.lifecycle import OPEN
-from bot.services import agenda
+from bot.services import agenda, approvals
 from bot.services.agenda import Agenda
 from bot.services.context import Actor, ServiceContext
 from storage.models import ActionItem, Release
@@ -50,7 +50,11 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
     awaiting = []
     for release in open_releases:
         states = approval_policy.states(
-            ctx.policy, proposer_id=release.proposer_id, decisions=decisions.get(release.pk, []), members=members
+            ctx.policy,
+            proposer_id=release.proposer_id,
+            decisions=decisions.get(release.pk, []),
+            members=members,
+            scope_author_id=release.scope_changed_by or None,
         )
         state = _awaiting_me(ctx, release, states, actor.user_id, members)
         if state is not None:
@@ -75,14 +79,7 @@ def _awaiting_me(
         if env is None:
             continue
         try:
-            approval_policy.check_may_approve(
-                env,
-                user_id=user_id,
-                proposer_id=release.proposer_id,
-                release_managers=ctx.policy.release_managers,
-                members=members,
-                ref=release.ref,
-            )
+            approvals.may_approve(ctx, release, env, user_id, members)
         except NotAllowed:
             continue
         return state

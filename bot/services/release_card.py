@@ -105,7 +105,13 @@ def build_card(
     requests: Sequence[DeploymentRequest] = (),
 ) -> CardView:
     status = release.status
-    states = approval_policy.states(policy, proposer_id=release.proposer_id, decisions=decisions, members=members)
+    states = approval_policy.states(
+        policy,
+        proposer_id=release.proposer_id,
+        decisions=decisions,
+        members=members,
+        scope_author_id=release.scope_changed_by or None,
+    )
     deployed = deployed_environments(deployments)
     buttons: list[Button] = []
     if status in OPEN:

@@ -20,7 +20,7 @@ from bot.domain.validation import (
     check_text,
     check_version,
 )
-from bot.services import conflicts, lifecycle_hooks, lookup, release_card, release_state
+from bot.services import approvals, conflicts, lifecycle_hooks, lookup, refusals, release_card, release_state
 from bot.services.context import Actor, ServiceContext
 from storage.models import AuditEvent, Release
 from storage.repositories import approvals as approvals_repo
@@ -72,7 +72,10 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
     members = await ctx.members(actor.team_id)
     ref = f"{request.service}@{request.version}"
     try:
-        async with ctx.db.transaction() as session:
+        async with (
+            refusals.audited(ctx, actor, "propose", release=ReleaseRef(request.service, request.version)),
+            ctx.db.transaction() as session,
+        ):
             existing = await releases_repo.get(
                 session=session, team_id=actor.team_id, service=request.service, version=request.version
             )
@@ -101,6 +104,7 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
                     rollback_plan=request.rollback_plan,
                     window_start=request.window_start,
                     window_end=request.window_end,
+                    scope_changed_by=actor.user_id,
                 ),
             )
             await session.flush()
@@ -111,6 +115,7 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
                 action="proposed",
                 summary=request.summary,
                 risk=request.risk,
+                **approvals.scope_details(release),
             )
             await release_card.refresh(session, ctx.policy, release, members)
             await conflicts.announce_conflicts(session, ctx, release)
@@ -138,7 +143,14 @@ async def _repropose(
     if request.risk != "medium":
         release.risk = request.risk
     await approvals_repo.invalidate(session=session, team_id=actor.team_id, release_id=release.pk)
-    audit.record(session=session, release=release, actor_id=actor.user_id, action="reproposed", summary=request.summary)
+    audit.record(
+        session=session,
+        release=release,
+        actor_id=actor.user_id,
+        action="reproposed",
+        summary=request.summary,
+        **approvals.mark_scope_changed(release, actor.user_id),
+    )
     release_card.thread(session, release, "thread_reproposed", actor=actor.user_id)
     await release_state.transition(session, ctx, release, Event.REPROPOSED, actor_id=actor.user_id, members=members)
     await lifecycle_hooks.after_propose(session, ctx, release)
@@ -202,7 +214,7 @@ async def history(ctx: ServiceContext, actor: Actor, ref: ReleaseRef, *, limit: 
 
 async def cancel(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
     members = await ctx.members(actor.team_id)
-    async with ctx.db.transaction() as session:
+    async with refusals.audited(ctx, actor, "cancel", release=ref), ctx.db.transaction() as session:
         release = await lookup.owned_release(session, ctx, actor, ref, members, doing="cancel {ref}")
         audit.append(
             session=session, team_id=actor.team_id, actor_id=actor.user_id, action="cancelled", release_id=release.pk

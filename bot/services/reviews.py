@@ -10,10 +10,11 @@ from bot.domain import review as review_rules
 from bot.domain.errors import InvalidTransition, NotAllowed, NotFound
 from bot.domain.lifecycle import REVIEWABLE, Event, next_status
 from bot.domain.message import Mention, Message
+from bot.domain.policy import Members
 from bot.domain.reminders import Kind
 from bot.domain.validation import ReleaseRef
 from bot.render import render, render_text
-from bot.services import lookup, release_state
+from bot.services import lookup, refusals, release_state
 from bot.services.context import Actor, ServiceContext
 from bot.services.outcome import Outcome
 from storage.models import Release, Review, ReviewReply
@@ -64,7 +65,7 @@ async def open_review(
 async def start(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcome:
     members = await ctx.members(actor.team_id)
     try:
-        async with ctx.db.transaction() as session:
+        async with refusals.audited(ctx, actor, "start review", release=ref), ctx.db.transaction() as session:
             release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
             if release.status not in REVIEWABLE:
                 raise InvalidTransition(
@@ -95,7 +96,7 @@ async def start(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcome:
 
 async def close(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int) -> Outcome:
     members = await ctx.members(actor.team_id)
-    async with ctx.db.transaction() as session:
+    async with refusals.audited(ctx, actor, "close review", release=ref), ctx.db.transaction() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
         review = await reviews_repo.for_release(
             session=session, team_id=actor.team_id, release_id=release.pk, lock=True
@@ -211,12 +212,34 @@ async def _record(ctx: ServiceContext, message: ThreadMessage) -> bool:
 
 
 async def reviewed_release(ctx: ServiceContext, actor: Actor, release_id: int) -> Release:
-    """Refuse before the action item modal opens when there is no review to add to."""
-    async with ctx.db.read() as session:
+    """Refuse before the action item modal opens when there is no review to add to, or this person may not."""
+    members = await ctx.members(actor.team_id)
+    async with refusals.audited(ctx, actor, "add action item", release=release_id), ctx.db.read() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=release_id)
         review = await reviews_repo.for_release(session=session, team_id=actor.team_id, release_id=release_id)
-    if review is None:
-        raise InvalidTransition(
-            "{ref} has no review yet; start it with `/release review start {ref}`.", ref=release.ref
-        )
+        if review is None:
+            raise InvalidTransition(
+                "{ref} has no review yet; start it with `/release review start {ref}`.", ref=release.ref
+            )
+        await may_add_action_item(session, ctx, actor, release, review, members)
     return release
+
+
+async def may_add_action_item(
+    session: AsyncSession, ctx: ServiceContext, actor: Actor, release: Release, review: Review, members: Members
+) -> None:
+    """Action items come out of the review: its facilitator, a release manager or someone who replied in its
+    thread may add one."""
+    if actor.user_id == review.facilitator_id or ctx.policy.is_release_manager(actor.user_id, members):
+        return
+    assert review.id is not None
+    if await reviews_repo.has_replied(
+        session=session, team_id=actor.team_id, review_id=review.id, user_id=actor.user_id
+    ):
+        return
+    raise NotAllowed(
+        "Only the facilitator ({facilitator}), a release manager or someone who replied in the review thread "
+        "may add action items to {ref}. Reply in the thread first, or ask the facilitator.",
+        facilitator=Mention(review.facilitator_id),
+        ref=release.ref,
+    )

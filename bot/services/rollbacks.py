@@ -1,5 +1,8 @@
 """Rollback: an environment goes back to the previous stable version of a service.
 
+Who may: the environment's deployers (its approvers when it lists none, anyone where it needs no approvals) and
+release managers, as `bot.domain.permissions` says; the proposer of the release being rolled back included.
+
 The previous stable version is the newest earlier succeeded deployment of another version that was not itself
 rolled back. The rolled-back deployments are marked (never deleted), so "what is live" stays a plain query.
 """
@@ -8,13 +11,14 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain import permissions
 from bot.domain.errors import Conflict, InvalidTransition, NotFound
 from bot.domain.lifecycle import Event, can
 from bot.domain.message import Message
 from bot.domain.pipeline import Action, RequestStatus
 from bot.domain.policy import Environment, Members
 from bot.domain.validation import MAX_REASON, check_service, check_text
-from bot.services import deploy_requests, lifecycle_hooks, lookup, release_card, release_state
+from bot.services import deploy_requests, lifecycle_hooks, lookup, refusals, release_card, release_state
 from bot.services.context import Actor, ServiceContext
 from bot.services.deploy_requests import DeployRequested
 from bot.services.deployments import CiReport, DeployOutcome, environment_or_refuse
@@ -37,11 +41,18 @@ async def rollback(
     env = environment_or_refuse(ctx.policy, environment)
     reason = check_text(reason, label="reason", limit=MAX_REASON)
     members = await ctx.members(actor.team_id)
-    async with ctx.db.transaction() as session:
+    async with (
+        refusals.audited(
+            ctx, actor, "roll back", service=service, environment=env.name, rollback_reason=reason
+        ) as subject,
+        ctx.db.transaction() as session,
+    ):
         await deployments_repo.lock_slot(session=session, team_id=actor.team_id, service=service, environment=env.name)
         live = await deployments_repo.current(
             session=session, team_id=actor.team_id, service=service, environment=env.name
         )
+        subject.release = live.release_id if live is not None else None
+        permissions.check(ctx.policy, env, permissions.Permission.ROLL_BACK, user_id=actor.user_id, members=members)
         if live is None:
             raise NotFound(
                 "Nothing of {service} is live in {env}, so there is nothing to roll back. "

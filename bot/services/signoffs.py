@@ -1,14 +1,16 @@
 """Regression sign-off: a verifier records that regression tests passed or failed for a release in an environment.
-The newest sign-off counts, so a failure blocks promotion until a later pass supersedes it."""
+The newest sign-off counts, so a failure blocks promotion until a later pass supersedes it. The environment's
+`verifiers` may sign off (anyone when it lists none), never the release's proposer."""
 
 from dataclasses import dataclass
 
-from bot.domain.errors import InvalidTransition, NotAllowed
+from bot.domain import permissions
+from bot.domain.errors import InvalidTransition
 from bot.domain.lifecycle import CLOSED
-from bot.domain.message import Message, mentions
-from bot.domain.policy import includes
+from bot.domain.message import Message
+from bot.domain.permissions import Permission
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
-from bot.services import lookup, release_card, release_state
+from bot.services import lookup, refusals, release_card, release_state
 from bot.services.context import Actor, ServiceContext
 from bot.services.deployments import environment_or_refuse
 from storage.models import Release, Verification
@@ -30,12 +32,20 @@ async def verify(
     env = environment_or_refuse(ctx.policy, environment)
     note = check_text(note, label="note", limit=MAX_REASON, required=False)
     members = await ctx.members(actor.team_id)
-    if env.verifiers and not includes(env.verifiers, actor.user_id, members):
-        raise NotAllowed(
-            "You are not a verifier for {env}; ask one of {who} to sign off.", env=env.name, who=mentions(env.verifiers)
-        )
-    async with ctx.db.transaction() as session:
+    async with (
+        refusals.audited(ctx, actor, "sign off", release=ref, environment=env.name),
+        ctx.db.transaction() as session,
+    ):
         release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
+        permissions.check(
+            ctx.policy,
+            env,
+            Permission.SIGN_OFF,
+            user_id=actor.user_id,
+            members=members,
+            ref=release.ref,
+            proposer_id=release.proposer_id,
+        )
         if release.status in CLOSED:
             raise InvalidTransition(
                 "{ref} is {status}, so there is nothing to sign off.", ref=release.ref, status=release.status.label

@@ -9,7 +9,7 @@ from bot.domain.errors import InvalidInput, InvalidTransition
 from bot.domain.lifecycle import OPEN
 from bot.domain.policy import DEFAULT_WINDOW
 from bot.domain.timeparse import parse_duration, parse_when, zone
-from bot.services import approvals, lifecycle_hooks, lookup, release_card
+from bot.services import approvals, lifecycle_hooks, lookup, refusals, release_card
 from bot.services.conflicts import conflicts_for_release
 from bot.services.context import Actor, ServiceContext
 from storage.models import Release
@@ -39,7 +39,7 @@ async def schedule(ctx: ServiceContext, actor: Actor, command: commands.Schedule
         raise InvalidInput("A planned window may last at most 7 days.", field="window")
     members = await ctx.members(actor.team_id)
     ref = command.ref
-    async with ctx.db.transaction() as session:
+    async with refusals.audited(ctx, actor, "schedule", release=ref), ctx.db.transaction() as session:
         release = await lookup.owned_release(session, ctx, actor, ref, members, doing="schedule {ref}")
         if release.status not in OPEN:
             raise InvalidTransition(
@@ -60,6 +60,7 @@ async def schedule(ctx: ServiceContext, actor: Actor, command: commands.Schedule
             actor_id=actor.user_id,
             action="scheduled",
             **{"from": before, "to": {"start": _iso(start), "end": _iso(end)}},
+            **approvals.mark_scope_changed(release, actor.user_id),
         )
         reset = await approvals.restart(session, ctx, release, actor, "planned window", members)
         found = await conflicts_for_release(session, ctx, release)

@@ -41,6 +41,9 @@ class Release(ReleaseBase, table=True):
     channel_id: str = Field(max_length=32)
     message_ts: str | None = Field(default=None, max_length=32)
     row_version: int = Field(default=1)
+    # Separation of duties: who last changed the scope (proposed, re-proposed, edited, scheduled) and how often.
+    scope_changed_by: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
+    scope_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     review_summary: str = text_field()
     commit_sha: str | None = Field(default=None, max_length=40)  # recorded by a gate check from CI
     created_at: datetime = created_at_field()
@@ -83,6 +86,9 @@ class Approval(SQLModel, table=True):
     decision: str = Field(max_length=10)  # approve | reject
     comment: str = text_field()
     group_name: str | None = Field(default=None, max_length=40)
+    # What exactly was decided on: `bot.domain.scope.digest` of the release then, and its scope version.
+    scope_hash: str | None = Field(default=None, max_length=64)
+    scope_version: int | None = Field(default=None)
     created_at: datetime = created_at_field()
     invalidated_at: datetime | None = time_field()
 

@@ -60,3 +60,18 @@ async def replies(*, session: AsyncSession, review_id: int) -> Sequence[ReviewRe
     query = select(ReviewReply).where(ReviewReply.review_id == review_id, col(ReviewReply.deleted).is_(False))
     rows = list((await session.exec(query)).all())
     return sorted(rows, key=lambda reply: float(reply.message_ts))
+
+
+async def has_replied(*, session: AsyncSession, team_id: str, review_id: int, user_id: str) -> bool:
+    """Whether `user_id` has a live (not deleted) reply in the review's thread."""
+    query = (
+        select(ReviewReply.id)
+        .where(
+            ReviewReply.team_id == team_id,
+            ReviewReply.review_id == review_id,
+            ReviewReply.user_id == user_id,
+            col(ReviewReply.deleted).is_(False),
+        )
+        .limit(1)
+    )
+    return (await session.exec(query)).first() is not None

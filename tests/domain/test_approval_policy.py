@@ -2,9 +2,11 @@
 
 import pytest
 
-from bot.domain.approval_policy import check_may_approve, evaluate
+from bot.domain import permissions
+from bot.domain.approval_policy import evaluate
 from bot.domain.errors import NotAllowed
-from bot.domain.policy import ApprovalGroup, Environment
+from bot.domain.permissions import Permission
+from bot.domain.policy import ApprovalGroup, Environment, Members, Policy
 
 PROD = Environment(name="prod", approvals=2, approvers=["U0BOB", "U0CAROL", "S0RELMGR"])
 GROUPED = Environment(
@@ -15,11 +17,25 @@ GROUPED = Environment(
         ApprovalGroup(name="release", members=["S0RM"], required=1),
     ],
 )
-MEMBERS = {
+MEMBERS: Members = {
     "S0RELMGR": frozenset({"U0RM"}),
     "S0QA": frozenset({"U0QA", "U0BOTH"}),
     "S0RM": frozenset({"U0RM", "U0BOTH"}),
 }
+
+
+def check_may_approve(env: Environment, *, user_id: str, proposer_id: str, scope_author_id: str | None = None) -> None:
+    policy = Policy(environments=[env])
+    permissions.check(
+        policy,
+        env,
+        Permission.APPROVE,
+        user_id=user_id,
+        members=MEMBERS,
+        ref="p@1",
+        proposer_id=proposer_id,
+        scope_author_id=scope_author_id,
+    )
 
 
 def test_quorum_counts_distinct_eligible_people() -> None:
@@ -35,18 +51,18 @@ def test_proposer_never_counts_even_if_listed() -> None:
     assert state.approved_by == ("U0CAROL",)
     assert not state.met
     with pytest.raises(NotAllowed, match="separation of duties"):
-        check_may_approve(PROD, user_id="U0BOB", proposer_id="U0BOB", release_managers=[], members=MEMBERS, ref="p@1")
+        check_may_approve(PROD, user_id="U0BOB", proposer_id="U0BOB")
 
 
 def test_outsider_refused_with_who_can() -> None:
     with pytest.raises(NotAllowed) as caught:
-        check_may_approve(PROD, user_id="U0EVE", proposer_id="U0ALICE", release_managers=[], members=MEMBERS, ref="p@1")
+        check_may_approve(PROD, user_id="U0EVE", proposer_id="U0ALICE")
     assert "<@U0BOB>" in caught.value.mrkdwn
     assert "<!subteam^S0RELMGR>" in caught.value.mrkdwn
 
 
 def test_group_member_via_user_group_may_approve() -> None:
-    check_may_approve(PROD, user_id="U0RM", proposer_id="U0ALICE", release_managers=[], members=MEMBERS, ref="p@1")
+    check_may_approve(PROD, user_id="U0RM", proposer_id="U0ALICE")
 
 
 def test_groups_need_each_quota_and_one_person_fills_one_slot() -> None:
@@ -63,3 +79,27 @@ def test_a_rejection_blocks_the_quorum() -> None:
     state = evaluate(PROD, approvals=["U0BOB", "U0CAROL"], rejections=["U0RM"], proposer_id="U0ALICE", members=MEMBERS)
     assert not state.met
     assert state.rejected_by == ("U0RM",)
+
+
+def test_whoever_last_changed_the_scope_neither_approves_nor_counts() -> None:
+    with pytest.raises(NotAllowed, match="last change to the scope") as caught:
+        check_may_approve(PROD, user_id="U0BOB", proposer_id="U0ALICE", scope_author_id="U0BOB")
+    assert "<@U0CAROL>" in caught.value.mrkdwn  # who may instead
+    state = evaluate(
+        PROD, approvals=["U0BOB", "U0CAROL"], proposer_id="U0ALICE", scope_author_id="U0BOB", members=MEMBERS
+    )
+    assert state.approved_by == ("U0CAROL",)
+    assert not state.met
+
+
+def test_with_groups_the_approvers_may_approve_too() -> None:
+    mixed = Environment(
+        name="prod",
+        approvals=2,
+        approvers=["U0BOB"],
+        approval_groups=[ApprovalGroup(name="qa", members=["S0QA"], required=1)],
+    )
+    check_may_approve(mixed, user_id="U0BOB", proposer_id="U0ALICE")
+    check_may_approve(mixed, user_id="U0QA", proposer_id="U0ALICE")
+    with pytest.raises(NotAllowed):
+        check_may_approve(mixed, user_id="U0EVE", proposer_id="U0ALICE")

@@ -52,7 +52,8 @@ def test_one_digest_per_person_listing_everything_waiting_on_them() -> None:
     state_a = evaluate(PROD, approvals=[], proposer_id="U0ALICE", members=members)
     state_b = evaluate(PROD, approvals=["U0CAROL"], proposer_id="U0ALICE", members=members)
     waiting = waiting_on_users(
-        [(a, ["U0BOB", "U0CAROL", "S0RM"], "U0ALICE", state_a), (b, ["U0BOB", "S0RM"], "U0ALICE", state_b)], members
+        [(a, ["U0BOB", "U0CAROL", "S0RM"], ("U0ALICE",), state_a), (b, ["U0BOB", "S0RM"], ("U0ALICE",), state_b)],
+        members,
     )
     assert [w.ref for w in waiting["U0BOB"]] == ["payments@2.4.0", "billing@1.0.0"]  # Bob once per release
     assert [w.ref for w in waiting["U0CAROL"]] == ["payments@2.4.0"]

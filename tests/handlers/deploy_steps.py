@@ -17,6 +17,10 @@ from tests.harness import COORDINATION, Answer, Harness
 WEBHOOK_SECRET = "webhook-secret"  # tests/conftest.py make_settings
 PROPOSER = "U0ALICE"
 APPROVERS = ("U0BOB", "U0CAROL")
+# Prod needs approvals, so its proposer may not deploy there. tests/conftest.py POLICY lists no prod deployers:
+# its approvers may (U0DAVE approves nothing in these steps), and release managers always may.
+PROD_DEPLOYER = "U0DAVE"
+RELEASE_MANAGER = "U0RM"
 
 
 async def propose_and_approve(harness: Harness, ref: str, summary: str = "Faster checkout") -> None:
@@ -28,14 +32,14 @@ async def propose_and_approve(harness: Harness, ref: str, summary: str = "Faster
         assert "You approved" in answer, answer
 
 
-async def ship_to_prod(harness: Harness, ref: str) -> None:
-    """dev → qa → regression passed → prod, asserting each step is recorded."""
+async def ship_to_prod(harness: Harness, ref: str, deployer: str = RELEASE_MANAGER) -> None:
+    """dev → qa (by the proposer) → regression passed → prod (by `deployer`), asserting each step is recorded."""
     for env in ("dev", "qa"):
         answer = await harness.command_answer(f"deploy {ref} {env}", user=PROPOSER)
         assert f"is live in *{env}*" in answer, answer
     answer = await harness.command_answer(f"verify {ref} qa passed all green", user="U0QA")
     assert "*passed*" in answer, answer
-    answer = await harness.command_answer(f"deploy {ref} prod", user=PROPOSER)
+    answer = await harness.command_answer(f"deploy {ref} prod", user=deployer)
     assert "is live in *prod*" in answer, answer
 
 

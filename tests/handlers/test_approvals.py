@@ -38,7 +38,7 @@ async def _click_answer(harness: Harness, slack: FakeSlack, value: str, user: st
 async def test_non_approver_is_refused_and_nothing_counts(harness: Harness, slack: FakeSlack) -> None:
     value = await _propose(harness, slack)
     said = await _click_answer(harness, slack, value, user="U0EVE")
-    assert "not an approver for prod" in said
+    assert "Only approvers of prod" in said
     assert "<@U0BOB>" in said
     assert "Approvals for prod* 0/2" in await _latest_card(harness)
 
@@ -130,9 +130,6 @@ async def test_rejected_release_can_be_proposed_again(harness: Harness, slack: F
 async def test_editing_the_scope_restarts_approvals_and_tells_the_approvers(harness: Harness, slack: FakeSlack) -> None:
     await _propose(harness, slack)
     await harness.command_answer(f"approve {REF}", user="U0BOB")
-    assert "not a person" not in await harness.command_answer(f"edit {REF} rollback redeploy 2.3.9", user="U0ALICE")
-    assert "1/2" in await _latest_card(harness)  # the rollback plan is not scope
-
     refused = await harness.command_answer(f"edit {REF} summary Something else", user="U0EVE")
     assert "Only the proposer" in refused
     said = await harness.command_answer(f"edit {REF} summary Faster checkout <!channel> and coupons", user="U0ALICE")

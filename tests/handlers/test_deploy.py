@@ -5,7 +5,9 @@ import asyncio
 from bot.domain.policy import Policy
 from bot.ids import ActionId
 from tests.handlers.deploy_steps import (
+    PROD_DEPLOYER,
     PROPOSER,
+    RELEASE_MANAGER,
     deployments_of,
     live_version,
     propose_and_approve,
@@ -19,7 +21,7 @@ async def test_prod_before_qa_is_refused_with_the_reason(harness: Harness, datab
     await propose_and_approve(harness, "payments@2.5.0")
     assert "is live in *dev*" in await harness.command_answer("deploy payments@2.5.0 dev", user=PROPOSER)
 
-    answer = await harness.command_answer("deploy payments@2.5.0 prod", user=PROPOSER)
+    answer = await harness.command_answer("deploy payments@2.5.0 prod", user=PROD_DEPLOYER)
 
     assert "payments@2.5.0 cannot be deployed to prod yet" in answer
     assert "has not been deployed to qa yet" in answer
@@ -38,7 +40,7 @@ async def test_unapproved_release_is_refused_for_prod_with_the_count(
         await harness.command_answer(f"deploy payments@2.5.0 {env}", user=PROPOSER)
     await harness.command_answer("verify payments@2.5.0 qa passed", user="U0QA")
 
-    answer = await harness.command_answer("deploy payments@2.5.0 prod", user=PROPOSER)
+    answer = await harness.command_answer("deploy payments@2.5.0 prod", user=PROD_DEPLOYER)
 
     assert "has 1/2 approvals for prod" in answer
     assert "`/release approve payments@2.5.0`" in answer
@@ -56,7 +58,7 @@ async def test_dev_qa_verify_prod_releases_and_tells_stakeholders(
     assert [(d.environment, d.actor_id, d.outcome) for d in recorded] == [
         ("dev", PROPOSER, "succeeded"),
         ("qa", PROPOSER, "succeeded"),
-        ("prod", PROPOSER, "succeeded"),
+        ("prod", RELEASE_MANAGER, "succeeded"),
     ]
     shown = await harness.command_answer("show payments@2.5.0")
     assert "released" in shown
@@ -86,14 +88,14 @@ async def test_failed_verify_blocks_prod_until_a_later_pass(harness: Harness, da
     assert "blocked" in answer
     await thread_lines(harness, "*failed*")
 
-    refused = await harness.command_answer("deploy payments@2.5.0 prod", user=PROPOSER)
+    refused = await harness.command_answer("deploy payments@2.5.0 prod", user=PROD_DEPLOYER)
     assert "needs a passed regression sign-off in qa before prod" in refused
     assert "The latest sign-off in qa failed" in refused
     assert "&lt;@U0X&gt;" in refused
     assert await live_version(database_url, "payments", "prod") is None
 
     await harness.command_answer("verify payments@2.5.0 qa passed fixed in env config", user="U0QA")
-    assert "is live in *prod*" in await harness.command_answer("deploy payments@2.5.0 prod", user=PROPOSER)
+    assert "is live in *prod*" in await harness.command_answer("deploy payments@2.5.0 prod", user=PROD_DEPLOYER)
     assert await live_version(database_url, "payments", "prod") == "2.5.0"
 
 
@@ -106,13 +108,13 @@ async def test_rollback_restores_the_previous_version_and_tells_stakeholders(
     await ship_to_prod(harness, "payments@2.5.0")
     assert await live_version(database_url, "payments", "prod") == "2.5.0"
 
-    answer = await harness.command_answer("rollback payments prod checkout errors <b>spiked</b>", user="U0ONCALL")
+    answer = await harness.command_answer("rollback payments prod checkout errors <b>spiked</b>", user=PROD_DEPLOYER)
 
     assert "2.5.0 → *2.4.0*" in answer
     assert await live_version(database_url, "payments", "prod") == "2.4.0"
     prod = [d for d in await deployments_of(database_url, policy, "payments@2.5.0") if d.environment == "prod"]
     assert prod[0].rolled_back_at is not None
-    assert prod[0].rolled_back_by == "U0ONCALL"
+    assert prod[0].rolled_back_by == PROD_DEPLOYER
     assert prod[0].rollback_reason == "checkout errors <b>spiked</b>"
     news = await harness.slack.wait_for(
         "chat.postMessage", lambda c: c.get("channel") == STAKEHOLDERS and "rolled back" in c.text_everywhere
@@ -131,7 +133,7 @@ async def test_rollback_restores_the_previous_version_and_tells_stakeholders(
     assert "`prod` *2.4.0*" in status
     assert "`qa` *2.5.0*" in status  # only prod was rolled back
 
-    refused = await harness.command_answer("deploy payments@2.5.0 prod", user=PROPOSER)
+    refused = await harness.command_answer("deploy payments@2.5.0 prod", user=PROD_DEPLOYER)
     assert "payments@2.5.0 is rolled back, so it cannot be deployed" in refused
 
 
@@ -143,7 +145,7 @@ async def test_rollback_with_no_earlier_version_is_refused(harness: Harness, dat
 
     assert "no earlier version to roll back to" in answer
     assert await live_version(database_url, "payments", "dev") == "2.5.0"
-    nothing = await harness.command_answer("rollback payments prod it broke", user=PROPOSER)
+    nothing = await harness.command_answer("rollback payments prod it broke", user=PROD_DEPLOYER)
     assert "Nothing of payments is live in prod" in nothing
 
 

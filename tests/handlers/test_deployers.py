@@ -14,7 +14,14 @@ from bot.webhooks import signing
 from tests.conftest import POLICY, make_settings
 from tests.fakes.pipeline import FakePipeline
 from tests.fakes.slack_api import FakeSlack
-from tests.handlers.deploy_steps import PROPOSER, hook_body, live_version, post_hook, propose_and_approve
+from tests.handlers.deploy_steps import (
+    PROD_DEPLOYER,
+    PROPOSER,
+    hook_body,
+    live_version,
+    post_hook,
+    propose_and_approve,
+)
 from tests.handlers.pipeline_steps import WEBHOOK_SECRET, card_shows, requests_of
 from tests.harness import Harness
 
@@ -111,7 +118,7 @@ async def test_deploy_click_sends_one_signed_request_and_shows_deploying_until_c
 
 async def test_the_gates_still_come_first(harness: Harness, pipeline: FakePipeline, database_url: str) -> None:
     await propose_and_approve(harness, REF)
-    refused = await harness.command_answer(f"deploy {REF} prod", user=PROPOSER)
+    refused = await harness.command_answer(f"deploy {REF} prod", user=PROD_DEPLOYER)
     assert "cannot be deployed to prod yet" in refused
     await pipeline.settle(0.3)
     assert pipeline.received == []
@@ -154,3 +161,17 @@ async def test_no_report_within_deploy_timeout_times_out_and_tells_the_requester
     )
     assert late.status == 201, late.text  # it did deploy after all: the late report is recorded
     assert await live_version(database_url, "checkout", "dev") == "1.2.0"
+
+
+async def test_who_may_deploy_binds_requested_deployments_too(
+    harness: Harness, pipeline: FakePipeline, database_url: str
+) -> None:
+    """Asking the deployer is deploying: someone outside prod's deployers (its approvers, as it lists none) asks
+    CI for nothing, neither a deployment nor a rollback, whatever the gates would say."""
+    await propose_and_approve(harness, REF)
+    rule = "Only approvers of prod (<@U0BOB>, <@U0CAROL>, <@U0DAVE>, <!subteam^S0RELMGR>) or release managers"
+    assert rule in await harness.command_answer(f"deploy {REF} prod", user="U0ZED")
+    assert rule in await harness.command_answer("rollback payments prod it broke", user="U0ZED")
+    await pipeline.settle(0.3)
+    assert pipeline.received == []
+    assert await requests_of(database_url) == []

@@ -5,7 +5,7 @@ import pytest
 
 from tests.conftest import POLICY
 from tests.fakes.slack_api import FakeSlack
-from tests.handlers.deploy_steps import PROPOSER, propose_and_approve
+from tests.handlers.deploy_steps import PROD_DEPLOYER, PROPOSER, propose_and_approve
 from tests.harness import STAKEHOLDERS, Harness
 
 REF = "payments@2.4.0"
@@ -35,12 +35,12 @@ async def test_deploy_during_one_off_freeze_is_refused_then_overridden(harness: 
     assert "quarter close" in frozen
     await _ready_for_prod(harness)
 
-    refused = await harness.command_answer(f"deploy {REF} prod", user=PROPOSER)
+    refused = await harness.command_answer(f"deploy {REF} prod", user=PROD_DEPLOYER)
     assert "prod is frozen" in refused
     assert "quarter close" in refused
     assert "<!date^" in refused
 
-    not_manager = await harness.command_answer(f"deploy {REF} prod --override hotfix", user=PROPOSER)
+    not_manager = await harness.command_answer(f"deploy {REF} prod --override hotfix", user=PROD_DEPLOYER)
     assert "only a release manager may override" in not_manager
 
     overridden = await harness.command_answer(f"deploy {REF} prod --override hotfix for INC-42", user="U0RM")
@@ -55,7 +55,7 @@ async def test_deploy_during_one_off_freeze_is_refused_then_overridden(harness: 
 
 async def test_deploy_during_recurring_freeze_is_refused_naming_it(harness: Harness) -> None:
     await _ready_for_prod(harness)
-    refused = await harness.command_answer(f"deploy {REF} prod", user=PROPOSER)
+    refused = await harness.command_answer(f"deploy {REF} prod", user=PROD_DEPLOYER)
     assert "prod is frozen" in refused
     assert "weekly maintenance" in refused
     assert "is live in *prod*" not in refused
@@ -64,6 +64,6 @@ async def test_deploy_during_recurring_freeze_is_refused_naming_it(harness: Harn
 async def test_subscriber_gets_a_dm_when_the_service_is_deployed(harness: Harness, slack: FakeSlack) -> None:
     assert "payments" in await harness.command_answer("subscribe payments", user="U0SUB")
     await _ready_for_prod(harness)
-    assert "is live in *prod*" in await harness.command_answer(f"deploy {REF} prod", user=PROPOSER)
+    assert "is live in *prod*" in await harness.command_answer(f"deploy {REF} prod", user=PROD_DEPLOYER)
     dms = await slack.wait_for("chat.postMessage", lambda c: c["channel"] == "U0SUB" and REF in c.text_everywhere)
     assert any("prod" in c.text_everywhere for c in dms)

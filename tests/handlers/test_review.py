@@ -1,6 +1,7 @@
 """The post-release review over the real app: prompts after production, replies from the thread (edits,
 deletions, Slack retries, bot messages), closing with a summary, and action items."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 
@@ -133,6 +134,7 @@ async def test_prod_deployment_prompts_review_and_close_summarises_replies_once(
     assert (await _review(services)).status == "closed"
     history = await harness.command_answer("history payments@2.4.0")
     assert "review_closed" in history or "review" in history.lower()
+    assert "<@U0BOB> was refused (close review)" in history  # the refused click is in the audit trail
 
     again = await harness.command_answer("review close payments@2.4.0", user="U0ALICE")
     assert "already closed" in again
@@ -150,7 +152,7 @@ async def test_rollback_starts_review_right_away_and_command_starts_early(
     for approver in ("U0BOB", "U0CAROL"):
         await harness.command_answer("approve payments@2.4.0", user=approver)
     await ship_to_prod(harness, "payments@2.4.0")
-    rolled = await harness.command_answer("rollback payments prod checkout errors", user="U0ALICE")
+    rolled = await harness.command_answer("rollback payments prod checkout errors", user="U0RM")
     assert "2.3.0" in rolled
     thread = (await release(services, "payments", "2.4.0")).message_ts or ""
     prompt = await harness.slack.wait_for("chat.postMessage", _in_thread(thread, "Post-release review"))
@@ -206,7 +208,7 @@ async def test_add_action_item_button_opens_modal_and_submission_adds_it(
     await _released(harness, services)
     await harness.command_answer("review start payments@2.4.0", user="U0ALICE")
     review = await _review(services)
-    await harness.click(str(ActionId.ADD_ACTION_ITEM), str(review.release_id), user="U0BOB")
+    await harness.click(str(ActionId.ADD_ACTION_ITEM), str(review.release_id), user="U0RM")
     opened = await harness.slack.wait_for("views.open")
     view = opened[0]["view"]
     assert view["callback_id"] == CallbackId.ACTION_ITEM
@@ -216,20 +218,48 @@ async def test_add_action_item_button_opens_modal_and_submission_adds_it(
         str(BlockId.TEXT): text_input("Write the runbook"),
     }
     past = await harness.submit_view(
-        CallbackId.ACTION_ITEM, values, user="U0BOB", private_metadata=view["private_metadata"]
+        CallbackId.ACTION_ITEM, values, user="U0RM", private_metadata=view["private_metadata"]
     )
     assert past.json["response_action"] == "errors"
     assert str(BlockId.DUE) in past.json["errors"]
     values[str(BlockId.DUE)] = {INPUT: {"type": "datepicker", "selected_date": "2099-01-31"}}
     ok = await harness.submit_view(
-        CallbackId.ACTION_ITEM, values, user="U0BOB", private_metadata=view["private_metadata"]
+        CallbackId.ACTION_ITEM, values, user="U0RM", private_metadata=view["private_metadata"]
     )
     assert ok.status == 200
     assert ok.text.strip() == ""
     dm = await harness.slack.wait_for(
         "chat.postMessage", lambda c: c.get("channel") == "U0CAROL" and "runbook" in c.text_everywhere
     )
-    assert "<@U0BOB>" in dm[0].text_everywhere
+    assert "<@U0RM>" in dm[0].text_everywhere
     listed = await harness.command_answer("actions")
     assert "Write the runbook" in listed
     assert "<@U0CAROL>" in listed
+
+
+async def test_action_items_come_from_the_facilitator_a_release_manager_or_someone_who_replied(
+    harness: Harness, services: ServiceContext
+) -> None:
+    thread = await _released(harness, services)
+    await harness.command_answer("review start payments@2.4.0", user="U0ALICE")
+    rule = "Only the facilitator (<@U0ALICE>), a release manager or someone who replied in the review thread"
+    refused = await harness.command_answer("action add payments@2.4.0 <@U0DAVE> +3d Add canary alerts", user="U0ERIN")
+    assert rule in refused
+    review = await _review(services)
+    await harness.click(str(ActionId.ADD_ACTION_ITEM), str(review.release_id), user="U0ERIN")
+    await harness.slack.wait_for("response_url", lambda c: rule in c.text_everywhere)
+    assert harness.slack.of("views.open") == []  # refused before the modal opens
+
+    await harness.event(_reply(thread, "1700000600.000001", "U0ERIN", "3. add canary alerts"))
+    for _ in range(100):  # the reply is recorded after the event's ack
+        async with services.db.read() as session:
+            replies = await reviews_repo.replies(session=session, review_id=review.id or 0)
+        if replies:
+            break
+        await asyncio.sleep(0.05)
+    added = await harness.command_answer("action add payments@2.4.0 <@U0DAVE> +3d Add canary alerts", user="U0ERIN")
+    assert "Added action item #1" in added
+    by_manager = await harness.command_answer("action add payments@2.4.0 <@U0DAVE> +3d Page less", user="U0RM")
+    assert "Added action item #2" in by_manager
+    history = await harness.command_answer("history payments@2.4.0")
+    assert history.count("was refused (add action item)") == 2

@@ -30,8 +30,13 @@ async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], wo
         items = []
         owed: set[str] = set()
         for release in sorted(pending, key=lambda r: r.pk):
+            barred = (release.proposer_id, release.scope_changed_by)
             states = approval_policy.states(
-                ctx.policy, proposer_id=release.proposer_id, decisions=decided.get(release.pk, []), members=members
+                ctx.policy,
+                proposer_id=release.proposer_id,
+                decisions=decided.get(release.pk, []),
+                members=members,
+                scope_author_id=release.scope_changed_by or None,
             )
             for state in states:
                 env = ctx.policy.environment(state.environment)
@@ -49,7 +54,7 @@ async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], wo
                     state.required,
                     release.updated_at,
                 )
-                items.append((waiting, entities, release.proposer_id, state))
+                items.append((waiting, entities, barred, state))
         waiting_on = reminders.waiting_on_users(items, members)
         scheduled = [
             j.target or "" for j in await jobs.live(session=session, team_id=team_id, kind=reminders.Kind.APPROVAL)

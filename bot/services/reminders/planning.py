@@ -25,7 +25,13 @@ AWAITING = sorted(OPEN)
 async def _states(session: AsyncSession, ctx: ServiceContext, release: Release) -> list[ApprovalState]:
     decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk)
     # Group membership is not needed to know which *entities* are asked; people are resolved at delivery.
-    return approval_policy.states(ctx.policy, proposer_id=release.proposer_id, decisions=decisions, members={})
+    return approval_policy.states(
+        ctx.policy,
+        proposer_id=release.proposer_id,
+        decisions=decisions,
+        members={},
+        scope_author_id=release.scope_changed_by or None,
+    )
 
 
 def _asked(ctx: ServiceContext, states: Sequence[ApprovalState]) -> list[str]:
@@ -61,7 +67,11 @@ async def owed_entities(session: AsyncSession, ctx: ServiceContext, team_id: str
     owed: set[str] = set()
     for release in pending:
         states = approval_policy.states(
-            ctx.policy, proposer_id=release.proposer_id, decisions=decided.get(release.pk, []), members={}
+            ctx.policy,
+            proposer_id=release.proposer_id,
+            decisions=decided.get(release.pk, []),
+            members={},
+            scope_author_id=release.scope_changed_by or None,
         )
         owed.update(_asked(ctx, states))
     return owed

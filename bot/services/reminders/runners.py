@@ -100,14 +100,27 @@ async def run_regressions(ctx: ServiceContext, team_id: str, due: Sequence[Sched
             if (signoff is not None and signoff.passed) or later & reached:
                 await jobs.finish(session=session, job_ids=[job.pk])
                 continue
-            verifiers = list(env.verifiers) or [release.proposer_id]
+            # Verifiers sign off, never the proposer; with none listed, the proposer is nudged to find someone.
+            verifiers = list(env.verifiers)
+            anyone = not verifiers
             release_card.thread(
-                session, release, "regression_reminder", environment=env.name, verifiers=verifiers, failed=signoff
+                session,
+                release,
+                "regression_reminder",
+                environment=env.name,
+                verifiers=verifiers,
+                anyone=anyone,
+                failed=signoff,
             )
             text = render_text(
-                "regression_reminder", release=release, environment=env.name, verifiers=[], failed=signoff
+                "regression_reminder",
+                release=release,
+                environment=env.name,
+                verifiers=[],
+                anyone=anyone,
+                failed=signoff,
             )
-            for user_id in [v for v in verifiers if not is_user_group(v)]:
+            for user_id in [v for v in verifiers or [release.proposer_id] if not is_user_group(v)]:
                 outbox.enqueue(
                     session=session,
                     team_id=team_id,

@@ -1,0 +1,163 @@
+"""Who may approve, deploy, roll back and sign off, per environment: the rules the services enforce and
+`shipmate policy explain` prints."""
+
+import pytest
+
+from bot.domain import permissions
+from bot.domain.errors import NotAllowed
+from bot.domain.permissions import Permission
+from bot.domain.policy import Members, Policy, parse_policy
+
+POLICY = parse_policy(
+    """
+release_managers = ["U0RM", "S0RELMGR"]
+
+[[environments]]
+name = "dev"
+
+[[environments]]
+name = "qa"
+regression_required = true
+verifiers = ["S0QA"]
+
+[[environments]]
+name = "staging"
+approvals = 1
+approvers = ["U0BOB"]
+
+[[environments]]
+name = "prod"
+approvals = 2
+approvers = ["U0BOB", "U0CAROL"]
+deployers = ["U0DAVE", "S0ONCALL"]
+
+[[environments]]
+name = "hotfix"
+approvals = 1
+approvers = ["U0BOB"]
+deployers = ["U0DAVE"]
+proposer_may_deploy = true
+"""
+)
+MEMBERS: Members = {
+    "S0RELMGR": frozenset({"U0RMGROUP"}),
+    "S0QA": frozenset({"U0QA"}),
+    "S0ONCALL": frozenset({"U0ONCALL"}),
+}
+PROPOSER = "U0ALICE"
+
+
+def allowed(
+    env: str, action: Permission, user: str, *, proposer: str = PROPOSER, scope_author: str | None = None
+) -> bool:
+    environment = POLICY.environment(env)
+    assert environment is not None
+    try:
+        permissions.check(
+            POLICY,
+            environment,
+            action,
+            user_id=user,
+            members=MEMBERS,
+            ref="payments@2.5.0",
+            proposer_id=proposer,
+            scope_author_id=scope_author,
+        )
+    except NotAllowed:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("env", "action", "user", "expected"),
+    [
+        # No approvals needed: anyone deploys and rolls back, the proposer included.
+        ("dev", Permission.DEPLOY, "U0ZED", True),
+        ("dev", Permission.DEPLOY, PROPOSER, True),
+        ("dev", Permission.ROLL_BACK, "U0ZED", True),
+        # Sign-off: the verifiers (through their group), never the proposer; release managers are not verifiers.
+        ("qa", Permission.SIGN_OFF, "U0QA", True),
+        ("qa", Permission.SIGN_OFF, "U0ZED", False),
+        ("qa", Permission.SIGN_OFF, "U0RM", False),
+        ("dev", Permission.SIGN_OFF, "U0ZED", True),
+        ("dev", Permission.SIGN_OFF, PROPOSER, False),
+        # Approvals needed, no deployers: the approvers and release managers deploy, not the proposer.
+        ("staging", Permission.DEPLOY, "U0BOB", True),
+        ("staging", Permission.DEPLOY, "U0RM", True),
+        ("staging", Permission.DEPLOY, "U0ZED", False),
+        ("staging", Permission.ROLL_BACK, "U0ZED", False),
+        # Deployers: listed people and group members, release managers (also through a group), nobody else.
+        ("prod", Permission.DEPLOY, "U0DAVE", True),
+        ("prod", Permission.DEPLOY, "U0ONCALL", True),
+        ("prod", Permission.DEPLOY, "U0RMGROUP", True),
+        ("prod", Permission.DEPLOY, "U0BOB", False),  # an approver, but prod names its deployers
+        ("prod", Permission.ROLL_BACK, "U0ONCALL", True),
+        ("prod", Permission.ROLL_BACK, "U0BOB", False),
+        # Approving: approvers and release managers.
+        ("prod", Permission.APPROVE, "U0CAROL", True),
+        ("prod", Permission.APPROVE, "U0RM", True),
+        ("prod", Permission.APPROVE, "U0DAVE", False),
+    ],
+)
+def test_who_may(env: str, action: Permission, user: str, expected: bool) -> None:
+    assert allowed(env, action, user) is expected
+
+
+def test_the_proposer_deploys_their_own_release_only_where_no_approvals_are_needed() -> None:
+    assert allowed("dev", Permission.DEPLOY, "U0DAVE", proposer="U0DAVE")
+    assert not allowed("prod", Permission.DEPLOY, "U0DAVE", proposer="U0DAVE")  # a deployer, but the proposer
+    assert not allowed("prod", Permission.DEPLOY, "U0RM", proposer="U0RM")  # binds release managers too
+    assert allowed("hotfix", Permission.DEPLOY, "U0DAVE", proposer="U0DAVE")  # proposer_may_deploy = true
+    assert not allowed("hotfix", Permission.DEPLOY, "U0ZED", proposer="U0ZED")  # still only its deployers
+    assert allowed("prod", Permission.ROLL_BACK, "U0DAVE", proposer="U0DAVE")  # rolling back is not checking oneself
+
+
+def test_whoever_last_changed_the_scope_may_not_approve_it() -> None:
+    assert not allowed("prod", Permission.APPROVE, "U0RM", scope_author="U0RM")
+    assert allowed("prod", Permission.APPROVE, "U0RM", scope_author=PROPOSER)
+    assert allowed("prod", Permission.DEPLOY, "U0RM", scope_author="U0RM")  # it binds approving only
+
+
+def test_a_refusal_names_the_rule_and_who_may_act() -> None:
+    prod = POLICY.environment("prod")
+    assert prod is not None
+    with pytest.raises(NotAllowed) as caught:
+        permissions.check(POLICY, prod, Permission.ROLL_BACK, user_id="U0BOB", members=MEMBERS)
+    assert caught.value.mrkdwn == (
+        "Only deployers of prod (<@U0DAVE>, <!subteam^S0ONCALL>) or release managers (<@U0RM>, <!subteam^S0RELMGR>) "
+        "may roll back prod."
+    )
+    assert caught.value.plain.startswith("Only deployers of prod (@U0DAVE, @S0ONCALL)")
+    with pytest.raises(NotAllowed) as own:
+        permissions.check(
+            POLICY,
+            prod,
+            Permission.DEPLOY,
+            user_id="U0DAVE",
+            members=MEMBERS,
+            ref="payments@2.5.0",
+            proposer_id="U0DAVE",
+        )
+    assert own.value.plain.startswith("You proposed payments@2.5.0, so someone else must deploy it to prod")
+
+
+def test_without_release_managers_refusals_do_not_offer_them() -> None:
+    policy = parse_policy('[[environments]]\nname = "prod"\napprovals = 1\napprovers = ["U0BOB"]')
+    env = policy.environments[0]
+    with pytest.raises(NotAllowed) as caught:
+        permissions.check(policy, env, Permission.DEPLOY, user_id="U0ZED", members={})
+    assert caught.value.plain == "Only approvers of prod (@U0BOB) may deploy to prod."
+
+
+def test_built_in_defaults_explained() -> None:
+    explained = permissions.explain(Policy())
+    assert "release managers: none" in explained
+    assert "prod: 1 approval\n" in explained
+    assert "  deploy:    anyone, but never the release's proposer\n" in explained
+    assert "  approve:   anyone, but never the release's proposer or whoever last changed its scope\n" in explained
+    assert "qa: no approvals; a passed regression sign-off before the next environment" in explained
+    assert explained.count("sign off:  anyone, but never the release's proposer") == 3
+
+
+def test_deployer_groups_are_resolved_with_the_others() -> None:
+    assert {"S0ONCALL", "S0QA", "S0RELMGR"} <= POLICY.group_ids
