@@ -38,11 +38,11 @@ async def test_every_table_is_scoped_by_team() -> None:
     assert unscoped == []
 
 
-PREVIOUS = "0005_pipeline"  # the revision 0003_separation_of_duties follows
+PREVIOUS = "0005_pipeline"  # the revision 0006_separation_of_duties follows
 
 
 def test_existing_releases_get_their_proposer_as_scope_author(tmp_path: Path) -> None:
-    """0003 on a database with releases in it: nobody but the proposer could have changed their scope before."""
+    """0006 on a database with releases in it: nobody but the proposer could have changed their scope before."""
     path = tmp_path / "old.db"
     url = f"sqlite+aiosqlite:///{path}"
 

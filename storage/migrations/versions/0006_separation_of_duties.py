@@ -1,6 +1,6 @@
 """separation of duties: who last changed a release's scope, and the scope each decision was given on
 
-Revision ID: 0003_separation_of_duties
+Revision ID: 0006_separation_of_duties
 Revises: 0005_pipeline
 
 Existing releases get their proposer as the scope's last author (nobody else could change it before) and scope
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0003_separation_of_duties"
-down_revision: str | None = "0005_pipeline"  # chained after main's head; the lead may re-chain
+revision: str = "0006_separation_of_duties"
+down_revision: str | None = "0005_pipeline"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
