@@ -101,6 +101,8 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
                     rollback_plan=request.rollback_plan,
                     window_start=request.window_start,
                     window_end=request.window_end,
+                    created_at=ctx.now(),
+                    updated_at=ctx.now(),
                 ),
             )
             await session.flush()
