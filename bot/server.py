@@ -25,6 +25,7 @@ from bot.in_flight import InFlight
 from bot.metrics import Metrics
 from bot.notify.directory import SlackDirectory
 from bot.notify.dispatcher import Dispatcher
+from bot.notify.files import SlackFiles
 from bot.notify.installation import Installation
 from bot.notify.pipeline_client import PipelineClient
 from bot.policy_source import resolve
@@ -75,6 +76,7 @@ class Runtime:
             policy=self.policy,
             settings=settings,
             directory=SlackDirectory(self.client),
+            files=SlackFiles(self.client),
             kick=self.dispatcher.kick,
         )
         self.in_flight = InFlight()

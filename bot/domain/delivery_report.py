@@ -21,6 +21,10 @@ class Line:
     change: str
 
     @property
+    def compared(self) -> str:
+        return f"{self.name.lower()} {self.change}"
+
+    @property
     def level_text(self) -> str:
         return f"{LEVEL_MARKS[self.level]} {self.level.value}" if self.level else "no level yet"
 
@@ -134,7 +138,7 @@ def summary(current: Measures) -> str:
 def alt_text(title: str, weeks: Sequence[Week], current: Measures, *, limit: int = 2000) -> str:
     """What the chart shows, in words: screen readers and the image block's alt text carry the numbers."""
     bars = "; ".join(
-        f"{week.label}: {week.facts.deployments} deployments"
+        f"{week.label}: {week.facts.deployments} deployment{'' if week.facts.deployments == 1 else 's'}"
         + (f" ({week.facts.failures} failed)" if week.facts.failures else "")
         + (f", median lead time {duration(_td(week.facts.lead_median))}" if week.facts.lead_median is not None else "")
         for week in weeks

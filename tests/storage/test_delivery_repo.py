@@ -106,7 +106,9 @@ async def test_workspace_period_and_previous_period(db: Database) -> None:
     (median = p90), failed, restored by 1.0 eleven days later (264 h)."""
     h = await worked_example(db)
     async with db.read() as session:
-        now, before = await delivery.period_facts(session=session, scope=PROD, period=PERIOD, previous=PERIOD.previous())
+        now, before = await delivery.period_facts(
+            session=session, scope=PROD, period=PERIOD, previous=PERIOD.previous()
+        )
     assert now == Facts(
         deployments=7, failures=3, lead_median=24 * 3600, lead_p90=111.6 * 3600, restored=2, restore_median=15 * 3600
     )
@@ -141,7 +143,9 @@ async def test_weeks_are_laid_back_from_the_end(db: Database) -> None:
 
 async def test_no_deployments_and_a_single_deployment(db: Database) -> None:
     async with db.read() as session:
-        empty, before = await delivery.period_facts(session=session, scope=PROD, period=PERIOD, previous=PERIOD.previous())
+        empty, before = await delivery.period_facts(
+            session=session, scope=PROD, period=PERIOD, previous=PERIOD.previous()
+        )
     assert empty == before == Facts()
     h = History(db)
     await h.deploy("payments@1.0", T0 + D, proposed=T0, commit_at=T0 - 2 * D)  # the commit is older than the proposal

@@ -41,9 +41,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("verification_failed_at", storage.types.UTCDateTime(timezone=True), nullable=True)
         )
-        batch_op.create_index(
-            "ix_deployments_team_env_created", ["team_id", "environment", "created_at"], unique=False
-        )
+        batch_op.create_index("ix_deployments_team_env_created", ["team_id", "environment", "created_at"], unique=False)
         batch_op.create_index(
             "ix_deployments_team_service_env_created",
             ["team_id", "service", "environment", "created_at"],
