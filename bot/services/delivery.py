@@ -37,10 +37,6 @@ class Report:
         return delivery_report.lines(self.current, self.previous)
 
     @property
-    def alt_text(self) -> str:
-        return delivery_report.alt_text(self.title, self.weeks, self.current)
-
-    @property
     def summary(self) -> str:
         return delivery_report.summary(self.current)
 
@@ -107,8 +103,9 @@ async def chart(ctx: ServiceContext, report: Report, *, title: str | None = None
         log.exception("could not draw the delivery chart %r", title)
         return None
     name = f"delivery-{report.service or 'all'}-{report.current.period.end:%Y%m%d}.png"
-    file_id = await ctx.files.upload_png(png=png, filename=name, title=title, alt_text=report.alt_text)
-    return Chart(file_id, title, report.alt_text) if file_id else None
+    alt_text = delivery_report.alt_text(title, report.weeks, report.current)
+    file_id = await ctx.files.upload_png(png=png, filename=name, title=title, alt_text=alt_text)
+    return Chart(file_id, title, alt_text) if file_id else None
 
 
 async def metrics(ctx: ServiceContext, actor: Actor, service: str | None, days: int) -> tuple[Report, Chart | None]:

@@ -41,6 +41,7 @@ from storage.types import UTCDateTime
 DEPLOYMENTS = Deployment.__table__  # type: ignore[attr-defined]
 RELEASES = Release.__table__  # type: ignore[attr-defined]
 WEEK_SECONDS = 7 * 86400
+SHIPPED_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,9 @@ async def weekly_facts(*, session: AsyncSession, scope: Scope, period: Period) -
     return [(span, facts.get(index, Facts())) for index, span in enumerate(period.weeks())]
 
 
-async def shipped(*, session: AsyncSession, scope: Scope, period: Period, limit: int = 200) -> Sequence[Shipped]:
+async def shipped(
+    *, session: AsyncSession, scope: Scope, period: Period, limit: int = SHIPPED_LIMIT
+) -> Sequence[Shipped]:
     """What reached the environment in the period, by service then time (for the weekly digest)."""
     d = DEPLOYMENTS
     query: Select[Any] = (
@@ -254,3 +257,9 @@ async def shipped(*, session: AsyncSession, scope: Scope, period: Period, limit:
 async def service_known(*, session: AsyncSession, team_id: str, service: str) -> bool:
     query = select(exists().where(RELEASES.c.team_id == team_id, RELEASES.c.service == service))
     return bool((await _rows(session, query))[0][0])
+
+
+async def active_teams(*, session: AsyncSession, limit: int = 1000) -> list[str]:
+    """Workspaces that have proposed anything (the weekly digest is planned for each when a process starts)."""
+    query = select(RELEASES.c.team_id).distinct().order_by(RELEASES.c.team_id).limit(limit)
+    return [str(row[0]) for row in await _rows(session, query)]
