@@ -173,14 +173,14 @@ class ProdDeployment:
 def facts_of(history: Sequence[ProdDeployment], period: Period) -> Facts:
     """The definitions: `history` is every production deployment of the scope (the next good deployment that ends
     a restore may come after the period)."""
-    ordered = sorted(history, key=lambda d: d.id)
+    ordered = sorted(history, key=lambda d: (d.at, d.id))
     deployed = [d for d in ordered if d.succeeded and period.covers(d.at)]
     leads = [max(0.0, (d.at - d.change_started_at).total_seconds()) for d in deployed]
     failures = [d for d in deployed if d.failed]
     restores = []
     for failure in failures:
         fix = next(
-            (d for d in ordered if d.id > failure.id and d.service == failure.service and d.succeeded and not d.failed),
+            (d for d in ordered if d.at > failure.at and d.service == failure.service and d.succeeded and not d.failed),
             None,
         )
         if fix is not None:

@@ -3,8 +3,7 @@ files.completeUploadExternal), shared with no channel, and shown by id in an `im
 
 import logging
 
-import aiohttp
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger(__name__)
@@ -20,7 +19,7 @@ class SlackFiles:
             response = await self.client.files_upload_v2(file=png, filename=filename, title=title, alt_txt=alt_text)
             file_id = (response.get("file") or {}).get("id")
             return str(file_id) if file_id else None
-        except (SlackClientError, TimeoutError, aiohttp.ClientError) as exc:
+        except Exception as exc:  # best effort by design: whatever the upload does, the answer goes out without it
             reason = f"slack {exc.response.get('error')}" if isinstance(exc, SlackApiError) else type(exc).__name__
             log.warning("could not upload %s: %s", filename, reason)
             return None

@@ -113,6 +113,8 @@ async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], wo
     now = ctx.now()
     # The week that ended at the last scheduled moment (a digest run late still reports its own week).
     end = min(now, max(job.due_at, found.next_after(now - WEEK)))
+    # The chart is uploaded outside the transaction; should the fence then fail, another process took the job over
+    # and posts it, and this upload is never shown.
     report = await digest(ctx, team_id, end)
     words = render("metrics_digest", digest=report, chart=None)
     payload = words if report.chart is None else {**render("metrics_digest", digest=report, chart=report.chart),

@@ -116,11 +116,6 @@ class Deployment(SQLModel, table=True):
     commit_at: datetime | None = time_field()  # when the change was committed, as CI reported it (lead time)
     verification_failed_at: datetime | None = time_field()  # a failed regression sign-off marked it as a failure
 
-    @property
-    def failed(self) -> bool:
-        """A change failure: rolled back, or its regression sign-off failed (delivery metrics)."""
-        return self.rolled_back_at is not None or self.verification_failed_at is not None
-
 
 class Verification(SQLModel, table=True):
     """A regression sign-off: the newest one per (release, environment) is the one that counts."""

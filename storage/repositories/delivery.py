@@ -7,7 +7,7 @@ with `percentile_cont`. SQLite has none, so each row is ranked within its group 
 ranks around each percentile's position come back (at most five a group), interpolated in
 `delivery_metrics.percentile` exactly as `percentile_cont` does. Both walk the (team_id, [service,] environment,
 created_at) indexes over the time range; the next good deployment after a failure is one probe of the
-(team_id, service, environment, id) index.
+(team_id, service, environment, created_at) index.
 """
 
 from collections import defaultdict
@@ -21,7 +21,6 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
-    and_,
     case,
     cast,
     exists,
@@ -90,27 +89,25 @@ def _at(value: datetime) -> ColumnElement[datetime]:
 def _deployed(session: AsyncSession, scope: Scope, start: datetime, end: datetime, group: Group) -> Any:
     """The scope's succeeded deployments in [start, end) with their group, lead time (seconds) and failure flag."""
     d, r = DEPLOYMENTS.alias("d"), RELEASES.alias("r")
-    started = func.coalesce(d.c.commit_at, r.c.created_at)
+    # The proposal time by primary key, and only for rows without a commit time (a join would read every release).
+    proposed = select(r.c.created_at).where(r.c.id == d.c.release_id, r.c.team_id == d.c.team_id).scalar_subquery()
+    started = func.coalesce(d.c.commit_at, proposed)
     raw_lead = _epoch(session, d.c.created_at) - _epoch(session, started)
     lead = func.greatest(raw_lead, 0.0) if _postgres(session) else func.max(raw_lead, 0.0)
     failed = or_(d.c.rolled_back_at.is_not(None), d.c.verification_failed_at.is_not(None))
-    query = (
-        select(
-            group(d.c.created_at).label("grp"),
-            d.c.id,
-            d.c.service,
-            d.c.created_at,
-            lead.label("lead"),
-            case((failed, 1), else_=0).label("failed"),
-        )
-        .select_from(d.join(r, and_(r.c.id == d.c.release_id, r.c.team_id == d.c.team_id)))
-        .where(
-            d.c.team_id == scope.team_id,
-            d.c.environment == scope.environment,
-            d.c.outcome == SUCCEEDED,
-            d.c.created_at >= start,
-            d.c.created_at < end,
-        )
+    query = select(
+        group(d.c.created_at).label("grp"),
+        d.c.id,
+        d.c.service,
+        d.c.created_at,
+        lead.label("lead"),
+        case((failed, 1), else_=0).label("failed"),
+    ).where(
+        d.c.team_id == scope.team_id,
+        d.c.environment == scope.environment,
+        d.c.outcome == SUCCEEDED,
+        d.c.created_at >= start,
+        d.c.created_at < end,
     )
     if scope.service is not None:
         query = query.where(d.c.service == scope.service)
@@ -126,17 +123,19 @@ def _restores(session: AsyncSession, scope: Scope, deployed: Any) -> Any:
             n.c.team_id == scope.team_id,
             n.c.service == deployed.c.service,
             n.c.environment == scope.environment,
-            n.c.id > deployed.c.id,
+            n.c.created_at > deployed.c.created_at,
             n.c.outcome == SUCCEEDED,
             n.c.rolled_back_at.is_(None),
             n.c.verification_failed_at.is_(None),
         )
-        .order_by(n.c.id)
+        .order_by(n.c.created_at)
         .limit(1)
         .scalar_subquery()
     )
     seconds = _epoch(session, fixed_at) - _epoch(session, deployed.c.created_at)
-    return select(deployed.c.grp, seconds.label("seconds")).where(deployed.c.failed == 1).subquery("restores")
+    query = select(deployed.c.grp, seconds.label("seconds")).where(deployed.c.failed == 1)
+    # Materialized, so PostgreSQL probes the index once per failure rather than once per aggregate that reads it.
+    return query.cte("restores").prefix_with("MATERIALIZED", dialect="postgresql")
 
 
 async def _ranked(
@@ -188,12 +187,11 @@ def _ms(seconds: float | None) -> float | None:
 
 
 async def _grouped(
-    session: AsyncSession, scope: Scope, start: datetime, end: datetime, group: Group
+    session: AsyncSession, scope: Scope, start: datetime, end: datetime, group: Group, *, restores: bool = True
 ) -> dict[int, Facts]:
     deployed = _deployed(session, scope, start, end, group)
     leads = await _ranked(session, deployed, "lead", (MEDIAN, P90), {"failures": deployed.c.failed})
-    restores = _restores(session, scope, deployed)
-    fixes = await _ranked(session, restores, "seconds", (MEDIAN,), {})
+    fixes = await _ranked(session, _restores(session, scope, deployed), "seconds", (MEDIAN,), {}) if restores else {}
     facts: dict[int, Facts] = {}
     for grp, (count, sums, lead) in leads.items():
         restored, _, restore = fixes.get(grp, (0, {}, {MEDIAN: None}))
@@ -218,14 +216,15 @@ async def period_facts(
 
 
 async def weekly_facts(*, session: AsyncSession, scope: Scope, period: Period) -> list[tuple[Period, Facts]]:
-    """Week by week (`Period.weeks()`, oldest first), for the chart."""
+    """Week by week (`Period.weeks()`, oldest first), for the chart: deployments, failures and lead times (restores
+    are left out: the chart does not show them)."""
     origin = _epoch(session, _at(period.week_origin))
 
     def week(at: Any) -> ColumnElement[int]:
         weeks = (_epoch(session, at) - origin) / WEEK_SECONDS  # never negative: `at` is within the period
         return cast(func.floor(weeks), Integer) if _postgres(session) else cast(weeks, Integer)
 
-    facts = await _grouped(session, scope, period.start, period.end, week)
+    facts = await _grouped(session, scope, period.start, period.end, week, restores=False)
     return [(span, facts.get(index, Facts())) for index, span in enumerate(period.weeks())]
 
 

@@ -3,7 +3,7 @@ here by hand. A pseudo-random history then holds the SQL to the Python definitio
 
 import random
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -76,7 +76,7 @@ class History:
                         at=at,
                         succeeded=outcome == "succeeded",
                         change_started_at=commit_at or release.created_at,
-                        failed=deployment.failed,
+                        failed=rolled_back is not None or verification_failed is not None,
                     )
                 )
 
@@ -207,8 +207,8 @@ async def test_sql_agrees_with_the_definitions_on_a_random_history(db: Database)
         assert _close(now, facts_of(history, PERIOD))
         assert before is not None
         assert _close(before, facts_of(history, PERIOD.previous()))
-        for span, facts in weeks:
-            assert _close(facts, facts_of(history, span)), span
+        for span, facts in weeks:  # the weeks leave restores out (the chart does not show them)
+            assert _close(facts, replace(facts_of(history, span), restored=0, restore_median=None)), span
         assert now.deployments > 10  # the history is not trivially empty
 
 
