@@ -69,7 +69,7 @@ async def run(harness: Harness, clock: Clock, at: timedelta, command: str, expec
 
 async def hook(harness: Harness, clock: Clock, at: timedelta, **fields: Any) -> None:
     clock.at = T0 + at
-    answer = await post_hook(harness, hook_body(**fields))
+    answer = await post_hook(harness, hook_body(**fields), at=clock.at.timestamp())  # signed on the app's clock
     assert answer.status == 201, answer.text
 
 
@@ -189,10 +189,12 @@ async def test_a_commit_time_from_the_future_is_refused(app: tuple[Harness, Cloc
     harness, clock = app
     await run(harness, clock, 0 * H, "propose payments 1.0 Saved cards", "Proposed")
     later = (T0 + H).isoformat()
-    answer = await post_hook(harness, hook_body(version="1.0", environment="qa", commit_at=later))
+    signed_at = clock.at.timestamp()
+    answer = await post_hook(harness, hook_body(version="1.0", environment="qa", commit_at=later), at=signed_at)
     assert answer.status == 422
     assert answer.json["details"][0]["field"] == "commit_at"
-    naive = await post_hook(harness, hook_body(version="1.0", environment="qa", commit_at="2026-03-01T10:00:00"))
+    naive_time = hook_body(version="1.0", environment="qa", commit_at="2026-03-01T10:00:00", delivery_id="naive")
+    naive = await post_hook(harness, naive_time, at=signed_at)
     assert naive.status == 422
 
 
