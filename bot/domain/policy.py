@@ -203,6 +203,8 @@ class Deployer(_Strict):
         assert self.github_workflow is not None
         owner, repo, _github, _workflows, file = self.github_workflow.split("/")
         return owner, repo, file
+
+
 def _weekly_time(value: str) -> str:
     match = re.fullmatch(r"(mon|tue|wed|thu|fri|sat|sun) (\d\d):(\d\d)", value.strip().lower())
     if not match or int(match.group(2)) > 23 or int(match.group(3)) > 59:

@@ -5,7 +5,7 @@ marked them as a change failure (`verification_failed_at`); earlier failed sign-
 serve "one environment's deployments between two times", for the workspace and for one service.
 
 Revision ID: 0006_delivery_metrics
-Revises: 0004_webhook_deliveries
+Revises: 0005_pipeline
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ from alembic import op
 import storage.types
 
 revision: str = "0006_delivery_metrics"
-down_revision: str | None = "0004_webhook_deliveries"
+down_revision: str | None = "0005_pipeline"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
