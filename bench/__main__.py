@@ -1,4 +1,4 @@
-"""`python -m bench [--backends sqlite,postgresql] [--seconds 6] [--only reads,scale,home,reminders]`: run the
+"""`python -m bench [--backends sqlite,postgresql] [--seconds 6] [--only reads,scale,home,reminders,metrics]`: run the
 benchmarks, print and save the figures (with --only, merged into an existing results file).
 
 The server under test runs in its own process (`python -m bot run --mode http`); this process plays Slack: the
@@ -18,13 +18,14 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import asyncpg
 
-from bench import reminders, seed
+from bench import metrics, reminders, seed
 from bench.slack_side import SECRET, SlackSide, load
 
 POLICY = """release_managers = ["U0RM"]
@@ -178,6 +179,27 @@ async def run_reminders(backend: str, args: argparse.Namespace, workdir: Path) -
     return out
 
 
+async def run_metrics(backend: str, args: argparse.Namespace, side: SlackSide, workdir: Path) -> dict[str, Any]:
+    """`/release metrics` at scale (see bench/metrics.py): the data path, the chart, and the command end to end."""
+    url, target = await fresh_database(backend, workdir, "metrics")
+    now = datetime.now(UTC)
+    t0 = time.perf_counter()
+    per_release = args.events // args.releases
+    if backend == "sqlite":
+        await asyncio.to_thread(seed.seed_sqlite, target, args.releases, per_release)
+        deployments = await asyncio.to_thread(metrics.seed_sqlite, target, args.releases, now)
+    else:
+        await seed.seed_postgres(target, args.releases, per_release)
+        deployments = await metrics.seed_postgres(target, args.releases, now)
+    out: dict[str, Any] = {"seed_s": time.perf_counter() - t0, "deployments": deployments, "releases": args.releases}
+    out.update(await metrics.data_path(url, args.metric_runs))
+    async with shipmate(side, url, workdir) as server:
+        stats = await load(side, server.url, metrics.services_in_turn, seconds=args.seconds, concurrency=1)
+        out["end to end"] = stats.summary()
+    print(f"  metrics {backend} end to end: {json.dumps(out['end to end'])}", flush=True)
+    return out
+
+
 async def drop_databases() -> None:
     admin = await asyncpg.connect(PG_ADMIN)
     try:
@@ -193,6 +215,8 @@ async def run_backend(backend: str, args: argparse.Namespace, side: SlackSide, w
     only = set(args.only.split(","))
     if "reminders" in only:
         out["reminders"] = await run_reminders(backend, args, workdir)
+    if "metrics" in only:
+        out["metrics"] = await run_metrics(backend, args, side, workdir)
     if "home" in only:
         out.update(await run_home(backend, args, side, workdir))
     if "reads" not in only and "scale" not in only:
@@ -286,14 +310,17 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument(
-        "--only", default="reads,scale,home,reminders", help="comma list of: reads, scale, home, reminders"
+        "--only",
+        default="reads,scale,home,reminders,metrics",
+        help="comma list of: reads, scale, home, reminders, metrics",
     )
+    parser.add_argument("--metric-runs", type=int, default=200, help="sequential calls per data path variant")
     parser.add_argument("--jobs", type=int, default=10_000, help="due reminders in the claims benchmark")
     parser.add_argument("--job-batch", type=int, default=None, help="claim batch size (default: the scheduler's)")
     parser.add_argument("--out", default="bench/results.json")
     args = parser.parse_args()
     results: dict[str, Any] = {"machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    partial = set(args.only.split(",")) != {"reads", "scale", "home", "reminders"}
+    partial = set(args.only.split(",")) != {"reads", "scale", "home", "reminders", "metrics"}
     if partial and Path(args.out).exists():  # a partial run updates its figures in the last full run's file
         results = {**json.loads(Path(args.out).read_text()), "machine": results["machine"]}
         results[f"when {args.only}"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())

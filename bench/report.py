@@ -55,9 +55,39 @@ def reminders_table(r: dict[str, Any]) -> list[str]:
     return lines
 
 
+def metrics_table(r: dict[str, Any]) -> list[str]:
+    """`/release metrics` at scale: the data path in-process, the chart alone, the command end to end."""
+    if "metrics" not in r:
+        return []
+    m = r["metrics"]
+    lines = [
+        "",
+        f"`/release metrics` over {m['releases']:,} releases, 1M audit events and {m['deployments']:,} deployments "
+        f"(seeded in {m['seed_s']:.0f} s):",
+        "",
+        "| delivery metrics | runs | p50 ms | p99 ms | max ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name in ("workspace 30d", "service 30d", "workspace 90d", "service 365d", "App Home summary 30d"):
+        if name in m:
+            s = m[name]
+            lines.append(f"| data path: {name} | {s['runs']} | {s['p50']:.1f} | {s['p99']:.1f} | {s['max']:.1f} |")
+    for name in ("chart 30d (5 bars)", "chart 365d (53 bars)"):
+        if name in m:
+            s = m[name]
+            lines.append(f"| {name}, drawn alone | {s['runs']} | {s['p50']:.1f} | {s['p99']:.1f} | {s['max']:.1f} |")
+    if "end to end" in m:
+        s = m["end to end"]
+        lines.append(
+            f"| end to end, 1 connection: answer with the chart uploaded | {s['requests']} | {s['answer_p50']:.1f} "
+            f"| {s['answer_p99']:.1f} | |"
+        )
+    return lines
+
+
 def table(backend: str, r: dict[str, Any]) -> str:
-    if "reference" not in r:  # a partial run (--only home,reminders)
-        return "\n".join([f"### {backend}", *home_table(r), *reminders_table(r)])
+    if "reference" not in r:  # a partial run (--only home,reminders,metrics)
+        return "\n".join([f"### {backend}", *home_table(r), *reminders_table(r), *metrics_table(r)])
     ref = r["reference"]["rps"]
     lines = [
         f"### {backend}",
@@ -88,7 +118,7 @@ def table(backend: str, r: dict[str, Any]) -> str:
         f"Idle RSS {r['idle_rss_mb']:.0f} MB, after the load {r['rss_after_load_mb']:.0f} MB. "
         f"Seeding 100k + 1M rows: {r.get('seed_s', float('nan')):.0f} s.",
     ]
-    lines += home_table(r) + reminders_table(r)
+    lines += home_table(r) + reminders_table(r) + metrics_table(r)
     return "\n".join(lines)
 
 

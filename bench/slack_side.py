@@ -40,6 +40,7 @@ class SlackSide:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)  # slack_sdk sends usergroups.users.list as GET
         app.router.add_post("/respond/{key}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -58,12 +59,24 @@ class SlackSide:
             return web.json_response({"ok": True, "team_id": TEAM_ID, "user_id": "U0BOT", "bot_id": "B0BOT"})
         if method == "usergroups.users.list":
             return web.json_response({"ok": True, "users": ["U0RM", *HOME_USERS]})
+        if method == "files.getUploadURLExternal":  # files_upload_v2, step 1 of 3
+            file_id = f"F0{next(self._ts):08d}"
+            url = f"http://127.0.0.1:{self.port}/upload/{file_id}"
+            return web.json_response({"ok": True, "upload_url": url, "file_id": file_id})
+        if method == "files.completeUploadExternal":  # step 3 (step 2 posts the bytes to the upload URL)
+            files = json.loads(request.query.get("files") or "[]")
+            return web.json_response({"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]})
         if method == "views.publish":
             future = self.homes.pop(str(json.loads(raw).get("user_id")), None)
             if future is not None and not future.done():
                 future.set_result(time.perf_counter())
             return web.json_response({"ok": True, "view": {"id": "V0HOME"}})
         return web.json_response({"ok": True, "channel": "C0RELEASE", "ts": f"1700000000.{next(self._ts):06d}"})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        size = len(await request.read())
+        self.calls["upload"] = self.calls.get("upload", 0) + 1
+        return web.Response(text=f"OK - {size}")
 
     async def _respond(self, request: web.Request) -> web.Response:
         await request.read()

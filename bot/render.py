@@ -10,6 +10,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from bot.domain.mrkdwn import escape, mention
 from bot.ids import INPUT, ActionId, BlockId, CallbackId
 
+# A message body may carry, under this key, the body to send instead when Slack refuses its blocks (an image
+# whose file Slack cannot show yet): the words still arrive. Senders pop it before calling Slack.
+FALLBACK = "fallback"
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 MAX_MODAL_BLOCKS = 100

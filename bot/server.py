@@ -25,10 +25,12 @@ from bot.in_flight import InFlight
 from bot.metrics import Metrics
 from bot.notify.directory import SlackDirectory
 from bot.notify.dispatcher import Dispatcher
+from bot.notify.files import SlackFiles
 from bot.notify.installation import Installation
 from bot.notify.pipeline_client import PipelineClient
 from bot.policy_source import resolve
 from bot.scheduler import Scheduler
+from bot.services import metrics_digest
 from bot.services.context import ServiceContext
 from bot.services.gate_waits import GateWaits
 from bot.settings import Settings
@@ -75,6 +77,7 @@ class Runtime:
             policy=self.policy,
             settings=settings,
             directory=SlackDirectory(self.client),
+            files=SlackFiles(self.client),
             kick=self.dispatcher.kick,
         )
         self.in_flight = InFlight()
@@ -97,6 +100,7 @@ class Runtime:
         await self.pipeline.start()
         await self.gate_waits.start()
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox-dispatcher"))
+        self._tasks.append(asyncio.create_task(self._plan_digests(), name="plan-digests"))
         await self.scheduler.start()
 
     def begin_drain(self) -> None:
@@ -108,6 +112,12 @@ class Runtime:
         log.info("draining: /readyz answers 503; other processes take over the outbox and scheduled jobs")
         self.dispatcher.stop()
         self.scheduler.stop_claiming()
+
+    async def _plan_digests(self) -> None:
+        try:
+            await metrics_digest.plan_all(self.services)
+        except Exception:  # the database may still be starting; the next proposal plans it too
+            log.exception("could not plan the weekly delivery digests")
 
     async def stop(self) -> None:
         self.begin_drain()

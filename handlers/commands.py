@@ -9,19 +9,28 @@ from bot import logs
 from bot.domain import commands as cmd
 from bot.domain import grammar
 from bot.domain.errors import DomainError
+from bot.render import FALLBACK
 from bot.services.context import Actor, ServiceContext
 from handlers import (
     approval_commands,
     change_commands,
     deploy_commands,
     errors,
+    metrics_commands,
     release_commands,
     review_commands,
 )
 from handlers.routes import ROUTES
 
 # The modules whose `@answers` routes `/release` dispatches to (loading them fills `ROUTES`).
-ROUTE_MODULES = (release_commands, approval_commands, deploy_commands, change_commands, review_commands)
+ROUTE_MODULES = (
+    release_commands,
+    approval_commands,
+    deploy_commands,
+    change_commands,
+    review_commands,
+    metrics_commands,
+)
 
 
 async def release_command(
@@ -48,7 +57,10 @@ async def release_command(
         return
     await ack()
     answer = await ROUTES[type(parsed)](services, actor, parsed)  # refusals are answered by `errors.answered`
-    await respond(**answer, response_type="ephemeral", replace_original=False)
+    fallback = answer.pop(FALLBACK, None)
+    sent = await respond(**answer, response_type="ephemeral", replace_original=False)
+    if fallback is not None and sent.status_code != 200:  # Slack refused the blocks (an image): send the words
+        await respond(**fallback, response_type="ephemeral", replace_original=False)
 
 
 def register(app: AsyncApp) -> None:

@@ -53,7 +53,7 @@ async def test_a_healthy_installation_passes(database_url: str, slack: FakeSlack
     assert "ok    policy: SHIPMATE_POLICY_TOML: dev → qa → prod" in text
     assert "SHIPMATE_POLICY_TOML > SHIPMATE_POLICY > ./shipmate.toml > built-in defaults" in text
     assert "ok    bot token: valid for workspace Test (T0TEAM) as bot user U0BOT" in text
-    assert "ok    scopes: all 10 the manifest asks for are granted" in text
+    assert "ok    scopes: all 11 the manifest asks for are granted" in text
     assert "ok    coordination channel: #releases (C0RELEASE): the bot is a member and can post" in text
     assert "ok    stakeholder channel: #stakeholders (C0STAKE)" in text
     assert "ok    users: 4 users named in the policy, all found: U0RM, U0BOB, U0CAROL, U0DAVE" in text

@@ -4,6 +4,7 @@ usage line and parser that produce it, and `handlers/` registers the route that 
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.domain.delivery_metrics import DEFAULT_DAYS
 from bot.domain.validation import ReleaseRef
 
 
@@ -158,3 +159,9 @@ class ActionDone(Command):
 @dataclass(frozen=True)
 class ListActions(Command):
     mine: bool = False
+
+
+@dataclass(frozen=True)
+class MetricsReport(Command):
+    service: str | None = None  # None: every service
+    days: int = DEFAULT_DAYS

@@ -25,6 +25,7 @@ from bot.domain.commands import (
     ListActions,
     ListFreezes,
     ListReleases,
+    MetricsReport,
     Propose,
     Reject,
     ReviewCommand,
@@ -37,6 +38,7 @@ from bot.domain.commands import (
     Verify,
     Withdraw,
 )
+from bot.domain.delivery_metrics import DEFAULT_DAYS, MAX_DAYS
 from bot.domain.errors import InvalidInput
 from bot.domain.message import Code, Message, Value
 from bot.domain.validation import (
@@ -340,6 +342,21 @@ def _subscribe(rest: str) -> Command:
 @verb("unsubscribe", "unsubscribe <service>")
 def _unsubscribe(rest: str) -> Command:
     return Subscribe(_service_only(rest), on=False)
+
+
+@verb("metrics", "metrics [service] [days]")
+def _metrics(rest: str) -> Command:
+    words, extra = _take(rest, 2)
+    _no_extra(extra)
+    if words and words[-1].isdigit():
+        days = int(words.pop())
+        if not 1 <= days <= MAX_DAYS:
+            raise Problem("{days} is not a number of days between 1 and {max}.", days=days, max=MAX_DAYS)
+    else:
+        days = DEFAULT_DAYS
+    if len(words) > 1 or (words and words[0].isdigit()):
+        raise Problem("Say the service first, then the number of days, like `/release metrics payments 90`.")
+    return MetricsReport(check_service(words[0]) if words else None, days)
 
 
 @verb("review", "review start|close <service@version>")

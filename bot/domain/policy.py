@@ -207,6 +207,18 @@ class Deployer(_Strict):
         return owner, repo, file
 
 
+def _weekly_time(value: str) -> str:
+    match = re.fullmatch(r"(mon|tue|wed|thu|fri|sat|sun) (\d\d):(\d\d)", value.strip().lower())
+    if not match or int(match.group(2)) > 23 or int(match.group(3)) > 59:
+        raise ValueError(f"{value!r} is not a weekday and a time of day like 'mon 09:00'")
+    return f"{match.group(1)} {match.group(2)}:{match.group(3)}"
+
+
+class Metrics(_Strict):
+    digest: Annotated[str, AfterValidator(_weekly_time)] | None = None  # "mon 09:00": the weekly digest; off when unset
+    timezone: TimeZoneName | None = None  # the digest's own; default: the policy's
+
+
 class ServiceSettings(_Strict):
     channel: ChannelId | None = None
     deploy: Deployer | None = None
@@ -223,6 +235,7 @@ class Policy(_Strict):
     review: Review = Review()
     freezes: list[RecurringFreeze] = []
     services: dict[str, ServiceSettings] = {}
+    metrics: Metrics = Metrics()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Policy":

@@ -6,11 +6,12 @@ several overdue jobs of one kind for one target are coalesced into one message.
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from bot.domain.approval_policy import ApprovalState, Members
-from bot.domain.policy import Environment, is_user_group
+from bot.domain.policy import WEEKDAYS, Environment, is_user_group
 from bot.domain.working_hours import WorkingHours
 
 DEFAULT_ACTION_LEAD = timedelta(days=1)
@@ -23,6 +24,7 @@ class Kind(StrEnum):
     REGRESSION = "regression_reminder"  # target: the environment; release_id set
     ACTION_ITEM = "action_item_reminder"  # target: the owner; payload: item id
     REVIEW = "review_prompt"  # target: none; release_id set
+    METRICS_DIGEST = "metrics_digest"  # target: the stakeholder channel; weekly, `[metrics] digest`
 
 
 # Nudges wait for working hours; time-bound notices (a window starts soon, the review opens) do not.
@@ -47,6 +49,26 @@ def action_item_key(item_id: int) -> str:
 
 def review_key(release_id: int) -> str:
     return f"review:{release_id}"
+
+
+def digest_key(spec: str, timezone: str) -> str:
+    """One weekly digest job per schedule: a changed schedule makes a new job, and the old one is dropped."""
+    return f"metrics_digest:{spec}:{timezone}"
+
+
+def next_weekly(spec: str, tz: ZoneInfo, after: datetime) -> datetime:
+    """The first `mon 09:00` (wall time in `tz`, DST-correct) strictly after `after`, in UTC."""
+    day, clock = spec.split(" ")
+    hour, minute = (int(part) for part in clock.split(":"))
+    local = after.astimezone(tz)
+    for offset in range(8):
+        date = (local + timedelta(days=offset)).date()
+        if date.weekday() != WEEKDAYS.index(day):
+            continue
+        moment = datetime(date.year, date.month, date.day, hour, minute, tzinfo=tz).astimezone(UTC)
+        if moment > after:
+            return moment
+    raise AssertionError("every weekday comes round within eight days")  # pragma: no cover
 
 
 def when_deliverable(kind: str, due: datetime, hours: WorkingHours) -> datetime:

@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain.pipeline import JobKind, OutboxKind
 from bot.notify.pipeline_client import KINDS as PIPELINE_KINDS
 from bot.notify.pipeline_client import PipelineClient, PipelineError
+from bot.render import FALLBACK
 from storage.db import Database
 from storage.models import OutboxMessage
 from storage.repositories import deploy_requests, jobs, outbox
@@ -194,7 +195,14 @@ class Dispatcher:
             return str(response["ts"])
         if message.kind in ("post", "dm"):
             assert message.channel is not None
-            response = await self.client.chat_postMessage(channel=message.channel, **payload)
+            fallback = payload.pop(FALLBACK, None)
+            try:
+                response = await self.client.chat_postMessage(channel=message.channel, **payload)
+            except SlackApiError as exc:
+                if fallback is None or exc.response.get("error") != "invalid_blocks":
+                    raise
+                log.warning("outbox %s: Slack refused its blocks; sending the words alone", message.id)
+                response = await self.client.chat_postMessage(channel=message.channel, **fallback)
             return str(response["ts"])
         raise ValueError(f"unknown outbox kind {message.kind!r}")
 

@@ -37,12 +37,26 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class Files(Protocol):
+    """Uploads an image Slack can show in a message (None when the upload failed)."""
+
+    async def upload_png(self, *, png: bytes, filename: str, title: str, alt_text: str) -> str | None: ...
+
+
+class NoFiles:
+    """For tests and tools without Slack: nothing is uploaded, answers go out without images."""
+
+    async def upload_png(self, *, png: bytes, filename: str, title: str, alt_text: str) -> str | None:
+        return None
+
+
 @dataclass
 class ServiceContext:
     db: Database
     policy: Policy
     settings: Settings
     directory: Directory = field(default_factory=NoDirectory)
+    files: Files = field(default_factory=NoFiles)
     kick: Callable[[], None] = lambda: None
     now: Callable[[], datetime] = _utcnow
     changes: ChangeFeed = field(default_factory=ChangeFeed)

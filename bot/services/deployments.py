@@ -11,6 +11,7 @@ and in rollbacks: the service × environment slot first, then the release row.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -68,6 +69,7 @@ class CiReport:
     delivery_id: str
     url: str | None = None
     request_id: str | None = None  # the deployment request Shipmate sent, when CI carried one out
+    commit_at: datetime | None = None  # when the change was committed (lead time for changes)
     fingerprint: str = ""  # of the delivery's body (see `deliveries.Delivery`)
 
     @property
@@ -203,7 +205,7 @@ async def deploy(
                 release,
                 env,
                 members,
-                _deployment_of(release, env, actor_id=actor.user_id, override_reason=used_override),
+                _deployment_of(release, env, ctx, actor_id=actor.user_id, override_reason=used_override),
                 freeze_label=facts.freezes[0].label if used_override else None,
             )
     ctx.kick()
@@ -298,12 +300,14 @@ async def record_from_ci(
                 _deployment_of(
                     release,
                     env,
+                    ctx,
                     actor_id=CI_ACTOR,
                     outcome="succeeded" if report.succeeded else "failed",
                     ci_url=report.url,
                     delivery_id=report.delivery_id,
                     bypassed_gates=bool(bypassed),
                     override_reason=request.override_reason if request is not None else None,
+                    commit_at=report.commit_at,
                 ),
                 bypassed=bypassed,
                 requested_by=request.requested_by if request is not None else None,
@@ -368,8 +372,10 @@ async def _duplicate(session: AsyncSession, team_id: str, seen: Deployment) -> D
     return DeployOutcome(release, seen, message, duplicate=True)
 
 
-def _deployment_of(release: Release, env: Environment, *, actor_id: str, **details: Any) -> Deployment:
-    """A deployment of `release` into `env` by `actor_id` (a person, or CI with its run's details)."""
+def _deployment_of(
+    release: Release, env: Environment, ctx: ServiceContext, *, actor_id: str, **details: Any
+) -> Deployment:
+    """A deployment of `release` into `env` by `actor_id` (a person, or CI with its run's details), now."""
     return Deployment(
         team_id=release.team_id,
         release_id=release.pk,
@@ -377,6 +383,7 @@ def _deployment_of(release: Release, env: Environment, *, actor_id: str, **detai
         version=release.version,
         environment=env.name,
         actor_id=actor_id,
+        created_at=ctx.now(),
         **details,
     )
 
@@ -394,6 +401,10 @@ async def _record(
     requested_by: str | None = None,
 ) -> Deployment:
     """Write the deployment, move the release, audit, and owe the thread, stakeholders and card their news."""
+    if deployment.commit_at is None:  # the commit time CI reported for an earlier environment still holds
+        deployment.commit_at = await deployments_repo.first_commit_at(
+            session=session, team_id=release.team_id, release_id=release.pk
+        )
     deployments_repo.add(session=session, deployment=deployment)
     await session.flush()
     succeeded = deployment.outcome == deployments_repo.SUCCEEDED

@@ -5,9 +5,11 @@ from dataclasses import dataclass, field
 
 from bot.domain import approval_policy
 from bot.domain.approval_policy import ApprovalState
+from bot.domain.delivery_metrics import Measures
+from bot.domain.delivery_report import Line, lines
 from bot.domain.errors import NotAllowed
 from bot.domain.lifecycle import OPEN
-from bot.services import agenda, approvals
+from bot.services import agenda, approvals, delivery
 from bot.services.agenda import Agenda
 from bot.services.context import Actor, ServiceContext
 from storage.models import ActionItem, Release
@@ -34,6 +36,11 @@ class HomeView:
     action_items: list[tuple[ActionItem, Release]]
     notice: str | None = None
     deploying: dict[int, list[str]] = field(default_factory=dict)  # release id → environments being deployed to
+    delivery_measures: Measures | None = None  # the workspace's delivery measures, last 30 days
+
+    @property
+    def delivery_lines(self) -> list[Line]:
+        return lines(self.delivery_measures) if self.delivery_measures is not None else []
 
 
 async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) -> HomeView:
@@ -61,7 +68,8 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
             awaiting.append(Awaiting(release, state))
     ahead = await agenda.agenda(ctx, actor.team_id, AHEAD_DAYS)
     deploying = {release_id: [r.environment for r in rows] for release_id, rows in requests.items() if rows}
-    return HomeView(actor.user_id, awaiting, list(mine), ahead, list(items), notice, deploying)
+    measures = await delivery.summary(ctx, actor.team_id)
+    return HomeView(actor.user_id, awaiting, list(mine), ahead, list(items), notice, deploying, measures)
 
 
 def _awaiting_me(

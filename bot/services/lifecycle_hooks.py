@@ -7,6 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.lifecycle import Status
 from bot.domain.pipeline import JobKind
+from bot.services import metrics_digest
 from bot.services.change_feed import environment_key, release_key
 from bot.services.context import ServiceContext
 from bot.services.reminders import planning
@@ -15,9 +16,11 @@ from storage.repositories import jobs
 
 
 async def after_propose(session: AsyncSession, ctx: ServiceContext, release: Release) -> None:
-    """A release was proposed (or proposed again): approval reminders and the window reminder."""
+    """A release was proposed (or proposed again): approval reminders, the window reminder, and the workspace's
+    weekly digest if it has none yet."""
     await planning.ask_approvers(session, ctx, release)
     await planning.plan_window(session, ctx, release)
+    await metrics_digest.plan(session, ctx, release.team_id)
 
 
 async def after_status_change(session: AsyncSession, ctx: ServiceContext, release: Release, before: Status) -> None:

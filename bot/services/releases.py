@@ -105,6 +105,8 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
                     window_start=request.window_start,
                     window_end=request.window_end,
                     scope_changed_by=actor.user_id,
+                    created_at=ctx.now(),
+                    updated_at=ctx.now(),
                 ),
             )
             await session.flush()

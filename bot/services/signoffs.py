@@ -67,8 +67,13 @@ async def verify(
                 user_id=actor.user_id,
                 passed=passed,
                 note=note,
+                created_at=ctx.now(),
             ),
         )
+        if not passed:  # a change failure for delivery metrics
+            await deployments_repo.mark_verification_failed(
+                session=session, team_id=actor.team_id, release_id=release.pk, environment=env.name, at=ctx.now()
+            )
         await session.flush()
         audit.record(
             session=session,

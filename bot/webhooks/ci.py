@@ -14,10 +14,11 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from bot.domain.errors import DomainError, GateBlocked, NotFound
 from bot.notify.installation import Installation
@@ -32,12 +33,17 @@ log = logging.getLogger(__name__)
 
 REPLAYED_HEADER = "X-Shipmate-Replayed"
 _URL = re.compile(r"^https?://[^\s<>|]{1,490}$")
+CLOCK_SKEW = timedelta(minutes=5)  # a CI clock this far ahead of ours is believed; further is refused
 
 
 def _url(value: str | None) -> str | None:
     if value is not None and not _URL.match(value):
         raise ValueError("must be an http(s) URL without spaces, '<', '>' or '|' (at most 500 characters)")
     return value
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None
 
 
 class DeploymentHook(BaseModel):
@@ -51,6 +57,8 @@ class DeploymentHook(BaseModel):
     url: Annotated[str | None, AfterValidator(_url)] = None
     delivery_id: str = Field(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
     request_id: RequestId | None = None
+    # When the change was committed (ISO 8601 with an offset): lead time for changes starts there.
+    commit_at: Annotated[AwareDatetime | None, AfterValidator(_utc)] = None
 
 
 def _refusal(status: int, error: str, **extra: Any) -> Receipt:
@@ -93,6 +101,7 @@ async def _process(services: ServiceContext, hook: DeploymentHook, delivery: Del
         delivery_id=hook.delivery_id,
         url=hook.url,
         request_id=hook.request_id,
+        commit_at=hook.commit_at,
         fingerprint=delivery.fingerprint,
     )
     try:
@@ -128,6 +137,9 @@ async def receive(request: web.Request, services: ServiceContext, installation: 
     if services.policy.environment(hook.environment) is None:
         known = ", ".join(services.policy.environment_names)
         return fields.error(422, "invalid_body", details=[{"field": "environment", "message": f"known: {known}"}])
+    if hook.commit_at is not None and hook.commit_at > services.now() + CLOCK_SKEW:
+        problem = {"field": "commit_at", "message": "is in the future; send the commit's own time (ISO 8601)"}
+        return fields.error(422, "invalid_body", details=[problem])
     refused = await fields.workspace_refusal(installation, hook.team_id)
     if refused is not None:
         return refused

@@ -98,6 +98,9 @@ class Deployment(SQLModel, table=True):
     __table_args__ = (
         Index("ix_deployments_team_service_env", "team_id", "service", "environment", "id"),
         Index("uq_deployments_delivery", "team_id", "delivery_id", unique=True),
+        # Delivery metrics: one environment's deployments in a time range, workspace-wide or per service.
+        Index("ix_deployments_team_env_created", "team_id", "environment", "created_at"),
+        Index("ix_deployments_team_service_env_created", "team_id", "service", "environment", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -116,6 +119,8 @@ class Deployment(SQLModel, table=True):
     rolled_back_at: datetime | None = time_field()
     rolled_back_by: str | None = Field(default=None, max_length=32)
     rollback_reason: str | None = Field(default=None, max_length=500)
+    commit_at: datetime | None = time_field()  # when the change was committed, as CI reported it (lead time)
+    verification_failed_at: datetime | None = time_field()  # a failed regression sign-off marked it as a failure
 
 
 class Verification(SQLModel, table=True):

@@ -149,6 +149,42 @@ async def reached(*, session: AsyncSession, team_id: str, release_id: int) -> se
     return set((await session.exec(query)).all())
 
 
+async def first_commit_at(*, session: AsyncSession, team_id: str, release_id: int) -> datetime | None:
+    """The earliest commit time CI reported for any deployment of the release."""
+    query = select(func.min(Deployment.commit_at)).where(
+        Deployment.team_id == team_id, Deployment.release_id == release_id
+    )
+    return (await session.exec(query)).first()
+
+
+async def mark_verification_failed(
+    *, session: AsyncSession, team_id: str, release_id: int, environment: str, at: datetime
+) -> int:
+    """A failed regression sign-off makes the release's newest succeeded deployment there a change failure (once:
+    a later sign-off, passed or failed, does not move it)."""
+    newest = (
+        select(func.max(Deployment.id))
+        .where(
+            Deployment.team_id == team_id,
+            Deployment.release_id == release_id,
+            Deployment.environment == environment,
+            Deployment.outcome == SUCCEEDED,
+        )
+        .scalar_subquery()
+    )
+    statement = (
+        update(Deployment)
+        .where(
+            col(Deployment.team_id) == team_id,
+            col(Deployment.id) == newest,
+            col(Deployment.verification_failed_at).is_(None),
+        )
+        .values(verification_failed_at=at)
+    )
+    result = await session.exec(statement)
+    return int(result.rowcount)
+
+
 def add(*, session: AsyncSession, deployment: Deployment) -> Deployment:
     session.add(deployment)
     return deployment

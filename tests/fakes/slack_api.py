@@ -4,7 +4,11 @@ and fails on demand (429 with Retry-After, 500, or hanging past the client's tim
 Like Slack it names the token's scopes in an `x-oauth-scopes` header on every answer and refuses the read methods
 `shipmate doctor` uses without their scope (`missing_scope`, with `needed` and `provided`). Each app process may
 use its own base URL (`url_for("a")`): calls then record which client made them, and faults can target one.
-"""
+
+Files follow Slack's external upload flow (what slack_sdk's `files_upload_v2` does): `files.getUploadURLExternal`
+(filename, length) answers an upload URL and a file id; the bytes are POSTed to that URL (Slack answers 200); then
+`files.completeUploadExternal` (files=[{"id", "title"}], optional channel_id) finishes it. An `image` block's
+`slack_file` must name a finished upload, else the message is refused as `invalid_blocks`, as Slack does."""
 
 import asyncio
 import itertools
@@ -91,6 +95,16 @@ class Fault:
 
 
 @dataclass
+class Upload:
+    filename: str
+    length: int
+    alt_txt: str | None = None
+    data: bytes | None = None
+    title: str | None = None
+    completed: bool = False
+
+
+@dataclass
 class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     invalid: list[tuple[str, str]] = field(default_factory=list)
@@ -107,6 +121,8 @@ class FakeSlack:
     )
     attempts: dict[str, int] = field(default_factory=dict)
     socket_mode: SocketModeLink = field(default_factory=SocketModeLink)
+    files: dict[str, "Upload"] = field(default_factory=dict)
+    files_visible: bool = True  # False: finished uploads are not yet shown in image blocks (Slack still processing)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition | None = None
     server: TestServer | None = None
@@ -137,6 +153,9 @@ class FakeSlack:
 
     def responses(self) -> list[Call]:
         return self.of("response_url")
+
+    def completed_files(self) -> dict[str, Upload]:
+        return {file_id: upload for file_id, upload in self.files.items() if upload.completed}
 
     async def wait_for(
         self,
@@ -181,6 +200,7 @@ class FakeSlack:
         app.router.add_get("/{client}/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
         app.router.add_get("/link/", self.socket_mode.websocket)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
         self.socket_mode.url = str(self.server.make_url("/link/").with_scheme("ws"))
@@ -202,7 +222,8 @@ class FakeSlack:
             return dict(request.query)
         if request.content_type == "application/json":
             return dict(json.loads(raw or b"{}"))
-        parsed = {key: values[0] for key, values in parse_qs(raw.decode()).items()}
+        # Arguments may come in the form body or the query string (slack_sdk sends some methods' that way)
+        parsed = {**dict(request.query), **{key: values[0] for key, values in parse_qs(raw.decode()).items()}}
         for key in ("blocks", "view", "attachments"):
             if isinstance(parsed.get(key), str):
                 parsed[key] = json.loads(parsed[key])
@@ -210,8 +231,10 @@ class FakeSlack:
 
     async def _respond(self, request: web.Request) -> web.Response:
         params = await self._params(request)
-        self._validate("response_url", params)
+        problem = self._validate("response_url", params)
         await self._record(Call("response_url", params, target=request.match_info["name"]))
+        if problem:  # Slack answers a refused response_url message with a 400 and the error as text
+            return web.Response(status=400, text="invalid_blocks")
         return web.Response(text="ok")
 
     def _fault(self, method: str, client: str) -> Fault | None:
@@ -251,10 +274,75 @@ class FakeSlack:
         problem = self._validate(method, params)
         if problem:
             return web.json_response({"ok": False, "error": "invalid_blocks", "detail": problem}, headers=scopes)
+        if method.startswith("files."):
+            return await self._files(method, params)
         await self._record(Call(method, params, client=client))
         if method == "apps.connections.open":
             return web.json_response(self.socket_mode.open(request.headers.get("Authorization", "")), headers=scopes)
         return web.json_response(self._answer(method, params), headers=scopes)
+
+    async def _files(self, method: str, params: dict[str, Any]) -> web.Response:
+        """The external upload flow; errors are Slack's shape (HTTP 200, ok false)."""
+        if method == "files.getUploadURLExternal":
+            length = str(params.get("length", ""))
+            if not params.get("filename") or not length.isdigit() or int(length) <= 0:
+                return web.json_response({"ok": False, "error": "invalid_arguments"})
+            file_id = f"F0{len(self.files) + 1:08d}"
+            self.files[file_id] = Upload(str(params["filename"]), int(length), params.get("alt_txt"))
+            await self._record(Call(method, params))
+            assert self.server is not None
+            url = str(self.server.make_url(f"/upload/{file_id}"))
+            return web.json_response({"ok": True, "upload_url": url, "file_id": file_id})
+        if method == "files.completeUploadExternal":
+            try:
+                wanted = json.loads(str(params.get("files", "")))
+            except json.JSONDecodeError:
+                return web.json_response({"ok": False, "error": "invalid_arguments"})
+            finished = []
+            for entry in wanted:
+                upload = self.files.get(str(entry.get("id")))
+                if upload is None or upload.data is None:
+                    return web.json_response({"ok": False, "error": "file_not_found"})
+                upload.completed, upload.title = True, entry.get("title") or upload.filename
+                finished.append(self._file_object(str(entry["id"]), upload, params.get("channel_id")))
+            await self._record(Call(method, params))
+            return web.json_response({"ok": True, "files": finished})
+        return web.json_response({"ok": False, "error": "unknown_method"})
+
+    def _file_object(self, file_id: str, upload: Upload, channel: str | None) -> dict[str, Any]:
+        assert upload.data is not None
+        png = upload.data.startswith(b"\x89PNG\r\n\x1a\n")
+        return {
+            "id": file_id,
+            "name": upload.filename,
+            "title": upload.title,
+            "mimetype": "image/png" if png else "application/octet-stream",
+            "filetype": "png" if png else "binary",
+            "size": len(upload.data),
+            "alt_txt": upload.alt_txt,
+            "url_private": f"https://files.slack.com/files-pri/{TEAM_ID}-{file_id}/{upload.filename}",
+            "permalink": f"https://test.slack.com/files/{BOT_USER_ID}/{file_id}/{upload.filename}",
+            "channels": [channel] if channel else [],
+            "is_public": False,
+        }
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL: raw bytes (or a multipart form with one file), answered 200 like Slack's."""
+        fault = self._fault("upload", "")
+        if fault is not None and fault.status != 200:
+            return web.Response(status=fault.status, text="fault")
+        upload = self.files.get(request.match_info["file_id"])
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            part = next(iter(form.values()))
+            data = part.file.read() if hasattr(part, "file") else str(part).encode()
+        else:
+            data = await request.read()
+        if upload is None or len(data) != upload.length:
+            return web.Response(status=400, text="upload does not match files.getUploadURLExternal")
+        upload.data = data
+        await self._record(Call("upload", {"file_id": request.match_info["file_id"], "size": len(data)}))
+        return web.Response(text=f"OK - {len(data)}")
 
     def _validate(self, method: str, params: dict[str, Any]) -> str | None:
         try:
@@ -268,6 +356,11 @@ class FakeSlack:
                 for block in Block.parse_all(blocks):
                     block.validate_json()
                 assert params.get("text"), "messages with blocks need fallback text"
+                for block in blocks:
+                    if block.get("type") == "image" and "slack_file" in block:
+                        file_id = block["slack_file"].get("id")
+                        ready = file_id in self.completed_files() and self.files_visible
+                        assert ready, f"invalid slack file {file_id!r} [json-pointer:/blocks/slack_file]"
             if "view" in params:
                 view = params["view"]
                 View(**view).validate_json()

@@ -43,6 +43,7 @@ EXAMPLES = {
     "action add payments@2.4.0 <@U0BOB> +3d add alerts": cmd.ActionAdd,
     "action done 7": cmd.ActionDone,
     "actions": cmd.ListActions,
+    "metrics payments 30": cmd.MetricsReport,
 }
 
 

@@ -16,7 +16,7 @@ from bot.domain.reminders import Kind
 from bot.domain.timeparse import parse_duration
 from bot.domain.working_hours import for_policy
 from bot.render import render, render_text
-from bot.services import deploy_requests, github_events, release_card, reviews
+from bot.services import deploy_requests, github_events, metrics_digest, release_card, reviews
 from bot.services.context import ServiceContext
 from bot.services.reminders import approval_digest
 from storage.models import Release, ScheduledJob
@@ -198,6 +198,7 @@ RUNNERS: dict[str, Runner] = {
     Kind.ACTION_ITEM: run_action_items,
     JobKind.DEPLOY_TIMEOUT: deploy_requests.run_timeouts,
     JobKind.PROTECTION_RULE: github_events.run_protection,
+    Kind.METRICS_DIGEST: metrics_digest.run,
 }
 
 
