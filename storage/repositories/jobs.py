@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ScheduledJob
+from storage.models import Release, ScheduledJob
 from storage.types import utcnow
 
 LIVE = ("pending", "claimed")
@@ -109,8 +109,15 @@ async def claim(
 
 
 async def fence(*, session: AsyncSession, job_ids: Iterable[int], worker: str) -> bool:
-    """Hold the claim for this transaction; False when another worker took any of these jobs over."""
+    """Hold the claim for this transaction; False when another worker took any of these jobs over.
+
+    The jobs' releases are locked first (shared), the order every use case takes (release row, then its jobs),
+    so a runner writing for a release and a use case changing it wait for each other instead of deadlocking."""
     ids = list(job_ids)
+    of_jobs = select(ScheduledJob.release_id).where(col(ScheduledJob.id).in_(ids))
+    await session.exec(
+        select(Release.id).where(col(Release.id).in_(of_jobs)).order_by(col(Release.id)).with_for_update(key_share=True)
+    )
     query = (
         select(ScheduledJob.id)
         .where(col(ScheduledJob.id).in_(ids), col(ScheduledJob.status) == "claimed")

@@ -57,6 +57,20 @@ async def _review(services: ServiceContext) -> Review:
     return review
 
 
+async def _replies_are(services: ServiceContext, expected: list[str]) -> None:
+    """Wait until the review holds exactly these live replies (events are handled after Slack's ack)."""
+    review = await _review(services)
+    assert review.id is not None
+    texts: list[str] = []
+    for _ in range(200):
+        async with services.db.read() as session:
+            texts = [reply.text for reply in await reviews_repo.replies(session=session, review_id=review.id)]
+        if texts == expected:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the review's replies are {texts}, expected {expected}")
+
+
 def _reply(thread_ts: str, ts: str, user: str, text: str) -> dict[str, object]:
     return {"type": "message", "channel": COORDINATION, "user": user, "text": text, "ts": ts, "thread_ts": thread_ts}
 
@@ -98,7 +112,10 @@ async def test_prod_deployment_prompts_review_and_close_summarises_replies_once(
         }
     )
     await harness.event({**_reply(thread, "1700000500.000005", "U0BOT", "Bot noise"), "bot_id": "B0BOT"})
-    await harness.slack.settle(quiet=0.5)
+    await _replies_are(
+        services,
+        ["1. Canary caught <!channel> nothing", "did not go well: slow approvals", "3. automate the smoke tests"],
+    )
 
     review = await _review(services)
     denied = await harness.click(str(ActionId.CLOSE_REVIEW), str(review.release_id), user="U0BOB")
