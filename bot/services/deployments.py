@@ -9,12 +9,10 @@ Every deployment passes the gates in `bot.domain.gates` unless CI deploys to an 
 and in rollbacks: the service × environment slot first, then the release row.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import approval_policy, permissions
@@ -22,7 +20,7 @@ from bot.domain.errors import Conflict, GateBlocked, InvalidInput, NotFound
 from bot.domain.gates import GateFacts, evaluate
 from bot.domain.lifecycle import Event, can
 from bot.domain.message import Code, Message
-from bot.domain.pipeline import Action, RequestStatus
+from bot.domain.pipeline import Action
 from bot.domain.policy import Environment, Members, Policy
 from bot.domain.validation import ReleaseRef
 from bot.services import (
@@ -37,10 +35,9 @@ from bot.services import (
 )
 from bot.services.context import Actor, ServiceContext
 from bot.services.deploy_requests import DeployRequested
-from storage.models import Deployment, DeploymentRequest, Release
+from storage.models import Deployment, Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import audit, subscriptions
-from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import releases as releases_repo
 from storage.repositories import verifications as verifications_repo
@@ -138,7 +135,7 @@ async def gate_facts(
     )
 
 
-async def _lock_release(session: AsyncSession, team_id: str, service: str, version: str) -> Release:
+async def lock_release(session: AsyncSession, team_id: str, service: str, version: str) -> Release:
     release = await releases_repo.lock(session=session, team_id=team_id, service=service, version=version)
     if release is None:
         raise NotFound(
@@ -162,7 +159,7 @@ async def deploy(
         await deployments_repo.lock_slot(
             session=session, team_id=actor.team_id, service=ref.service, environment=env.name
         )
-        release = await _lock_release(session, actor.team_id, ref.service, ref.version)
+        release = await lock_release(session, actor.team_id, ref.service, ref.version)
         permissions.check(
             ctx.policy,
             env,
@@ -199,13 +196,13 @@ async def deploy(
             )
             requested = DeployRequested(release, row, deploy_requests.requested_message(release, row, deployer))
         else:  # no deployer: the person records the deployment
-            deployment = await _record(
+            deployment = await record(
                 session,
                 ctx,
                 release,
                 env,
                 members,
-                _deployment_of(release, env, ctx, actor_id=actor.user_id, override_reason=used_override),
+                deployment_of(release, env, ctx, actor_id=actor.user_id, override_reason=used_override),
                 freeze_label=facts.freezes[0].label if used_override else None,
             )
     ctx.kick()
@@ -248,131 +245,7 @@ def next_step(policy: Policy, release: Release, env: Environment) -> Message:
     return Message("Next: `/release deploy {ref} {env}`.", ref=release.ref, env=following)
 
 
-async def record_from_ci(
-    ctx: ServiceContext, report: CiReport, *, receipt: Callable[[DeployOutcome], deliveries.Receipt] | None = None
-) -> DeployOutcome:
-    """Idempotent on `delivery_id`: a redelivery answers with the deployment recorded the first time. A report of
-    a deployment Shipmate requested closes the request (its gates were passed when it was asked for).
-
-    `receipt` is the answer the caller will send for a recording; it is kept with the deployment, in its
-    transaction, so the delivery's first answer can never be lost between the two."""
-    env = environment_or_refuse(ctx.policy, report.environment)
-    members = await ctx.members(report.team_id)
-    try:
-        async with ctx.db.transaction() as session:
-            await deployments_repo.lock_slot(
-                session=session, team_id=report.team_id, service=report.service, environment=env.name
-            )
-            seen = await deployments_repo.by_delivery(
-                session=session, team_id=report.team_id, delivery_id=report.delivery_id
-            )
-            if seen is not None:
-                return await _duplicate(session, report.team_id, seen)
-            release = await _lock_release(session, report.team_id, report.service, report.version)
-            request = await _request_of(session, report, env)
-            if request is not None and request.status in (RequestStatus.SUCCEEDED, RequestStatus.FAILED):
-                return await _closed_request(session, request)  # a timed out request may still be reported
-            if request is not None and request.action == Action.ROLLBACK:
-                from bot.services import rollbacks  # rollbacks builds on this module
-
-                applied = await rollbacks.apply_report(session, ctx, request, report, members)
-                if receipt is not None:
-                    await deliveries.keep(session, report.delivery, receipt(applied))
-                return applied
-            bypassed: tuple[str, ...] = ()
-            if report.succeeded and request is None:
-                facts = await gate_facts(
-                    session, ctx, release, env, actor_id=CI_ACTOR, override_reason=None, members=members
-                )
-                blocked = evaluate(facts)
-                if blocked and not env.ci_may_bypass_gates:
-                    raise GateBlocked(release.ref, env.name, blocked)
-                bypassed = tuple(refusal.message.mrkdwn() for refusal in blocked)
-            if request is not None:
-                closed_as = RequestStatus.SUCCEEDED if report.succeeded else RequestStatus.FAILED
-                await deploy_requests.close(session, ctx, request, closed_as, ci_url=report.url)
-            deployment = await _record(
-                session,
-                ctx,
-                release,
-                env,
-                members,
-                _deployment_of(
-                    release,
-                    env,
-                    ctx,
-                    actor_id=CI_ACTOR,
-                    outcome="succeeded" if report.succeeded else "failed",
-                    ci_url=report.url,
-                    delivery_id=report.delivery_id,
-                    bypassed_gates=bool(bypassed),
-                    override_reason=request.override_reason if request is not None else None,
-                    commit_at=report.commit_at,
-                ),
-                bypassed=bypassed,
-                requested_by=request.requested_by if request is not None else None,
-            )
-            if request is not None:
-                request.deployment_id = deployment.id
-                session.add(request)
-            verb = "is live in" if report.succeeded else "failed to deploy to"
-            message = Message("{ref} {verb} {env}.", ref=release.ref, verb=verb, env=env.name)
-            outcome = DeployOutcome(release, deployment, message, bypassed=bypassed)
-            if receipt is not None:
-                await deliveries.keep(session, report.delivery, receipt(outcome))
-    except IntegrityError:  # the same delivery arrived twice at once; the other one recorded it
-        async with ctx.db.read() as session:
-            seen = await deployments_repo.by_delivery(
-                session=session, team_id=report.team_id, delivery_id=report.delivery_id
-            )
-            if seen is None:
-                raise
-            return await _duplicate(session, report.team_id, seen)
-    ctx.kick()
-    return outcome
-
-
-async def _request_of(session: AsyncSession, report: CiReport, env: Environment) -> DeploymentRequest | None:
-    """The request this report answers: the one it names, else the open one for this version in the slot."""
-    if report.request_id is not None:
-        row = await requests_repo.by_request_id(session=session, request_id=report.request_id, lock=True)
-        if row is None or row.team_id != report.team_id or (row.service, row.environment) != (report.service, env.name):
-            raise NotFound(
-                "Shipmate sent no deployment request {id} for this service and environment.",
-                id=Code(report.request_id, 64),
-            )
-        return row
-    row = await requests_repo.open_for_slot(
-        session=session, team_id=report.team_id, service=report.service, environment=env.name
-    )
-    return row if row is not None and row.version == report.version else None
-
-
-async def _closed_request(session: AsyncSession, request: DeploymentRequest) -> DeployOutcome:
-    """CI reported a request that is closed already: a repeat changes nothing."""
-    if request.deployment_id is not None:
-        seen = await session.get(Deployment, request.deployment_id)
-        if seen is not None:
-            return await _duplicate(session, request.team_id, seen)
-    raise Conflict(
-        "Deployment request {id} is {status} already; nothing changed.",
-        id=Code(request.request_id, 64),
-        status=request.status.replace("_", " "),
-    )
-
-
-async def _duplicate(session: AsyncSession, team_id: str, seen: Deployment) -> DeployOutcome:
-    release = await releases_repo.get_by_id(session=session, team_id=team_id, release_id=seen.release_id)
-    assert release is not None
-    message = Message(
-        "Delivery {delivery} was already recorded as deployment {id}; nothing changed.",
-        delivery=seen.delivery_id or "",
-        id=seen.id or 0,
-    )
-    return DeployOutcome(release, seen, message, duplicate=True)
-
-
-def _deployment_of(
+def deployment_of(
     release: Release, env: Environment, ctx: ServiceContext, *, actor_id: str, **details: Any
 ) -> Deployment:
     """A deployment of `release` into `env` by `actor_id` (a person, or CI with its run's details), now."""
@@ -388,7 +261,7 @@ def _deployment_of(
     )
 
 
-async def _record(
+async def record(
     session: AsyncSession,
     ctx: ServiceContext,
     release: Release,

@@ -20,7 +20,7 @@ from bot.domain.pipeline import (
     version_from_ref,
     waitable,
 )
-from bot.services import deploy_requests, deployments, gate_checks
+from bot.services import ci_reports, deploy_requests, gate_checks
 from bot.services.context import ServiceContext
 from bot.services.deployments import CiReport, environment_or_refuse
 from bot.services.gate_checks import GateQuery, Verdict
@@ -93,7 +93,7 @@ async def deployment_status(ctx: ServiceContext, d: GithubDeployment, state: str
             url=url,
             request_id=d.request_id,
         )
-        recorded = await deployments.record_from_ci(ctx, report)
+        recorded = await ci_reports.record_from_ci(ctx, report)
         return Handled("duplicate" if recorded.duplicate else "recorded", recorded.message.plain())
     env = environment_or_refuse(ctx.policy, d.environment)
     members = await ctx.members(d.team_id)

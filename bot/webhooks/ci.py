@@ -23,9 +23,10 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 from bot.domain.errors import DomainError, GateBlocked, NotFound
 from bot.notify.installation import Installation
 from bot.services import deliveries
+from bot.services.ci_reports import record_from_ci
 from bot.services.context import ServiceContext
 from bot.services.deliveries import Delivery, Receipt
-from bot.services.deployments import CiReport, DeployOutcome, record_from_ci
+from bot.services.deployments import CiReport, DeployOutcome
 from bot.webhooks import fields, signing
 from bot.webhooks.fields import EnvironmentName, RequestId, ServiceName, TeamId, Version
 

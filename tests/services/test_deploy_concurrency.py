@@ -8,7 +8,7 @@ import pytest
 from bot.domain.errors import DomainError
 from bot.domain.policy import Policy
 from bot.domain.validation import ReleaseRef
-from bot.services import deployments, releases, rollbacks
+from bot.services import ci_reports, deployments, releases, rollbacks
 from bot.services.context import Actor, ServiceContext
 from bot.services.deployments import CiReport
 from bot.settings import Settings
@@ -37,7 +37,7 @@ async def test_the_same_delivery_at_once_is_recorded_once(ctx: ServiceContext) -
     await releases.propose(ctx, ALICE, releases.ProposeRequest(service="payments", version="2.5.0", summary="x"))
     report = CiReport(TEAM, "payments", "2.5.0", "dev", succeeded=True, delivery_id="run-1")
 
-    outcomes = await asyncio.gather(*(deployments.record_from_ci(ctx, report) for _ in range(5)))
+    outcomes = await asyncio.gather(*(ci_reports.record_from_ci(ctx, report) for _ in range(5)))
 
     assert sorted(outcome.duplicate for outcome in outcomes) == [False, True, True, True, True]
     assert len({outcome.deployment.id for outcome in outcomes}) == 1
