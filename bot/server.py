@@ -56,7 +56,7 @@ class Runtime:
             directory=SlackDirectory(self.client),
             kick=self.dispatcher.kick,
         )
-        self.in_flight = InFlight()
+        self.in_flight = InFlight(capacity=settings.shipmate_max_in_flight)
         self.bolt = build_bolt_app(settings, self.services, self.client, self.in_flight)
         self.scheduler = Scheduler(self.services, poll_interval=settings.shipmate_poll_interval)
         self._tasks: list[asyncio.Task[None]] = []

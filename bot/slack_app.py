@@ -65,17 +65,20 @@ def build_bolt_app(
         signing_secret=settings.slack_signing_secret or "unset",
         client=client,
         logger=logging.getLogger("shipmate.bolt"),
-        process_before_response=False,
+        # Listeners run inline: `errors.answered` decides when Slack gets the ack (within the budget, with the
+        # answer) and runs what comes after it as counted work; Bolt's own background mode polls for the ack.
+        process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
 
     async def inject_services(context: dict[str, Any], next: Any) -> None:
         context["services"] = services
         context["in_flight"] = in_flight
+        context["ack_budget"] = settings.shipmate_ack_budget
         if client.session is not None and context.get("response_url"):
             context["respond"] = PooledRespond(context["response_url"], client.session)
         await next()
 
     app.use(inject_services)
-    handlers.register_all(app)
+    handlers.register_all(app, in_flight)
     return app

@@ -1,8 +1,9 @@
-"""`/release`: parse, ack at once, then run the one route the command names and answer ephemerally."""
+"""`/release`: parse, run the one route the command names, and answer ephemerally in the ack (past the budget,
+`errors.answered` acks "Working on it…" and this answer goes to `response_url`)."""
 
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import commands as cmd
@@ -26,7 +27,6 @@ ROUTE_MODULES = (release_commands, approval_commands, deploy_commands, change_co
 async def release_command(
     ack: AsyncAck,
     command: dict[str, Any],
-    respond: AsyncRespond,
     client: AsyncWebClient,
     services: ServiceContext,
 ) -> None:
@@ -34,18 +34,17 @@ async def release_command(
     try:
         parsed = grammar.parse(command.get("text", ""))
     except DomainError as error:  # pure and instant: answer in the ack itself, nothing changes
-        await ack(text=error.mrkdwn)
+        await ack(text=error.mrkdwn, response_type="ephemeral")
         return
     if isinstance(parsed, cmd.Help):
         await ack(**await ROUTES[cmd.Help](services, actor, parsed))
         return
     if isinstance(parsed, cmd.Propose) and parsed.service is None:
-        await ack()
+        await ack()  # at once: the trigger id expires in 3 s
         await client.views_open(trigger_id=command["trigger_id"], view=release_commands.propose_modal(command))
         return
-    await ack()
     answer = await ROUTES[type(parsed)](services, actor, parsed)  # refusals are answered by `errors.answered`
-    await respond(**answer, response_type="ephemeral", replace_original=False)
+    await ack(**answer, response_type="ephemeral")
 
 
 def register(app: AsyncApp) -> None:

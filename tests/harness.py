@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import ClientResponse, ClientSession
 
+from handlers.answering import WORKING
 from tests.fakes.signing import command_body, event_body, interactive_body, signed_headers
 from tests.fakes.slack_api import TEAM_ID, FakeSlack
 
@@ -19,9 +20,10 @@ _ids = itertools.count(1)
 
 
 class Answer:
-    def __init__(self, status: int, text: str) -> None:
+    def __init__(self, status: int, text: str, reply_to: str = "") -> None:
         self.status = status
         self.text = text
+        self.reply_to = reply_to  # the name of the request's response_url, where a late answer goes
 
     @property
     def json(self) -> dict[str, Any]:
@@ -68,24 +70,32 @@ class Harness:
         team_id: str | None = None,
         reply_to: str | None = None,
     ) -> Answer:
+        name = reply_to or f"{user}-{next(_ids)}"
         body = command_body(
             text,
             team_id=team_id or self.team_id,
             user_id=user,
             channel_id=channel,
-            response_url=self.slack.response_url(reply_to or f"{user}-{next(_ids)}"),
+            response_url=self.slack.response_url(name),
         )
-        return await self.post_signed(body, content_type="application/x-www-form-urlencoded")
+        answer = await self.post_signed(body, content_type="application/x-www-form-urlencoded")
+        answer.reply_to = name
+        return answer
+
+    async def reply(self, answer: Answer) -> dict[str, Any]:
+        """The answer a command's person got: the ack's body, or, when the ack said "Working on it…", what came
+        on its response_url. Either way exactly one answer."""
+        assert answer.status == 200, answer.text
+        acked = answer.json if answer.text.startswith("{") else {"text": answer.text}  # a plain text ack is a message
+        if acked.get("text") and acked["text"] != WORKING:
+            return acked
+        calls = await self.slack.wait_for("response_url", lambda call: call.target == answer.reply_to)
+        return calls[0].params
 
     async def command_answer(self, text: str, *, user: str = "U0ALICE") -> str:
-        """Run a command and return everything the person was shown (the ack and the ephemeral reply)."""
-        name = f"{user}-{next(_ids)}"
-        answer = await self.command(text, user=user, reply_to=name)
-        assert answer.status == 200, answer.text
-        if answer.text.strip():
-            return answer.text
-        calls = await self.slack.wait_for("response_url", lambda call: call.target == name)
-        return calls[0].text_everywhere
+        """Run a command and return everything the person was shown (their answer, text and blocks)."""
+        answer = await self.command(text, user=user)
+        return json.dumps(await self.reply(answer), ensure_ascii=False)
 
     async def interactive(self, payload: dict[str, Any]) -> Answer:
         return await self.post_signed(interactive_body(payload), content_type="application/x-www-form-urlencoded")
