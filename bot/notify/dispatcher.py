@@ -1,7 +1,8 @@
 """Sends the outbox to Slack. At-least-once: a row is marked sent only after Slack said ok.
 
-429s wait for `Retry-After` (slack_sdk's retry handler, then our schedule), 5xx and timeouts back off
-exponentially, and a release's messages go out in order (its card before any thread reply).
+429s wait for `Retry-After` (slack_sdk's retry handler, then our schedule); 5xx (JSON or a proxy's HTML page),
+empty or unreadable answers, dropped connections, timeouts and unknown error codes back off exponentially
+(`slack_errors.classify`); a release's messages go out in order (its card before any thread reply).
 """
 
 import asyncio
@@ -11,10 +12,9 @@ import random
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.notify.slack_errors import classify
 from storage.db import Database
 from storage.models import OutboxMessage
 from storage.repositories import outbox
@@ -22,23 +22,6 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
-# Slack errors that retrying cannot fix by itself; still retried a few times (someone may invite the bot).
-PERMANENT = frozenset(
-    {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "invalid_blocks",
-        "invalid_auth",
-        "account_inactive",
-        "msg_too_long",
-        "no_text",
-        "user_not_found",
-        "cannot_dm_bot",
-        "invalid_arguments",
-        "token_revoked",
-    }
-)
 MAX_PERMANENT_ATTEMPTS = 6
 MAX_BACKOFF = 300.0
 
@@ -151,27 +134,18 @@ class Dispatcher:
     async def _failed(self, message: OutboxMessage, exc: Exception) -> None:
         assert message.id is not None
         attempts = message.attempts + 1
+        failure = classify(exc)  # never raises, whatever Slack (or a proxy in front of it) answered
         delay = min(MAX_BACKOFF, 0.5 * 2**attempts) * (0.75 + random.random() / 2)
-        dead = False
-        if isinstance(exc, SlackApiError):
-            status = exc.response.status_code
-            code = str(exc.response.get("error", ""))
-            if status == 429:
-                delay = float(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 1)))
-            elif code in PERMANENT:
-                dead = attempts >= MAX_PERMANENT_ATTEMPTS
-            error = f"slack {status} {code}"
-        elif isinstance(exc, TimeoutError | aiohttp.ClientError):
-            error = f"network: {type(exc).__name__} {exc}"
-        else:
-            error = f"{type(exc).__name__}: {exc}"
+        if failure.retry_after is not None:
+            delay = min(MAX_BACKOFF, failure.retry_after)
+        dead = failure.permanent and attempts >= MAX_PERMANENT_ATTEMPTS
         log_fn = log.error if dead else log.warning
-        log_fn("outbox %s (%s) attempt %s failed: %s", message.id, message.kind, attempts, error)
+        log_fn("outbox %s (%s) attempt %s failed: %s", message.id, message.kind, attempts, failure.error)
         async with self.db.transaction() as session:
             await outbox.reschedule(
                 session=session,
                 message_id=message.id,
                 at=utcnow() + timedelta(seconds=delay),
-                error=error,
+                error=failure.error,
                 dead=dead,
             )

@@ -1,5 +1,6 @@
 """A fake Slack Web API: an aiohttp server that answers like Slack, records every call, validates Block Kit,
-and fails on demand (429 with Retry-After, 500, or hanging past the client's timeout)."""
+and fails on demand (429 with Retry-After, 500, an unknown error code, a proxy's HTML or plain-text page, an empty
+body, a dropped connection, or hanging past the client's timeout)."""
 
 import asyncio
 import itertools
@@ -46,6 +47,9 @@ class Fault:
     delay: float = 0.0
     times: int = 1
     error: str | None = None  # a Slack error code with HTTP 200, e.g. "channel_not_found"
+    body: str | None = None  # a raw answer instead of Slack's JSON (a proxy's HTML page, an empty body)
+    content_type: str = "application/json"  # of `body`
+    reset: bool = False  # drop the connection without answering
 
 
 @dataclass
@@ -165,6 +169,12 @@ class FakeSlack:
                 pending.pop(0)
             if fault.delay:
                 await asyncio.sleep(fault.delay)
+            if fault.reset:
+                assert request.transport is not None
+                request.transport.abort()  # the client reads a reset connection, no answer
+                return web.Response()
+            if fault.body is not None:
+                return web.Response(status=fault.status, body=fault.body.encode(), content_type=fault.content_type)
             if fault.error:
                 return web.json_response({"ok": False, "error": fault.error})
             headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
