@@ -55,7 +55,4 @@ class WorkingHours:
 
 
 def for_policy(policy: Policy) -> WorkingHours:
-    reminders = policy.reminders
-    return WorkingHours.parse(
-        reminders.working_hours, list(reminders.working_days), ZoneInfo(reminders.timezone or policy.timezone)
-    )
+    return policy.working_hours  # parsed once per policy load

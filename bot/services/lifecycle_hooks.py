@@ -11,10 +11,11 @@ from bot.services.reminders import planning
 from storage.models import Deployment, Release
 
 
-async def after_propose(session: AsyncSession, ctx: ServiceContext, release: Release) -> None:
-    """A release was proposed (or proposed again): approval reminders and the window reminder."""
-    await planning.ask_approvers(session, ctx, release)
-    await planning.plan_window(session, ctx, release)
+async def after_propose(session: AsyncSession, ctx: ServiceContext, release: Release, *, new: bool = False) -> None:
+    """A release was proposed (or proposed again): approval reminders and the window reminder. A `new` release
+    has no decisions and no jobs yet."""
+    await planning.ask_approvers(session, ctx, release, decisions=() if new else None)
+    await planning.plan_window(session, ctx, release, new=new)
 
 
 async def after_status_change(session: AsyncSession, ctx: ServiceContext, release: Release, before: Status) -> None:

@@ -130,13 +130,21 @@ def build_card(
     )
 
 
-async def refresh(session: AsyncSession, policy: Policy, release: Release, members: Members) -> None:
-    """Owe Slack the card in its current state (older unsent cards are dropped)."""
+async def refresh(
+    session: AsyncSession, policy: Policy, release: Release, members: Members, *, new: bool = False
+) -> None:
+    """Owe Slack the card in its current state (older unsent cards are dropped). A `new` release has no decisions,
+    deployments or older cards to look up."""
     assert release.id is not None
-    decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.id)
-    deployments = await deployments_repo.for_release(session=session, team_id=release.team_id, release_id=release.id)
+    decisions: Sequence[Approval] = ()
+    deployments: Sequence[Deployment] = ()
+    if not new:
+        decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.id)
+        deployments = await deployments_repo.for_release(
+            session=session, team_id=release.team_id, release_id=release.id
+        )
+        await outbox.supersede_cards(session=session, team_id=release.team_id, release_id=release.id)
     card = build_card(policy, release, decisions, deployments, members)
-    await outbox.supersede_cards(session=session, team_id=release.team_id, release_id=release.id)
     outbox.enqueue(
         session=session,
         team_id=release.team_id,

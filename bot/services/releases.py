@@ -112,9 +112,9 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
                 release_id=release.pk,
                 details={"summary": request.summary, "risk": request.risk},
             )
-            await release_card.refresh(session, ctx.policy, release, members)
+            await release_card.refresh(session, ctx.policy, release, members, new=True)
             await conflicts.announce_conflicts(session, ctx, release)
-            await lifecycle_hooks.after_propose(session, ctx, release)
+            await lifecycle_hooks.after_propose(session, ctx, release, new=True)
     except IntegrityError:  # a concurrent proposal of the same ref won the race
         raise Conflict("{ref} already exists; propose a new version.", field="version", ref=ref) from None
     ctx.kick()

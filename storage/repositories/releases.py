@@ -35,19 +35,19 @@ async def lock(*, session: AsyncSession, team_id: str, service: str, version: st
         select(Release)
         .where(Release.team_id == team_id, Release.service == service, Release.version == version)
         .with_for_update()
+        .execution_options(populate_existing=True)  # fresh from the locked row, even if this session saw it before
     )
-    release = (await session.exec(query)).first()
-    if release is not None:
-        await session.refresh(release)
-    return release
+    return (await session.exec(query)).first()
 
 
 async def lock_by_id(*, session: AsyncSession, team_id: str, release_id: int) -> Release | None:
-    query = select(Release).where(Release.team_id == team_id, Release.id == release_id).with_for_update()
-    release = (await session.exec(query)).first()
-    if release is not None:
-        await session.refresh(release)
-    return release
+    query = (
+        select(Release)
+        .where(Release.team_id == team_id, Release.id == release_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.exec(query)).first()
 
 
 async def recent(
