@@ -24,7 +24,11 @@ def normalise_url(url: str) -> str:
 
 
 def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    # Every session ends its transaction itself (commit or rollback), so a connection needs no reset on return:
+    # on SQLite that reset is one more thread hop through aiosqlite per transaction.
+    engine = create_async_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, pool_reset_on_return=None
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

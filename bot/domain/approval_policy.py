@@ -62,13 +62,19 @@ def check_may_approve(
             ref=ref,
             who=who_can_approve(env, release_managers),
         )
-    if env.approval_groups:
-        if groups_of(env, user_id, members) or includes(release_managers, user_id, members):
-            return
-    elif not env.approvers or includes(env.approvers, user_id, members) or includes(release_managers, user_id, members):
+    if is_approver(env, user_id=user_id, release_managers=release_managers, members=members):
         return
     raise NotAllowed(
         "You are not an approver for {env}. {who}", env=env.name, who=who_can_approve(env, release_managers)
+    )
+
+
+def is_approver(env: Environment, *, user_id: str, release_managers: Iterable[str], members: Members) -> bool:
+    """Whether `user_id` approves for `env` at all (whoever proposed the release; see `check_may_approve`)."""
+    if env.approval_groups:
+        return bool(groups_of(env, user_id, members)) or includes(release_managers, user_id, members)
+    return (
+        not env.approvers or includes(env.approvers, user_id, members) or includes(release_managers, user_id, members)
     )
 
 
@@ -137,11 +143,17 @@ def evaluate(
 
 
 class Decision(Protocol):
-    """One person's active decision on a release for one environment (a stored approval row)."""
+    """One person's active decision on a release for one environment (a stored approval row). Read-only, so a
+    plain row fits as well as the table's model."""
 
-    environment: str
-    user_id: str
-    decision: str  # approve | reject
+    @property
+    def environment(self) -> str: ...
+
+    @property
+    def user_id(self) -> str: ...
+
+    @property
+    def decision(self) -> str: ...  # approve | reject
 
 
 def states(policy: Policy, *, proposer_id: str, decisions: Iterable[Decision], members: Members) -> list[ApprovalState]:

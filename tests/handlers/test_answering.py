@@ -56,8 +56,8 @@ class Gate:
 
 @pytest.fixture
 def slow_list(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
-    gate = Gate(releases_repo.recent)
-    monkeypatch.setattr(releases_repo, "recent", gate)
+    gate = Gate(releases_repo.recent_lines)
+    monkeypatch.setattr(releases_repo, "recent_lines", gate)
     yield gate
     gate.open()
 
@@ -166,7 +166,7 @@ async def test_an_unexpected_error_before_the_ack_is_answered_in_the_ack(
     async def broken(**_kwargs: Any) -> Any:
         raise RuntimeError("the database fell over")
 
-    monkeypatch.setattr(releases_repo, "recent", broken)
+    monkeypatch.setattr(releases_repo, "recent_lines", broken)
     answer = await harness.command("list")
     assert answer.status == 200
     assert "Something went wrong on our side (error id" in answer.json["text"]
