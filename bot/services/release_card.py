@@ -10,13 +10,13 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import approval_policy
-from bot.domain.approval_policy import ApprovalState, Members
+from bot.domain.approval_policy import ApprovalState, Decision, Members
 from bot.domain.lifecycle import OPEN, Status
 from bot.domain.mrkdwn import mention
 from bot.domain.policy import Policy
 from bot.ids import ActionId
 from bot.render import render, render_text
-from storage.models import Approval, Deployment, Release
+from storage.models import Deployment, Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import outbox
@@ -94,7 +94,7 @@ def pipeline_line(policy: Policy, deployed: dict[str, Deployment]) -> str:
 def build_card(
     policy: Policy,
     release: Release,
-    decisions: Sequence[Approval],
+    decisions: Sequence[Decision],
     deployments: Sequence[Deployment],
     members: Members,
 ) -> CardView:
@@ -131,15 +131,23 @@ def build_card(
 
 
 async def refresh(
-    session: AsyncSession, policy: Policy, release: Release, members: Members, *, new: bool = False
+    session: AsyncSession,
+    policy: Policy,
+    release: Release,
+    members: Members,
+    *,
+    new: bool = False,
+    decisions: Sequence[Decision] | None = None,
 ) -> None:
     """Owe Slack the card in its current state (older unsent cards are dropped). A `new` release has no decisions,
-    deployments or older cards to look up."""
+    deployments or older cards to look up; `decisions`: its active decisions, when the caller has them."""
     assert release.id is not None
-    decisions: Sequence[Approval] = ()
     deployments: Sequence[Deployment] = ()
-    if not new:
-        decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.id)
+    if new:
+        decisions = ()
+    else:
+        if decisions is None:
+            decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.id)
         deployments = await deployments_repo.for_release(
             session=session, team_id=release.team_id, release_id=release.id
         )
