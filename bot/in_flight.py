@@ -1,23 +1,53 @@
-"""Listener work a process has accepted and not finished, up to a cap. A request past the cap is told to try again
-(it changes nothing), so a flood costs bounded memory; shutdown waits for this work before the database closes."""
+"""Listener work a process has accepted and not finished, up to a cap. A request past the cap, or arriving while
+the event loop runs late, is told to try again (it changes nothing): a flood costs bounded memory and the acks
+stay quick. Shutdown waits for this work before the database closes."""
 
 import asyncio
+import contextlib
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+PROBE_EVERY = 0.02  # seconds between event-loop lag probes
+MAX_LAG = 0.1  # a loop this late is saturated: new work would only wait behind the work already accepted
+
 
 class InFlight:
-    def __init__(self, capacity: int | None = None) -> None:
+    def __init__(self, capacity: int | None = None, *, max_lag: float = MAX_LAG) -> None:
         self.capacity = capacity
+        self.max_lag = max_lag
+        self.lag = 0.0  # how late the loop ran the last probe, seconds
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._probe: asyncio.Task[None] | None = None
 
     @property
     def full(self) -> bool:
         """No room for another request's work: answer it "busy" instead of accepting it."""
-        return self.capacity is not None and len(self._tasks) >= self.capacity
+        if self.capacity is None:
+            return False
+        return len(self._tasks) >= self.capacity or self.lag > self.max_lag
+
+    def watch(self) -> None:
+        """Start probing the event loop's lag (CPU saturation shows there before anywhere else)."""
+        if self._probe is None:
+            self._probe = asyncio.create_task(self._measure(), name="event-loop-lag")
+
+    async def unwatch(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe
+            self._probe = None
+
+    async def _measure(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            expected = loop.time() + PROBE_EVERY
+            await asyncio.sleep(PROBE_EVERY)
+            late = loop.time() - expected
+            self.lag = late if late > self.lag else (self.lag + late) / 2  # rises at once, falls gently
 
     def spawn(self, work: Coroutine[Any, Any, T], *, name: str | None = None) -> "asyncio.Task[T]":
         """Run `work` as its own task, counted from this moment (not from its first step) until it ends."""

@@ -64,11 +64,13 @@ class Runtime:
     async def start(self) -> None:
         # One connection pool for every Slack call and answer (slack_sdk opens a session per call without it).
         self.client.session = aiohttp.ClientSession()
+        self.in_flight.watch()
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox-dispatcher"))
         await self.scheduler.start()
 
     async def stop(self) -> None:
         await self.scheduler.stop()
+        await self.in_flight.unwatch()
         with contextlib.suppress(TimeoutError):  # work that goes on after the ack finishes before the engine closes
             async with asyncio.timeout(10):
                 await self.in_flight.drain()

@@ -23,6 +23,7 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 
 MAX_PERMANENT_ATTEMPTS = 6
+MARK_EVERY = 10  # sent messages marked per transaction: a crash before the mark re-sends at most these
 MAX_BACKOFF = 300.0
 
 
@@ -65,21 +66,27 @@ class Dispatcher:
         async with self.db.transaction() as session:
             claimed = list(await outbox.claim(session=session, limit=self.batch, lease=self.lease))
         blocked: set[int] = set()
-        for message in claimed:
-            if message.release_id is not None and message.release_id in blocked:
-                await self._finish(message, error="waiting for an earlier message of this release", defer=0.2)
-                continue
-            try:
-                ts = await self._send(message)
-            except Deferred as exc:
-                blocked.add(message.release_id or -1)
-                await self._finish(message, error=str(exc), defer=0.5)
-            except Exception as exc:  # classified below; the row is never lost
-                if message.release_id is not None:
-                    blocked.add(message.release_id)
-                await self._failed(message, exc)
-            else:
-                await self._sent(message, ts)
+        sent: list[tuple[OutboxMessage, str | None]] = []  # went out; marked a few at a time, in one transaction
+        try:
+            for message in claimed:
+                if message.release_id is not None and message.release_id in blocked:
+                    await self._finish(message, error="waiting for an earlier message of this release", defer=0.2)
+                    continue
+                try:
+                    ts = await self._send(message)
+                except Deferred as exc:
+                    blocked.add(message.release_id or -1)
+                    await self._finish(message, error=str(exc), defer=0.5)
+                except Exception as exc:  # classified below; the row is never lost
+                    if message.release_id is not None:
+                        blocked.add(message.release_id)
+                    await self._failed(message, exc)
+                else:
+                    sent.append((message, ts))
+                    if len(sent) >= MARK_EVERY:
+                        await self._sent(sent)
+        finally:
+            await self._sent(sent)
         return len(claimed)
 
     async def _send(self, message: OutboxMessage) -> str | None:
@@ -109,16 +116,23 @@ class Dispatcher:
             return str(response["ts"])
         raise ValueError(f"unknown outbox kind {message.kind!r}")
 
-    async def _sent(self, message: OutboxMessage, ts: str | None) -> None:
-        assert message.id is not None
+    async def _sent(self, sent: list[tuple[OutboxMessage, str | None]]) -> None:
+        """Mark what went out (and a new card's ts): one write transaction for several messages, so the SQLite
+        writer lock is taken once per few messages rather than once each. Later messages of the same release are
+        not claimed before these are marked."""
+        if not sent:
+            return
         async with self.db.transaction() as session:
-            await outbox.mark_sent(session=session, message_id=message.id, message_ts=ts)
-            if message.kind == "card" and ts and message.release_id is not None:
-                anchor = await outbox.release_anchor(session=session, release_id=message.release_id)
-                assert anchor is not None
-                await outbox.record_message_ts(
-                    session=session, release_id=message.release_id, channel=anchor[0], message_ts=ts
-                )
+            for message, ts in sent:
+                assert message.id is not None
+                await outbox.mark_sent(session=session, message_id=message.id, message_ts=ts)
+                if message.kind == "card" and ts and message.release_id is not None:
+                    anchor = await outbox.release_anchor(session=session, release_id=message.release_id)
+                    assert anchor is not None
+                    await outbox.record_message_ts(
+                        session=session, release_id=message.release_id, channel=anchor[0], message_ts=ts
+                    )
+        sent.clear()
 
     async def _finish(self, message: OutboxMessage, *, error: str, defer: float) -> None:
         assert message.id is not None
