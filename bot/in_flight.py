@@ -4,8 +4,7 @@ stay quick. Shutdown waits for this work before the database closes."""
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -55,18 +54,6 @@ class InFlight:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-    @contextmanager
-    def tracking(self) -> Iterator[None]:
-        """Count the current task as in flight until the block ends."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            yield
-        finally:
-            if task is not None:
-                self._tasks.discard(task)
 
     def __len__(self) -> int:
         return len(self._tasks)
