@@ -93,10 +93,12 @@ def main() -> None:
     parser.add_argument("--job-batch", type=int, default=None, help="claim batch size (default: the scheduler's)")
     parser.add_argument("--out", default="bench/results.json")
     parser.add_argument("--markdown", default="bench/RESULTS.md")
+    parser.add_argument("--note", default="", help="a line shown at the top of RESULTS.md (e.g. why a run is short)")
     args = parser.parse_args()
     wrk.ensure_wrk()
     results: dict[str, Any] = {"machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     results["settings"] = {"seconds": args.seconds, "open_seconds": args.open_seconds, "rate": args.rate}
+    results["note"] = args.note
     partial = set(args.only.split(",")) != set(PARTS)
     if partial and Path(args.out).exists():  # a partial run updates its figures in the last full run's file
         results = {**json.loads(Path(args.out).read_text()), "machine": results["machine"]}

@@ -214,6 +214,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "Machine: " + ", ".join(f"{k} {v}" for k, v in results["machine"].items()) + f"; run {results['when']}{later}.",
         "",
+        *([f"**{results['note']}**", ""] if results.get("note") else []),
         HOW,
         "",
         "## Against the targets (issue 12)",
