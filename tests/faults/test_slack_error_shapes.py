@@ -2,6 +2,7 @@
 (not after the 60 s claim lease a crashed sweep would leave it to), delivered once, and the row says what failed."""
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 from slack_sdk.errors import SlackApiError
@@ -46,7 +47,7 @@ async def app(database_url: str, slack: FakeSlack, policy: Policy) -> AsyncItera
 async def test_every_error_shape_backs_off_and_delivers_once(
     app: Harness, database_url: str, fault: Fault, recorded: str
 ) -> None:
-    app.slack.fail("chat.postMessage", fault)
+    app.slack.fail("chat.postMessage", replace(fault))  # a fresh copy: the fake counts `times` down on it
     await app.command(f"propose {REF.replace('@', ' ')} Faster checkout")
     cards = await app.slack.wait_for(
         "chat.postMessage", lambda c: REF in c.text_everywhere and not c.get("thread_ts"), timeout=15
