@@ -10,14 +10,15 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 PROBE_EVERY = 0.02  # seconds between event-loop lag probes
-MAX_LAG = 0.1  # a loop this late is saturated: new work would only wait behind the work already accepted
+MAX_LAG = 0.25  # a loop this late on average is saturated: new work would only wait behind the work accepted
+SMOOTHING = 0.2  # weight of the newest probe: one stall (a GC pause, a slow host) does not refuse anybody
 
 
 class InFlight:
     def __init__(self, capacity: int | None = None, *, max_lag: float = MAX_LAG) -> None:
         self.capacity = capacity
         self.max_lag = max_lag
-        self.lag = 0.0  # how late the loop ran the last probe, seconds
+        self.lag = 0.0  # how late the loop runs the probes, seconds, smoothed
         self._tasks: set[asyncio.Task[Any]] = set()
         self._probe: asyncio.Task[None] | None = None
 
@@ -46,7 +47,7 @@ class InFlight:
             expected = loop.time() + PROBE_EVERY
             await asyncio.sleep(PROBE_EVERY)
             late = loop.time() - expected
-            self.lag = late if late > self.lag else (self.lag + late) / 2  # rises at once, falls gently
+            self.lag += SMOOTHING * (max(0.0, late) - self.lag)
 
     def spawn(self, work: Coroutine[Any, Any, T], *, name: str | None = None) -> "asyncio.Task[T]":
         """Run `work` as its own task, counted from this moment (not from its first step) until it ends."""
