@@ -4,12 +4,12 @@ outbox message exactly once? Reads the database directly (sqlite3 / asyncpg), li
 import asyncio
 import sqlite3
 import time
+from collections import Counter
 from typing import Any
 
 import asyncpg
 
 from bench.open_loop import BUSY
-from bench.slack_side import SlackSide
 
 
 async def query(backend: str, target: str, sql: str) -> list[tuple[Any, ...]]:
@@ -49,7 +49,7 @@ async def drained(backend: str, target: str, *, after_id: int = 0, wait: float =
 
 
 async def verify_writes(
-    backend: str, target: str, side: SlackSide, writes: list[dict[str, Any]], prefix: str
+    backend: str, target: str, cards_posted: Counter[str], writes: list[dict[str, Any]], prefix: str
 ) -> dict[str, Any]:
     """Accepted proposals exist once, ones told to retry do not, each new release's card reached Slack once;
     accepted approvals are recorded once and ones told to retry not at all."""
@@ -69,7 +69,7 @@ async def verify_writes(
         " WHERE a.user_id IN ('U0BOB', 'U0CAROL') AND r.service LIKE 'appr%' AND a.invalidated_at IS NULL",
     )
     recorded = [str(row[0]) for row in decided]
-    cards = {ref: side.cards.get(ref, 0) for ref in proposed}
+    cards = {ref: cards_posted.get(ref, 0) for ref in proposed}
     return {
         "writes_neither_answered_nor_refused": sum(
             1 for w in writes if w["key"] not in proposed | refused | approved | not_approved

@@ -29,6 +29,11 @@ class InFlight:
             return False
         return len(self._tasks) >= self.capacity or self.lag > self.max_lag
 
+    @property
+    def crowded(self) -> bool:
+        """Half the cap or more is taken: a flood is likely, new work should not wait long for anything."""
+        return self.capacity is not None and len(self._tasks) * 2 >= self.capacity
+
     def watch(self) -> None:
         """Start probing the event loop's lag (CPU saturation shows there before anywhere else)."""
         if self._probe is None:

@@ -14,9 +14,15 @@ from slack_bolt.response import BoltResponse
 
 from bot.domain.errors import DomainError
 from bot.in_flight import InFlight
+from bot.services.context import ServiceContext
 from handlers.answering import BudgetedAck, first_input_block, kind_of, within_budget
 
 log = logging.getLogger(__name__)
+
+# In a crowded process, a person's write waits at most this share of the ack budget for its turn at the writer
+# (SQLite), then is answered "busy": under a flood the answer stays inside the budget instead of queueing behind
+# every other write.
+WRITE_WAIT_SHARE = 0.5
 
 
 def describe(error: Exception, body: dict[str, Any]) -> str:
@@ -68,18 +74,24 @@ def answered(listener: Listener) -> Listener:
         if "ack" in kwargs:
             kwargs["ack"] = ack
 
+        services: ServiceContext = args.context["services"]
+        budget: float = args.context["ack_budget"]
+        in_flight: InFlight = args.context["in_flight"]
+        # A crowded process (half the cap or more): a write that cannot start soon answers "busy" instead of queueing.
+        wait = budget * WRITE_WAIT_SHARE if in_flight.crowded else None
+
         async def work() -> None:
             try:
-                await listener(**kwargs)
+                with services.writes_wait_at_most(wait):
+                    await listener(**kwargs)
             except Exception as error:
                 if ack.sent:
                     await handle_error(error, args.body, args.respond)
                 else:
                     await _before_the_ack(error, args, ack)
 
-        in_flight: InFlight = args.context["in_flight"]
         task = in_flight.spawn(work(), name=f"listener {run.__name__}")
-        await within_budget(task, acked, args.ack, args.body, args.context["ack_budget"])
+        await within_budget(task, acked, args.ack, args.body, budget)
 
     run.__name__ = run.__qualname__ = getattr(listener, "__name__", "listener")
     return run

@@ -1,8 +1,9 @@
 """The async engine and sessions. SQLite gets WAL, foreign keys and serialised writers; PostgreSQL a pool."""
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event, text
@@ -10,7 +11,23 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.errors import Busy
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# How long a write may wait for its turn at SQLite's writer lock in the current task (None: as long as it takes).
+# Requests set it (see `writes_wait_at_most`): a person's write that would queue longer is refused as busy rather
+# than joining a queue that only grows under a flood; the dispatcher and the scheduler wait their turn.
+_write_wait: ContextVar[float | None] = ContextVar("write_wait", default=None)
+
+
+@contextmanager
+def writes_wait_at_most(seconds: float | None) -> Iterator[None]:
+    token = _write_wait.set(seconds)
+    try:
+        yield
+    finally:
+        _write_wait.reset(token)
 
 
 def normalise_url(url: str) -> str:
@@ -80,13 +97,22 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """Commit on success, roll back on any exception. Repositories never commit; this does. Never nested."""
+        """Commit on success, roll back on any exception. Repositories never commit; this does. Never nested.
+        On SQLite, raises `Busy` when the current task's `writes_wait_at_most` passes before its turn comes."""
         if self._write_turn is None:
             async with self._writer() as session, session.begin():
                 yield session
             return
-        async with self._write_turn, self._writer() as session, session.begin():
-            yield session
+        try:
+            async with asyncio.timeout(_write_wait.get()):
+                await self._write_turn.acquire()
+        except TimeoutError:
+            raise Busy() from None
+        try:
+            async with self._writer() as session, session.begin():
+                yield session
+        finally:
+            self._write_turn.release()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

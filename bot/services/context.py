@@ -1,13 +1,14 @@
 """What every use case gets: the database, the policy, the clock, and a way to wake the dispatcher."""
 
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.domain.policy import Members, Policy
 from bot.settings import Settings
-from storage.db import Database
+from storage.db import Database, writes_wait_at_most
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,10 @@ class ServiceContext:
     directory: Directory = field(default_factory=NoDirectory)
     kick: Callable[[], None] = lambda: None
     now: Callable[[], datetime] = _utcnow
+
+    def writes_wait_at_most(self, seconds: float | None) -> AbstractContextManager[None]:
+        """For a person's request: a write that cannot start within `seconds` is refused as `Busy` (None: waits)."""
+        return writes_wait_at_most(seconds)
 
     async def members(self, team_id: str) -> Members:
         """The members of every user group the policy names (a Slack call, cached: never inside a transaction)."""

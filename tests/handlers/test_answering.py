@@ -173,3 +173,27 @@ async def test_an_unexpected_error_before_the_ack_is_answered_in_the_ack(
     assert answer.json["response_type"] == "ephemeral"
     await harness.slack.settle(0.3)
     assert harness.slack.responses() == []
+
+
+async def test_in_a_crowded_process_a_write_that_cannot_start_soon_is_told_busy(
+    harness: Harness, database_url: str, slow_list: Gate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite has one writer: with the writer held and half the cap taken, a new write answers "busy" within the
+    budget (nothing changed) instead of queueing behind the others."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL writers do not queue behind one lock")
+    held = Gate(releases_repo.get)
+    monkeypatch.setattr(releases_repo, "get", held)
+    first = asyncio.create_task(harness.command("propose payments 2.4.0 Holds the writer", reply_to="first"))
+    await held.until_waiting(1)  # inside its transaction: the writer is taken
+    reading = asyncio.create_task(harness.command("list"))
+    await slow_list.until_waiting(1)  # two of three in flight: crowded
+    busy = await asyncio.wait_for(harness.command("propose billing 1.0.0 Would queue"), 5)
+    assert busy.json == {"text": BUSY, "response_type": "ephemeral"}
+    held.open()
+    slow_list.open()
+    assert "Proposed" in (await harness.reply(await first))["text"]
+    await reading
+    listed = await harness.command_answer("list")
+    assert "payments@2.4.0" in listed
+    assert "billing" not in listed  # the busy one changed nothing
