@@ -1,5 +1,5 @@
 """`python -m bench`: every benchmark on SQLite and PostgreSQL, then `bench/results.json` and `bench/RESULTS.md`
-(≈ 12–15 minutes on 2 cores). `--only closed,open,reminders` runs a part (merged into the existing results);
+(≈ 10–15 minutes on 2 cores). `--only closed,open,reminders` runs a part (merged into the existing results);
 `--seconds` shortens the closed-loop runs and `--open-seconds` the open-loop ones, for a quick check.
 
 The server under test runs in its own process (`python -m bot run --mode http`); this process plays Slack's Web API
@@ -99,16 +99,18 @@ def main() -> None:
     results: dict[str, Any] = {"machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     results["settings"] = {"seconds": args.seconds, "open_seconds": args.open_seconds, "rate": args.rate}
     results["note"] = args.note
-    partial = set(args.only.split(",")) != set(PARTS)
+    partial = set(args.only.split(",")) != set(PARTS) or set(args.backends.split(",")) != {"sqlite", "postgresql"}
     if partial and Path(args.out).exists():  # a partial run updates its figures in the last full run's file
-        results = {**json.loads(Path(args.out).read_text()), "machine": results["machine"]}
-        results[f"when {args.only}"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        earlier = json.loads(Path(args.out).read_text())
+        results = {**earlier, "machine": results["machine"], "note": args.note or earlier.get("note", "")}
+        results[f"when {args.backends} {args.only}"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     started = time.perf_counter()
     asyncio.run(measure(args, results))
-    results["took_s"] = time.perf_counter() - started
+    took = time.perf_counter() - started
+    results[f"took_s {args.backends} {args.only}" if partial else "took_s"] = took  # the header quotes a full run's
     Path(args.out).write_text(json.dumps(results, indent=1))
     Path(args.markdown).write_text(report.markdown(results))
-    print(f"saved {args.out} and {args.markdown} ({results['took_s'] / 60:.1f} min)")
+    print(f"saved {args.out} and {args.markdown} ({took / 60:.1f} min)")
 
 
 async def measure(args: argparse.Namespace, results: dict[str, Any]) -> None:
