@@ -110,6 +110,7 @@ async def fresh_database(backend: str, workdir: Path, name: str) -> tuple[str, s
     database = f"shipmate_bench_{name}_{uuid.uuid4().hex[:6]}"
     admin = await asyncpg.connect(PG_ADMIN)
     await admin.execute(f'CREATE DATABASE "{database}"')
+    CREATED.append(database)
     await admin.close()
     dsn = PG_ADMIN.rsplit("/", 1)[0] + "/" + database
     url = dsn.replace("postgresql://", "postgresql+asyncpg://")
@@ -133,11 +134,15 @@ async def make_database(backend: str, workdir: Path, name: str) -> tuple[str, Ca
     return url, seeded
 
 
+CREATED: list[str] = []  # the PostgreSQL databases this run made (another bench may share the server)
+
+
 async def drop_databases() -> None:
+    """Drop the databases this run created, and only those."""
     admin = await asyncpg.connect(PG_ADMIN)
     try:
-        for row in await admin.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'shipmate_bench_%'"):
-            await admin.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
+        while CREATED:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{CREATED.pop()}" WITH (FORCE)')
     finally:
         await admin.close()
 
