@@ -19,7 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.__main__ import Server, drop_databases, fresh_database, rss_mb
+from bench.servers import Server, drop_databases, fresh_database, rss_mb
 from bench.slack_side import SECRET, TEAM_ID, SlackSide, command, signed
 from bot.webhooks import signing
 

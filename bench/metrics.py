@@ -18,9 +18,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
 import asyncpg
 
 from bench.seed import SERVICES, TEAM, ref
+from bench.slack_side import SlackSide, command, signed
 from bot import charts
 from bot.domain.policy import parse_policy
 from bot.services import delivery
@@ -148,3 +150,27 @@ async def data_path(url: str, runs: int) -> dict[str, Any]:
 
 def services_in_turn(_worker: int, i: int) -> str:
     return "metrics" if i % 5 == 0 else f"metrics svc{i % SERVICES}"
+
+
+async def end_to_end(side: SlackSide, url: str, seconds: float) -> dict[str, float]:
+    """`/release metrics` as a person types it, one at a time for `seconds`: from the signed request to the answer
+    (in the ack, or on response_url after "Working on it…" when the chart upload takes longer than the budget)."""
+    samples: list[float] = []
+    loop = asyncio.get_running_loop()
+    async with aiohttp.ClientSession() as http:
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            key = f"metrics-{len(samples)}"
+            answered: asyncio.Future[float] = loop.create_future()
+            side.answers[key] = answered
+            body = command(services_in_turn(0, len(samples)), f"http://127.0.0.1:{side.port}/respond/{key}")
+            started = time.perf_counter()
+            async with http.post(url, data=body, headers=signed(body)) as response:
+                acked = await response.text()
+            if "Working on it" in acked:
+                finished = await asyncio.wait_for(answered, 60)
+            else:
+                finished = time.perf_counter()
+                side.answers.pop(key, None)
+            samples.append((finished - started) * 1000)
+    return percentiles(samples)

@@ -145,3 +145,44 @@ async def seed_home_postgres(dsn: str, releases: int) -> None:
         await connection.execute("ANALYZE")
     finally:
         await connection.close()
+
+
+TARGETS_FROM_ID = 5_000_000  # approval targets' ids, clear of the seeded releases and the ones made during a run
+
+
+def approval_target(k: int) -> str:
+    """The k-th release seeded to be approved during a run (proposed, no decision yet)."""
+    return f"appr{k % SERVICES}@3.{k}.0"
+
+
+def approval_target_rows(count: int) -> list[tuple[object, ...]]:
+    now = datetime.now(UTC).replace(microsecond=0)
+    rows = []
+    for k in range(count):
+        service, version = approval_target(k).split("@")
+        n = TARGETS_FROM_ID + k
+        rows.append(
+            (n, TEAM, service, version, f"Approval target {k}", "- a change", "medium", "redeploy", "proposed",
+             "U0BENCH", "C0RELEASE", f"1700000002.{k:06d}", 1, "", now, now)
+        )  # fmt: skip
+    return rows
+
+
+def seed_targets_sqlite(path: str, count: int) -> None:
+    connection = sqlite3.connect(path)
+    with connection:
+        marks = ", ".join("?" * len(RELEASE_COLUMNS))
+        rows = [tuple(v.replace(tzinfo=None).isoformat(" ") if isinstance(v, datetime) else v for v in r)
+                for r in approval_target_rows(count)]  # fmt: skip
+        connection.executemany(f"INSERT INTO releases ({', '.join(RELEASE_COLUMNS)}) VALUES ({marks})", rows)
+    connection.execute("ANALYZE")
+    connection.close()
+
+
+async def seed_targets_postgres(dsn: str, count: int) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.copy_records_to_table("releases", records=approval_target_rows(count), columns=RELEASE_COLUMNS)
+        await connection.execute("ANALYZE releases")
+    finally:
+        await connection.close()

@@ -1,31 +1,33 @@
-"""Everything Slack does, in the bench process: the Web API the server calls (answers at once, counts calls),
-the response_url receiver, and a closed-loop load generator signing every request afresh."""
+"""Slack's side, in the bench process: the Web API the server calls (answers at once, counts calls and the release
+cards it is sent), the response_url receiver, and Slack's request bodies."""
 
 import asyncio
 import hashlib
 import hmac
 import itertools
 import json
-import statistics
+import re
 import time
-from collections.abc import Callable
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
-import aiohttp
 from aiohttp import web
 
 from bench.seed import HOME_USERS
 
 TEAM_ID = "T0BENCH"
 SECRET = "bench-signing-secret"
+CARD = re.compile(r"^Release (\S+@\S+) \(")  # a release message's fallback text
 
 
 @dataclass
 class SlackSide:
     port: int = 0
     calls: dict[str, int] = field(default_factory=dict)
+    cards: Counter[str] = field(default_factory=Counter)  # release ref → new release messages posted for it
+    answers_received: int = 0
     answers: dict[str, asyncio.Future[float]] = field(default_factory=dict)
     homes: dict[str, asyncio.Future[float]] = field(default_factory=dict)  # user id → their views.publish
     _ts: Any = field(default_factory=lambda: itertools.count(1))
@@ -40,7 +42,6 @@ class SlackSide:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)  # slack_sdk sends usergroups.users.list as GET
         app.router.add_post("/respond/{key}", self._respond)
-        app.router.add_post("/upload/{file_id}", self._upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -59,13 +60,8 @@ class SlackSide:
             return web.json_response({"ok": True, "team_id": TEAM_ID, "user_id": "U0BOT", "bot_id": "B0BOT"})
         if method == "usergroups.users.list":
             return web.json_response({"ok": True, "users": ["U0RM", *HOME_USERS]})
-        if method == "files.getUploadURLExternal":  # files_upload_v2, step 1 of 3
-            file_id = f"F0{next(self._ts):08d}"
-            url = f"http://127.0.0.1:{self.port}/upload/{file_id}"
-            return web.json_response({"ok": True, "upload_url": url, "file_id": file_id})
-        if method == "files.completeUploadExternal":  # step 3 (step 2 posts the bytes to the upload URL)
-            files = json.loads(request.query.get("files") or "[]")
-            return web.json_response({"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]})
+        if method == "chat.postMessage":
+            self._count_card(raw)
         if method == "views.publish":
             future = self.homes.pop(str(json.loads(raw).get("user_id")), None)
             if future is not None and not future.done():
@@ -73,13 +69,15 @@ class SlackSide:
             return web.json_response({"ok": True, "view": {"id": "V0HOME"}})
         return web.json_response({"ok": True, "channel": "C0RELEASE", "ts": f"1700000000.{next(self._ts):06d}"})
 
-    async def _upload(self, request: web.Request) -> web.Response:
-        size = len(await request.read())
-        self.calls["upload"] = self.calls.get("upload", 0) + 1
-        return web.Response(text=f"OK - {size}")
+    def _count_card(self, raw: bytes) -> None:
+        params = json.loads(raw) if raw.startswith(b"{") else {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+        found = CARD.match(str(params.get("text", "")))
+        if found and not params.get("thread_ts"):
+            self.cards[found.group(1)] += 1
 
     async def _respond(self, request: web.Request) -> web.Response:
         await request.read()
+        self.answers_received += 1
         future = self.answers.pop(request.match_info["key"], None)
         if future is not None and not future.done():
             future.set_result(time.perf_counter())
@@ -121,93 +119,3 @@ def command(text: str, response_url: str, user: str = "U0BENCH") -> bytes:
             "trigger_id": "t",
         }
     ).encode()
-
-
-@dataclass
-class Stats:
-    requests: int
-    seconds: float
-    ack_ms: list[float]
-    answer_ms: list[float]
-    errors: int
-
-    @staticmethod
-    def pct(values: list[float], q: float) -> float:
-        if not values:
-            return float("nan")
-        ordered = sorted(values)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-    def summary(self) -> dict[str, float]:
-        return {
-            "rps": self.requests / self.seconds,
-            "ack_p50": self.pct(self.ack_ms, 0.5),
-            "ack_p99": self.pct(self.ack_ms, 0.99),
-            "answer_p50": self.pct(self.answer_ms, 0.5),
-            "answer_p99": self.pct(self.answer_ms, 0.99),
-            "answer_mean": statistics.fmean(self.answer_ms) if self.answer_ms else float("nan"),
-            "errors": self.errors,
-            "requests": self.requests,
-        }
-
-
-async def load(
-    side: SlackSide,
-    url: str,
-    text: Callable[[int, int], str],
-    *,
-    seconds: float,
-    concurrency: int = 20,
-    warmup: float = 1.0,
-    wait_answer: bool = True,
-    home: bool = False,
-) -> Stats:
-    """Closed loop: each of `concurrency` connections sends a command, then waits for its ack and (for Shipmate)
-    its answer on response_url before sending the next. Counts only what completes after the warm-up.
-    With `home`, connection n is home user n opening their App Home instead (`text` is unused): the ack is the
-    event's HTTP 200, the answer the server's `views.publish` for that user."""
-    acks: list[float] = []
-    answers: list[float] = []
-    errors = 0
-    done = 0
-    keys = itertools.count()
-    start = time.perf_counter()
-    measure_from = start + warmup
-    stop_at = measure_from + seconds
-
-    async def worker(session: aiohttp.ClientSession, n: int) -> None:
-        nonlocal errors, done
-        i = 0
-        while time.perf_counter() < stop_at:
-            key = f"k{next(keys)}"
-            future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-            if home:
-                key = HOME_USERS[n % len(HOME_USERS)]
-                registry, body, kind = side.homes, home_opened(key, f"Ev{next(keys)}"), "application/json"
-            else:
-                registry, kind = side.answers, "application/x-www-form-urlencoded"
-                body = command(text(n, i), f"http://127.0.0.1:{side.port}/respond/{key}")
-            registry[key] = future
-            i += 1
-            sent = time.perf_counter()
-            try:
-                async with session.post(url, data=body, headers=signed(body, kind)) as response:
-                    await response.read()
-                    acked = time.perf_counter()
-                    ok = response.status == 200
-                finished = await asyncio.wait_for(future, 30) if wait_answer else acked
-            except (TimeoutError, aiohttp.ClientError):
-                registry.pop(key, None)
-                errors += 1
-                continue
-            if not ok:
-                errors += 1
-            if sent >= measure_from and finished <= stop_at:
-                acks.append((acked - sent) * 1000)
-                answers.append((finished - sent) * 1000)
-                done += 1
-
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        await asyncio.gather(*(worker(session, n) for n in range(concurrency)))
-    return Stats(done, seconds, acks, answers, errors)

@@ -1,26 +1,65 @@
-"""Listener work a process has accepted and not finished. Bolt acks Slack first and lets the listener run on, so
-shutdown waits for this work (and nothing else) before the database closes."""
+"""Listener work a process has accepted and not finished, up to a cap. A request past the cap, or arriving while
+the event loop runs late, is told to try again (it changes nothing): a flood costs bounded memory and the acks
+stay quick. Shutdown waits for this work before the database closes."""
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
+import contextlib
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+PROBE_EVERY = 0.02  # seconds between event-loop lag probes
+MAX_LAG = 0.25  # a loop this late on average is saturated: new work would only wait behind the work accepted
+SMOOTHING = 0.2  # weight of the newest probe: one stall (a GC pause, a slow host) does not refuse anybody
 
 
 class InFlight:
-    def __init__(self) -> None:
-        self._tasks: set[asyncio.Task[object]] = set()
+    def __init__(self, capacity: int | None = None, *, max_lag: float = MAX_LAG) -> None:
+        self.capacity = capacity
+        self.max_lag = max_lag
+        self.lag = 0.0  # how late the loop runs the probes, seconds, smoothed
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._probe: asyncio.Task[None] | None = None
 
-    @contextmanager
-    def tracking(self) -> Iterator[None]:
-        """Count the current task as in flight until the block ends."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            yield
-        finally:
-            if task is not None:
-                self._tasks.discard(task)
+    @property
+    def full(self) -> bool:
+        """No room for another request's work: answer it "busy" instead of accepting it."""
+        if self.capacity is None:
+            return False
+        return len(self._tasks) >= self.capacity or self.lag > self.max_lag
+
+    @property
+    def crowded(self) -> bool:
+        """Half the cap or more is taken: a flood is likely, new work should not wait long for anything."""
+        return self.capacity is not None and len(self._tasks) * 2 >= self.capacity
+
+    def watch(self) -> None:
+        """Start probing the event loop's lag (CPU saturation shows there before anywhere else)."""
+        if self._probe is None:
+            self._probe = asyncio.create_task(self._measure(), name="event-loop-lag")
+
+    async def unwatch(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe
+            self._probe = None
+
+    async def _measure(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            expected = loop.time() + PROBE_EVERY
+            await asyncio.sleep(PROBE_EVERY)
+            late = loop.time() - expected
+            self.lag += SMOOTHING * (max(0.0, late) - self.lag)
+
+    def spawn(self, work: Coroutine[Any, Any, T], *, name: str | None = None) -> "asyncio.Task[T]":
+        """Run `work` as its own task, counted from this moment (not from its first step) until it ends."""
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     def __len__(self) -> int:
         return len(self._tasks)

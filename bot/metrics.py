@@ -282,7 +282,9 @@ def api_status(response: HttpResponse | None, error: Exception | None) -> str:
     """Slack's own words when it gave them (`ok`, `channel_not_found`, `ratelimited`), else the transport's."""
     if response is None:
         if isinstance(error, SlackApiError):  # an answer that was not JSON, e.g. a proxy's HTML 502
-            return f"http_{error.response.status_code}"
+            # slack_sdk hands over aiohttp's own response then (`status`, not `status_code`)
+            status = getattr(error.response, "status_code", None) or getattr(error.response, "status", "unknown")
+            return f"http_{status}"
         return "timeout" if isinstance(error, TimeoutError) else "connection_error"
     body = response.body if isinstance(response.body, dict) else {}
     if body.get("ok") is True:

@@ -39,6 +39,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,  # compiled once per process: no file check on every render
     )
     env.filters["mrkdwn"] = escape
     env.filters["mention"] = mention

@@ -80,7 +80,7 @@ class Runtime:
             files=SlackFiles(self.client),
             kick=self.dispatcher.kick,
         )
-        self.in_flight = InFlight()
+        self.in_flight = InFlight(capacity=settings.shipmate_max_in_flight)
         self.bolt = build_bolt_app(
             settings, self.services, self.client, self.in_flight, mode=mode, metrics=self.metrics
         )
@@ -97,6 +97,7 @@ class Runtime:
     async def start(self) -> None:
         # One connection pool for every Slack call and answer (slack_sdk opens a session per call without it).
         self.client.session = aiohttp.ClientSession()
+        self.in_flight.watch()
         await self.pipeline.start()
         await self.gate_waits.start()
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox-dispatcher"))
@@ -124,6 +125,7 @@ class Runtime:
         timeout = self.settings.shipmate_shutdown_timeout
         await self.gate_waits.stop()
         await self.scheduler.stop()
+        await self.in_flight.unwatch()
         with contextlib.suppress(TimeoutError):  # work that goes on after the ack finishes before the engine closes
             async with asyncio.timeout(timeout):
                 await self.in_flight.drain()

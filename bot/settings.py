@@ -44,6 +44,16 @@ class Settings(BaseSettings):
     shipmate_claim_lease: float = Field(
         default=60.0, gt=0, description="Seconds a process owns a claimed outbox row before another may retry it."
     )
+    shipmate_ack_budget: float = Field(
+        default=1.5,
+        gt=0,
+        le=2.5,
+        description='Seconds a command or click may work before the ack; past them Slack gets "Working on it…" '
+        "and the answer follows on response_url (Slack gives up on an ack after 3 s).",
+    )
+    shipmate_max_in_flight: int = Field(
+        default=48, ge=1, description='Requests a process works on at once; past that, "busy, try again".'
+    )
     shipmate_public_url: str = Field(default="", description="Public base URL, for calendar feed links.")
     shipmate_metrics_token: str = Field(default="", description="Bearer token GET /metrics requires (open when unset).")
     shipmate_log_format: Literal["text", "json"] = Field(default="text", description="Log lines as text or JSON.")

@@ -122,7 +122,9 @@ def build_bolt_app(
         request_verification_enabled=mode == "http",
         client=client,
         logger=bolt_logger,
-        process_before_response=False,
+        # Listeners run inline: `errors.answered` decides when Slack gets the ack (within the budget, with the
+        # answer) and runs what comes after it as counted work; Bolt's own background mode polls for the ack.
+        process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
     if mode == "socket":
@@ -132,11 +134,12 @@ def build_bolt_app(
         context["services"] = services
         context["in_flight"] = in_flight
         context["metrics"] = metrics
+        context["ack_budget"] = settings.shipmate_ack_budget
         if client.session is not None and context.get("response_url"):
             context["respond"] = PooledRespond(context["response_url"], client.session)
         await next()
 
     app.metrics = metrics
     app.use(inject_services)
-    handlers.register_all(app)
+    handlers.register_all(app, in_flight)
     return app

@@ -1,4 +1,5 @@
-"""Buttons on the release message. Ack first; the use case answers, refusals come back ephemerally."""
+"""Buttons on the release message. The use case runs before the ack (within the budget); the outcome, or the
+refusal, comes back ephemerally on `response_url`."""
 
 import json
 from typing import Any
@@ -25,8 +26,8 @@ async def approve_clicked(
     respond: AsyncRespond,
     services: ServiceContext,
 ) -> None:
-    await ack()
     outcome = await approvals.approve(services, _actor(body), int(action["value"]))
+    await ack()
     await respond(text=outcome.message.mrkdwn(), response_type="ephemeral", replace_original=False)
 
 
@@ -38,9 +39,9 @@ async def reject_clicked(
     client: AsyncWebClient,
     services: ServiceContext,
 ) -> None:
-    await ack()
     # Refuse before asking for a reason: someone who may not reject should not type one.
     release = await approvals.check_may_decide_by_id(services, _actor(body), int(action["value"]))
+    await ack()
     metadata = json.dumps({"release_id": release.id})
     await client.views_open(
         trigger_id=body["trigger_id"], view=render("reject_modal", ref=release.ref, private_metadata=metadata)
@@ -50,8 +51,8 @@ async def reject_clicked(
 async def deploy_next_clicked(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, services: ServiceContext
 ) -> None:
-    await ack()
     outcome = await deployments.deploy_by_id(services, _actor(body), str(action["value"]))
+    await ack()
     await respond(text=outcome.message.mrkdwn(), response_type="ephemeral", replace_original=False)
 
 
@@ -59,7 +60,6 @@ def register(app: AsyncApp) -> None:
     app.action(str(ActionId.APPROVE))(errors.answered(approve_clicked))
     app.action(str(ActionId.REJECT))(errors.answered(reject_clicked))
     app.action(str(ActionId.DEPLOY_NEXT))(errors.answered(deploy_next_clicked))
-    # Refusals after the ack are answered by `errors.answered` (Bolt would otherwise drop the ack).
     app.action(str(ActionId.CLOSE_REVIEW))(errors.answered(review_surface.close_review_clicked))
     app.action(str(ActionId.ADD_ACTION_ITEM))(errors.answered(review_surface.add_action_item_clicked))
     app.action(str(ActionId.ACTION_DONE))(errors.answered(review_surface.action_done_clicked))

@@ -1,4 +1,5 @@
-"""`/release`: parse, ack at once, then run the one route the command names and answer ephemerally."""
+"""`/release`: parse, run the one route the command names, and answer ephemerally in the ack (past the budget,
+`errors.answered` acks "Working on it…" and this answer goes to `response_url`)."""
 
 from typing import Any
 
@@ -44,7 +45,7 @@ async def release_command(
     try:
         parsed = grammar.parse(command.get("text", ""))
     except DomainError as error:  # pure and instant: answer in the ack itself, nothing changes
-        await ack(text=error.mrkdwn)
+        await ack(text=error.mrkdwn, response_type="ephemeral")
         return
     ref = getattr(parsed, "ref", None)
     logs.bind(release=str(ref) if ref is not None else None)  # this listener's task: its log lines name the release
@@ -52,14 +53,19 @@ async def release_command(
         await ack(**await ROUTES[cmd.Help](services, actor, parsed))
         return
     if isinstance(parsed, cmd.Propose) and parsed.service is None:
-        await ack()
+        await ack()  # at once: the trigger id expires in 3 s
         await client.views_open(trigger_id=command["trigger_id"], view=release_commands.propose_modal(command))
         return
-    await ack()
     answer = await ROUTES[type(parsed)](services, actor, parsed)  # refusals are answered by `errors.answered`
     fallback = answer.pop(FALLBACK, None)
+    if fallback is None:
+        await ack(**answer, response_type="ephemeral")
+        return
+    # An answer showing a just-uploaded image goes to response_url, where Slack says whether it took the image
+    # (it sometimes refuses one right after its upload); when it did not, the words go instead.
+    await ack()
     sent = await respond(**answer, response_type="ephemeral", replace_original=False)
-    if fallback is not None and sent.status_code != 200:  # Slack refused the blocks (an image): send the words
+    if sent.status_code != 200:
         await respond(**fallback, response_type="ephemeral", replace_original=False)
 
 

@@ -1,5 +1,6 @@
 """One error handler: domain errors become the person's ephemeral answer; the rest get an id to quote."""
 
+import asyncio
 import inspect
 import logging
 import uuid
@@ -9,23 +10,35 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
+from slack_bolt.response import BoltResponse
 
 from bot.domain.errors import DomainError
 from bot.in_flight import InFlight
 from bot.metrics import LISTENER, Metrics, surface
+from bot.services.context import ServiceContext
+from handlers.answering import BudgetedAck, first_input_block, kind_of, within_budget
 
 log = logging.getLogger(__name__)
 
+# In a crowded process, a person's write waits at most this share of the ack budget for its turn at the writer
+# (SQLite), then is answered "busy": under a flood the answer stays inside the budget instead of queueing behind
+# every other write.
+WRITE_WAIT_SHARE = 0.5
+
+
+def describe(error: Exception, body: dict[str, Any]) -> str:
+    """What the person reads: a domain error's own words, or an id to quote for anything unexpected (logged)."""
+    if isinstance(error, DomainError):
+        return error.mrkdwn
+    incident = uuid.uuid4().hex[:8]
+    # The one record of this error, with the id the person quotes (and the request's context fields).
+    kind = body.get("type") or body.get("command")
+    log.error("unhandled error %s for %s", incident, kind, exc_info=error, extra={"error_id": incident})
+    return f"Something went wrong on our side (error id `{incident}`). Nothing was changed; please try again."
+
 
 async def handle_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None) -> None:
-    if isinstance(error, DomainError):
-        text = error.mrkdwn
-    else:
-        incident = uuid.uuid4().hex[:8]
-        # The one record of this error, with the id the person quotes (and the request's context fields).
-        kind = body.get("type") or body.get("command")
-        log.error("unhandled error %s for %s", incident, kind, exc_info=error, extra={"error_id": incident})
-        text = f"Something went wrong on our side (error id `{incident}`). Nothing was changed; please try again."
+    text = describe(error, body)
     if respond is not None and (body.get("response_url") or body.get("type") == "block_actions"):
         try:
             await respond(text=text, response_type="ephemeral", replace_original=False)
@@ -33,31 +46,62 @@ async def handle_error(error: Exception, body: dict[str, Any], respond: AsyncRes
             log.exception("could not deliver the error message")
 
 
+async def _before_the_ack(error: Exception, args: AsyncArgs, ack: BudgetedAck) -> None:
+    """The listener failed while Slack still waits: answer in the ack where the surface shows it."""
+    kind = kind_of(args.body)
+    if kind == "command":
+        await ack(text=describe(error, args.body), response_type="ephemeral")
+    elif kind == "view_submission" and (block := first_input_block(args.body)):
+        await ack(response_action="errors", errors={block: describe(error, args.body)})
+    elif kind == "event_callback":  # a 500 makes Slack deliver the event again
+        describe(error, args.body)
+        args.ack.response = BoltResponse(status=500, body="")
+    else:  # a click: Slack ignores the ack's body, the answer goes to response_url
+        await ack()
+        await handle_error(error, args.body, args.respond)
+
+
 Listener = Callable[..., Awaitable[None]]
 
 
 def answered(listener: Listener) -> Listener:
-    """Errors raised after the ack are answered here, by `handle_error`, not by Bolt: slack-bolt's runner resets
-    a recorded ack when the listener then raises, so a quick refusal would reach Slack as a 404 after 3 s."""
+    """Every listener is registered through this: it runs under the ack budget (`handlers/answering.py`), counted
+    in flight, and whatever it raises reaches the person, in the ack when Slack still waits, else ephemerally."""
     names = list(inspect.signature(listener).parameters)
 
     async def run(args: AsyncArgs) -> None:
+        acked = asyncio.Event()
+        respond = args.respond if kind_of(args.body) == "command" else None
+        ack = BudgetedAck(args.ack, respond, acked)
         kwargs = {name: getattr(args, name) if hasattr(args, name) else args.context[name] for name in names}
+        if "ack" in kwargs:
+            kwargs["ack"] = ack
+
+        services: ServiceContext = args.context["services"]
+        budget: float = args.context["ack_budget"]
         in_flight: InFlight = args.context["in_flight"]
         metrics: Metrics | None = args.context.get("metrics")
         args.context[LISTENER] = True  # this listener counts the request's outcome, not the ack
-        outcome = "ok"
-        with in_flight.tracking():
+        # A crowded process (half the cap or more): a write that cannot start soon answers "busy" instead of queueing.
+        wait = budget * WRITE_WAIT_SHARE if in_flight.crowded else None
+
+        async def work() -> None:
+            outcome = "ok"
             try:
-                await listener(**kwargs)
+                with services.writes_wait_at_most(wait):
+                    await listener(**kwargs)
             except Exception as error:
                 outcome = "refused" if isinstance(error, DomainError) else "error"
-                if args.ack.response is None:  # not acked yet: Bolt's own path answers Slack
-                    raise
-                await handle_error(error, args.body, args.respond)
+                if ack.sent:
+                    await handle_error(error, args.body, args.respond)
+                else:
+                    await _before_the_ack(error, args, ack)
             finally:
                 if metrics is not None:
                     metrics.answered(surface(args.body), args.context, outcome)
+
+        task = in_flight.spawn(work(), name=f"listener {run.__name__}")
+        await within_budget(task, acked, args.ack, args.body, budget)
 
     run.__name__ = run.__qualname__ = getattr(listener, "__name__", "listener")
     return run

@@ -42,26 +42,27 @@ def _actor(body: dict[str, Any]) -> Actor:
 async def approve_clicked(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, services: ServiceContext
 ) -> None:
-    await ack()
     actor = _actor(body)
     try:
         outcome = await approvals.approve(services, actor, int(action["value"]))
         notice = "✅ " + outcome.message.mrkdwn()
     except DomainError as refusal:
         notice = "⚠️ " + refusal.mrkdwn
+    await ack()
     await publish(client, services, actor, notice)
 
 
 async def reject_clicked(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, services: ServiceContext
 ) -> None:
-    await ack()
     actor = _actor(body)
     try:
         release = await approvals.check_may_decide_by_id(services, actor, int(action["value"]))
     except DomainError as refusal:
+        await ack()
         await publish(client, services, actor, "⚠️ " + refusal.mrkdwn)
         return
+    await ack()
     metadata = json.dumps({"release_id": release.id})
     await client.views_open(
         trigger_id=body["trigger_id"], view=render("reject_modal", ref=release.ref, private_metadata=metadata)

@@ -1,6 +1,7 @@
 """Answers for help, propose, list, show, history, edit and cancel."""
 
 import json
+from functools import cache
 from typing import Any
 
 from bot.domain import commands as cmd
@@ -19,10 +20,15 @@ def propose_modal(command: dict[str, Any]) -> dict[str, Any]:
     return render("propose_modal", private_metadata=metadata)
 
 
+@cache
+def _usage() -> str:
+    """Every verb's usage, built once (the grammar does not change while the process runs)."""
+    return Message.lines(Message("`/release {usage}`", usage=verb.usage) for verb in VERBS.values()).mrkdwn()
+
+
 @answers(cmd.Help)
 async def help_message(services: ServiceContext, actor: Actor, command: cmd.Help) -> Answer:
-    usage = Message.lines(Message("`/release {usage}`", usage=verb.usage) for verb in VERBS.values())
-    return render("help", usage=usage.mrkdwn(), unknown=command.unknown)
+    return render("help", usage=_usage(), unknown=command.unknown)
 
 
 @answers(cmd.Propose)

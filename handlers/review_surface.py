@@ -60,16 +60,16 @@ def _actor(body: dict[str, Any]) -> Actor:
 async def close_review_clicked(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, services: ServiceContext
 ) -> None:
-    await ack()
     outcome = await reviews.close(services, _actor(body), int(action["value"]))
+    await ack()
     await respond(text=outcome.message.mrkdwn(), response_type="ephemeral", replace_original=False)
 
 
 async def add_action_item_clicked(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, services: ServiceContext
 ) -> None:
-    await ack()
     release = await reviews.reviewed_release(services, _actor(body), int(action["value"]))
+    await ack()
     metadata = json.dumps({"release_id": release.id})
     view = render("action_item_modal", ref=release.ref, private_metadata=metadata, default_due=None)
     await client.views_open(trigger_id=body["trigger_id"], view=view)
@@ -78,8 +78,8 @@ async def add_action_item_clicked(
 async def action_done_clicked(
     ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, services: ServiceContext
 ) -> None:
-    await ack()
     message = await action_items.done(services, _actor(body), int(action["value"]))
+    await ack()
     await respond(text=message.mrkdwn(), response_type="ephemeral", replace_original=False)
 
 

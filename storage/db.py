@@ -1,7 +1,9 @@
 """The async engine and sessions. SQLite gets WAL, foreign keys and serialised writers; PostgreSQL a pool."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event, text
@@ -9,7 +11,23 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.errors import Busy
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# How long a write may wait for its turn at SQLite's writer lock in the current task (None: as long as it takes).
+# Requests set it (see `writes_wait_at_most`): a person's write that would queue longer is refused as busy rather
+# than joining a queue that only grows under a flood; the dispatcher and the scheduler wait their turn.
+_write_wait: ContextVar[float | None] = ContextVar("write_wait", default=None)
+
+
+@contextmanager
+def writes_wait_at_most(seconds: float | None) -> Iterator[None]:
+    token = _write_wait.set(seconds)
+    try:
+        yield
+    finally:
+        _write_wait.reset(token)
 
 
 def normalise_url(url: str) -> str:
@@ -23,7 +41,11 @@ def normalise_url(url: str) -> str:
 
 
 def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    # Every session ends its transaction itself (commit or rollback), so a connection needs no reset on return:
+    # on SQLite that reset is one more thread hop through aiosqlite per transaction.
+    engine = create_async_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, pool_reset_on_return=None
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -62,6 +84,10 @@ class Database:
                 connect_args={"timeout": 5, "command_timeout": 30},
             )
             self.read_engine = self.engine
+        # SQLite has one writer at a time. Writers of this process queue here, in order, instead of in SQLite's busy
+        # handler, which sleeps up to 100 ms between tries: under load that convoy was the tail of every write.
+        # (Other processes still meet the busy handler; `BEGIN IMMEDIATE` keeps them correct.)
+        self._write_turn = asyncio.Lock() if self.dialect == "sqlite" else None
         self._writer = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, class_=AsyncSession, expire_on_commit=False)
 
@@ -71,9 +97,22 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """Commit on success, roll back on any exception. Repositories never commit; this does."""
-        async with self._writer() as session, session.begin():
-            yield session
+        """Commit on success, roll back on any exception. Repositories never commit; this does. Never nested.
+        On SQLite, raises `Busy` when the current task's `writes_wait_at_most` passes before its turn comes."""
+        if self._write_turn is None:
+            async with self._writer() as session, session.begin():
+                yield session
+            return
+        try:
+            async with asyncio.timeout(_write_wait.get()):
+                await self._write_turn.acquire()
+        except TimeoutError:
+            raise Busy() from None
+        try:
+            async with self._writer() as session, session.begin():
+                yield session
+        finally:
+            self._write_turn.release()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from aiohttp import ClientResponse, ClientSession
 
+from handlers.answering import WORKING
 from tests.fakes.signing import command_payload, event_payload, interactive_body, signed_headers
 from tests.fakes.slack_api import TEAM_ID, FakeSlack
 
@@ -21,10 +22,11 @@ _ids = itertools.count(1)
 
 
 class Answer:
-    def __init__(self, status: int, text: str, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(self, status: int, text: str, headers: Mapping[str, str] | None = None, reply_to: str = "") -> None:
         self.status = status
         self.text = text
         self.headers = dict(headers or {})
+        self.reply_to = reply_to  # the name of the request's response_url, where a late answer goes
 
     @property
     def json(self) -> dict[str, Any]:
@@ -71,14 +73,17 @@ class Harness:
         team_id: str | None = None,
         reply_to: str | None = None,
     ) -> Answer:
+        name = reply_to or f"{user}-{next(_ids)}"
         payload = command_payload(
             text,
             team_id=team_id or self.team_id,
             user_id=user,
             channel_id=channel,
-            response_url=self.slack.response_url(reply_to or f"{user}-{next(_ids)}"),
+            response_url=self.slack.response_url(name),
         )
-        return await self.deliver("slash_commands", payload)
+        answer = await self.deliver("slash_commands", payload)
+        answer.reply_to = name
+        return answer
 
     async def deliver(self, kind: str, payload: dict[str, Any], *, retry: int = 0) -> Answer:
         """Send what Slack sends, the way Slack sends it over HTTP: signed, a form or JSON by kind."""
@@ -89,15 +94,20 @@ class Harness:
         headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
         return await self.post_signed(json.dumps(payload).encode(), content_type="application/json", headers=headers)
 
-    async def command_answer(self, text: str, *, user: str = "U0ALICE") -> str:
-        """Run a command and return everything the person was shown (the ack and the ephemeral reply)."""
-        name = f"{user}-{next(_ids)}"
-        answer = await self.command(text, user=user, reply_to=name)
+    async def reply(self, answer: Answer) -> dict[str, Any]:
+        """The answer a command's person got: the ack's body, or, when the ack said "Working on it…", what came
+        on its response_url. Either way exactly one answer."""
         assert answer.status == 200, answer.text
-        if answer.text.strip():
-            return answer.text
-        calls = await self.slack.wait_for("response_url", lambda call: call.target == name)
-        return calls[0].text_everywhere
+        acked = answer.json if answer.text.startswith("{") else {"text": answer.text}  # a plain text ack is a message
+        if acked.get("text") and acked["text"] != WORKING:
+            return acked
+        calls = await self.slack.wait_for("response_url", lambda call: call.target == answer.reply_to)
+        return calls[0].params
+
+    async def command_answer(self, text: str, *, user: str = "U0ALICE") -> str:
+        """Run a command and return everything the person was shown (their answer, text and blocks)."""
+        answer = await self.command(text, user=user)
+        return json.dumps(await self.reply(answer), ensure_ascii=False)
 
     async def interactive(self, payload: dict[str, Any]) -> Answer:
         return await self.deliver("interactive", payload)

@@ -61,8 +61,8 @@ async def test_sigkill_after_commit_delivers_once_after_restart(
     await app.start()
     try:
         harness = Harness(app.base_url, http, slack)
-        await harness.command("propose payments 2.4.0 Faster checkout")
-        await slack.wait_for("response_url", lambda c: "Proposed" in c.text_everywhere)
+        answer = await harness.command("propose payments 2.4.0 Faster checkout")
+        assert "Proposed" in (await harness.reply(answer))["text"]
         assert app.kill(signal.SIGKILL) == -signal.SIGKILL  # ...when the process dies mid-send.
         slack.faults.clear()
         assert _cards(slack, "payments@2.4.0") == []

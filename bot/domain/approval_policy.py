@@ -98,11 +98,17 @@ def evaluate(
 
 
 class Decision(Protocol):
-    """One person's active decision on a release for one environment (a stored approval row)."""
+    """One person's active decision on a release for one environment (a stored approval row). Read-only, so a
+    plain row fits as well as the table's model."""
 
-    environment: str
-    user_id: str
-    decision: str  # approve | reject
+    @property
+    def environment(self) -> str: ...
+
+    @property
+    def user_id(self) -> str: ...
+
+    @property
+    def decision(self) -> str: ...  # approve | reject
 
 
 def states(

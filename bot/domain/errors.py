@@ -44,6 +44,13 @@ class Conflict(DomainError):
     """The change clashes with existing data (duplicate release, concurrent edit)."""
 
 
+class Busy(DomainError):
+    """The process is saturated: the request was not taken, nothing changed, trying again shortly will work."""
+
+    def __init__(self) -> None:
+        super().__init__("Shipmate is busy, try again in a few seconds. Nothing was changed.")
+
+
 @dataclass(frozen=True)
 class Refusal:
     """One deployment gate's refusal: which gate, what is wrong and the command that would unblock it."""

@@ -6,11 +6,14 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.domain.timeparse import parse_duration, zone
+
+if TYPE_CHECKING:
+    from bot.domain.working_hours import WorkingHours
 
 ENTITY_ID = re.compile(r"^[UWS][A-Z0-9]{2,20}$")
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
@@ -248,13 +251,17 @@ class Policy(_Strict):
                 raise ValueError(f"freeze names unknown environments {sorted(unknown)}; known: {names}")
         return self
 
-    # -- look-ups used everywhere -------------------------------------------------------------
-    @property
+    # -- look-ups used everywhere, computed once per policy load (the policy is frozen) ----------------------
+    @cached_property
     def environment_names(self) -> list[str]:
         return [env.name for env in self.environments]
 
+    @cached_property
+    def _environments_by_name(self) -> dict[str, Environment]:
+        return {env.name: env for env in self.environments}
+
     def environment(self, name: str) -> Environment | None:
-        return next((env for env in self.environments if env.name == name), None)
+        return self._environments_by_name.get(name)
 
     def previous_environment(self, name: str) -> Environment | None:
         names = self.environment_names
@@ -313,13 +320,23 @@ class Policy(_Strict):
         wanted = name.lower()
         return next((env for env in self.environments if env.github_name.lower() == wanted), None)
 
-    @property
+    @cached_property
     def review_after(self) -> timedelta:
         return parse_duration(self.review.after)
 
-    @property
+    @cached_property
     def pending_approval_every(self) -> timedelta:
         return parse_duration(self.reminders.pending_approval_every)
+
+    @cached_property
+    def working_hours(self) -> "WorkingHours":
+        """When a nudge may reach a person, under `[reminders]`."""
+        from bot.domain.working_hours import WorkingHours  # imported here: working_hours reads this module's types
+
+        reminders = self.reminders
+        return WorkingHours.parse(
+            reminders.working_hours, list(reminders.working_days), zone(reminders.timezone or self.timezone)
+        )
 
 
 DEFAULT_ENVIRONMENTS: tuple[Environment, ...] = (

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.policy import WEEKDAYS, Policy
+from bot.domain.policy import WEEKDAYS
 
 DAY_MINUTES = 24 * 60
 
@@ -52,10 +52,3 @@ class WorkingHours:
             if opening > local:
                 return opening.astimezone(UTC)
         raise AssertionError("a working day exists within a week")  # pragma: no cover
-
-
-def for_policy(policy: Policy) -> WorkingHours:
-    reminders = policy.reminders
-    return WorkingHours.parse(
-        reminders.working_hours, list(reminders.working_days), ZoneInfo(reminders.timezone or policy.timezone)
-    )

@@ -1,8 +1,9 @@
 """Sends the outbox to Slack and to the pipeline (deployers, GitHub). At-least-once: a row is marked sent only
 after the other side said ok; deployers deduplicate on the request id.
 
-429s wait for `Retry-After` (slack_sdk's retry handler, then our schedule), 5xx and timeouts back off
-exponentially, and a release's messages go out in order (its card before any thread reply).
+429s wait for `Retry-After` (slack_sdk's retry handler, then our schedule); 5xx (JSON or a proxy's HTML page),
+empty or unreadable answers, dropped connections, timeouts and unknown error codes back off exponentially
+(`slack_errors.classify`); a release's messages go out in order (its card before any thread reply).
 """
 
 import asyncio
@@ -12,13 +13,13 @@ import random
 from datetime import timedelta
 from typing import Any, Protocol
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.pipeline import JobKind, OutboxKind
 from bot.notify.pipeline_client import KINDS as PIPELINE_KINDS
 from bot.notify.pipeline_client import PipelineClient, PipelineError
+from bot.notify.slack_errors import Failure, classify
 from bot.render import FALLBACK
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -27,24 +28,8 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
-# Slack errors that retrying cannot fix by itself; still retried a few times (someone may invite the bot).
-PERMANENT = frozenset(
-    {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "invalid_blocks",
-        "invalid_auth",
-        "account_inactive",
-        "msg_too_long",
-        "no_text",
-        "user_not_found",
-        "cannot_dm_bot",
-        "invalid_arguments",
-        "token_revoked",
-    }
-)
 MAX_PERMANENT_ATTEMPTS = 6
+MARK_EVERY = 10  # sent messages marked per transaction: a crash before the mark re-sends at most these
 MAX_BACKOFF = 300.0
 
 
@@ -140,27 +125,33 @@ class Dispatcher:
 
     async def _send_all(self, claimed: list[OutboxMessage]) -> None:
         blocked: set[int] = set()
-        for message in claimed:
-            if self._stopping:
-                return
-            self._unstarted.remove(message)
-            if message.release_id is not None and message.release_id in blocked:
-                await self._finish(message, error="waiting for an earlier message of this release", defer=0.2)
-                continue
-            try:
-                ts = await self._send(message)
-            except Deferred as exc:
-                blocked.add(message.release_id or -1)
-                await self._finish(message, error=str(exc), defer=0.5)
-            except Stale as exc:
-                async with self.db.transaction() as session:
-                    await outbox.supersede(session=session, message_id=message.id or 0, error=str(exc))
-            except Exception as exc:  # classified below; the row is never lost
-                if message.release_id is not None:
-                    blocked.add(message.release_id)
-                await self._failed(message, exc)
-            else:
-                await self._sent(message, ts)
+        sent: list[tuple[OutboxMessage, str | None]] = []  # went out; marked a few at a time, in one transaction
+        try:
+            for message in claimed:
+                if self._stopping:
+                    return
+                self._unstarted.remove(message)
+                if message.release_id is not None and message.release_id in blocked:
+                    await self._finish(message, error="waiting for an earlier message of this release", defer=0.2)
+                    continue
+                try:
+                    ts = await self._send(message)
+                except Deferred as exc:
+                    blocked.add(message.release_id or -1)
+                    await self._finish(message, error=str(exc), defer=0.5)
+                except Stale as exc:
+                    async with self.db.transaction() as session:
+                        await outbox.supersede(session=session, message_id=message.id or 0, error=str(exc))
+                except Exception as exc:  # classified below; the row is never lost
+                    if message.release_id is not None:
+                        blocked.add(message.release_id)
+                    await self._failed(message, exc)
+                else:
+                    sent.append((message, ts))
+                    if len(sent) >= MARK_EVERY:
+                        await self._sent(sent)
+        finally:
+            await self._sent(sent)
 
     async def _send(self, message: OutboxMessage) -> str | None:
         payload: dict[str, Any] = dict(message.payload)
@@ -219,17 +210,25 @@ class Dispatcher:
             return
         log.info("stopping: handed back %s claimed outbox message(s)", released)
 
-    async def _sent(self, message: OutboxMessage, ts: str | None) -> None:
-        assert message.id is not None
-        self.observer.delivered(message.kind)
+    async def _sent(self, sent: list[tuple[OutboxMessage, str | None]]) -> None:
+        """Mark what went out (and a new card's ts): one write transaction for several messages, so the SQLite
+        writer lock is taken once per few messages rather than once each. Later messages of the same release are
+        not claimed before these are marked."""
+        if not sent:
+            return
         async with self.db.transaction() as session:
-            await outbox.mark_sent(session=session, message_id=message.id, message_ts=ts)
-            if message.kind == "card" and ts and message.release_id is not None:
-                anchor = await outbox.release_anchor(session=session, release_id=message.release_id)
-                assert anchor is not None
-                await outbox.record_message_ts(
-                    session=session, release_id=message.release_id, channel=anchor[0], message_ts=ts
-                )
+            for message, ts in sent:
+                assert message.id is not None
+                await outbox.mark_sent(session=session, message_id=message.id, message_ts=ts)
+                if message.kind == "card" and ts and message.release_id is not None:
+                    anchor = await outbox.release_anchor(session=session, release_id=message.release_id)
+                    assert anchor is not None
+                    await outbox.record_message_ts(
+                        session=session, release_id=message.release_id, channel=anchor[0], message_ts=ts
+                    )
+        for message, _ts in sent:
+            self.observer.delivered(message.kind)
+        sent.clear()
 
     async def _finish(self, message: OutboxMessage, *, error: str, defer: float) -> None:
         assert message.id is not None
@@ -245,40 +244,26 @@ class Dispatcher:
     async def _failed(self, message: OutboxMessage, exc: Exception) -> None:
         assert message.id is not None
         attempts = message.attempts + 1
+        # never raises, whatever Slack (or a proxy in front of it) or a deployer answered
+        failure = _pipeline_failure(message, exc) if isinstance(exc, PipelineError) else classify(exc)
         delay = min(MAX_BACKOFF, 0.5 * 2**attempts) * (0.75 + random.random() / 2)
-        dead = False
-        if isinstance(exc, SlackApiError):
-            status = exc.response.status_code
-            code = str(exc.response.get("error", ""))
-            if status == 429:
-                delay = float(exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 1)))
-            elif code in PERMANENT:
-                dead = attempts >= MAX_PERMANENT_ATTEMPTS
-            error = f"slack {status} {code}"
-        elif isinstance(exc, PipelineError):
-            if exc.retry_after is not None:
-                delay = exc.retry_after
-            elif exc.permanent:
-                dead = attempts >= MAX_PERMANENT_ATTEMPTS
-            error = f"{message.kind}: {exc}"
-        elif isinstance(exc, TimeoutError | aiohttp.ClientError):
-            error = f"network: {type(exc).__name__} {exc}"
-        else:
-            error = f"{type(exc).__name__}: {exc}"
-        self.observer.delivery_failed(message.kind, failure_code(exc))
+        if failure.retry_after is not None:
+            delay = min(MAX_BACKOFF, failure.retry_after)
+        dead = failure.permanent and attempts >= MAX_PERMANENT_ATTEMPTS
+        self.observer.delivery_failed(message.kind, failure.label)
         log_fn = log.error if dead else log.warning
         where = {"team": message.team_id, "slack_method": _method(exc)}
-        log_fn("outbox %s (%s) attempt %s failed: %s", message.id, message.kind, attempts, error, extra=where)
+        log_fn("outbox %s (%s) attempt %s failed: %s", message.id, message.kind, attempts, failure.error, extra=where)
         async with self.db.transaction() as session:
             await outbox.reschedule(
                 session=session,
                 message_id=message.id,
                 at=utcnow() + timedelta(seconds=delay),
-                error=error,
+                error=failure.error,
                 dead=dead,
             )
             if dead and message.kind in (OutboxKind.DEPLOY_WEBHOOK, OutboxKind.WORKFLOW_DISPATCH):
-                await self._undeliverable(session, message, error)
+                await self._undeliverable(session, message, failure.error)
 
     async def _undeliverable(self, session: Any, message: OutboxMessage, error: str) -> None:
         """The deployer never took the request: say so on it and let its timeout job tell people now."""
@@ -294,21 +279,13 @@ class Dispatcher:
             )
 
 
-def failure_code(exc: Exception) -> str:
-    """A short, bounded label for metrics: Slack's error code, else http_NNN, timeout, network or the type."""
-    if isinstance(exc, SlackApiError):
-        data = exc.response.data
-        code = data.get("error") if isinstance(data, dict) else None
-        return str(code)[:60] if code else f"http_{exc.response.status_code}"
-    if isinstance(exc, TimeoutError):
-        return "timeout"
-    if isinstance(exc, aiohttp.ClientError):
-        return "network"
-    return type(exc).__name__
-
-
 def _method(exc: Exception) -> str | None:
     """The Web API method a failure came from (`chat.postMessage`), from the URL slack_sdk called."""
-    if isinstance(exc, SlackApiError):
-        return str(exc.response.api_url).rstrip("/").rsplit("/", 1)[-1] or None
+    if isinstance(exc, SlackApiError):  # slack_sdk's response has `api_url`; aiohttp's (an unreadable body) `url`
+        url = getattr(exc.response, "api_url", None) or getattr(exc.response, "url", "")
+        return str(url).rstrip("/").rsplit("/", 1)[-1] or None
     return None
+
+
+def _pipeline_failure(message: OutboxMessage, exc: PipelineError) -> Failure:
+    return Failure(f"{message.kind}: {exc}", retry_after=exc.retry_after, permanent=exc.permanent, label=message.kind)

@@ -4,10 +4,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.domain import windows as rules
 from bot.domain.freezes import FreezeWindow
 from bot.domain.windows import PlannedWindow
-from bot.services.conflicts import planned_between
+from bot.services.conflicts import planned_windows_between
 from bot.services.context import ServiceContext
 from bot.services.freeze_lookup import windows_between
 
@@ -32,12 +34,18 @@ class Agenda:
 
 async def agenda(ctx: ServiceContext, team_id: str, days: int, *, now: datetime | None = None) -> Agenda:
     """Windows and freezes from now for `days`, in time order, each window with the conflicts it takes part in."""
+    async with ctx.db.read() as session:
+        return await agenda_in(session, ctx, team_id, days, now=now)
+
+
+async def agenda_in(
+    session: AsyncSession, ctx: ServiceContext, team_id: str, days: int, *, now: datetime | None = None
+) -> Agenda:
+    """`agenda`, read in the caller's transaction (App Home reads everything in one)."""
     start = now or ctx.now()
     end = start + timedelta(days=days)
-    async with ctx.db.read() as session:
-        planned_rows = await planned_between(session, ctx, team_id, start, end)
-        freezes = await windows_between(session, ctx, team_id=team_id, start=start, end=end)
-    windows = [window for window, _ in planned_rows]
+    windows = await planned_windows_between(session, ctx, team_id, start, end)
+    freezes = await windows_between(session, ctx, team_id=team_id, start=start, end=end)
     found = rules.conflicts(windows, freezes)
     grouped = rules.by_release(found)
     items = [

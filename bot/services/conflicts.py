@@ -2,12 +2,13 @@
 caller's transaction (proposal, scheduling, freezing) or in its own read (answers, App Home)."""
 
 from datetime import datetime
+from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import windows as rules
 from bot.domain.freezes import FreezeWindow
-from bot.domain.lifecycle import OPEN
+from bot.domain.lifecycle import OPEN, Status
 from bot.domain.windows import PlannedWindow, WindowConflict
 from bot.services import release_card
 from bot.services.context import Actor, ServiceContext
@@ -16,7 +17,26 @@ from storage.models import Release
 from storage.repositories import windows as windows_repo
 
 
-def planned(ctx: ServiceContext, release: Release) -> PlannedWindow | None:
+class Planned(Protocol):
+    """What a window is made of: a `Release`, or a row of `windows_repo.planned_rows`."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def ref(self) -> str: ...
+    @property
+    def window_start(self) -> datetime | None: ...
+    @property
+    def window_end(self) -> datetime | None: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def risk(self) -> str: ...
+    @property
+    def proposer_id(self) -> str: ...
+
+
+def planned(ctx: ServiceContext, release: Planned) -> PlannedWindow | None:
     """The release's window as the calendar sees it: its slot in the final environment."""
     if release.window_start is None or release.window_end is None or release.id is None:
         return None
@@ -39,16 +59,24 @@ async def planned_between(
     return [(window, row) for row in rows if (window := planned(ctx, row)) is not None]
 
 
+async def planned_windows_between(
+    session: AsyncSession, ctx: ServiceContext, team_id: str, start: datetime, end: datetime
+) -> list[PlannedWindow]:
+    """Open releases' windows overlapping [start, end), read as rows (the calendar, conflicts, App Home)."""
+    rows = await windows_repo.planned_rows(session=session, team_id=team_id, start=start, end=end, statuses=OPEN)
+    return [window for row in rows if (window := planned(ctx, row)) is not None]
+
+
 async def conflicts_for_release(session: AsyncSession, ctx: ServiceContext, release: Release) -> list[WindowConflict]:
     """What the release's window clashes with: other planned windows and freezes of the final environment."""
     window = planned(ctx, release)
     if window is None or release.status not in OPEN:
         return []
-    others = await planned_between(session, ctx, release.team_id, window.start, window.end)
+    others = await planned_windows_between(session, ctx, release.team_id, window.start, window.end)
     freezes = await windows_between(
         session, ctx, team_id=release.team_id, start=window.start, end=window.end, environment=window.environment
     )
-    return rules.conflicts_of(window, [other for other, _ in others], freezes)
+    return rules.conflicts_of(window, others, freezes)
 
 
 async def announce_conflicts(session: AsyncSession, ctx: ServiceContext, release: Release) -> list[WindowConflict]:

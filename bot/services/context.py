@@ -1,6 +1,7 @@
 """What every use case gets: the database, the policy, the clock, and a way to wake the dispatcher."""
 
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -8,7 +9,7 @@ from typing import Protocol
 from bot.domain.policy import Members, Policy
 from bot.services.change_feed import ChangeFeed
 from bot.settings import Settings
-from storage.db import Database
+from storage.db import Database, writes_wait_at_most
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,10 @@ class ServiceContext:
     kick: Callable[[], None] = lambda: None
     now: Callable[[], datetime] = _utcnow
     changes: ChangeFeed = field(default_factory=ChangeFeed)
+
+    def writes_wait_at_most(self, seconds: float | None) -> AbstractContextManager[None]:
+        """For a person's request: a write that cannot start within `seconds` is refused as `Busy` (None: waits)."""
+        return writes_wait_at_most(seconds)
 
     async def members(self, team_id: str) -> Members:
         """The members of every user group the policy names (a Slack call, cached: never inside a transaction)."""

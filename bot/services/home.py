@@ -3,27 +3,32 @@ and frozen ahead, and their open action items. A fixed number of queries, whatev
 
 from dataclasses import dataclass, field
 
-from bot.domain import approval_policy
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain import approval_policy, permissions
 from bot.domain.approval_policy import ApprovalState
 from bot.domain.delivery_metrics import Measures
 from bot.domain.delivery_report import Line, lines
-from bot.domain.errors import NotAllowed
 from bot.domain.lifecycle import OPEN
-from bot.services import agenda, approvals, delivery
+from bot.domain.permissions import Permission
+from bot.domain.policy import Members
+from bot.services import agenda, delivery
 from bot.services.agenda import Agenda
 from bot.services.context import Actor, ServiceContext
 from storage.models import ActionItem, Release
-from storage.repositories import approvals as approvals_repo
 from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import home as home_repo
-from storage.repositories import releases as releases_repo
+from storage.repositories.home import OpenRelease
 
 AHEAD_DAYS = 14
+SHOWN = 10  # releases awaiting the person that the tab lists
+PAGE = 25  # open releases read at a time while looking for them
+SCANNED = 200  # at most this many of the newest open releases are looked at
 
 
 @dataclass(frozen=True)
 class Awaiting:
-    release: Release
+    release: OpenRelease
     state: ApprovalState  # the environment this person can approve for
 
 
@@ -37,6 +42,7 @@ class HomeView:
     notice: str | None = None
     deploying: dict[int, list[str]] = field(default_factory=dict)  # release id → environments being deployed to
     delivery_measures: Measures | None = None  # the workspace's delivery measures, last 30 days
+    more_awaiting: bool = False  # more than `awaiting` wait for this person
 
     @property
     def delivery_lines(self) -> list[Line]:
@@ -45,50 +51,69 @@ class HomeView:
 
 async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) -> HomeView:
     members = await ctx.members(actor.team_id)
+    # Where this person approves at all is a property of the policy, decided once, not once per release.
+    approves = {
+        env.name
+        for env in ctx.policy.environments
+        if env.needs_approval
+        and permissions.rule(env, Permission.APPROVE).admits(actor.user_id, members, ctx.policy.release_managers)
+    }
     async with ctx.db.read() as session:
-        open_releases = await releases_repo.with_status(session=session, team_id=actor.team_id, statuses=OPEN)
-        ids = [release.pk for release in open_releases]
-        decisions = await approvals_repo.pending_for_releases(session=session, team_id=actor.team_id, release_ids=ids)
+        awaiting, more = await _awaiting(session, ctx, actor, approves, members) if approves else ([], False)
         mine = await home_repo.proposed_by(session=session, team_id=actor.team_id, user_id=actor.user_id, statuses=OPEN)
         items = await home_repo.open_action_items(session=session, team_id=actor.team_id, owner_id=actor.user_id)
         requests = await requests_repo.open_for_releases(
             session=session, team_id=actor.team_id, release_ids=[release.pk for release in mine]
         )
-    awaiting = []
-    for release in open_releases:
-        states = approval_policy.states(
-            ctx.policy,
-            proposer_id=release.proposer_id,
-            decisions=decisions.get(release.pk, []),
-            members=members,
-            scope_author_id=release.scope_changed_by or None,
-        )
-        state = _awaiting_me(ctx, release, states, actor.user_id, members)
-        if state is not None:
-            awaiting.append(Awaiting(release, state))
-    ahead = await agenda.agenda(ctx, actor.team_id, AHEAD_DAYS)
+        ahead = await agenda.agenda_in(session, ctx, actor.team_id, AHEAD_DAYS)
     deploying = {release_id: [r.environment for r in rows] for release_id, rows in requests.items() if rows}
     measures = await delivery.summary(ctx, actor.team_id)
-    return HomeView(actor.user_id, awaiting, list(mine), ahead, list(items), notice, deploying, measures)
+    return HomeView(
+        actor.user_id, awaiting, list(mine), ahead, list(items), notice, deploying, measures, more_awaiting=more
+    )
 
 
-def _awaiting_me(
-    ctx: ServiceContext,
-    release: Release,
-    states: list[ApprovalState],
-    user_id: str,
-    members: approval_policy.Members,
-) -> ApprovalState | None:
-    """The first environment short of approvals that this person may approve and has not decided on."""
+async def _awaiting(
+    session: AsyncSession, ctx: ServiceContext, actor: Actor, approves: set[str], members: Members
+) -> tuple[list[Awaiting], bool]:
+    """The newest open releases awaiting this person, up to what the tab shows, and whether more wait: read a
+    page at a time (newest first) and stop once the tab is full, so the cost does not grow with the backlog.
+    Their own releases and those whose scope they changed last are never theirs to approve."""
+    found: list[Awaiting] = []
+    before: int | None = None
+    for _ in range(SCANNED // PAGE):
+        page = await home_repo.open_releases(
+            session=session, team_id=actor.team_id, statuses=OPEN, limit=PAGE, before_id=before
+        )
+        theirs = [r.id for r in page if actor.user_id not in (r.proposer_id, r.scope_changed_by)]
+        decisions = await home_repo.decisions_of(session=session, team_id=actor.team_id, release_ids=theirs)
+        for release in page:
+            if release.id not in decisions:
+                continue
+            states = approval_policy.states(
+                ctx.policy,
+                proposer_id=release.proposer_id,
+                decisions=decisions[release.id],
+                members=members,
+                scope_author_id=release.scope_changed_by or None,
+            )
+            state = _awaiting_me(states, actor.user_id, approves)
+            if state is None:
+                continue
+            if len(found) == SHOWN:
+                return found, True
+            found.append(Awaiting(release, state))
+        if len(page) < PAGE:
+            break
+        before = page[-1].id
+    return found, False
+
+
+def _awaiting_me(states: list[ApprovalState], user_id: str, approves: set[str]) -> ApprovalState | None:
+    """The first environment short of approvals that this person approves for and has not decided on."""
     for state in states:
         if state.met or state.rejected_by or user_id in state.approved_by:
             continue
-        env = ctx.policy.environment(state.environment)
-        if env is None:
-            continue
-        try:
-            approvals.may_approve(ctx, release, env, user_id, members)
-        except NotAllowed:
-            continue
-        return state
+        if state.environment in approves:
+            return state
     return None

@@ -15,11 +15,11 @@ from storage.models import Deployment, Release
 from storage.repositories import jobs
 
 
-async def after_propose(session: AsyncSession, ctx: ServiceContext, release: Release) -> None:
+async def after_propose(session: AsyncSession, ctx: ServiceContext, release: Release, *, new: bool = False) -> None:
     """A release was proposed (or proposed again): approval reminders, the window reminder, and the workspace's
-    weekly digest if it has none yet."""
-    await planning.ask_approvers(session, ctx, release)
-    await planning.plan_window(session, ctx, release)
+    weekly digest if it has none yet. A `new` release has no decisions and no jobs yet."""
+    await planning.ask_approvers(session, ctx, release, new=new)
+    await planning.plan_window(session, ctx, release, new=new)
     await metrics_digest.plan(session, ctx, release.team_id)
 
 

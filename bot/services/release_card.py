@@ -154,13 +154,20 @@ def deploying_line(request: DeploymentRequest) -> str:
     return f"⏳ {verb}… asked by {mention(request.requested_by)}; waiting for CI to report (until {until})"
 
 
-async def refresh(session: AsyncSession, policy: Policy, release: Release, members: Members) -> None:
-    """Owe Slack the card in its current state (older unsent cards are dropped)."""
-    decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk)
-    deployments = await deployments_repo.for_release(session=session, team_id=release.team_id, release_id=release.pk)
-    requests = await requests_repo.open_for_releases(session=session, team_id=release.team_id, release_ids=[release.pk])
-    card = build_card(policy, release, decisions, deployments, members, requests[release.pk])
-    await outbox.supersede_cards(session=session, team_id=release.team_id, release_id=release.pk)
+async def refresh(
+    session: AsyncSession, policy: Policy, release: Release, members: Members, *, new: bool = False
+) -> None:
+    """Owe Slack the card in its current state (older unsent cards are dropped). A `new` release has no decisions,
+    deployments, deployment requests or older cards to look up."""
+    if new:
+        card = build_card(policy, release, (), (), members)
+    else:
+        team_id, release_id = release.team_id, release.pk
+        decisions = await approvals_repo.active(session=session, team_id=team_id, release_id=release_id)
+        deployments = await deployments_repo.for_release(session=session, team_id=team_id, release_id=release_id)
+        requests = await requests_repo.open_for_releases(session=session, team_id=team_id, release_ids=[release_id])
+        card = build_card(policy, release, decisions, deployments, members, requests[release_id])
+        await outbox.supersede_cards(session=session, team_id=team_id, release_id=release_id)
     outbox.enqueue(
         session=session,
         team_id=release.team_id,

@@ -119,9 +119,9 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
                 risk=request.risk,
                 **approvals.scope_details(release),
             )
-            await release_card.refresh(session, ctx.policy, release, members)
+            await release_card.refresh(session, ctx.policy, release, members, new=True)
             await conflicts.announce_conflicts(session, ctx, release)
-            await lifecycle_hooks.after_propose(session, ctx, release)
+            await lifecycle_hooks.after_propose(session, ctx, release, new=True)
     except IntegrityError:  # a concurrent proposal of the same ref won the race
         raise Conflict("{ref} already exists; propose a new version.", field="version", ref=ref) from None
     ctx.kick()
@@ -167,14 +167,16 @@ async def get(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
 
 @dataclass(frozen=True)
 class ReleasePage:
-    releases: Sequence[Release]
+    releases: Sequence[releases_repo.ReleaseLine]
     more: bool
 
 
 async def list_recent(ctx: ServiceContext, actor: Actor, service: str | None, limit: int = 15) -> ReleasePage:
     """The newest `limit`; one row more tells whether older ones exist (no count: flat cost at any size)."""
     async with ctx.db.read() as session:
-        releases = await releases_repo.recent(session=session, team_id=actor.team_id, service=service, limit=limit + 1)
+        releases = await releases_repo.recent_lines(
+            session=session, team_id=actor.team_id, service=service, limit=limit + 1
+        )
     return ReleasePage(releases[:limit], more=len(releases) > limit)
 
 

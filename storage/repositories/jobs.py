@@ -8,6 +8,7 @@ someone else took over) commits nothing.
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import and_, func, or_
@@ -20,6 +21,18 @@ from storage.models import Release, ScheduledJob
 from storage.types import utcnow
 
 LIVE = ("pending", "claimed")
+
+
+@dataclass(frozen=True)
+class Due:
+    """A job to schedule once per `dedupe_key` (see `ensure`)."""
+
+    kind: str
+    dedupe_key: str
+    due_at: datetime
+    target: str | None = None
+    release_id: int | None = None
+    payload: dict[str, Any] | None = None
 
 
 async def ensure(
@@ -36,27 +49,45 @@ async def ensure(
 ) -> None:
     """Schedule once per `dedupe_key`. An existing live job keeps its time, unless `earlier` and `due_at` is
     sooner; a finished one (done/dropped) is scheduled again."""
-    dialect = session.get_bind().dialect.name
+    job = Due(kind=kind, dedupe_key=dedupe_key, due_at=due_at, target=target, release_id=release_id, payload=payload)
+    await ensure_all(session=session, team_id=team_id, jobs=[job], earlier=earlier)
+
+
+async def ensure_all(*, session: AsyncSession, team_id: str, jobs: Sequence[Due], earlier: bool = False) -> None:
+    """`ensure` for several jobs in one statement (one round trip)."""
+    if not jobs:
+        return
+    created = utcnow()
+    rows = [
+        {
+            "team_id": team_id,
+            "kind": job.kind,
+            "dedupe_key": job.dedupe_key,
+            "due_at": job.due_at,
+            "target": job.target,
+            "release_id": job.release_id,
+            "payload": job.payload or {},
+            "status": "pending",
+            "attempts": 0,
+            "last_error": "",
+            "created_at": created,
+        }
+        for job in jobs
+    ]
+    await session.exec(_upsert(session.get_bind().dialect.name, earlier), params=rows)
+
+
+@cache
+def _upsert(dialect: str, earlier: bool) -> Any:
+    """The `ensure` statement, built once per dialect (building `excluded` and the conflict clause costs more than
+    running it)."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    values = {
-        "team_id": team_id,
-        "kind": kind,
-        "dedupe_key": dedupe_key,
-        "due_at": due_at,
-        "target": target,
-        "release_id": release_id,
-        "payload": payload or {},
-        "status": "pending",
-        "attempts": 0,
-        "last_error": "",
-        "created_at": utcnow(),
-    }
-    statement = insert(ScheduledJob).values(**values)
     table = ScheduledJob.__table__  # type: ignore[attr-defined]
-    finished = table.c.status.in_(("done", "dropped"))
+    statement = insert(table)
+    finished = or_(table.c.status == "done", table.c.status == "dropped")  # not in_(): executemany forbids it
     sooner = and_(table.c.status == "pending", table.c.due_at > statement.excluded.due_at)
     revive = or_(finished, sooner) if earlier else finished
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["team_id", "dedupe_key"],
         set_={
             "due_at": statement.excluded.due_at,
@@ -71,7 +102,6 @@ async def ensure(
         },
         where=revive,
     )
-    await session.exec(statement)
 
 
 async def claim(

@@ -1,7 +1,9 @@
 """Release look-ups. Keyword-only, scoped by `team_id`, never commit."""
 
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,36 +37,44 @@ async def lock(*, session: AsyncSession, team_id: str, service: str, version: st
         select(Release)
         .where(Release.team_id == team_id, Release.service == service, Release.version == version)
         .with_for_update()
+        .execution_options(populate_existing=True)  # fresh from the locked row, even if this session saw it before
     )
-    release = (await session.exec(query)).first()
-    if release is not None:
-        await session.refresh(release)
-    return release
+    return (await session.exec(query)).first()
 
 
 async def lock_by_id(*, session: AsyncSession, team_id: str, release_id: int) -> Release | None:
-    query = select(Release).where(Release.team_id == team_id, Release.id == release_id).with_for_update()
-    release = (await session.exec(query)).first()
-    if release is not None:
-        await session.refresh(release)
-    return release
+    query = (
+        select(Release)
+        .where(Release.team_id == team_id, Release.id == release_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.exec(query)).first()
 
 
-async def recent(
-    *,
-    session: AsyncSession,
-    team_id: str,
-    service: str | None = None,
-    limit: int = PAGE,
-    before_id: int | None = None,
-) -> Sequence[Release]:
-    """Newest first, one page; uses (team_id, id) or (team_id, service, id) indexes."""
-    query = select(Release).where(Release.team_id == team_id)
+class ReleaseLine(NamedTuple):
+    """A release as a list shows it."""
+
+    id: int
+    service: str
+    version: str
+    status: Status
+    proposer_id: str
+    summary: str
+
+
+async def recent_lines(
+    *, session: AsyncSession, team_id: str, service: str | None = None, limit: int = PAGE
+) -> Sequence[ReleaseLine]:
+    """`recent` as plain rows of what a list shows (no ORM objects to build: the read path of `/release list`)."""
+    table = Release.__table__  # type: ignore[attr-defined]
+    columns = (table.c.id, table.c.service, table.c.version, table.c.status, table.c.proposer_id, table.c.summary)
+    query = core_select(*columns).where(table.c.team_id == team_id)
     if service:
-        query = query.where(Release.service == service)
-    if before_id:
-        query = query.where(col(Release.id) < before_id)
-    return (await session.exec(query.order_by(col(Release.id).desc()).limit(limit))).all()
+        query = query.where(table.c.service == service)
+    connection = await session.connection()  # core, past the ORM
+    result = await connection.execute(query.order_by(table.c.id.desc()).limit(limit))
+    return [ReleaseLine(*row) for row in result]
 
 
 async def with_status(

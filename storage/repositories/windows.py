@@ -2,7 +2,9 @@
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,3 +35,47 @@ async def overlapping(
         .limit(limit)
     )
     return (await session.exec(query)).all()
+
+
+class PlannedRow(NamedTuple):
+    """A release's planned window as a plain row: what the calendar and its conflicts read."""
+
+    id: int
+    service: str
+    version: str
+    status: Status
+    risk: str
+    proposer_id: str
+    window_start: datetime | None
+    window_end: datetime | None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.service}@{self.version}"
+
+
+async def planned_rows(
+    *,
+    session: AsyncSession,
+    team_id: str,
+    start: datetime,
+    end: datetime,
+    statuses: Iterable[Status],
+    limit: int = 500,
+) -> list[PlannedRow]:
+    """`overlapping` as rows (core select, no ORM objects): for reads that only weigh windows."""
+    table = Release.__table__  # type: ignore[attr-defined]
+    query = (
+        core_select(*[table.c[name] for name in PlannedRow._fields])
+        .where(
+            table.c.team_id == team_id,
+            table.c.status.in_(sorted(statuses)),
+            table.c.window_start.is_not(None),
+            table.c.window_start < end,
+            table.c.window_end > start,
+        )
+        .order_by(table.c.window_start, table.c.id)
+        .limit(limit)
+    )
+    connection = await session.connection()
+    return [PlannedRow(*row) for row in await connection.execute(query)]

@@ -1,5 +1,6 @@
 """A fake Slack Web API: an aiohttp server that answers like Slack, records every call, validates Block Kit,
-and fails on demand (429 with Retry-After, 500, or hanging past the client's timeout, or until released).
+and fails on demand (429 with Retry-After, 500, an unknown error code, a proxy's HTML or plain-text page, an empty
+body, a dropped connection, hanging past the client's timeout, or until released).
 
 Like Slack it names the token's scopes in an `x-oauth-scopes` header on every answer and refuses the read methods
 `shipmate doctor` uses without their scope (`missing_scope`, with `needed` and `provided`). Each app process may
@@ -92,6 +93,9 @@ class Fault:
     error: str | None = None  # a Slack error code with HTTP 200, e.g. "channel_not_found"
     client: str | None = None  # only calls through `url_for(client)`
     until: asyncio.Event | None = None  # hold the answer until the test sets this
+    body: str | None = None  # a raw answer instead of Slack's JSON (a proxy's HTML page, an empty body)
+    content_type: str = "application/json"  # of `body`
+    reset: bool = False  # drop the connection without answering
 
 
 @dataclass
@@ -258,6 +262,12 @@ class FakeSlack:
                 await fault.until.wait()
             if fault.delay:
                 await asyncio.sleep(fault.delay)
+            if fault.reset:
+                assert request.transport is not None
+                request.transport.abort()  # the client reads a reset connection, no answer
+                return web.Response()
+            if fault.body is not None:
+                return web.Response(status=fault.status, body=fault.body.encode(), content_type=fault.content_type)
             if fault.error:
                 return web.json_response({"ok": False, "error": fault.error}, headers=scopes)
             if fault.status != 200:  # 200: held or delayed, then answered as usual

@@ -61,10 +61,9 @@ def gate_facts(
 
 
 async def test_only_release_managers_freeze_and_the_refusal_says_who(harness: Harness) -> None:
-    answer = await harness.command_answer("freeze prod now +2h quarter close", user="U0ALICE")
-    assert "Only release managers can freeze" in answer
-    assert "<@U0RM>" in answer
-    response = harness.slack.responses()[-1]
+    response = await harness.reply(await harness.command("freeze prod now +2h quarter close", user="U0ALICE"))
+    assert "Only release managers can freeze" in response["text"]
+    assert "<@U0RM>" in response["text"]
     assert response["response_type"] == "ephemeral"
     listed = await harness.command_answer("freezes", user="U0ALICE")
     assert "No one-off freezes" in listed

@@ -22,9 +22,10 @@ async def test_propose_posts_escaped_card_with_buttons(harness: Harness) -> None
     assert str(ActionId.APPROVE) in action_ids
     assert str(ActionId.REJECT) in action_ids
 
-    reply = await harness.slack.wait_for("response_url")
-    assert "Proposed" in reply[0]["text"]
-    assert reply[0]["response_type"] == "ephemeral"
+    reply = await harness.reply(answer)  # the answer is the ack itself
+    assert "Proposed" in reply["text"]
+    assert reply["response_type"] == "ephemeral"
+    assert harness.slack.responses() == []
 
 
 async def test_modal_path_creates_release(harness: Harness) -> None:

@@ -5,7 +5,6 @@ from collections.abc import Sequence
 from bot.domain import approval_policy, reminders
 from bot.domain.policy import is_user_group
 from bot.domain.reminders import Waiting
-from bot.domain.working_hours import for_policy
 from bot.render import render
 from bot.services.context import ServiceContext
 from bot.services.reminders.planning import AWAITING
@@ -70,7 +69,7 @@ async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], wo
                 channel=user_id,
                 payload=render("approval_reminder", waiting=listed[:MAX_LISTED], more=max(0, len(listed) - MAX_LISTED)),
             )
-        following = reminders.next_nudge(now, ctx.policy.pending_approval_every, for_policy(ctx.policy))
+        following = reminders.next_nudge(now, ctx.policy.pending_approval_every, ctx.policy.working_hours)
         for job in due:
             assert job.id is not None
             if job.target in owed:

@@ -12,7 +12,6 @@ from bot.domain.approval_policy import ApprovalState
 from bot.domain.lifecycle import OPEN, REVIEWABLE, Status
 from bot.domain.reminders import Kind
 from bot.domain.timeparse import parse_duration
-from bot.domain.working_hours import for_policy
 from bot.services.context import ServiceContext
 from storage.models import Deployment, Release
 from storage.repositories import approvals as approvals_repo
@@ -22,8 +21,12 @@ from storage.repositories import releases as releases_repo
 AWAITING = sorted(OPEN)
 
 
-async def _states(session: AsyncSession, ctx: ServiceContext, release: Release) -> list[ApprovalState]:
-    decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk)
+async def _states(
+    session: AsyncSession, ctx: ServiceContext, release: Release, *, new: bool = False
+) -> list[ApprovalState]:
+    decisions = (
+        () if new else await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk)
+    )
     # Group membership is not needed to know which *entities* are asked; people are resolved at delivery.
     return approval_policy.states(
         ctx.policy,
@@ -43,20 +46,18 @@ def _asked(ctx: ServiceContext, states: Sequence[ApprovalState]) -> list[str]:
     return list(dict.fromkeys(asked))
 
 
-async def ask_approvers(session: AsyncSession, ctx: ServiceContext, release: Release) -> None:
-    """Every approver still asked gets a recurring digest job (an existing one keeps its rhythm)."""
+async def ask_approvers(session: AsyncSession, ctx: ServiceContext, release: Release, *, new: bool = False) -> None:
+    """Every approver still asked gets a recurring digest job (an existing one keeps its rhythm); a `new` release
+    has no decisions to read."""
     if release.status not in OPEN:
         return
-    due = reminders.next_nudge(ctx.now(), ctx.policy.pending_approval_every, for_policy(ctx.policy))
-    for entity in _asked(ctx, await _states(session, ctx, release)):
-        await jobs.ensure(
-            session=session,
-            team_id=release.team_id,
-            kind=Kind.APPROVAL,
-            dedupe_key=reminders.approval_key(entity),
-            due_at=due,
-            target=entity,
-        )
+    due = reminders.next_nudge(ctx.now(), ctx.policy.pending_approval_every, ctx.policy.working_hours)
+    states = await _states(session, ctx, release, new=new)
+    asked = [
+        jobs.Due(kind=Kind.APPROVAL, dedupe_key=reminders.approval_key(entity), due_at=due, target=entity)
+        for entity in _asked(ctx, states)
+    ]
+    await jobs.ensure_all(session=session, team_id=release.team_id, jobs=asked)
 
 
 async def owed_entities(session: AsyncSession, ctx: ServiceContext, team_id: str) -> set[str]:
@@ -85,9 +86,11 @@ async def prune_approval_jobs(session: AsyncSession, ctx: ServiceContext, team_i
         await jobs.drop(session=session, team_id=team_id, dedupe_keys=stale, reason="nothing waits on them any more")
 
 
-async def plan_window(session: AsyncSession, ctx: ServiceContext, release: Release) -> None:
-    """`before_window` ahead of the planned window: one reminder (a moved window replaces it)."""
-    await jobs.drop(session=session, team_id=release.team_id, release_id=release.pk, kinds=[Kind.WINDOW])
+async def plan_window(session: AsyncSession, ctx: ServiceContext, release: Release, *, new: bool = False) -> None:
+    """`before_window` ahead of the planned window: one reminder (a moved window replaces it; a `new` release
+    has none to replace)."""
+    if not new:
+        await jobs.drop(session=session, team_id=release.team_id, release_id=release.pk, kinds=[Kind.WINDOW])
     if release.window_start is None or release.status not in OPEN:
         return
     before = parse_duration(ctx.policy.reminders.before_window)
@@ -139,7 +142,7 @@ async def on_deploy(session: AsyncSession, ctx: ServiceContext, release: Release
             payload={"reason": "deployed", "deployment_id": deployment.id},
         )
     elif env is not None and env.regression_required:
-        due = reminders.next_nudge(ctx.now(), policy.pending_approval_every, for_policy(policy))
+        due = reminders.next_nudge(ctx.now(), policy.pending_approval_every, policy.working_hours)
         await jobs.ensure(
             session=session,
             team_id=release.team_id,

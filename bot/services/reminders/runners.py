@@ -14,7 +14,6 @@ from bot.domain.pipeline import JobKind
 from bot.domain.policy import is_user_group
 from bot.domain.reminders import Kind
 from bot.domain.timeparse import parse_duration
-from bot.domain.working_hours import for_policy
 from bot.render import render, render_text
 from bot.services import deploy_requests, github_events, metrics_digest, release_card, reviews
 from bot.services.context import ServiceContext
@@ -81,7 +80,7 @@ async def run_windows(ctx: ServiceContext, team_id: str, due: Sequence[Scheduled
 
 async def run_regressions(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], worker: str) -> None:
     """A release sits in an environment that requires a regression sign-off, and nobody has recorded one."""
-    following = reminders.next_nudge(ctx.now(), ctx.policy.pending_approval_every, for_policy(ctx.policy))
+    following = reminders.next_nudge(ctx.now(), ctx.policy.pending_approval_every, ctx.policy.working_hours)
     async with ctx.db.transaction() as session:
         if not await jobs.fence(session=session, job_ids=[job.pk for job in due], worker=worker):
             return
@@ -154,7 +153,7 @@ async def run_action_items(ctx: ServiceContext, team_id: str, due: Sequence[Sche
     """Open action items, one message per owner listing theirs; nudged again until done."""
     now = ctx.now()
     every = parse_duration(ctx.policy.reminders.action_item_every)
-    hours = for_policy(ctx.policy)
+    hours = ctx.policy.working_hours
     async with ctx.db.transaction() as session:
         if not await jobs.fence(session=session, job_ids=[job.pk for job in due], worker=worker):
             return
@@ -206,7 +205,7 @@ async def _hold_until_working_hours(
     ctx: ServiceContext, due: Sequence[ScheduledJob], worker: str
 ) -> list[ScheduledJob]:
     """Nudges claimed outside working hours go back to wait for the next working moment."""
-    hours = for_policy(ctx.policy)
+    hours = ctx.policy.working_hours
     now = ctx.now()
     held = [job for job in due if reminders.when_deliverable(job.kind, now, hours) > now]
     if held:
