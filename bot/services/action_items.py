@@ -88,11 +88,10 @@ async def add(
             text=text,
         )
         release_card.thread(session, release, "thread_action_item", item=item, actor=actor.user_id)
-        outbox.enqueue(
+        outbox.direct(
             session=session,
             team_id=actor.team_id,
-            kind="dm",
-            channel=owner_id,
+            user_id=owner_id,
             payload=render("action_items_dm", heading="assigned", entries=[(item, release)], by=actor.user_id),
         )
         lead = parse_duration(ctx.policy.reminders.action_item_before)

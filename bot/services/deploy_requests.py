@@ -77,73 +77,42 @@ async def refuse_if_busy(session: AsyncSession, ctx: ServiceContext, release: Re
         )
 
 
+@dataclass(frozen=True)
+class Ask:
+    """What a person asks a service's deployer to do: deploy `version`, or for a rollback put `version` back."""
+
+    action: Action
+    version: str
+    actor_id: str
+    override_reason: str | None = None
+    reason: str = ""
+
+
 async def request(
-    session: AsyncSession,
-    ctx: ServiceContext,
-    release: Release,
-    env: Environment,
-    members: Members,
-    *,
-    action: Action,
-    version: str,
-    actor_id: str,
-    override_reason: str | None = None,
-    reason: str = "",
-) -> DeploymentRequest:
-    """Ask the service's deployer to deploy `version` (or, for a rollback, to put `version` back) in `env`."""
+    session: AsyncSession, ctx: ServiceContext, release: Release, env: Environment, members: Members, ask: Ask
+) -> DeployRequested:
+    """Ask the service's deployer to do `ask` in `env`: the request, the message to the deployer (outbox), its
+    timeout job, the audit event and the thread line, in the caller's transaction."""
     deployer = ctx.policy.deployer(release.service)
     assert deployer is not None, "callers check that the service has a deployer"
     await refuse_if_busy(session, ctx, release, env)
-    now = ctx.now()
-    row = requests_repo.add(
-        session=session,
-        request=DeploymentRequest(
-            team_id=release.team_id,
-            request_id=uuid.uuid4().hex,
-            release_id=release.pk,
-            service=release.service,
-            version=version,
-            environment=env.name,
-            action=action,
-            deployer=deployer.kind,
-            requested_by=actor_id,
-            override_reason=override_reason,
-            reason=reason,
-            deadline_at=now + ctx.policy.deploy_timeout(release.service),
-            created_at=now,
-        ),
-    )
-    await session.flush()
+    row = await _open(session, ctx, release, env, ask, deployer=deployer.kind)
     kind, payload = deployer_payload(deployer, row, release)
     outbox.enqueue(session=session, team_id=release.team_id, kind=kind, payload=payload)
-    await jobs.ensure(
-        session=session,
-        team_id=release.team_id,
-        kind=JobKind.DEPLOY_TIMEOUT,
-        dedupe_key=f"deploy_timeout:{row.request_id}",
-        due_at=row.deadline_at,
-        target=row.request_id,
-        release_id=release.pk,
-    )
+    details: dict[str, str | None] = {"environment": env.name, "action": ask.action.value, "version": ask.version}
+    details |= {"request_id": row.request_id, "deployer": deployer.kind}
+    details |= {"override": ask.override_reason, "reason": ask.reason or None}
     audit.append(
         session=session,
         team_id=release.team_id,
-        actor_id=actor_id,
+        actor_id=ask.actor_id,
         action="deployment_requested",
         release_id=release.pk,
-        details={
-            "environment": env.name,
-            "action": action.value,
-            "version": version,
-            "request_id": row.request_id,
-            "deployer": deployer.kind,
-            "override": override_reason,
-            "reason": reason or None,
-        },
+        details=details,
     )
     release_card.thread(session, release, "thread_deploy_requested", request=row, deployer=deployer)
     await release_state.touch(session, ctx, release, members)
-    return row
+    return DeployRequested(release, row, requested_message(release, row, deployer))
 
 
 async def track(
@@ -156,6 +125,15 @@ async def track(
     )
     if busy is not None:
         return None
+    row = await _open(session, ctx, release, env, Ask(Action.DEPLOY, release.version, actor_id), deployer="github")
+    await release_state.touch(session, ctx, release, members)
+    return row
+
+
+async def _open(
+    session: AsyncSession, ctx: ServiceContext, release: Release, env: Environment, ask: Ask, *, deployer: str
+) -> DeploymentRequest:
+    """A new open request, and the job that times it out if nobody reports."""
     now = ctx.now()
     row = requests_repo.add(
         session=session,
@@ -164,26 +142,26 @@ async def track(
             request_id=uuid.uuid4().hex,
             release_id=release.pk,
             service=release.service,
-            version=release.version,
+            version=ask.version,
             environment=env.name,
-            action=Action.DEPLOY,
-            deployer="github",
-            requested_by=actor_id,
+            action=ask.action,
+            deployer=deployer,
+            requested_by=ask.actor_id,
+            override_reason=ask.override_reason,
+            reason=ask.reason,
             deadline_at=now + ctx.policy.deploy_timeout(release.service),
             created_at=now,
         ),
     )
     await session.flush()
-    await jobs.ensure(
-        session=session,
-        team_id=release.team_id,
+    timeout = jobs.Due(
         kind=JobKind.DEPLOY_TIMEOUT,
         dedupe_key=f"deploy_timeout:{row.request_id}",
         due_at=row.deadline_at,
         target=row.request_id,
         release_id=release.pk,
     )
-    await release_state.touch(session, ctx, release, members)
+    await jobs.ensure_all(session=session, team_id=release.team_id, jobs=[timeout])
     return row
 
 
@@ -258,11 +236,10 @@ async def run_timeouts(ctx: ServiceContext, team_id: str, due: Sequence[Schedule
             release_card.thread(session, release, "thread_deploy_timed_out", request=row, timeout=timeout)
             text = render_text("deploy_timed_out_dm", release=release, request=row, timeout=timeout)
             if row.requested_by.startswith(("U", "W")):
-                outbox.enqueue(
+                outbox.direct(
                     session=session,
                     team_id=team_id,
-                    kind="dm",
-                    channel=row.requested_by,
+                    user_id=row.requested_by,
                     payload=render("message", text=text, context=None),
                 )
             await release_state.touch(session, ctx, release, members)

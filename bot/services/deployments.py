@@ -183,18 +183,8 @@ async def deploy(
         used_override = override_reason if facts.freezes else None
         deployer = ctx.policy.deployer(release.service)
         if deployer is not None:  # the deployer does the work; CI (or GitHub) reports it
-            row = await deploy_requests.request(
-                session,
-                ctx,
-                release,
-                env,
-                members,
-                action=Action.DEPLOY,
-                version=release.version,
-                actor_id=actor.user_id,
-                override_reason=used_override,
-            )
-            requested = DeployRequested(release, row, deploy_requests.requested_message(release, row, deployer))
+            ask = deploy_requests.Ask(Action.DEPLOY, release.version, actor.user_id, override_reason=used_override)
+            requested = await deploy_requests.request(session, ctx, release, env, members, ask)
         else:  # no deployer: the person records the deployment
             deployment = await record(
                 session,

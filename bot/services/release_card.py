@@ -204,4 +204,4 @@ def stakeholders(
     for channel in policy.stakeholder_channels(release.service):
         outbox.enqueue(session=session, team_id=release.team_id, kind="post", channel=channel, payload=payload)
     for user_id in subscribers:
-        outbox.enqueue(session=session, team_id=release.team_id, kind="dm", channel=user_id, payload=payload)
+        outbox.direct(session=session, team_id=release.team_id, user_id=user_id, payload=payload)

@@ -74,18 +74,8 @@ async def rollback(
         restored_release = await lookup.release(session, team_id=actor.team_id, ref=restored.release_id)
         deployer = ctx.policy.deployer(service)
         if deployer is not None:  # the deployer puts the earlier version back; CI's report applies the rollback
-            row = await deploy_requests.request(
-                session,
-                ctx,
-                release,
-                env,
-                members,
-                action=Action.ROLLBACK,
-                version=restored.version,
-                actor_id=actor.user_id,
-                reason=reason,
-            )
-            requested = DeployRequested(release, row, deploy_requests.requested_message(release, row, deployer))
+            ask = deploy_requests.Ask(Action.ROLLBACK, restored.version, actor.user_id, reason=reason)
+            requested = await deploy_requests.request(session, ctx, release, env, members, ask)
         else:
             await _apply(session, ctx, actor.user_id, env, reason, release, live, restored, restored_release, members)
     if deployer is not None:

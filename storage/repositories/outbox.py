@@ -28,6 +28,11 @@ def enqueue(
     return message
 
 
+def direct(*, session: AsyncSession, team_id: str, user_id: str, payload: dict[str, Any]) -> OutboxMessage:
+    """A direct message to one person (Slack opens the DM when `channel` is a user id)."""
+    return enqueue(session=session, team_id=team_id, kind="dm", channel=user_id, payload=payload)
+
+
 async def supersede_cards(*, session: AsyncSession, team_id: str, release_id: int) -> None:
     """A newer card makes older unsent ones pointless: the message shows the latest state only."""
     await session.exec(

@@ -62,11 +62,10 @@ async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], wo
             [job.target or "" for job in due], waiting_on, members, [t for t in scheduled if not is_user_group(t)]
         )
         for user_id, listed in recipients.items():
-            outbox.enqueue(
+            outbox.direct(
                 session=session,
                 team_id=team_id,
-                kind="dm",
-                channel=user_id,
+                user_id=user_id,
                 payload=render("approval_reminder", waiting=listed[:MAX_LISTED], more=max(0, len(listed) - MAX_LISTED)),
             )
         following = reminders.next_nudge(now, ctx.policy.pending_approval_every, ctx.policy.working_hours)

@@ -68,12 +68,8 @@ async def run_windows(ctx: ServiceContext, team_id: str, due: Sequence[Scheduled
             await jobs.finish(session=session, job_ids=done)
         for user_id, releases in by_proposer.items():
             text = render_text("window_reminder_dm", releases=releases)
-            outbox.enqueue(
-                session=session,
-                team_id=team_id,
-                kind="dm",
-                channel=user_id,
-                payload=render("message", text=text, context=None),
+            outbox.direct(
+                session=session, team_id=team_id, user_id=user_id, payload=render("message", text=text, context=None)
             )
     ctx.kick()
 
@@ -120,11 +116,10 @@ async def run_regressions(ctx: ServiceContext, team_id: str, due: Sequence[Sched
                 failed=signoff,
             )
             for user_id in [v for v in verifiers or [release.proposer_id] if not is_user_group(v)]:
-                outbox.enqueue(
+                outbox.direct(
                     session=session,
                     team_id=team_id,
-                    kind="dm",
-                    channel=user_id,
+                    user_id=user_id,
                     payload=render("message", text=text, context=None),
                 )
             await jobs.again(session=session, job_id=job.pk, due_at=following)
@@ -179,11 +174,10 @@ async def run_action_items(ctx: ServiceContext, team_id: str, due: Sequence[Sche
                 )
         for owner_id, entries in by_owner.items():
             entries.sort(key=lambda entry: entry[0].due_at)  # type: ignore[attr-defined]
-            outbox.enqueue(
+            outbox.direct(
                 session=session,
                 team_id=team_id,
-                kind="dm",
-                channel=owner_id,
+                user_id=owner_id,
                 payload=render("action_items_dm", heading="reminder", entries=entries[:20], by=None, now=now),
             )
     ctx.kick()
