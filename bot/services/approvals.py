@@ -5,11 +5,13 @@ partial unique index allows one active decision per person and environment, so d
 and two processes at once all end with the right count and one "approved" transition.
 """
 
+from collections.abc import Sequence
+
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import approval_policy, permissions, scope
-from bot.domain.approval_policy import ApprovalState
+from bot.domain.approval_policy import ApprovalState, Decision
 from bot.domain.errors import InvalidTransition, NotAllowed
 from bot.domain.lifecycle import OPEN, Event, can
 from bot.domain.message import Message
@@ -27,6 +29,12 @@ from storage.repositories import audit, subscriptions
 async def states(session: AsyncSession, ctx: ServiceContext, release: Release, members: Members) -> list[ApprovalState]:
     """Where the release stands with every environment that needs approvals, from its active decisions."""
     decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk)
+    return states_of(ctx, release, decisions, members)
+
+
+def states_of(
+    ctx: ServiceContext, release: Release, decisions: Sequence[Decision], members: Members
+) -> list[ApprovalState]:
     return approval_policy.states(
         ctx.policy,
         proposer_id=release.proposer_id,
@@ -92,7 +100,10 @@ async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, com
         async with ctx.db.transaction() as session:
             release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
             _require_open(release, "approved")
-            pending = await states(session, ctx, release, members)
+            decisions: list[Decision] = list(
+                await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk)
+            )
+            pending = states_of(ctx, release, decisions, members)
             env = _target(ctx, release, pending, actor, members)
             before = next(s for s in pending if s.environment == env.name)
             if actor.user_id in before.approved_by:
@@ -103,7 +114,7 @@ async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, com
                     "You rejected {ref}; withdraw it first with `/release withdraw {ref}`.", ref=release.ref
                 )
             groups = approval_policy.groups_of(env, actor.user_id, members)
-            approvals_repo.add(
+            approval = approvals_repo.add(
                 session=session,
                 approval=Approval(
                     team_id=actor.team_id,
@@ -118,6 +129,7 @@ async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, com
                 ),
             )
             await session.flush()
+            decisions.append(approval)
             audit.record(
                 session=session,
                 release=release,
@@ -127,7 +139,7 @@ async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, com
                 comment=comment,
                 **scope_details(release),
             )
-            after = await states(session, ctx, release, members)
+            after = states_of(ctx, release, decisions, members)
             state = next(s for s in after if s.environment == env.name)
             release_card.thread(session, release, "thread_approved", actor=actor.user_id, state=state, comment=comment)
             if state.met:
@@ -139,10 +151,16 @@ async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, com
                 )
             if all(s.met for s in after) and can(release.status, Event.QUORUM_MET):
                 await release_state.transition(
-                    session, ctx, release, Event.QUORUM_MET, actor_id=actor.user_id, members=members
+                    session,
+                    ctx,
+                    release,
+                    Event.QUORUM_MET,
+                    actor_id=actor.user_id,
+                    members=members,
+                    decisions=decisions,
                 )
             else:
-                await release_state.touch(session, ctx, release, members)
+                await release_state.touch(session, ctx, release, members, decisions=decisions)
     except IntegrityError:  # the same person's concurrent click won; this one changes nothing
         async with ctx.db.read() as session:
             release = await lookup.release(session, team_id=actor.team_id, ref=ref)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from bot.domain.delivery_metrics import Measures
 from bot.domain.policy import Members, Policy
 from bot.services.change_feed import ChangeFeed
 from bot.settings import Settings
@@ -61,6 +62,8 @@ class ServiceContext:
     kick: Callable[[], None] = lambda: None
     now: Callable[[], datetime] = _utcnow
     changes: ChangeFeed = field(default_factory=ChangeFeed)
+    # App Home's delivery measures per (workspace, days), with when they were computed (bot.services.delivery).
+    summaries: dict[tuple[str, int], tuple[datetime, Measures]] = field(default_factory=dict)
 
     def writes_wait_at_most(self, seconds: float | None) -> AbstractContextManager[None]:
         """For a person's request: a write that cannot start within `seconds` is refused as `Busy` (None: waits)."""

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot import charts
 from bot.domain import delivery_report
@@ -114,12 +114,22 @@ async def metrics(ctx: ServiceContext, actor: Actor, service: str | None, days: 
     return found, await chart(ctx, found)
 
 
+SUMMARY_FRESH = timedelta(minutes=1)  # App Home's measures move by deployments, not by the second
+
+
 async def summary(ctx: ServiceContext, team_id: str, days: int = DEFAULT_DAYS) -> Measures:
-    """App Home: the workspace's measures over the last `days`, in one pass (no comparison, no weeks)."""
-    period = Period.ending(ctx.now(), days)
+    """App Home: the workspace's measures over the last `days`, in one pass (no comparison, no weeks), computed at
+    most once a minute per workspace and process (half of an App Home's cost otherwise)."""
+    now = ctx.now()
+    kept = ctx.summaries.get((team_id, days))
+    if kept is not None and now - kept[0] < SUMMARY_FRESH:
+        return kept[1]
+    period = Period.ending(now, days)
     async with ctx.db.read() as session:
         facts, _ = await delivery_repo.period_facts(session=session, scope=_scope(ctx, team_id, None), period=period)
-    return Measures(period, facts)
+    measures = Measures(period, facts)
+    ctx.summaries[(team_id, days)] = (now, measures)
+    return measures
 
 
 async def shipped(ctx: ServiceContext, team_id: str, period: Period) -> Sequence[Shipped]:

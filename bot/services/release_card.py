@@ -10,13 +10,13 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import approval_policy
-from bot.domain.approval_policy import ApprovalState, Members
+from bot.domain.approval_policy import ApprovalState, Decision, Members
 from bot.domain.lifecycle import OPEN, Status
 from bot.domain.mrkdwn import mention
 from bot.domain.policy import Policy
 from bot.ids import ActionId
 from bot.render import render, render_text
-from storage.models import Approval, Deployment, DeploymentRequest, Release
+from storage.models import Deployment, DeploymentRequest, Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import deployments as deployments_repo
@@ -99,7 +99,7 @@ def pipeline_line(policy: Policy, deployed: dict[str, Deployment], deploying: It
 def build_card(
     policy: Policy,
     release: Release,
-    decisions: Sequence[Approval],
+    decisions: Sequence[Decision],
     deployments: Sequence[Deployment],
     members: Members,
     requests: Sequence[DeploymentRequest] = (),
@@ -155,15 +155,22 @@ def deploying_line(request: DeploymentRequest) -> str:
 
 
 async def refresh(
-    session: AsyncSession, policy: Policy, release: Release, members: Members, *, new: bool = False
+    session: AsyncSession,
+    policy: Policy,
+    release: Release,
+    members: Members,
+    *,
+    new: bool = False,
+    decisions: Sequence[Decision] | None = None,
 ) -> None:
     """Owe Slack the card in its current state (older unsent cards are dropped). A `new` release has no decisions,
-    deployments, deployment requests or older cards to look up."""
+    deployments, deployment requests or older cards to look up; `decisions`: its active ones, when known."""
     if new:
         card = build_card(policy, release, (), (), members)
     else:
         team_id, release_id = release.team_id, release.pk
-        decisions = await approvals_repo.active(session=session, team_id=team_id, release_id=release_id)
+        if decisions is None:
+            decisions = await approvals_repo.active(session=session, team_id=team_id, release_id=release_id)
         deployments = await deployments_repo.for_release(session=session, team_id=team_id, release_id=release_id)
         requests = await requests_repo.open_for_releases(session=session, team_id=team_id, release_ids=[release_id])
         card = build_card(policy, release, decisions, deployments, members, requests[release_id])

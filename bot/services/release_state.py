@@ -2,10 +2,12 @@
 table, audited, versioned, stamped with the service clock, shown on the card, followed by the lifecycle hooks);
 every other change the release message must show goes through `touch`. Both run in the caller's transaction."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.approval_policy import Decision
 from bot.domain.lifecycle import Event, next_status
 from bot.domain.policy import Members
 from bot.services import lifecycle_hooks, release_card
@@ -14,12 +16,20 @@ from storage.models import Release
 from storage.repositories import audit
 
 
-async def touch(session: AsyncSession, ctx: ServiceContext, release: Release, members: Members) -> None:
-    """The release changed in place (an approval, a sign-off, an edit): a new version, and the card shows it."""
+async def touch(
+    session: AsyncSession,
+    ctx: ServiceContext,
+    release: Release,
+    members: Members,
+    *,
+    decisions: Sequence[Decision] | None = None,
+) -> None:
+    """The release changed in place (an approval, a sign-off, an edit): a new version, and the card shows it.
+    `decisions`: the release's active decisions, when the caller has them in hand (one read fewer)."""
     release.row_version += 1
     release.updated_at = ctx.now()
     session.add(release)
-    await release_card.refresh(session, ctx.policy, release, members)
+    await release_card.refresh(session, ctx.policy, release, members, decisions=decisions)
     await lifecycle_hooks.after_change(session, ctx, release)
 
 
@@ -31,6 +41,7 @@ async def transition(
     *,
     actor_id: str,
     members: Members,
+    decisions: Sequence[Decision] | None = None,
     **details: Any,
 ) -> bool:
     """Move `release` by `event` (refused with `InvalidTransition` when the table has no such move), then audit,
@@ -48,7 +59,7 @@ async def transition(
             **{"from": before.value, "to": after.value, "event": event.value},
             **details,
         )
-    await touch(session, ctx, release, members)
+    await touch(session, ctx, release, members, decisions=decisions)
     if after is not before:
         await lifecycle_hooks.after_status_change(session, ctx, release, before)
     return after is not before

@@ -16,7 +16,6 @@ from bot.services.context import ServiceContext
 from storage.models import Deployment, Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import jobs
-from storage.repositories import releases as releases_repo
 
 AWAITING = sorted(OPEN)
 
@@ -60,32 +59,6 @@ async def ask_approvers(session: AsyncSession, ctx: ServiceContext, release: Rel
     await jobs.ensure_all(session=session, team_id=release.team_id, jobs=asked)
 
 
-async def owed_entities(session: AsyncSession, ctx: ServiceContext, team_id: str) -> set[str]:
-    """Approvers (users or groups) some release of the team still waits on."""
-    pending = await releases_repo.with_status(session=session, team_id=team_id, statuses=AWAITING, limit=1000)
-    ids = [release.pk for release in pending]
-    decided = await approvals_repo.pending_for_releases(session=session, team_id=team_id, release_ids=ids)
-    owed: set[str] = set()
-    for release in pending:
-        states = approval_policy.states(
-            ctx.policy,
-            proposer_id=release.proposer_id,
-            decisions=decided.get(release.pk, []),
-            members={},
-            scope_author_id=release.scope_changed_by or None,
-        )
-        owed.update(_asked(ctx, states))
-    return owed
-
-
-async def prune_approval_jobs(session: AsyncSession, ctx: ServiceContext, team_id: str) -> None:
-    owed = await owed_entities(session, ctx, team_id)
-    live = await jobs.live(session=session, team_id=team_id, kind=Kind.APPROVAL)
-    stale = [job.dedupe_key for job in live if job.dedupe_key and job.target not in owed]
-    if stale:
-        await jobs.drop(session=session, team_id=team_id, dedupe_keys=stale, reason="nothing waits on them any more")
-
-
 async def plan_window(session: AsyncSession, ctx: ServiceContext, release: Release, *, new: bool = False) -> None:
     """`before_window` ahead of the planned window: one reminder (a moved window replaces it; a `new` release
     has none to replace)."""
@@ -112,8 +85,8 @@ async def on_status_change(session: AsyncSession, ctx: ServiceContext, release: 
     status = release.status
     if status in OPEN and before not in OPEN:
         await ask_approvers(session, ctx, release)
-    if status not in OPEN or status is Status.APPROVED:
-        await prune_approval_jobs(session, ctx, release.team_id)
+    # An approver's digest job is theirs across releases: when it comes due and nothing waits on them any more it
+    # drops itself (approval_digest), so a status change does not weigh every pending release to find out now.
     gone: list[str] = []
     if status not in OPEN:
         gone.append(Kind.WINDOW)
