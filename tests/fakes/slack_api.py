@@ -26,12 +26,13 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.manifest import BOT_SCOPES
+from tests.fakes.slack_files import BOT_USER_ID as BOT_USER_ID
+from tests.fakes.slack_files import TEAM_ID as TEAM_ID
+from tests.fakes.slack_files import FileUploads, Upload
 from tests.fakes.socket_mode import SocketModeLink
 
-TEAM_ID = "T0TEAM"
 # In mrkdwn, `<` opens a link or a mention; anything else after it means text was sent unescaped.
 UNESCAPED = re.compile(r"<(?![@#!]|https?://|mailto:)")
-BOT_USER_ID = "U0BOT"
 # The scope each read method needs (Slack's method docs); without it Slack answers `missing_scope`.
 NEEDS_SCOPE = {
     "conversations.info": "channels:read",
@@ -99,17 +100,7 @@ class Fault:
 
 
 @dataclass
-class Upload:
-    filename: str
-    length: int
-    alt_txt: str | None = None
-    data: bytes | None = None
-    title: str | None = None
-    completed: bool = False
-
-
-@dataclass
-class FakeSlack:
+class FakeSlack(FileUploads):
     calls: list[Call] = field(default_factory=list)
     invalid: list[tuple[str, str]] = field(default_factory=list)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
@@ -125,7 +116,7 @@ class FakeSlack:
     )
     attempts: dict[str, int] = field(default_factory=dict)
     socket_mode: SocketModeLink = field(default_factory=SocketModeLink)
-    files: dict[str, "Upload"] = field(default_factory=dict)
+    files: dict[str, Upload] = field(default_factory=dict)
     files_visible: bool = True  # False: finished uploads are not yet shown in image blocks (Slack still processing)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition | None = None
@@ -157,9 +148,6 @@ class FakeSlack:
 
     def responses(self) -> list[Call]:
         return self.of("response_url")
-
-    def completed_files(self) -> dict[str, Upload]:
-        return {file_id: upload for file_id, upload in self.files.items() if upload.completed}
 
     async def wait_for(
         self,
@@ -213,6 +201,9 @@ class FakeSlack:
         await self.socket_mode.close()
         if self.server is not None:
             await self.server.close()
+
+    async def _record_call(self, method: str, params: dict[str, Any]) -> None:
+        await self._record(Call(method, params))
 
     async def _record(self, call: Call) -> None:
         self.calls.append(call)
@@ -290,69 +281,6 @@ class FakeSlack:
         if method == "apps.connections.open":
             return web.json_response(self.socket_mode.open(request.headers.get("Authorization", "")), headers=scopes)
         return web.json_response(self._answer(method, params), headers=scopes)
-
-    async def _files(self, method: str, params: dict[str, Any]) -> web.Response:
-        """The external upload flow; errors are Slack's shape (HTTP 200, ok false)."""
-        if method == "files.getUploadURLExternal":
-            length = str(params.get("length", ""))
-            if not params.get("filename") or not length.isdigit() or int(length) <= 0:
-                return web.json_response({"ok": False, "error": "invalid_arguments"})
-            file_id = f"F0{len(self.files) + 1:08d}"
-            self.files[file_id] = Upload(str(params["filename"]), int(length), params.get("alt_txt"))
-            await self._record(Call(method, params))
-            assert self.server is not None
-            url = str(self.server.make_url(f"/upload/{file_id}"))
-            return web.json_response({"ok": True, "upload_url": url, "file_id": file_id})
-        if method == "files.completeUploadExternal":
-            try:
-                wanted = json.loads(str(params.get("files", "")))
-            except json.JSONDecodeError:
-                return web.json_response({"ok": False, "error": "invalid_arguments"})
-            finished = []
-            for entry in wanted:
-                upload = self.files.get(str(entry.get("id")))
-                if upload is None or upload.data is None:
-                    return web.json_response({"ok": False, "error": "file_not_found"})
-                upload.completed, upload.title = True, entry.get("title") or upload.filename
-                finished.append(self._file_object(str(entry["id"]), upload, params.get("channel_id")))
-            await self._record(Call(method, params))
-            return web.json_response({"ok": True, "files": finished})
-        return web.json_response({"ok": False, "error": "unknown_method"})
-
-    def _file_object(self, file_id: str, upload: Upload, channel: str | None) -> dict[str, Any]:
-        assert upload.data is not None
-        png = upload.data.startswith(b"\x89PNG\r\n\x1a\n")
-        return {
-            "id": file_id,
-            "name": upload.filename,
-            "title": upload.title,
-            "mimetype": "image/png" if png else "application/octet-stream",
-            "filetype": "png" if png else "binary",
-            "size": len(upload.data),
-            "alt_txt": upload.alt_txt,
-            "url_private": f"https://files.slack.com/files-pri/{TEAM_ID}-{file_id}/{upload.filename}",
-            "permalink": f"https://test.slack.com/files/{BOT_USER_ID}/{file_id}/{upload.filename}",
-            "channels": [channel] if channel else [],
-            "is_public": False,
-        }
-
-    async def _upload(self, request: web.Request) -> web.Response:
-        """The upload URL: raw bytes (or a multipart form with one file), answered 200 like Slack's."""
-        fault = self._fault("upload", "")
-        if fault is not None and fault.status != 200:
-            return web.Response(status=fault.status, text="fault")
-        upload = self.files.get(request.match_info["file_id"])
-        if request.content_type.startswith("multipart/"):
-            form = await request.post()
-            part = next(iter(form.values()))
-            data = part.file.read() if hasattr(part, "file") else str(part).encode()
-        else:
-            data = await request.read()
-        if upload is None or len(data) != upload.length:
-            return web.Response(status=400, text="upload does not match files.getUploadURLExternal")
-        upload.data = data
-        await self._record(Call("upload", {"file_id": request.match_info["file_id"], "size": len(data)}))
-        return web.Response(text=f"OK - {len(data)}")
 
     def _validate(self, method: str, params: dict[str, Any]) -> str | None:
         try:
