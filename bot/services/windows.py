@@ -45,9 +45,9 @@ async def schedule(ctx: ServiceContext, actor: Actor, command: commands.Schedule
             raise InvalidTransition(
                 "{ref} is {status}, so its window can no longer change.", ref=release.ref, status=release.status.label
             )
-        if length is None:
-            has_window = release.window_start is not None and release.window_end is not None
-            length = release.window_end - release.window_start if has_window else DEFAULT_WINDOW  # type: ignore[operator]
+        if length is None:  # keep the window's length, or the default for a first window
+            planned_start, planned_end = release.window_start, release.window_end
+            length = planned_end - planned_start if planned_start and planned_end else DEFAULT_WINDOW
         end = start + length
         if (release.window_start, release.window_end) == (start, end):
             found = await conflicts_for_release(session, ctx, release)

@@ -18,7 +18,7 @@ from bot.render import render, render_text
 from bot.services import deploy_requests, github_events, metrics_digest, release_card, reviews
 from bot.services.context import ServiceContext
 from bot.services.reminders import approval_digest
-from storage.models import Release, ScheduledJob
+from storage.models import ActionItem, Release, ScheduledJob
 from storage.repositories import action_items as items_repo
 from storage.repositories import deployments, jobs, outbox, verifications
 from storage.repositories import releases as releases_repo
@@ -154,7 +154,7 @@ async def run_action_items(ctx: ServiceContext, team_id: str, due: Sequence[Sche
             return
         ids = [int(job.payload.get("item_id", 0)) for job in due]
         items = {item.id: item for item in await items_repo.by_ids(session=session, team_id=team_id, item_ids=ids)}
-        by_owner: dict[str, list[tuple[object, Release]]] = defaultdict(list)
+        by_owner: dict[str, list[tuple[ActionItem, Release]]] = defaultdict(list)
         for job in due:
             item = items.get(int(job.payload.get("item_id", 0)))
             if item is None or item.status != "open":
@@ -173,7 +173,7 @@ async def run_action_items(ctx: ServiceContext, team_id: str, due: Sequence[Sche
                     session=session, job_id=job.pk, due_at=following, payload={**job.payload, "phase": "overdue"}
                 )
         for owner_id, entries in by_owner.items():
-            entries.sort(key=lambda entry: entry[0].due_at)  # type: ignore[attr-defined]
+            entries.sort(key=lambda entry: entry[0].due_at)
             outbox.direct(
                 session=session,
                 team_id=team_id,
