@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ics_feed, metrics
 from bot.domain.policy import Policy
+from bot.domain.validation import is_number
 from bot.in_flight import InFlight
 from bot.metrics import Metrics
 from bot.notify.directory import SlackDirectory
@@ -147,7 +148,7 @@ RUNTIME = web.AppKey("runtime", Runtime)
 async def slack_events(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_BODY:  # refused unread
         raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
-    if not request.headers.get("X-Slack-Request-Timestamp", "0").isdigit():  # slack_sdk would raise: a 500
+    if not is_number(request.headers.get("X-Slack-Request-Timestamp", "0")):  # slack_sdk would raise: a 500
         return web.json_response({"error": "invalid request"}, status=401)
     try:  # Bolt parses before it verifies: a body that is not UTF-8 or not a JSON object must not crash it
         bolt_request = await to_bolt_request(request)

@@ -51,6 +51,7 @@ from bot.domain.validation import (
     check_service,
     check_text,
     check_version,
+    is_number,
     parse_ref,
 )
 
@@ -131,7 +132,7 @@ def _env(word: str) -> str:
 
 
 def _id(word: str) -> int:
-    if not word.isdigit() or len(word) > 12:
+    if not is_number(word) or len(word) > 12:
         raise Problem("{word} is not an id; use the number shown in the list.", word=Code(word, 20))
     return int(word)
 
@@ -314,7 +315,7 @@ def _calendar(rest: str) -> Command:
         return Calendar()
     if words[0].lower() == "link":
         return CalendarLink()
-    if not words[0].isdigit() or not 1 <= int(words[0]) <= 366:
+    if not is_number(words[0]) or not 1 <= int(words[0]) <= 366:
         raise Problem("{days} is not a number of days between 1 and 366.", days=Code(words[0], 20))
     return Calendar(int(words[0]))
 
@@ -348,13 +349,13 @@ def _unsubscribe(rest: str) -> Command:
 def _metrics(rest: str) -> Command:
     words, extra = _take(rest, 2)
     _no_extra(extra)
-    if words and words[-1].isdigit():
+    if words and is_number(words[-1]):
         days = int(words.pop())
         if not 1 <= days <= MAX_DAYS:
             raise Problem("{days} is not a number of days between 1 and {max}.", days=days, max=MAX_DAYS)
     else:
         days = DEFAULT_DAYS
-    if len(words) > 1 or (words and words[0].isdigit()):
+    if len(words) > 1 or (words and is_number(words[0])):
         raise Problem("Say the service first, then the number of days, like `/release metrics payments 90`.")
     return MetricsReport(check_service(words[0]) if words else None, days)
 

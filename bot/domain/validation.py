@@ -17,6 +17,11 @@ MAX_REASON = 500
 RISKS = ("low", "medium", "high")
 
 
+def is_number(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also says yes to "¹" or "٣", which `int()` then refuses or reads oddly."""
+    return text.isascii() and text.isdigit()
+
+
 @dataclass(frozen=True)
 class ReleaseRef:
     service: str

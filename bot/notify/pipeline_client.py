@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 
 from bot.domain.pipeline import OutboxKind
+from bot.domain.validation import is_number
 from bot.settings import Settings
 from bot.webhooks import signing
 
@@ -35,11 +36,11 @@ class PipelineError(Exception):
 
 def _retry_after(response: aiohttp.ClientResponse) -> float | None:
     value = response.headers.get("Retry-After")
-    if value and value.isdigit():
+    if value and is_number(value):
         return float(value)
     if response.status in (403, 429) and response.headers.get("x-ratelimit-remaining") == "0":
         reset = response.headers.get("x-ratelimit-reset", "")
-        return max(1.0, float(reset) - time.time()) if reset.isdigit() else 60.0
+        return max(1.0, float(reset) - time.time()) if is_number(reset) else 60.0
     return None
 
 

@@ -22,7 +22,7 @@ from bot.domain.lifecycle import Event, can
 from bot.domain.message import Code, Message
 from bot.domain.pipeline import Action
 from bot.domain.policy import Environment, Members, Policy
-from bot.domain.validation import ReleaseRef
+from bot.domain.validation import ReleaseRef, is_number
 from bot.services import (
     deliveries,
     deploy_requests,
@@ -216,7 +216,7 @@ async def deploy(
 async def deploy_by_id(ctx: ServiceContext, actor: Actor, value: str) -> DeployOutcome | DeployRequested:
     """The "Deploy to <env>" button: its value is `<release_id>:<env>`."""
     release_id, _, environment = value.partition(":")
-    if not release_id.isdigit() or not environment:
+    if not is_number(release_id) or not environment:
         raise InvalidInput("That button is out of date; use `/release deploy <service@version> <env>` instead.")
     async with ctx.db.read() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=int(release_id))

@@ -11,6 +11,8 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
+from bot.domain.validation import is_number
+
 TIMESTAMP_HEADER = "X-Shipmate-Timestamp"
 SIGNATURE_HEADER = "X-Shipmate-Signature"
 MAX_SKEW = 300  # seconds either side of now
@@ -36,7 +38,7 @@ def verify(secret: str, body: bytes, headers: Mapping[str, str], *, now: float) 
     if not secret:
         raise SignatureError("webhooks are disabled: SHIPMATE_WEBHOOK_SECRET is not set on the server")
     raw_timestamp = headers.get(TIMESTAMP_HEADER, "").strip()
-    if not raw_timestamp.isdigit() or len(raw_timestamp) > 12:
+    if not is_number(raw_timestamp) or len(raw_timestamp) > 12:
         raise SignatureError(f"{TIMESTAMP_HEADER} must be the current time in unix seconds")
     timestamp = int(raw_timestamp)
     if abs(now - timestamp) > MAX_SKEW:

@@ -129,3 +129,9 @@ def test_known_verbs_with_random_arguments(verb: str, words: list[str]) -> None:
     outcome = parse_or_refusal(" ".join([verb, *words]))
     if isinstance(outcome, DomainError):
         assert outcome.mrkdwn
+
+
+@pytest.mark.parametrize("text", ["unfreeze ¹", "unfreeze ٣", "calendar ²", "action done ⁷", "metrics payments ¹"])
+def test_digits_that_are_not_ascii_are_refused_as_input(text: str) -> None:
+    with pytest.raises(InvalidInput):
+        grammar.parse(text)
