@@ -40,11 +40,8 @@ class InFlight:
             self._probe = asyncio.create_task(self._measure(), name="event-loop-lag")
 
     async def unwatch(self) -> None:
-        if self._probe is not None:
-            self._probe.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._probe
-            self._probe = None
+        await stop(self._probe)
+        self._probe = None
 
     async def _measure(self) -> None:
         loop = asyncio.get_running_loop()
@@ -68,3 +65,11 @@ class InFlight:
         """Wait for the work in flight now to finish (bound it with `asyncio.timeout`)."""
         if self._tasks:
             await asyncio.wait(set(self._tasks))
+
+
+async def stop(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a background task and wait until it has unwound (nothing of it runs after this returns)."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

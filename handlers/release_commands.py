@@ -7,6 +7,7 @@ from typing import Any
 from bot.domain import commands as cmd
 from bot.domain.grammar import VERBS
 from bot.domain.message import Message
+from bot.domain.proposal import ProposeRequest
 from bot.render import render, render_text
 from bot.services import conflicts, editing, releases
 from bot.services.context import Actor, ServiceContext
@@ -39,7 +40,7 @@ async def propose(services: ServiceContext, actor: Actor, command: cmd.Propose) 
     release = await releases.propose(
         services,
         actor,
-        releases.ProposeRequest(service=command.service, version=command.version, summary=command.summary),
+        ProposeRequest(service=command.service, version=command.version, summary=command.summary),
     )
     clashes = await conflicts.conflict_lines(services, actor, release) if release.window_start else []
     return render("message", text=render_text("answer_proposed", release=release, conflicts=clashes), context=None)

@@ -8,6 +8,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.errors import DomainError, InvalidInput
 from bot.domain.policy import DEFAULT_WINDOW
+from bot.domain.proposal import ProposeRequest
 from bot.domain.timeparse import after, parse_duration
 from bot.ids import BlockId, CallbackId
 from bot.render import render_text
@@ -26,7 +27,7 @@ def _window_start(start: Any) -> datetime | None:
         raise InvalidInput("The window start is not a time I can read; pick it again.", field="window_start") from None
 
 
-def _propose_request(form: dict[str, Any]) -> releases.ProposeRequest:
+def _propose_request(form: dict[str, Any]) -> ProposeRequest:
     window_start = _window_start(form.get(BlockId.WINDOW_START))
     window_end = None
     length = as_text(form.get(BlockId.WINDOW_HOURS)).strip()
@@ -39,7 +40,7 @@ def _propose_request(form: dict[str, Any]) -> releases.ProposeRequest:
             raise InvalidInput(error.text, field="window") from None
     elif window_start is not None:
         window_end = after(window_start, DEFAULT_WINDOW)
-    return releases.ProposeRequest(
+    return ProposeRequest(
         service=as_text(form.get(BlockId.SERVICE)),
         version=as_text(form.get(BlockId.VERSION)),
         summary=as_text(form.get(BlockId.SUMMARY)),

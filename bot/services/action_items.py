@@ -65,8 +65,8 @@ async def add(
             )
         await may_add_action_item(session, ctx, actor, release, review, members)
         item = items_repo.add(
-            session=session,
-            item=ActionItem(
+            session,
+            ActionItem(
                 team_id=actor.team_id,
                 release_id=release.pk,
                 owner_id=owner_id,
@@ -78,10 +78,10 @@ async def add(
         await session.flush()
         assert item.id is not None
         audit.record(
-            session=session,
-            release=release,
-            actor_id=actor.user_id,
-            action="action_item_added",
+            session,
+            release,
+            actor.user_id,
+            "action_item_added",
             id=item.id,
             owner=owner_id,
             due_at=due_at.isoformat(),
@@ -134,10 +134,10 @@ async def done(ctx: ServiceContext, actor: Actor, item_id: int) -> Message:
         item.status, item.done_at, item.done_by = "done", ctx.now(), actor.user_id
         session.add(item)
         audit.append(
-            session=session,
-            team_id=actor.team_id,
-            actor_id=actor.user_id,
-            action="action_item_done",
+            session,
+            actor.team_id,
+            actor.user_id,
+            "action_item_done",
             release_id=item.release_id,
             details={"id": item_id},
         )

@@ -115,8 +115,8 @@ async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, com
                 )
             groups = approval_policy.groups_of(env, actor.user_id, members)
             approval = approvals_repo.add(
-                session=session,
-                approval=Approval(
+                session,
+                Approval(
                     team_id=actor.team_id,
                     release_id=release.pk,
                     environment=env.name,
@@ -131,10 +131,10 @@ async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, com
             await session.flush()
             decisions.append(approval)
             audit.record(
-                session=session,
-                release=release,
-                actor_id=actor.user_id,
-                action="approved",
+                session,
+                release,
+                actor.user_id,
+                "approved",
                 environment=env.name,
                 comment=comment,
                 **scope_details(release),
@@ -243,8 +243,8 @@ async def _reject(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, reas
             session=session, team_id=actor.team_id, release_id=release.pk, user_id=actor.user_id
         )
         approvals_repo.add(
-            session=session,
-            approval=Approval(
+            session,
+            Approval(
                 team_id=actor.team_id,
                 release_id=release.pk,
                 environment=env_name,
@@ -256,13 +256,7 @@ async def _reject(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, reas
             ),
         )
         audit.record(
-            session=session,
-            release=release,
-            actor_id=actor.user_id,
-            action="rejected",
-            environment=env_name,
-            reason=reason,
-            **scope_details(release),
+            session, release, actor.user_id, "rejected", environment=env_name, reason=reason, **scope_details(release)
         )
         release_card.thread(
             session, release, "thread_rejected", actor=actor.user_id, reason=reason, environment=env_name
@@ -285,7 +279,7 @@ async def withdraw(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcom
             raise NotAllowed(
                 "You have no rejection of {ref} to withdraw; only its author can withdraw one.", ref=release.ref
             )
-        audit.record(session=session, release=release, actor_id=actor.user_id, action="rejection_withdrawn")
+        audit.record(session, release, actor.user_id, "rejection_withdrawn")
         release_card.thread(session, release, "thread_withdrawn", actor=actor.user_id)
         now = await states(session, ctx, release, members)
         reopens = not any(s.rejected_by for s in now) and can(release.status, Event.REJECTION_WITHDRAWN)
@@ -317,14 +311,7 @@ async def restart(
         await release_state.touch(session, ctx, release, members)
         return []
     await approvals_repo.invalidate(session=session, team_id=release.team_id, release_id=release.pk, decision="approve")
-    audit.record(
-        session=session,
-        release=release,
-        actor_id=actor.user_id,
-        action="approvals_invalidated",
-        because=what,
-        approvers=approvers,
-    )
+    audit.record(session, release, actor.user_id, "approvals_invalidated", because=what, approvers=approvers)
     release_card.thread(session, release, "thread_scope_changed", actor=actor.user_id, what=what, approvers=approvers)
     if can(release.status, Event.SCOPE_CHANGED):
         await release_state.transition(

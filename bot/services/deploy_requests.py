@@ -102,14 +102,7 @@ async def request(
     details: dict[str, str | None] = {"environment": env.name, "action": ask.action.value, "version": ask.version}
     details |= {"request_id": row.request_id, "deployer": deployer.kind}
     details |= {"override": ask.override_reason, "reason": ask.reason or None}
-    audit.append(
-        session=session,
-        team_id=release.team_id,
-        actor_id=ask.actor_id,
-        action="deployment_requested",
-        release_id=release.pk,
-        details=details,
-    )
+    audit.append(session, release.team_id, ask.actor_id, "deployment_requested", release_id=release.pk, details=details)
     release_card.thread(session, release, "thread_deploy_requested", request=row, deployer=deployer)
     await release_state.touch(session, ctx, release, members)
     return DeployRequested(release, row, requested_message(release, row, deployer))
@@ -136,8 +129,8 @@ async def _open(
     """A new open request, and the job that times it out if nobody reports."""
     now = ctx.now()
     row = requests_repo.add(
-        session=session,
-        request=DeploymentRequest(
+        session,
+        DeploymentRequest(
             team_id=release.team_id,
             request_id=uuid.uuid4().hex,
             release_id=release.pk,
@@ -203,10 +196,10 @@ async def close(
             reason=f"request {status}",
         )
     audit.append(
-        session=session,
-        team_id=row.team_id,
-        actor_id="ci" if status is not RequestStatus.TIMED_OUT else "shipmate",
-        action="deployment_request_closed",
+        session,
+        row.team_id,
+        "ci" if status is not RequestStatus.TIMED_OUT else "shipmate",
+        "deployment_request_closed",
         release_id=row.release_id,
         details={"request_id": row.request_id, "status": status.value, "environment": row.environment},
     )

@@ -268,14 +268,14 @@ async def record(
         deployment.commit_at = await deployments_repo.first_commit_at(
             session=session, team_id=release.team_id, release_id=release.pk
         )
-    deployments_repo.add(session=session, deployment=deployment)
+    deployments_repo.add(session, deployment)
     await session.flush()
     succeeded = deployment.outcome == deployments_repo.SUCCEEDED
     audit.record(
-        session=session,
-        release=release,
-        actor_id=deployment.actor_id,
-        action="deployed",
+        session,
+        release,
+        deployment.actor_id,
+        "deployed",
         environment=env.name,
         deployment_id=deployment.id,
         outcome=deployment.outcome,

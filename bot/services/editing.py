@@ -25,10 +25,10 @@ async def edit(ctx: ServiceContext, actor: Actor, command: commands.Edit) -> tup
         setattr(release, command.field, command.text)
         what = LABELS[command.field]
         audit.record(
-            session=session,
-            release=release,
-            actor_id=actor.user_id,
-            action="edited",
+            session,
+            release,
+            actor.user_id,
+            "edited",
             field=what,
             text=command.text[:300],
             **approvals.mark_scope_changed(release, actor.user_id),

@@ -41,15 +41,10 @@ async def create_link(ctx: ServiceContext, actor: Actor) -> str:
     async with ctx.db.transaction() as session:
         revoked = await tokens_repo.revoke_all(session=session, team_id=actor.team_id)
         tokens_repo.add(
-            session=session,
-            token=CalendarToken(team_id=actor.team_id, token_hash=token_hash(token), created_by=actor.user_id),
+            session, CalendarToken(team_id=actor.team_id, token_hash=token_hash(token), created_by=actor.user_id)
         )
         audit.append(
-            session=session,
-            team_id=actor.team_id,
-            actor_id=actor.user_id,
-            action="calendar_link_created",
-            details={"revoked_previous": revoked},
+            session, actor.team_id, actor.user_id, "calendar_link_created", details={"revoked_previous": revoked}
         )
     return feed_url(ctx, token)
 

@@ -87,8 +87,8 @@ async def freeze(ctx: ServiceContext, actor: Actor, command: commands.Freeze) ->
         raise InvalidInput("A freeze may last at most a year; for something regular, add `[[freezes]]` to the policy.")
     async with ctx.db.transaction() as session:
         row = freezes_repo.add(
-            session=session,
-            freeze=Freeze(
+            session,
+            Freeze(
                 team_id=actor.team_id,
                 environment=command.environment,
                 start_at=start,
@@ -100,10 +100,10 @@ async def freeze(ctx: ServiceContext, actor: Actor, command: commands.Freeze) ->
         await session.flush()
         window = window_of(row)
         audit.append(
-            session=session,
-            team_id=actor.team_id,
-            actor_id=actor.user_id,
-            action="freeze_created",
+            session,
+            actor.team_id,
+            actor.user_id,
+            "freeze_created",
             details={
                 "freeze_id": row.id,
                 "environment": row.environment,
@@ -136,10 +136,10 @@ async def unfreeze(ctx: ServiceContext, actor: Actor, freeze_id: int) -> FreezeW
         row.lifted_at, row.lifted_by = now, actor.user_id
         session.add(row)
         audit.append(
-            session=session,
-            team_id=actor.team_id,
-            actor_id=actor.user_id,
-            action="freeze_lifted",
+            session,
+            actor.team_id,
+            actor.user_id,
+            "freeze_lifted",
             details={"freeze_id": row.id, "environment": row.environment},
         )
         window = window_of(row)

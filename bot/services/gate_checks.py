@@ -99,10 +99,10 @@ async def record(
         return
     for query, verdict, waited in answered:
         audit.append(
-            session=session,
-            team_id=query.team_id,
-            actor_id=CI_ACTOR if query.source == "api" else "github",
-            action="gate_checked",
+            session,
+            query.team_id,
+            CI_ACTOR if query.source == "api" else "github",
+            "gate_checked",
             release_id=verdict.release_id,
             details={
                 "environment": verdict.environment,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import col, select
 
+from bot import in_flight
 from bot.domain.pipeline import MAX_WAIT_SECONDS
 from bot.services import gate_checks
 from bot.services.change_feed import environment_key, release_key
@@ -63,10 +64,7 @@ class GateWaits:
 
     async def stop(self) -> None:
         """Shutting down: every waiter gets the verdict it has (CI sees a refusal and may ask again)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await in_flight.stop(self._task)
         for group in list(self._groups.values()):
             for waiter in group.waiters:
                 if not waiter.answer.done():

@@ -53,10 +53,10 @@ async def record(
         async with ctx.db.transaction() as session:
             release_id = await _release_id(session, actor.team_id, release)
             audit.append(
-                session=session,
-                team_id=actor.team_id,
-                actor_id=actor.user_id,
-                action=REFUSED,
+                session,
+                actor.team_id,
+                actor.user_id,
+                REFUSED,
                 release_id=release_id,
                 details={**details, "action": action, "reason": refusal.plain},
             )

@@ -52,10 +52,10 @@ async def transition(
     if after is not before:
         release.status = after
         audit.record(
-            session=session,
-            release=release,
-            actor_id=actor_id,
-            action="status",
+            session,
+            release,
+            actor_id,
+            "status",
             **{"from": before.value, "to": after.value, "event": event.value},
             **details,
         )

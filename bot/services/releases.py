@@ -2,7 +2,6 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -10,16 +9,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.errors import Conflict, InvalidInput
 from bot.domain.lifecycle import Event, Status
 from bot.domain.policy import Members
-from bot.domain.validation import (
-    MAX_CHANGES,
-    MAX_ROLLBACK_PLAN,
-    MAX_SUMMARY,
-    ReleaseRef,
-    check_risk,
-    check_service,
-    check_text,
-    check_version,
-)
+from bot.domain.proposal import ProposeRequest
+from bot.domain.validation import ReleaseRef
 from bot.services import approvals, conflicts, lifecycle_hooks, lookup, refusals, release_card, release_state
 from bot.services.context import Actor, ServiceContext
 from storage.models import AuditEvent, Release
@@ -28,40 +19,6 @@ from storage.repositories import audit
 from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import releases as releases_repo
-
-
-@dataclass(frozen=True)
-class ProposeRequest:
-    service: str
-    version: str
-    summary: str
-    changes: str = ""
-    risk: str = "medium"
-    rollback_plan: str = ""
-    window_start: datetime | None = None
-    window_end: datetime | None = None
-
-    def validated(self) -> "ProposeRequest":
-        if self.window_start and self.window_end and self.window_end <= self.window_start:
-            raise InvalidInput("The window must end after it starts.", field="window")
-        return ProposeRequest(
-            service=check_service(self.service.strip()),
-            version=check_version(self.version.strip()),
-            summary=check_text(self.summary, label="summary", limit=MAX_SUMMARY, field="summary"),
-            changes=check_text(
-                self.changes, label="list of changes", limit=MAX_CHANGES, required=False, field="changes"
-            ),
-            risk=check_risk(self.risk),
-            rollback_plan=check_text(
-                self.rollback_plan,
-                label="rollback plan",
-                limit=MAX_ROLLBACK_PLAN,
-                required=False,
-                field="rollback_plan",
-            ),
-            window_start=self.window_start,
-            window_end=self.window_end,
-        )
 
 
 async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) -> Release:
@@ -91,30 +48,23 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
                     status=existing.status.label,
                 )
             release = releases_repo.add(
-                session=session,
-                release=Release(
+                session,
+                Release(
                     team_id=actor.team_id,
                     proposer_id=actor.user_id,
                     channel_id=channel,
-                    service=request.service,
-                    version=request.version,
-                    summary=request.summary,
-                    changes=request.changes,
-                    risk=request.risk,
-                    rollback_plan=request.rollback_plan,
-                    window_start=request.window_start,
-                    window_end=request.window_end,
                     scope_changed_by=actor.user_id,
                     created_at=ctx.now(),
                     updated_at=ctx.now(),
+                    **request.columns(),
                 ),
             )
             await session.flush()
             audit.record(
-                session=session,
-                release=release,
-                actor_id=actor.user_id,
-                action="proposed",
+                session,
+                release,
+                actor.user_id,
+                "proposed",
                 summary=request.summary,
                 risk=request.risk,
                 **approvals.scope_details(release),
@@ -146,10 +96,10 @@ async def _repropose(
         release.risk = request.risk
     await approvals_repo.invalidate(session=session, team_id=actor.team_id, release_id=release.pk)
     audit.record(
-        session=session,
-        release=release,
-        actor_id=actor.user_id,
-        action="reproposed",
+        session,
+        release,
+        actor.user_id,
+        "reproposed",
         summary=request.summary,
         **approvals.mark_scope_changed(release, actor.user_id),
     )
@@ -220,9 +170,7 @@ async def cancel(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
     members = await ctx.members(actor.team_id)
     async with refusals.audited(ctx, actor, "cancel", release=ref), ctx.db.transaction() as session:
         release = await lookup.owned_release(session, ctx, actor, ref, members, doing="cancel {ref}")
-        audit.append(
-            session=session, team_id=actor.team_id, actor_id=actor.user_id, action="cancelled", release_id=release.pk
-        )
+        audit.append(session, actor.team_id, actor.user_id, "cancelled", release_id=release.pk)
         release_card.thread(session, release, "thread_cancelled", actor=actor.user_id)
         await release_state.transition(session, ctx, release, Event.CANCELLED, actor_id=actor.user_id, members=members)
     ctx.kick()

@@ -27,8 +27,8 @@ async def open_review(
 ) -> Review:
     """Create the review and owe the prompts in the release's thread (inside the caller's transaction)."""
     review = reviews_repo.add(
-        session=session,
-        review=Review(
+        session,
+        Review(
             team_id=release.team_id,
             release_id=release.pk,
             facilitator_id=review_rules.facilitator(ctx.policy, release.proposer_id),
@@ -37,14 +37,7 @@ async def open_review(
         ),
     )
     await session.flush()
-    audit.record(
-        session=session,
-        release=release,
-        actor_id=started_by,
-        action="review_started",
-        reason=reason,
-        facilitator=review.facilitator_id,
-    )
+    audit.record(session, release, started_by, "review_started", reason=reason, facilitator=review.facilitator_id)
     outbox.enqueue(
         session=session,
         team_id=release.team_id,
@@ -122,14 +115,7 @@ async def close(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int) -> Out
         review.status, review.closed_at, review.summary = "closed", ctx.now(), summary
         release.review_summary = summary
         session.add(review)
-        audit.record(
-            session=session,
-            release=release,
-            actor_id=actor.user_id,
-            action="review_closed",
-            replies=len(replies),
-            action_items=len(items),
-        )
+        audit.record(session, release, actor.user_id, "review_closed", replies=len(replies), action_items=len(items))
         payload = render("review_summary", summary=summary, **context)
         outbox.enqueue(session=session, team_id=actor.team_id, kind="thread", release_id=release.pk, payload=payload)
         for channel in ctx.policy.stakeholder_channels(release.service):
@@ -191,8 +177,8 @@ async def _record(ctx: ServiceContext, message: ThreadMessage) -> bool:
         prompt_index = segments[0][0] if segments else None
         if existing is None:
             reviews_repo.add_reply(
-                session=session,
-                reply=ReviewReply(
+                session,
+                ReviewReply(
                     team_id=message.team_id,
                     review_id=review.id,
                     message_ts=message.message_ts,

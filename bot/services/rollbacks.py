@@ -119,17 +119,8 @@ async def _apply(
         reason=reason,
     )
     details = {"environment": env.name, "reason": reason, "from": live.version, "to": restored.version}
-    audit.record(
-        session=session, release=release, actor_id=actor_id, action="rolled_back", **details, deployments=marked
-    )
-    audit.append(
-        session=session,
-        team_id=release.team_id,
-        actor_id=actor_id,
-        action="restored",
-        release_id=restored.release_id,
-        details=details,
-    )
+    audit.record(session, release, actor_id, "rolled_back", **details, deployments=marked)
+    audit.append(session, release.team_id, actor_id, "restored", release_id=restored.release_id, details=details)
     if can(release.status, Event.ROLLED_BACK):
         await release_state.transition(session, ctx, release, Event.ROLLED_BACK, actor_id=actor_id, members=members)
     else:

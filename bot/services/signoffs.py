@@ -59,8 +59,8 @@ async def verify(
                 env=env.name,
             )
         verification = verifications_repo.add(
-            session=session,
-            verification=Verification(
+            session,
+            Verification(
                 team_id=actor.team_id,
                 release_id=release.pk,
                 environment=env.name,
@@ -76,10 +76,10 @@ async def verify(
             )
         await session.flush()
         audit.record(
-            session=session,
-            release=release,
-            actor_id=actor.user_id,
-            action="verified",
+            session,
+            release,
+            actor.user_id,
+            "verified",
             environment=env.name,
             passed=passed,
             note=note,

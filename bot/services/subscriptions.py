@@ -18,10 +18,7 @@ async def subscribe(ctx: ServiceContext, actor: Actor, service: str) -> bool:
             )
             if found is not None:
                 return False
-            subscriptions_repo.add(
-                session=session,
-                subscription=Subscription(team_id=actor.team_id, user_id=actor.user_id, service=service),
-            )
+            subscriptions_repo.add(session, Subscription(team_id=actor.team_id, user_id=actor.user_id, service=service))
     except IntegrityError:  # a concurrent double submit already subscribed this person
         return False
     return True

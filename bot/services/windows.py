@@ -55,10 +55,10 @@ async def schedule(ctx: ServiceContext, actor: Actor, command: commands.Schedule
         before = {"start": _iso(release.window_start), "end": _iso(release.window_end)}
         release.window_start, release.window_end = start, end
         audit.record(
-            session=session,
-            release=release,
-            actor_id=actor.user_id,
-            action="scheduled",
+            session,
+            release,
+            actor.user_id,
+            "scheduled",
             **{"from": before, "to": {"start": _iso(start), "end": _iso(end)}},
             **approvals.mark_scope_changed(release, actor.user_id),
         )

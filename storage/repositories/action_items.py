@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import ActionItem, Release
 
 
-def add(*, session: AsyncSession, item: ActionItem) -> ActionItem:
+def add(session: AsyncSession, item: ActionItem, /) -> ActionItem:
     session.add(item)
     return item
 

@@ -22,7 +22,7 @@ async def active(*, session: AsyncSession, team_id: str, release_id: int) -> Seq
     return (await session.exec(query)).all()
 
 
-def add(*, session: AsyncSession, approval: Approval) -> Approval:
+def add(session: AsyncSession, approval: Approval, /) -> Approval:
     session.add(approval)
     return approval
 

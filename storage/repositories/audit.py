@@ -11,11 +11,12 @@ from storage.models import AuditEvent, Release
 
 
 def append(
-    *,
     session: AsyncSession,
     team_id: str,
     actor_id: str,
     action: str,
+    /,
+    *,
     release_id: int | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
@@ -24,16 +25,9 @@ def append(
     return event
 
 
-def record(*, session: AsyncSession, release: Release, actor_id: str, action: str, **details: Any) -> AuditEvent:
-    """An event in `release`'s history (in its workspace)."""
-    return append(
-        session=session,
-        team_id=release.team_id,
-        actor_id=actor_id,
-        action=action,
-        release_id=release.pk,
-        details=details,
-    )
+def record(session: AsyncSession, release: Release, actor_id: str, action: str, /, **details: Any) -> AuditEvent:
+    """An event in `release`'s history (in its workspace); the leading four are positional, so any name is a detail."""
+    return append(session, release.team_id, actor_id, action, release_id=release.pk, details=details)
 
 
 async def newest_for_release(

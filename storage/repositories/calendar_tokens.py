@@ -7,7 +7,7 @@ from storage.models import CalendarToken
 from storage.types import utcnow
 
 
-def add(*, session: AsyncSession, token: CalendarToken) -> CalendarToken:
+def add(session: AsyncSession, token: CalendarToken, /) -> CalendarToken:
     session.add(token)
     return token
 

@@ -11,7 +11,7 @@ from storage.models import DeploymentRequest, Release
 OPEN = "requested"
 
 
-def add(*, session: AsyncSession, request: DeploymentRequest) -> DeploymentRequest:
+def add(session: AsyncSession, request: DeploymentRequest, /) -> DeploymentRequest:
     session.add(request)
     return request
 

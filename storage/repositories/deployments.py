@@ -185,6 +185,6 @@ async def mark_verification_failed(
     return int(result.rowcount)
 
 
-def add(*, session: AsyncSession, deployment: Deployment) -> Deployment:
+def add(session: AsyncSession, deployment: Deployment, /) -> Deployment:
     session.add(deployment)
     return deployment

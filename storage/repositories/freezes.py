@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Freeze
 
 
-def add(*, session: AsyncSession, freeze: Freeze) -> Freeze:
+def add(session: AsyncSession, freeze: Freeze, /) -> Freeze:
     session.add(freeze)
     return freeze
 

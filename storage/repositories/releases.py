@@ -89,7 +89,7 @@ async def with_status(
     return (await session.exec(query)).all()
 
 
-def add(*, session: AsyncSession, release: Release) -> Release:
+def add(session: AsyncSession, release: Release, /) -> Release:
     session.add(release)
     return release
 

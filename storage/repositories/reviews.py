@@ -40,7 +40,7 @@ async def open_in_thread(*, session: AsyncSession, team_id: str, channel_id: str
     return (await session.exec(by_release)).first()
 
 
-def add(*, session: AsyncSession, review: Review) -> Review:
+def add(session: AsyncSession, review: Review, /) -> Review:
     session.add(review)
     return review
 
@@ -50,7 +50,7 @@ async def reply(*, session: AsyncSession, review_id: int, message_ts: str) -> Re
     return (await session.exec(query)).first()
 
 
-def add_reply(*, session: AsyncSession, reply: ReviewReply) -> ReviewReply:
+def add_reply(session: AsyncSession, reply: ReviewReply, /) -> ReviewReply:
     session.add(reply)
     return reply
 

@@ -24,7 +24,7 @@ async def find(*, session: AsyncSession, team_id: str, user_id: str, service: st
     return (await session.exec(query)).first()
 
 
-def add(*, session: AsyncSession, subscription: Subscription) -> Subscription:
+def add(session: AsyncSession, subscription: Subscription, /) -> Subscription:
     session.add(subscription)
     return subscription
 

@@ -31,6 +31,6 @@ async def for_release(*, session: AsyncSession, team_id: str, release_id: int) -
     return (await session.exec(query)).all()
 
 
-def add(*, session: AsyncSession, verification: Verification) -> Verification:
+def add(session: AsyncSession, verification: Verification, /) -> Verification:
     session.add(verification)
     return verification

@@ -27,14 +27,7 @@ async def note(services: ServiceContext, release_id: int, count: int) -> None:
     """`count` audit events straight into the trail (a command per event would take minutes)."""
     async with services.db.transaction() as session:
         for n in range(count):
-            audit.append(
-                session=session,
-                team_id=TEAM_ID,
-                actor_id="U0RM",
-                action="noted",
-                release_id=release_id,
-                details={"n": n},
-            )
+            audit.append(session, TEAM_ID, "U0RM", "noted", release_id=release_id, details={"n": n})
 
 
 def notes(shown: str) -> list[int]:

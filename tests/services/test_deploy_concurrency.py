@@ -7,6 +7,7 @@ import pytest
 
 from bot.domain.errors import DomainError
 from bot.domain.policy import Policy
+from bot.domain.proposal import ProposeRequest
 from bot.domain.validation import ReleaseRef
 from bot.services import ci_reports, deployments, releases, rollbacks
 from bot.services.context import Actor, ServiceContext
@@ -29,12 +30,12 @@ async def ctx(database_url: str, policy: Policy) -> AsyncIterator[ServiceContext
 
 async def _in_dev(ctx: ServiceContext, *versions: str) -> None:
     for version in versions:
-        await releases.propose(ctx, ALICE, releases.ProposeRequest(service="payments", version=version, summary="x"))
+        await releases.propose(ctx, ALICE, ProposeRequest(service="payments", version=version, summary="x"))
         await deployments.deploy(ctx, ALICE, ReleaseRef("payments", version), "dev")
 
 
 async def test_the_same_delivery_at_once_is_recorded_once(ctx: ServiceContext) -> None:
-    await releases.propose(ctx, ALICE, releases.ProposeRequest(service="payments", version="2.5.0", summary="x"))
+    await releases.propose(ctx, ALICE, ProposeRequest(service="payments", version="2.5.0", summary="x"))
     report = CiReport(TEAM, "payments", "2.5.0", "dev", succeeded=True, delivery_id="run-1")
 
     outcomes = await asyncio.gather(*(ci_reports.record_from_ci(ctx, report) for _ in range(5)))

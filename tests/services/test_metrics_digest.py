@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.domain.policy import parse_policy
+from bot.domain.proposal import ProposeRequest
 from bot.notify.dispatcher import Dispatcher
 from bot.render import FALLBACK
 from bot.services import metrics_digest, releases
@@ -60,14 +61,14 @@ async def digest_jobs(db: Database) -> list[ScheduledJob]:
 async def test_a_proposal_plans_the_workspace_digest(db: Database, metrics: str, due: datetime | None) -> None:
     ctx = context(db, BASE + metrics)
     for version in ("1.0", "1.1"):  # the second proposal keeps the planned digest as it is
-        await releases.propose(ctx, Actor(TEAM, "U0ALICE"), releases.ProposeRequest("payments", version, "x"))
+        await releases.propose(ctx, Actor(TEAM, "U0ALICE"), ProposeRequest("payments", version, "x"))
     found = await digest_jobs(db)
     assert [(job.due_at, job.target, job.status) for job in found] == ([(due, "C0STAKE", "pending")] if due else [])
 
 
 async def test_no_stakeholder_channel_means_no_digest(db: Database) -> None:
     ctx = context(db, '[slack]\ncoordination_channel = "C0RELEASE"\n[metrics]\ndigest = "mon 09:00"\n')
-    await releases.propose(ctx, Actor(TEAM, "U0ALICE"), releases.ProposeRequest("payments", "1.0", "x"))
+    await releases.propose(ctx, Actor(TEAM, "U0ALICE"), ProposeRequest("payments", "1.0", "x"))
     await metrics_digest.plan_all(ctx)
     assert await digest_jobs(db) == []
 
@@ -75,7 +76,7 @@ async def test_no_stakeholder_channel_means_no_digest(db: Database) -> None:
 async def test_starting_plans_every_workspace_with_releases(db: Database) -> None:
     quiet = context(db, BASE)
     for team in ("T0ONE", "T0TWO"):
-        await releases.propose(quiet, Actor(team, "U0ALICE"), releases.ProposeRequest("payments", "1.0", "x"))
+        await releases.propose(quiet, Actor(team, "U0ALICE"), ProposeRequest("payments", "1.0", "x"))
     assert await digest_jobs(db) == []  # the digest was off then
     await metrics_digest.plan_all(context(db, BASE + '[metrics]\ndigest = "mon 09:00"'))
     assert sorted(job.team_id for job in await digest_jobs(db)) == ["T0ONE", "T0TWO"]

@@ -17,7 +17,7 @@ TEAM = "T0TEAM"
 async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)
     async with database.transaction() as session:
-        audit.append(session=session, team_id=TEAM, actor_id="U0RM", action="noted", details={"n": 1})
+        audit.append(session, TEAM, "U0RM", "noted", details={"n": 1})
     yield database
     await database.dispose()
 
@@ -42,7 +42,7 @@ async def test_audit_events_cannot_be_changed_or_deleted(db: Database, statement
 
 async def test_audit_events_can_still_be_appended(db: Database) -> None:
     async with db.transaction() as session:
-        audit.append(session=session, team_id=TEAM, actor_id="U0BOB", action="noted", details={"n": 2})
+        audit.append(session, TEAM, "U0BOB", "noted", details={"n": 2})
     async with db.read() as session:
         count = (await session.exec(text("SELECT count(*) FROM audit_events"))).one()  # type: ignore[call-overload]
     assert tuple(count) == (2,)

@@ -25,8 +25,8 @@ async def _deploy(db: Database, version: str, environment: str, outcome: str = "
         release = await releases_repo.get(session=session, team_id=team, service="payments", version=version)
         if release is None:
             release = releases_repo.add(
-                session=session,
-                release=Release(
+                session,
+                Release(
                     team_id=team,
                     service="payments",
                     version=version,
@@ -37,8 +37,8 @@ async def _deploy(db: Database, version: str, environment: str, outcome: str = "
             )
             await session.flush()
         deployment = repo.add(
-            session=session,
-            deployment=Deployment(
+            session,
+            Deployment(
                 team_id=team,
                 release_id=release.id or 0,
                 service="payments",

@@ -4,6 +4,8 @@ Called from lifecycle hooks inside the use case's transaction: the jobs commit (
 """
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -45,6 +47,22 @@ def _asked(ctx: ServiceContext, states: Sequence[ApprovalState]) -> list[str]:
     return list(dict.fromkeys(asked))
 
 
+async def _schedule(
+    session: AsyncSession,
+    release: Release,
+    kind: Kind,
+    dedupe_key: str,
+    due_at: datetime,
+    *,
+    target: str | None = None,
+    payload: dict[str, Any] | None = None,
+    earlier: bool = False,
+) -> None:
+    """One reminder about `release`, once per `dedupe_key` (see `jobs.ensure`)."""
+    job = jobs.Due(kind, dedupe_key, due_at, target=target, release_id=release.pk, payload=payload)
+    await jobs.ensure_all(session=session, team_id=release.team_id, jobs=[job], earlier=earlier)
+
+
 async def ask_approvers(session: AsyncSession, ctx: ServiceContext, release: Release, *, new: bool = False) -> None:
     """Every approver still asked gets a recurring digest job (an existing one keeps its rhythm); a `new` release
     has no decisions to read."""
@@ -70,14 +88,13 @@ async def plan_window(session: AsyncSession, ctx: ServiceContext, release: Relea
     due = reminders.window_due(release.window_start, before, ctx.now())
     if due is None:
         return
-    await jobs.ensure(
-        session=session,
-        team_id=release.team_id,
-        kind=Kind.WINDOW,
-        dedupe_key=reminders.window_key(release.pk, release.window_start),
-        due_at=due,
+    await _schedule(
+        session,
+        release,
+        Kind.WINDOW,
+        reminders.window_key(release.pk, release.window_start),
+        due,
         target=release.proposer_id,
-        release_id=release.pk,
     )
 
 
@@ -105,38 +122,18 @@ async def on_deploy(session: AsyncSession, ctx: ServiceContext, release: Release
     policy = ctx.policy
     env = policy.environment(deployment.environment)
     if policy.is_final(deployment.environment):
-        await jobs.ensure(
-            session=session,
-            team_id=release.team_id,
-            kind=Kind.REVIEW,
-            dedupe_key=reminders.review_key(release.pk),
-            due_at=deployment.created_at + policy.review_after,
-            release_id=release.pk,
-            payload={"reason": "deployed", "deployment_id": deployment.id},
-        )
+        due = deployment.created_at + policy.review_after
+        payload = {"reason": "deployed", "deployment_id": deployment.id}
+        await _schedule(session, release, Kind.REVIEW, reminders.review_key(release.pk), due, payload=payload)
     elif env is not None and env.regression_required:
         due = reminders.next_nudge(ctx.now(), policy.pending_approval_every, policy.working_hours)
-        await jobs.ensure(
-            session=session,
-            team_id=release.team_id,
-            kind=Kind.REGRESSION,
-            dedupe_key=reminders.regression_key(release.pk, env.name),
-            due_at=due,
-            target=env.name,
-            release_id=release.pk,
-            payload={"deployment_id": deployment.id},
-        )
+        key = reminders.regression_key(release.pk, env.name)
+        payload = {"deployment_id": deployment.id}
+        await _schedule(session, release, Kind.REGRESSION, key, due, target=env.name, payload=payload)
 
 
 async def on_rollback(session: AsyncSession, ctx: ServiceContext, release: Release, deployment: Deployment) -> None:
     """A rollback is the moment to learn: the review opens right away (sooner than any planned prompt)."""
-    await jobs.ensure(
-        session=session,
-        team_id=release.team_id,
-        kind=Kind.REVIEW,
-        dedupe_key=reminders.review_key(release.pk),
-        due_at=ctx.now(),
-        release_id=release.pk,
-        payload={"reason": "rolled_back", "deployment_id": deployment.id},
-        earlier=True,
-    )
+    payload = {"reason": "rolled_back", "deployment_id": deployment.id}
+    key = reminders.review_key(release.pk)
+    await _schedule(session, release, Kind.REVIEW, key, ctx.now(), payload=payload, earlier=True)

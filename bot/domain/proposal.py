@@ -1,0 +1,46 @@
+"""What a person proposes: a release's identity and its scope, checked before anything is stored."""
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.domain import validation
+from bot.domain.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class ProposeRequest:
+    service: str
+    version: str
+    summary: str
+    changes: str = ""
+    risk: str = "medium"
+    rollback_plan: str = ""
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+
+    def validated(self) -> "ProposeRequest":
+        if self.window_start and self.window_end and self.window_end <= self.window_start:
+            raise InvalidInput("The window must end after it starts.", field="window")
+        return ProposeRequest(
+            service=validation.check_service(self.service.strip()),
+            version=validation.check_version(self.version.strip()),
+            summary=validation.check_text(self.summary, label="summary", limit=validation.MAX_SUMMARY, field="summary"),
+            changes=validation.check_text(
+                self.changes, label="list of changes", limit=validation.MAX_CHANGES, required=False, field="changes"
+            ),
+            risk=validation.check_risk(self.risk),
+            rollback_plan=validation.check_text(
+                self.rollback_plan,
+                label="rollback plan",
+                limit=validation.MAX_ROLLBACK_PLAN,
+                required=False,
+                field="rollback_plan",
+            ),
+            window_start=self.window_start,
+            window_end=self.window_end,
+        )
+
+    def columns(self) -> dict[str, Any]:
+        """The release's columns this proposal fills, by name."""
+        return asdict(self)
