@@ -2,24 +2,27 @@
 
 from collections.abc import Sequence
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Approval
 from storage.types import utcnow
 
+_ACTIVE = (
+    select(Approval)
+    .where(
+        Approval.team_id == bindparam("team_id"),
+        Approval.release_id == bindparam("release_id"),
+        col(Approval.invalidated_at).is_(None),
+    )
+    .order_by(col(Approval.id))
+)
+
 
 async def active(*, session: AsyncSession, team_id: str, release_id: int) -> Sequence[Approval]:
-    query = (
-        select(Approval)
-        .where(
-            Approval.team_id == team_id,
-            Approval.release_id == release_id,
-            col(Approval.invalidated_at).is_(None),
-        )
-        .order_by(col(Approval.id))
-    )
-    return (await session.exec(query)).all()
+    """The decisions that stand (the statement is built once: every approval and card reads it)."""
+    return (await session.exec(_ACTIVE, params={"team_id": team_id, "release_id": release_id})).all()
 
 
 def add(session: AsyncSession, approval: Approval, /) -> Approval:

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Integer, bindparam, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,22 +30,29 @@ def record(session: AsyncSession, release: Release, actor_id: str, action: str, 
     return append(session, release.team_id, actor_id, action, release_id=release.pk, details=details)
 
 
+# `/release history` reads these on every call: built once, with bound parameters.
+_NEWEST = (
+    select(AuditEvent)
+    .where(AuditEvent.team_id == bindparam("team_id"), AuditEvent.release_id == bindparam("release_id"))
+    .order_by(col(AuditEvent.id).desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+_COUNT_BEFORE = select(func.count()).where(
+    AuditEvent.team_id == bindparam("team_id"),
+    AuditEvent.release_id == bindparam("release_id"),
+    col(AuditEvent.id) < bindparam("before_id"),
+)
+
+
 async def newest_for_release(
     *, session: AsyncSession, team_id: str, release_id: int, limit: int
 ) -> Sequence[AuditEvent]:
     """The newest `limit` events of a release, in time order (one walk down the (team, release, id) index)."""
-    query = (
-        select(AuditEvent)
-        .where(AuditEvent.team_id == team_id, AuditEvent.release_id == release_id)
-        .order_by(col(AuditEvent.id).desc())
-        .limit(limit)
-    )
-    return list(reversed((await session.exec(query)).all()))
+    params = {"team_id": team_id, "release_id": release_id, "limit": limit}
+    return list(reversed((await session.exec(_NEWEST, params=params)).all()))
 
 
 async def count_before(*, session: AsyncSession, team_id: str, release_id: int, before_id: int) -> int:
     """How many events of a release are older than event `before_id` (an index range count)."""
-    query = select(func.count()).where(
-        AuditEvent.team_id == team_id, AuditEvent.release_id == release_id, col(AuditEvent.id) < before_id
-    )
-    return int((await session.exec(query)).one())
+    params = {"team_id": team_id, "release_id": release_id, "before_id": before_id}
+    return int((await session.exec(_COUNT_BEFORE, params=params)).one())

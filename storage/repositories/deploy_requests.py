@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,6 +36,17 @@ async def open_for_slot(
     return (await session.exec(query.order_by(col(DeploymentRequest.id).desc()))).first()
 
 
+_OPEN_FOR_RELEASES = (
+    select(DeploymentRequest)
+    .where(
+        DeploymentRequest.team_id == bindparam("team_id"),
+        col(DeploymentRequest.release_id).in_(bindparam("release_ids", expanding=True)),
+        DeploymentRequest.status == OPEN,
+    )
+    .order_by(col(DeploymentRequest.id))
+)
+
+
 async def open_for_releases(
     *, session: AsyncSession, team_id: str, release_ids: Sequence[int]
 ) -> dict[int, list[DeploymentRequest]]:
@@ -42,12 +54,8 @@ async def open_for_releases(
     grouped: dict[int, list[DeploymentRequest]] = {release_id: [] for release_id in release_ids}
     if not release_ids:
         return grouped
-    query = select(DeploymentRequest).where(
-        DeploymentRequest.team_id == team_id,
-        col(DeploymentRequest.release_id).in_(sorted(set(release_ids))),
-        DeploymentRequest.status == OPEN,
-    )
-    for request in (await session.exec(query.order_by(col(DeploymentRequest.id)))).all():
+    params = {"team_id": team_id, "release_ids": sorted(set(release_ids))}
+    for request in (await session.exec(_OPEN_FOR_RELEASES, params=params)).all():
         grouped.setdefault(request.release_id, []).append(request)
     return grouped
 

@@ -7,7 +7,7 @@ walks the (team_id, service, environment, id) index.
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, text
+from sqlalchemy import ColumnElement, and_, bindparam, func, text
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,13 +20,16 @@ def _live() -> ColumnElement[bool]:
     return and_(col(Deployment.outcome) == SUCCEEDED, col(Deployment.rolled_back_at).is_(None))
 
 
+_FOR_RELEASE = (
+    select(Deployment)
+    .where(Deployment.team_id == bindparam("team_id"), Deployment.release_id == bindparam("release_id"))
+    .order_by(col(Deployment.id))
+)
+
+
 async def for_release(*, session: AsyncSession, team_id: str, release_id: int) -> Sequence[Deployment]:
-    query = (
-        select(Deployment)
-        .where(Deployment.team_id == team_id, Deployment.release_id == release_id)
-        .order_by(col(Deployment.id))
-    )
-    return (await session.exec(query)).all()
+    """A release's deployments, oldest first (the statement is built once: every card reads it)."""
+    return (await session.exec(_FOR_RELEASE, params={"team_id": team_id, "release_id": release_id})).all()
 
 
 async def for_releases(

@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import Integer, bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,6 +23,20 @@ async def lock(*, session: AsyncSession, team_id: str, freeze_id: int) -> Freeze
     return freeze
 
 
+_OVERLAPPING = (
+    select(Freeze)
+    .where(
+        Freeze.team_id == bindparam("team_id"),
+        col(Freeze.lifted_at).is_(None),
+        col(Freeze.start_at) < bindparam("end"),
+        col(Freeze.end_at) > bindparam("start"),
+    )
+    .order_by(col(Freeze.start_at), col(Freeze.id))
+    .limit(bindparam("limit", type_=Integer))
+)
+_OVERLAPPING_IN = _OVERLAPPING.where(Freeze.environment == bindparam("environment"))
+
+
 async def overlapping(
     *,
     session: AsyncSession,
@@ -31,13 +46,8 @@ async def overlapping(
     environment: str | None = None,
     limit: int = 500,
 ) -> Sequence[Freeze]:
-    """Freezes in force at some moment of [start, end), not lifted, soonest first."""
-    query = select(Freeze).where(
-        Freeze.team_id == team_id,
-        col(Freeze.lifted_at).is_(None),
-        col(Freeze.start_at) < end,
-        col(Freeze.end_at) > start,
-    )
-    if environment is not None:
-        query = query.where(Freeze.environment == environment)
-    return (await session.exec(query.order_by(col(Freeze.start_at), col(Freeze.id)).limit(limit))).all()
+    """Freezes in force at some moment of [start, end), not lifted, soonest first (statements built once)."""
+    params = {"team_id": team_id, "start": start, "end": end, "limit": limit}
+    if environment is None:
+        return (await session.exec(_OVERLAPPING, params=params)).all()
+    return (await session.exec(_OVERLAPPING_IN, params={**params, "environment": environment})).all()

@@ -1,10 +1,12 @@
 """What one person's App Home shows: open releases with their decisions, their releases and their open action
-items, each in one query."""
+items, each in one query. The statements are built once, with bound parameters: building a `select()` costs more
+CPU than SQLite takes to run it, and App Home runs up to a dozen."""
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
+from sqlalchemy import Integer, bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,31 +14,44 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.lifecycle import Status
 from storage.models import ActionItem, Approval, Release
 
+_PROPOSED_BY = (
+    select(Release)
+    .where(
+        Release.team_id == bindparam("team_id"),
+        Release.proposer_id == bindparam("user_id"),
+        col(Release.status).in_(bindparam("statuses", expanding=True)),
+    )
+    .order_by(col(Release.id).desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+
 
 async def proposed_by(
     *, session: AsyncSession, team_id: str, user_id: str, statuses: Iterable[Status], limit: int = 100
 ) -> Sequence[Release]:
-    query = (
-        select(Release)
-        .where(Release.team_id == team_id, Release.proposer_id == user_id, col(Release.status).in_(sorted(statuses)))
-        .order_by(col(Release.id).desc())
-        .limit(limit)
+    params = {"team_id": team_id, "user_id": user_id, "statuses": sorted(statuses), "limit": limit}
+    return (await session.exec(_PROPOSED_BY, params=params)).all()
+
+
+_OPEN_ACTION_ITEMS = (
+    select(ActionItem, Release)
+    .join(Release, col(Release.id) == col(ActionItem.release_id))
+    .where(
+        ActionItem.team_id == bindparam("team_id"),
+        ActionItem.owner_id == bindparam("owner_id"),
+        ActionItem.status == "open",
     )
-    return (await session.exec(query)).all()
+    .order_by(col(ActionItem.due_at), col(ActionItem.id))
+    .limit(bindparam("limit", type_=Integer))
+)
 
 
 async def open_action_items(
     *, session: AsyncSession, team_id: str, owner_id: str, limit: int = 100
 ) -> Sequence[tuple[ActionItem, Release]]:
     """Open action items owned by `owner_id` with their release, soonest due first."""
-    query = (
-        select(ActionItem, Release)
-        .join(Release, col(Release.id) == col(ActionItem.release_id))
-        .where(ActionItem.team_id == team_id, ActionItem.owner_id == owner_id, ActionItem.status == "open")
-        .order_by(col(ActionItem.due_at), col(ActionItem.id))
-        .limit(limit)
-    )
-    return [(item, release) for item, release in (await session.exec(query)).all()]
+    params = {"team_id": team_id, "owner_id": owner_id, "limit": limit}
+    return [(item, release) for item, release in (await session.exec(_OPEN_ACTION_ITEMS, params=params)).all()]
 
 
 class OpenRelease(NamedTuple):
@@ -66,18 +81,37 @@ class Decided(NamedTuple):
     decision: str
 
 
+_RELEASES = Release.__table__  # type: ignore[attr-defined]
+_OPEN_RELEASES = (
+    core_select(*[_RELEASES.c[name] for name in OpenRelease._fields])
+    .where(_RELEASES.c.team_id == bindparam("team_id"), _RELEASES.c.status.in_(bindparam("statuses", expanding=True)))
+    .order_by(_RELEASES.c.id.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+_OPEN_RELEASES_BEFORE = _OPEN_RELEASES.where(_RELEASES.c.id < bindparam("before_id"))
+
+
 async def open_releases(
     *, session: AsyncSession, team_id: str, statuses: Iterable[Status], limit: int, before_id: int | None = None
 ) -> list[OpenRelease]:
     """The newest releases in `statuses` (older than `before_id`), newest first, as rows (core select)."""
-    table = Release.__table__  # type: ignore[attr-defined]
-    columns = [table.c[name] for name in OpenRelease._fields]
-    query = core_select(*columns).where(table.c.team_id == team_id, table.c.status.in_(sorted(statuses)))
-    if before_id is not None:
-        query = query.where(table.c.id < before_id)
-    query = query.order_by(table.c.id.desc()).limit(limit)
+    params = {"team_id": team_id, "statuses": sorted(statuses), "limit": limit}
+    query = _OPEN_RELEASES if before_id is None else _OPEN_RELEASES_BEFORE
     connection = await session.connection()
-    return [OpenRelease(*row) for row in await connection.execute(query)]
+    rows = await connection.execute(query, params if before_id is None else {**params, "before_id": before_id})
+    return [OpenRelease(*row) for row in rows]
+
+
+_APPROVALS = Approval.__table__  # type: ignore[attr-defined]
+_DECISIONS_OF = (
+    core_select(*[_APPROVALS.c[name] for name in Decided._fields])
+    .where(
+        _APPROVALS.c.team_id == bindparam("team_id"),
+        _APPROVALS.c.release_id.in_(bindparam("release_ids", expanding=True)),
+        _APPROVALS.c.invalidated_at.is_(None),
+    )
+    .order_by(_APPROVALS.c.id)
+)
 
 
 async def decisions_of(*, session: AsyncSession, team_id: str, release_ids: Sequence[int]) -> dict[int, list[Decided]]:
@@ -85,13 +119,7 @@ async def decisions_of(*, session: AsyncSession, team_id: str, release_ids: Sequ
     grouped: dict[int, list[Decided]] = {release_id: [] for release_id in release_ids}
     if not release_ids:
         return grouped
-    table = Approval.__table__  # type: ignore[attr-defined]
-    query = (
-        core_select(*[table.c[name] for name in Decided._fields])
-        .where(table.c.team_id == team_id, table.c.release_id.in_(release_ids), table.c.invalidated_at.is_(None))
-        .order_by(table.c.id)
-    )
     connection = await session.connection()
-    for row in await connection.execute(query):
+    for row in await connection.execute(_DECISIONS_OF, {"team_id": team_id, "release_ids": list(release_ids)}):
         grouped[row[0]].append(Decided(*row))
     return grouped

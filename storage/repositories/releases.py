@@ -3,6 +3,7 @@
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+from sqlalchemy import Integer, bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,14 +14,22 @@ from storage.models import Release
 PAGE = 20
 
 
+# The hot look-ups are built once with bound parameters (building a select costs more CPU than running it).
+_BY_REF = select(Release).where(
+    Release.team_id == bindparam("team_id"),
+    Release.service == bindparam("service"),
+    Release.version == bindparam("version"),
+)
+_BY_ID = select(Release).where(Release.team_id == bindparam("team_id"), Release.id == bindparam("release_id"))
+
+
 async def get(*, session: AsyncSession, team_id: str, service: str, version: str) -> Release | None:
-    query = select(Release).where(Release.team_id == team_id, Release.service == service, Release.version == version)
-    return (await session.exec(query)).first()
+    params = {"team_id": team_id, "service": service, "version": version}
+    return (await session.exec(_BY_REF, params=params)).first()
 
 
 async def get_by_id(*, session: AsyncSession, team_id: str, release_id: int) -> Release | None:
-    query = select(Release).where(Release.team_id == team_id, Release.id == release_id)
-    return (await session.exec(query)).first()
+    return (await session.exec(_BY_ID, params={"team_id": team_id, "release_id": release_id})).first()
 
 
 async def by_ids(*, session: AsyncSession, team_id: str, release_ids: Sequence[int]) -> dict[int, Release]:
@@ -63,17 +72,26 @@ class ReleaseLine(NamedTuple):
     summary: str
 
 
+_RELEASES = Release.__table__  # type: ignore[attr-defined]
+_RECENT_LINES = (
+    core_select(*[_RELEASES.c[name] for name in ReleaseLine._fields])
+    .where(_RELEASES.c.team_id == bindparam("team_id"))
+    .order_by(_RELEASES.c.id.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+_RECENT_LINES_OF = _RECENT_LINES.where(_RELEASES.c.service == bindparam("service"))
+
+
 async def recent_lines(
     *, session: AsyncSession, team_id: str, service: str | None = None, limit: int = PAGE
 ) -> Sequence[ReleaseLine]:
     """`recent` as plain rows of what a list shows (no ORM objects to build: the read path of `/release list`)."""
-    table = Release.__table__  # type: ignore[attr-defined]
-    columns = (table.c.id, table.c.service, table.c.version, table.c.status, table.c.proposer_id, table.c.summary)
-    query = core_select(*columns).where(table.c.team_id == team_id)
-    if service:
-        query = query.where(table.c.service == service)
     connection = await session.connection()  # core, past the ORM
-    result = await connection.execute(query.order_by(table.c.id.desc()).limit(limit))
+    params = {"team_id": team_id, "limit": limit}
+    if service:
+        result = await connection.execute(_RECENT_LINES_OF, {**params, "service": service})
+    else:
+        result = await connection.execute(_RECENT_LINES, params)
     return [ReleaseLine(*row) for row in result]
 
 

@@ -4,6 +4,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
+from sqlalchemy import Integer, bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -54,6 +55,21 @@ class PlannedRow(NamedTuple):
         return f"{self.service}@{self.version}"
 
 
+_RELEASES = Release.__table__  # type: ignore[attr-defined]
+_PLANNED_ROWS = (
+    core_select(*[_RELEASES.c[name] for name in PlannedRow._fields])
+    .where(
+        _RELEASES.c.team_id == bindparam("team_id"),
+        _RELEASES.c.status.in_(bindparam("statuses", expanding=True)),
+        _RELEASES.c.window_start.is_not(None),
+        _RELEASES.c.window_start < bindparam("end"),
+        _RELEASES.c.window_end > bindparam("start"),
+    )
+    .order_by(_RELEASES.c.window_start, _RELEASES.c.id)
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
 async def planned_rows(
     *,
     session: AsyncSession,
@@ -63,19 +79,8 @@ async def planned_rows(
     statuses: Iterable[Status],
     limit: int = 500,
 ) -> list[PlannedRow]:
-    """`overlapping` as rows (core select, no ORM objects): for reads that only weigh windows."""
-    table = Release.__table__  # type: ignore[attr-defined]
-    query = (
-        core_select(*[table.c[name] for name in PlannedRow._fields])
-        .where(
-            table.c.team_id == team_id,
-            table.c.status.in_(sorted(statuses)),
-            table.c.window_start.is_not(None),
-            table.c.window_start < end,
-            table.c.window_end > start,
-        )
-        .order_by(table.c.window_start, table.c.id)
-        .limit(limit)
-    )
+    """`overlapping` as rows (core select, no ORM objects, the statement built once): for reads that only weigh
+    windows."""
+    params = {"team_id": team_id, "statuses": sorted(statuses), "start": start, "end": end, "limit": limit}
     connection = await session.connection()
-    return [PlannedRow(*row) for row in await connection.execute(query)]
+    return [PlannedRow(*row) for row in await connection.execute(_PLANNED_ROWS, params)]
