@@ -40,25 +40,19 @@ async def by_ids(*, session: AsyncSession, team_id: str, release_ids: Sequence[i
     return {release.pk: release for release in (await session.exec(query)).all()}
 
 
+# populate_existing: fresh from the locked row, even if this session saw it before
+_LOCK_BY_REF = _BY_REF.with_for_update().execution_options(populate_existing=True)
+_LOCK_BY_ID = _BY_ID.with_for_update().execution_options(populate_existing=True)
+
+
 async def lock(*, session: AsyncSession, team_id: str, service: str, version: str) -> Release | None:
     """Load for a state change: PostgreSQL holds a row lock until commit (SQLite serialises writers anyway)."""
-    query = (
-        select(Release)
-        .where(Release.team_id == team_id, Release.service == service, Release.version == version)
-        .with_for_update()
-        .execution_options(populate_existing=True)  # fresh from the locked row, even if this session saw it before
-    )
-    return (await session.exec(query)).first()
+    params = {"team_id": team_id, "service": service, "version": version}
+    return (await session.exec(_LOCK_BY_REF, params=params)).first()
 
 
 async def lock_by_id(*, session: AsyncSession, team_id: str, release_id: int) -> Release | None:
-    query = (
-        select(Release)
-        .where(Release.team_id == team_id, Release.id == release_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return (await session.exec(query)).first()
+    return (await session.exec(_LOCK_BY_ID, params={"team_id": team_id, "release_id": release_id})).first()
 
 
 class ReleaseLine(NamedTuple):
