@@ -1,0 +1,92 @@
+"""CPU per call of the hottest read paths, in-process: App Home (the service and its render) and `/release list`,
+on the bench's seeded database, without HTTP, Bolt or a second process in the way.
+
+For comparing two versions of the code on the same machine at the same moment (the closed-loop tables depend on
+how fast the host is that day; an A/B in one sitting does not):
+
+    python -m bench.inprocess --backend sqlite            # this checkout
+    git stash; python -m bench.inprocess --backend sqlite; git stash pop   # the one before
+
+Prints the median CPU ms per call over five runs of 100 calls each, after 40 warm-up calls.
+"""
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+
+from bench.seed import HOME_USERS, TEAM
+from bench.servers import POLICY, drop_databases, make_database
+from bot.domain.policy import parse_policy
+from bot.render import render
+from bot.services import home, releases
+from bot.services.context import Actor, ServiceContext
+from bot.settings import Settings
+from storage.db import Database
+
+WARM_UP = 40
+RUNS = 5
+CALLS = 100
+
+
+class BenchDirectory:
+    """The home users are members of the approver group S0RELMGR, as the bench's fake Slack says."""
+
+    async def members(self, team_id: str, group_ids: Iterable[str]) -> dict[str, frozenset[str]]:
+        return {"S0RELMGR": frozenset(HOME_USERS)}
+
+
+async def cpu_ms_per_call(call: Callable[[int], Awaitable[None]]) -> tuple[float, list[float]]:
+    for i in range(WARM_UP):
+        await call(i)
+    runs = []
+    for _ in range(RUNS):
+        started = time.process_time()
+        for i in range(CALLS):
+            await call(i)
+        runs.append((time.process_time() - started) * 1000 / CALLS)
+    return statistics.median(runs), runs
+
+
+async def measure(backend: str, releases_seeded: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="shipmate-inprocess-") as workdir:
+        url, seed = await make_database(backend, Path(workdir), "inprocess")
+        await seed(releases_seeded, 10)
+        db = Database(url)
+        ctx = ServiceContext(
+            db=db,
+            policy=parse_policy(POLICY),
+            settings=Settings(_env_file=None, database_url=url),
+            directory=BenchDirectory(),
+        )
+
+        async def open_home(i: int) -> None:
+            view = await home.home(ctx, Actor(TEAM, HOME_USERS[i % len(HOME_USERS)]))
+            render("home", view=view)
+
+        async def list_releases(i: int) -> None:
+            await releases.list_recent(ctx, Actor(TEAM, "U0BENCH"), None)
+
+        try:
+            for name, call in (("App Home (service + render)", open_home), ("/release list (service)", list_releases)):
+                median, runs = await cpu_ms_per_call(call)
+                print(f"{backend} {name}: {median:.2f} ms CPU per call (runs: {', '.join(f'{r:.2f}' for r in runs)})")
+        finally:
+            await db.dispose()
+            if backend != "sqlite":
+                await drop_databases()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.inprocess")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--releases", type=int, default=200, help="releases seeded (10 audit events each)")
+    args = parser.parse_args()
+    asyncio.run(measure(args.backend, args.releases))
+
+
+if __name__ == "__main__":
+    main()
