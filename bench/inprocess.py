@@ -1,5 +1,6 @@
-"""CPU per call of the hottest read paths, in-process: App Home (the service and its render) and `/release list`,
-on the bench's seeded database, without HTTP, Bolt or a second process in the way.
+"""CPU per call of the hottest paths, in-process: App Home (the service and its render), `/release list`,
+`propose` and `approve` (each release approved by two approvers, the second meeting the quorum), on the bench's
+seeded database, without HTTP, Bolt or a second process in the way.
 
 For comparing two versions of the code on the same machine at the same moment (the closed-loop tables depend on
 how fast the host is that day; an A/B in one sitting does not):
@@ -21,8 +22,9 @@ from pathlib import Path
 from bench.seed import HOME_USERS, TEAM
 from bench.servers import POLICY, drop_databases, make_database
 from bot.domain.policy import parse_policy
+from bot.domain.proposal import ProposeRequest
 from bot.render import render
-from bot.services import home, releases
+from bot.services import approvals, home, releases
 from bot.services.context import Actor, ServiceContext
 from bot.settings import Settings
 from storage.db import Database
@@ -70,8 +72,26 @@ async def measure(backend: str, releases_seeded: int) -> None:
         async def list_releases(i: int) -> None:
             await releases.list_recent(ctx, Actor(TEAM, "U0BENCH"), None)
 
+        proposed: list[int] = []
+
+        async def propose(i: int) -> None:
+            request = ProposeRequest("inprocess", f"1.{len(proposed)}", "A release to approve")
+            proposed.append((await releases.propose(ctx, Actor(TEAM, "U0PROPOSER", "C0RELEASE"), request)).pk)
+
+        approved = 0
+
+        async def approve(i: int) -> None:
+            nonlocal approved
+            await approvals.approve(ctx, Actor(TEAM, ("U0BOB", "U0CAROL")[approved % 2]), proposed[approved // 2])
+            approved += 1
+
         try:
-            for name, call in (("App Home (service + render)", open_home), ("/release list (service)", list_releases)):
+            for name, call in (
+                ("App Home (service + render)", open_home),
+                ("/release list (service)", list_releases),
+                ("propose (service)", propose),
+                ("approve (service)", approve),
+            ):
                 median, runs = await cpu_ms_per_call(call)
                 print(f"{backend} {name}: {median:.2f} ms CPU per call (runs: {', '.join(f'{r:.2f}' for r in runs)})")
         finally:
