@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import Update, and_, bindparam, func, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select, update
@@ -198,6 +198,27 @@ async def failed(*, session: AsyncSession, job_id: int, worker: str, due_at: dat
     )
 
 
+@cache
+def _drop(by_release: bool, by_kind: bool, by_key: bool) -> Update:
+    """The statement for one combination of `drop`'s filters, built once (state changes run it every time)."""
+    statement = update(ScheduledJob).where(
+        col(ScheduledJob.team_id) == bindparam("team"), col(ScheduledJob.status).in_(LIVE)
+    )
+    if by_release:
+        statement = statement.where(col(ScheduledJob.release_id) == bindparam("release"))
+    if by_kind:
+        statement = statement.where(col(ScheduledJob.kind).in_(bindparam("kinds", expanding=True)))
+    if by_key:
+        statement = statement.where(col(ScheduledJob.dedupe_key).in_(bindparam("keys", expanding=True)))
+    return statement.values(
+        status="dropped",
+        done_at=bindparam("now"),
+        claimed_by=None,
+        claimed_until=None,
+        last_error=bindparam("reason"),
+    ).execution_options(synchronize_session=False)
+
+
 async def drop(
     *,
     session: AsyncSession,
@@ -208,18 +229,16 @@ async def drop(
     reason: str = "",
 ) -> int:
     """Jobs that no longer apply; a claimed one is dropped too (its claimer's fence then fails)."""
-    statement = update(ScheduledJob).where(col(ScheduledJob.team_id) == team_id, col(ScheduledJob.status).in_(LIVE))
-    if release_id is not None:
-        statement = statement.where(col(ScheduledJob.release_id) == release_id)
-    if kinds is not None:
-        statement = statement.where(col(ScheduledJob.kind).in_(list(kinds)))
-    if dedupe_keys is not None:
-        statement = statement.where(col(ScheduledJob.dedupe_key).in_(list(dedupe_keys)))
-    result = await session.exec(
-        statement.values(
-            status="dropped", done_at=utcnow(), claimed_by=None, claimed_until=None, last_error=reason[:1000]
-        ).execution_options(synchronize_session=False)
-    )
+    statement = _drop(release_id is not None, kinds is not None, dedupe_keys is not None)
+    params = {
+        "team": team_id,
+        "release": release_id,
+        "kinds": list(kinds or ()),
+        "keys": list(dedupe_keys or ()),
+        "now": utcnow(),
+        "reason": reason[:1000],
+    }
+    result = await session.exec(statement, params=params)
     return int(result.rowcount)
 
 
@@ -283,15 +302,23 @@ async def pull_forward(
 ) -> int:
     """Pending jobs of `kinds` (of one release, or the whole team) fall due at `at` if they were due later:
     something they wait for may have changed."""
-    statement = update(ScheduledJob).where(
-        col(ScheduledJob.team_id) == team_id,
-        col(ScheduledJob.kind).in_(list(kinds)),
-        col(ScheduledJob.status) == "pending",
-        col(ScheduledJob.due_at) > at,
-    )
-    if release_id is not None:
-        statement = statement.where(col(ScheduledJob.release_id) == release_id)
-    if dedupe_key is not None:
-        statement = statement.where(col(ScheduledJob.dedupe_key) == dedupe_key)
-    result = await session.exec(statement.values(due_at=at).execution_options(synchronize_session=False))
+    params = {"team": team_id, "kinds": list(kinds), "at": at, "release": release_id, "key": dedupe_key}
+    statement = _pull_forward(release_id is not None, dedupe_key is not None)
+    result = await session.exec(statement, params=params)
     return int(result.rowcount)
+
+
+@cache
+def _pull_forward(by_release: bool, by_key: bool) -> Update:
+    """The statement for one combination of `pull_forward`'s filters, built once (every change runs it)."""
+    statement = update(ScheduledJob).where(
+        col(ScheduledJob.team_id) == bindparam("team"),
+        col(ScheduledJob.kind).in_(bindparam("kinds", expanding=True)),
+        col(ScheduledJob.status) == "pending",
+        col(ScheduledJob.due_at) > bindparam("at"),
+    )
+    if by_release:
+        statement = statement.where(col(ScheduledJob.release_id) == bindparam("release"))
+    if by_key:
+        statement = statement.where(col(ScheduledJob.dedupe_key) == bindparam("key"))
+    return statement.values(due_at=bindparam("at")).execution_options(synchronize_session=False)

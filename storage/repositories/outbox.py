@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -33,19 +33,23 @@ def direct(*, session: AsyncSession, team_id: str, user_id: str, payload: dict[s
     return enqueue(session=session, team_id=team_id, kind="dm", channel=user_id, payload=payload)
 
 
+_SUPERSEDE_CARDS = (
+    update(OutboxMessage)
+    .where(
+        col(OutboxMessage.team_id) == bindparam("team"),
+        col(OutboxMessage.release_id) == bindparam("release"),
+        col(OutboxMessage.kind) == "card",
+        col(OutboxMessage.status) == "pending",
+        col(OutboxMessage.claimed_until).is_(None),
+    )
+    .values(status="superseded")
+    .execution_options(synchronize_session=False)  # an older card in this session is never sent from it
+)
+
+
 async def supersede_cards(*, session: AsyncSession, team_id: str, release_id: int) -> None:
     """A newer card makes older unsent ones pointless: the message shows the latest state only."""
-    await session.exec(
-        update(OutboxMessage)
-        .where(
-            col(OutboxMessage.team_id) == team_id,
-            col(OutboxMessage.release_id) == release_id,
-            col(OutboxMessage.kind) == "card",
-            col(OutboxMessage.status) == "pending",
-            col(OutboxMessage.claimed_until).is_(None),
-        )
-        .values(status="superseded")
-    )
+    await session.exec(_SUPERSEDE_CARDS, params={"team": team_id, "release": release_id})
 
 
 async def claim(*, session: AsyncSession, limit: int, lease: timedelta) -> Sequence[OutboxMessage]:

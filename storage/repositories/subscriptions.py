@@ -2,19 +2,22 @@
 
 from collections.abc import Sequence
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Subscription
 
+_SUBSCRIBERS = (
+    select(Subscription.user_id)
+    .where(Subscription.team_id == bindparam("team_id"), Subscription.service == bindparam("service"))
+    .order_by(col(Subscription.id))
+)
+
 
 async def subscribers(*, session: AsyncSession, team_id: str, service: str) -> Sequence[str]:
-    query = (
-        select(Subscription.user_id)
-        .where(Subscription.team_id == team_id, Subscription.service == service)
-        .order_by(col(Subscription.id))
-    )
-    return (await session.exec(query)).all()
+    """Who follows `service` (every status change asks: the statement is built once)."""
+    return (await session.exec(_SUBSCRIBERS, params={"team_id": team_id, "service": service})).all()
 
 
 async def find(*, session: AsyncSession, team_id: str, user_id: str, service: str) -> Subscription | None:
