@@ -33,12 +33,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.delivery_metrics import MEDIAN, P90, Facts, Period, percentile
-from storage.models import Deployment, Release
+from storage.models.tables import DEPLOYMENTS, RELEASES
 from storage.repositories.deployments import SUCCEEDED
 from storage.types import UTCDateTime
 
-DEPLOYMENTS = Deployment.__table__  # type: ignore[attr-defined]
-RELEASES = Release.__table__  # type: ignore[attr-defined]
 WEEK_SECONDS = 7 * 86400
 SHIPPED_LIMIT = 200
 

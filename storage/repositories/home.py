@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import Integer, bindparam
-from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.lifecycle import Status
-from storage.models import ActionItem, Approval, Release
+from storage.models import ActionItem, Release
+from storage.models.tables import APPROVALS, RELEASES, select_fields
 
 _PROPOSED_BY = (
     select(Release)
@@ -81,14 +81,13 @@ class Decided(NamedTuple):
     decision: str
 
 
-_RELEASES = Release.__table__  # type: ignore[attr-defined]
 _OPEN_RELEASES = (
-    core_select(*[_RELEASES.c[name] for name in OpenRelease._fields])
-    .where(_RELEASES.c.team_id == bindparam("team_id"), _RELEASES.c.status.in_(bindparam("statuses", expanding=True)))
-    .order_by(_RELEASES.c.id.desc())
+    select_fields(RELEASES, OpenRelease._fields)
+    .where(RELEASES.c.team_id == bindparam("team_id"), RELEASES.c.status.in_(bindparam("statuses", expanding=True)))
+    .order_by(RELEASES.c.id.desc())
     .limit(bindparam("limit", type_=Integer))
 )
-_OPEN_RELEASES_BEFORE = _OPEN_RELEASES.where(_RELEASES.c.id < bindparam("before_id"))
+_OPEN_RELEASES_BEFORE = _OPEN_RELEASES.where(RELEASES.c.id < bindparam("before_id"))
 
 
 async def open_releases(
@@ -102,15 +101,14 @@ async def open_releases(
     return [OpenRelease(*row) for row in rows]
 
 
-_APPROVALS = Approval.__table__  # type: ignore[attr-defined]
 _DECISIONS_OF = (
-    core_select(*[_APPROVALS.c[name] for name in Decided._fields])
+    select_fields(APPROVALS, Decided._fields)
     .where(
-        _APPROVALS.c.team_id == bindparam("team_id"),
-        _APPROVALS.c.release_id.in_(bindparam("release_ids", expanding=True)),
-        _APPROVALS.c.invalidated_at.is_(None),
+        APPROVALS.c.team_id == bindparam("team_id"),
+        APPROVALS.c.release_id.in_(bindparam("release_ids", expanding=True)),
+        APPROVALS.c.invalidated_at.is_(None),
     )
-    .order_by(_APPROVALS.c.id)
+    .order_by(APPROVALS.c.id)
 )
 
 

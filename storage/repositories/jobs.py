@@ -18,6 +18,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Release, ScheduledJob
+from storage.models.tables import SCHEDULED_JOBS
 from storage.types import utcnow
 
 LIVE = ("pending", "claimed")
@@ -82,7 +83,7 @@ def _upsert(dialect: str, earlier: bool) -> Any:
     """The `ensure` statement, built once per dialect (building `excluded` and the conflict clause costs more than
     running it)."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    table = ScheduledJob.__table__  # type: ignore[attr-defined]
+    table = SCHEDULED_JOBS
     statement = insert(table)
     finished = or_(table.c.status == "done", table.c.status == "dropped")  # not in_(): executemany forbids it
     sooner = and_(table.c.status == "pending", table.c.due_at > statement.excluded.due_at)

@@ -4,12 +4,12 @@ from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from sqlalchemy import Integer, bindparam
-from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.lifecycle import Status
 from storage.models import Release
+from storage.models.tables import RELEASES, select_fields
 
 PAGE = 20
 
@@ -66,14 +66,13 @@ class ReleaseLine(NamedTuple):
     summary: str
 
 
-_RELEASES = Release.__table__  # type: ignore[attr-defined]
 _RECENT_LINES = (
-    core_select(*[_RELEASES.c[name] for name in ReleaseLine._fields])
-    .where(_RELEASES.c.team_id == bindparam("team_id"))
-    .order_by(_RELEASES.c.id.desc())
+    select_fields(RELEASES, ReleaseLine._fields)
+    .where(RELEASES.c.team_id == bindparam("team_id"))
+    .order_by(RELEASES.c.id.desc())
     .limit(bindparam("limit", type_=Integer))
 )
-_RECENT_LINES_OF = _RECENT_LINES.where(_RELEASES.c.service == bindparam("service"))
+_RECENT_LINES_OF = _RECENT_LINES.where(RELEASES.c.service == bindparam("service"))
 
 
 async def recent_lines(

@@ -5,12 +5,12 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import Integer, bindparam
-from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.lifecycle import Status
 from storage.models import Release
+from storage.models.tables import RELEASES, select_fields
 
 
 async def overlapping(
@@ -55,17 +55,16 @@ class PlannedRow(NamedTuple):
         return f"{self.service}@{self.version}"
 
 
-_RELEASES = Release.__table__  # type: ignore[attr-defined]
 _PLANNED_ROWS = (
-    core_select(*[_RELEASES.c[name] for name in PlannedRow._fields])
+    select_fields(RELEASES, PlannedRow._fields)
     .where(
-        _RELEASES.c.team_id == bindparam("team_id"),
-        _RELEASES.c.status.in_(bindparam("statuses", expanding=True)),
-        _RELEASES.c.window_start.is_not(None),
-        _RELEASES.c.window_start < bindparam("end"),
-        _RELEASES.c.window_end > bindparam("start"),
+        RELEASES.c.team_id == bindparam("team_id"),
+        RELEASES.c.status.in_(bindparam("statuses", expanding=True)),
+        RELEASES.c.window_start.is_not(None),
+        RELEASES.c.window_start < bindparam("end"),
+        RELEASES.c.window_end > bindparam("start"),
     )
-    .order_by(_RELEASES.c.window_start, _RELEASES.c.id)
+    .order_by(RELEASES.c.window_start, RELEASES.c.id)
     .limit(bindparam("limit", type_=Integer))
 )
 
