@@ -1,4 +1,5 @@
-"""One-off freezes (`/release freeze`). Keyword-only, scoped by `team_id`, never commit."""
+"""One-off freezes (`/release freeze`). Scoped by `team_id`, never commit; new rows are added positionally, the
+rest take keywords."""
 
 from collections.abc import Sequence
 from datetime import datetime

@@ -1,4 +1,5 @@
-"""Release look-ups. Keyword-only, scoped by `team_id`, never commit."""
+"""Release look-ups. Scoped by `team_id`, never commit; new rows are added positionally, the rest take
+keywords."""
 
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
