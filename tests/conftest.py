@@ -17,6 +17,7 @@ from bot.domain.policy import Policy, parse_policy
 from bot.server import create_app
 from bot.settings import Settings
 from storage.migrate import upgrade
+from tests.fakes.pipeline import FakePipeline
 from tests.fakes.slack_api import FakeSlack
 from tests.harness import SECRET, Harness
 
@@ -114,6 +115,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 async def slack() -> AsyncIterator[FakeSlack]:
     fake = FakeSlack()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+async def pipeline() -> AsyncIterator[FakePipeline]:
+    """A fake CI receiver and GitHub API, for tests of deployers and GitHub's hooks."""
+    fake = FakePipeline()
     await fake.start()
     yield fake
     await fake.close()

@@ -3,7 +3,6 @@ service's deployer (a signed webhook, or GitHub `workflow_dispatch`) exactly onc
 until CI reports, and a request nobody reports on times out and the requester is told."""
 
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -26,14 +25,6 @@ from tests.handlers.pipeline_steps import WEBHOOK_SECRET, card_shows, requests_o
 from tests.harness import Harness
 
 REF = "payments@2.5.0"
-
-
-@pytest.fixture
-async def pipeline() -> AsyncIterator[FakePipeline]:
-    fake = FakePipeline()
-    await fake.start()
-    yield fake
-    await fake.close()
 
 
 @pytest.fixture

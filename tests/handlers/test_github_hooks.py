@@ -3,7 +3,6 @@ per delivery, and `deployment_protection_rule` answered on GitHub's callback: re
 as soon as the missing approval is given."""
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -43,14 +42,6 @@ github_environment = "my-environment"
 [services.hello-world]
 github_repository = "Codertocat/Hello-World"
 """
-
-
-@pytest.fixture
-async def pipeline() -> AsyncIterator[FakePipeline]:
-    fake = FakePipeline()
-    await fake.start()
-    yield fake
-    await fake.close()
 
 
 @pytest.fixture
