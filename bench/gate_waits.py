@@ -19,8 +19,8 @@ from typing import Any
 
 import aiohttp
 
-from bench.servers import Server, drop_databases, fresh_database, rss_mb
-from bench.slack_side import SECRET, TEAM_ID, SlackSide, command, signed
+from bench.servers import Server, drop_databases, fresh_database, rss_mb, shipmate
+from bench.slack_side import TEAM_ID, SlackSide, command, signed
 from bot.webhooks import signing
 
 WEBHOOK_SECRET = "bench-webhook-secret"
@@ -70,17 +70,7 @@ async def _until(http: aiohttp.ClientSession, base: str, count: str) -> None:
 
 async def run(backend: str, waiters: int, side: SlackSide, workdir: Path) -> dict[str, Any]:
     url, _target = await fresh_database(backend, workdir, "gates")
-    policy = workdir / "shipmate.toml"
-    policy.write_text(POLICY)
-    env = {
-        "SLACK_BOT_TOKEN": "xoxb-bench",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": side.api_url,
-        "DATABASE_URL": url,
-        "SHIPMATE_POLICY": str(policy),
-        "SHIPMATE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-    }
-    async with Server([sys.executable, "-m", "bot", "run", "--mode", "http"], env, workdir / "server.log") as server:
+    async with shipmate(side, url, workdir, policy_text=POLICY, SHIPMATE_WEBHOOK_SECRET=WEBHOOK_SECRET) as server:
         base = f"http://127.0.0.1:{server.port}"
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=300)) as http:

@@ -85,15 +85,19 @@ class Server:
         await asyncio.wait_for(self.process.wait(), 30)
 
 
-def shipmate(side: SlackSide, database_url: str, workdir: Path) -> Server:
+def shipmate(
+    side: SlackSide, database_url: str, workdir: Path, *, policy_text: str = POLICY, **extra_env: str
+) -> Server:
+    """`shipmate run` against the fake Slack, with the bench's policy (or another) and any further environment."""
     policy = workdir / "shipmate.toml"
-    policy.write_text(POLICY)
+    policy.write_text(policy_text)
     env = {
         "SLACK_BOT_TOKEN": "xoxb-bench",
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": side.api_url,
         "DATABASE_URL": database_url,
         "SHIPMATE_POLICY": str(policy),
+        **extra_env,
     }
     return Server([sys.executable, "-m", "bot", "run", "--mode", "http"], env, workdir / "server.log")
 
