@@ -102,7 +102,7 @@ async def request(
     details: dict[str, str | None] = {"environment": env.name, "action": ask.action.value, "version": ask.version}
     details |= {"request_id": row.request_id, "deployer": deployer.kind}
     details |= {"override": ask.override_reason, "reason": ask.reason or None}
-    audit.append(session, release.team_id, ask.actor_id, "deployment_requested", release_id=release.pk, details=details)
+    audit.record(session, release, ask.actor_id, "deployment_requested", **details)
     release_card.thread(session, release, "thread_deploy_requested", request=row, deployer=deployer)
     await release_state.touch(session, ctx, release, members)
     return DeployRequested(release, row, requested_message(release, row, deployer))

@@ -170,7 +170,7 @@ async def cancel(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
     members = await ctx.members(actor.team_id)
     async with refusals.audited(ctx, actor, "cancel", release=ref), ctx.db.transaction() as session:
         release = await lookup.owned_release(session, ctx, actor, ref, members, doing="cancel {ref}")
-        audit.append(session, actor.team_id, actor.user_id, "cancelled", release_id=release.pk)
+        audit.record(session, release, actor.user_id, "cancelled")
         release_card.thread(session, release, "thread_cancelled", actor=actor.user_id)
         await release_state.transition(session, ctx, release, Event.CANCELLED, actor_id=actor.user_id, members=members)
     ctx.kick()

@@ -95,10 +95,11 @@ async def open_releases(
 ) -> list[OpenRelease]:
     """The newest releases in `statuses` (older than `before_id`), newest first, as rows (core select)."""
     params = {"team_id": team_id, "statuses": sorted(statuses), "limit": limit}
-    query = _OPEN_RELEASES if before_id is None else _OPEN_RELEASES_BEFORE
+    query = _OPEN_RELEASES
+    if before_id is not None:
+        query, params = _OPEN_RELEASES_BEFORE, {**params, "before_id": before_id}
     connection = await session.connection()
-    rows = await connection.execute(query, params if before_id is None else {**params, "before_id": before_id})
-    return [OpenRelease(*row) for row in rows]
+    return [OpenRelease(*row) for row in await connection.execute(query, params)]
 
 
 _DECISIONS_OF = (
