@@ -28,6 +28,8 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = Field(default=0)
     next_attempt_at: datetime = created_at_field()
     claimed_until: datetime | None = time_field()
+    # The claim's fencing token: a sender re-checks it (and extends the lease) right before each send.
+    claim_token: str | None = Field(default=None, max_length=32)
     last_error: str = text_field()
     message_ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = created_at_field()

@@ -24,6 +24,7 @@ class DeploymentRequest(SQLModel, table=True):
     release_id: int = Field(foreign_key="releases.id")
     service: str = Field(max_length=63)
     version: str = Field(max_length=64)  # what the deployer deploys (for a rollback: the version restored)
+    commit_sha: str | None = Field(default=None, max_length=40)  # the commit of that version, when known
     environment: str = Field(max_length=31)
     action: str = Field(max_length=10)  # deploy | rollback
     deployer: str = Field(max_length=20)  # webhook | github_workflow | github (a deployment GitHub started)

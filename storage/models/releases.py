@@ -44,8 +44,11 @@ class Release(ReleaseBase, table=True):
     # Separation of duties: who last changed the scope (proposed, re-proposed, edited, scheduled) and how often.
     scope_changed_by: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
     scope_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    # Everyone who changed the scope since it was last proposed (space-separated ids): none of them may approve it.
+    scope_authors: str = text_field()
     review_summary: str = text_field()
-    commit_sha: str | None = Field(default=None, max_length=40)  # recorded by a gate check from CI
+    # The commit this release is (40 hex digits): given at propose, resolved from its tag, or set once by a person.
+    commit_sha: str | None = Field(default=None, max_length=40)
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 
@@ -120,6 +123,7 @@ class Deployment(SQLModel, table=True):
     rolled_back_by: str | None = Field(default=None, max_length=32)
     rollback_reason: str | None = Field(default=None, max_length=500)
     commit_at: datetime | None = time_field()  # when the change was committed, as CI reported it (lead time)
+    commit_sha: str | None = Field(default=None, max_length=40)  # the commit deployed (the release's, when known)
     verification_failed_at: datetime | None = time_field()  # a failed regression sign-off marked it as a failure
 
 
