@@ -27,6 +27,7 @@ class BlockId(StrEnum):
     WINDOW_START = "window_start"
     WINDOW_HOURS = "window_hours"
     ROLLBACK_PLAN = "rollback_plan"
+    COMMIT = "commit"
     REASON = "reason"
     OWNER = "owner"
     DUE = "due"

@@ -27,6 +27,7 @@ from bot.metrics import Metrics
 from bot.notify.directory import SlackDirectory
 from bot.notify.dispatcher import Dispatcher
 from bot.notify.files import SlackFiles
+from bot.notify.github_api import GitHubReader
 from bot.notify.installation import Installation
 from bot.notify.pipeline_client import PipelineClient
 from bot.policy_source import resolve
@@ -65,6 +66,9 @@ class Runtime:
         self.client = web_client(settings, observer=metrics.SlackApiObserver(self.metrics))
         self.installation = Installation(self.client)
         self.pipeline = PipelineClient(settings, timeout=settings.shipmate_slack_timeout)
+        self.github = GitHubReader(
+            settings.shipmate_github_api_url, settings.shipmate_github_token, timeout=settings.shipmate_slack_timeout
+        )
         self.dispatcher = Dispatcher(
             self.db,
             self.client,
@@ -79,6 +83,7 @@ class Runtime:
             settings=settings,
             directory=SlackDirectory(self.client),
             files=SlackFiles(self.client),
+            code=self.github,
             kick=self.dispatcher.kick,
         )
         self.in_flight = InFlight(capacity=settings.shipmate_max_in_flight)
@@ -100,6 +105,7 @@ class Runtime:
         self.client.session = aiohttp.ClientSession()
         self.in_flight.watch()
         await self.pipeline.start()
+        await self.github.start()
         await self.gate_waits.start()
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox-dispatcher"))
         self._tasks.append(asyncio.create_task(self._plan_digests(), name="plan-digests"))
@@ -138,6 +144,7 @@ class Runtime:
                 task.cancel()
         await self.db.dispose()
         await self.pipeline.close()
+        await self.github.close()
         if self.client.session is not None:
             await self.client.session.close()
 

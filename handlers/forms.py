@@ -53,6 +53,7 @@ PROPOSE_FIELDS: dict[str, BlockId] = {
     "rollback_plan": BlockId.ROLLBACK_PLAN,
     "window": BlockId.WINDOW_HOURS,
     "window_start": BlockId.WINDOW_START,
+    "commit": BlockId.COMMIT,
 }
 ACTION_ITEM_FIELDS: dict[str, BlockId] = {"owner": BlockId.OWNER, "due": BlockId.DUE, "text": BlockId.TEXT}
 REJECT_FIELDS: dict[str, BlockId] = {"reason": BlockId.REASON}

@@ -40,7 +40,13 @@ async def propose(services: ServiceContext, actor: Actor, command: cmd.Propose) 
     release = await releases.propose(
         services,
         actor,
-        ProposeRequest(service=command.service, version=command.version, summary=command.summary),
+        ProposeRequest(
+            service=command.service,
+            version=command.version,
+            summary=command.summary,
+            risk=command.risk or "medium",
+            commit_sha=command.commit,
+        ),
     )
     clashes = await conflicts.conflict_lines(services, actor, release) if release.window_start else []
     return render("message", text=render_text("answer_proposed", release=release, conflicts=clashes), context=None)

@@ -49,6 +49,7 @@ def _propose_request(form: dict[str, Any]) -> ProposeRequest:
         rollback_plan=as_text(form.get(BlockId.ROLLBACK_PLAN)),
         window_start=window_start,
         window_end=window_end,
+        commit_sha=as_text(form.get(BlockId.COMMIT)).strip() or None,
     )
 
 

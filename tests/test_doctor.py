@@ -15,6 +15,7 @@ from bot.doctor.local_checks import _describe
 from bot.settings import Settings
 from storage.migrate import head_revision, upgrade
 from tests.conftest import POLICY, make_settings
+from tests.fakes.pipeline import FakePipeline
 from tests.fakes.slack_api import FakeSlack, Fault, channel
 from tests.harness import SECRET
 
@@ -228,3 +229,42 @@ async def test_the_cli_prints_one_line_per_check_and_exits_1_on_a_problem(
     ]
     for secret in ("xoxb-doctor-secret", "signing-doctor-secret", "webhook-doctor-secret"):
         assert secret not in out + err
+
+
+async def test_github_repositories_are_found_and_their_ids_pinned(
+    database_url: str, slack: FakeSlack, pipeline: FakePipeline
+) -> None:
+    pipeline.repository_ids.update({"acme/payments": 4242, "acme/checkout": 77, "acme/ledger": 5})
+    policy = (
+        POLICY
+        + """
+[services.payments]
+github_repository = "acme/payments"
+
+[services.checkout]
+github_repository = "acme/checkout"
+github_repository_id = 78
+
+[services.ledger]
+github_repository = "acme/ledger"
+github_repository_id = 5
+
+[services.gone]
+github_repository = "acme/gone"
+"""
+    )
+    settings = doctor_settings(database_url, slack, shipmate_policy_toml=policy, shipmate_github_api_url=pipeline.url)
+
+    ok, lines = await diagnose(settings)
+
+    text = "\n".join(lines)
+    assert not ok
+    assert (
+        "warn  github repository of payments: acme/payments has id 4242: pin it with github_repository_id = 4242"
+        in text
+    )
+    assert (
+        "FAIL  github repository of checkout: acme/checkout has id 77, not the pinned github_repository_id 78" in text
+    )
+    assert "ok    github repository of ledger: acme/ledger (id 5, pinned)" in text
+    assert "FAIL  github repository of gone: acme/gone not found" in text

@@ -1,11 +1,13 @@
 """`shipmate doctor`: is this installation ready? One line per check; `run` says whether every check passed.
 
-Order: the policy in force, the Slack side (token, scopes, channels, people), the database, secrets, deployers.
+Order: the policy in force, the Slack side (token, scopes, channels, people), the database, secrets, deployers,
+GitHub repositories.
 Nothing is changed and nothing is posted; secrets are named, never printed.
 """
 
 from collections.abc import Callable
 
+from bot.doctor.github_checks import check_repositories
 from bot.doctor.local_checks import check_database, check_deployers, check_policy, check_secrets
 from bot.doctor.report import Check, Report
 from bot.doctor.slack_checks import check_slack
@@ -21,4 +23,5 @@ async def run(settings: Settings, emit: Callable[[Check], None]) -> bool:
     await check_database(report, settings, team_id)
     check_secrets(report, settings)
     check_deployers(report, policy)
+    await check_repositories(report, settings, policy)
     return report.passed

@@ -23,6 +23,8 @@ class Propose(Command):
     service: str | None = None  # None: open the modal
     version: str | None = None
     summary: str | None = None
+    commit: str | None = None  # `--commit <sha>`
+    risk: str | None = None  # `--risk low|medium|high`
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class Cancel(Command):
 @dataclass(frozen=True)
 class Edit(Command):
     ref: ReleaseRef
-    field: Literal["summary", "changes", "rollback_plan", "risk"]
+    field: Literal["summary", "changes", "rollback_plan", "risk", "commit_sha"]
     text: str
 
 

@@ -45,7 +45,9 @@ Gate = Callable[[GateFacts], Refusal | None]
 def status_gate(facts: GateFacts) -> Refusal | None:
     if facts.status in UNDEPLOYABLE:
         return Refusal(
-            "status", Message("{ref} is {status}, so it cannot be deployed.", ref=facts.ref, status=facts.status.label)
+            "status",
+            Message("{ref} is {status}, so it cannot be deployed.", ref=facts.ref, status=facts.status.label),
+            f"{facts.ref} is {facts.status.label}",
         )
     return None
 
@@ -60,6 +62,7 @@ def pipeline_gate(facts: GateFacts) -> Refusal | None:
                 ref=facts.ref,
                 previous=facts.previous_environment,
             ),
+            f"not deployed to {facts.previous_environment} yet",
         )
     return None
 
@@ -71,7 +74,9 @@ def approvals_gate(facts: GateFacts) -> Refusal | None:
     env = facts.environment.name
     if state.rejected_by:
         return Refusal(
-            "approvals", Message("{ref} was rejected for {env}; it cannot be deployed.", ref=facts.ref, env=env)
+            "approvals",
+            Message("{ref} was rejected for {env}; it cannot be deployed.", ref=facts.ref, env=env),
+            f"rejected for {env}",
         )
     have = min(len(state.approved_by), state.required)
     missing_groups = [f"{g.name} {len(g.filled_by)}/{g.required}" for g in state.groups if not g.met]
@@ -87,6 +92,7 @@ def approvals_gate(facts: GateFacts) -> Refusal | None:
             env=env,
             detail=detail,
         ),
+        f"{have} of {state.required} approvals for {env}",
     )
 
 
@@ -109,6 +115,7 @@ def regression_gate(facts: GateFacts) -> Refusal | None:
                 target=facts.environment.name,
                 failed=failed,
             ),
+            f"no passed regression sign-off in {env}",
         )
     return None
 
@@ -124,6 +131,7 @@ def freeze_gate(facts: GateFacts) -> Refusal | None:
         return Refusal(
             "freeze",
             Message("{env} is frozen ({label}); only a release manager may override it.", env=env, label=freeze.label),
+            f"{env} is frozen",
         )
     return Refusal(
         "freeze",
@@ -136,6 +144,7 @@ def freeze_gate(facts: GateFacts) -> Refusal | None:
             until=SlackDate(freeze.ends_at),
             ref=facts.ref,
         ),
+        f"{env} is frozen",
     )
 
 

@@ -38,6 +38,7 @@ from bot.domain.commands import (
     Verify,
     Withdraw,
 )
+from bot.domain.commits import check_commit
 from bot.domain.delivery_metrics import DEFAULT_DAYS, MAX_DAYS
 from bot.domain.errors import InvalidInput
 from bot.domain.message import Code, Message, Value
@@ -173,16 +174,37 @@ def _help(rest: str) -> Command:
     return Help(rest.strip().lower() or None)
 
 
-@verb("propose", "propose [<service> <version> <summary…>]")
+PROPOSE_FLAGS = ("--commit", "--risk")
+
+
+def _flags(rest: str, names: tuple[str, ...]) -> tuple[dict[str, str], str]:
+    """Leading `--name value` pairs (each at most once), and the text after them."""
+    found: dict[str, str] = {}
+    while rest.startswith("--"):
+        (flag, *value), tail = _take(rest, 2)
+        if flag not in names:
+            raise Problem("{flag} is not an option here; use {names}.", flag=Code(flag, 20), names=list(names))
+        if not value or value[0].startswith("--"):
+            raise Problem("{flag} needs a value.", flag=Code(flag, 20))
+        if flag in found:
+            raise Problem("{flag} is given twice.", flag=Code(flag, 20))
+        found[flag], rest = value[0], tail
+    return found, rest
+
+
+@verb("propose", "propose [<service> <version> [--commit <sha>] [--risk low|medium|high] <summary…>]")
 def _propose(rest: str) -> Command:
     if not rest:
         return Propose()
-    words, summary = _take(rest, 2)
+    words, rest = _take(rest, 2)
     _need(words, 2, "the version (and a summary)")
+    service, version = check_service(words[0]), check_version(words[1])
+    flags, summary = _flags(rest, PROPOSE_FLAGS)
     if not summary:
         raise Problem("Missing the summary: say in a few words what this release changes.")
-    service, version = check_service(words[0]), check_version(words[1])
-    return Propose(service, version, check_text(summary, label="summary", limit=MAX_SUMMARY))
+    commit = check_commit(flags["--commit"]) if "--commit" in flags else None
+    risk = check_risk(flags["--risk"]) if "--risk" in flags else None
+    return Propose(service, version, check_text(summary, label="summary", limit=MAX_SUMMARY), commit, risk)
 
 
 @verb("list", "list [service]")
@@ -210,20 +232,26 @@ _EDITABLE = {
     "changes": ("changes", MAX_CHANGES),
     "rollback": ("rollback_plan", MAX_ROLLBACK_PLAN),
     "risk": ("risk", len("medium")),
+    "commit": ("commit_sha", 40),
 }
 
 
-@verb("edit", "edit <service@version> summary|changes|rollback|risk <text…>")
+@verb("edit", "edit <service@version> summary|changes|rollback|risk|commit <text…>")
 def _edit(rest: str) -> Command:
     words, text = _take(rest, 2)
-    _need(words, 2, "the release and what to change (`summary`, `changes`, `rollback` or `risk`)")
+    _need(words, 2, "the release and what to change (`summary`, `changes`, `rollback`, `risk` or `commit`)")
     what = words[1].lower()
     if what not in _EDITABLE:
-        raise Problem("{what}: say `summary`, `changes`, `rollback` or `risk`.", what=Code(words[1], 20))
+        raise Problem("{what}: say `summary`, `changes`, `rollback`, `risk` or `commit`.", what=Code(words[1], 20))
     field, limit = _EDITABLE[what]
     if not text:
         raise Problem("Missing the new {what}.", what=what)
-    new_text = check_risk(text) if field == "risk" else check_text(text, label=what, limit=limit)
+    if field == "risk":
+        new_text = check_risk(text)
+    elif field == "commit_sha":
+        new_text = check_commit(text)
+    else:
+        new_text = check_text(text, label=what, limit=limit)
     return Edit(parse_ref(words[0]), field, new_text)  # type: ignore[arg-type]
 
 

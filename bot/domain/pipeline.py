@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
-from bot.domain.errors import Refusal
+from bot.domain.errors import Conflict, Refusal
+from bot.domain.message import Code
 from bot.domain.validation import VERSION_PATTERN
 
 MAX_WAIT_SECONDS = 900  # a gate check may hold its answer this long at most
@@ -40,6 +41,22 @@ class OutboxKind(StrEnum):
 class JobKind(StrEnum):
     DEPLOY_TIMEOUT = "deploy_timeout"  # target: the request id; release_id set
     PROTECTION_RULE = "protection_rule"  # a GitHub deployment waiting for our verdict; release_id set
+    RESOLVE_COMMIT = "resolve_commit"  # a release's tag to look up on GitHub; release_id set
+
+
+class RequestMismatch(Conflict):
+    """A report names a deployment request Shipmate issued for another version, service or environment."""
+
+    code = "request_mismatch"
+
+    def __init__(self, request_id: str, *, asked: str, reported: str) -> None:
+        super().__init__(
+            "Deployment request {id} asked for {asked}; this report is about {reported}, so it is refused. "
+            "Report what the request asked for, or leave `request_id` out to be judged by every gate.",
+            id=Code(request_id, 64),
+            asked=asked,
+            reported=reported,
+        )
 
 
 def waitable(refusals: Sequence[Refusal], *, rejected: bool) -> bool:
@@ -48,7 +65,8 @@ def waitable(refusals: Sequence[Refusal], *, rejected: bool) -> bool:
 
 
 def version_from_ref(ref: str | None) -> str | None:
-    """The release version a git ref names: `v2.4.0`, `refs/tags/v2.4.0` or `2.4.0` → `2.4.0`; a branch → None."""
+    """The version a git ref seems to name (`v2.4.0`, `refs/tags/v2.4.0` → `2.4.0`): a hint for messages only,
+    never how a deployment is matched to a release (anyone with push access can name a branch `v2.4.0`)."""
     if not ref:
         return None
     name = ref.removeprefix("refs/tags/")
@@ -58,23 +76,33 @@ def version_from_ref(ref: str | None) -> str | None:
 
 
 def version_from_payload(payload: Mapping[str, Any] | str | None) -> str | None:
-    """`deployment.payload.version` when the deployment carries one (GitHub sends an object, or a JSON string)."""
+    """`deployment.payload.version` when the deployment carries one: a hint for messages only, like the ref."""
     if not isinstance(payload, Mapping):
         return None
     version = payload.get("version")
     return version if isinstance(version, str) and VERSION_PATTERN.match(version) else None
 
 
+# GitHub deployment status states, as published: error, failure, inactive, in_progress, queued, pending, success.
+UNDER_WAY = frozenset({"queued", "pending", "in_progress"})
+
+
 def github_outcome(state: str) -> str | None:
-    """A GitHub deployment status state as our outcome: succeeded, failed, or None while it is under way."""
+    """A final GitHub deployment status state as our outcome: succeeded, failed; None for any other state (under
+    way, or `inactive`: a newer deployment to the environment replaced it, which says nothing about this one)."""
     if state == "success":
         return "succeeded"
     if state in ("failure", "error"):
         return "failed"
-    return None  # queued, pending, in_progress (inactive: a newer deployment replaced it)
+    return None
 
 
-def review_comment(reasons: Sequence[str], *, limit: int = 1000) -> str:
-    """GitHub shows the comment of a rejected deployment: every reason, in plain text, kept short."""
-    text = " ".join(reasons)
+def review_comment(refusals: Sequence[Refusal], *, limit: int = 1000) -> str:
+    """The comment GitHub shows on a rejected deployment: which gates refuse ("prod is frozen", "1 of 2 approvals
+    for prod"), never the words people typed (a freeze's reason, a rejection), which GitHub may show to anyone
+    who can read the repository."""
+    text = "Shipmate: " + "; ".join(refusal.summary for refusal in refusals) + "."
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+UNKNOWN_COMMIT = "Shipmate: this commit is not a release Shipmate knows; propose it in Slack."

@@ -227,6 +227,9 @@ class ServiceSettings(_Strict):
     deploy: Deployer | None = None
     deploy_timeout: Duration = "1h"  # a requested deployment that hears nothing this long is timed out
     github_repository: Annotated[str, Field(pattern=GITHUB_REPOSITORY.pattern)] | None = None
+    # GitHub's id of that repository (`shipmate doctor` shows it): events must carry it too, so a repository
+    # deleted and re-created under the same name (by someone else) is not taken for this one.
+    github_repository_id: int | None = Field(default=None, ge=1)
 
 
 class Policy(_Strict):
@@ -314,6 +317,11 @@ class Policy(_Strict):
             ),
             None,
         )
+
+    def repository_pin(self, service: str) -> int | None:
+        """The `github_repository_id` events for `service` must carry, when the policy pins one."""
+        settings = self.services.get(service)
+        return settings.github_repository_id if settings else None
 
     def environment_for_github(self, name: str) -> Environment | None:
         """The pipeline environment that a GitHub environment name stands for."""

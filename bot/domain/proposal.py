@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain import validation
+from bot.domain.commits import check_commit
 from bot.domain.errors import InvalidInput
 
 
@@ -18,6 +19,7 @@ class ProposeRequest:
     rollback_plan: str = ""
     window_start: datetime | None = None
     window_end: datetime | None = None
+    commit_sha: str | None = None  # the code this release is; None: resolved from its tag, or set later
 
     def validated(self) -> "ProposeRequest":
         if self.window_start and self.window_end and self.window_end <= self.window_start:
@@ -39,6 +41,7 @@ class ProposeRequest:
             ),
             window_start=self.window_start,
             window_end=self.window_end,
+            commit_sha=check_commit(self.commit_sha) if self.commit_sha and self.commit_sha.strip() else None,
         )
 
     def columns(self) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.domain.delivery_metrics import Measures
+from bot.domain.errors import CodeHostUnavailable
 from bot.domain.policy import Members, Policy
 from bot.services.change_feed import ChangeFeed
 from bot.settings import Settings
@@ -52,6 +53,19 @@ class NoFiles:
         return None
 
 
+class CodeHost(Protocol):
+    """Where the code lives (GitHub): what a tag points at."""
+
+    async def tag_commit(self, repository: str, tag: str) -> str | None: ...
+
+
+class NoCodeHost:
+    """For tests and tools without GitHub: it is never reachable, so tags are never resolved."""
+
+    async def tag_commit(self, repository: str, tag: str) -> str | None:
+        raise CodeHostUnavailable("no code host in this process")
+
+
 @dataclass
 class ServiceContext:
     db: Database
@@ -59,6 +73,7 @@ class ServiceContext:
     settings: Settings
     directory: Directory = field(default_factory=NoDirectory)
     files: Files = field(default_factory=NoFiles)
+    code: CodeHost = field(default_factory=NoCodeHost)
     kick: Callable[[], None] = lambda: None
     now: Callable[[], datetime] = _utcnow
     changes: ChangeFeed = field(default_factory=ChangeFeed)

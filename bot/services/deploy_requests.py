@@ -47,6 +47,7 @@ def deployer_payload(deployer: Deployer, request: DeploymentRequest, release: Re
             "action": request.action,
             "service": request.service,
             "version": request.version,
+            "commit": request.commit_sha,
             "environment": request.environment,
             "release_url": release_url(release),
             "requested_by": request.requested_by,
@@ -55,14 +56,22 @@ def deployer_payload(deployer: Deployer, request: DeploymentRequest, release: Re
         return OutboxKind.DEPLOY_WEBHOOK, {"url": deployer.webhook, "body": body, "request_id": request.request_id}
     owner, repo, workflow = deployer.workflow
     inputs = {"version": request.version, "environment": request.environment, "shipmate_request_id": request.request_id}
-    payload = {"owner": owner, "repo": repo, "workflow": workflow, "ref": deployer.ref, "inputs": inputs}
+    ref = deployer.ref.replace("{version}", request.version)  # `v{version}`: the run is the release's tagged commit
+    payload = {"owner": owner, "repo": repo, "workflow": workflow, "ref": ref, "inputs": inputs}
     return OutboxKind.WORKFLOW_DISPATCH, {**payload, "request_id": request.request_id}
 
 
-async def refuse_if_busy(session: AsyncSession, ctx: ServiceContext, release: Release, env: Environment) -> None:
-    """One request at a time per service × environment: a double click or a second person waits for the first."""
+async def refuse_if_busy(
+    session: AsyncSession, ctx: ServiceContext, release: Release, env: Environment, action: Action = Action.DEPLOY
+) -> None:
+    """One request at a time per service × environment: a double click or a second person waits for the first.
+    A deployment GitHub started (and Shipmate only follows) never blocks a rollback."""
     busy = await requests_repo.open_for_slot(
-        session=session, team_id=release.team_id, service=release.service, environment=env.name
+        session=session,
+        team_id=release.team_id,
+        service=release.service,
+        environment=env.name,
+        requested_only=action == Action.ROLLBACK,
     )
     if busy is not None:
         raise Conflict(
@@ -86,6 +95,7 @@ class Ask:
     actor_id: str
     override_reason: str | None = None
     reason: str = ""
+    commit: str | None = None  # the commit of `version`, when known: the deployer deploys exactly that
 
 
 async def request(
@@ -95,7 +105,7 @@ async def request(
     timeout job, the audit event and the thread line, in the caller's transaction."""
     deployer = ctx.policy.deployer(release.service)
     assert deployer is not None, "callers check that the service has a deployer"
-    await refuse_if_busy(session, ctx, release, env)
+    await refuse_if_busy(session, ctx, release, env, ask.action)
     row = await _open(session, ctx, release, env, ask, deployer=deployer.kind)
     kind, payload = deployer_payload(deployer, row, release)
     outbox.enqueue(session=session, team_id=release.team_id, kind=kind, payload=payload)
@@ -109,7 +119,14 @@ async def request(
 
 
 async def track(
-    session: AsyncSession, ctx: ServiceContext, release: Release, env: Environment, members: Members, *, actor_id: str
+    session: AsyncSession,
+    ctx: ServiceContext,
+    release: Release,
+    env: Environment,
+    members: Members,
+    *,
+    actor_id: str,
+    commit: str | None,
 ) -> DeploymentRequest | None:
     """A deployment someone else started (GitHub says it is under way): shown as deploying until it reports or
     times out, like one Shipmate requested. None when one is already open for the slot."""
@@ -118,7 +135,8 @@ async def track(
     )
     if busy is not None:
         return None
-    row = await _open(session, ctx, release, env, Ask(Action.DEPLOY, release.version, actor_id), deployer="github")
+    ask = Ask(Action.DEPLOY, release.version, actor_id, commit=commit)
+    row = await _open(session, ctx, release, env, ask, deployer=requests_repo.TRACKED)
     await release_state.touch(session, ctx, release, members)
     return row
 
@@ -136,6 +154,7 @@ async def _open(
             release_id=release.pk,
             service=release.service,
             version=ask.version,
+            commit_sha=ask.commit,
             environment=env.name,
             action=ask.action,
             deployer=deployer,

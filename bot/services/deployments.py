@@ -67,6 +67,7 @@ class CiReport:
     url: str | None = None
     request_id: str | None = None  # the deployment request Shipmate sent, when CI carried one out
     commit_at: datetime | None = None  # when the change was committed (lead time for changes)
+    commit: str | None = None  # the commit CI says it deployed: must be the release's
     fingerprint: str = ""  # of the delivery's body (see `deliveries.Delivery`)
 
     @property
@@ -183,7 +184,9 @@ async def deploy(
         used_override = override_reason if facts.freezes else None
         deployer = ctx.policy.deployer(release.service)
         if deployer is not None:  # the deployer does the work; CI (or GitHub) reports it
-            ask = deploy_requests.Ask(Action.DEPLOY, release.version, actor.user_id, override_reason=used_override)
+            ask = deploy_requests.Ask(
+                Action.DEPLOY, release.version, actor.user_id, override_reason=used_override, commit=release.commit_sha
+            )
             requested = await deploy_requests.request(session, ctx, release, env, members, ask)
         else:  # no deployer: the person records the deployment
             deployment = await record(
@@ -239,6 +242,7 @@ def deployment_of(
     release: Release, env: Environment, ctx: ServiceContext, *, actor_id: str, **details: Any
 ) -> Deployment:
     """A deployment of `release` into `env` by `actor_id` (a person, or CI with its run's details), now."""
+    details.setdefault("commit_sha", release.commit_sha)
     return Deployment(
         team_id=release.team_id,
         release_id=release.pk,
@@ -284,6 +288,7 @@ async def record(
         bypassed_gates=list(bypassed),
         ci_url=deployment.ci_url,
         delivery_id=deployment.delivery_id,
+        commit=deployment.commit_sha,
     )
     event = Event.DEPLOYED_FINAL if ctx.policy.is_final(env.name) else Event.DEPLOYED
     if succeeded and can(release.status, event):

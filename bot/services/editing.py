@@ -1,11 +1,11 @@
-"""Editing a release's scope (summary, changes, rollback plan, risk): a new thing to approve. Approvals start over,
-and whoever edited may not approve it."""
+"""Editing a release's scope (summary, changes, rollback plan, risk, and a commit it did not have yet): a new thing
+to approve. Approvals start over, and whoever edited may not approve it."""
 
 from bot.domain import commands
 from bot.domain.errors import InvalidTransition
 from bot.domain.lifecycle import OPEN
 from bot.domain.scope import LABELS
-from bot.services import approvals, lookup, refusals, release_card
+from bot.services import approvals, commits, lookup, refusals, release_card
 from bot.services.context import Actor, ServiceContext
 from storage.models import Release
 from storage.repositories import audit
@@ -20,6 +20,8 @@ async def edit(ctx: ServiceContext, actor: Actor, command: commands.Edit) -> tup
             raise InvalidTransition(
                 "{ref} is {status}, so it can no longer be edited.", ref=release.ref, status=release.status.label
             )
+        if command.field == "commit_sha":  # recorded once: only a release without one may be given one
+            commits.refuse_change(release, command.text)
         if getattr(release, command.field) == command.text:
             return release, []
         setattr(release, command.field, command.text)

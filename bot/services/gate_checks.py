@@ -1,17 +1,20 @@
 """A pipeline asks before it deploys (`POST /api/v1/gate`, GitHub's protection rules): the same gates a person
-meets (`deployments.gate_facts` + `gates.evaluate`), judged for CI, and every answer audited on the release."""
+meets (`deployments.gate_facts` + `gates.evaluate`), judged for CI, and every answer audited on the release.
+
+What the pipeline says is a claim: a check must name the release's recorded commit (when it has one), and a
+deployment request it names must be the one Shipmate issued for this release, environment and action."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.commits import CommitMismatch, short
 from bot.domain.errors import Refusal
 from bot.domain.gates import evaluate
 from bot.domain.message import Code, Message
-from bot.domain.pipeline import RequestStatus
+from bot.domain.pipeline import Action, RequestStatus
 from bot.domain.validation import ReleaseRef
 from bot.services import lookup
 from bot.services.context import ServiceContext
@@ -31,7 +34,7 @@ class GateQuery:
     environment: str
     wait_seconds: int = 0
     request_id: str | None = None  # the deployment request Shipmate sent, when CI runs one
-    commit: str | None = None  # the commit being deployed: recorded on the release (GitHub maps shas to it)
+    commit: str | None = None  # the commit being deployed: must be the release's
     source: str = "api"  # api | github
 
 
@@ -44,18 +47,57 @@ class Verdict:
     rejected: bool  # someone rejected the release: no approval lifts that
     row_version: int  # the release as judged; a newer version is worth judging again
     freeze_ends: datetime | None  # a freeze refuses until then
+    commit: str | None = None  # the release's recorded commit; None: it cannot be checked by commit
 
     @property
     def allowed(self) -> bool:
         return not self.refusals
 
+    @property
+    def commit_mismatch(self) -> bool:
+        return any(refusal.gate == COMMIT_GATE and refusal.public == OTHER_COMMIT for refusal in self.refusals)
+
     def reasons(self) -> list[dict[str, str]]:
         return [{"gate": refusal.gate, "message": refusal.message.plain()} for refusal in self.refusals]
 
 
+COMMIT_GATE = "commit"
+OTHER_COMMIT = "another commit than the release's"
+
+
+def commit_refusal(release: Release, claimed: str | None) -> Refusal | None:
+    """A release with a recorded commit is deployed only as that commit, and the check must say which it is."""
+    if not release.commit_sha:
+        return None
+    if claimed is None:
+        return Refusal(
+            COMMIT_GATE,
+            Message(
+                "{ref} is commit {sha}: send the commit you deploy with the check (`commit`, 40 hex digits, "
+                "`git rev-parse HEAD`).",
+                ref=release.ref,
+                sha=Code(short(release.commit_sha)),
+            ),
+            "no commit given",
+        )
+    if claimed.lower() != release.commit_sha:
+        mismatch = CommitMismatch(release.ref, release.commit_sha, claimed, who="this check")
+        return Refusal(COMMIT_GATE, mismatch.text, OTHER_COMMIT)
+    return None
+
+
 def _request_refusal(request_id: str, status: str | None, release: Release, environment: str) -> Refusal:
     if status is None:
-        return Refusal("request", Message("Shipmate sent no deployment request {id}.", id=Code(request_id, 64)))
+        return Refusal(
+            "request",
+            Message(
+                "Shipmate sent no deployment request {id} to deploy {ref} to {env}.",
+                id=Code(request_id, 64),
+                ref=release.ref,
+                env=environment,
+            ),
+            "not a deployment request Shipmate issued for this release",
+        )
     return Refusal(
         "request",
         Message(
@@ -65,6 +107,7 @@ def _request_refusal(request_id: str, status: str | None, release: Release, envi
             env=environment,
             status=status.replace("_", " "),
         ),
+        "a repeated deployment request",
     )
 
 
@@ -76,9 +119,23 @@ async def judge(ctx: ServiceContext, query: GateQuery) -> Verdict:
         release = await lookup.release(session, team_id=query.team_id, ref=ReleaseRef(query.service, query.version))
         facts = await gate_facts(session, ctx, release, env, actor_id=CI_ACTOR, override_reason=None, members=members)
         refusals = evaluate(facts)
+        if (wrong_commit := commit_refusal(release, query.commit)) is not None:
+            refusals.append(wrong_commit)
         if query.request_id is not None:
             request = await requests_repo.by_request_id(session=session, request_id=query.request_id)
-            mismatch = request is None or request.team_id != query.team_id or request.environment != env.name
+            # A request is bound to the release, environment and action it was issued for: an override given for
+            # one never lifts a freeze for another.
+            mismatch = request is None or (
+                request.team_id,
+                request.release_id,
+                request.environment,
+                request.action,
+            ) != (
+                query.team_id,
+                release.pk,
+                env.name,
+                Action.DEPLOY,
+            )
             if mismatch or (request is not None and request.status != RequestStatus.REQUESTED):
                 status = None if mismatch or request is None else request.status
                 refusals.append(_request_refusal(query.request_id, status, release, env.name))
@@ -86,13 +143,22 @@ async def judge(ctx: ServiceContext, query: GateQuery) -> Verdict:
                 refusals = [refusal for refusal in refusals if refusal.gate != "freeze"]
     freeze_ends = facts.freezes[0].ends_at if facts.freezes else None
     rejected = facts.approvals is not None and bool(facts.approvals.rejected_by)
-    return Verdict(release.pk, release.ref, env.name, tuple(refusals), rejected, release.row_version, freeze_ends)
+    return Verdict(
+        release.pk,
+        release.ref,
+        env.name,
+        tuple(refusals),
+        rejected,
+        release.row_version,
+        freeze_ends,
+        release.commit_sha,
+    )
 
 
 async def record(
     ctx: ServiceContext, answered: Sequence[tuple[GateQuery, Verdict, float]], *, session: AsyncSession | None = None
 ) -> None:
-    """Audit each answer on its release (one transaction for many), and remember the commit CI named."""
+    """Audit each answer on its release (one transaction for many)."""
     if session is None:
         async with ctx.db.transaction() as own:
             await record(ctx, answered, session=own)
@@ -115,13 +181,6 @@ async def record(
                 "source": query.source,
             },
         )
-        if query.commit:
-            await session.exec(
-                update(Release)
-                .where(col(Release.id) == verdict.release_id, col(Release.team_id) == query.team_id)
-                .values(commit_sha=query.commit.lower())
-                .execution_options(synchronize_session=False)
-            )
 
 
 async def check(ctx: ServiceContext, query: GateQuery) -> Verdict:

@@ -192,5 +192,8 @@ class GateWaits:
 
 
 def _worth_waiting(verdict: Verdict) -> bool:
-    """A rejected, cancelled or rolled back release, or a repeated request, will not pass however long we wait."""
-    return not verdict.rejected and not any(refusal.gate in ("status", "request") for refusal in verdict.refusals)
+    """A rejected, cancelled or rolled back release, a repeated request or another commit will not pass however long
+    we wait."""
+    return not verdict.rejected and not any(
+        refusal.gate in ("status", "request", "commit") for refusal in verdict.refusals
+    )

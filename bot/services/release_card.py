@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import approval_policy
+from bot.domain import approval_policy, commits
 from bot.domain.approval_policy import ApprovalState, Decision, Members
 from bot.domain.lifecycle import OPEN, Status
 from bot.domain.mrkdwn import mention
@@ -52,6 +52,15 @@ class CardView:
     pipeline_text: str
     buttons: list[Button]
     deploying: list[str] = field(default_factory=list)  # "Deploying to prod…" lines (safe mrkdwn)
+    commit_url: str | None = None  # the commit's page, when the release has a commit and a repository
+
+
+def commit_url(policy: Policy, api_url: str, release: Release) -> str | None:
+    """The release's commit on GitHub, when it has a commit and its service a repository."""
+    settings = policy.services.get(release.service)
+    if not release.commit_sha or settings is None or not settings.github_repository:
+        return None
+    return commits.commit_url(api_url, settings.github_repository, release.commit_sha)
 
 
 def approval_line(state: ApprovalState) -> str:
@@ -103,6 +112,8 @@ def build_card(
     deployments: Sequence[Deployment],
     members: Members,
     requests: Sequence[DeploymentRequest] = (),
+    *,
+    commit_url: str | None = None,
 ) -> CardView:
     status = release.status
     states = approval_policy.states(
@@ -140,6 +151,7 @@ def build_card(
         pipeline_text=pipeline_line(policy, deployed, (request.environment for request in requests)),
         buttons=buttons,
         deploying=[deploying_line(request) for request in requests],
+        commit_url=commit_url,
     )
 
 
@@ -162,18 +174,19 @@ async def refresh(
     *,
     new: bool = False,
     decisions: Sequence[Decision] | None = None,
+    commit_url: str | None = None,
 ) -> None:
     """Owe Slack the card in its current state (older unsent cards are dropped). A `new` release has no decisions,
     deployments, deployment requests or older cards to look up; `decisions`: its active ones, when known."""
     if new:
-        card = build_card(policy, release, (), (), members)
+        card = build_card(policy, release, (), (), members, commit_url=commit_url)
     else:
         team_id, release_id = release.team_id, release.pk
         if decisions is None:
             decisions = await approvals_repo.active(session=session, team_id=team_id, release_id=release_id)
         deployments = await deployments_repo.for_release(session=session, team_id=team_id, release_id=release_id)
         requests = await requests_repo.open_for_releases(session=session, team_id=team_id, release_ids=[release_id])
-        card = build_card(policy, release, decisions, deployments, members, requests[release_id])
+        card = build_card(policy, release, decisions, deployments, members, requests[release_id], commit_url=commit_url)
         await outbox.supersede_cards(session=session, team_id=team_id, release_id=release_id)
     outbox.enqueue(
         session=session,

@@ -29,7 +29,14 @@ async def touch(
     release.row_version += 1
     release.updated_at = ctx.now()
     session.add(release)
-    await release_card.refresh(session, ctx.policy, release, members, decisions=decisions)
+    await release_card.refresh(
+        session,
+        ctx.policy,
+        release,
+        members,
+        decisions=decisions,
+        commit_url=release_card.commit_url(ctx.policy, ctx.settings.shipmate_github_api_url, release),
+    )
     await lifecycle_hooks.after_change(session, ctx, release)
 
 

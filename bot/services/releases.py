@@ -11,7 +11,16 @@ from bot.domain.lifecycle import Event, Status
 from bot.domain.policy import Members
 from bot.domain.proposal import ProposeRequest
 from bot.domain.validation import ReleaseRef
-from bot.services import approvals, conflicts, lifecycle_hooks, lookup, refusals, release_card, release_state
+from bot.services import (
+    approvals,
+    commits,
+    conflicts,
+    lifecycle_hooks,
+    lookup,
+    refusals,
+    release_card,
+    release_state,
+)
 from bot.services.context import Actor, ServiceContext
 from storage.models import AuditEvent, Release
 from storage.repositories import approvals as approvals_repo
@@ -67,9 +76,13 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
                 "proposed",
                 summary=request.summary,
                 risk=request.risk,
+                commit=request.commit_sha,
                 **approvals.scope_details(release),
             )
-            await release_card.refresh(session, ctx.policy, release, members, new=True)
+            await release_card.refresh(
+                session, ctx.policy, release, members, new=True, commit_url=commits.url_of(ctx, release)
+            )
+            await commits.plan_resolution(session, ctx, release)
             await conflicts.announce_conflicts(session, ctx, release)
             await lifecycle_hooks.after_propose(session, ctx, release, new=True)
     except IntegrityError:  # a concurrent proposal of the same ref won the race
@@ -88,6 +101,9 @@ async def _repropose(
 ) -> Release:
     """A rejected release comes back with its fixes: decisions start over, the same message is updated."""
     release = await lookup.owned_release(session, ctx, actor, existing.pk, members, doing="propose {ref} again")
+    if request.commit_sha:  # the same version is the same code: a re-proposal may name its commit, never another
+        commits.refuse_change(release, request.commit_sha)
+        release.commit_sha = request.commit_sha
     release.summary = request.summary
     for name in ("changes", "rollback_plan", "window_start", "window_end"):
         if getattr(request, name):
@@ -106,6 +122,7 @@ async def _repropose(
     release_card.thread(session, release, "thread_reproposed", actor=actor.user_id)
     await release_state.transition(session, ctx, release, Event.REPROPOSED, actor_id=actor.user_id, members=members)
     await lifecycle_hooks.after_propose(session, ctx, release)
+    await commits.plan_resolution(session, ctx, release)
     return release
 
 
@@ -140,7 +157,9 @@ async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_ca
         requests = await requests_repo.open_for_releases(
             session=session, team_id=actor.team_id, release_ids=[release.pk]
         )
-    return release_card.build_card(ctx.policy, release, decisions, deployed, members, requests[release.pk])
+    return release_card.build_card(
+        ctx.policy, release, decisions, deployed, members, requests[release.pk], commit_url=commits.url_of(ctx, release)
+    )
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,9 @@ async def rollback(
         restored_release = await lookup.release(session, team_id=actor.team_id, ref=restored.release_id)
         deployer = ctx.policy.deployer(service)
         if deployer is not None:  # the deployer puts the earlier version back; CI's report applies the rollback
-            ask = deploy_requests.Ask(Action.ROLLBACK, restored.version, actor.user_id, reason=reason)
+            ask = deploy_requests.Ask(
+                Action.ROLLBACK, restored.version, actor.user_id, reason=reason, commit=restored_release.commit_sha
+            )
             requested = await deploy_requests.request(session, ctx, release, env, members, ask)
         else:
             await _apply(session, ctx, actor.user_id, env, reason, release, live, restored, restored_release, members)

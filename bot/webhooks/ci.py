@@ -3,7 +3,8 @@
 Signed with SHIPMATE_WEBHOOK_SECRET in scheme v2 (`bot.webhooks.signing`: `X-Shipmate-Timestamp` and
 `X-Shipmate-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`, at most 5 minutes from now).
 Answers JSON: 201 recorded, 200 already recorded under that delivery id, 401 signature or time, 422 body,
-403 another workspace, 404 unknown release, 409 refused (gates, or a delivery id reused for another body),
+403 another workspace, 404 unknown release, 409 refused (gates; `commit_mismatch`: another commit than the
+release's; `request_mismatch`: a request issued for another version or environment; a delivery id reused),
 503 Slack could not confirm the workspace. Only 201 changes anything.
 
 Every delivery the server understood is answered once: the answer is kept with its `delivery_id`, and a repeat
@@ -28,7 +29,7 @@ from bot.services.context import ServiceContext
 from bot.services.deliveries import Delivery, Receipt
 from bot.services.deployments import CiReport, DeployOutcome
 from bot.webhooks import fields, signing
-from bot.webhooks.fields import EnvironmentName, RequestId, ServiceName, TeamId, Version
+from bot.webhooks.fields import CommitSha, EnvironmentName, RequestId, ServiceName, TeamId, Version
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class DeploymentHook(BaseModel):
     request_id: RequestId | None = None
     # When the change was committed (ISO 8601 with an offset): lead time for changes starts there.
     commit_at: Annotated[AwareDatetime | None, AfterValidator(_utc)] = None
+    commit: CommitSha | None = None  # the commit deployed: must be the release's when it has one
 
 
 def _refusal(status: int, error: str, **extra: Any) -> Receipt:
@@ -103,6 +105,7 @@ async def _process(services: ServiceContext, hook: DeploymentHook, delivery: Del
         url=hook.url,
         request_id=hook.request_id,
         commit_at=hook.commit_at,
+        commit=hook.commit.lower() if hook.commit else None,
         fingerprint=delivery.fingerprint,
     )
     try:
@@ -114,7 +117,7 @@ async def _process(services: ServiceContext, hook: DeploymentHook, delivery: Del
     except NotFound as error:
         return _refusal(404, "not_found", message=error.plain)
     except DomainError as error:
-        return _refusal(409, "refused", message=error.plain)
+        return _refusal(409, error.code, message=error.plain)
     except Exception:  # a bug or an outage: nothing was committed; the id ties the answer to the log
         incident = uuid.uuid4().hex[:8]
         where = {"error_id": incident, "team": hook.team_id, "release": f"{hook.service}@{hook.version}"}

@@ -79,9 +79,18 @@ async def receive(request: web.Request, waits: GateWaits, installation: Installa
         "release": verdict.ref,
         "environment": verdict.environment,
         "waited_seconds": round(waited, 3),
+        "commit": verdict.commit,
+        "commit_checked": verdict.commit is not None,
     }
+    if verdict.commit is None:
+        answer["note"] = (
+            f"{verdict.ref} has no recorded commit, so Shipmate cannot check which code this is: "
+            f"propose releases with --commit (or tag them v<version> in the service's github_repository)."
+        )
     if verdict.allowed:
         return web.json_response(answer, status=200)
+    if verdict.commit_mismatch:
+        answer["error"] = "commit_mismatch"
     return web.json_response({**answer, "reasons": verdict.reasons()}, status=409)
 
 

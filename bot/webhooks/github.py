@@ -1,8 +1,11 @@
 """`POST /hooks/github`: GitHub's webhooks, verified with `X-Hub-Signature-256` (HMAC-SHA256 of the raw body with
-SHIPMATE_GITHUB_WEBHOOK_SECRET) and idempotent on `X-GitHub-Delivery`.
+SHIPMATE_GITHUB_WEBHOOK_SECRET), idempotent on what the signature covers: the deployment status's id, the
+deployment's id (`X-GitHub-Delivery` is not signed: a captured body re-sent under a fresh delivery id is the same
+event).
 
 Events: `ping` (200), `deployment_status`, `deployment_protection_rule`. Anything else, or a repository or
-environment the policy does not map, is acknowledged (202) and ignored, so GitHub's delivery log says why. The
+environment the policy does not map, is acknowledged (202) and ignored, so GitHub's delivery log says why. A
+repository is matched by name and, when the policy pins it (`github_repository_id`), by GitHub's id too. The
 models read only the fields we use, as GitHub publishes them (tests replay GitHub's own example payloads).
 """
 
@@ -10,9 +13,11 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -35,11 +40,13 @@ class _Model(BaseModel):
 
 
 class Repository(_Model):
+    id: int
     full_name: str = Field(max_length=200)
 
 
 class Deployment(_Model):
-    sha: str | None = Field(default=None, max_length=64)
+    id: int
+    sha: str = Field(pattern=r"^[0-9a-fA-F]{40}$")
     ref: str | None = Field(default=None, max_length=255)
     environment: str = Field(max_length=255)
     payload: dict[str, Any] | str | None = None
@@ -57,6 +64,7 @@ class Deployment(_Model):
 
 
 class DeploymentStatus(_Model):
+    id: int
     state: str = Field(max_length=20)
     environment: str | None = Field(default=None, max_length=255)
     target_url: str | None = None
@@ -74,7 +82,7 @@ class ProtectionRuleEvent(_Model):
     action: str
     environment: str = Field(max_length=255)
     deployment_callback_url: str = Field(max_length=1000)
-    deployment: Deployment | None = None
+    deployment: Deployment
     repository: Repository
 
 
@@ -127,9 +135,17 @@ async def receive(request: web.Request, ctx: ServiceContext) -> web.Response:
         )
     except ValidationError as exc:
         return invalid_body(exc)
-    service = ctx.policy.service_for_repository(parsed.repository.full_name)
+    repository = parsed.repository
+    service = ctx.policy.service_for_repository(repository.full_name)
     if service is None:
-        return _ignored(f"No service has github_repository = {parsed.repository.full_name!r} in the policy.")
+        return _ignored(f"No service has github_repository = {repository.full_name!r} in the policy.")
+    pinned = ctx.policy.repository_pin(service)
+    if pinned is not None and pinned != repository.id:
+        log.warning("github event for %s with repository id %s; the policy pins %s", service, repository.id, pinned)
+        return _ignored(
+            f"{repository.full_name} has id {repository.id}, not the github_repository_id {pinned} the policy pins "
+            "for it (deleted and re-created?); `shipmate doctor` shows the id GitHub has now."
+        )
     deployment = parsed.deployment
     github_env = parsed.environment if isinstance(parsed, ProtectionRuleEvent) else parsed.deployment.environment
     env = ctx.policy.environment_for_github(github_env)
@@ -137,26 +153,25 @@ async def receive(request: web.Request, ctx: ServiceContext) -> web.Response:
         return _ignored(f"No environment stands for the GitHub environment {github_env!r} (github_environment).")
     d = GithubDeployment(
         team_id=settings.shipmate_github_team_id,
-        delivery=delivery,
+        repository=repository.full_name,
         service=service,
         environment=env.name,
         github_environment=github_env,
-        payload=deployment.payload if deployment else None,
-        ref=deployment.ref if deployment else None,
-        sha=deployment.sha if deployment else None,
+        deployment_id=deployment.id,
+        sha=deployment.sha.lower(),
+        payload=deployment.payload,
+        ref=deployment.ref,
     )
     try:
         if isinstance(parsed, DeploymentStatusEvent):
-            handled = await github_events.deployment_status(
-                ctx, d, parsed.deployment_status.state, _link(parsed.deployment_status)
-            )
+            status = parsed.deployment_status
+            handled = await github_events.deployment_status(ctx, d, status.id, status.state, _link(status))
         else:
-            if not _callback_ok(settings.shipmate_github_api_url, parsed.deployment_callback_url):
-                return error(
-                    422,
-                    "invalid_body",
-                    details=[{"field": "deployment_callback_url", "message": "not on SHIPMATE_GITHUB_API_URL"}],
-                )
+            problem = callback_problem(
+                settings.shipmate_github_api_url, repository.full_name, parsed.deployment_callback_url
+            )
+            if problem is not None:
+                return error(422, "invalid_body", details=[{"field": "deployment_callback_url", "message": problem}])
             handled = await github_events.protection_rule(ctx, d, parsed.deployment_callback_url)
     except GateBlocked as refused:
         reasons = [refusal.message.plain() for refusal in refused.refusals]
@@ -169,7 +184,7 @@ async def receive(request: web.Request, ctx: ServiceContext) -> web.Response:
     except NotFound as refused:
         return _ignored(refused.plain)
     except DomainError as refused:
-        return error(409, "refused", message=refused.plain)
+        return error(409, refused.code, message=refused.plain)
     except Exception:  # a bug or an outage: nothing was committed; GitHub can redeliver
         incident = uuid.uuid4().hex[:8]
         log.exception("github %s delivery %s failed (%s)", event, delivery, incident)
@@ -177,9 +192,30 @@ async def receive(request: web.Request, ctx: ServiceContext) -> web.Response:
     return _answer(handled)
 
 
-def _callback_ok(api_url: str, url: str) -> bool:
-    """Our token only ever goes to GitHub's API: the callback must be a protection-rule URL under it."""
-    return url.startswith(api_url + "/repos/") and url.endswith("/deployment_protection_rule")
+_CALLBACK_PATH = re.compile(
+    r"^/repos/([A-Za-z0-9_.-]{1,100})/([A-Za-z0-9_.-]{1,100})/actions/runs/([0-9]{1,20})/deployment_protection_rule$"
+)
+
+
+def callback_problem(api_url: str, repository: str, url: str) -> str | None:
+    """Our token only ever goes to GitHub's API, for the repository the event is about: the callback must be
+    exactly `<api>/repos/<owner>/<repo>/actions/runs/<id>/deployment_protection_rule`, nothing before, after or
+    around it (no user info, query, fragment, dot segments or encoded characters). None when it is; else why not."""
+    api = urlsplit(api_url)
+    given = urlsplit(url)
+    if (given.scheme, given.netloc.lower()) != (api.scheme, api.netloc.lower()) or given.username or given.password:
+        return "must be on SHIPMATE_GITHUB_API_URL's host"
+    if given.query or given.fragment or "?" in url or "#" in url or "%" in url:
+        return "must have no query, fragment or encoded characters"
+    prefix = api.path.rstrip("/")
+    if not given.path.startswith(prefix + "/"):
+        return "must be under SHIPMATE_GITHUB_API_URL"
+    match = _CALLBACK_PATH.match(given.path[len(prefix) :])
+    if match is None or any(part in (".", "..") for part in match.groups()[:2]):
+        return "must be /repos/<owner>/<repo>/actions/runs/<id>/deployment_protection_rule"
+    if f"{match.group(1)}/{match.group(2)}".lower() != repository.lower():
+        return "must be for the repository the event is about"
+    return None
 
 
 def handler(ctx: ServiceContext) -> Callable[[web.Request], Awaitable[web.Response]]:

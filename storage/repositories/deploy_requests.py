@@ -7,7 +7,7 @@ from sqlalchemy import bindparam
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import DeploymentRequest, Release
+from storage.models import DeploymentRequest
 
 OPEN = "requested"
 
@@ -24,15 +24,22 @@ async def by_request_id(*, session: AsyncSession, request_id: str, lock: bool = 
     return (await session.exec(query)).first()
 
 
+TRACKED = "github"  # the deployer of a request that only follows a deployment GitHub started
+
+
 async def open_for_slot(
-    *, session: AsyncSession, team_id: str, service: str, environment: str
+    *, session: AsyncSession, team_id: str, service: str, environment: str, requested_only: bool = False
 ) -> DeploymentRequest | None:
+    """The newest open request of the slot; `requested_only`: one Shipmate asked a deployer for (not one that
+    follows a deployment GitHub started)."""
     query = select(DeploymentRequest).where(
         DeploymentRequest.team_id == team_id,
         DeploymentRequest.service == service,
         DeploymentRequest.environment == environment,
         DeploymentRequest.status == OPEN,
     )
+    if requested_only:
+        query = query.where(DeploymentRequest.deployer != TRACKED)
     return (await session.exec(query.order_by(col(DeploymentRequest.id).desc()))).first()
 
 
@@ -92,14 +99,3 @@ async def undeliverable(*, session: AsyncSession, request_id: str, error: str) -
         .execution_options(synchronize_session=False)
     )
     return await by_request_id(session=session, request_id=request_id)
-
-
-async def release_by_commit(*, session: AsyncSession, team_id: str, service: str, sha: str) -> Release | None:
-    """The newest release of `service` whose recorded commit is `sha`."""
-    query = (
-        select(Release)
-        .where(Release.team_id == team_id, Release.service == service, Release.commit_sha == sha.lower())
-        .order_by(col(Release.id).desc())
-        .limit(1)
-    )
-    return (await session.exec(query)).first()

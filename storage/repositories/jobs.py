@@ -168,10 +168,12 @@ async def finish(*, session: AsyncSession, job_ids: Iterable[int], status: str =
     )
 
 
-async def again(*, session: AsyncSession, job_id: int, due_at: datetime, payload: dict[str, Any] | None = None) -> None:
-    """A recurring job went out: back to pending for its next round."""
+async def again(
+    *, session: AsyncSession, job_id: int, due_at: datetime, payload: dict[str, Any] | None = None, error: str = ""
+) -> None:
+    """A recurring job went out (or must wait, `error` saying why): back to pending for its next round."""
     values: dict[str, Any] = {"status": "pending", "due_at": due_at, "claimed_by": None, "claimed_until": None}
-    values.update(attempts=0, last_error="")
+    values.update(attempts=0, last_error=error[:1000])
     if payload is not None:
         values["payload"] = payload
     await session.exec(

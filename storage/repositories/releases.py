@@ -101,6 +101,17 @@ async def with_status(
     return (await session.exec(query)).all()
 
 
+async def with_commit(*, session: AsyncSession, team_id: str, service: str, sha: str) -> Sequence[Release]:
+    """The releases of `service` whose recorded commit is `sha`, newest first (a few at most: one per version)."""
+    query = (
+        select(Release)
+        .where(Release.team_id == team_id, Release.service == service, Release.commit_sha == sha.lower())
+        .order_by(col(Release.id).desc())
+        .limit(20)
+    )
+    return (await session.exec(query)).all()
+
+
 def add(session: AsyncSession, release: Release, /) -> Release:
     session.add(release)
     return release

@@ -1,6 +1,7 @@
 """The other side of the pipeline: a CI webhook receiver and the parts of GitHub's REST API Shipmate calls
-(`workflow_dispatch`, protection rule reviews), answering as they do (a 200 for CI, GitHub's 204 No Content),
-recording every request with its headers and raw body, and failing on demand."""
+(`workflow_dispatch`, protection rule reviews, reading a tag's commit and a repository's id), answering as they do
+(a 200 for CI, GitHub's 204 No Content, GitHub's JSON documents and its 404 and rate-limit answers), recording every
+request with its headers and raw body, and failing on demand."""
 
 import asyncio
 import json
@@ -24,10 +25,24 @@ class Received:
         return dict(json.loads(self.body))
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A GitHub GET answered with this status, headers and GitHub's error document."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    message: str = "Server Error"
+
+
 @dataclass
 class FakePipeline:
     received: list[Received] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)  # statuses to answer before answering normally
+    # GitHub's git data, by "owner/repo": tag → commit (lightweight tags) or tag → ("tag", tag object sha, commit).
+    tags: dict[str, dict[str, str | tuple[str, str, str]]] = field(default_factory=dict)
+    repository_ids: dict[str, int] = field(default_factory=dict)
+    read_fail_next: list[Refusal] = field(default_factory=list)  # answers to GETs before answering normally
+    reads: list[str] = field(default_factory=list)  # GET paths, in order
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     port: int = 0
@@ -45,6 +60,9 @@ class FakePipeline:
         app.router.add_post(CI_PATH, self._ci)
         app.router.add_post("/repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches", self._github)
         app.router.add_post("/repos/{owner}/{repo}/actions/runs/{run}/deployment_protection_rule", self._github)
+        app.router.add_get("/repos/{owner}/{repo}/git/ref/tags/{tag:.+}", self._tag_ref)
+        app.router.add_get("/repos/{owner}/{repo}/git/tags/{sha}", self._tag_object)
+        app.router.add_get("/repos/{owner}/{repo}", self._repository)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -95,3 +113,73 @@ class FakePipeline:
 
     async def _github(self, request: web.Request) -> web.Response:
         return await self._record(request) or web.Response(status=204)
+
+    # -- GitHub's REST API, read side ---------------------------------------------------------------------
+    def _read(self, request: web.Request) -> web.Response | None:
+        self.reads.append(request.path)
+        if self.read_fail_next:
+            refusal = self.read_fail_next.pop(0)
+            body = {"message": refusal.message, "documentation_url": "https://docs.github.com/rest"}
+            return web.json_response(body, status=refusal.status, headers=refusal.headers)
+        return None
+
+    @staticmethod
+    def _not_found(doc: str) -> web.Response:
+        body = {"message": "Not Found", "documentation_url": f"https://docs.github.com/rest/{doc}", "status": "404"}
+        return web.json_response(body, status=404)
+
+    async def _tag_ref(self, request: web.Request) -> web.Response:
+        refused = self._read(request)
+        if refused is not None:
+            return refused
+        repository = f"{request.match_info['owner']}/{request.match_info['repo']}"
+        tag = request.match_info["tag"]
+        target = self.tags.get(repository, {}).get(tag)
+        if target is None:
+            return self._not_found("git/refs#get-a-reference")
+        sha, kind = (target, "commit") if isinstance(target, str) else (target[1], "tag")
+        api = f"{self.url}/repos/{repository}"
+        body = {
+            "ref": f"refs/tags/{tag}",
+            "node_id": "MDM6UmVmcmVmcy9oZWFkcy9mZWF0dXJlQQ==",
+            "url": f"{api}/git/refs/tags/{tag}",
+            "object": {"type": kind, "sha": sha, "url": f"{api}/git/{kind}s/{sha}"},
+        }
+        return web.json_response(body)
+
+    async def _tag_object(self, request: web.Request) -> web.Response:
+        refused = self._read(request)
+        if refused is not None:
+            return refused
+        repository = f"{request.match_info['owner']}/{request.match_info['repo']}"
+        sha = request.match_info["sha"]
+        for tag, target in self.tags.get(repository, {}).items():
+            if isinstance(target, tuple) and target[1] == sha:
+                api = f"{self.url}/repos/{repository}"
+                body = {
+                    "node_id": "MDM6VGFnOTQwYmQzMzYyNDhlZmFlMGY5ZWU1YmM3YjJkNWM5ODU4ODdiMTZhYw==",
+                    "tag": tag,
+                    "sha": sha,
+                    "url": f"{api}/git/tags/{sha}",
+                    "message": f"release {tag}",
+                    "tagger": {
+                        "name": "Monalisa Octocat",
+                        "email": "octocat@github.com",
+                        "date": "2026-06-01T12:00:00Z",
+                    },
+                    "object": {"type": "commit", "sha": target[2], "url": f"{api}/git/commits/{target[2]}"},
+                    "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None},
+                }
+                return web.json_response(body)
+        return self._not_found("git/tags#get-a-tag")
+
+    async def _repository(self, request: web.Request) -> web.Response:
+        refused = self._read(request)
+        if refused is not None:
+            return refused
+        repository = f"{request.match_info['owner']}/{request.match_info['repo']}"
+        if repository not in self.repository_ids:
+            return self._not_found("repos/repos#get-a-repository")
+        return web.json_response(
+            {"id": self.repository_ids[repository], "full_name": repository, "private": False, "name": repository}
+        )

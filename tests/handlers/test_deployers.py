@@ -81,6 +81,7 @@ async def test_deploy_click_sends_one_signed_request_and_shows_deploying_until_c
         "action": "deploy",
         "service": "payments",
         "version": "2.5.0",
+        "commit": None,
         "environment": "dev",
         "release_url": body["release_url"],
         "requested_by": PROPOSER,

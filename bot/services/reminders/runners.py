@@ -15,7 +15,7 @@ from bot.domain.policy import is_user_group
 from bot.domain.reminders import Kind
 from bot.domain.timeparse import parse_duration
 from bot.render import render, render_text
-from bot.services import deploy_requests, github_events, metrics_digest, release_card, reviews
+from bot.services import commits, deploy_requests, github_events, metrics_digest, release_card, reviews
 from bot.services.context import ServiceContext
 from bot.services.reminders import approval_digest
 from storage.models import ActionItem, Release, ScheduledJob
@@ -191,6 +191,7 @@ RUNNERS: dict[str, Runner] = {
     Kind.ACTION_ITEM: run_action_items,
     JobKind.DEPLOY_TIMEOUT: deploy_requests.run_timeouts,
     JobKind.PROTECTION_RULE: github_events.run_protection,
+    JobKind.RESOLVE_COMMIT: commits.run_resolutions,
     Kind.METRICS_DIGEST: metrics_digest.run,
 }
 
