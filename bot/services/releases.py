@@ -54,6 +54,7 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
                     proposer_id=actor.user_id,
                     channel_id=channel,
                     scope_changed_by=actor.user_id,
+                    scope_authors=actor.user_id,
                     created_at=ctx.now(),
                     updated_at=ctx.now(),
                     **request.columns(),
@@ -101,7 +102,7 @@ async def _repropose(
         actor.user_id,
         "reproposed",
         summary=request.summary,
-        **approvals.mark_scope_changed(release, actor.user_id),
+        **approvals.mark_scope_changed(release, actor.user_id, new_proposal=True),
     )
     release_card.thread(session, release, "thread_reproposed", actor=actor.user_id)
     await release_state.transition(session, ctx, release, Event.REPROPOSED, actor_id=actor.user_id, members=members)

@@ -1,6 +1,6 @@
 """The append-only audit trail."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, func
@@ -56,3 +56,27 @@ async def count_before(*, session: AsyncSession, team_id: str, release_id: int, 
     """How many events of a release are older than event `before_id` (an index range count)."""
     params = {"team_id": team_id, "release_id": release_id, "before_id": before_id}
     return int((await session.exec(_COUNT_BEFORE, params=params)).one())
+
+
+async def recent_of_release(
+    *, session: AsyncSession, team_id: str, release_id: int, actions: Collection[str], within: int
+) -> Sequence[AuditEvent]:
+    """The events with one of `actions` among a release's newest `within`, newest first: a bounded look back,
+    whatever the length of the trail."""
+    recent = (
+        select(AuditEvent.id)
+        .where(AuditEvent.team_id == team_id, AuditEvent.release_id == release_id)
+        .order_by(col(AuditEvent.id).desc())
+        .limit(within)
+        .subquery()
+    )
+    query = (
+        select(AuditEvent)
+        .where(
+            AuditEvent.team_id == team_id,
+            col(AuditEvent.id).in_(select(recent.c.id)),
+            col(AuditEvent.action).in_(list(actions)),
+        )
+        .order_by(col(AuditEvent.id).desc())
+    )
+    return (await session.exec(query)).all()
