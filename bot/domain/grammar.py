@@ -201,9 +201,7 @@ def _history(rest: str) -> Command:
     words, extra = _take(rest, 2)
     _need(words, 1, "the release, as `service@version`")
     _no_extra(extra)
-    if len(words) == 1:
-        return History(parse_ref(words[0]))
-    page = words[1]
+    page = words[1] if len(words) > 1 else "1"
     if not is_number(page) or len(page) > MAX_PAGE_DIGITS or int(page) < 1:
         raise Problem(
             "{page} is not a page number: page 1 is the newest events, 2 the ones before.", page=Code(page, 20)
