@@ -13,7 +13,7 @@ from bot.services import conflicts, editing, releases
 from bot.services.context import Actor, ServiceContext
 from handlers.routes import Answer, answers, say
 
-HISTORY_SHOWN = 45  # with the title and the "earlier events" line, inside Slack's 50 blocks
+HISTORY_SHOWN = 45  # events a page: with the title and the page line, inside Slack's 50 blocks
 
 
 def propose_modal(command: dict[str, Any]) -> dict[str, Any]:
@@ -67,9 +67,9 @@ async def show(services: ServiceContext, actor: Actor, command: cmd.Show) -> Ans
 
 @answers(cmd.History)
 async def history(services: ServiceContext, actor: Actor, command: cmd.History) -> Answer:
-    page = await releases.history(services, actor, command.ref, limit=HISTORY_SHOWN)
-    lines = [render_text("history_line", event=event) for event in page.events]
-    return render("history", ref=page.release.ref, lines=lines, earlier=page.earlier)
+    found = await releases.history(services, actor, command.ref, page=command.page, per_page=HISTORY_SHOWN)
+    lines = [render_text("history_line", event=event) for event in found.events]
+    return render("history", history=found, ref=found.release.ref, lines=lines)
 
 
 @answers(cmd.Cancel)

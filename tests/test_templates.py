@@ -13,7 +13,8 @@ from bot.domain.lifecycle import Status
 from bot.domain.policy import Policy
 from bot.render import render, render_text
 from bot.services.release_card import build_card
-from storage.models import Approval, Deployment, Release
+from bot.services.releases import History
+from storage.models import Approval, AuditEvent, Deployment, Release
 
 HOSTILE = '<!channel> <@U0EVIL> <https://evil.example|click> & *bold* `code` " \\ {{ 7*7 }} ü 🚀'
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -103,6 +104,23 @@ def test_list_and_modals_are_valid() -> None:
         view = render(name, private_metadata="{}", **extra)
         View(**view).validate_json()
         assert len(view["title"]["text"]) <= 24
+
+
+def test_a_full_history_page_is_valid_block_kit_and_escapes_its_lines() -> None:
+    events = [
+        AuditEvent(id=n, team_id="T0TEAM", release_id=7, actor_id="U0RM", action="noted", details={"why": HOSTILE})
+        for n in range(45)
+    ]
+    page = History(_release(), events, page=2, pages=7, total=300, per_page=45)
+    lines = [render_text("history_line", event=event) for event in events]
+    payload = render("history", history=page, ref="payments@2.4.0", lines=lines)
+    _valid(payload)
+    _assert_inert(payload)
+    assert len(payload["blocks"]) == 47  # the title, where this page is, 45 events: inside Slack's 50
+    where = payload["blocks"][1]["elements"][0]["text"]
+    assert where.startswith("_Events 211–255 of 300, oldest first._")
+    assert "`/release history payments@2.4.0 3` for older events." in where
+    assert "`/release history payments@2.4.0 1` for newer ones." in where
 
 
 def test_missing_names_fail_loudly() -> None:

@@ -1,11 +1,11 @@
 """Whether the approvals given for an environment reach its quorum (who may give one: `permissions`).
 
-Separation of duties: neither the proposer nor whoever last changed the scope counts. One person counts once:
-with approval groups, each approver fills at most one group's slot, chosen so that as many group slots as
-possible are filled.
+Separation of duties: neither the proposer nor anyone who changed the scope since it was proposed (its scope
+authors) counts. One person counts once: with approval groups, each approver fills at most one group's slot, chosen
+so that as many group slots as possible are filled.
 """
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -41,6 +41,16 @@ class ApprovalState:
         )
 
 
+def authors_of(stored: str) -> tuple[str, ...]:
+    """The scope authors as a release stores them (space-separated ids), each once, in the order they came."""
+    return tuple(dict.fromkeys(stored.split()))
+
+
+def add_author(stored: str, user_id: str) -> str:
+    """`stored` with `user_id` added once (a second change by the same person adds nothing)."""
+    return " ".join(dict.fromkeys([*stored.split(), user_id]))
+
+
 def groups_of(env: Environment, user_id: str, members: Members) -> list[str]:
     return [group.name for group in env.approval_groups if includes(group.members, user_id, members)]
 
@@ -72,10 +82,10 @@ def evaluate(
     rejections: Iterable[str] = (),
     proposer_id: str,
     members: Members,
-    scope_author_id: str | None = None,
+    scope_authors: Collection[str] = (),
 ) -> ApprovalState:
     """The quorum state from the active decisions, in the order they were given."""
-    barred = {proposer_id, scope_author_id}
+    barred = {proposer_id, *scope_authors}
     approvers = [user for user in dict.fromkeys(approvals) if user not in barred]
     groups: tuple[GroupProgress, ...] = ()
     if env.approval_groups:
@@ -117,7 +127,7 @@ def states(
     proposer_id: str,
     decisions: Iterable[Decision],
     members: Members,
-    scope_author_id: str | None = None,
+    scope_authors: Collection[str] = (),
 ) -> list[ApprovalState]:
     """The quorum state of every environment that needs approvals, in pipeline order."""
     decided = list(decisions)
@@ -128,7 +138,7 @@ def states(
             rejections=[d.user_id for d in decided if d.environment == env.name and d.decision == "reject"],
             proposer_id=proposer_id,
             members=members,
-            scope_author_id=scope_author_id,
+            scope_authors=scope_authors,
         )
         for env in policy.environments
         if env.needs_approval

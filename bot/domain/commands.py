@@ -40,6 +40,7 @@ class Show(Command):
 @dataclass(frozen=True)
 class History(Command):
     ref: ReleaseRef
+    page: int = 1  # 1: the newest events; each next page goes further back
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ from bot.domain.validation import (
 
 _ENV = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
 _USER = re.compile(r"^<@([UW][A-Z0-9]{2,20})(\|[^>]*)?>$")
+MAX_PAGE_DIGITS = 9  # far past any trail's last page, and within what a database offset takes
 
 Parser = Callable[[str], Command]
 
@@ -217,9 +218,17 @@ def _show(rest: str) -> Command:
     return Show(_ref_only(rest))
 
 
-@verb("history", "history <service@version>")
+@verb("history", "history <service@version> [page]")
 def _history(rest: str) -> Command:
-    return History(_ref_only(rest))
+    words, extra = _take(rest, 2)
+    _need(words, 1, "the release, as `service@version`")
+    _no_extra(extra)
+    page = words[1] if len(words) > 1 else "1"
+    if not is_number(page) or len(page) > MAX_PAGE_DIGITS or int(page) < 1:
+        raise Problem(
+            "{page} is not a page number: page 1 is the newest events, 2 the ones before.", page=Code(page, 20)
+        )
+    return History(parse_ref(words[0]), int(page))
 
 
 @verb("cancel", "cancel <service@version>")

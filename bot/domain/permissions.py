@@ -5,7 +5,7 @@ One `Rule` per environment and action, read by the services (to decide, and to r
 `shipmate policy explain` (to print), so what is enforced and what is explained cannot drift apart.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -54,7 +54,7 @@ class Rule:
     anyone: bool  # nobody is listed: anyone in the workspace
     release_managers: bool  # release managers may as well
     proposer: bool  # the release's proposer may, on their own release
-    scope_author: bool  # whoever last changed the release's scope may
+    scope_author: bool  # anyone who changed the release's scope since it was proposed may
 
     @property
     def doing(self) -> str:
@@ -68,7 +68,7 @@ class Rule:
 
     def who(self, release_managers: Sequence[str]) -> Message:
         """Like "deployers of prod (@U0DAVE, @S0ONCALL) or release managers (@U0RM)"; "anyone else" when nobody
-        is listed (a refusal then only ever concerns the proposer or the scope's last author)."""
+        is listed (a refusal then only ever concerns the proposer or a scope author)."""
         if self.anyone:
             return Message("anyone else")
         parts: list[Value] = []
@@ -131,21 +131,23 @@ def check(
     members: Members,
     ref: str | None = None,
     proposer_id: str | None = None,
-    scope_author_id: str | None = None,
+    scope_authors: Collection[str] = (),
+    changed: Sequence[str] = (),
 ) -> None:
     """Raise `NotAllowed`, naming the rule and who may act, unless `user_id` may take `action` in `env`
-    (on the release `ref`, proposed by `proposer_id`, whose scope `scope_author_id` changed last)."""
+    (on the release `ref`, proposed by `proposer_id`, whose scope `scope_authors` changed since it was proposed;
+    `changed` names what `user_id` changed, for the refusal)."""
     given = rule(env, action)
     managers = policy.release_managers
     if user_id == proposer_id and not given.proposer:
         raise NotAllowed(_OWN[action], ref=ref or "", env=env.name, who=given.who(managers))
-    if user_id == scope_author_id and not given.scope_author:
-        raise NotAllowed(_SCOPE_AUTHOR, ref=ref or "", env=env.name, who=given.who(managers))
+    if user_id in scope_authors and not given.scope_author:
+        raise NotAllowed(_SCOPE_AUTHOR, ref=ref or "", what=_what(changed), who=given.who(managers))
     if not given.admits(user_id, members, managers):
         raise NotAllowed("Only {who} may {doing}.", who=given.who(managers), doing=given.doing)
 
 
-# Refusals of separation of duties, for the actions whose rule bars the proposer or the scope's last author.
+# Refusals of separation of duties, for the actions whose rule bars the proposer or the scope's authors.
 _OWN = {
     Permission.APPROVE: "You proposed {ref}, so you cannot approve or reject it yourself (separation of duties). "
     "Who may approve for {env}: {who}.",
@@ -155,9 +157,18 @@ _OWN = {
     "(separation of duties): {who}.",
 }
 _SCOPE_AUTHOR = (
-    "You made the last change to the scope of {ref}, so someone else must approve it (separation of duties). "
-    "Who may approve for {env}: {who}."
+    "You changed the scope of {ref}{what} since it was proposed, so you may not approve it (separation of duties); "
+    "ask another approver: {who}."
 )
+
+
+def _what(changed: Sequence[str]) -> str:
+    """The refusal's ` (its summary and planned window)`; empty when what was changed is not known."""
+    parts = list(dict.fromkeys(changed))
+    if not parts:
+        return ""
+    listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    return f" (its {listed})"
 
 
 # -- `shipmate policy explain` -------------------------------------------------------------------------------------
@@ -181,7 +192,7 @@ def _describe(given: Rule, has_managers: bool) -> str:
     if not given.proposer:
         barred.append("the release's proposer")
     if not given.scope_author:
-        barred.append("whoever last changed its scope")
+        barred.append("anyone who changed its scope since it was proposed")
     if barred:
         who += (", but never " if given.anyone else "; never ") + " or ".join(barred)
     return who

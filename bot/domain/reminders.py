@@ -124,7 +124,7 @@ def waiting_on_users(
     items: Iterable[tuple[Waiting, Sequence[str], Sequence[str], ApprovalState]], members: Members
 ) -> dict[str, list[Waiting]]:
     """Person → what waits on them. `items`: (what, entities asked, people who may not approve it, state).
-    Groups expand to members; the proposer, whoever last changed the scope (the barred) and anyone who already
+    Groups expand to members; the proposer, the scope's authors (the barred) and anyone who already
     decided are left out."""
     result: dict[str, list[Waiting]] = {}
     for waiting, entities, barred, state in items:

@@ -1,10 +1,17 @@
-"""Post-release review rules: who facilitates, which prompt a reply answers, and the summary's grouping."""
+"""Post-release review rules: who facilitates, which prompt a reply answers, the summary's grouping, and how many
+action items may be open."""
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bot.domain.errors import Conflict
+from bot.domain.message import Mention
 from bot.domain.policy import Policy
+
+# Open action items a review may have, and one person may own in it: a list nobody can work through helps nobody.
+MAX_OPEN_ACTION_ITEMS = 50
+MAX_OPEN_PER_OWNER = 10
 
 _NUMBERED = re.compile(r"^\s*(?:#|q)?(\d{1,2})\s*[.):\-](?:\s+(.*))?$", re.IGNORECASE | re.DOTALL)
 _LABELLED = re.compile(r"^\s*([A-Za-z][A-Za-z' ]{1,60}?)\s*:\s*(.*)$", re.DOTALL)
@@ -79,3 +86,24 @@ def group_replies(replies: Sequence[tuple[str, str]], prompts: Sequence[str]) ->
         for index, body in segments(text, prompts):
             (sections[index] if index is not None else other).answers.append(Answer(user_id, body))
     return [*sections, other] if other.answers else sections
+
+
+def check_room(ref: str, *, open_items: int, owner_id: str | None = None, owned: int = 0) -> None:
+    """Refuse one more action item on `ref`'s review when it already has `open_items` open (`owned` of them by
+    `owner_id`, when known) and that reaches a limit; the refusal says how to make room."""
+    if open_items >= MAX_OPEN_ACTION_ITEMS:
+        raise Conflict(
+            "{ref} has {limit} open action items, the most a review may have: mark one done first "
+            "(`/release action done <id>`).",
+            ref=ref,
+            limit=MAX_OPEN_ACTION_ITEMS,
+        )
+    if owner_id is not None and owned >= MAX_OPEN_PER_OWNER:
+        raise Conflict(
+            "{owner} owns {limit} open action items on {ref}, the most one person may: mark one done "
+            "(`/release action done <id>`) or pick another owner.",
+            field="owner",
+            owner=Mention(owner_id),
+            limit=MAX_OPEN_PER_OWNER,
+            ref=ref,
+        )

@@ -8,6 +8,7 @@ from bot.domain import reminders
 from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from bot.domain.message import Mention, Message
 from bot.domain.reminders import Kind
+from bot.domain.review import check_room
 from bot.domain.timeparse import parse_duration, parse_when, zone
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
 from bot.render import render
@@ -64,6 +65,10 @@ async def add(
                 ref=release.ref,
             )
         await may_add_action_item(session, ctx, actor, release, review, members)
+        open_items, owned = await items_repo.open_counts(
+            session=session, team_id=actor.team_id, release_id=release.pk, owner_id=owner_id
+        )
+        check_room(release.ref, open_items=open_items, owner_id=owner_id, owned=owned)
         item = items_repo.add(
             session,
             ActionItem(

@@ -17,6 +17,7 @@ from bot.domain.lifecycle import OPEN, Event, can
 from bot.domain.message import Message
 from bot.domain.permissions import Permission
 from bot.domain.policy import Environment, Members
+from bot.domain.scope import LABELS
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
 from bot.services import lookup, refusals, release_card, release_state
 from bot.services.context import Actor, ServiceContext
@@ -40,13 +41,20 @@ def states_of(
         proposer_id=release.proposer_id,
         decisions=decisions,
         members=members,
-        scope_author_id=release.scope_changed_by or None,
+        scope_authors=approval_policy.authors_of(release.scope_authors),
     )
 
 
-def may_approve(ctx: ServiceContext, release: Release, env: Environment, user_id: str, members: Members) -> None:
+def may_approve(
+    ctx: ServiceContext,
+    release: Release,
+    env: Environment,
+    user_id: str,
+    members: Members,
+    changed: Sequence[str] = (),
+) -> None:
     """Refuse unless `user_id` may approve (or reject) `release` for `env`: an approver of it, neither its
-    proposer nor whoever last changed its scope."""
+    proposer nor anyone who changed its scope since it was proposed (`changed`: what they changed, if known)."""
     permissions.check(
         ctx.policy,
         env,
@@ -55,16 +63,45 @@ def may_approve(ctx: ServiceContext, release: Release, env: Environment, user_id
         members=members,
         ref=release.ref,
         proposer_id=release.proposer_id,
-        scope_author_id=release.scope_changed_by or None,
+        scope_authors=approval_policy.authors_of(release.scope_authors),
+        changed=changed,
     )
 
 
-def _may_approve(ctx: ServiceContext, release: Release, env: Environment, actor: Actor, members: Members) -> None:
-    may_approve(ctx, release, env, actor.user_id, members)
+# Audit actions that change a release's scope, and what each changed; a proposal starts a new scope history.
+_SCOPE_CHANGES = {"edited": None, "scheduled": LABELS["window"], "commit_recorded": LABELS["commit_sha"]}
+_PROPOSALS = ("proposed", "reproposed")
+_LOOK_BACK = 1000  # events: what a scope author changed is looked for among the newest of the trail
+
+
+async def changed_by(session: AsyncSession, release: Release, user_id: str) -> list[str]:
+    """What `user_id` changed in the scope since the release was last proposed (e.g. ["summary"]), oldest first,
+    for a refusal that names it; empty for anyone who is not a scope author."""
+    if user_id not in approval_policy.authors_of(release.scope_authors):
+        return []
+    events = await audit.recent_of_release(
+        session=session,
+        team_id=release.team_id,
+        release_id=release.pk,
+        actions=[*_SCOPE_CHANGES, *_PROPOSALS],
+        within=_LOOK_BACK,
+    )
+    changed: list[str] = []
+    for event in events:
+        if event.action in _PROPOSALS:
+            break
+        if event.actor_id == user_id:
+            changed.append(_SCOPE_CHANGES[event.action] or str(event.details.get("field", "scope")))
+    return list(dict.fromkeys(reversed(changed)))
 
 
 def _target(
-    ctx: ServiceContext, release: Release, pending: list[ApprovalState], actor: Actor, members: Members
+    ctx: ServiceContext,
+    release: Release,
+    pending: list[ApprovalState],
+    actor: Actor,
+    members: Members,
+    changed: Sequence[str],
 ) -> Environment:
     """The first environment still short of approvals that this person may approve for."""
     candidates = [env for state in pending if not state.met if (env := ctx.policy.environment(state.environment))]
@@ -73,7 +110,7 @@ def _target(
     refusal: NotAllowed | None = None
     for env in candidates:
         try:
-            _may_approve(ctx, release, env, actor, members)
+            may_approve(ctx, release, env, actor.user_id, members, changed)
             return env
         except NotAllowed as error:
             refusal = refusal or error
@@ -104,7 +141,8 @@ async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, com
                 await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk)
             )
             pending = states_of(ctx, release, decisions, members)
-            env = _target(ctx, release, pending, actor, members)
+            changed = await changed_by(session, release, actor.user_id)
+            env = _target(ctx, release, pending, actor, members, changed)
             before = next(s for s in pending if s.environment == env.name)
             if actor.user_id in before.approved_by:
                 message = Message("You already approved {ref} for {env}.", ref=release.ref, env=env.name)
@@ -185,10 +223,12 @@ def scope_details(release: Release) -> dict[str, str | int]:
     return {"scope_hash": scope.digest(release), "scope_version": release.scope_version}
 
 
-def mark_scope_changed(release: Release, user_id: str) -> dict[str, str | int]:
-    """`user_id` just changed the release's scope: a new scope version, which they may not approve. Returns the
-    new version and its hash, for the audit row of the change."""
+def mark_scope_changed(release: Release, user_id: str, *, new_proposal: bool = False) -> dict[str, str | int]:
+    """`user_id` just changed the release's scope: a new scope version, which they may not approve, nor may anyone
+    who changed it since it was proposed (a `new_proposal` starts that list over). Returns the new version and its
+    hash, for the audit row of the change."""
     release.scope_changed_by = user_id
+    release.scope_authors = approval_policy.add_author("" if new_proposal else release.scope_authors, user_id)
     release.scope_version += 1
     return scope_details(release)
 
@@ -208,6 +248,8 @@ async def check_may_decide_by_id(ctx: ServiceContext, actor: Actor, release_id: 
 def _reject_target(
     ctx: ServiceContext, release: Release, pending: list[ApprovalState], actor: Actor, members: Members
 ) -> str:
+    """The environment a rejection is recorded for: the first this person may approve for, else (a release
+    manager barred from approving, say as a scope author) the last one."""
     if actor.user_id == release.proposer_id:
         raise NotAllowed(
             "You proposed {ref}; cancel it with `/release cancel {ref}` instead of rejecting it.", ref=release.ref
@@ -215,7 +257,7 @@ def _reject_target(
     gated = [env for state in pending if (env := ctx.policy.environment(state.environment))]
     for env in gated:
         try:
-            _may_approve(ctx, release, env, actor, members)
+            may_approve(ctx, release, env, actor.user_id, members)
             return env.name
         except NotAllowed:
             continue

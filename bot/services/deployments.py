@@ -106,7 +106,7 @@ async def gate_facts(
             proposer_id=release.proposer_id,
             decisions=decisions,
             members=members,
-            scope_author_id=release.scope_changed_by or None,
+            scope_authors=approval_policy.authors_of(release.scope_authors),
         )
         approval_state = next(state for state in states if state.environment == env.name)
     regression_passed: bool | None = None

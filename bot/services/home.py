@@ -78,14 +78,14 @@ async def _awaiting(
 ) -> tuple[list[Awaiting], bool]:
     """The newest open releases awaiting this person, up to what the tab shows, and whether more wait: read a
     page at a time (newest first) and stop once the tab is full, so the cost does not grow with the backlog.
-    Their own releases and those whose scope they changed last are never theirs to approve."""
+    Their own releases and those whose scope they changed since it was proposed are never theirs to approve."""
     found: list[Awaiting] = []
     before: int | None = None
     for _ in range(SCANNED // PAGE):
         page = await home_repo.open_releases(
             session=session, team_id=actor.team_id, statuses=OPEN, limit=PAGE, before_id=before
         )
-        theirs = [r.id for r in page if actor.user_id not in (r.proposer_id, r.scope_changed_by)]
+        theirs = [r.id for r in page if actor.user_id != r.proposer_id and actor.user_id not in r.authors]
         decisions = await home_repo.decisions_of(session=session, team_id=actor.team_id, release_ids=theirs)
         for release in page:
             if release.id not in decisions:
@@ -95,7 +95,7 @@ async def _awaiting(
                 proposer_id=release.proposer_id,
                 decisions=decisions[release.id],
                 members=members,
-                scope_author_id=release.scope_changed_by or None,
+                scope_authors=release.authors,
             )
             state = _awaiting_me(states, actor.user_id, approves)
             if state is None:

@@ -121,7 +121,7 @@ def build_card(
         proposer_id=release.proposer_id,
         decisions=decisions,
         members=members,
-        scope_author_id=release.scope_changed_by or None,
+        scope_authors=approval_policy.authors_of(release.scope_authors),
     )
     deployed = deployed_environments(deployments)
     buttons: list[Button] = []

@@ -1,12 +1,13 @@
 """Proposing, listing, showing, cancelling releases, and their audit history."""
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain.errors import Conflict, InvalidInput
+from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.lifecycle import Event, Status
 from bot.domain.policy import Members
 from bot.domain.proposal import ProposeRequest
@@ -63,6 +64,7 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
                     proposer_id=actor.user_id,
                     channel_id=channel,
                     scope_changed_by=actor.user_id,
+                    scope_authors=actor.user_id,
                     created_at=ctx.now(),
                     updated_at=ctx.now(),
                     **request.columns(),
@@ -117,7 +119,7 @@ async def _repropose(
         actor.user_id,
         "reproposed",
         summary=request.summary,
-        **approvals.mark_scope_changed(release, actor.user_id),
+        **approvals.mark_scope_changed(release, actor.user_id, new_proposal=True),
     )
     release_card.thread(session, release, "thread_reproposed", actor=actor.user_id)
     await release_state.transition(session, ctx, release, Event.REPROPOSED, actor_id=actor.user_id, members=members)
@@ -165,24 +167,53 @@ async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_ca
 @dataclass(frozen=True)
 class History:
     release: Release
-    events: Sequence[AuditEvent]  # the newest ones, oldest first
-    earlier: int  # events before those, not in `events`
+    events: Sequence[AuditEvent]  # one page, oldest first
+    page: int  # 1: the newest events; each next page goes further back
+    pages: int
+    total: int  # events in the whole trail
+    per_page: int
+
+    @property
+    def newest(self) -> int:
+        """Where this page's newest event stands in the trail, counting from 1 (the oldest event)."""
+        return self.total - (self.page - 1) * self.per_page
+
+    @property
+    def oldest(self) -> int:
+        return self.newest - len(self.events) + 1
 
 
-async def history(ctx: ServiceContext, actor: Actor, ref: ReleaseRef, *, limit: int) -> History:
-    """The newest `limit` events of a release's audit trail, and how many came before them."""
+async def history(ctx: ServiceContext, actor: Actor, ref: ReleaseRef, *, page: int, per_page: int) -> History:
+    """Page `page` of a release's audit trail, `per_page` events a page counted back from the newest. The trail is
+    counted once (not at all for a first page that holds it whole), and a page past the end reads no events."""
     async with ctx.db.read() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=ref)
-        events = await audit.newest_for_release(
-            session=session, team_id=actor.team_id, release_id=release.pk, limit=limit
-        )
-        earlier = 0
-        oldest = events[0].id if events else None
-        if oldest is not None and len(events) == limit:  # a shorter page is the whole trail
-            earlier = await audit.count_before(
-                session=session, team_id=actor.team_id, release_id=release.pk, before_id=oldest
+        team_id, release_id = actor.team_id, release.pk
+        events: Sequence[AuditEvent] = []
+        if page == 1:
+            events = await audit.newest_for_release(
+                session=session, team_id=team_id, release_id=release_id, limit=per_page
             )
-    return History(release, events, earlier)
+        if page == 1 and len(events) < per_page:  # the whole trail
+            total = len(events)
+        else:
+            total = await audit.count_for_release(session=session, team_id=team_id, release_id=release_id)
+        pages = max(1, math.ceil(total / per_page))
+        if page > pages and pages == 1:
+            raise NotFound("{ref} has only one page of history: `/release history {ref}`.", ref=release.ref)
+        if page > pages:
+            raise NotFound(
+                "{ref} has {pages} pages of history ({per_page} events a page): page 1 is the newest, {pages} the "
+                "oldest (`/release history {ref} {pages}`).",
+                ref=release.ref,
+                pages=pages,
+                per_page=per_page,
+            )
+        if page > 1:
+            events = await audit.newest_for_release(
+                session=session, team_id=team_id, release_id=release_id, limit=per_page, offset=(page - 1) * per_page
+            )
+    return History(release, events, page, pages, total, per_page)
 
 
 async def cancel(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:

@@ -208,6 +208,10 @@ async def reviewed_release(ctx: ServiceContext, actor: Actor, release_id: int) -
                 "{ref} has no review yet; start it with `/release review start {ref}`.", ref=release.ref
             )
         await may_add_action_item(session, ctx, actor, release, review, members)
+        open_items, _ = await action_items.open_counts(
+            session=session, team_id=actor.team_id, release_id=release.pk, owner_id=""
+        )
+        review_rules.check_room(release.ref, open_items=open_items)  # a full review: say so before the modal opens
     return release
 
 

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 
+from sqlalchemy import case, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,6 +34,17 @@ async def by_ids(*, session: AsyncSession, team_id: str, item_ids: Sequence[int]
 async def for_release(*, session: AsyncSession, team_id: str, release_id: int) -> Sequence[ActionItem]:
     query = select(ActionItem).where(ActionItem.team_id == team_id, ActionItem.release_id == release_id)
     return (await session.exec(query.order_by(col(ActionItem.id)))).all()
+
+
+async def open_counts(*, session: AsyncSession, team_id: str, release_id: int, owner_id: str) -> tuple[int, int]:
+    """How many of a release's action items are open, and how many of those `owner_id` owns (one query, on
+    ix_action_items_team_release)."""
+    owned = func.count(case((col(ActionItem.owner_id) == owner_id, 1)))  # counts the non-null: that owner's
+    query = select(func.count(), owned).where(
+        ActionItem.team_id == team_id, ActionItem.release_id == release_id, ActionItem.status == "open"
+    )
+    total, mine = (await session.exec(query)).one()
+    return int(total), int(mine)
 
 
 async def open_items(

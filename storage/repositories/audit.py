@@ -1,6 +1,6 @@
 """The append-only audit trail."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, func
@@ -30,29 +30,59 @@ def record(session: AsyncSession, release: Release, actor_id: str, action: str, 
     return append(session, release.team_id, actor_id, action, release_id=release.pk, details=details)
 
 
-# `/release history` reads these on every call: built once, with bound parameters.
-_NEWEST = (
-    select(AuditEvent)
+# `/release history` reads these on every call: built once, with bound parameters. Both stay inside the
+# (team_id, release_id, id) index: a page skips `offset` of its entries there (reading no row it skips) and then
+# reads its own rows by id; the count is one range count.
+_PAGE_IDS = (
+    select(AuditEvent.id)
     .where(AuditEvent.team_id == bindparam("team_id"), AuditEvent.release_id == bindparam("release_id"))
     .order_by(col(AuditEvent.id).desc())
     .limit(bindparam("limit", type_=Integer))
+    .offset(bindparam("offset", type_=Integer))
 )
-_COUNT_BEFORE = select(func.count()).where(
-    AuditEvent.team_id == bindparam("team_id"),
-    AuditEvent.release_id == bindparam("release_id"),
-    col(AuditEvent.id) < bindparam("before_id"),
+_NEWEST = (
+    select(AuditEvent)
+    .where(AuditEvent.team_id == bindparam("team_id"), col(AuditEvent.id).in_(_PAGE_IDS))
+    .order_by(col(AuditEvent.id).desc())
+)
+_COUNT = select(func.count()).where(
+    AuditEvent.team_id == bindparam("team_id"), AuditEvent.release_id == bindparam("release_id")
 )
 
 
 async def newest_for_release(
-    *, session: AsyncSession, team_id: str, release_id: int, limit: int
+    *, session: AsyncSession, team_id: str, release_id: int, limit: int, offset: int = 0
 ) -> Sequence[AuditEvent]:
-    """The newest `limit` events of a release, in time order (one walk down the (team, release, id) index)."""
-    params = {"team_id": team_id, "release_id": release_id, "limit": limit}
+    """The newest `limit` events of a release after the `offset` newest ones, in time order."""
+    params = {"team_id": team_id, "release_id": release_id, "limit": limit, "offset": offset}
     return list(reversed((await session.exec(_NEWEST, params=params)).all()))
 
 
-async def count_before(*, session: AsyncSession, team_id: str, release_id: int, before_id: int) -> int:
-    """How many events of a release are older than event `before_id` (an index range count)."""
-    params = {"team_id": team_id, "release_id": release_id, "before_id": before_id}
-    return int((await session.exec(_COUNT_BEFORE, params=params)).one())
+async def count_for_release(*, session: AsyncSession, team_id: str, release_id: int) -> int:
+    """How many events a release's trail has."""
+    params = {"team_id": team_id, "release_id": release_id}
+    return int((await session.exec(_COUNT, params=params)).one())
+
+
+async def recent_of_release(
+    *, session: AsyncSession, team_id: str, release_id: int, actions: Collection[str], within: int
+) -> Sequence[AuditEvent]:
+    """The events with one of `actions` among a release's newest `within`, newest first: a bounded look back,
+    whatever the length of the trail."""
+    recent = (
+        select(AuditEvent.id)
+        .where(AuditEvent.team_id == team_id, AuditEvent.release_id == release_id)
+        .order_by(col(AuditEvent.id).desc())
+        .limit(within)
+        .subquery()
+    )
+    query = (
+        select(AuditEvent)
+        .where(
+            AuditEvent.team_id == team_id,
+            col(AuditEvent.id).in_(select(recent.c.id)),
+            col(AuditEvent.action).in_(list(actions)),
+        )
+        .order_by(col(AuditEvent.id).desc())
+    )
+    return (await session.exec(query)).all()

@@ -10,6 +10,7 @@ from sqlalchemy import Integer, bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.approval_policy import authors_of
 from bot.domain.lifecycle import Status
 from storage.models import ActionItem, Release
 from storage.models.tables import APPROVALS, RELEASES, select_fields
@@ -65,11 +66,15 @@ class OpenRelease(NamedTuple):
     proposer_id: str
     summary: str
     window_start: datetime | None
-    scope_changed_by: str  # who last changed its scope (never the one to approve it)
+    scope_authors: str  # who changed its scope since it was proposed (space-separated; none may approve it)
 
     @property
     def ref(self) -> str:
         return f"{self.service}@{self.version}"
+
+    @property
+    def authors(self) -> tuple[str, ...]:
+        return authors_of(self.scope_authors)
 
 
 class Decided(NamedTuple):

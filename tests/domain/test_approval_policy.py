@@ -3,7 +3,7 @@
 import pytest
 
 from bot.domain import permissions
-from bot.domain.approval_policy import evaluate
+from bot.domain.approval_policy import add_author, authors_of, evaluate
 from bot.domain.errors import NotAllowed
 from bot.domain.permissions import Permission
 from bot.domain.policy import ApprovalGroup, Environment, Members, Policy
@@ -24,7 +24,7 @@ MEMBERS: Members = {
 }
 
 
-def check_may_approve(env: Environment, *, user_id: str, proposer_id: str, scope_author_id: str | None = None) -> None:
+def check_may_approve(env: Environment, *, user_id: str, proposer_id: str, scope_authors: tuple[str, ...] = ()) -> None:
     policy = Policy(environments=[env])
     permissions.check(
         policy,
@@ -34,7 +34,7 @@ def check_may_approve(env: Environment, *, user_id: str, proposer_id: str, scope
         members=MEMBERS,
         ref="p@1",
         proposer_id=proposer_id,
-        scope_author_id=scope_author_id,
+        scope_authors=scope_authors,
     )
 
 
@@ -81,15 +81,26 @@ def test_a_rejection_blocks_the_quorum() -> None:
     assert state.rejected_by == ("U0RM",)
 
 
-def test_whoever_last_changed_the_scope_neither_approves_nor_counts() -> None:
-    with pytest.raises(NotAllowed, match="last change to the scope") as caught:
-        check_may_approve(PROD, user_id="U0BOB", proposer_id="U0ALICE", scope_author_id="U0BOB")
-    assert "<@U0CAROL>" in caught.value.mrkdwn  # who may instead
+def test_no_scope_author_approves_nor_counts() -> None:
+    authors = ("U0ALICE", "U0BOB", "U0CAROL")  # bob edited, then carol
+    for user in ("U0BOB", "U0CAROL"):
+        with pytest.raises(NotAllowed, match="You changed the scope of p@1") as caught:
+            check_may_approve(PROD, user_id=user, proposer_id="U0ALICE", scope_authors=authors)
+        assert "<@U0BOB>, <@U0CAROL>" in caught.value.mrkdwn  # who may (the rule, not the people it bars)
+    check_may_approve(PROD, user_id="U0RM", proposer_id="U0ALICE", scope_authors=authors)
     state = evaluate(
-        PROD, approvals=["U0BOB", "U0CAROL"], proposer_id="U0ALICE", scope_author_id="U0BOB", members=MEMBERS
+        PROD, approvals=["U0BOB", "U0CAROL", "U0RM"], proposer_id="U0ALICE", scope_authors=authors, members=MEMBERS
     )
-    assert state.approved_by == ("U0CAROL",)
+    assert state.approved_by == ("U0RM",)
     assert not state.met
+
+
+def test_scope_authors_are_stored_once_each_in_order() -> None:
+    stored = add_author(add_author(add_author("", "U0ALICE"), "U0BOB"), "U0ALICE")
+    assert stored == "U0ALICE U0BOB"
+    assert authors_of(stored) == ("U0ALICE", "U0BOB")
+    assert authors_of("") == ()
+    assert authors_of(" U0A  U0A U0B ") == ("U0A", "U0B")  # however it was written (0008 backfilled it)
 
 
 def test_with_groups_the_approvers_may_approve_too() -> None:

@@ -33,6 +33,8 @@ def parse_or_refusal(text: str) -> cmd.Command | DomainError:
         ("list payments", cmd.ListReleases("payments")),
         ("show payments@2.4.0", cmd.Show(REF)),
         ("history payments@2.4.0", cmd.History(REF)),
+        ("history payments@2.4.0 7", cmd.History(REF, 7)),
+        ("history payments@2.4.0 007", cmd.History(REF, 7)),
         ("cancel payments@2.4.0", cmd.Cancel(REF)),
         ("approve payments@2.4.0", cmd.Approve(REF)),
         ("approve payments@2.4.0 looks good", cmd.Approve(REF, "looks good")),
@@ -95,6 +97,9 @@ def test_parses(text: str, expected: cmd.Command) -> None:
         ("action add payments@2.4.0 bob 2026-12-05 text", "is not a person"),
         ("actions yours", "say `mine`"),
         ("list payments extra", "Unexpected"),
+        ("history payments@2.4.0 0", "is not a page number"),
+        ("history payments@2.4.0 last", "is not a page number"),
+        ("history", "Missing the release"),
     ],
 )
 def test_errors_name_the_problem_and_the_usage(text: str, says: str) -> None:
@@ -131,7 +136,9 @@ def test_known_verbs_with_random_arguments(verb: str, words: list[str]) -> None:
         assert outcome.mrkdwn
 
 
-@pytest.mark.parametrize("text", ["unfreeze ¹", "unfreeze ٣", "calendar ²", "action done ⁷", "metrics payments ¹"])
+@pytest.mark.parametrize(
+    "text", ["unfreeze ¹", "unfreeze ٣", "calendar ²", "action done ⁷", "metrics payments ¹", "history p@1 ²"]
+)
 def test_digits_that_are_not_ascii_are_refused_as_input(text: str) -> None:
     with pytest.raises(InvalidInput):
         grammar.parse(text)

@@ -48,7 +48,7 @@ PROPOSER = "U0ALICE"
 
 
 def allowed(
-    env: str, action: Permission, user: str, *, proposer: str = PROPOSER, scope_author: str | None = None
+    env: str, action: Permission, user: str, *, proposer: str = PROPOSER, scope_authors: tuple[str, ...] = ()
 ) -> bool:
     environment = POLICY.environment(env)
     assert environment is not None
@@ -61,7 +61,7 @@ def allowed(
             members=MEMBERS,
             ref="payments@2.5.0",
             proposer_id=proposer,
-            scope_author_id=scope_author,
+            scope_authors=scope_authors,
         )
     except NotAllowed:
         return False
@@ -112,10 +112,42 @@ def test_the_proposer_deploys_their_own_release_only_where_no_approvals_are_need
     assert allowed("prod", Permission.ROLL_BACK, "U0DAVE", proposer="U0DAVE")  # rolling back is not checking oneself
 
 
-def test_whoever_last_changed_the_scope_may_not_approve_it() -> None:
-    assert not allowed("prod", Permission.APPROVE, "U0RM", scope_author="U0RM")
-    assert allowed("prod", Permission.APPROVE, "U0RM", scope_author=PROPOSER)
-    assert allowed("prod", Permission.DEPLOY, "U0RM", scope_author="U0RM")  # it binds approving only
+def test_everyone_who_changed_the_scope_since_it_was_proposed_may_not_approve_it() -> None:
+    authors = (PROPOSER, "U0RM", "U0BOB")  # the release manager edited first, then bob
+    assert not allowed("prod", Permission.APPROVE, "U0RM", scope_authors=authors)  # not only the last one
+    assert not allowed("prod", Permission.APPROVE, "U0BOB", scope_authors=authors)
+    assert allowed("prod", Permission.APPROVE, "U0CAROL", scope_authors=authors)
+    assert allowed("prod", Permission.APPROVE, "U0RM", scope_authors=(PROPOSER,))
+    assert allowed("prod", Permission.DEPLOY, "U0RM", scope_authors=authors)  # it binds approving only
+    assert allowed("qa", Permission.SIGN_OFF, "U0QA", scope_authors=("U0QA",))
+
+
+def test_the_scope_refusal_names_what_was_changed_and_who_may_approve() -> None:
+    prod = POLICY.environment("prod")
+    assert prod is not None
+
+    def refusal(changed: tuple[str, ...]) -> str:
+        with pytest.raises(NotAllowed) as caught:
+            permissions.check(
+                POLICY,
+                prod,
+                Permission.APPROVE,
+                user_id="U0BOB",
+                members=MEMBERS,
+                ref="payments@2.5.0",
+                proposer_id=PROPOSER,
+                scope_authors=(PROPOSER, "U0BOB"),
+                changed=changed,
+            )
+        return caught.value.plain
+
+    assert refusal(("summary",)) == (
+        "You changed the scope of payments@2.5.0 (its summary) since it was proposed, so you may not approve it "
+        "(separation of duties); ask another approver: approvers of prod (@U0BOB, @U0CAROL) or release managers "
+        "(@U0RM, @S0RELMGR)."
+    )
+    assert "(its summary, risk and planned window) since" in refusal(("summary", "risk", "planned window"))
+    assert "payments@2.5.0 since it was proposed" in refusal(())  # what they changed is not always known
 
 
 def test_a_refusal_names_the_rule_and_who_may_act() -> None:
@@ -154,7 +186,10 @@ def test_built_in_defaults_explained() -> None:
     assert "release managers: none" in explained
     assert "prod: 1 approval\n" in explained
     assert "  deploy:    anyone, but never the release's proposer\n" in explained
-    assert "  approve:   anyone, but never the release's proposer or whoever last changed its scope\n" in explained
+    assert (
+        "  approve:   anyone, but never the release's proposer or anyone who changed its scope since it was proposed\n"
+        in explained
+    )
     assert "qa: no approvals; a passed regression sign-off before the next environment" in explained
     assert explained.count("sign off:  anyone, but never the release's proposer") == 3
 

@@ -1,8 +1,16 @@
-"""Which prompt a reply answers, and the summary's grouping."""
+"""Which prompt a reply answers, the summary's grouping, and the limits on open action items."""
 
 import pytest
 
-from bot.domain.review import classify, group_replies, segments
+from bot.domain.errors import Conflict
+from bot.domain.review import (
+    MAX_OPEN_ACTION_ITEMS,
+    MAX_OPEN_PER_OWNER,
+    check_room,
+    classify,
+    group_replies,
+    segments,
+)
 
 PROMPTS = ["What went well?", "What did not go well?", "What should we change next time?"]
 
@@ -39,3 +47,20 @@ def test_group_keeps_authors_and_puts_unmarked_parts_last() -> None:
     assert [(a.user_id, a.text) for a in sections[0].answers] == [("U1", "good"), ("U3", "also good")]
     assert [(a.user_id, a.text) for a in sections[3].answers] == [("U2", "random thought")]
     assert group_replies([], PROMPTS)[-1].title == PROMPTS[-1]  # no "Other comments" when there are none
+
+
+def test_action_items_have_room_up_to_fifty_a_review_and_ten_an_owner() -> None:
+    check_room("p@1", open_items=MAX_OPEN_ACTION_ITEMS - 1)
+    check_room("p@1", open_items=MAX_OPEN_ACTION_ITEMS - 1, owner_id="U0DAVE", owned=MAX_OPEN_PER_OWNER - 1)
+    with pytest.raises(Conflict) as full:
+        check_room("p@1", open_items=MAX_OPEN_ACTION_ITEMS, owner_id="U0DAVE", owned=0)
+    assert full.value.plain == (
+        "p@1 has 50 open action items, the most a review may have: mark one done first (`/release action done <id>`)."
+    )
+    assert full.value.field is None
+    with pytest.raises(Conflict) as owned:
+        check_room("p@1", open_items=12, owner_id="U0DAVE", owned=MAX_OPEN_PER_OWNER)
+    assert owned.value.mrkdwn.startswith("<@U0DAVE> owns 10 open action items on p@1, the most one person may")
+    assert "`/release action done &lt;id&gt;`" in owned.value.mrkdwn
+    assert owned.value.field == "owner"  # the modal shows it under the owner
+    check_room("p@1", open_items=12, owned=MAX_OPEN_PER_OWNER)  # no owner named: only the review's limit

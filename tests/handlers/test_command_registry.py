@@ -22,6 +22,7 @@ EXAMPLES = {
     "list": cmd.ListReleases,
     "show payments@2.4.0": cmd.Show,
     "history payments@2.4.0": cmd.History,
+    "history payments@2.4.0 3": cmd.History,
     "cancel payments@2.4.0": cmd.Cancel,
     "edit payments@2.4.0 summary New words": cmd.Edit,
     "approve payments@2.4.0": cmd.Approve,

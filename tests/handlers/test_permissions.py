@@ -170,20 +170,21 @@ async def test_whoever_edited_cannot_approve_that_scope_not_even_a_release_manag
     edited = await harness.command_answer(f"edit {REF} summary Faster checkout and coupons", user="U0RM")
     assert "approvals start over" in edited
     refused = await harness.command_answer(f"approve {REF}", user="U0RM")
-    assert "You made the last change to the scope of payments@2.4.0, so someone else must approve it" in refused
+    assert "You changed the scope of payments@2.4.0 (its summary) since it was proposed, so you may not" in refused
     assert "Approvals for prod* 0/2" in await harness.command_answer(f"show {REF}")
 
     assert "(1/2)" in await harness.command_answer(f"approve {REF}", user="U0BOB")
-    # The proposer changes the risk: a new scope, approvals restart, and the release manager may approve again.
+    # The proposer changes the risk: a new scope, approvals restart, and the release manager's edit still bars them.
     assert "approvals start over" in await harness.command_answer(f"edit {REF} risk high", user="U0ALICE")
-    assert "(1/2)" in await harness.command_answer(f"approve {REF}", user="U0RM")
-    assert "Approvals for prod* 1/2: <@U0RM>" in await harness.command_answer(f"show {REF}")
+    assert "(its summary) since it was proposed" in await harness.command_answer(f"approve {REF}", user="U0RM")
+    assert "(1/2)" in await harness.command_answer(f"approve {REF}", user="U0CAROL")
+    assert "Approvals for prod* 1/2: <@U0CAROL>" in await harness.command_answer(f"show {REF}")
 
     decisions = await _approvals(database_url, REF)
     assert [(a.user_id, a.scope_version, a.invalidated_at is None) for a in decisions] == [
         ("U0RM", 1, False),
         ("U0BOB", 2, False),
-        ("U0RM", 3, True),
+        ("U0CAROL", 3, True),
     ]
     assert len({a.scope_hash for a in decisions}) == 3
     history = await harness.command_answer(f"history {REF}")
@@ -283,7 +284,7 @@ async def test_app_home_neither_asks_nor_lets_the_editor_approve(harness: Harnes
     assert (await harness.interactive(_home_approve(harness, "U0RM", pk))).status == 200
     homes = await harness.slack.wait_for("views.publish", count=published + 1)
     notice = homes[-1]["view"]["blocks"][0]["text"]["text"]
-    expected = "You made the last change to the scope of payments@2.4.0, so someone else must approve it"
+    expected = "You changed the scope of payments@2.4.0 (its list of changes) since it was proposed, so you may not"
     assert expected in command
     assert notice.startswith("⚠️ " + expected)
     assert "Approvals for prod* 0/2" in await harness.command_answer(f"show {REF}")

@@ -29,13 +29,14 @@ async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], wo
         items = []
         owed: set[str] = set()
         for release in sorted(pending, key=lambda r: r.pk):
-            barred = (release.proposer_id, release.scope_changed_by)
+            authors = approval_policy.authors_of(release.scope_authors)
+            barred = (release.proposer_id, *authors)
             states = approval_policy.states(
                 ctx.policy,
                 proposer_id=release.proposer_id,
                 decisions=decided.get(release.pk, []),
                 members=members,
-                scope_author_id=release.scope_changed_by or None,
+                scope_authors=authors,
             )
             for state in states:
                 env = ctx.policy.environment(state.environment)

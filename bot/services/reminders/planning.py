@@ -34,7 +34,7 @@ async def _states(
         proposer_id=release.proposer_id,
         decisions=decisions,
         members={},
-        scope_author_id=release.scope_changed_by or None,
+        scope_authors=approval_policy.authors_of(release.scope_authors),
     )
 
 
