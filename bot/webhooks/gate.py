@@ -1,8 +1,8 @@
 """`POST /api/v1/gate`: a pipeline asks whether a deployment may proceed, optionally waiting for the answer.
 
 Signed like every Shipmate webhook (`bot.webhooks.signing`). Answers 200 `{"allowed": true}` or 409
-`{"allowed": false, "reasons": [{"gate", "message"}]}` (plain text); 401 signature, 403 another workspace,
-422 body, 404 unknown release. Each answer is audited on the release.
+`{"allowed": false, "reasons": [{"gate", "message"}]}` (plain text); 400 not JSON, 401 signature, 403 another
+workspace, 422 body, 404 unknown release, 413/408 a body too big or too slow. Each answer is audited on the release.
 """
 
 import logging
@@ -12,14 +12,14 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.domain.errors import DomainError, NotFound
 from bot.domain.pipeline import MAX_WAIT_SECONDS
 from bot.notify.installation import Installation
 from bot.services.gate_checks import GateQuery
 from bot.services.gate_waits import GateWaits
-from bot.webhooks import signing
+from bot.webhooks import bodies, signing
 from bot.webhooks.fields import (
     CommitSha,
     EnvironmentName,
@@ -28,7 +28,7 @@ from bot.webhooks.fields import (
     TeamId,
     Version,
     error,
-    invalid_body,
+    parse,
     workspace_refusal,
 )
 
@@ -48,15 +48,14 @@ class GateCheck(BaseModel):
 
 
 async def receive(request: web.Request, waits: GateWaits, installation: Installation) -> web.Response:
-    body = await request.read()
+    body = await bodies.read(request, limit=bodies.OURS)
     try:
         signing.verify(waits.ctx.settings.shipmate_webhook_secret, body, request.headers, now=time.time())
     except signing.SignatureError as refused:
         return error(401, "bad_signature", message=str(refused))
-    try:
-        check = GateCheck.model_validate_json(body)
-    except ValidationError as exc:
-        return invalid_body(exc)
+    check = parse(GateCheck, body)
+    if isinstance(check, web.Response):
+        return check
     refused_team = await workspace_refusal(installation, check.team_id)
     if refused_team is not None:
         return refused_team
