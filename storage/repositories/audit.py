@@ -1,6 +1,6 @@
 """The append-only audit trail."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, func
@@ -56,3 +56,16 @@ async def count_before(*, session: AsyncSession, team_id: str, release_id: int, 
     """How many events of a release are older than event `before_id` (an index range count)."""
     params = {"team_id": team_id, "release_id": release_id, "before_id": before_id}
     return int((await session.exec(_COUNT_BEFORE, params=params)).one())
+
+
+async def latest(
+    *, session: AsyncSession, team_id: str, release_id: int, action: str, details: Mapping[str, str]
+) -> AuditEvent | None:
+    """The newest `action` event of a release whose details hold these text values: a walk down the
+    (team, release, id) index from the newest event, stopping at the first match."""
+    query = select(AuditEvent).where(
+        AuditEvent.team_id == team_id, AuditEvent.release_id == release_id, AuditEvent.action == action
+    )
+    for key, value in details.items():
+        query = query.where(col(AuditEvent.details)[key].as_string() == value)
+    return (await session.exec(query.order_by(col(AuditEvent.id).desc()).limit(1))).first()
