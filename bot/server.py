@@ -95,7 +95,12 @@ class Runtime:
             shutdown_timeout=settings.shipmate_shutdown_timeout,
         )
         self.draining = False
-        self.gate_waits = GateWaits(self.services, poll_interval=max(1.0, settings.shipmate_poll_interval))
+        self.gate_waits = GateWaits(
+            self.services,
+            poll_interval=max(1.0, settings.shipmate_poll_interval),
+            max_waiters=settings.shipmate_max_gate_waiters,
+            max_per_release=settings.shipmate_max_gate_waiters_per_release,
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
