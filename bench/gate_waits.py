@@ -1,7 +1,8 @@
 """`python -m bench.gate_waits [--backends sqlite,postgresql] [--waiters 1000]`: many pipelines waiting at once.
 
 The server runs as `python -m bot run` in its own process. A release needs two approvals for prod and has one;
-N gate checks (`POST /api/v1/gate`, signed, `"wait_seconds": 120`) are sent at once and held. Then the second
+N gate checks (`POST /api/v1/gate`, signed, `"wait_seconds": 120`) are sent at once and held (the server's caps on
+waiting checks are raised to N: all of them wait for one release). Then the second
 approval is given as a slash command. Printed: the server's extra RSS while the N checks wait (against the idle
 server with the release in place), and when the answers arrive, counted from the moment the approval was sent.
 Figures only; nothing here asserts a time.
@@ -70,7 +71,10 @@ async def _until(http: aiohttp.ClientSession, base: str, count: str) -> None:
 
 async def run(backend: str, waiters: int, side: SlackSide, workdir: Path) -> dict[str, Any]:
     url, _target = await fresh_database(backend, workdir, "gates")
-    async with shipmate(side, url, workdir, policy_text=POLICY, SHIPMATE_WEBHOOK_SECRET=WEBHOOK_SECRET) as server:
+    limits = {"SHIPMATE_MAX_GATE_WAITERS": str(waiters), "SHIPMATE_MAX_GATE_WAITERS_PER_RELEASE": str(waiters)}
+    async with shipmate(
+        side, url, workdir, policy_text=POLICY, SHIPMATE_WEBHOOK_SECRET=WEBHOOK_SECRET, **limits
+    ) as server:
         base = f"http://127.0.0.1:{server.port}"
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=300)) as http:

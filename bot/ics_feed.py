@@ -1,5 +1,6 @@
 """`GET /calendar.ics?token=…`: planned windows and freezes as an iCalendar feed, built with `icalendar`."""
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -55,14 +56,21 @@ def _stamp(moment: datetime) -> str:
 
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+# What `secrets.token_urlsafe` makes (and a little room): anything else was never a link, however it was encoded.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,200}")
 
 
 def handler(services: ServiceContext) -> Handler:
     """The route handler, bound to the process's services (see `bot.server.create_app`)."""
 
     async def serve(request: web.Request) -> web.Response:
+        token = request.query.get("token", "")
+        if token and not _TOKEN.fullmatch(token):
+            return web.Response(
+                status=400, text="This is not a calendar link; copy it whole from /release calendar link."
+            )
         try:
-            feed = await feed_links.feed(services, request.query.get("token", ""))
+            feed = await feed_links.feed(services, token)
         except Revoked as refused:
             return web.Response(status=403, text=refused.plain)
         except NotFound as missing:

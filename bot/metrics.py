@@ -307,7 +307,9 @@ def handler(metrics: Metrics, token: str) -> Callable[[web.Request], Awaitable[w
     expected = f"Bearer {token}".encode()
 
     async def serve(request: web.Request) -> web.Response:
-        if token and not hmac.compare_digest(request.headers.get("Authorization", "").encode(), expected):
+        # Header bytes that are not UTF-8 reach us as surrogates: compared as the bytes sent, never a 500.
+        given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+        if token and not hmac.compare_digest(given, expected):
             return web.json_response(
                 {"error": "metrics need 'Authorization: Bearer <SHIPMATE_METRICS_TOKEN>'"},
                 status=401,

@@ -14,9 +14,11 @@ from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from aiohttp.http_exceptions import HttpProcessingError
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ics_feed, metrics
@@ -37,6 +39,7 @@ from bot.services.context import ServiceContext
 from bot.services.gate_waits import GateWaits
 from bot.settings import Settings
 from bot.slack_app import Mode, build_bolt_app, web_client
+from bot.webhooks import bodies
 from bot.webhooks import ci as ci_hook
 from bot.webhooks import gate as gate_hook
 from bot.webhooks import github as github_hook
@@ -44,7 +47,7 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 256 * 1024  # Slack's largest payloads are far below this; bigger bodies are refused unread
+MAX_BODY = bodies.SLACK
 
 SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", ServiceContext)
@@ -97,7 +100,12 @@ class Runtime:
             shutdown_timeout=settings.shipmate_shutdown_timeout,
         )
         self.draining = False
-        self.gate_waits = GateWaits(self.services, poll_interval=max(1.0, settings.shipmate_poll_interval))
+        self.gate_waits = GateWaits(
+            self.services,
+            poll_interval=max(1.0, settings.shipmate_poll_interval),
+            max_waiters=settings.shipmate_max_gate_waiters,
+            max_per_release=settings.shipmate_max_gate_waiters_per_release,
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -153,18 +161,43 @@ RUNTIME = web.AppKey("runtime", Runtime)
 
 
 async def slack_events(request: web.Request) -> web.Response:
-    if request.content_length is not None and request.content_length > MAX_BODY:  # refused unread
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
-    if not is_number(request.headers.get("X-Slack-Request-Timestamp", "0")):  # slack_sdk would raise: a 500
+    body = await bodies.read(request, limit=MAX_BODY)
+    timestamp = request.headers.get("X-Slack-Request-Timestamp", "0")
+    signature = request.headers.get("X-Slack-Signature", "")
+    if not is_number(timestamp) or not signature.isascii():  # slack_sdk would raise on either: a 500
         return web.json_response({"error": "invalid request"}, status=401)
     try:  # Bolt parses before it verifies: a body that is not UTF-8 or not a JSON object must not crash it
-        bolt_request = await to_bolt_request(request)
+        bolt_request = AsyncBoltRequest(
+            body=body.decode("utf-8"),
+            query=request.query_string,
+            headers=request.headers,  # type: ignore[arg-type]  # a mapping of str, as Bolt's own adapter passes
+        )
         if not isinstance(bolt_request.body, dict):
             raise ValueError("the body is not an object")
     except (ValueError, TypeError, AttributeError):
         return web.json_response({"error": "invalid request"}, status=400)
     bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
+
+
+class _MalformedRequests(logging.Filter):
+    """aiohttp answers a request it cannot parse (bytes no request line or header allows) 400 itself, and logs it as
+    an ERROR with a traceback: the client's mistake becomes one INFO line, without the request line (it may hold a
+    calendar token)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        refused = record.exc_info[1] if record.exc_info else None
+        if isinstance(refused, HttpProcessingError):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "refused a malformed request: %s (%s)", (type(refused).__name__, refused.code)
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _quiet_malformed_requests() -> None:
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(existing, _MalformedRequests) for existing in server_log.filters):
+        server_log.addFilter(_MalformedRequests())
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -191,6 +224,7 @@ async def socket_link(runtime: Runtime) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, policy: Policy | None = None, *, mode: Mode = "http") -> web.Application:
     """One aiohttp application per process; the runtime opens in `cleanup_ctx` and closes on shutdown."""
+    _quiet_malformed_requests()
     app = web.Application(client_max_size=MAX_BODY)
     runtime = Runtime(settings, policy, mode=mode)
     app[SETTINGS] = settings

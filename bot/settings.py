@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     shipmate_max_in_flight: int = Field(
         default=48, ge=1, description='Requests a process works on at once; past that, "busy, try again".'
     )
+    shipmate_max_gate_waiters: int = Field(
+        default=1000, ge=1, description="Gate checks that may wait at once in a process; past it, 429."
+    )
+    shipmate_max_gate_waiters_per_release: int = Field(
+        default=20, ge=1, description="Gate checks that may wait at once for one release in a process; past it, 429."
+    )
     shipmate_public_url: str = Field(default="", description="Public base URL, for calendar feed links.")
     shipmate_metrics_token: str = Field(default="", description="Bearer token GET /metrics requires (open when unset).")
     shipmate_log_format: Literal["text", "json"] = Field(default="text", description="Log lines as text or JSON.")

@@ -4,7 +4,7 @@ meets (`deployments.gate_facts` + `gates.evaluate`), judged for CI, and every an
 What the pipeline says is a claim: a check must name the release's recorded commit (when it has one), and a
 deployment request it names must be the one Shipmate issued for this release, environment and action."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +22,7 @@ from bot.services.deployments import CI_ACTOR, environment_or_refuse, gate_facts
 from storage.models import Release
 from storage.repositories import audit
 from storage.repositories import deploy_requests as requests_repo
+from storage.repositories import releases as releases_repo
 
 
 @dataclass(frozen=True)
@@ -155,32 +156,64 @@ async def judge(ctx: ServiceContext, query: GateQuery) -> Verdict:
     )
 
 
+Outcome = tuple[bool, tuple[str, ...]]  # allowed, and the refusing gates
+
+
+def _outcome(allowed: bool, gates: Iterable[str]) -> Outcome:
+    return allowed, tuple(sorted(set(gates)))
+
+
+async def _last_outcome(session: AsyncSession, team_id: str, release_id: int, env: str, source: str) -> Outcome | None:
+    """What the newest `gate_checked` event of this release, environment and source said, if there is one."""
+    last = await audit.latest(
+        session=session,
+        team_id=team_id,
+        release_id=release_id,
+        action="gate_checked",
+        details={"environment": env, "source": source},
+    )
+    if last is None:
+        return None
+    return _outcome(bool(last.details.get("allowed")), (r.get("gate", "") for r in last.details.get("reasons", [])))
+
+
 async def record(
     ctx: ServiceContext, answered: Sequence[tuple[GateQuery, Verdict, float]], *, session: AsyncSession | None = None
 ) -> None:
-    """Audit each answer on its release (one transaction for many)."""
+    """Audit the answers on their releases once per outcome change: an answer whose outcome (allowed, and which
+    gates refuse) is the newest `gate_checked` event's for its release, environment and source adds nothing, so a
+    pipeline that asks every few seconds leaves one line per change in the history. One transaction for many."""
     if session is None:
         async with ctx.db.transaction() as own:
             await record(ctx, answered, session=own)
         return
+    known: dict[tuple[int, str, str], Outcome | None] = {}  # the newest outcome per key, as this call leaves it
     for query, verdict, waited in answered:
-        audit.append(
-            session,
-            query.team_id,
-            CI_ACTOR if query.source == "api" else "github",
-            "gate_checked",
-            release_id=verdict.release_id,
-            details={
-                "environment": verdict.environment,
-                "allowed": verdict.allowed,
-                "reasons": verdict.reasons(),
-                "waited_seconds": round(waited, 3),
-                "wait_seconds": query.wait_seconds,
-                "request_id": query.request_id,
-                "commit": query.commit,
-                "source": query.source,
-            },
-        )
+        key = (verdict.release_id, verdict.environment, query.source)
+        if key not in known:
+            # The release held until commit: another process's check reads the newest event only after ours.
+            await releases_repo.hold(session=session, team_id=query.team_id, release_id=verdict.release_id)
+            known[key] = await _last_outcome(session, query.team_id, *key)
+        outcome = _outcome(verdict.allowed, (refusal.gate for refusal in verdict.refusals))
+        if known[key] != outcome:
+            known[key] = outcome
+            audit.append(
+                session,
+                query.team_id,
+                CI_ACTOR if query.source == "api" else "github",
+                "gate_checked",
+                release_id=verdict.release_id,
+                details={
+                    "environment": verdict.environment,
+                    "allowed": verdict.allowed,
+                    "reasons": verdict.reasons(),
+                    "waited_seconds": round(waited, 3),
+                    "wait_seconds": query.wait_seconds,
+                    "request_id": query.request_id,
+                    "commit": query.commit,
+                    "source": query.source,
+                },
+            )
 
 
 async def check(ctx: ServiceContext, query: GateQuery) -> Verdict:

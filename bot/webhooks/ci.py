@@ -2,10 +2,11 @@
 
 Signed with SHIPMATE_WEBHOOK_SECRET in scheme v2 (`bot.webhooks.signing`: `X-Shipmate-Timestamp` and
 `X-Shipmate-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`, at most 5 minutes from now).
-Answers JSON: 201 recorded, 200 already recorded under that delivery id, 401 signature or time, 422 body,
-403 another workspace, 404 unknown release, 409 refused (gates; `commit_mismatch`: another commit than the
-release's; `request_mismatch`: a request issued for another version or environment; a delivery id reused),
-503 Slack could not confirm the workspace. Only 201 changes anything.
+Answers JSON: 201 recorded, 200 already recorded under that delivery id, 400 not JSON, 401 signature or time,
+422 body, 403 another workspace, 404 unknown release, 409 refused (gates; `commit_mismatch`: another commit than the
+release's; `request_mismatch`: a request issued for another version or environment; a delivery id reused for
+another body), 413/408 a body too big or too slow (`bodies`), 503 Slack could not confirm the workspace. Only 201
+changes anything.
 
 Every delivery the server understood is answered once: the answer is kept with its `delivery_id`, and a repeat
 gets it again (with `X-Shipmate-Replayed: true`) without being processed, so a refused delivery stays refused.
@@ -19,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 
 from bot.domain.errors import DomainError, GateBlocked, NotFound
 from bot.notify.installation import Installation
@@ -28,8 +29,8 @@ from bot.services.ci_reports import record_from_ci
 from bot.services.context import ServiceContext
 from bot.services.deliveries import Delivery, Receipt
 from bot.services.deployments import CiReport, DeployOutcome
-from bot.webhooks import fields, signing
-from bot.webhooks.fields import CommitSha, EnvironmentName, RequestId, ServiceName, TeamId, Version
+from bot.webhooks import bodies, fields, signing
+from bot.webhooks.fields import CommitSha, DeliveryId, EnvironmentName, RequestId, ServiceName, TeamId, Version
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class DeploymentHook(BaseModel):
     environment: EnvironmentName
     status: Literal["succeeded", "failed"]
     url: Annotated[str | None, AfterValidator(_url)] = None
-    delivery_id: str = Field(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
+    delivery_id: DeliveryId
     request_id: RequestId | None = None
     # When the change was committed (ISO 8601 with an offset): lead time for changes starts there.
     commit_at: Annotated[AwareDatetime | None, AfterValidator(_utc)] = None
@@ -85,13 +86,6 @@ def _recorded(outcome: DeployOutcome) -> Receipt:
         "message": outcome.message.plain(),
     }
     return Receipt(200 if outcome.duplicate else 201, body)
-
-
-def _parse(body: bytes) -> DeploymentHook | web.Response:
-    try:
-        return DeploymentHook.model_validate_json(body)
-    except ValidationError as exc:
-        return fields.invalid_body(exc)
 
 
 async def _process(services: ServiceContext, hook: DeploymentHook, delivery: Delivery) -> Receipt:
@@ -127,7 +121,7 @@ async def _process(services: ServiceContext, hook: DeploymentHook, delivery: Del
 
 
 async def receive(request: web.Request, services: ServiceContext, installation: Installation) -> web.Response:
-    body = await request.read()
+    body = await bodies.read(request, limit=bodies.OURS)
     secret = services.settings.shipmate_webhook_secret
     if not secret:
         return fields.error(401, "webhook_disabled", message="SHIPMATE_WEBHOOK_SECRET is not set on the server.")
@@ -135,7 +129,7 @@ async def receive(request: web.Request, services: ServiceContext, installation: 
         signing.verify(secret, body, request.headers, now=services.now().timestamp())
     except signing.SignatureError as error:
         return fields.error(401, "bad_signature", message=f"{error}.")
-    hook = _parse(body)
+    hook = fields.parse(DeploymentHook, body)
     if isinstance(hook, web.Response):
         return hook
     if services.policy.environment(hook.environment) is None:

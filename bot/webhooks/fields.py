@@ -1,11 +1,11 @@
 """Field types shared by the JSON bodies pipelines send us, with the same rules (and words) as Slack input."""
 
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import aiohttp
 from aiohttp import web
-from pydantic import AfterValidator, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, ValidationError
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.errors import InvalidInput
@@ -35,10 +35,25 @@ Version = Annotated[str, AfterValidator(_version)]
 EnvironmentName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,30}$")]
 RequestId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 CommitSha = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{40}$")]
+DeliveryId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")]  # printable ASCII
+
+Body = TypeVar("Body", bound=BaseModel)
 
 
 def error(status: int, code: str, **extra: Any) -> web.Response:
     return web.json_response({"ok": False, "error": code, **extra}, status=status)
+
+
+def parse(model: type[Body], raw: bytes) -> Body | web.Response:
+    """The body as `model`, or the answer: 400 when it is not JSON in UTF-8 at all, 422 naming each bad field."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        syntax = [e["msg"] for e in exc.errors(include_url=False) if e["type"] == "json_invalid"]
+        if syntax:
+            message = f"The body must be one JSON object in UTF-8 ({syntax[0]})."
+            return error(400, "invalid_json", message=message)
+        return invalid_body(exc)
 
 
 def invalid_body(exc: ValidationError) -> web.Response:

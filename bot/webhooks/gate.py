@@ -1,8 +1,12 @@
 """`POST /api/v1/gate`: a pipeline asks whether a deployment may proceed, optionally waiting for the answer.
 
 Signed like every Shipmate webhook (`bot.webhooks.signing`). Answers 200 `{"allowed": true}` or 409
-`{"allowed": false, "reasons": [{"gate", "message"}]}` (plain text); 401 signature, 403 another workspace,
-422 body, 404 unknown release. Each answer is audited on the release.
+`{"allowed": false, "reasons": [{"gate", "message"}]}` (plain text); 400 not JSON, 401 signature, 403 another
+workspace, 422 body, 404 unknown release, 429 too many checks waiting (with `Retry-After`), 413/408 a body too big
+or too slow. Answers are audited on the release when the outcome changes (`gate_checks.record`).
+
+With a `delivery_id`, the first answer is kept (endpoint "gate", like the CI webhook's): a repeat with the same body
+gets it again with `X-Shipmate-Replayed: true`, unjudged and unaudited; the same id with another body is 409.
 """
 
 import logging
@@ -12,27 +16,33 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from bot.domain.errors import DomainError, NotFound
 from bot.domain.pipeline import MAX_WAIT_SECONDS
 from bot.notify.installation import Installation
+from bot.services import deliveries
+from bot.services.deliveries import Delivery, Receipt
 from bot.services.gate_checks import GateQuery
-from bot.services.gate_waits import GateWaits
-from bot.webhooks import signing
+from bot.services.gate_waits import ClientGone, GateWaits, TooManyWaiting
+from bot.webhooks import bodies, signing
+from bot.webhooks.ci import REPLAYED_HEADER
 from bot.webhooks.fields import (
     CommitSha,
+    DeliveryId,
     EnvironmentName,
     RequestId,
     ServiceName,
     TeamId,
     Version,
     error,
-    invalid_body,
+    parse,
     workspace_refusal,
 )
 
 log = logging.getLogger(__name__)
+
+KEPT = (200, 404, 409)  # answers about the release, kept with a delivery id; the rest say "fix it" or "later"
 
 
 class GateCheck(BaseModel):
@@ -45,35 +55,43 @@ class GateCheck(BaseModel):
     wait_seconds: Annotated[int, Field(ge=0, le=MAX_WAIT_SECONDS)] = 0
     request_id: RequestId | None = None
     commit: CommitSha | None = None
+    delivery_id: DeliveryId | None = None
 
 
-async def receive(request: web.Request, waits: GateWaits, installation: Installation) -> web.Response:
-    body = await request.read()
+def _hung_up(request: web.Request) -> Callable[[], bool]:
+    """aiohttp does not cancel a handler whose client went away: its transport says so."""
+
+    def gone() -> bool:
+        transport = request.transport
+        return transport is None or transport.is_closing()
+
+    return gone
+
+
+def _send(receipt: Receipt, *, replayed: bool = False) -> web.Response:
+    headers = {REPLAYED_HEADER: "true"} if replayed else None
+    return web.json_response(receipt.body, status=receipt.status, headers=headers)
+
+
+async def _judge(request: web.Request, waits: GateWaits, check: GateCheck) -> Receipt | web.Response:
+    query = GateQuery(**check.model_dump(exclude={"delivery_id"}))
     try:
-        signing.verify(waits.ctx.settings.shipmate_webhook_secret, body, request.headers, now=time.time())
-    except signing.SignatureError as refused:
-        return error(401, "bad_signature", message=str(refused))
-    try:
-        check = GateCheck.model_validate_json(body)
-    except ValidationError as exc:
-        return invalid_body(exc)
-    refused_team = await workspace_refusal(installation, check.team_id)
-    if refused_team is not None:
-        return refused_team
-    if waits.ctx.policy.environment(check.environment) is None:
-        known = ", ".join(waits.ctx.policy.environment_names)
-        return error(422, "invalid_body", details=[{"field": "environment", "message": f"known: {known}"}])
-    query = GateQuery(**check.model_dump())
-    try:
-        verdict, waited = await waits.check(query)
+        verdict, waited = await waits.check(query, gone=_hung_up(request))
+    except TooManyWaiting as refused:
+        headers = {"Retry-After": str(refused.retry_after)}
+        body = {"ok": False, "error": "too_many_waiting", "message": refused.plain}
+        return web.json_response(body, status=429, headers=headers)
+    except ClientGone:  # nobody reads this; aiohttp drops it quietly
+        return web.Response(status=499)
     except NotFound as refused:
-        return error(404, "not_found", message=refused.plain)
+        return Receipt(404, {"ok": False, "error": "not_found", "message": refused.plain})
     except DomainError as refused:
-        return error(409, "refused", message=refused.plain)
+        return Receipt(409, {"ok": False, "error": "refused", "message": refused.plain})
     except Exception:  # a bug or an outage: the id ties the answer to the log
         incident = uuid.uuid4().hex[:8]
         log.exception("gate check %s failed", incident)
-        return error(500, "internal_error", message=f"Could not judge the gates; retry later (error id {incident}).")
+        message = f"Could not judge the gates; retry later (error id {incident})."
+        return Receipt(500, {"ok": False, "error": "internal_error", "message": message})
     answer: dict[str, object] = {
         "allowed": verdict.allowed,
         "release": verdict.ref,
@@ -88,10 +106,44 @@ async def receive(request: web.Request, waits: GateWaits, installation: Installa
             f"propose releases with --commit (or tag them v<version> in the service's github_repository)."
         )
     if verdict.allowed:
-        return web.json_response(answer, status=200)
+        return Receipt(200, answer)
     if verdict.commit_mismatch:
         answer["error"] = "commit_mismatch"
-    return web.json_response({**answer, "reasons": verdict.reasons()}, status=409)
+    return Receipt(409, {**answer, "reasons": verdict.reasons()})
+
+
+async def receive(request: web.Request, waits: GateWaits, installation: Installation) -> web.Response:
+    body = await bodies.read(request, limit=bodies.OURS)
+    try:
+        signing.verify(waits.ctx.settings.shipmate_webhook_secret, body, request.headers, now=time.time())
+    except signing.SignatureError as refused:
+        return error(401, "bad_signature", message=str(refused))
+    check = parse(GateCheck, body)
+    if isinstance(check, web.Response):
+        return check
+    refused_team = await workspace_refusal(installation, check.team_id)
+    if refused_team is not None:
+        return refused_team
+    if waits.ctx.policy.environment(check.environment) is None:
+        known = ", ".join(waits.ctx.policy.environment_names)
+        return error(422, "invalid_body", details=[{"field": "environment", "message": f"known: {known}"}])
+    delivery = None
+    if check.delivery_id is not None:
+        fingerprint = Delivery.fingerprint_of(check.model_dump_json().encode())
+        delivery = Delivery(check.team_id, "gate", check.delivery_id, fingerprint)
+        first = await deliveries.seen(waits.ctx, delivery)
+        if first is not None and not first.same_body:
+            message = f"Delivery {check.delivery_id} was already used for another body; give each check its own id."
+            return error(409, "delivery_id_reused", message=message)
+        if first is not None:
+            return _send(first.receipt, replayed=True)
+    answer = await _judge(request, waits, check)
+    if isinstance(answer, web.Response):
+        return answer
+    if delivery is None or answer.status not in KEPT:
+        return _send(answer)
+    standing = await deliveries.remember(waits.ctx, delivery, answer)
+    return _send(standing, replayed=standing != answer)
 
 
 def handler(waits: GateWaits, installation: Installation) -> Callable[[web.Request], Awaitable[web.Response]]:

@@ -20,13 +20,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.domain.errors import DomainError, GateBlocked, NotFound
 from bot.services import github_events
 from bot.services.context import ServiceContext
 from bot.services.github_events import GithubDeployment, Handled
-from bot.webhooks.fields import error, invalid_body
+from bot.webhooks import bodies
+from bot.webhooks.fields import error, parse
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,8 @@ def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     if not secret or not header or not header.startswith("sha256="):
         return False
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.strip().lower())
+    given = header.strip().lower()
+    return given.isascii() and hmac.compare_digest(expected, given)
 
 
 def _link(status: DeploymentStatus) -> str | None:
@@ -111,7 +113,7 @@ def _answer(handled: Handled) -> web.Response:
 
 
 async def receive(request: web.Request, ctx: ServiceContext) -> web.Response:
-    body = await request.read()
+    body = await bodies.read(request, limit=bodies.GITHUB)
     settings = ctx.settings
     if not settings.shipmate_github_webhook_secret:
         return error(401, "webhook_disabled", message="SHIPMATE_GITHUB_WEBHOOK_SECRET is not set on the server.")
@@ -121,20 +123,18 @@ async def receive(request: web.Request, ctx: ServiceContext) -> web.Response:
     delivery = request.headers.get(DELIVERY_HEADER, "").strip()
     if event == "ping":
         return web.json_response({"ok": True, "status": "pong"})
-    if not delivery or len(delivery) > 80:
+    if not delivery or len(delivery) > 80 or not (delivery.isascii() and delivery.isprintable()):
         return error(422, "invalid_delivery", message=f"{DELIVERY_HEADER} must name the delivery.")
     if event not in ("deployment_status", "deployment_protection_rule"):
         return _ignored(f"Shipmate does not use {event or 'unnamed'} events.")
     if not settings.shipmate_github_team_id:
         return error(503, "not_configured", message="SHIPMATE_GITHUB_TEAM_ID (the Slack workspace) is not set.")
-    try:
-        parsed: DeploymentStatusEvent | ProtectionRuleEvent = (
-            DeploymentStatusEvent.model_validate_json(body)
-            if event == "deployment_status"
-            else ProtectionRuleEvent.model_validate_json(body)
-        )
-    except ValidationError as exc:
-        return invalid_body(exc)
+    model: type[DeploymentStatusEvent | ProtectionRuleEvent] = (
+        DeploymentStatusEvent if event == "deployment_status" else ProtectionRuleEvent
+    )
+    parsed = parse(model, body)
+    if isinstance(parsed, web.Response):
+        return parsed
     repository = parsed.repository
     service = ctx.policy.service_for_repository(repository.full_name)
     if service is None:

@@ -44,7 +44,7 @@ def verify(secret: str, body: bytes, headers: Mapping[str, str], *, now: float) 
     if abs(now - timestamp) > MAX_SKEW:
         raise SignatureError(f"{TIMESTAMP_HEADER} is more than {MAX_SKEW // 60} minutes from the server's clock")
     given = headers.get(SIGNATURE_HEADER, "").strip().lower()
-    if not hmac.compare_digest(signature(secret, timestamp, body), given):
+    if not given.isascii() or not hmac.compare_digest(signature(secret, timestamp, body), given):
         raise SignatureError(
             f'{SIGNATURE_HEADER} must be sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" with the shared secret>'
         )

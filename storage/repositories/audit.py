@@ -1,6 +1,6 @@
 """The append-only audit trail."""
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, func
@@ -86,3 +86,16 @@ async def recent_of_release(
         .order_by(col(AuditEvent.id).desc())
     )
     return (await session.exec(query)).all()
+
+
+async def latest(
+    *, session: AsyncSession, team_id: str, release_id: int, action: str, details: Mapping[str, str]
+) -> AuditEvent | None:
+    """The newest `action` event of a release whose details hold these text values: a walk down the
+    (team, release, id) index from the newest event, stopping at the first match."""
+    query = select(AuditEvent).where(
+        AuditEvent.team_id == team_id, AuditEvent.release_id == release_id, AuditEvent.action == action
+    )
+    for key, value in details.items():
+        query = query.where(col(AuditEvent.details)[key].as_string() == value)
+    return (await session.exec(query.order_by(col(AuditEvent.id).desc()).limit(1))).first()

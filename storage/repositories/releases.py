@@ -56,6 +56,20 @@ async def lock_by_id(*, session: AsyncSession, team_id: str, release_id: int) ->
     return (await session.exec(_LOCK_BY_ID, params={"team_id": team_id, "release_id": release_id})).first()
 
 
+_HOLD_BY_ID = (
+    select(Release.id)
+    .where(Release.team_id == bindparam("team_id"), Release.id == bindparam("release_id"))
+    .with_for_update(key_share=True)  # PostgreSQL: FOR NO KEY UPDATE
+)
+
+
+async def hold(*, session: AsyncSession, team_id: str, release_id: int) -> None:
+    """Take turns with other writers of the release until commit, without blocking its readers: the lock its jobs'
+    runners take first (`jobs.fence`; PostgreSQL `FOR NO KEY UPDATE`), so within one the second take is free.
+    SQLite serialises writers anyway."""
+    await session.exec(_HOLD_BY_ID, params={"team_id": team_id, "release_id": release_id})
+
+
 class ReleaseLine(NamedTuple):
     """A release as a list shows it."""
 

@@ -27,7 +27,7 @@ async def gate(harness: Harness, body: dict[str, Any] | bytes, *, secret: str = 
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     headers = {"Content-Type": "application/json", **signing.sign(secret, raw, now=time.time())}
     async with harness.http.post(harness.base_url + "/api/v1/gate", data=raw, headers=headers) as response:
-        return Answer(response.status, await response.text())
+        return Answer(response.status, await response.text(), response.headers)
 
 
 def gate_body(ref: str = "payments@2.5.0", environment: str = "prod", **extra: Any) -> dict[str, Any]:
