@@ -57,7 +57,8 @@ def test_what_may_be_called(url: str, allow_http: bool, says: str | None) -> Non
     if says is None:
         assert found is None
     else:
-        assert found is not None and says in found
+        assert found is not None
+        assert says in found
         assert "s3cret" not in found
 
 
@@ -105,6 +106,8 @@ def test_policy_check_refuses_a_deployer_url_shipmate_may_not_call(lines: str, s
 def test_allow_http_lets_a_deployer_use_plain_http_whatever_order_the_keys_are_written_in() -> None:
     policy = parse_policy(_deployer('webhook = "http://ci.internal:8080/hooks/ship"\nallow_http = true'))
     deployer = policy.deployer("payments")
-    assert deployer is not None and deployer.allow_http
+    assert deployer is not None
+    assert deployer.allow_http
     inline = parse_policy('[services.payments]\ndeploy = { webhook = "http://127.0.0.1:9/h" }\n').deployer("payments")
-    assert inline is not None and not inline.allow_http  # loopback needs no allow_http
+    assert inline is not None
+    assert not inline.allow_http
