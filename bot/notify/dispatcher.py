@@ -102,6 +102,9 @@ class Dispatcher:
     async def dispatch_once(self) -> int:
         if self._stopping:
             return 0
+        async with self.db.read() as session:  # most sweeps find nothing: no write lock for them (SQLite)
+            if not await outbox.has_due(session=session, kinds=self.sender.kinds):
+                return 0
         async with self.db.transaction() as session:
             claimed = list(
                 await outbox.claim(session=session, limit=self.batch, lease=self.lease, kinds=self.sender.kinds)

@@ -53,6 +53,22 @@ async def supersede_cards(*, session: AsyncSession, team_id: str, release_id: in
     await session.exec(_SUPERSEDE_CARDS, params={"team": team_id, "release": release_id})
 
 
+async def has_due(*, session: AsyncSession, kinds: Collection[str]) -> bool:
+    """Whether some row of `kinds` may be claimable now: a read, so an idle dispatcher takes no write lock."""
+    now = utcnow()
+    query = (
+        select(OutboxMessage.id)
+        .where(
+            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.next_attempt_at) <= now,
+            (col(OutboxMessage.claimed_until).is_(None)) | (col(OutboxMessage.claimed_until) < now),
+            col(OutboxMessage.kind).in_(kinds),
+        )
+        .limit(1)
+    )
+    return (await session.exec(query)).first() is not None
+
+
 async def claim(
     *, session: AsyncSession, limit: int, lease: timedelta, kinds: Collection[str] | None = None
 ) -> Sequence[OutboxMessage]:

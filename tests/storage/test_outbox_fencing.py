@@ -96,3 +96,16 @@ async def test_each_dispatcher_claims_only_its_kinds(db: Database) -> None:
     assert [m.kind for m in pipeline] == ["deploy_webhook", "protection_review"]
     assert [m.kind for m in slack] == ["post", "dm"]
     assert pipeline[0].claim_token != slack[0].claim_token
+
+
+async def test_has_due_sees_only_claimable_rows_of_the_kinds_asked(db: Database) -> None:
+    async with db.transaction() as session:
+        session.add(OutboxMessage(team_id=TEAM_ID, kind="post", channel="C1", payload={}))
+        session.add(OutboxMessage(team_id=TEAM_ID, kind="deploy_webhook", payload={}, next_attempt_at=utcnow() + LEASE))
+    async with db.read() as session:
+        assert await outbox.has_due(session=session, kinds=frozenset({"post"}))
+        assert not await outbox.has_due(session=session, kinds=frozenset({"deploy_webhook"}))  # not due yet
+    async with db.transaction() as session:
+        await outbox.claim(session=session, limit=10, lease=LEASE)
+    async with db.read() as session:
+        assert not await outbox.has_due(session=session, kinds=frozenset({"post"}))  # claimed
