@@ -32,7 +32,7 @@ def _settings() -> Settings:
     except ValidationError as exc:
         error = exc.errors()[0]
         name = str(error["loc"][0]).upper() if error["loc"] else "settings"
-        raise SystemExit(_fail(f"{name}: {error['msg']}")) from None
+        raise SystemExit(_fail(f"{name}: {error['msg'].removeprefix('Value error, ')}")) from None
     logs.configure(settings.shipmate_log_format)
     return settings
 

@@ -32,6 +32,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from bot.notify.slack_errors import web_api_method
 from storage.db import Database
 from storage.repositories import jobs, outbox
 from storage.types import utcnow
@@ -147,8 +148,8 @@ class Metrics:
 
         self.api_calls = Counter(
             "shipmate_slack_api_calls",
-            "Slack Web API calls (every HTTP attempt) by method and status (ok, Slack's error code, http_NNN, "
-            "timeout, connection_error).",
+            "Slack Web API calls (every HTTP attempt) by method (one Shipmate calls, else other) and status (ok, "
+            "Slack's error code, http_NNN, timeout, connection_error).",
             ["method", "status"],
             registry=registry,
         )
@@ -267,7 +268,7 @@ class SlackApiObserver(AsyncRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        method = request.url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0] or "unknown"
+        method = web_api_method(request.url)  # a file's upload URL is `other`, not a label of its own
         self.metrics.api_calls.labels(method, api_status(response, error)).inc()
         if response is not None and response.status_code == 429:
             self.metrics.rate_limited.labels(method).inc()

@@ -32,6 +32,8 @@ from bot.notify.files import SlackFiles
 from bot.notify.github_api import GitHubReader
 from bot.notify.installation import Installation
 from bot.notify.pipeline_client import PipelineClient
+from bot.notify.pipeline_sender import PipelineSender
+from bot.notify.slack_sender import SlackSender
 from bot.policy_source import resolve
 from bot.scheduler import Scheduler
 from bot.services import metrics_digest
@@ -68,17 +70,26 @@ class Runtime:
         self.metrics = Metrics(self.db)
         self.client = web_client(settings, observer=metrics.SlackApiObserver(self.metrics))
         self.installation = Installation(self.client)
-        self.pipeline = PipelineClient(settings, timeout=settings.shipmate_slack_timeout)
         self.github = GitHubReader(
-            settings.shipmate_github_api_url, settings.shipmate_github_token, timeout=settings.shipmate_slack_timeout
+            settings.shipmate_github_api_url, settings.shipmate_github_token, timeout=settings.shipmate_pipeline_timeout
         )
+        self.pipeline = PipelineClient(settings, timeout=settings.shipmate_pipeline_timeout)
+        lease = timedelta(seconds=settings.shipmate_claim_lease)
+        # Two loops: a deployer that hangs delays other pipeline requests, never a Slack message.
         self.dispatcher = Dispatcher(
             self.db,
-            self.client,
-            lease=timedelta(seconds=settings.shipmate_claim_lease),
+            SlackSender(self.db, self.client),
+            lease=lease,
             poll_interval=settings.shipmate_poll_interval,
             observer=self.metrics,
-            pipeline=self.pipeline,
+        )
+        self.pipeline_dispatcher = Dispatcher(
+            self.db,
+            PipelineSender(self.db, self.pipeline, lambda _team, service: self.services.policy.deployer(service)),
+            lease=lease,
+            poll_interval=settings.shipmate_poll_interval,
+            batch=10,
+            observer=self.metrics,
         )
         self.services = ServiceContext(
             db=self.db,
@@ -87,7 +98,7 @@ class Runtime:
             directory=SlackDirectory(self.client),
             files=SlackFiles(self.client),
             code=self.github,
-            kick=self.dispatcher.kick,
+            kick=self._kick,
         )
         self.in_flight = InFlight(capacity=settings.shipmate_max_in_flight)
         self.bolt = build_bolt_app(
@@ -108,6 +119,10 @@ class Runtime:
         )
         self._tasks: list[asyncio.Task[None]] = []
 
+    def _kick(self) -> None:
+        self.dispatcher.kick()
+        self.pipeline_dispatcher.kick()
+
     async def start(self) -> None:
         # One connection pool for every Slack call and answer (slack_sdk opens a session per call without it).
         self.client.session = aiohttp.ClientSession()
@@ -116,6 +131,7 @@ class Runtime:
         await self.github.start()
         await self.gate_waits.start()
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox-dispatcher"))
+        self._tasks.append(asyncio.create_task(self.pipeline_dispatcher.run(), name="pipeline-dispatcher"))
         self._tasks.append(asyncio.create_task(self._plan_digests(), name="plan-digests"))
         await self.scheduler.start()
 
@@ -127,6 +143,7 @@ class Runtime:
         self.draining = True
         log.info("draining: /readyz answers 503; other processes take over the outbox and scheduled jobs")
         self.dispatcher.stop()
+        self.pipeline_dispatcher.stop()
         self.scheduler.stop_claiming()
 
     async def _plan_digests(self) -> None:
@@ -145,6 +162,7 @@ class Runtime:
             async with asyncio.timeout(timeout):
                 await self.in_flight.drain()
         await self.dispatcher.stopped()
+        await self.pipeline_dispatcher.stopped()
         for task in self._tasks:
             try:
                 await asyncio.wait_for(task, timeout=self.settings.shipmate_slack_timeout + 5)

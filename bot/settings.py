@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.db import normalise_url
@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     shipmate_poll_interval: float = Field(default=1.0, gt=0, description="Seconds between outbox/job sweeps.")
     shipmate_claim_lease: float = Field(
         default=60.0, gt=0, description="Seconds a process owns a claimed outbox row before another may retry it."
+    )
+    shipmate_pipeline_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds before a request to a deployer or GitHub gives up."
     )
     shipmate_ack_budget: float = Field(
         default=1.5,
@@ -84,6 +87,17 @@ class Settings(BaseSettings):
     @classmethod
     def _no_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _sends_end_within_their_claim(self) -> "Settings":
+        # a claim is re-checked right before each send: the send must end long before the claim could run out
+        if self.shipmate_pipeline_timeout > self.shipmate_claim_lease / 2:
+            raise ValueError(
+                f"SHIPMATE_PIPELINE_TIMEOUT ({self.shipmate_pipeline_timeout:g} s) must be at most half of "
+                f"SHIPMATE_CLAIM_LEASE ({self.shipmate_claim_lease:g} s), so a request to a deployer always ends "
+                "before another process may take it over; lower the timeout or raise the lease"
+            )
+        return self
 
     def missing_for(self, mode: str) -> list[str]:
         """Names of the variables that `shipmate run` in `mode` cannot start without."""

@@ -179,3 +179,16 @@ def test_policy_explain_without_a_file_explains_the_built_in_defaults(tmp_path: 
     missing = _run_cli("policy", "explain", "absent.toml", env={}, cwd=tmp_path)
     assert missing.returncode == 2
     assert missing.stderr.strip() == "shipmate: absent.toml: no such file"
+
+
+def test_a_pipeline_timeout_that_could_outlive_its_claim_does_not_start(tmp_path: Path) -> None:
+    """A claim is re-checked right before each send: a send that could outlast the lease could be sent twice."""
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "SHIPMATE_CLAIM_LEASE": "8"}
+    result = _run_cli("run", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "shipmate: settings: SHIPMATE_PIPELINE_TIMEOUT (5 s) must be at most half of SHIPMATE_CLAIM_LEASE (8 s), so "
+        "a request to a deployer always ends before another process may take it over; lower the timeout or raise "
+        "the lease"
+    )
+    assert Settings(_env_file=None, shipmate_claim_lease=8, shipmate_pipeline_timeout=4).shipmate_pipeline_timeout == 4

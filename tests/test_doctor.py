@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from bot.cli import main
 from bot.doctor import Check, run
 from bot.doctor.local_checks import _describe
+from bot.domain.outgoing import redact
 from bot.settings import Settings
 from storage.migrate import head_revision, upgrade
 from tests.conftest import POLICY, make_settings
@@ -268,3 +270,59 @@ github_repository = "acme/gone"
     )
     assert "ok    github repository of ledger: acme/ledger (id 5, pinned)" in text
     assert "FAIL  github repository of gone: acme/gone not found" in text
+
+
+ACCEPTED_DEPLOYER_URLS = [
+    "https://ci:hunter2@deploy.example.com:65535/hooks/ship?token=s3cret#x",
+    "https://Deploy.Example.com/hooks/%73hip?token=s3cret",
+    "http://127.0.0.1:1/hooks/ship?token=s3cret",
+    "http://[::1]:8443/hooks/ship?token=s3cret",
+    "http://localhost/hooks/ship?token=s3cret",
+    "https://[2001:db8::1]/hooks/ship?token=s3cret",
+]
+
+
+@pytest.mark.parametrize("url", ACCEPTED_DEPLOYER_URLS)
+async def test_doctor_shows_any_deployer_url_policy_check_accepts_without_its_secrets(
+    database_url: str, slack: FakeSlack, tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = POLICY + f'\n[services.payments.deploy]\nwebhook = "{url}"\n'
+    (tmp_path / "shipmate.toml").write_text(text)
+    assert main(["policy", "check", str(tmp_path / "shipmate.toml")]) == 0, capsys.readouterr().err
+
+    ok, lines = await diagnose(doctor_settings(database_url, slack, shipmate_policy_toml=text))
+
+    assert ok, lines
+    [line] = [line for line in lines if "deployer of payments" in line]
+    assert line == f"ok    deployer of payments: webhook {redact(url)}, ref main"
+    assert "/hooks/" in line
+    assert "s3cret" not in "\n".join(lines)
+    assert "hunter2" not in "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("https://deploy.example.com:99999/hooks/ship?token=s3cret", "port '99999' of"),
+        ("https://deploy.example.com:8o8o/hooks/ship?token=s3cret", "port '8o8o' of"),
+        ("http://deploy.example.com/hooks/ship?token=s3cret", "uses http"),
+    ],
+)
+async def test_a_deployer_url_policy_check_refuses_is_reported_by_doctor_the_same_way(
+    database_url: str, slack: FakeSlack, tmp_path: Path, url: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = POLICY + f'\n[services.payments.deploy]\nwebhook = "{url}"\n'
+    path = tmp_path / "shipmate.toml"
+    path.write_text(text)
+    assert main(["policy", "check", str(path)]) == 2
+    refused = capsys.readouterr().err.strip()
+    line = text.count("\n", 0, text.index("webhook =")) + 1
+    assert refused.startswith(f"shipmate: {path}:{line}: services.payments.deploy.webhook: "), refused
+    assert says in refused
+
+    ok, lines = await diagnose(doctor_settings(database_url, slack, shipmate_policy_toml="", shipmate_policy=path))
+
+    assert not ok
+    assert lines[0].startswith(f"FAIL  policy: {path}:{line}: services.payments.deploy.webhook: "), lines[0]
+    assert says in lines[0]
+    assert "s3cret" not in refused + "\n".join(lines)

@@ -12,6 +12,7 @@ from sqlalchemy import event
 
 from bot.domain.policy import Policy
 from bot.ids import ActionId
+from bot.notify.slack_errors import WEB_API_METHODS
 from bot.server import RUNTIME, Runtime, create_app
 from bot.settings import Settings
 from storage.db import Database
@@ -193,3 +194,25 @@ async def test_the_token_is_enforced_when_set(database_url: str, slack: FakeSlac
                 assert "shipmate_" not in await response.text()
         samples = await scrape(harness, token="scrape-me")
     assert ("shipmate_database_up", frozenset()) in samples
+
+
+async def test_failed_file_uploads_are_counted_under_other_not_one_label_per_upload_url(
+    served: tuple[Harness, Runtime], slack: FakeSlack
+) -> None:
+    """Each chart goes to an upload URL of its own (…/upload/F0…): labelled by it, /metrics would grow forever."""
+    harness, runtime = served
+    slack.fail("upload", Fault(status=500, times=100))
+    before = await scrape(harness)
+
+    for n in range(3):
+        png = b"\x89PNG\r\n\x1a\n" + bytes(100 + n)
+        uploaded = await runtime.services.files.upload_png(png=png, filename=f"c{n}.png", title="t", alt_text="a")
+        assert uploaded is None  # the upload failed; the answer goes out without its chart
+    after = await scrape(harness)
+
+    calls = "shipmate_slack_api_calls_total"
+    methods = {dict(labels)["method"] for name, labels in after if name == calls}
+    assert methods <= WEB_API_METHODS | {"other"}, methods
+    assert moved(before, after, calls, method="files.getUploadURLExternal", status="ok") == 3
+    assert moved(before, after, calls, method="other", status="http_500") >= 3  # each upload URL, one label
+    assert not any(file_id in str(labels) for _name, labels in after for file_id in slack.files)

@@ -3,11 +3,11 @@
 import asyncio
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.engine import make_url
 
 from bot.doctor.report import Report
+from bot.domain import outgoing
 from bot.domain.policy import Policy, PolicyError
 from bot.policy_source import PRECEDENCE, resolve
 from bot.settings import Settings
@@ -124,16 +124,8 @@ def _describe(deploy: Any) -> str:
         return str(deploy)
     parts = []
     for key, value in deploy.items():
-        if value in (None, "", [], {}):
+        if value is None or value is False or value in ("", [], {}):
             continue
-        shown = _safe_url(value) if isinstance(value, str) and value.startswith(("http://", "https://")) else value
+        shown = outgoing.redact(value) if isinstance(value, str) and key == "webhook" else value
         parts.append(f"{key} {shown}")
     return ", ".join(parts)
-
-
-def _safe_url(url: str) -> str:
-    """A URL without credentials or query (either may hold a secret)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

@@ -8,8 +8,18 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from bot.domain import outgoing
 from bot.domain.timeparse import parse_duration, zone
 
 if TYPE_CHECKING:
@@ -186,9 +196,18 @@ class RecurringFreeze(_Strict):
 class Deployer(_Strict):
     """Who deploys a service when Shipmate starts it: a signed webhook to any CI, or a GitHub workflow."""
 
+    allow_http: bool = False  # plain http to a non-loopback webhook; before `webhook`, whose check reads it
     webhook: Annotated[str, Field(pattern=WEBHOOK_URL.pattern)] | None = None
     github_workflow: Annotated[str, Field(pattern=GITHUB_WORKFLOW.pattern)] | None = None
     ref: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\s]+$")] = "main"
+
+    @field_validator("webhook")
+    @classmethod
+    def _callable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        trouble = outgoing.problem(value, allow_http=bool(info.data.get("allow_http"))) if value else None
+        if trouble:
+            raise ValueError(trouble)
+        return value
 
     @model_validator(mode="after")
     def _one(self) -> "Deployer":
@@ -196,6 +215,8 @@ class Deployer(_Strict):
             raise ValueError(
                 'give either webhook = "https://…" or github_workflow = "owner/repo/.github/workflows/deploy.yml"'
             )
+        if self.allow_http and not self.webhook:
+            raise ValueError("allow_http is for webhook deployers only: GitHub is always called over https")
         return self
 
     @property
@@ -358,7 +379,7 @@ def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
     """Best effort: the line where the innermost named key of `loc` is written."""
     keys = [part for part in loc if isinstance(part, str)]
     for key in reversed(keys):
-        pattern = re.compile(rf"^\s*(\[\[?\s*)?([\w.]*\.)?{re.escape(key)}\s*(=|\]|\.)", re.MULTILINE)
+        pattern = re.compile(rf"^[ \t]*(\[\[?\s*)?([\w.]*\.)?{re.escape(key)}\s*(=|\]|\.)", re.MULTILINE)
         match = pattern.search(text)
         if match:
             return text.count("\n", 0, match.start()) + 1

@@ -10,6 +10,35 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
+# The Web API methods Shipmate calls: a metrics label or log field names one of these, else `other`, so a URL that
+# is not a method (a file's upload URL) never becomes a label of its own.
+WEB_API_METHODS = frozenset(
+    {
+        "apps.connections.open",
+        "auth.test",
+        "bots.info",
+        "chat.delete",
+        "chat.postEphemeral",
+        "chat.postMessage",
+        "chat.update",
+        "conversations.info",
+        "conversations.open",
+        "files.completeUploadExternal",
+        "files.getUploadURLExternal",
+        "oauth.v2.access",
+        "openid.connect.token",
+        "openid.connect.userInfo",
+        "team.info",
+        "usergroups.list",
+        "usergroups.users.list",
+        "users.info",
+        "views.open",
+        "views.publish",
+        "views.push",
+        "views.update",
+    }
+)
+
 # Slack errors that retrying cannot fix by itself; still retried a few times (someone may invite the bot).
 PERMANENT = frozenset(
     {
@@ -35,6 +64,13 @@ class Failure:
     retry_after: float | None = None  # seconds Slack asked us to wait (429)
     permanent: bool = False
     label: str = "error"  # short and bounded, for metrics: Slack's code, http_NNN, timeout, network or the type
+    fatal: bool = False  # no retry can ever succeed (a deployer's redirect): given up at the first attempt
+
+
+def web_api_method(url: str) -> str:
+    """The Web API method a request URL calls (`…/api/chat.postMessage?x` → `chat.postMessage`), else `other`."""
+    name = str(url).split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return name if name in WEB_API_METHODS else "other"
 
 
 def classify(exc: BaseException) -> Failure:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain import outgoing
 from bot.domain.errors import Conflict
 from bot.domain.message import Code, Mention, Message, SlackDate
 from bot.domain.pipeline import Action, JobKind, OutboxKind, RequestStatus
@@ -41,7 +42,9 @@ def release_url(release: Release) -> str:
 
 
 def deployer_payload(deployer: Deployer, request: DeploymentRequest, release: Release) -> tuple[str, dict[str, Any]]:
-    """The outbox kind and payload the dispatcher sends (signing and tokens are added at send time)."""
+    """The outbox kind and payload the dispatcher sends (signing and tokens are added at send time). A webhook's
+    URL may hold a secret: the row names the service (the URL is read from its deployer at send time) and keeps
+    the URL redacted, for people reading the outbox."""
     if deployer.webhook:
         body = {
             "action": request.action,
@@ -53,7 +56,9 @@ def deployer_payload(deployer: Deployer, request: DeploymentRequest, release: Re
             "requested_by": request.requested_by,
             "request_id": request.request_id,
         }
-        return OutboxKind.DEPLOY_WEBHOOK, {"url": deployer.webhook, "body": body, "request_id": request.request_id}
+        shown = outgoing.redact(deployer.webhook)
+        payload = {"service": request.service, "url": shown, "body": body, "request_id": request.request_id}
+        return OutboxKind.DEPLOY_WEBHOOK, payload
     owner, repo, workflow = deployer.workflow
     inputs = {"version": request.version, "environment": request.environment, "shipmate_request_id": request.request_id}
     ref = deployer.ref.replace("{version}", request.version)  # `v{version}`: the run is the release's tagged commit

@@ -1,11 +1,12 @@
 """The outbox: rows written with a state change, claimed and sent by a dispatcher, in order per release."""
 
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, func, true
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -52,9 +53,29 @@ async def supersede_cards(*, session: AsyncSession, team_id: str, release_id: in
     await session.exec(_SUPERSEDE_CARDS, params={"team": team_id, "release": release_id})
 
 
-async def claim(*, session: AsyncSession, limit: int, lease: timedelta) -> Sequence[OutboxMessage]:
-    """Atomically take up to `limit` due rows for `lease`. Other processes skip what is taken."""
+async def has_due(*, session: AsyncSession, kinds: Collection[str]) -> bool:
+    """Whether some row of `kinds` may be claimable now: a read, so an idle dispatcher takes no write lock."""
     now = utcnow()
+    query = (
+        select(OutboxMessage.id)
+        .where(
+            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.next_attempt_at) <= now,
+            (col(OutboxMessage.claimed_until).is_(None)) | (col(OutboxMessage.claimed_until) < now),
+            col(OutboxMessage.kind).in_(kinds),
+        )
+        .limit(1)
+    )
+    return (await session.exec(query)).first() is not None
+
+
+async def claim(
+    *, session: AsyncSession, limit: int, lease: timedelta, kinds: Collection[str] | None = None
+) -> Sequence[OutboxMessage]:
+    """Atomically take up to `limit` due rows (of `kinds`, None: any) for `lease`, stamped with a fresh claim token
+    that every later write about them checks. Other processes skip what is taken."""
+    now = utcnow()
+    token = uuid.uuid4().hex
     earlier = aliased(OutboxMessage)
     # A release's messages go out in order across processes: none is taken while an older one it must follow is
     # unsent. Thread lines follow everything before them (the card above all); a card follows only older cards
@@ -76,6 +97,7 @@ async def claim(*, session: AsyncSession, limit: int, lease: timedelta) -> Seque
             col(OutboxMessage.next_attempt_at) <= now,
             (col(OutboxMessage.claimed_until).is_(None)) | (col(OutboxMessage.claimed_until) < now),
             ~waiting_behind,
+            col(OutboxMessage.kind).in_(kinds) if kinds is not None else true(),
         )
         .order_by(col(OutboxMessage.id))
         .limit(limit)
@@ -84,48 +106,79 @@ async def claim(*, session: AsyncSession, limit: int, lease: timedelta) -> Seque
     ids = list((await session.exec(due)).all())
     if not ids:
         return []
-    await session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(claimed_until=now + lease))
+    await session.exec(
+        update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(claimed_until=now + lease, claim_token=token)
+    )
     rows = await session.exec(
         select(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).order_by(col(OutboxMessage.id))
     )
     return rows.all()
 
 
-async def mark_sent(*, session: AsyncSession, message_id: int, message_ts: str | None) -> None:
-    await session.exec(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id)
-        .values(status="sent", sent_at=utcnow(), message_ts=message_ts, claimed_until=None)
+def _held(message_id: int, token: str | None) -> Any:
+    """The row while the claim stamped `token` still owns it (another process's claim has another token)."""
+    return (
+        (col(OutboxMessage.id) == message_id)
+        & (col(OutboxMessage.claim_token) == token)
+        & (col(OutboxMessage.status) == "pending")
     )
 
 
-async def supersede(*, session: AsyncSession, message_id: int, error: str) -> None:
+async def _write_held(session: AsyncSession, message_id: int, token: str | None, values: dict[str, Any]) -> bool:
+    result = await session.exec(
+        update(OutboxMessage)
+        .where(_held(message_id, token))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)
+
+
+async def hold(*, session: AsyncSession, message_id: int, token: str | None, lease: timedelta) -> bool:
+    """Right before a send: is the claim still ours? If so it runs `lease` from now. False: another process
+    claimed the row after our lease ran out (it sends it), or it is no longer pending; do not send it."""
+    return await _write_held(session, message_id, token, {"claimed_until": utcnow() + lease})
+
+
+async def mark_sent(*, session: AsyncSession, message_id: int, token: str | None, message_ts: str | None) -> bool:
+    """False when the claim was no longer ours: the row is left to the process that holds it now."""
+    values = {
+        "status": "sent",
+        "sent_at": utcnow(),
+        "message_ts": message_ts,
+        "claimed_until": None,
+        "claim_token": None,
+    }
+    return await _write_held(session, message_id, token, values)
+
+
+async def supersede(*, session: AsyncSession, message_id: int, token: str | None, error: str) -> bool:
     """A message that must not be sent any more (what it asked for was closed meanwhile)."""
-    await session.exec(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id)
-        .values(status="superseded", claimed_until=None, last_error=error[:1000])
-    )
+    values = {"status": "superseded", "claimed_until": None, "claim_token": None, "last_error": error[:1000]}
+    return await _write_held(session, message_id, token, values)
 
 
 async def reschedule(
     *,
     session: AsyncSession,
     message_id: int,
+    token: str | None,
     at: datetime,
     error: str,
     count_attempt: bool = True,
     dead: bool = False,
-) -> None:
+) -> bool:
+    """Try again at `at` (or give up: `dead`); False when the claim was no longer ours and nothing changed."""
     values: dict[str, Any] = {
         "next_attempt_at": at,
         "claimed_until": None,
+        "claim_token": None,
         "last_error": error[:1000],
         "status": "dead" if dead else "pending",
     }
     if count_attempt:
         values["attempts"] = col(OutboxMessage.attempts) + 1
-    await session.exec(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(**values))
+    return await _write_held(session, message_id, token, values)
 
 
 async def record_message_ts(*, session: AsyncSession, release_id: int, channel: str, message_ts: str) -> None:
@@ -151,20 +204,20 @@ async def next_due(*, session: AsyncSession) -> datetime | None:
     return (await session.exec(query)).first()
 
 
-async def release_claims(*, session: AsyncSession, message_ids: Iterable[int], claimed_until: datetime) -> int:
+async def release_claims(*, session: AsyncSession, message_ids: Iterable[int], token: str | None) -> int:
     """A stopping process hands back messages it claimed and has not tried, at once instead of after the lease.
-    Only while the claim is still its own: `claimed_until` is the mark of that claim (a later claim has another)."""
+    Only while the claim is still its own: `token` stamped that claim (a later claim has another)."""
     ids = list(message_ids)
-    if not ids:
+    if not ids or token is None:
         return 0
     result = await session.exec(
         update(OutboxMessage)
         .where(
             col(OutboxMessage.id).in_(ids),
             col(OutboxMessage.status) == "pending",
-            col(OutboxMessage.claimed_until) == claimed_until,
+            col(OutboxMessage.claim_token) == token,
         )
-        .values(claimed_until=None)
+        .values(claimed_until=None, claim_token=None)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)

@@ -1,7 +1,8 @@
 """The other side of the pipeline: a CI webhook receiver and the parts of GitHub's REST API Shipmate calls
 (`workflow_dispatch`, protection rule reviews, reading a tag's commit and a repository's id), answering as they do
 (a 200 for CI, GitHub's 204 No Content, GitHub's JSON documents and its 404 and rate-limit answers), recording every
-request with its headers and raw body, and failing on demand."""
+request with its headers and raw body, and failing on demand: a status, any answer (a redirect, a body that must not
+travel further), or no answer at all (a CI that hangs)."""
 
 import asyncio
 import json
@@ -19,6 +20,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    query: str = ""
 
     @property
     def json(self) -> dict[str, Any]:
@@ -43,6 +45,10 @@ class FakePipeline:
     repository_ids: dict[str, int] = field(default_factory=dict)
     read_fail_next: list[Refusal] = field(default_factory=list)  # answers to GETs before answering normally
     reads: list[str] = field(default_factory=list)  # GET paths, in order
+    answer_next: list[Callable[[], web.Response]] = field(default_factory=list)  # answers to give before that
+    hang: set[str] = field(default_factory=set)  # paths that never answer (until `close`)
+    arrived: list[str] = field(default_factory=list)  # every request's path as it arrives, answered or not
+    _released: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     port: int = 0
@@ -57,7 +63,8 @@ class FakePipeline:
 
     async def start(self, port: int = 0) -> None:
         app = web.Application()
-        app.router.add_post(CI_PATH, self._ci)
+        app.router.add_post("/hooks/{name}", self._ci)
+        app.router.add_post("/elsewhere/{tail:.*}", self._ci)  # where a redirect points: must stay empty
         app.router.add_post("/repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches", self._github)
         app.router.add_post("/repos/{owner}/{repo}/actions/runs/{run}/deployment_protection_rule", self._github)
         app.router.add_get("/repos/{owner}/{repo}/git/ref/tags/{tag:.+}", self._tag_ref)
@@ -70,8 +77,14 @@ class FakePipeline:
         self.port = port or site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def close(self) -> None:
+        self._released.set()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    def answer_hung(self) -> None:
+        """The requests held by `hang` get their answer now (paths still in `hang` hold the next ones again)."""
+        released, self._released = self._released, asyncio.Event()
+        released.set()
 
     def to(self, path_part: str) -> list[Received]:
         return [r for r in self.received if path_part in r.path]
@@ -100,7 +113,12 @@ class FakePipeline:
             await asyncio.sleep(quiet)
 
     async def _record(self, request: web.Request) -> web.Response | None:
-        received = Received(request.path, dict(request.headers), await request.read())
+        received = Received(request.path, dict(request.headers), await request.read(), request.query_string)
+        self.arrived.append(request.path)
+        if request.path in self.hang:
+            await self._released.wait()
+        if self.answer_next:
+            return self.answer_next.pop(0)()
         if self.fail_next:
             return web.json_response({"message": "Server Error"}, status=self.fail_next.pop(0))
         self.received.append(received)

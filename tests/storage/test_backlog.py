@@ -67,17 +67,17 @@ async def test_outbox_hand_back_only_while_the_claim_is_still_ours(db: Database)
     async with db.transaction() as session:
         mine = list(await outbox.claim(session=session, limit=10, lease=LEASE))
     assert len(mine) == 3
-    mark = mine[0].claimed_until
-    assert mark is not None
+    token = mine[0].claim_token
+    assert token is not None
     async with db.transaction() as session:  # the first was sent; another process re-claimed the third
-        await outbox.mark_sent(session=session, message_id=mine[0].id or 0, message_ts="1.1")
+        assert await outbox.mark_sent(session=session, message_id=mine[0].id or 0, token=token, message_ts="1.1")
         await session.exec(
-            update(OutboxMessage).where(col(OutboxMessage.id) == mine[2].id).values(claimed_until=utcnow() + 2 * LEASE)
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == mine[2].id)
+            .values(claimed_until=utcnow() + 2 * LEASE, claim_token="theirs")
         )
     async with db.transaction() as session:
-        released = await outbox.release_claims(
-            session=session, message_ids=[m.id or 0 for m in mine], claimed_until=mark
-        )
+        released = await outbox.release_claims(session=session, message_ids=[m.id or 0 for m in mine], token=token)
     assert released == 1  # only the second: sent and re-claimed rows are not ours to hand back
     async with db.read() as session:
         rows = {m.id: m for m in (await session.exec(select(OutboxMessage))).all()}
