@@ -22,7 +22,7 @@ import aiohttp
 
 from bench.servers import Server, drop_databases, fresh_database, rss_mb, shipmate
 from bench.slack_side import TEAM_ID, SlackSide, command, signed
-from bot.webhooks import signing
+from bot import signing
 
 WEBHOOK_SECRET = "bench-webhook-secret"
 POLICY = """release_managers = ["U0RM"]

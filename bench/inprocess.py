@@ -24,8 +24,10 @@ from bench.servers import POLICY, drop_databases, make_database
 from bot.domain.policy import parse_policy
 from bot.domain.proposal import ProposeRequest
 from bot.render import render
-from bot.services import approvals, home, releases
-from bot.services.context import Actor, ServiceContext
+from bot.services import home
+from bot.services.approvals import approvals
+from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.releases import releases
 from bot.settings import Settings
 from storage.db import Database
 

@@ -3,8 +3,8 @@ deployments of a year (~260,000: dev, qa, and prod for 60 % of releases, some ro
 sign-off, some failing in CI).
 
 Three figures per backend, none asserted:
-- the data path in-process: `bot.services.delivery.report` (the SQL aggregates and the measures of the period, the
-  previous one and the weeks), sequential calls after a warm-up; the 200 ms p99 target is about this;
+- the data path in-process: `bot.services.metrics.delivery.report` (the SQL aggregates and the measures of the
+  period, the previous one and the weeks), sequential calls after a warm-up; the 200 ms p99 target is about this;
 - the chart drawn alone (matplotlib, Agg), for 30 days (5 bars) and a year (53 bars);
 - the command end to end through the real server with one connection: ack, then the answer on `response_url`
   after the figures, the chart and its upload to the (fake) Slack.
@@ -25,8 +25,8 @@ from bench.seed import SERVICES, TEAM, ref
 from bench.slack_side import SlackSide, command, signed
 from bot import charts
 from bot.domain.policy import parse_policy
-from bot.services import delivery
-from bot.services.context import ServiceContext
+from bot.services.kernel.context import ServiceContext
+from bot.services.metrics import delivery
 from bot.settings import Settings
 from storage.db import Database
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot.domain.policy import load_policy
 from bot.scheduler import Scheduler
-from bot.services.context import ServiceContext
+from bot.services.kernel.context import ServiceContext
 from bot.settings import Settings
 from storage.db import Database
 

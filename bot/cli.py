@@ -109,7 +109,7 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
 
 def cmd_webhook_sign(args: argparse.Namespace) -> int:
     """The v2 signature headers for a body, for wiring CI by hand (`curl -H @headers --data-binary @body`)."""
-    from bot.webhooks import signing
+    from bot import signing
 
     secret = _settings().shipmate_webhook_secret
     if not secret:

@@ -8,9 +8,9 @@ from aiohttp import web
 from icalendar import Calendar, Event
 
 from bot.domain.errors import NotFound
-from bot.services import feed_links
-from bot.services.context import ServiceContext
-from bot.services.feed_links import Feed, Revoked
+from bot.services.change import feed_links
+from bot.services.change.feed_links import Feed, Revoked
+from bot.services.kernel.context import ServiceContext
 
 
 def build_calendar(feed: Feed) -> bytes:

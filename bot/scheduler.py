@@ -12,7 +12,7 @@ from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
-from bot.services.context import ServiceContext
+from bot.services.kernel.context import ServiceContext
 from bot.services.reminders import runners
 from storage.repositories import jobs
 from storage.types import utcnow

@@ -36,9 +36,9 @@ from bot.notify.pipeline_sender import PipelineSender
 from bot.notify.slack_sender import SlackSender
 from bot.policy_source import resolve
 from bot.scheduler import Scheduler
-from bot.services import metrics_digest
-from bot.services.context import ServiceContext
-from bot.services.gate_waits import GateWaits
+from bot.services.kernel.context import ServiceContext
+from bot.services.metrics import metrics_digest
+from bot.services.pipeline.gate_waits import GateWaits
 from bot.settings import Settings
 from bot.slack_app import Mode, build_bolt_app, web_client
 from bot.webhooks import bodies

@@ -30,7 +30,7 @@ import handlers
 from bot import logs
 from bot.in_flight import InFlight
 from bot.metrics import RECEIVED_AT, Metrics, surface
-from bot.services.context import ServiceContext
+from bot.services.kernel.context import ServiceContext
 from bot.settings import Settings
 
 

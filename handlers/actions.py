@@ -9,8 +9,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.ids import ActionId
 from bot.render import render
-from bot.services import approvals, deployments
-from bot.services.context import Actor, ServiceContext
+from bot.services.approvals import approvals
+from bot.services.deploys import deployments
+from bot.services.kernel.context import Actor, ServiceContext
 from handlers import errors, review_surface
 
 

@@ -1,8 +1,8 @@
 """Answers for approve, reject and withdraw."""
 
 from bot.domain import commands as cmd
-from bot.services import approvals
-from bot.services.context import Actor, ServiceContext
+from bot.services.approvals import approvals
+from bot.services.kernel.context import Actor, ServiceContext
 from handlers.routes import Answer, answers, say
 
 

@@ -2,8 +2,8 @@
 
 from bot.domain import commands as cmd
 from bot.render import render, render_text
-from bot.services import agenda, feed_links, freezes, subscriptions, windows
-from bot.services.context import Actor, ServiceContext
+from bot.services.change import agenda, feed_links, freezes, subscriptions, windows
+from bot.services.kernel.context import Actor, ServiceContext
 from handlers.routes import Answer, answers
 
 

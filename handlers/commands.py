@@ -11,7 +11,7 @@ from bot.domain import commands as cmd
 from bot.domain import grammar
 from bot.domain.errors import DomainError
 from bot.render import FALLBACK
-from bot.services.context import Actor, ServiceContext
+from bot.services.kernel.context import Actor, ServiceContext
 from handlers import (
     approval_commands,
     change_commands,

@@ -2,8 +2,8 @@
 
 from bot.domain import commands as cmd
 from bot.render import render
-from bot.services import deploy_status, deployments, rollbacks, signoffs
-from bot.services.context import Actor, ServiceContext
+from bot.services.deploys import deploy_status, deployments, rollbacks, signoffs
+from bot.services.kernel.context import Actor, ServiceContext
 from handlers.routes import Answer, answers, say
 
 

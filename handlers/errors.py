@@ -15,7 +15,7 @@ from slack_bolt.response import BoltResponse
 from bot.domain.errors import DomainError
 from bot.in_flight import InFlight
 from bot.metrics import LISTENER, Metrics, surface
-from bot.services.context import ServiceContext
+from bot.services.kernel.context import ServiceContext
 from handlers.answering import BudgetedAck, first_input_block, kind_of, within_budget
 
 log = logging.getLogger(__name__)

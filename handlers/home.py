@@ -15,8 +15,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain.errors import DomainError
 from bot.ids import ActionId, BlockId
 from bot.render import render
-from bot.services import approvals, home
-from bot.services.context import Actor, ServiceContext
+from bot.services import home
+from bot.services.approvals import approvals
+from bot.services.kernel.context import Actor, ServiceContext
 from handlers import errors
 
 HOME_BLOCK = re.compile("^" + re.escape(str(BlockId.HOME_APPROVAL)) + ":")

@@ -2,8 +2,8 @@
 
 from bot.domain import commands as cmd
 from bot.render import FALLBACK, render
-from bot.services import delivery
-from bot.services.context import Actor, ServiceContext
+from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.metrics import delivery
 from handlers.routes import Answer, answers
 
 

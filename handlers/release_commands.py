@@ -9,8 +9,9 @@ from bot.domain.grammar import VERBS
 from bot.domain.message import Message
 from bot.domain.proposal import ProposeRequest
 from bot.render import render, render_text
-from bot.services import conflicts, editing, releases
-from bot.services.context import Actor, ServiceContext
+from bot.services.change import conflicts
+from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.releases import editing, releases
 from handlers.routes import Answer, answers, say
 
 HISTORY_SHOWN = 45  # events a page: with the title and the page line, inside Slack's 50 blocks

@@ -2,8 +2,8 @@
 
 from bot.domain import commands as cmd
 from bot.render import render
-from bot.services import action_items, reviews
-from bot.services.context import Actor, ServiceContext
+from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.reviews import action_items, reviews
 from handlers.routes import Answer, answers, say
 
 

@@ -9,9 +9,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain.errors import DomainError, InvalidInput
 from bot.ids import BlockId
 from bot.render import render
-from bot.services import action_items, reviews
-from bot.services.context import Actor, ServiceContext
-from bot.services.reviews import ThreadMessage
+from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.reviews import action_items, reviews
+from bot.services.reviews.reviews import ThreadMessage
 from handlers.forms import ACTION_ITEM_FIELDS, as_text, modal_errors, view_metadata
 
 IGNORED_SUBTYPES = frozenset({"bot_message", "channel_join", "channel_leave", "thread_broadcast_deleted"})

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from bot.domain.commands import Command
 from bot.domain.message import Message
 from bot.render import render
-from bot.services.context import Actor, ServiceContext
+from bot.services.kernel.context import Actor, ServiceContext
 
 Answer = dict[str, Any]  # a message body (`text` and `blocks`) shown only to the person who asked
 Route = Callable[[ServiceContext, Actor, Any], Awaitable[Answer]]

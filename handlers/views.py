@@ -12,8 +12,10 @@ from bot.domain.proposal import ProposeRequest
 from bot.domain.timeparse import after, parse_duration
 from bot.ids import BlockId, CallbackId
 from bot.render import render_text
-from bot.services import approvals, conflicts, releases
-from bot.services.context import Actor, ServiceContext
+from bot.services.approvals import approvals
+from bot.services.change import conflicts
+from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.releases import releases
 from handlers import errors, review_surface
 from handlers.forms import PROPOSE_FIELDS, REJECT_FIELDS, as_text, form_middleware, modal_errors, view_metadata
 

@@ -3,7 +3,7 @@
 import asyncio
 
 from bot.domain.policy import Policy
-from bot.services.context import ServiceContext
+from bot.services.kernel.context import ServiceContext
 from bot.settings import Settings
 from storage.db import Database
 from storage.models import Release

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bot import signing
 from bot.cli import main
 from bot.settings import Settings
-from bot.webhooks import signing
 from tests.process import AppProcess
 
 ROOT = Path(__file__).resolve().parents[1]

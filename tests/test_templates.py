@@ -12,8 +12,8 @@ from bot.domain.approval_policy import evaluate
 from bot.domain.lifecycle import Status
 from bot.domain.policy import Policy
 from bot.render import render, render_text
-from bot.services.release_card import build_card
-from bot.services.releases import History
+from bot.services.kernel.release_card import build_card
+from bot.services.releases.releases import History
 from storage.models import Approval, AuditEvent, Deployment, Release
 
 HOSTILE = '<!channel> <@U0EVIL> <https://evil.example|click> & *bold* `code` " \\ {{ 7*7 }} ü 🚀'

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.webhooks.signing import MAX_SKEW, SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, sign, verify
+from bot.signing import MAX_SKEW, SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, sign, verify
 
 BODY = b'{"service":"payments"}'
 NOW = 1_800_000_000.0

@@ -16,12 +16,12 @@ from urllib.parse import urljoin
 
 import aiohttp
 
+from bot import signing
 from bot.domain import outgoing
 from bot.domain.pipeline import OutboxKind
 from bot.domain.policy import Deployer
 from bot.domain.validation import is_number
 from bot.settings import Settings
-from bot.webhooks import signing
 
 GITHUB_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 KINDS: frozenset[str] = frozenset(OutboxKind)

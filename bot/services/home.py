@@ -12,9 +12,10 @@ from bot.domain.delivery_report import Line, lines
 from bot.domain.lifecycle import OPEN
 from bot.domain.permissions import Permission
 from bot.domain.policy import Members
-from bot.services import agenda, delivery
-from bot.services.agenda import Agenda
-from bot.services.context import Actor, ServiceContext
+from bot.services.change import agenda
+from bot.services.change.agenda import Agenda
+from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.metrics import delivery
 from storage.models import ActionItem, Release
 from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import home as home_repo

@@ -1,6 +1,6 @@
 """`POST /hooks/deployments`: a CI/CD pipeline records a deployment.
 
-Signed with SHIPMATE_WEBHOOK_SECRET in scheme v2 (`bot.webhooks.signing`: `X-Shipmate-Timestamp` and
+Signed with SHIPMATE_WEBHOOK_SECRET in scheme v2 (`bot.signing`: `X-Shipmate-Timestamp` and
 `X-Shipmate-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`, at most 5 minutes from now).
 Answers JSON: 201 recorded, 200 already recorded under that delivery id, 400 not JSON, 401 signature or time,
 422 body, 403 another workspace, 404 unknown release, 409 refused (gates; `commit_mismatch`: another commit than the
@@ -22,14 +22,15 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 
+from bot import signing
 from bot.domain.errors import DomainError, GateBlocked, NotFound
 from bot.notify.installation import Installation
-from bot.services import deliveries
-from bot.services.ci_reports import record_from_ci
-from bot.services.context import ServiceContext
-from bot.services.deliveries import Delivery, Receipt
-from bot.services.deployments import CiReport, DeployOutcome
-from bot.webhooks import bodies, fields, signing
+from bot.services.deploys.deployments import CiReport, DeployOutcome
+from bot.services.kernel.context import ServiceContext
+from bot.services.pipeline import deliveries
+from bot.services.pipeline.ci_reports import record_from_ci
+from bot.services.pipeline.deliveries import Delivery, Receipt
+from bot.webhooks import bodies, fields
 from bot.webhooks.fields import CommitSha, DeliveryId, EnvironmentName, RequestId, ServiceName, TeamId, Version
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """`POST /api/v1/gate`: a pipeline asks whether a deployment may proceed, optionally waiting for the answer.
 
-Signed like every Shipmate webhook (`bot.webhooks.signing`). Answers 200 `{"allowed": true}` or 409
+Signed like every Shipmate webhook (`bot.signing`). Answers 200 `{"allowed": true}` or 409
 `{"allowed": false, "reasons": [{"gate", "message"}]}` (plain text); 400 not JSON, 401 signature, 403 another
 workspace, 422 body, 404 unknown release, 429 too many checks waiting (with `Retry-After`), 413/408 a body too big
 or too slow. Answers are audited on the release when the outcome changes (`gate_checks.record`).
@@ -18,14 +18,15 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot import signing
 from bot.domain.errors import DomainError, NotFound
 from bot.domain.pipeline import MAX_WAIT_SECONDS
 from bot.notify.installation import Installation
-from bot.services import deliveries
-from bot.services.deliveries import Delivery, Receipt
-from bot.services.gate_checks import GateQuery
-from bot.services.gate_waits import ClientGone, GateWaits, TooManyWaiting
-from bot.webhooks import bodies, signing
+from bot.services.pipeline import deliveries
+from bot.services.pipeline.deliveries import Delivery, Receipt
+from bot.services.pipeline.gate_checks import GateQuery
+from bot.services.pipeline.gate_waits import ClientGone, GateWaits, TooManyWaiting
+from bot.webhooks import bodies
 from bot.webhooks.ci import REPLAYED_HEADER
 from bot.webhooks.fields import (
     CommitSha,

@@ -23,9 +23,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.domain.errors import DomainError, GateBlocked, NotFound
-from bot.services import github_events
-from bot.services.context import ServiceContext
-from bot.services.github_events import GithubDeployment, Handled
+from bot.services.kernel.context import ServiceContext
+from bot.services.pipeline import github_events
+from bot.services.pipeline.github_events import GithubDeployment, Handled
 from bot.webhooks import bodies
 from bot.webhooks.fields import error, parse
 

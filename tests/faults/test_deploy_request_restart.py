@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 
-from bot.webhooks import signing
+from bot import signing
 from tests.conftest import POLICY
 from tests.fakes.pipeline import FakePipeline
 from tests.fakes.slack_api import FakeSlack

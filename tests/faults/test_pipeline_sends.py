@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, select
 
+from bot import signing
 from bot.domain.policy import Deployer, Policy, parse_policy
 from bot.notify.dispatcher import Dispatcher
 from bot.notify.pipeline_client import PipelineClient
 from bot.notify.pipeline_sender import PipelineSender
-from bot.services.deploy_requests import deployer_payload
+from bot.services.deploys.deploy_requests import deployer_payload
 from bot.settings import Settings
-from bot.webhooks import signing
 from storage.db import Database
 from storage.models import DeploymentRequest, OutboxMessage, Release
 from storage.repositories import outbox

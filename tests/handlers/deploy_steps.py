@@ -5,8 +5,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from bot import signing
 from bot.domain.policy import Policy
-from bot.webhooks import signing
 from storage.db import Database
 from storage.models import Deployment
 from storage.repositories import deployments as deployments_repo

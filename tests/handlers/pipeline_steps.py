@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.webhooks import signing
+from bot import signing
 from storage.db import Database
 from storage.models import AuditEvent, DeploymentRequest
 from storage.repositories import audit

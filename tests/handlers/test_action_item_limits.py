@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from bot.domain.policy import Policy
 from bot.domain.review import MAX_OPEN_ACTION_ITEMS, MAX_OPEN_PER_OWNER
 from bot.ids import INPUT, ActionId, BlockId, CallbackId
-from bot.services.context import ServiceContext
+from bot.services.kernel.context import ServiceContext
 from bot.settings import Settings
 from storage.models import ActionItem
 from storage.repositories import action_items as items_repo

@@ -8,7 +8,7 @@ import pytest
 
 from bot.domain import commands as cmd
 from bot.domain import grammar
-from bot.services.context import Actor
+from bot.services.kernel.context import Actor
 from handlers import commands as command_handlers  # loads every route module
 from handlers.routes import ROUTES
 

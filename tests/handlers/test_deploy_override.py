@@ -7,7 +7,7 @@ import pytest
 
 from bot.domain.gates import ActiveFreeze
 from bot.domain.policy import Policy
-from bot.services import freeze_lookup
+from bot.services.change import freeze_lookup
 from tests.handlers.deploy_steps import PROPOSER, deployments_of, propose_and_approve
 from tests.harness import STAKEHOLDERS, Harness
 

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
+from bot import signing
 from bot.domain.policy import Policy
 from bot.ids import ActionId
 from bot.settings import Settings
-from bot.webhooks import signing
 from tests.conftest import POLICY, make_settings
 from tests.fakes.pipeline import FakePipeline
 from tests.fakes.slack_api import FakeSlack

@@ -8,8 +8,8 @@ import pytest
 from bot.domain.gates import ActiveFreeze, GateFacts, evaluate
 from bot.domain.lifecycle import Status
 from bot.domain.policy import Policy
-from bot.services.context import ServiceContext
-from bot.services.freeze_lookup import active_freezes
+from bot.services.change.freeze_lookup import active_freezes
+from bot.services.kernel.context import ServiceContext
 from bot.settings import Settings
 from storage.db import Database
 from tests.conftest import POLICY

@@ -12,10 +12,10 @@ from contextlib import asynccontextmanager
 import pytest
 from aiohttp import ClientSession, web
 
+from bot import signing
 from bot.domain.policy import Policy
 from bot.server import DISPATCHER, GATE_WAITS, create_app
-from bot.services.gate_waits import GateWaits
-from bot.webhooks import signing
+from bot.services.pipeline.gate_waits import GateWaits
 from tests.conftest import make_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.deploy_steps import PROPOSER

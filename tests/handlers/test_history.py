@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.domain.policy import Policy
-from bot.services.context import ServiceContext
+from bot.services.kernel.context import ServiceContext
 from bot.settings import Settings
 from storage.repositories import audit
 from tests.fakes.slack_api import TEAM_ID

@@ -10,7 +10,7 @@ import pytest
 from bot.domain.lifecycle import Status
 from bot.domain.policy import Policy
 from bot.ids import INPUT, ActionId, BlockId, CallbackId
-from bot.services.context import ServiceContext
+from bot.services.kernel.context import ServiceContext
 from bot.settings import Settings
 from storage.models import Review
 from storage.repositories import reviews as reviews_repo

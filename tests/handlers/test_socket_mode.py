@@ -13,7 +13,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bot.domain.policy import Policy
 from bot.ids import ActionId
 from bot.server import BOLT, create_app
-from bot.services.context import ServiceContext
+from bot.services.kernel.context import ServiceContext
 from bot.settings import Settings
 from bot.slack_app import MissingSigningSecret
 from storage.repositories import reviews as reviews_repo

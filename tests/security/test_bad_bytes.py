@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot import signing
 from bot.domain.policy import Policy
 from bot.server import create_app
 from bot.settings import Settings
-from bot.webhooks import signing
 from tests.conftest import make_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.pipeline_steps import GITHUB_SECRET, WEBHOOK_SECRET

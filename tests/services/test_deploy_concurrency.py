@@ -9,9 +9,11 @@ from bot.domain.errors import DomainError
 from bot.domain.policy import Policy
 from bot.domain.proposal import ProposeRequest
 from bot.domain.validation import ReleaseRef
-from bot.services import ci_reports, deployments, releases, rollbacks
-from bot.services.context import Actor, ServiceContext
-from bot.services.deployments import CiReport
+from bot.services.deploys import deployments, rollbacks
+from bot.services.deploys.deployments import CiReport
+from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.pipeline import ci_reports
+from bot.services.releases import releases
 from bot.settings import Settings
 from storage.db import Database
 from storage.repositories import deployments as deployments_repo

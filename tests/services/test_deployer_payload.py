@@ -4,7 +4,7 @@ out and deploys the release's commit; the webhook body names the commit to deplo
 from datetime import UTC, datetime
 
 from bot.domain.policy import Deployer
-from bot.services.deploy_requests import deployer_payload
+from bot.services.deploys.deploy_requests import deployer_payload
 from storage.models import DeploymentRequest, Release
 
 SHA = "0123456789abcdef0123456789abcdef01234567"

@@ -8,9 +8,10 @@ import pytest
 
 from bot.domain.policy import Policy
 from bot.domain.proposal import ProposeRequest
-from bot.services import gate_checks, releases
-from bot.services.context import Actor, ServiceContext
-from bot.services.gate_checks import GateQuery
+from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.pipeline import gate_checks
+from bot.services.pipeline.gate_checks import GateQuery
+from bot.services.releases import releases
 from bot.settings import Settings
 from storage.db import Database
 from storage.repositories import audit

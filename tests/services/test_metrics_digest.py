@@ -13,8 +13,9 @@ from bot.domain.proposal import ProposeRequest
 from bot.notify.dispatcher import Dispatcher
 from bot.notify.slack_sender import SlackSender
 from bot.render import FALLBACK
-from bot.services import metrics_digest, releases
-from bot.services.context import Actor, ServiceContext
+from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.metrics import metrics_digest
+from bot.services.releases import releases
 from bot.settings import Settings
 from bot.slack_app import web_client
 from storage.db import Database

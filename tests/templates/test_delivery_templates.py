@@ -9,8 +9,8 @@ from slack_sdk.models.blocks import Block
 from bot.domain.delivery_metrics import Facts, Measures, Period
 from bot.domain.delivery_report import Week
 from bot.render import render
-from bot.services.delivery import Chart, Report
-from bot.services.metrics_digest import Digest
+from bot.services.metrics.delivery import Chart, Report
+from bot.services.metrics.metrics_digest import Digest
 from storage.repositories.delivery import Shipped
 from tests.fakes.slack_api import UNESCAPED, _texts
 

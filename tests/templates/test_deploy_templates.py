@@ -7,7 +7,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.domain.lifecycle import Status
 from bot.render import render, render_text
-from bot.services.deploy_status import InFlight, ServiceStatus, StatusReport
+from bot.services.deploys.deploy_status import InFlight, ServiceStatus, StatusReport
 from storage.models import Deployment, Release, Verification
 
 HOSTILE = "<!channel> & <@U0EVIL> *bold* `code`"

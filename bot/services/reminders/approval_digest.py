@@ -6,7 +6,7 @@ from bot.domain import approval_policy, reminders
 from bot.domain.policy import is_user_group
 from bot.domain.reminders import Waiting
 from bot.render import render
-from bot.services.context import ServiceContext
+from bot.services.kernel.context import ServiceContext
 from bot.services.reminders.planning import AWAITING
 from storage.models import ScheduledJob
 from storage.repositories import approvals as approvals_repo

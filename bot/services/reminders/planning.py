@@ -14,7 +14,7 @@ from bot.domain.approval_policy import ApprovalState
 from bot.domain.lifecycle import OPEN, REVIEWABLE, Status
 from bot.domain.reminders import Kind
 from bot.domain.timeparse import parse_duration
-from bot.services.context import ServiceContext
+from bot.services.kernel.context import ServiceContext
 from storage.models import Deployment, Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import jobs

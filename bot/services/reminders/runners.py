@@ -15,9 +15,14 @@ from bot.domain.policy import is_user_group
 from bot.domain.reminders import Kind
 from bot.domain.timeparse import parse_duration
 from bot.render import render, render_text
-from bot.services import commits, deploy_requests, github_events, metrics_digest, release_card, reviews
-from bot.services.context import ServiceContext
+from bot.services.deploys import deploy_requests
+from bot.services.kernel import release_card
+from bot.services.kernel.context import ServiceContext
+from bot.services.metrics import metrics_digest
+from bot.services.pipeline import github_events
+from bot.services.releases import commits
 from bot.services.reminders import approval_digest
+from bot.services.reviews import reviews
 from storage.models import ActionItem, Release, ScheduledJob
 from storage.repositories import action_items as items_repo
 from storage.repositories import deployments, jobs, outbox, verifications

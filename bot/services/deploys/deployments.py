@@ -1,0 +1,328 @@
+"""Deployments: a person (command or button) or CI records a release going into an environment.
+
+A person may deploy only as `bot.domain.permissions` says (the environment's deployers, or its approvers when it
+lists none, and release managers; the proposer only where no approvals are needed). CI, authenticated by the
+webhook secret, is the pipeline itself, not a person: it passes the gates but no role check.
+
+Every deployment passes the gates in `bot.domain.gates` unless CI deploys to an environment whose policy says
+`ci_may_bypass_gates`; then it is recorded with `bypassed_gates` and flagged in the thread. Order of locks, here
+and in rollbacks: the service × environment slot first, then the release row.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain import approval_policy, permissions
+from bot.domain.errors import Conflict, GateBlocked, InvalidInput, NotFound
+from bot.domain.gates import GateFacts, evaluate
+from bot.domain.lifecycle import Event, can
+from bot.domain.message import Code, Message
+from bot.domain.pipeline import Action
+from bot.domain.policy import Environment, Members, Policy
+from bot.domain.validation import ReleaseRef, is_number
+from bot.services.change import freeze_lookup
+from bot.services.deploys import deploy_requests
+from bot.services.deploys.deploy_requests import DeployRequested
+from bot.services.kernel import lifecycle_hooks, lookup, refusals, release_card, release_state
+from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.pipeline import deliveries
+from storage.models import Deployment, Release
+from storage.repositories import approvals as approvals_repo
+from storage.repositories import audit, subscriptions
+from storage.repositories import deployments as deployments_repo
+from storage.repositories import releases as releases_repo
+from storage.repositories import verifications as verifications_repo
+
+CI_ACTOR = "ci"
+
+
+@dataclass(frozen=True)
+class DeployOutcome:
+    release: Release
+    deployment: Deployment
+    message: Message
+    duplicate: bool = False
+    bypassed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CiReport:
+    """What a pipeline tells us through `POST /hooks/deployments` (already validated)."""
+
+    team_id: str
+    service: str
+    version: str
+    environment: str
+    succeeded: bool
+    delivery_id: str
+    url: str | None = None
+    request_id: str | None = None  # the deployment request Shipmate sent, when CI carried one out
+    commit_at: datetime | None = None  # when the change was committed (lead time for changes)
+    commit: str | None = None  # the commit CI says it deployed: must be the release's
+    fingerprint: str = ""  # of the delivery's body (see `deliveries.Delivery`)
+
+    @property
+    def delivery(self) -> deliveries.Delivery:
+        return deliveries.Delivery(self.team_id, "deployments", self.delivery_id, self.fingerprint)
+
+
+def environment_or_refuse(policy: Policy, name: str) -> Environment:
+    env = policy.environment(name)
+    if env is None:
+        pipeline = " → ".join(policy.environment_names)
+        raise NotFound(
+            "There is no environment {name}; the pipeline is {pipeline}.", name=Code(name, 30), pipeline=pipeline
+        )
+    return env
+
+
+async def gate_facts(
+    session: AsyncSession,
+    ctx: ServiceContext,
+    release: Release,
+    env: Environment,
+    *,
+    actor_id: str,
+    override_reason: str | None,
+    members: Members,
+) -> GateFacts:
+    """Everything the gates look at, read in the caller's transaction."""
+    previous = ctx.policy.previous_environment(env.name)
+    deployed = await deployments_repo.for_release(session=session, team_id=release.team_id, release_id=release.pk)
+    approval_state = None
+    if env.needs_approval:
+        decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk)
+        states = approval_policy.states(
+            ctx.policy,
+            proposer_id=release.proposer_id,
+            decisions=decisions,
+            members=members,
+            scope_authors=approval_policy.authors_of(release.scope_authors),
+        )
+        approval_state = next(state for state in states if state.environment == env.name)
+    regression_passed: bool | None = None
+    failed_note: str | None = None
+    if previous is not None and previous.regression_required:
+        latest = await verifications_repo.latest(
+            session=session, team_id=release.team_id, release_id=release.pk, environment=previous.name
+        )
+        regression_passed = latest is not None and latest.passed
+        failed_note = latest.note if latest is not None and not latest.passed else None
+    freezes = await freeze_lookup.active_freezes(
+        session, ctx, team_id=release.team_id, environment=env.name, at=ctx.now()
+    )
+    return GateFacts(
+        ref=release.ref,
+        status=release.status,
+        environment=env,
+        previous_environment=previous.name if previous else None,
+        deployed_to_previous=previous is not None
+        and any(d.environment == previous.name and d.outcome == deployments_repo.SUCCEEDED for d in deployed),
+        approvals=approval_state,
+        regression_passed_in_previous=regression_passed,
+        regression_failed_note=failed_note,
+        freezes=freezes,
+        override_reason=override_reason,
+        actor_is_release_manager=actor_id != CI_ACTOR and ctx.policy.is_release_manager(actor_id, members),
+    )
+
+
+async def lock_release(session: AsyncSession, team_id: str, service: str, version: str) -> Release:
+    release = await releases_repo.lock(session=session, team_id=team_id, service=service, version=version)
+    if release is None:
+        raise NotFound(
+            "There is no release {service}@{version}. Propose it first with "
+            "`/release propose {service} {version} <summary>`.",
+            service=service,
+            version=version,
+        )
+    return release
+
+
+async def deploy(
+    ctx: ServiceContext, actor: Actor, ref: ReleaseRef, environment: str, override_reason: str | None = None
+) -> DeployOutcome | DeployRequested:
+    env = environment_or_refuse(ctx.policy, environment)
+    members = await ctx.members(actor.team_id)
+    async with (
+        refusals.audited(ctx, actor, "deploy", release=ref, environment=env.name),
+        ctx.db.transaction() as session,
+    ):
+        await deployments_repo.lock_slot(
+            session=session, team_id=actor.team_id, service=ref.service, environment=env.name
+        )
+        release = await lock_release(session, actor.team_id, ref.service, ref.version)
+        permissions.check(
+            ctx.policy,
+            env,
+            permissions.Permission.DEPLOY,
+            user_id=actor.user_id,
+            members=members,
+            ref=release.ref,
+            proposer_id=release.proposer_id,
+        )
+        live = await deployments_repo.current(
+            session=session, team_id=actor.team_id, service=ref.service, environment=env.name
+        )
+        if live is not None and live.release_id == release.pk:
+            raise Conflict("{ref} is already live in {env}; nothing changed.", ref=release.ref, env=env.name)
+        facts = await gate_facts(
+            session, ctx, release, env, actor_id=actor.user_id, override_reason=override_reason, members=members
+        )
+        blocked = evaluate(facts)
+        if blocked:
+            raise GateBlocked(release.ref, env.name, blocked)
+        used_override = override_reason if facts.freezes else None
+        deployer = ctx.policy.deployer(release.service)
+        if deployer is not None:  # the deployer does the work; CI (or GitHub) reports it
+            ask = deploy_requests.Ask(
+                Action.DEPLOY, release.version, actor.user_id, override_reason=used_override, commit=release.commit_sha
+            )
+            requested = await deploy_requests.request(session, ctx, release, env, members, ask)
+        else:  # no deployer: the person records the deployment
+            deployment = await record(
+                session,
+                ctx,
+                release,
+                env,
+                members,
+                deployment_of(release, env, ctx, actor_id=actor.user_id, override_reason=used_override),
+                freeze_label=facts.freezes[0].label if used_override else None,
+            )
+    ctx.kick()
+    if deployer is not None:
+        return requested
+    note: Message | str = ""
+    if override_reason and not used_override:
+        note = Message("\n{env} is not frozen, so no override was needed; none was recorded.", env=env.name)
+    elif used_override:
+        note = "\nYour freeze override is in the audit history and stakeholders were told."
+    message = Message(
+        "Recorded: *{ref}* is live in *{env}*. {next}{note}",
+        ref=release.ref,
+        env=env.name,
+        next=next_step(ctx.policy, release, env),
+        note=note,
+    )
+    return DeployOutcome(release, deployment, message)
+
+
+async def deploy_by_id(ctx: ServiceContext, actor: Actor, value: str) -> DeployOutcome | DeployRequested:
+    """The "Deploy to <env>" button: its value is `<release_id>:<env>`."""
+    release_id, _, environment = value.partition(":")
+    if not is_number(release_id) or not environment:
+        raise InvalidInput("That button is out of date; use `/release deploy <service@version> <env>` instead.")
+    async with ctx.db.read() as session:
+        release = await lookup.release(session, team_id=actor.team_id, ref=int(release_id))
+    return await deploy(ctx, actor, ReleaseRef(release.service, release.version), environment)
+
+
+def next_step(policy: Policy, release: Release, env: Environment) -> Message:
+    if env.regression_required:
+        return Message(
+            "Next: regression sign-off (`/release verify {ref} {env} passed|failed`).", ref=release.ref, env=env.name
+        )
+    names = policy.environment_names
+    if env.name == names[-1]:
+        return Message("Stakeholders have been told it is live.")
+    following = names[names.index(env.name) + 1]
+    return Message("Next: `/release deploy {ref} {env}`.", ref=release.ref, env=following)
+
+
+def deployment_of(
+    release: Release, env: Environment, ctx: ServiceContext, *, actor_id: str, **details: Any
+) -> Deployment:
+    """A deployment of `release` into `env` by `actor_id` (a person, or CI with its run's details), now."""
+    details.setdefault("commit_sha", release.commit_sha)
+    return Deployment(
+        team_id=release.team_id,
+        release_id=release.pk,
+        service=release.service,
+        version=release.version,
+        environment=env.name,
+        actor_id=actor_id,
+        created_at=ctx.now(),
+        **details,
+    )
+
+
+async def record(
+    session: AsyncSession,
+    ctx: ServiceContext,
+    release: Release,
+    env: Environment,
+    members: Members,
+    deployment: Deployment,
+    *,
+    bypassed: tuple[str, ...] = (),
+    freeze_label: str | None = None,
+    requested_by: str | None = None,
+) -> Deployment:
+    """Write the deployment, move the release, audit, and owe the thread, stakeholders and card their news."""
+    if deployment.commit_at is None:  # the commit time CI reported for an earlier environment still holds
+        deployment.commit_at = await deployments_repo.first_commit_at(
+            session=session, team_id=release.team_id, release_id=release.pk
+        )
+    deployments_repo.add(session, deployment)
+    await session.flush()
+    succeeded = deployment.outcome == deployments_repo.SUCCEEDED
+    audit.record(
+        session,
+        release,
+        deployment.actor_id,
+        "deployed",
+        environment=env.name,
+        deployment_id=deployment.id,
+        outcome=deployment.outcome,
+        override=deployment.override_reason,
+        freeze=freeze_label,
+        bypassed_gates=list(bypassed),
+        ci_url=deployment.ci_url,
+        delivery_id=deployment.delivery_id,
+        commit=deployment.commit_sha,
+    )
+    event = Event.DEPLOYED_FINAL if ctx.policy.is_final(env.name) else Event.DEPLOYED
+    if succeeded and can(release.status, event):
+        await release_state.transition(
+            session, ctx, release, event, actor_id=deployment.actor_id, members=members, deployment_id=deployment.id
+        )
+    else:
+        await release_state.touch(session, ctx, release, members)
+    live_before = None
+    if succeeded:
+        live_before = await deployments_repo.previous_stable(
+            session=session, team_id=release.team_id, current=deployment
+        )
+    else:
+        live_before = await deployments_repo.current(
+            session=session, team_id=release.team_id, service=release.service, environment=env.name
+        )
+    release_card.thread(
+        session,
+        release,
+        "thread_deployed",
+        deployment=deployment,
+        requested_by=requested_by,
+        bypassed=list(bypassed),
+        freeze_label=freeze_label,
+        live=live_before.version if live_before else None,
+    )
+    if succeeded and (ctx.policy.is_final(env.name) or deployment.override_reason):
+        followers = await subscriptions.subscribers(session=session, team_id=release.team_id, service=release.service)
+        release_card.stakeholders(
+            session,
+            ctx.policy,
+            release,
+            "stakeholders_deployed",
+            subscribers=followers,
+            deployment=deployment,
+            final=ctx.policy.is_final(env.name),
+            freeze_label=freeze_label,
+            replaced=live_before.version if live_before else None,
+        )
+    if succeeded:
+        await lifecycle_hooks.after_deploy(session, ctx, release, deployment)
+    return deployment

@@ -1,0 +1,182 @@
+"""Rollback: an environment goes back to the previous stable version of a service.
+
+Who may: the environment's deployers (its approvers when it lists none, anyone where it needs no approvals) and
+release managers, as `bot.domain.permissions` says; the proposer of the release being rolled back included.
+
+The previous stable version is the newest earlier succeeded deployment of another version that was not itself
+rolled back. The rolled-back deployments are marked (never deleted), so "what is live" stays a plain query.
+"""
+
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain import permissions
+from bot.domain.errors import Conflict, InvalidTransition, NotFound
+from bot.domain.lifecycle import Event, can
+from bot.domain.message import Message
+from bot.domain.pipeline import Action, RequestStatus
+from bot.domain.policy import Environment, Members
+from bot.domain.validation import MAX_REASON, check_service, check_text
+from bot.services.deploys import deploy_requests
+from bot.services.deploys.deploy_requests import DeployRequested
+from bot.services.deploys.deployments import CiReport, DeployOutcome, environment_or_refuse
+from bot.services.kernel import lifecycle_hooks, lookup, refusals, release_card, release_state
+from bot.services.kernel.context import Actor, ServiceContext
+from storage.models import Deployment, DeploymentRequest, Release
+from storage.repositories import audit, subscriptions
+from storage.repositories import deployments as deployments_repo
+
+
+@dataclass(frozen=True)
+class RollbackOutcome:
+    release: Release  # the release taken out
+    restored: Deployment  # what is live again
+    message: Message
+
+
+async def rollback(
+    ctx: ServiceContext, actor: Actor, service: str, environment: str, reason: str
+) -> RollbackOutcome | DeployRequested:
+    service = check_service(service)
+    env = environment_or_refuse(ctx.policy, environment)
+    reason = check_text(reason, label="reason", limit=MAX_REASON)
+    members = await ctx.members(actor.team_id)
+    async with (
+        refusals.audited(
+            ctx, actor, "roll back", service=service, environment=env.name, rollback_reason=reason
+        ) as subject,
+        ctx.db.transaction() as session,
+    ):
+        await deployments_repo.lock_slot(session=session, team_id=actor.team_id, service=service, environment=env.name)
+        live = await deployments_repo.current(
+            session=session, team_id=actor.team_id, service=service, environment=env.name
+        )
+        subject.release = live.release_id if live is not None else None
+        permissions.check(ctx.policy, env, permissions.Permission.ROLL_BACK, user_id=actor.user_id, members=members)
+        if live is None:
+            raise NotFound(
+                "Nothing of {service} is live in {env}, so there is nothing to roll back. "
+                "See what runs where with `/release status {service}`.",
+                service=service,
+                env=env.name,
+            )
+        restored = await deployments_repo.previous_stable(session=session, team_id=actor.team_id, current=live)
+        if restored is None or restored.id is None:
+            raise InvalidTransition(
+                "{service}@{version} is the only version of {service} that was ever live in {env}, "
+                "so there is no earlier version to roll back to. Ship a fix as a new version instead "
+                "(`/release propose {service} <version> <summary>`).",
+                service=service,
+                version=live.version,
+                env=env.name,
+            )
+        release = await lookup.release(session, team_id=actor.team_id, ref=live.release_id, lock=True)
+        restored_release = await lookup.release(session, team_id=actor.team_id, ref=restored.release_id)
+        deployer = ctx.policy.deployer(service)
+        if deployer is not None:  # the deployer puts the earlier version back; CI's report applies the rollback
+            ask = deploy_requests.Ask(
+                Action.ROLLBACK, restored.version, actor.user_id, reason=reason, commit=restored_release.commit_sha
+            )
+            requested = await deploy_requests.request(session, ctx, release, env, members, ask)
+        else:
+            await _apply(session, ctx, actor.user_id, env, reason, release, live, restored, restored_release, members)
+    if deployer is not None:
+        ctx.kick()
+        return requested
+    ctx.kick()
+    message = Message(
+        "Rolled back *{env}*: {service} {live} → *{restored}*. {ref} is marked rolled back and stakeholders were told.",
+        env=env.name,
+        service=service,
+        live=live.version,
+        restored=restored.version,
+        ref=release.ref,
+    )
+    return RollbackOutcome(release, restored, message)
+
+
+async def _apply(
+    session: AsyncSession,
+    ctx: ServiceContext,
+    actor_id: str,
+    env: Environment,
+    reason: str,
+    release: Release,
+    live: Deployment,
+    restored: Deployment,
+    restored_release: Release,
+    members: Members,
+) -> None:
+    """Mark what was live after `restored` as rolled back, move the release, audit, and tell everyone."""
+    assert restored.id is not None
+    service = release.service
+    marked = await deployments_repo.mark_rolled_back(
+        session=session,
+        team_id=release.team_id,
+        service=service,
+        environment=env.name,
+        after_id=restored.id,
+        at=ctx.now(),
+        by=actor_id,
+        reason=reason,
+    )
+    details = {"environment": env.name, "reason": reason, "from": live.version, "to": restored.version}
+    audit.record(session, release, actor_id, "rolled_back", **details, deployments=marked)
+    audit.append(session, release.team_id, actor_id, "restored", release_id=restored.release_id, details=details)
+    if can(release.status, Event.ROLLED_BACK):
+        await release_state.transition(session, ctx, release, Event.ROLLED_BACK, actor_id=actor_id, members=members)
+    else:
+        await release_state.touch(session, ctx, release, members)
+    context = {"actor": actor_id, "environment": env.name, "reason": reason, "restored": restored}
+    release_card.thread(session, release, "thread_rolled_back", **context)
+    followers = await subscriptions.subscribers(session=session, team_id=release.team_id, service=service)
+    release_card.stakeholders(
+        session,
+        ctx.policy,
+        release,
+        "stakeholders_rolled_back",
+        subscribers=followers,
+        restored_release=restored_release,
+        **context,
+    )
+    await lifecycle_hooks.after_rollback(session, ctx, release, live)
+
+
+async def apply_report(
+    session: AsyncSession, ctx: ServiceContext, request: DeploymentRequest, report: CiReport, members: Members
+) -> DeployOutcome:
+    """CI reports the rollback Shipmate requested (in the caller's transaction, the slot locked): applied when it
+    succeeded, only recorded when it failed."""
+    env = environment_or_refuse(ctx.policy, request.environment)
+    release = await lookup.release(session, team_id=request.team_id, ref=request.release_id, lock=True)
+    live = await deployments_repo.current(
+        session=session, team_id=request.team_id, service=request.service, environment=env.name
+    )
+    restored = (
+        None
+        if live is None
+        else await deployments_repo.previous_stable(session=session, team_id=request.team_id, current=live)
+    )
+    if live is None or restored is None or live.release_id != release.id or restored.version != request.version:
+        raise Conflict(
+            "{env} changed since the rollback was requested, so the report cannot be applied; "
+            "see `/release status {service}`.",
+            env=env.name,
+            service=request.service,
+        )
+    if not report.succeeded:
+        await deploy_requests.close(session, ctx, request, RequestStatus.FAILED, ci_url=report.url)
+        release_card.thread(session, release, "thread_rollback_failed", request=request, url=report.url)
+        await release_state.touch(session, ctx, release, members)
+        message = Message("The rollback of {env} failed; {version} is still live.", env=env.name, version=live.version)
+        return DeployOutcome(release, live, message)
+    await deploy_requests.close(
+        session, ctx, request, RequestStatus.SUCCEEDED, deployment_id=restored.id, ci_url=report.url
+    )
+    restored_release = await lookup.release(session, team_id=request.team_id, ref=restored.release_id)
+    await _apply(
+        session, ctx, request.requested_by, env, request.reason, release, live, restored, restored_release, members
+    )
+    message = Message("Rolled back {env} to {version}.", env=env.name, version=restored.version)
+    return DeployOutcome(restored_release, restored, message)

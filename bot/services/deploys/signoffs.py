@@ -1,0 +1,105 @@
+"""Regression sign-off: a verifier records that regression tests passed or failed for a release in an environment.
+The newest sign-off counts, so a failure blocks promotion until a later pass supersedes it. The environment's
+`verifiers` may sign off (anyone when it lists none), never the release's proposer."""
+
+from dataclasses import dataclass
+
+from bot.domain import permissions
+from bot.domain.errors import InvalidTransition
+from bot.domain.lifecycle import CLOSED
+from bot.domain.message import Message
+from bot.domain.permissions import Permission
+from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
+from bot.services.deploys.deployments import environment_or_refuse
+from bot.services.kernel import lookup, refusals, release_card, release_state
+from bot.services.kernel.context import Actor, ServiceContext
+from storage.models import Release, Verification
+from storage.repositories import audit
+from storage.repositories import deployments as deployments_repo
+from storage.repositories import verifications as verifications_repo
+
+
+@dataclass(frozen=True)
+class SignOff:
+    release: Release
+    verification: Verification
+    message: Message
+
+
+async def verify(
+    ctx: ServiceContext, actor: Actor, ref: ReleaseRef, environment: str, passed: bool, note: str = ""
+) -> SignOff:
+    env = environment_or_refuse(ctx.policy, environment)
+    note = check_text(note, label="note", limit=MAX_REASON, required=False)
+    members = await ctx.members(actor.team_id)
+    async with (
+        refusals.audited(ctx, actor, "sign off", release=ref, environment=env.name),
+        ctx.db.transaction() as session,
+    ):
+        release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
+        permissions.check(
+            ctx.policy,
+            env,
+            Permission.SIGN_OFF,
+            user_id=actor.user_id,
+            members=members,
+            ref=release.ref,
+            proposer_id=release.proposer_id,
+        )
+        if release.status in CLOSED:
+            raise InvalidTransition(
+                "{ref} is {status}, so there is nothing to sign off.", ref=release.ref, status=release.status.label
+            )
+        deployed = await deployments_repo.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
+        if not any(d.environment == env.name and d.outcome == deployments_repo.SUCCEEDED for d in deployed):
+            raise InvalidTransition(
+                "{ref} has not been deployed to {env}, so its regression cannot be signed off there. "
+                "Deploy it first: `/release deploy {ref} {env}`.",
+                ref=release.ref,
+                env=env.name,
+            )
+        verification = verifications_repo.add(
+            session,
+            Verification(
+                team_id=actor.team_id,
+                release_id=release.pk,
+                environment=env.name,
+                user_id=actor.user_id,
+                passed=passed,
+                note=note,
+                created_at=ctx.now(),
+            ),
+        )
+        if not passed:  # a change failure for delivery metrics
+            await deployments_repo.mark_verification_failed(
+                session=session, team_id=actor.team_id, release_id=release.pk, environment=env.name, at=ctx.now()
+            )
+        await session.flush()
+        audit.record(
+            session,
+            release,
+            actor.user_id,
+            "verified",
+            environment=env.name,
+            passed=passed,
+            note=note,
+            verification_id=verification.id,
+        )
+        names = ctx.policy.environment_names
+        next_env = names[names.index(env.name) + 1] if env.name != names[-1] else None
+        release_card.thread(session, release, "thread_verified", verification=verification, next_env=next_env)
+        await release_state.touch(session, ctx, release, members)
+    ctx.kick()
+    follow: Message | str = ""
+    if passed and next_env:
+        follow = Message(" Next: `/release deploy {ref} {env}`.", ref=release.ref, env=next_env)
+    elif next_env:
+        follow = Message(" Promotion to {env} is blocked until a later sign-off passes.", env=next_env)
+    message = Message(
+        "Recorded: regression in *{env}* *{outcome}* for *{ref}*.{follow}",
+        env=env.name,
+        outcome="passed" if passed else "failed",
+        ref=release.ref,
+        follow=follow,
+    )
+    return SignOff(release, verification, message)

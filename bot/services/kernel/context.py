@@ -1,0 +1,89 @@
+"""What every use case gets: the database, the policy, the clock, and a way to wake the dispatcher."""
+
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from bot.domain.delivery_metrics import Measures
+from bot.domain.errors import CodeHostUnavailable
+from bot.domain.policy import Members, Policy
+from bot.services.kernel.change_feed import ChangeFeed
+from bot.settings import Settings
+from storage.db import Database, writes_wait_at_most
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is asking, in which workspace (every query is scoped by `team_id`)."""
+
+    team_id: str
+    user_id: str
+    channel_id: str | None = None
+
+
+class Directory(Protocol):
+    """Resolves Slack user groups (S…) to their members."""
+
+    async def members(self, team_id: str, group_ids: Iterable[str]) -> dict[str, frozenset[str]]: ...
+
+
+class NoDirectory:
+    """For tests and tools without Slack: groups have no members."""
+
+    async def members(self, team_id: str, group_ids: Iterable[str]) -> dict[str, frozenset[str]]:
+        return {group_id: frozenset() for group_id in group_ids}
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Files(Protocol):
+    """Uploads an image Slack can show in a message (None when the upload failed)."""
+
+    async def upload_png(self, *, png: bytes, filename: str, title: str, alt_text: str) -> str | None: ...
+
+
+class NoFiles:
+    """For tests and tools without Slack: nothing is uploaded, answers go out without images."""
+
+    async def upload_png(self, *, png: bytes, filename: str, title: str, alt_text: str) -> str | None:
+        return None
+
+
+class CodeHost(Protocol):
+    """Where the code lives (GitHub): what a tag points at."""
+
+    async def tag_commit(self, repository: str, tag: str) -> str | None: ...
+
+
+class NoCodeHost:
+    """For tests and tools without GitHub: it is never reachable, so tags are never resolved."""
+
+    async def tag_commit(self, repository: str, tag: str) -> str | None:
+        raise CodeHostUnavailable("no code host in this process")
+
+
+@dataclass
+class ServiceContext:
+    db: Database
+    policy: Policy
+    settings: Settings
+    directory: Directory = field(default_factory=NoDirectory)
+    files: Files = field(default_factory=NoFiles)
+    code: CodeHost = field(default_factory=NoCodeHost)
+    kick: Callable[[], None] = lambda: None
+    now: Callable[[], datetime] = _utcnow
+    changes: ChangeFeed = field(default_factory=ChangeFeed)
+    # App Home's delivery measures per (workspace, days), with when they were computed (bot.services.metrics.delivery).
+    summaries: dict[tuple[str, int], tuple[datetime, Measures]] = field(default_factory=dict)
+
+    def writes_wait_at_most(self, seconds: float | None) -> AbstractContextManager[None]:
+        """For a person's request: a write that cannot start within `seconds` is refused as `Busy` (None: waits)."""
+        return writes_wait_at_most(seconds)
+
+    async def members(self, team_id: str) -> Members:
+        """The members of every user group the policy names (a Slack call, cached: never inside a transaction)."""
+        return await self.directory.members(team_id, self.policy.group_ids)

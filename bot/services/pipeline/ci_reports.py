@@ -1,0 +1,203 @@
+"""CI reports a deployment (`POST /hooks/deployments`, GitHub's `deployment_status`): recorded once per delivery,
+through the same gates as a person's unless the environment lets CI bypass them; a report of a deployment Shipmate
+requested closes that request instead (its gates were passed when it was asked for).
+
+A report is a claim: it must name the release's recorded commit (when it names one), and a request it names must
+be the one Shipmate issued for that service, version and environment. Refusals of either are audited."""
+
+from collections.abc import Callable
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.commits import CommitMismatch, require_same
+from bot.domain.errors import Conflict, GateBlocked, NotFound
+from bot.domain.gates import evaluate
+from bot.domain.message import Code, Message
+from bot.domain.pipeline import Action, RequestMismatch, RequestStatus
+from bot.domain.policy import Environment, Members
+from bot.services.deploys import deploy_requests, rollbacks
+from bot.services.deploys.deployments import (
+    CI_ACTOR,
+    CiReport,
+    DeployOutcome,
+    deployment_of,
+    environment_or_refuse,
+    gate_facts,
+    lock_release,
+    record,
+)
+from bot.services.kernel.context import ServiceContext
+from bot.services.pipeline import deliveries
+from storage.models import Deployment, DeploymentRequest
+from storage.repositories import audit
+from storage.repositories import deploy_requests as requests_repo
+from storage.repositories import deployments as deployments_repo
+from storage.repositories import releases as releases_repo
+
+
+async def record_from_ci(
+    ctx: ServiceContext, report: CiReport, *, receipt: Callable[[DeployOutcome], deliveries.Receipt] | None = None
+) -> DeployOutcome:
+    """Idempotent on `delivery_id`: a redelivery answers with the deployment recorded the first time. A report of
+    a deployment Shipmate requested closes the request (its gates were passed when it was asked for).
+
+    `receipt` is the answer the caller will send for a recording; it is kept with the deployment, in its
+    transaction, so the delivery's first answer can never be lost between the two."""
+    env = environment_or_refuse(ctx.policy, report.environment)
+    members = await ctx.members(report.team_id)
+    try:
+        return await _record(ctx, report, env, members, receipt)
+    except (CommitMismatch, RequestMismatch) as refused:
+        await _audit_refusal(ctx, report, refused)
+        raise
+
+
+async def _record(
+    ctx: ServiceContext,
+    report: CiReport,
+    env: Environment,
+    members: Members,
+    receipt: Callable[[DeployOutcome], deliveries.Receipt] | None,
+) -> DeployOutcome:
+    try:
+        async with ctx.db.transaction() as session:
+            await deployments_repo.lock_slot(
+                session=session, team_id=report.team_id, service=report.service, environment=env.name
+            )
+            seen = await deployments_repo.by_delivery(
+                session=session, team_id=report.team_id, delivery_id=report.delivery_id
+            )
+            if seen is not None:
+                return await _duplicate(session, report.team_id, seen)
+            release = await lock_release(session, report.team_id, report.service, report.version)
+            request = await _request_of(session, report, env)
+            require_same(release.ref, release.commit_sha, report.commit, who="the report")
+            if request is not None and request.status in (RequestStatus.SUCCEEDED, RequestStatus.FAILED):
+                return await _closed_request(session, request)  # a timed out request may still be reported
+            if request is not None and request.action == Action.ROLLBACK:
+                applied = await rollbacks.apply_report(session, ctx, request, report, members)
+                if receipt is not None:
+                    await deliveries.keep(session, report.delivery, receipt(applied))
+                return applied
+            bypassed: tuple[str, ...] = ()
+            if report.succeeded and request is None:
+                facts = await gate_facts(
+                    session, ctx, release, env, actor_id=CI_ACTOR, override_reason=None, members=members
+                )
+                blocked = evaluate(facts)
+                if blocked and not env.ci_may_bypass_gates:
+                    raise GateBlocked(release.ref, env.name, blocked)
+                bypassed = tuple(refusal.message.mrkdwn() for refusal in blocked)
+            if request is not None:
+                closed_as = RequestStatus.SUCCEEDED if report.succeeded else RequestStatus.FAILED
+                await deploy_requests.close(session, ctx, request, closed_as, ci_url=report.url)
+            deployment = await record(
+                session,
+                ctx,
+                release,
+                env,
+                members,
+                deployment_of(
+                    release,
+                    env,
+                    ctx,
+                    actor_id=CI_ACTOR,
+                    outcome="succeeded" if report.succeeded else "failed",
+                    ci_url=report.url,
+                    delivery_id=report.delivery_id,
+                    bypassed_gates=bool(bypassed),
+                    override_reason=request.override_reason if request is not None else None,
+                    commit_at=report.commit_at,
+                    commit_sha=release.commit_sha or report.commit,
+                ),
+                bypassed=bypassed,
+                requested_by=request.requested_by if request is not None else None,
+            )
+            if request is not None:
+                request.deployment_id = deployment.id
+                session.add(request)
+            verb = "is live in" if report.succeeded else "failed to deploy to"
+            message = Message("{ref} {verb} {env}.", ref=release.ref, verb=verb, env=env.name)
+            outcome = DeployOutcome(release, deployment, message, bypassed=bypassed)
+            if receipt is not None:
+                await deliveries.keep(session, report.delivery, receipt(outcome))
+    except IntegrityError:  # the same delivery arrived twice at once; the other one recorded it
+        async with ctx.db.read() as session:
+            seen = await deployments_repo.by_delivery(
+                session=session, team_id=report.team_id, delivery_id=report.delivery_id
+            )
+            if seen is None:
+                raise
+            return await _duplicate(session, report.team_id, seen)
+    ctx.kick()
+    return outcome
+
+
+async def _request_of(session: AsyncSession, report: CiReport, env: Environment) -> DeploymentRequest | None:
+    """The request this report answers: the one it names (which must be for what the report is about), else the
+    open one for this version in the slot."""
+    if report.request_id is not None:
+        row = await requests_repo.by_request_id(session=session, request_id=report.request_id, lock=True)
+        if row is None or row.team_id != report.team_id:
+            raise NotFound("Shipmate sent no deployment request {id}.", id=Code(report.request_id, 64))
+        asked = (row.service, row.version, row.environment)
+        if asked != (report.service, report.version, env.name):
+            raise RequestMismatch(
+                row.request_id,
+                asked=f"{row.service}@{row.version} in {row.environment}",
+                reported=f"{report.service}@{report.version} in {env.name}",
+            )
+        return row
+    row = await requests_repo.open_for_slot(
+        session=session, team_id=report.team_id, service=report.service, environment=env.name
+    )
+    return row if row is not None and row.version == report.version else None
+
+
+async def _audit_refusal(ctx: ServiceContext, report: CiReport, refused: Conflict) -> None:
+    """A report refused for naming another commit or another request: on the release it named, for the auditors."""
+    async with ctx.db.transaction() as session:
+        release = await releases_repo.get(
+            session=session, team_id=report.team_id, service=report.service, version=report.version
+        )
+        audit.append(
+            session,
+            report.team_id,
+            CI_ACTOR if not report.delivery_id.startswith("github:") else "github",
+            "report_refused",
+            release_id=release.id if release is not None else None,
+            details={
+                "environment": report.environment,
+                "code": refused.code,
+                "reason": refused.plain,
+                "request_id": report.request_id,
+                "commit": report.commit,
+                "delivery_id": report.delivery_id,
+                "succeeded": report.succeeded,
+            },
+        )
+
+
+async def _closed_request(session: AsyncSession, request: DeploymentRequest) -> DeployOutcome:
+    """CI reported a request that is closed already: a repeat changes nothing."""
+    if request.deployment_id is not None:
+        seen = await session.get(Deployment, request.deployment_id)
+        if seen is not None:
+            return await _duplicate(session, request.team_id, seen)
+    raise Conflict(
+        "Deployment request {id} is {status} already; nothing changed.",
+        id=Code(request.request_id, 64),
+        status=request.status.replace("_", " "),
+    )
+
+
+async def _duplicate(session: AsyncSession, team_id: str, seen: Deployment) -> DeployOutcome:
+    release = await releases_repo.get_by_id(session=session, team_id=team_id, release_id=seen.release_id)
+    assert release is not None
+    message = Message(
+        "Delivery {delivery} was already recorded as deployment {id}; nothing changed.",
+        delivery=seen.delivery_id or "",
+        id=seen.id or 0,
+    )
+    return DeployOutcome(release, seen, message, duplicate=True)

@@ -1,0 +1,221 @@
+"""Proposing, listing, showing, cancelling releases, and their audit history."""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.errors import Conflict, InvalidInput, NotFound
+from bot.domain.lifecycle import Event, Status
+from bot.domain.policy import Members
+from bot.domain.proposal import ProposeRequest
+from bot.domain.validation import ReleaseRef
+from bot.services.approvals import approvals
+from bot.services.change import conflicts
+from bot.services.kernel import lifecycle_hooks, lookup, refusals, release_card, release_state
+from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.releases import commits
+from storage.models import AuditEvent, Release
+from storage.repositories import approvals as approvals_repo
+from storage.repositories import audit
+from storage.repositories import deploy_requests as requests_repo
+from storage.repositories import deployments as deployments_repo
+from storage.repositories import releases as releases_repo
+
+
+async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) -> Release:
+    request = request.validated()
+    channel = ctx.policy.slack.coordination_channel or actor.channel_id
+    if not channel:
+        raise InvalidInput("There is no coordination channel: set `[slack] coordination_channel` in the policy.")
+    members = await ctx.members(actor.team_id)
+    ref = f"{request.service}@{request.version}"
+    try:
+        async with (
+            refusals.audited(ctx, actor, "propose", release=ReleaseRef(request.service, request.version)),
+            ctx.db.transaction() as session,
+        ):
+            existing = await releases_repo.get(
+                session=session, team_id=actor.team_id, service=request.service, version=request.version
+            )
+            if existing is not None:
+                if existing.status == Status.REJECTED:
+                    release = await _repropose(ctx, session, actor, existing, request, members)
+                    ctx.kick()
+                    return release
+                raise Conflict(
+                    "{ref} already exists ({status}); propose a new version, or see it with `/release show {ref}`.",
+                    field="version",
+                    ref=ref,
+                    status=existing.status.label,
+                )
+            release = releases_repo.add(
+                session,
+                Release(
+                    team_id=actor.team_id,
+                    proposer_id=actor.user_id,
+                    channel_id=channel,
+                    scope_changed_by=actor.user_id,
+                    scope_authors=actor.user_id,
+                    created_at=ctx.now(),
+                    updated_at=ctx.now(),
+                    **request.columns(),
+                ),
+            )
+            await session.flush()
+            audit.record(
+                session,
+                release,
+                actor.user_id,
+                "proposed",
+                summary=request.summary,
+                risk=request.risk,
+                commit=request.commit_sha,
+                **approvals.scope_details(release),
+            )
+            await release_card.refresh(
+                session, ctx.policy, release, members, new=True, commit_url=commits.url_of(ctx, release)
+            )
+            await commits.plan_resolution(session, ctx, release)
+            await conflicts.announce_conflicts(session, ctx, release)
+            await lifecycle_hooks.after_propose(session, ctx, release, new=True)
+    except IntegrityError:  # a concurrent proposal of the same ref won the race
+        raise Conflict("{ref} already exists; propose a new version.", field="version", ref=ref) from None
+    ctx.kick()
+    return release
+
+
+async def _repropose(
+    ctx: ServiceContext,
+    session: AsyncSession,
+    actor: Actor,
+    existing: Release,
+    request: ProposeRequest,
+    members: Members,
+) -> Release:
+    """A rejected release comes back with its fixes: decisions start over, the same message is updated."""
+    release = await lookup.owned_release(session, ctx, actor, existing.pk, members, doing="propose {ref} again")
+    if request.commit_sha:  # the same version is the same code: a re-proposal may name its commit, never another
+        commits.refuse_change(release, request.commit_sha)
+        release.commit_sha = request.commit_sha
+    release.summary = request.summary
+    for name in ("changes", "rollback_plan", "window_start", "window_end"):
+        if getattr(request, name):
+            setattr(release, name, getattr(request, name))
+    if request.risk != "medium":
+        release.risk = request.risk
+    await approvals_repo.invalidate(session=session, team_id=actor.team_id, release_id=release.pk)
+    audit.record(
+        session,
+        release,
+        actor.user_id,
+        "reproposed",
+        summary=request.summary,
+        **approvals.mark_scope_changed(release, actor.user_id, new_proposal=True),
+    )
+    release_card.thread(session, release, "thread_reproposed", actor=actor.user_id)
+    await release_state.transition(session, ctx, release, Event.REPROPOSED, actor_id=actor.user_id, members=members)
+    await lifecycle_hooks.after_propose(session, ctx, release)
+    await commits.plan_resolution(session, ctx, release)
+    return release
+
+
+async def get(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
+    async with ctx.db.read() as session:
+        release = await lookup.release(session, team_id=actor.team_id, ref=ref)
+    return release
+
+
+@dataclass(frozen=True)
+class ReleasePage:
+    releases: Sequence[releases_repo.ReleaseLine]
+    more: bool
+
+
+async def list_recent(ctx: ServiceContext, actor: Actor, service: str | None, limit: int = 15) -> ReleasePage:
+    """The newest `limit`; one row more tells whether older ones exist (no count: flat cost at any size)."""
+    async with ctx.db.read() as session:
+        releases = await releases_repo.recent_lines(
+            session=session, team_id=actor.team_id, service=service, limit=limit + 1
+        )
+    return ReleasePage(releases[:limit], more=len(releases) > limit)
+
+
+async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_card.CardView:
+    """The release as its message shows it, for `/release show`."""
+    members = await ctx.members(actor.team_id)
+    async with ctx.db.read() as session:
+        release = await lookup.release(session, team_id=actor.team_id, ref=ref)
+        decisions = await approvals_repo.active(session=session, team_id=actor.team_id, release_id=release.pk)
+        deployed = await deployments_repo.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
+        requests = await requests_repo.open_for_releases(
+            session=session, team_id=actor.team_id, release_ids=[release.pk]
+        )
+    return release_card.build_card(
+        ctx.policy, release, decisions, deployed, members, requests[release.pk], commit_url=commits.url_of(ctx, release)
+    )
+
+
+@dataclass(frozen=True)
+class History:
+    release: Release
+    events: Sequence[AuditEvent]  # one page, oldest first
+    page: int  # 1: the newest events; each next page goes further back
+    pages: int
+    total: int  # events in the whole trail
+    per_page: int
+
+    @property
+    def newest(self) -> int:
+        """Where this page's newest event stands in the trail, counting from 1 (the oldest event)."""
+        return self.total - (self.page - 1) * self.per_page
+
+    @property
+    def oldest(self) -> int:
+        return self.newest - len(self.events) + 1
+
+
+async def history(ctx: ServiceContext, actor: Actor, ref: ReleaseRef, *, page: int, per_page: int) -> History:
+    """Page `page` of a release's audit trail, `per_page` events a page counted back from the newest. The trail is
+    counted once (not at all for a first page that holds it whole), and a page past the end reads no events."""
+    async with ctx.db.read() as session:
+        release = await lookup.release(session, team_id=actor.team_id, ref=ref)
+        team_id, release_id = actor.team_id, release.pk
+        events: Sequence[AuditEvent] = []
+        if page == 1:
+            events = await audit.newest_for_release(
+                session=session, team_id=team_id, release_id=release_id, limit=per_page
+            )
+        if page == 1 and len(events) < per_page:  # the whole trail
+            total = len(events)
+        else:
+            total = await audit.count_for_release(session=session, team_id=team_id, release_id=release_id)
+        pages = max(1, math.ceil(total / per_page))
+        if page > pages and pages == 1:
+            raise NotFound("{ref} has only one page of history: `/release history {ref}`.", ref=release.ref)
+        if page > pages:
+            raise NotFound(
+                "{ref} has {pages} pages of history ({per_page} events a page): page 1 is the newest, {pages} the "
+                "oldest (`/release history {ref} {pages}`).",
+                ref=release.ref,
+                pages=pages,
+                per_page=per_page,
+            )
+        if page > 1:
+            events = await audit.newest_for_release(
+                session=session, team_id=team_id, release_id=release_id, limit=per_page, offset=(page - 1) * per_page
+            )
+    return History(release, events, page, pages, total, per_page)
+
+
+async def cancel(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
+    members = await ctx.members(actor.team_id)
+    async with refusals.audited(ctx, actor, "cancel", release=ref), ctx.db.transaction() as session:
+        release = await lookup.owned_release(session, ctx, actor, ref, members, doing="cancel {ref}")
+        audit.record(session, release, actor.user_id, "cancelled")
+        release_card.thread(session, release, "thread_cancelled", actor=actor.user_id)
+        await release_state.transition(session, ctx, release, Event.CANCELLED, actor_id=actor.user_id, members=members)
+    ctx.kick()
+    return release

@@ -1,0 +1,235 @@
+"""Post-release reviews: open one in the release's thread, collect replies, close it with a summary."""
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain import review as review_rules
+from bot.domain.errors import InvalidTransition, NotAllowed, NotFound
+from bot.domain.lifecycle import REVIEWABLE, Event, next_status
+from bot.domain.message import Mention, Message
+from bot.domain.policy import Members
+from bot.domain.reminders import Kind
+from bot.domain.validation import ReleaseRef
+from bot.render import render, render_text
+from bot.services.kernel import lookup, refusals, release_state
+from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.kernel.outcome import Outcome
+from storage.models import Release, Review, ReviewReply
+from storage.repositories import action_items, audit, idempotency, jobs, outbox
+from storage.repositories import reviews as reviews_repo
+
+
+async def open_review(
+    session: AsyncSession, ctx: ServiceContext, release: Release, *, started_by: str, reason: str
+) -> Review:
+    """Create the review and owe the prompts in the release's thread (inside the caller's transaction)."""
+    review = reviews_repo.add(
+        session,
+        Review(
+            team_id=release.team_id,
+            release_id=release.pk,
+            facilitator_id=review_rules.facilitator(ctx.policy, release.proposer_id),
+            channel_id=release.channel_id,
+            thread_ts=release.message_ts,
+        ),
+    )
+    await session.flush()
+    audit.record(session, release, started_by, "review_started", reason=reason, facilitator=review.facilitator_id)
+    outbox.enqueue(
+        session=session,
+        team_id=release.team_id,
+        kind="thread",
+        release_id=release.pk,
+        payload=render(
+            "review_prompt",
+            release=release,
+            review=review,
+            prompts=ctx.policy.review.prompts,
+            reason=reason,
+        ),
+    )
+    await jobs.drop(session=session, team_id=release.team_id, release_id=release.pk, kinds=[Kind.REVIEW])
+    return review
+
+
+async def start(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcome:
+    members = await ctx.members(actor.team_id)
+    try:
+        async with refusals.audited(ctx, actor, "start review", release=ref), ctx.db.transaction() as session:
+            release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
+            if release.status not in REVIEWABLE:
+                raise InvalidTransition(
+                    "{ref} is {status}; a review starts once it reaches {final} or is rolled back.",
+                    ref=release.ref,
+                    status=release.status.label,
+                    final=ctx.policy.environment_names[-1],
+                )
+            existing = await reviews_repo.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
+            if existing is not None:
+                state = "open" if existing.status == "open" else "closed"
+                message = Message("The review of {ref} is already {state}.", ref=release.ref, state=state)
+                return Outcome(release, message, changed=False)
+            allowed = {release.proposer_id, review_rules.facilitator(ctx.policy, release.proposer_id)}
+            if actor.user_id not in allowed and not ctx.policy.is_release_manager(actor.user_id, members):
+                raise NotAllowed(
+                    "Only {proposer} or a release manager can start the review of {ref} early; "
+                    "it starts by itself after the production deployment.",
+                    proposer=Mention(release.proposer_id),
+                    ref=release.ref,
+                )
+            await open_review(session, ctx, release, started_by=actor.user_id, reason="started")
+    except IntegrityError:  # the scheduled prompt (or a double click) opened it at the same moment
+        return Outcome(release, Message("The review of {ref} is already open.", ref=release.ref), changed=False)
+    ctx.kick()
+    return Outcome(release, Message("Started the review of {ref}; the prompts are in its thread.", ref=release.ref))
+
+
+async def close(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int) -> Outcome:
+    members = await ctx.members(actor.team_id)
+    async with refusals.audited(ctx, actor, "close review", release=ref), ctx.db.transaction() as session:
+        release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
+        review = await reviews_repo.for_release(
+            session=session, team_id=actor.team_id, release_id=release.pk, lock=True
+        )
+        if review is None:
+            raise NotFound("{ref} has no review yet; start it with `/release review start {ref}`.", ref=release.ref)
+        if review.status == "closed":
+            message = Message("The review of {ref} is already closed.", ref=release.ref)
+            return Outcome(release, message, changed=False)
+        if actor.user_id != review.facilitator_id and not ctx.policy.is_release_manager(actor.user_id, members):
+            raise NotAllowed(
+                "Only the facilitator ({facilitator}) or a release manager can close the review of {ref}.",
+                facilitator=Mention(review.facilitator_id),
+                ref=release.ref,
+            )
+        next_status(release.status, Event.REVIEW_CLOSED, ref=release.ref)  # refuse before any work
+        assert review.id is not None
+        replies = await reviews_repo.replies(session=session, review_id=review.id)
+        sections = review_rules.group_replies([(r.user_id, r.text) for r in replies], ctx.policy.review.prompts)
+        items = await action_items.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
+        context = {"release": release, "review": review, "sections": sections, "items": items, "closer": actor.user_id}
+        summary = render_text("review_summary", **context)
+        review.status, review.closed_at, review.summary = "closed", ctx.now(), summary
+        release.review_summary = summary
+        session.add(review)
+        audit.record(session, release, actor.user_id, "review_closed", replies=len(replies), action_items=len(items))
+        payload = render("review_summary", summary=summary, **context)
+        outbox.enqueue(session=session, team_id=actor.team_id, kind="thread", release_id=release.pk, payload=payload)
+        for channel in ctx.policy.stakeholder_channels(release.service):
+            outbox.enqueue(session=session, team_id=actor.team_id, kind="post", channel=channel, payload=payload)
+        await release_state.transition(
+            session, ctx, release, Event.REVIEW_CLOSED, actor_id=actor.user_id, members=members
+        )
+    ctx.kick()
+    return Outcome(
+        release,
+        Message("Closed the review of {ref}; the summary is in its thread and with stakeholders.", ref=release.ref),
+    )
+
+
+@dataclass(frozen=True)
+class ThreadMessage:
+    """A message event in some thread, as the review cares about it."""
+
+    team_id: str
+    event_id: str
+    channel_id: str
+    thread_ts: str
+    message_ts: str
+    change: Literal["posted", "edited", "deleted"] = "posted"
+    user_id: str | None = None
+    text: str = ""
+
+
+async def record(ctx: ServiceContext, message: ThreadMessage) -> bool:
+    """Keep a reply (or its edit or deletion) if the thread is an open review's. Slack retries change nothing,
+    and events arriving out of order converge: a deletion wins, an edit beats the original post."""
+    for attempt in (1, 2):
+        try:
+            return await _record(ctx, message)
+        except IntegrityError:  # the same message's other event inserted it at the same moment
+            if attempt == 2:
+                raise
+    return False
+
+
+async def _record(ctx: ServiceContext, message: ThreadMessage) -> bool:
+    async with ctx.db.transaction() as session:
+        review = await reviews_repo.open_in_thread(
+            session=session, team_id=message.team_id, channel_id=message.channel_id, thread_ts=message.thread_ts
+        )
+        if review is None or review.id is None:
+            return False
+        if not await idempotency.first_time(session=session, team_id=message.team_id, key=f"event:{message.event_id}"):
+            return False
+        if review.thread_ts is None:
+            review.thread_ts = message.thread_ts
+            session.add(review)
+        existing = await reviews_repo.reply(session=session, review_id=review.id, message_ts=message.message_ts)
+        if existing is not None and (existing.deleted or message.change == "posted"):
+            existing.deleted = existing.deleted or message.change == "deleted"
+            session.add(existing)
+            return True
+        segments = review_rules.segments(message.text, ctx.policy.review.prompts)
+        prompt_index = segments[0][0] if segments else None
+        if existing is None:
+            reviews_repo.add_reply(
+                session,
+                ReviewReply(
+                    team_id=message.team_id,
+                    review_id=review.id,
+                    message_ts=message.message_ts,
+                    user_id=message.user_id or "",
+                    text="" if message.change == "deleted" else message.text,
+                    prompt_index=prompt_index,
+                    deleted=message.change == "deleted",
+                ),
+            )
+        else:
+            existing.deleted = message.change == "deleted"
+            if not existing.deleted:
+                existing.text, existing.prompt_index = message.text, prompt_index
+            existing.updated_at = ctx.now()
+            session.add(existing)
+    return True
+
+
+async def reviewed_release(ctx: ServiceContext, actor: Actor, release_id: int) -> Release:
+    """Refuse before the action item modal opens when there is no review to add to, or this person may not."""
+    members = await ctx.members(actor.team_id)
+    async with refusals.audited(ctx, actor, "add action item", release=release_id), ctx.db.read() as session:
+        release = await lookup.release(session, team_id=actor.team_id, ref=release_id)
+        review = await reviews_repo.for_release(session=session, team_id=actor.team_id, release_id=release_id)
+        if review is None:
+            raise InvalidTransition(
+                "{ref} has no review yet; start it with `/release review start {ref}`.", ref=release.ref
+            )
+        await may_add_action_item(session, ctx, actor, release, review, members)
+        open_items, _ = await action_items.open_counts(
+            session=session, team_id=actor.team_id, release_id=release.pk, owner_id=""
+        )
+        review_rules.check_room(release.ref, open_items=open_items)  # a full review: say so before the modal opens
+    return release
+
+
+async def may_add_action_item(
+    session: AsyncSession, ctx: ServiceContext, actor: Actor, release: Release, review: Review, members: Members
+) -> None:
+    """Action items come out of the review: its facilitator, a release manager or someone who replied in its
+    thread may add one."""
+    if actor.user_id == review.facilitator_id or ctx.policy.is_release_manager(actor.user_id, members):
+        return
+    assert review.id is not None
+    if await reviews_repo.has_replied(
+        session=session, team_id=actor.team_id, review_id=review.id, user_id=actor.user_id
+    ):
+        return
+    raise NotAllowed(
+        "Only the facilitator ({facilitator}), a release manager or someone who replied in the review thread "
+        "may add action items to {ref}. Reply in the thread first, or ask the facilitator.",
+        facilitator=Mention(review.facilitator_id),
+        ref=release.ref,
+    )
