@@ -12,8 +12,8 @@ from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
+from bot.services.kernel import jobs as runners
 from bot.services.kernel.context import ServiceContext
-from bot.services.reminders import runners
 from storage.repositories import jobs
 from storage.types import utcnow
 

@@ -87,6 +87,35 @@ _REASONS = {
 }
 
 
+class Act(StrEnum):
+    """What a person does to a release that its status must allow (beside the moves of the table above)."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    EDIT = "edit"
+    SCHEDULE = "schedule"
+    SIGN_OFF = "sign off"
+    START_REVIEW = "start review"
+
+
+# Which statuses allow each act, and the refusal that names the status; one table beside TRANSITIONS.
+REQUIRES: dict[Act, tuple[frozenset[Status], str]] = {
+    Act.APPROVE: (OPEN, "{ref} is {status}, so it cannot be approved."),
+    Act.REJECT: (OPEN, "{ref} is {status}, so it cannot be rejected."),
+    Act.EDIT: (OPEN, "{ref} is {status}, so it can no longer be edited."),
+    Act.SCHEDULE: (OPEN, "{ref} is {status}, so its window can no longer change."),
+    Act.SIGN_OFF: (frozenset(Status) - CLOSED, "{ref} is {status}, so there is nothing to sign off."),
+    Act.START_REVIEW: (REVIEWABLE, "{ref} is {status}; a review starts once it reaches {final} or is rolled back."),
+}
+
+
+def require(act: Act, status: Status, *, ref: str, **values: str) -> None:
+    """Refuse `act` (with the sentence that names the status) unless the release's status allows it."""
+    allowed, sentence = REQUIRES[act]
+    if status not in allowed:
+        raise InvalidTransition(sentence, ref=ref, status=status.label, **values)
+
+
 def can(status: Status, event: Event) -> bool:
     return (status, event) in TRANSITIONS
 

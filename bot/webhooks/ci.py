@@ -21,14 +21,15 @@ from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import signing
 from bot.domain.errors import DomainError, GateBlocked, NotFound
 from bot.notify.installation import Installation
 from bot.services.deploys.deployments import CiReport, DeployOutcome
+from bot.services.deploys.reports import record_from_ci
 from bot.services.kernel.context import ServiceContext
 from bot.services.pipeline import deliveries
-from bot.services.pipeline.ci_reports import record_from_ci
 from bot.services.pipeline.deliveries import Delivery, Receipt
 from bot.webhooks import bodies, fields
 from bot.webhooks.fields import CommitSha, DeliveryId, EnvironmentName, RequestId, ServiceName, TeamId, Version
@@ -101,10 +102,13 @@ async def _process(services: ServiceContext, hook: DeploymentHook, delivery: Del
         request_id=hook.request_id,
         commit_at=hook.commit_at,
         commit=hook.commit.lower() if hook.commit else None,
-        fingerprint=delivery.fingerprint,
     )
+
+    async def keep(session: AsyncSession, outcome: DeployOutcome) -> None:  # with the deployment, in its transaction
+        await deliveries.keep(session, delivery, _recorded(outcome))
+
     try:
-        outcome = await record_from_ci(services, report, receipt=_recorded)
+        outcome = await record_from_ci(services, report, keep=keep)
     except GateBlocked as error:
         reasons = [refusal.message.plain() for refusal in error.refusals]
         message = f"{error.ref} cannot be deployed to {error.environment} yet:"

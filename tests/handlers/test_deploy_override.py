@@ -1,5 +1,6 @@
 """Freeze overrides: only a release manager may deploy into a frozen environment, with a reason that is audited
-and announced. Freezes come from `freeze_lookup` (change management fills it); here it is stubbed."""
+and announced. Freezes come from change management (`bot.services.change.active_freezes`, what the deployment
+gates ask); here it is stubbed."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -7,7 +8,7 @@ import pytest
 
 from bot.domain.gates import ActiveFreeze
 from bot.domain.policy import Policy
-from bot.services.change import freeze_lookup
+from bot.services import change
 from tests.handlers.deploy_steps import PROPOSER, deployments_of, propose_and_approve
 from tests.harness import STAKEHOLDERS, Harness
 
@@ -20,7 +21,7 @@ def dev_is_frozen(monkeypatch: pytest.MonkeyPatch) -> None:
         ends = datetime.now(UTC) + timedelta(days=1)
         return [ActiveFreeze(label="#1 “quarter close”", reason="books closing", ends_at=ends, freeze_id=1)]
 
-    monkeypatch.setattr(freeze_lookup, "active_freezes", active)
+    monkeypatch.setattr(change, "active_freezes", active)
 
 
 async def test_freeze_refuses_people_and_takes_a_release_manager_override(

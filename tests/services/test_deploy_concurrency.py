@@ -10,9 +10,9 @@ from bot.domain.policy import Policy
 from bot.domain.proposal import ProposeRequest
 from bot.domain.validation import ReleaseRef
 from bot.services.deploys import deployments, rollbacks
+from bot.services.deploys import reports as ci_reports
 from bot.services.deploys.deployments import CiReport
 from bot.services.kernel.context import Actor, ServiceContext
-from bot.services.pipeline import ci_reports
 from bot.services.releases import releases
 from bot.settings import Settings
 from storage.db import Database

@@ -1,0 +1,1 @@
+"""Approvals: approve, reject, withdraw (`approvals`)."""

@@ -7,12 +7,14 @@ from typing import Protocol
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import windows as rules
+from bot.domain.change import Audit, post
 from bot.domain.freezes import FreezeWindow
 from bot.domain.lifecycle import OPEN, Status
 from bot.domain.windows import PlannedWindow, WindowConflict
 from bot.services.change.freeze_lookup import windows_between
-from bot.services.kernel import release_card
+from bot.services.kernel import release_state
 from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.kernel.hooks import HOOKS, Facts
 from storage.models import Release
 from storage.repositories import windows as windows_repo
 
@@ -84,7 +86,7 @@ async def announce_conflicts(session: AsyncSession, ctx: ServiceContext, release
     found = await conflicts_for_release(session, ctx, release)
     if found:
         lines = [rules.describe(conflict, release.pk) for conflict in found]
-        release_card.thread(session, release, "thread_conflicts", lines=lines)
+        await release_state.say(session, ctx, release, post("thread_conflicts", lines=lines))
     return found
 
 
@@ -101,3 +103,9 @@ async def windows_in(
     """Planned windows that a (new) freeze now covers in part or whole."""
     found = await planned_between(session, ctx, team_id, freeze.start, freeze.end)
     return [(window, row) for window, row in found if window.environment in freeze.environments]
+
+
+@HOOKS.after(Audit.PROPOSED)
+async def _proposed(session: AsyncSession, ctx: ServiceContext, release: Release, facts: Facts) -> None:
+    """A new proposal hears at once what its window clashes with."""
+    await announce_conflicts(session, ctx, release)

@@ -5,6 +5,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.domain.change import Audit
 from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.freezes import FreezeWindow
 from bot.domain.lifecycle import OPEN, Status
@@ -44,7 +45,7 @@ async def create_link(ctx: ServiceContext, actor: Actor) -> str:
             session, CalendarToken(team_id=actor.team_id, token_hash=token_hash(token), created_by=actor.user_id)
         )
         audit.append(
-            session, actor.team_id, actor.user_id, "calendar_link_created", details={"revoked_previous": revoked}
+            session, actor.team_id, actor.user_id, Audit.CALENDAR_LINK_CREATED, details={"revoked_previous": revoked}
         )
     return feed_url(ctx, token)
 

@@ -7,6 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import commands
 from bot.domain import freezes as freeze_rules
+from bot.domain.change import Audit, post
 from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from bot.domain.freezes import FreezeWindow
 from bot.domain.message import Code, Mention, Message, mentions
@@ -16,8 +17,9 @@ from bot.domain.windows import PlannedWindow
 from bot.render import render, render_text
 from bot.services.change import conflicts
 from bot.services.change.freeze_lookup import window_of, windows_between
-from bot.services.kernel import lifecycle_hooks, refusals, release_card
+from bot.services.kernel import refusals, release_state
 from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.kernel.hooks import HOOKS
 from storage.models import Freeze
 from storage.repositories import audit, outbox
 from storage.repositories import freezes as freezes_repo
@@ -104,7 +106,7 @@ async def freeze(ctx: ServiceContext, actor: Actor, command: commands.Freeze) ->
             session,
             actor.team_id,
             actor.user_id,
-            "freeze_created",
+            Audit.FREEZE_CREATED,
             details={
                 "freeze_id": row.id,
                 "environment": row.environment,
@@ -116,7 +118,7 @@ async def freeze(ctx: ServiceContext, actor: Actor, command: commands.Freeze) ->
         _announce(session, ctx, actor.team_id, render_text("freeze_announced", freeze=window, actor=actor.user_id))
         affected = await conflicts.windows_in(session, ctx, team_id=actor.team_id, freeze=window)
         for _window, release in affected:
-            release_card.thread(session, release, "thread_freeze_conflict", freeze=window)
+            await release_state.say(session, ctx, release, post("thread_freeze_conflict", freeze=window))
     ctx.kick()
     return FreezeOutcome(window, [planned for planned, _ in affected])
 
@@ -140,12 +142,12 @@ async def unfreeze(ctx: ServiceContext, actor: Actor, freeze_id: int) -> FreezeW
             session,
             actor.team_id,
             actor.user_id,
-            "freeze_lifted",
+            Audit.FREEZE_LIFTED,
             details={"freeze_id": row.id, "environment": row.environment},
         )
         window = window_of(row)
-        _announce(session, ctx, actor.team_id, render_text("freeze_lifted", freeze=window, actor=actor.user_id))
-        await lifecycle_hooks.after_freeze_change(session, ctx, actor.team_id, row.environment)
+        _announce(session, ctx, actor.team_id, render_text(Audit.FREEZE_LIFTED, freeze=window, actor=actor.user_id))
+        await HOOKS.freeze_lifted(session, ctx, actor.team_id, row.environment)
     ctx.kick()
     return window
 

@@ -5,16 +5,16 @@ from datetime import datetime, timedelta
 
 from bot.domain import commands
 from bot.domain import windows as rules
-from bot.domain.errors import InvalidInput, InvalidTransition
-from bot.domain.lifecycle import OPEN
+from bot.domain.change import Audit, ReleaseChange, post
+from bot.domain.errors import InvalidInput
+from bot.domain.lifecycle import Act, require
 from bot.domain.policy import DEFAULT_WINDOW
+from bot.domain.scope import LABELS
 from bot.domain.timeparse import parse_duration, parse_when, zone
-from bot.services.approvals import approvals
 from bot.services.change.conflicts import conflicts_for_release
-from bot.services.kernel import lifecycle_hooks, lookup, refusals, release_card
+from bot.services.kernel import lookup, refusals, release_state
 from bot.services.kernel.context import Actor, ServiceContext
 from storage.models import Release
-from storage.repositories import audit, subscriptions
 
 MAX_LENGTH = timedelta(days=7)
 PAST_GRACE = timedelta(minutes=5)  # `now` typed a moment ago is not "in the past"
@@ -42,10 +42,7 @@ async def schedule(ctx: ServiceContext, actor: Actor, command: commands.Schedule
     ref = command.ref
     async with refusals.audited(ctx, actor, "schedule", release=ref), ctx.db.transaction() as session:
         release = await lookup.owned_release(session, ctx, actor, ref, members, doing="schedule {ref}")
-        if release.status not in OPEN:
-            raise InvalidTransition(
-                "{ref} is {status}, so its window can no longer change.", ref=release.ref, status=release.status.label
-            )
+        require(Act.SCHEDULE, release.status, ref=release.ref)
         if length is None:  # keep the window's length, or the default for a first window
             planned_start, planned_end = release.window_start, release.window_end
             length = planned_end - planned_start if planned_start and planned_end else DEFAULT_WINDOW
@@ -55,21 +52,17 @@ async def schedule(ctx: ServiceContext, actor: Actor, command: commands.Schedule
             return Scheduled(release, False, [rules.describe(c, release.pk) for c in found], [])
         before = {"start": _iso(release.window_start), "end": _iso(release.window_end)}
         release.window_start, release.window_end = start, end
-        audit.record(
-            session,
-            release,
-            actor.user_id,
-            "scheduled",
-            **{"from": before, "to": {"start": _iso(start), "end": _iso(end)}},
-            **approvals.mark_scope_changed(release, actor.user_id),
-        )
-        reset = await approvals.restart(session, ctx, release, actor, "planned window", members)
         found = await conflicts_for_release(session, ctx, release)
         lines = [rules.describe(conflict, release.pk) for conflict in found]
-        release_card.thread(session, release, "thread_scheduled", actor=actor.user_id, lines=lines)
-        followers = await subscriptions.subscribers(session=session, team_id=actor.team_id, service=release.service)
-        release_card.stakeholders(session, ctx.policy, release, "stakeholders_scheduled", subscribers=followers)
-        await lifecycle_hooks.after_window_change(session, ctx, release)
+        change = ReleaseChange(
+            Audit.SCHEDULED,
+            {"from": before, "to": {"start": _iso(start), "end": _iso(end)}},
+            scope=LABELS["window"],
+            thread=post("thread_scheduled", actor=actor.user_id, lines=lines),
+            keep_thread=True,  # it says which plans clash with the new window
+            stakeholders=post("stakeholders_scheduled"),
+        )
+        reset = await release_state.apply(session, ctx, release, change, actor_id=actor.user_id, members=members)
     ctx.kick()
     return Scheduled(release, True, lines, reset)
 

@@ -12,13 +12,15 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import outgoing
+from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.errors import Conflict
 from bot.domain.message import Code, Mention, Message, SlackDate
 from bot.domain.pipeline import Action, JobKind, OutboxKind, RequestStatus
 from bot.domain.policy import Deployer, Environment, Members
 from bot.render import render, render_text
-from bot.services.kernel import release_card, release_state
+from bot.services.kernel import release_state
 from bot.services.kernel.context import ServiceContext
+from bot.services.kernel.jobs import runs
 from storage.models import DeploymentRequest, Release, ScheduledJob
 from storage.repositories import audit, jobs, outbox
 from storage.repositories import deploy_requests as requests_repo
@@ -117,9 +119,10 @@ async def request(
     details: dict[str, str | None] = {"environment": env.name, "action": ask.action.value, "version": ask.version}
     details |= {"request_id": row.request_id, "deployer": deployer.kind}
     details |= {"override": ask.override_reason, "reason": ask.reason or None}
-    audit.record(session, release, ask.actor_id, "deployment_requested", **details)
-    release_card.thread(session, release, "thread_deploy_requested", request=row, deployer=deployer)
-    await release_state.touch(session, ctx, release, members)
+    change = ReleaseChange(
+        Audit.DEPLOYMENT_REQUESTED, details, thread=post("thread_deploy_requested", request=row, deployer=deployer)
+    )
+    await release_state.apply(session, ctx, release, change, actor_id=ask.actor_id, members=members)
     return DeployRequested(release, row, requested_message(release, row, deployer))
 
 
@@ -223,13 +226,14 @@ async def close(
         session,
         row.team_id,
         "ci" if status is not RequestStatus.TIMED_OUT else "shipmate",
-        "deployment_request_closed",
+        Audit.DEPLOYMENT_REQUEST_CLOSED,
         release_id=row.release_id,
         details={"request_id": row.request_id, "status": status.value, "environment": row.environment},
     )
     return True
 
 
+@runs(JobKind.DEPLOY_TIMEOUT)
 async def run_timeouts(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], worker: str) -> None:
     """Requests nobody reported on within `deploy_timeout` (or that could not be delivered): closed as timed
     out, the thread and the requester told, the card no longer shows them deploying."""
@@ -250,7 +254,8 @@ async def run_timeouts(ctx: ServiceContext, team_id: str, due: Sequence[Schedule
             assert release is not None
             settings = ctx.policy.services.get(row.service)
             timeout = settings.deploy_timeout if settings else "1h"
-            release_card.thread(session, release, "thread_deploy_timed_out", request=row, timeout=timeout)
+            told = ReleaseChange(None, thread=post("thread_deploy_timed_out", request=row, timeout=timeout))
+            await release_state.apply(session, ctx, release, told, actor_id="shipmate", members=members)
             text = render_text("deploy_timed_out_dm", release=release, request=row, timeout=timeout)
             if row.requested_by.startswith(("U", "W")):
                 outbox.direct(
@@ -259,7 +264,6 @@ async def run_timeouts(ctx: ServiceContext, team_id: str, due: Sequence[Schedule
                     user_id=row.requested_by,
                     payload=render("message", text=text, context=None),
                 )
-            await release_state.touch(session, ctx, release, members)
             await jobs.finish(session=session, job_ids=[job.id or 0])
     ctx.kick()
 

@@ -16,22 +16,22 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import approval_policy, permissions
+from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.errors import Conflict, GateBlocked, InvalidInput, NotFound
 from bot.domain.gates import GateFacts, evaluate
-from bot.domain.lifecycle import Event, can
+from bot.domain.lifecycle import Event
 from bot.domain.message import Code, Message
 from bot.domain.pipeline import Action
 from bot.domain.policy import Environment, Members, Policy
 from bot.domain.validation import ReleaseRef, is_number
-from bot.services.change import freeze_lookup
+from bot.services import change
 from bot.services.deploys import deploy_requests
 from bot.services.deploys.deploy_requests import DeployRequested
-from bot.services.kernel import lifecycle_hooks, lookup, refusals, release_card, release_state
+from bot.services.kernel import lookup, refusals, release_state
 from bot.services.kernel.context import Actor, ServiceContext
-from bot.services.pipeline import deliveries
+from bot.services.kernel.hooks import Facts
 from storage.models import Deployment, Release
 from storage.repositories import approvals as approvals_repo
-from storage.repositories import audit, subscriptions
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import releases as releases_repo
 from storage.repositories import verifications as verifications_repo
@@ -62,11 +62,6 @@ class CiReport:
     request_id: str | None = None  # the deployment request Shipmate sent, when CI carried one out
     commit_at: datetime | None = None  # when the change was committed (lead time for changes)
     commit: str | None = None  # the commit CI says it deployed: must be the release's
-    fingerprint: str = ""  # of the delivery's body (see `deliveries.Delivery`)
-
-    @property
-    def delivery(self) -> deliveries.Delivery:
-        return deliveries.Delivery(self.team_id, "deployments", self.delivery_id, self.fingerprint)
 
 
 def environment_or_refuse(policy: Policy, name: str) -> Environment:
@@ -111,9 +106,7 @@ async def gate_facts(
         )
         regression_passed = latest is not None and latest.passed
         failed_note = latest.note if latest is not None and not latest.passed else None
-    freezes = await freeze_lookup.active_freezes(
-        session, ctx, team_id=release.team_id, environment=env.name, at=ctx.now()
-    )
+    freezes = await change.active_freezes(session, ctx, team_id=release.team_id, environment=env.name, at=ctx.now())
     return GateFacts(
         ref=release.ref,
         status=release.status,
@@ -151,30 +144,7 @@ async def deploy(
         refusals.audited(ctx, actor, "deploy", release=ref, environment=env.name),
         ctx.db.transaction() as session,
     ):
-        await deployments_repo.lock_slot(
-            session=session, team_id=actor.team_id, service=ref.service, environment=env.name
-        )
-        release = await lock_release(session, actor.team_id, ref.service, ref.version)
-        permissions.check(
-            ctx.policy,
-            env,
-            permissions.Permission.DEPLOY,
-            user_id=actor.user_id,
-            members=members,
-            ref=release.ref,
-            proposer_id=release.proposer_id,
-        )
-        live = await deployments_repo.current(
-            session=session, team_id=actor.team_id, service=ref.service, environment=env.name
-        )
-        if live is not None and live.release_id == release.pk:
-            raise Conflict("{ref} is already live in {env}; nothing changed.", ref=release.ref, env=env.name)
-        facts = await gate_facts(
-            session, ctx, release, env, actor_id=actor.user_id, override_reason=override_reason, members=members
-        )
-        blocked = evaluate(facts)
-        if blocked:
-            raise GateBlocked(release.ref, env.name, blocked)
+        release, facts = await _passed(session, ctx, actor, ref, env, override_reason, members)
         used_override = override_reason if facts.freezes else None
         deployer = ctx.policy.deployer(release.service)
         if deployer is not None:  # the deployer does the work; CI (or GitHub) reports it
@@ -195,19 +165,59 @@ async def deploy(
     ctx.kick()
     if deployer is not None:
         return requested
+    return DeployOutcome(release, deployment, _recorded(ctx.policy, release, env, override_reason, used_override))
+
+
+async def _passed(
+    session: AsyncSession,
+    ctx: ServiceContext,
+    actor: Actor,
+    ref: ReleaseRef,
+    env: Environment,
+    override_reason: str | None,
+    members: Members,
+) -> tuple[Release, GateFacts]:
+    """The release, locked with its slot, once this person may deploy it to `env` and every gate passes."""
+    await deployments_repo.lock_slot(session=session, team_id=actor.team_id, service=ref.service, environment=env.name)
+    release = await lock_release(session, actor.team_id, ref.service, ref.version)
+    permissions.check(
+        ctx.policy,
+        env,
+        permissions.Permission.DEPLOY,
+        user_id=actor.user_id,
+        members=members,
+        ref=release.ref,
+        proposer_id=release.proposer_id,
+    )
+    live = await deployments_repo.current(
+        session=session, team_id=actor.team_id, service=ref.service, environment=env.name
+    )
+    if live is not None and live.release_id == release.pk:
+        raise Conflict("{ref} is already live in {env}; nothing changed.", ref=release.ref, env=env.name)
+    facts = await gate_facts(
+        session, ctx, release, env, actor_id=actor.user_id, override_reason=override_reason, members=members
+    )
+    blocked = evaluate(facts)
+    if blocked:
+        raise GateBlocked(release.ref, env.name, blocked)
+    return release, facts
+
+
+def _recorded(
+    policy: Policy, release: Release, env: Environment, override_reason: str | None, used_override: str | None
+) -> Message:
     note: Message | str = ""
     if override_reason and not used_override:
         note = Message("\n{env} is not frozen, so no override was needed; none was recorded.", env=env.name)
     elif used_override:
         note = "\nYour freeze override is in the audit history and stakeholders were told."
-    message = Message(
+    return Message(
         "Recorded: *{ref}* is live in *{env}*. {next}{note}",
         ref=release.ref,
         env=env.name,
-        next=next_step(ctx.policy, release, env),
+        next=next_step(policy, release, env),
         note=note,
     )
-    return DeployOutcome(release, deployment, message)
 
 
 async def deploy_by_id(ctx: ServiceContext, actor: Actor, value: str) -> DeployOutcome | DeployRequested:
@@ -269,29 +279,7 @@ async def record(
     deployments_repo.add(session, deployment)
     await session.flush()
     succeeded = deployment.outcome == deployments_repo.SUCCEEDED
-    audit.record(
-        session,
-        release,
-        deployment.actor_id,
-        "deployed",
-        environment=env.name,
-        deployment_id=deployment.id,
-        outcome=deployment.outcome,
-        override=deployment.override_reason,
-        freeze=freeze_label,
-        bypassed_gates=list(bypassed),
-        ci_url=deployment.ci_url,
-        delivery_id=deployment.delivery_id,
-        commit=deployment.commit_sha,
-    )
-    event = Event.DEPLOYED_FINAL if ctx.policy.is_final(env.name) else Event.DEPLOYED
-    if succeeded and can(release.status, event):
-        await release_state.transition(
-            session, ctx, release, event, actor_id=deployment.actor_id, members=members, deployment_id=deployment.id
-        )
-    else:
-        await release_state.touch(session, ctx, release, members)
-    live_before = None
+    final = ctx.policy.is_final(env.name)
     if succeeded:
         live_before = await deployments_repo.previous_stable(
             session=session, team_id=release.team_id, current=deployment
@@ -300,29 +288,34 @@ async def record(
         live_before = await deployments_repo.current(
             session=session, team_id=release.team_id, service=release.service, environment=env.name
         )
-    release_card.thread(
-        session,
-        release,
-        "thread_deployed",
-        deployment=deployment,
-        requested_by=requested_by,
-        bypassed=list(bypassed),
-        freeze_label=freeze_label,
-        live=live_before.version if live_before else None,
-    )
-    if succeeded and (ctx.policy.is_final(env.name) or deployment.override_reason):
-        followers = await subscriptions.subscribers(session=session, team_id=release.team_id, service=release.service)
-        release_card.stakeholders(
-            session,
-            ctx.policy,
-            release,
-            "stakeholders_deployed",
-            subscribers=followers,
-            deployment=deployment,
-            final=ctx.policy.is_final(env.name),
-            freeze_label=freeze_label,
-            replaced=live_before.version if live_before else None,
+    news = {"deployment": deployment, "freeze_label": freeze_label}
+    change = ReleaseChange(
+        Audit.DEPLOYED,
+        {
+            "environment": env.name,
+            "deployment_id": deployment.id,
+            "outcome": deployment.outcome,
+            "override": deployment.override_reason,
+            "freeze": freeze_label,
+            "bypassed_gates": list(bypassed),
+            "ci_url": deployment.ci_url,
+            "delivery_id": deployment.delivery_id,
+            "commit": deployment.commit_sha,
+        },
+        events=((Event.DEPLOYED_FINAL if final else Event.DEPLOYED),) if succeeded else (),
+        thread=post(
+            "thread_deployed",
+            requested_by=requested_by,
+            bypassed=list(bypassed),
+            live=live_before.version if live_before else None,
+            **news,
+        ),
+        stakeholders=post(
+            "stakeholders_deployed", final=final, replaced=live_before.version if live_before else None, **news
         )
-    if succeeded:
-        await lifecycle_hooks.after_deploy(session, ctx, release, deployment)
+        if succeeded and (final or deployment.override_reason)
+        else None,
+    )
+    facts = Facts(deployment=deployment)
+    await release_state.apply(session, ctx, release, change, actor_id=deployment.actor_id, members=members, facts=facts)
     return deployment

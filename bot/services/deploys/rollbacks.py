@@ -12,19 +12,20 @@ from dataclasses import dataclass
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import permissions
+from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.errors import Conflict, InvalidTransition, NotFound
-from bot.domain.lifecycle import Event, can
+from bot.domain.lifecycle import Event
 from bot.domain.message import Message
 from bot.domain.pipeline import Action, RequestStatus
 from bot.domain.policy import Environment, Members
 from bot.domain.validation import MAX_REASON, check_service, check_text
 from bot.services.deploys import deploy_requests
 from bot.services.deploys.deploy_requests import DeployRequested
-from bot.services.deploys.deployments import CiReport, DeployOutcome, environment_or_refuse
-from bot.services.kernel import lifecycle_hooks, lookup, refusals, release_card, release_state
+from bot.services.deploys.deployments import CI_ACTOR, CiReport, DeployOutcome, environment_or_refuse
+from bot.services.kernel import lookup, refusals, release_state
 from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.kernel.hooks import Facts
 from storage.models import Deployment, DeploymentRequest, Release
-from storage.repositories import audit, subscriptions
 from storage.repositories import deployments as deployments_repo
 
 
@@ -122,25 +123,18 @@ async def _apply(
         reason=reason,
     )
     details = {"environment": env.name, "reason": reason, "from": live.version, "to": restored.version}
-    audit.record(session, release, actor_id, "rolled_back", **details, deployments=marked)
-    audit.append(session, release.team_id, actor_id, "restored", release_id=restored.release_id, details=details)
-    if can(release.status, Event.ROLLED_BACK):
-        await release_state.transition(session, ctx, release, Event.ROLLED_BACK, actor_id=actor_id, members=members)
-    else:
-        await release_state.touch(session, ctx, release, members)
-    context = {"actor": actor_id, "environment": env.name, "reason": reason, "restored": restored}
-    release_card.thread(session, release, "thread_rolled_back", **context)
-    followers = await subscriptions.subscribers(session=session, team_id=release.team_id, service=service)
-    release_card.stakeholders(
-        session,
-        ctx.policy,
-        release,
-        "stakeholders_rolled_back",
-        subscribers=followers,
-        restored_release=restored_release,
-        **context,
+    news = {"actor": actor_id, "environment": env.name, "reason": reason, "restored": restored}
+    change = ReleaseChange(
+        Audit.ROLLED_BACK,
+        {**details, "deployments": marked},
+        events=(Event.ROLLED_BACK,),
+        thread=post("thread_rolled_back", **news),
+        stakeholders=post("stakeholders_rolled_back", restored_release=restored_release, **news),
     )
-    await lifecycle_hooks.after_rollback(session, ctx, release, live)
+    facts = Facts(deployment=live)
+    await release_state.apply(session, ctx, release, change, actor_id=actor_id, members=members, facts=facts)
+    back = ReleaseChange(Audit.RESTORED, details, card=False)  # in the history of the release live again
+    await release_state.apply(session, ctx, restored_release, back, actor_id=actor_id, members=members)
 
 
 async def apply_report(
@@ -167,8 +161,8 @@ async def apply_report(
         )
     if not report.succeeded:
         await deploy_requests.close(session, ctx, request, RequestStatus.FAILED, ci_url=report.url)
-        release_card.thread(session, release, "thread_rollback_failed", request=request, url=report.url)
-        await release_state.touch(session, ctx, release, members)
+        failed = ReleaseChange(None, thread=post("thread_rollback_failed", request=request, url=report.url))
+        await release_state.apply(session, ctx, release, failed, actor_id=CI_ACTOR, members=members)
         message = Message("The rollback of {env} failed; {version} is still live.", env=env.name, version=live.version)
         return DeployOutcome(release, live, message)
     await deploy_requests.close(

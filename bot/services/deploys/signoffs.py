@@ -4,19 +4,32 @@ The newest sign-off counts, so a failure blocks promotion until a later pass sup
 
 from dataclasses import dataclass
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.domain import permissions
+from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.errors import InvalidTransition
-from bot.domain.lifecycle import CLOSED
+from bot.domain.lifecycle import Act, require
 from bot.domain.message import Message
 from bot.domain.permissions import Permission
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
 from bot.services.deploys.deployments import environment_or_refuse
-from bot.services.kernel import lookup, refusals, release_card, release_state
+from bot.services.kernel import lookup, refusals, release_state
 from bot.services.kernel.context import Actor, ServiceContext
 from storage.models import Release, Verification
-from storage.repositories import audit
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import verifications as verifications_repo
+
+
+async def _deployed_there(session: AsyncSession, release: Release, env: str) -> None:
+    deployed = await deployments_repo.for_release(session=session, team_id=release.team_id, release_id=release.pk)
+    if not any(d.environment == env and d.outcome == deployments_repo.SUCCEEDED for d in deployed):
+        raise InvalidTransition(
+            "{ref} has not been deployed to {env}, so its regression cannot be signed off there. "
+            "Deploy it first: `/release deploy {ref} {env}`.",
+            ref=release.ref,
+            env=env,
+        )
 
 
 @dataclass(frozen=True)
@@ -46,18 +59,8 @@ async def verify(
             ref=release.ref,
             proposer_id=release.proposer_id,
         )
-        if release.status in CLOSED:
-            raise InvalidTransition(
-                "{ref} is {status}, so there is nothing to sign off.", ref=release.ref, status=release.status.label
-            )
-        deployed = await deployments_repo.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
-        if not any(d.environment == env.name and d.outcome == deployments_repo.SUCCEEDED for d in deployed):
-            raise InvalidTransition(
-                "{ref} has not been deployed to {env}, so its regression cannot be signed off there. "
-                "Deploy it first: `/release deploy {ref} {env}`.",
-                ref=release.ref,
-                env=env.name,
-            )
+        require(Act.SIGN_OFF, release.status, ref=release.ref)
+        await _deployed_there(session, release, env.name)
         verification = verifications_repo.add(
             session,
             Verification(
@@ -75,31 +78,28 @@ async def verify(
                 session=session, team_id=actor.team_id, release_id=release.pk, environment=env.name, at=ctx.now()
             )
         await session.flush()
-        audit.record(
-            session,
-            release,
-            actor.user_id,
-            "verified",
-            environment=env.name,
-            passed=passed,
-            note=note,
-            verification_id=verification.id,
-        )
         names = ctx.policy.environment_names
         next_env = names[names.index(env.name) + 1] if env.name != names[-1] else None
-        release_card.thread(session, release, "thread_verified", verification=verification, next_env=next_env)
-        await release_state.touch(session, ctx, release, members)
+        change = ReleaseChange(
+            Audit.VERIFIED,
+            {"environment": env.name, "passed": passed, "note": note, "verification_id": verification.id},
+            thread=post("thread_verified", verification=verification, next_env=next_env),
+        )
+        await release_state.apply(session, ctx, release, change, actor_id=actor.user_id, members=members)
     ctx.kick()
+    return SignOff(release, verification, _recorded(release.ref, env.name, passed, next_env))
+
+
+def _recorded(ref: str, env: str, passed: bool, next_env: str | None) -> Message:
     follow: Message | str = ""
     if passed and next_env:
-        follow = Message(" Next: `/release deploy {ref} {env}`.", ref=release.ref, env=next_env)
+        follow = Message(" Next: `/release deploy {ref} {env}`.", ref=ref, env=next_env)
     elif next_env:
         follow = Message(" Promotion to {env} is blocked until a later sign-off passes.", env=next_env)
-    message = Message(
+    return Message(
         "Recorded: regression in *{env}* *{outcome}* for *{ref}*.{follow}",
-        env=env.name,
+        env=env,
         outcome="passed" if passed else "failed",
-        ref=release.ref,
+        ref=ref,
         follow=follow,
     )
-    return SignOff(release, verification, message)

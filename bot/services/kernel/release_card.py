@@ -114,14 +114,20 @@ def build_card(
     requests: Sequence[DeploymentRequest] = (),
     *,
     commit_url: str | None = None,
+    states: Sequence[ApprovalState] | None = None,
 ) -> CardView:
+    """The card's view of `release`; `states`: its approval states, when the change was decided with them."""
     status = release.status
-    states = approval_policy.states(
-        policy,
-        proposer_id=release.proposer_id,
-        decisions=decisions,
-        members=members,
-        scope_authors=approval_policy.authors_of(release.scope_authors),
+    states = (
+        states
+        if states is not None
+        else approval_policy.states(
+            policy,
+            proposer_id=release.proposer_id,
+            decisions=decisions,
+            members=members,
+            scope_authors=approval_policy.authors_of(release.scope_authors),
+        )
     )
     deployed = deployed_environments(deployments)
     buttons: list[Button] = []
@@ -174,19 +180,30 @@ async def refresh(
     *,
     new: bool = False,
     decisions: Sequence[Decision] | None = None,
+    states: Sequence[ApprovalState] | None = None,
     commit_url: str | None = None,
 ) -> None:
     """Owe Slack the card in its current state (older unsent cards are dropped). A `new` release has no decisions,
-    deployments, deployment requests or older cards to look up; `decisions`: its active ones, when known."""
+    deployments, deployment requests or older cards to look up; `decisions`: its active ones, `states`: the approval
+    states decided from them, when known (neither is read or decided again)."""
     if new:
         card = build_card(policy, release, (), (), members, commit_url=commit_url)
     else:
         team_id, release_id = release.team_id, release.pk
-        if decisions is None:
+        if decisions is None and states is None:
             decisions = await approvals_repo.active(session=session, team_id=team_id, release_id=release_id)
         deployments = await deployments_repo.for_release(session=session, team_id=team_id, release_id=release_id)
         requests = await requests_repo.open_for_releases(session=session, team_id=team_id, release_ids=[release_id])
-        card = build_card(policy, release, decisions, deployments, members, requests[release_id], commit_url=commit_url)
+        card = build_card(
+            policy,
+            release,
+            decisions or (),
+            deployments,
+            members,
+            requests[release_id],
+            commit_url=commit_url,
+            states=states,
+        )
         await outbox.supersede_cards(session=session, team_id=team_id, release_id=release_id)
     outbox.enqueue(
         session=session,
@@ -200,27 +217,23 @@ async def refresh(
 def thread(session: AsyncSession, release: Release, template: str, **context: Any) -> None:
     """One line in the release's thread, rendered from `templates/<template>.txt.j2`."""
     text = render_text(template, release=release, **context)
-    outbox.enqueue(
-        session=session,
-        team_id=release.team_id,
-        kind="thread",
-        release_id=release.pk,
-        payload=render("message", text=text, context=None),
-    )
+    thread_blocks(session, release, render("message", text=text, context=None))
+
+
+def thread_blocks(session: AsyncSession, release: Release, payload: dict[str, Any]) -> None:
+    """A message in the release's thread (sent once its card is posted)."""
+    outbox.enqueue(session=session, team_id=release.team_id, kind="thread", release_id=release.pk, payload=payload)
 
 
 def stakeholders(
     session: AsyncSession,
     policy: Policy,
     release: Release,
-    template: str,
+    payload: dict[str, Any],
     *,
     subscribers: Iterable[str] = (),
-    **context: Any,
 ) -> None:
     """Tell the stakeholder channel(s) and each subscriber, in words for non-engineers."""
-    text = render_text(template, release=release, **context)
-    payload = render("message", text=text, context=None)
     for channel in policy.stakeholder_channels(release.service):
         outbox.enqueue(session=session, team_id=release.team_id, kind="post", channel=channel, payload=payload)
     for user_id in subscribers:

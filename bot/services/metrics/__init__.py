@@ -1,0 +1,1 @@
+"""Delivery metrics (DORA) and the weekly digest."""

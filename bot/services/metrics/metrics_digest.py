@@ -13,14 +13,17 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.change import Audit
 from bot.domain.delivery_metrics import WEEK, Period
 from bot.domain.policy import Policy
 from bot.domain.reminders import Kind, digest_key, next_weekly
 from bot.render import FALLBACK, render
 from bot.services.kernel.context import ServiceContext
+from bot.services.kernel.hooks import HOOKS, Facts
+from bot.services.kernel.jobs import runs
 from bot.services.metrics import delivery
 from bot.services.metrics.delivery import Chart, Report
-from storage.models import ScheduledJob
+from storage.models import Release, ScheduledJob
 from storage.repositories import delivery as delivery_repo
 from storage.repositories import jobs, outbox
 from storage.repositories.delivery import Shipped
@@ -98,6 +101,7 @@ async def digest(ctx: ServiceContext, team_id: str, end: datetime) -> Digest:
     return Digest(week, by_service, more=len(shipped) >= delivery_repo.SHIPPED_LIMIT, chart=chart)
 
 
+@runs(Kind.METRICS_DIGEST)
 async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], worker: str) -> None:
     """A digest fell due: post it and schedule the next; a job of an old or switched-off schedule is dropped."""
     found = schedule(ctx.policy)
@@ -125,3 +129,9 @@ async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], wo
         outbox.enqueue(session=session, team_id=team_id, kind="post", channel=found.channel, payload=payload)
         await jobs.again(session=session, job_id=job.id or 0, due_at=found.next_after(max(now, job.due_at)))
     ctx.kick()
+
+
+@HOOKS.after(Audit.PROPOSED, Audit.REPROPOSED)
+async def _proposed(session: AsyncSession, ctx: ServiceContext, release: Release, facts: Facts) -> None:
+    """The workspace's weekly digest, if it has none yet."""
+    await plan(session, ctx, release.team_id)

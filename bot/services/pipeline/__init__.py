@@ -1,0 +1,2 @@
+"""The pipeline asking Shipmate: gate checks and waiting for them, GitHub's events, signed deliveries answered
+once."""

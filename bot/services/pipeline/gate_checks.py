@@ -10,13 +10,14 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.change import Audit
 from bot.domain.commits import CommitMismatch, short
 from bot.domain.errors import Refusal
 from bot.domain.gates import evaluate
 from bot.domain.message import Code, Message
 from bot.domain.pipeline import Action, RequestStatus
 from bot.domain.validation import ReleaseRef
-from bot.services.deploys.deployments import CI_ACTOR, environment_or_refuse, gate_facts
+from bot.services.deploys import CI_ACTOR, environment_or_refuse, gate_facts
 from bot.services.kernel import lookup
 from bot.services.kernel.context import ServiceContext
 from storage.models import Release
@@ -169,7 +170,7 @@ async def _last_outcome(session: AsyncSession, team_id: str, release_id: int, en
         session=session,
         team_id=team_id,
         release_id=release_id,
-        action="gate_checked",
+        action=Audit.GATE_CHECKED,
         details={"environment": env, "source": source},
     )
     if last is None:
@@ -201,7 +202,7 @@ async def record(
                 session,
                 query.team_id,
                 CI_ACTOR if query.source == "api" else "github",
-                "gate_checked",
+                Audit.GATE_CHECKED,
                 release_id=verdict.release_id,
                 details={
                     "environment": verdict.environment,

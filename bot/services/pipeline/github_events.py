@@ -30,10 +30,13 @@ from bot.domain.pipeline import (
     waitable,
 )
 from bot.render import render, render_text
-from bot.services.deploys import deploy_requests
-from bot.services.deploys.deployments import CiReport, environment_or_refuse
+from bot.services import deploys
+from bot.services.deploys import CiReport, environment_or_refuse
+from bot.services.kernel.change_feed import environment_key
 from bot.services.kernel.context import ServiceContext
-from bot.services.pipeline import ci_reports, gate_checks
+from bot.services.kernel.hooks import HOOKS, Facts
+from bot.services.kernel.jobs import runs
+from bot.services.pipeline import gate_checks
 from bot.services.pipeline.gate_checks import GateQuery, Verdict
 from storage.models import DeploymentRequest, Release, ScheduledJob
 from storage.repositories import deploy_requests as requests_repo
@@ -109,7 +112,7 @@ async def deployment_status(
             request_id=request.request_id if request is not None else None,
             commit=d.sha,
         )
-        recorded = await ci_reports.record_from_ci(ctx, report)
+        recorded = await deploys.record_from_ci(ctx, report)
         return Handled("duplicate" if recorded.duplicate else "recorded", recorded.message.plain())
     env = environment_or_refuse(ctx.policy, d.environment)
     members = await ctx.members(d.team_id)
@@ -121,7 +124,7 @@ async def deployment_status(
             return Handled("ignored", _unknown(d))
         if locked.commit_sha and locked.commit_sha != d.sha:
             return Handled("ignored", f"{locked.ref} is not commit {short(d.sha)}; not shown as deploying.")
-        await deploy_requests.track(session, ctx, locked, env, members, actor_id=ACTOR, commit=d.sha)
+        await deploys.track(session, ctx, locked, env, members, actor_id=ACTOR, commit=d.sha)
     ctx.kick()
     return Handled("in_progress", f"{d.service}@{version} is deploying to {env.name} ({state}).")
 
@@ -214,6 +217,7 @@ async def _wait(
     )
 
 
+@runs(JobKind.PROTECTION_RULE)
 async def run_protection(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], worker: str) -> None:
     """Judge the waiting protection rules again; answer GitHub when they pass, fail for good, or time runs out."""
     verdicts: dict[int, tuple[GateQuery, Verdict | None]] = {}
@@ -251,3 +255,18 @@ async def run_protection(ctx: ServiceContext, team_id: str, due: Sequence[Schedu
                 continue
             await jobs.finish(session=session, job_ids=[job.pk])
     ctx.kick()
+
+
+@HOOKS.after_any
+async def _changed(session: AsyncSession, ctx: ServiceContext, release: Release, facts: Facts) -> None:
+    """A release changed: its waiting protection rules (durable jobs, any process) look again at the next sweep."""
+    await jobs.pull_forward(
+        session=session, team_id=release.team_id, release_id=release.pk, kinds=[JobKind.PROTECTION_RULE], at=ctx.now()
+    )
+
+
+@HOOKS.after_freeze
+async def _unfrozen(session: AsyncSession, ctx: ServiceContext, team_id: str, environment: str) -> None:
+    """A freeze was lifted: waiting gate checks of that environment (this process) and protection rules look again."""
+    ctx.changes.after_commit(session, environment_key(team_id, environment))
+    await jobs.pull_forward(session=session, team_id=team_id, kinds=[JobKind.PROTECTION_RULE], at=ctx.now())

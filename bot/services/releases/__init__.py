@@ -1,0 +1,2 @@
+"""Releases: propose, list, show, history, cancel (`releases`), edit (`editing`), and a release's commit
+(`commits`)."""

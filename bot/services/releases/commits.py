@@ -8,16 +8,19 @@ from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.commits import CommitMismatch, require_same
 from bot.domain.errors import CodeHostUnavailable
 from bot.domain.lifecycle import CLOSED
 from bot.domain.pipeline import JobKind
 from bot.domain.policy import Members, Policy
-from bot.services.approvals import approvals
-from bot.services.kernel import lookup, release_card
+from bot.domain.scope import LABELS
+from bot.services.kernel import lookup, release_card, release_state
 from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.kernel.hooks import HOOKS, Facts
+from bot.services.kernel.jobs import runs
 from storage.models import Release, ScheduledJob
-from storage.repositories import audit, jobs
+from storage.repositories import jobs
 from storage.repositories import releases as releases_repo
 
 SHIPMATE = "shipmate"  # the actor of what Shipmate learns by itself
@@ -69,13 +72,13 @@ async def record(
         require_same(release.ref, release.commit_sha, sha, who=source)
         return False
     release.commit_sha = sha
-    details = approvals.mark_scope_changed(release, actor.user_id)
-    audit.record(session, release, actor.user_id, "commit_recorded", commit=sha, source=source, **details)
-    invalidated = await approvals.restart(session, ctx, release, actor, "commit", members)
-    if not invalidated:
-        release_card.thread(
-            session, release, "thread_commit_recorded", actor=actor.user_id, source=source, url=url_of(ctx, release)
-        )
+    change = ReleaseChange(
+        Audit.COMMIT_RECORDED,
+        {"commit": sha, "source": source},
+        scope=LABELS["commit_sha"],
+        thread=post("thread_commit_recorded", actor=actor.user_id, source=source, url=url_of(ctx, release)),
+    )
+    await release_state.apply(session, ctx, release, change, actor_id=actor.user_id, members=members)
     return True
 
 
@@ -85,6 +88,7 @@ def refuse_change(release: Release, sha: str) -> None:
         raise CommitMismatch(release.ref, release.commit_sha, sha, who="the edit")
 
 
+@runs(JobKind.RESOLVE_COMMIT)
 async def run_resolutions(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], worker: str) -> None:
     """Look up each release's tag on GitHub and record the commit it names; GitHub unavailable: try again later
     (when it says, else in a minute), never given up while the release is open."""
@@ -128,6 +132,16 @@ async def _resolved(
             await record(session, ctx, release, sha, actor=actor, source=f"tag {tag} in {repository}", members=members)
         elif found is None:
             tags = tags_of(release.version)
-            audit.record(session, release, SHIPMATE, "commit_unresolved", repository=repository, tags=tags)
-            release_card.thread(session, release, "thread_commit_unresolved", repository=repository, tags=tags)
+            change = ReleaseChange(
+                Audit.COMMIT_UNRESOLVED,
+                {"repository": repository, "tags": tags},
+                thread=post("thread_commit_unresolved", repository=repository, tags=tags),
+                card=False,
+            )
+            await release_state.apply(session, ctx, release, change, actor_id=SHIPMATE, members=members)
         await jobs.finish(session=session, job_ids=[job.pk])
+
+
+@HOOKS.after(Audit.PROPOSED, Audit.REPROPOSED)
+async def _proposed(session: AsyncSession, ctx: ServiceContext, release: Release, facts: Facts) -> None:
+    await plan_resolution(session, ctx, release)

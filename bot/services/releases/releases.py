@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.errors import Conflict, InvalidInput, NotFound
-from bot.domain.lifecycle import Event, Status
+from bot.domain.lifecycle import Event, Status, next_status
 from bot.domain.policy import Members
 from bot.domain.proposal import ProposeRequest
 from bot.domain.validation import ReleaseRef
-from bot.services.approvals import approvals
-from bot.services.change import conflicts
-from bot.services.kernel import lifecycle_hooks, lookup, refusals, release_card, release_state
+from bot.services.kernel import lookup, refusals, release_card, release_state, scope
 from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.kernel.hooks import Facts
 from bot.services.releases import commits
 from storage.models import AuditEvent, Release
 from storage.repositories import approvals as approvals_repo
@@ -65,22 +65,18 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
                 ),
             )
             await session.flush()
-            audit.record(
-                session,
-                release,
-                actor.user_id,
-                "proposed",
-                summary=request.summary,
-                risk=request.risk,
-                commit=request.commit_sha,
-                **approvals.scope_details(release),
+            change = ReleaseChange(
+                Audit.PROPOSED,
+                {
+                    "summary": request.summary,
+                    "risk": request.risk,
+                    "commit": request.commit_sha,
+                    **scope.details(release),
+                },
             )
-            await release_card.refresh(
-                session, ctx.policy, release, members, new=True, commit_url=commits.url_of(ctx, release)
+            await release_state.apply(
+                session, ctx, release, change, actor_id=actor.user_id, members=members, facts=Facts(new=True)
             )
-            await commits.plan_resolution(session, ctx, release)
-            await conflicts.announce_conflicts(session, ctx, release)
-            await lifecycle_hooks.after_propose(session, ctx, release, new=True)
     except IntegrityError:  # a concurrent proposal of the same ref won the race
         raise Conflict("{ref} already exists; propose a new version.", field="version", ref=ref) from None
     ctx.kick()
@@ -107,18 +103,13 @@ async def _repropose(
     if request.risk != "medium":
         release.risk = request.risk
     await approvals_repo.invalidate(session=session, team_id=actor.team_id, release_id=release.pk)
-    audit.record(
-        session,
-        release,
-        actor.user_id,
-        "reproposed",
-        summary=request.summary,
-        **approvals.mark_scope_changed(release, actor.user_id, new_proposal=True),
+    change = ReleaseChange(
+        Audit.REPROPOSED,
+        {"summary": request.summary, **scope.mark_changed(release, actor.user_id, new_proposal=True)},
+        events=(Event.REPROPOSED,),
+        thread=post("thread_reproposed", actor=actor.user_id),
     )
-    release_card.thread(session, release, "thread_reproposed", actor=actor.user_id)
-    await release_state.transition(session, ctx, release, Event.REPROPOSED, actor_id=actor.user_id, members=members)
-    await lifecycle_hooks.after_propose(session, ctx, release)
-    await commits.plan_resolution(session, ctx, release)
+    await release_state.apply(session, ctx, release, change, actor_id=actor.user_id, members=members)
     return release
 
 
@@ -214,8 +205,10 @@ async def cancel(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
     members = await ctx.members(actor.team_id)
     async with refusals.audited(ctx, actor, "cancel", release=ref), ctx.db.transaction() as session:
         release = await lookup.owned_release(session, ctx, actor, ref, members, doing="cancel {ref}")
-        audit.record(session, release, actor.user_id, "cancelled")
-        release_card.thread(session, release, "thread_cancelled", actor=actor.user_id)
-        await release_state.transition(session, ctx, release, Event.CANCELLED, actor_id=actor.user_id, members=members)
+        next_status(release.status, Event.CANCELLED, ref=release.ref)  # refused before anything is written
+        change = ReleaseChange(
+            Audit.CANCELLED, events=(Event.CANCELLED,), thread=post("thread_cancelled", actor=actor.user_id)
+        )
+        await release_state.apply(session, ctx, release, change, actor_id=actor.user_id, members=members)
     ctx.kick()
     return release

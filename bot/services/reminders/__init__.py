@@ -1,1 +1,1 @@
-"""Reminders and review prompts: planning jobs from release events, and running them when they fall due."""
+"""Reminders: release events planned into jobs (`planning`), run when due (`runners`, `approval_digest`)."""

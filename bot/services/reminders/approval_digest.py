@@ -2,13 +2,17 @@
 
 from collections.abc import Sequence
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.domain import approval_policy, reminders
-from bot.domain.policy import is_user_group
+from bot.domain.approval_policy import ApprovalState
+from bot.domain.policy import Members, is_user_group
 from bot.domain.reminders import Waiting
 from bot.render import render
 from bot.services.kernel.context import ServiceContext
+from bot.services.kernel.jobs import runs
 from bot.services.reminders.planning import AWAITING
-from storage.models import ScheduledJob
+from storage.models import Release, ScheduledJob
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import jobs, outbox
 from storage.repositories import releases as releases_repo
@@ -16,6 +20,7 @@ from storage.repositories import releases as releases_repo
 MAX_LISTED = 30
 
 
+@runs(reminders.Kind.APPROVAL)
 async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], worker: str) -> None:
     # People in user groups are looked up before the transaction (a Slack call must not hold database locks).
     members = await ctx.members(team_id)
@@ -24,37 +29,7 @@ async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], wo
         if not await jobs.fence(session=session, job_ids=[job.pk for job in due], worker=worker):
             return
         pending = await releases_repo.with_status(session=session, team_id=team_id, statuses=AWAITING, limit=1000)
-        ids = [release.pk for release in pending]
-        decided = await approvals_repo.pending_for_releases(session=session, team_id=team_id, release_ids=ids)
-        items = []
-        owed: set[str] = set()
-        for release in sorted(pending, key=lambda r: r.pk):
-            authors = approval_policy.authors_of(release.scope_authors)
-            barred = (release.proposer_id, *authors)
-            states = approval_policy.states(
-                ctx.policy,
-                proposer_id=release.proposer_id,
-                decisions=decided.get(release.pk, []),
-                members=members,
-                scope_authors=authors,
-            )
-            for state in states:
-                env = ctx.policy.environment(state.environment)
-                if env is None:
-                    continue
-                entities = reminders.approver_entities(env, state, ctx.policy.release_managers)
-                if not entities:
-                    continue
-                owed.update(entities)
-                waiting = Waiting(
-                    release.pk,
-                    release.ref,
-                    env.name,
-                    min(len(state.approved_by), state.required),
-                    state.required,
-                    release.updated_at,
-                )
-                items.append((waiting, entities, barred, state))
+        items, owed = await _waiting(session, ctx, team_id, pending, members)
         waiting_on = reminders.waiting_on_users(items, members)
         scheduled = [
             j.target or "" for j in await jobs.live(session=session, team_id=team_id, kind=reminders.Kind.APPROVAL)
@@ -78,3 +53,34 @@ async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], wo
                 await jobs.finish(session=session, job_ids=[job.id], status="dropped", error="nothing waits on them")
     if recipients:
         ctx.kick()
+
+
+async def _waiting(
+    session: AsyncSession, ctx: ServiceContext, team_id: str, pending: Sequence[Release], members: Members
+) -> tuple[list[tuple[Waiting, list[str], tuple[str, ...], ApprovalState]], set[str]]:
+    """What waits for approval, and from whom: each release × environment short of approvals, and every entity
+    (person or group) asked for one."""
+    ids = [release.pk for release in pending]
+    decided = await approvals_repo.pending_for_releases(session=session, team_id=team_id, release_ids=ids)
+    items = []
+    owed: set[str] = set()
+    for release in sorted(pending, key=lambda r: r.pk):
+        authors = approval_policy.authors_of(release.scope_authors)
+        barred = (release.proposer_id, *authors)
+        states = approval_policy.states(
+            ctx.policy,
+            proposer_id=release.proposer_id,
+            decisions=decided.get(release.pk, []),
+            members=members,
+            scope_authors=authors,
+        )
+        for state in states:
+            env = ctx.policy.environment(state.environment)
+            entities = reminders.approver_entities(env, state, ctx.policy.release_managers) if env else []
+            if env is None or not entities:
+                continue
+            owed.update(entities)
+            have = min(len(state.approved_by), state.required)
+            waiting = Waiting(release.pk, release.ref, env.name, have, state.required, release.updated_at)
+            items.append((waiting, entities, barred, state))
+    return items, owed

@@ -1,6 +1,7 @@
 """Turning release events into scheduled jobs, and dropping the ones that no longer apply.
 
-Called from lifecycle hooks inside the use case's transaction: the jobs commit (or not) with the change.
+Registered as the kernel's follow-ups (`HOOKS`), so they run inside the use case's transaction: the jobs commit
+(or not) with the change.
 """
 
 from collections.abc import Sequence
@@ -11,10 +12,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import approval_policy, reminders
 from bot.domain.approval_policy import ApprovalState
+from bot.domain.change import Audit
 from bot.domain.lifecycle import OPEN, REVIEWABLE, Status
 from bot.domain.reminders import Kind
 from bot.domain.timeparse import parse_duration
 from bot.services.kernel.context import ServiceContext
+from bot.services.kernel.hooks import HOOKS, Facts
 from storage.models import Deployment, Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import jobs
@@ -137,3 +140,34 @@ async def on_rollback(session: AsyncSession, ctx: ServiceContext, release: Relea
     payload = {"reason": "rolled_back", "deployment_id": deployment.id}
     key = reminders.review_key(release.pk)
     await _schedule(session, release, Kind.REVIEW, key, ctx.now(), payload=payload, earlier=True)
+
+
+@HOOKS.after(Audit.PROPOSED, Audit.REPROPOSED)
+async def _proposed(session: AsyncSession, ctx: ServiceContext, release: Release, facts: Facts) -> None:
+    """Approval reminders and the window reminder (a `new` release has no decisions and no jobs yet)."""
+    await ask_approvers(session, ctx, release, new=facts.new)
+    await plan_window(session, ctx, release, new=facts.new)
+
+
+@HOOKS.after(Audit.SCHEDULED)
+async def _scheduled(session: AsyncSession, ctx: ServiceContext, release: Release, facts: Facts) -> None:
+    await plan_window(session, ctx, release)
+
+
+@HOOKS.after(Audit.DEPLOYED)
+async def _deployed(session: AsyncSession, ctx: ServiceContext, release: Release, facts: Facts) -> None:
+    """The review after the final environment, a sign-off nudge where one is due."""
+    if facts.deployment is not None:
+        await on_deploy(session, ctx, release, facts.deployment)
+
+
+@HOOKS.after(Audit.ROLLED_BACK)
+async def _rolled_back(session: AsyncSession, ctx: ServiceContext, release: Release, facts: Facts) -> None:
+    if facts.deployment is not None:
+        await on_rollback(session, ctx, release, facts.deployment)
+
+
+@HOOKS.after_status
+async def _moved(session: AsyncSession, ctx: ServiceContext, release: Release, facts: Facts) -> None:
+    if facts.before is not None:
+        await on_status_change(session, ctx, release, facts.before)

@@ -1,0 +1,1 @@
+"""Post-release reviews and their action items."""

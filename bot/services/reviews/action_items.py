@@ -4,7 +4,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.domain import reminders
+from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from bot.domain.message import Mention, Message
 from bot.domain.reminders import Kind
@@ -12,12 +15,12 @@ from bot.domain.review import check_room
 from bot.domain.timeparse import parse_duration, parse_when, zone
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
 from bot.render import render
-from bot.services.kernel import lookup, refusals, release_card
+from bot.services.kernel import lookup, refusals, release_state
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.reviews.reviews import may_add_action_item
 from storage.models import ActionItem, Release
 from storage.repositories import action_items as items_repo
-from storage.repositories import audit, jobs, outbox
+from storage.repositories import jobs, outbox
 from storage.repositories import reviews as reviews_repo
 
 PAST_GRACE = timedelta(minutes=1)
@@ -82,39 +85,41 @@ async def add(
         )
         await session.flush()
         assert item.id is not None
-        audit.record(
-            session,
-            release,
-            actor.user_id,
-            "action_item_added",
-            id=item.id,
-            owner=owner_id,
-            due_at=due_at.isoformat(),
-            text=text,
+        change = ReleaseChange(
+            Audit.ACTION_ITEM_ADDED,
+            {"id": item.id, "owner": owner_id, "due_at": due_at.isoformat(), "text": text},
+            thread=post("thread_action_item", item=item, actor=actor.user_id),
+            card=False,
         )
-        release_card.thread(session, release, "thread_action_item", item=item, actor=actor.user_id)
-        outbox.direct(
-            session=session,
-            team_id=actor.team_id,
-            user_id=owner_id,
-            payload=render("action_items_dm", heading="assigned", entries=[(item, release)], by=actor.user_id),
-        )
-        lead = parse_duration(ctx.policy.reminders.action_item_before)
-        first, phase = reminders.action_item_due(due_at, lead, ctx.now())
-        await jobs.ensure(
-            session=session,
-            team_id=actor.team_id,
-            kind=Kind.ACTION_ITEM,
-            dedupe_key=reminders.action_item_key(item.id),
-            due_at=first,
-            target=owner_id,
-            payload={"item_id": item.id, "phase": phase},
-        )
+        await release_state.apply(session, ctx, release, change, actor_id=actor.user_id, members=members)
+        await _assigned(session, ctx, item, release, actor.user_id)
     ctx.kick()
     message = Message(
         "Added action item #{id} for {owner} on {ref}.", id=item.id, owner=Mention(owner_id), ref=release.ref
     )
     return Added(item, release, message)
+
+
+async def _assigned(session: AsyncSession, ctx: ServiceContext, item: ActionItem, release: Release, by: str) -> None:
+    """The owner hears of it now, and is nudged before it is due (then until it is done)."""
+    assert item.id is not None
+    outbox.direct(
+        session=session,
+        team_id=item.team_id,
+        user_id=item.owner_id,
+        payload=render("action_items_dm", heading="assigned", entries=[(item, release)], by=by),
+    )
+    lead = parse_duration(ctx.policy.reminders.action_item_before)
+    first, phase = reminders.action_item_due(item.due_at, lead, ctx.now())
+    await jobs.ensure(
+        session=session,
+        team_id=item.team_id,
+        kind=Kind.ACTION_ITEM,
+        dedupe_key=reminders.action_item_key(item.id),
+        due_at=first,
+        target=item.owner_id,
+        payload={"item_id": item.id, "phase": phase},
+    )
 
 
 async def done(ctx: ServiceContext, actor: Actor, item_id: int) -> Message:
@@ -138,14 +143,6 @@ async def done(ctx: ServiceContext, actor: Actor, item_id: int) -> Message:
             )
         item.status, item.done_at, item.done_by = "done", ctx.now(), actor.user_id
         session.add(item)
-        audit.append(
-            session,
-            actor.team_id,
-            actor.user_id,
-            "action_item_done",
-            release_id=item.release_id,
-            details={"id": item_id},
-        )
         await jobs.drop(
             session=session,
             team_id=actor.team_id,
@@ -153,7 +150,13 @@ async def done(ctx: ServiceContext, actor: Actor, item_id: int) -> Message:
             reason="done",
         )
         release = await lookup.release(session, team_id=actor.team_id, ref=item.release_id, lock=True)
-        release_card.thread(session, release, "thread_action_item_done", item=item, actor=actor.user_id)
+        change = ReleaseChange(
+            Audit.ACTION_ITEM_DONE,
+            {"id": item_id},
+            thread=post("thread_action_item_done", item=item, actor=actor.user_id),
+            card=False,
+        )
+        await release_state.apply(session, ctx, release, change, actor_id=actor.user_id, members=members)
     ctx.kick()
     return Message("Marked action item #{id} done.", id=item_id)
 

@@ -1,5 +1,6 @@
 """Post-release reviews: open one in the release's thread, collect replies, close it with a summary."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -7,18 +8,21 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import review as review_rules
+from bot.domain.change import Audit, Post, ReleaseChange
 from bot.domain.errors import InvalidTransition, NotAllowed, NotFound
-from bot.domain.lifecycle import REVIEWABLE, Event, next_status
+from bot.domain.lifecycle import REVIEWABLE, Act, Event, next_status, require
 from bot.domain.message import Mention, Message
 from bot.domain.policy import Members
 from bot.domain.reminders import Kind
 from bot.domain.validation import ReleaseRef
-from bot.render import render, render_text
+from bot.render import render_text
 from bot.services.kernel import lookup, refusals, release_state
 from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.kernel.jobs import runs
 from bot.services.kernel.outcome import Outcome
-from storage.models import Release, Review, ReviewReply
-from storage.repositories import action_items, audit, idempotency, jobs, outbox
+from storage.models import Release, Review, ReviewReply, ScheduledJob
+from storage.repositories import action_items, idempotency, jobs
+from storage.repositories import releases as releases_repo
 from storage.repositories import reviews as reviews_repo
 
 
@@ -37,20 +41,11 @@ async def open_review(
         ),
     )
     await session.flush()
-    audit.record(session, release, started_by, "review_started", reason=reason, facilitator=review.facilitator_id)
-    outbox.enqueue(
-        session=session,
-        team_id=release.team_id,
-        kind="thread",
-        release_id=release.pk,
-        payload=render(
-            "review_prompt",
-            release=release,
-            review=review,
-            prompts=ctx.policy.review.prompts,
-            reason=reason,
-        ),
+    prompts = Post("review_prompt", {"review": review, "prompts": ctx.policy.review.prompts, "reason": reason}, True)
+    change = ReleaseChange(
+        Audit.REVIEW_STARTED, {"reason": reason, "facilitator": review.facilitator_id}, thread=prompts, card=False
     )
+    await release_state.apply(session, ctx, release, change, actor_id=started_by, members={})
     await jobs.drop(session=session, team_id=release.team_id, release_id=release.pk, kinds=[Kind.REVIEW])
     return review
 
@@ -60,13 +55,7 @@ async def start(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcome:
     try:
         async with refusals.audited(ctx, actor, "start review", release=ref), ctx.db.transaction() as session:
             release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
-            if release.status not in REVIEWABLE:
-                raise InvalidTransition(
-                    "{ref} is {status}; a review starts once it reaches {final} or is rolled back.",
-                    ref=release.ref,
-                    status=release.status.label,
-                    final=ctx.policy.environment_names[-1],
-                )
+            require(Act.START_REVIEW, release.status, ref=release.ref, final=ctx.policy.environment_names[-1])
             existing = await reviews_repo.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
             if existing is not None:
                 state = "open" if existing.status == "open" else "closed"
@@ -110,19 +99,20 @@ async def close(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int) -> Out
         replies = await reviews_repo.replies(session=session, review_id=review.id)
         sections = review_rules.group_replies([(r.user_id, r.text) for r in replies], ctx.policy.review.prompts)
         items = await action_items.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
-        context = {"release": release, "review": review, "sections": sections, "items": items, "closer": actor.user_id}
-        summary = render_text("review_summary", **context)
+        named = {"review": review, "sections": sections, "items": items, "closer": actor.user_id}
+        summary = render_text("review_summary", release=release, **named)
         review.status, review.closed_at, review.summary = "closed", ctx.now(), summary
         release.review_summary = summary
         session.add(review)
-        audit.record(session, release, actor.user_id, "review_closed", replies=len(replies), action_items=len(items))
-        payload = render("review_summary", summary=summary, **context)
-        outbox.enqueue(session=session, team_id=actor.team_id, kind="thread", release_id=release.pk, payload=payload)
-        for channel in ctx.policy.stakeholder_channels(release.service):
-            outbox.enqueue(session=session, team_id=actor.team_id, kind="post", channel=channel, payload=payload)
-        await release_state.transition(
-            session, ctx, release, Event.REVIEW_CLOSED, actor_id=actor.user_id, members=members
+        news = Post("review_summary", {**named, "summary": summary}, blocks=True, subscribers=False)
+        change = ReleaseChange(
+            Audit.REVIEW_CLOSED,
+            {"replies": len(replies), "action_items": len(items)},
+            events=(Event.REVIEW_CLOSED,),
+            thread=news,
+            stakeholders=news,
         )
+        await release_state.apply(session, ctx, release, change, actor_id=actor.user_id, members=members)
     ctx.kick()
     return Outcome(
         release,
@@ -233,3 +223,22 @@ async def may_add_action_item(
         facilitator=Mention(review.facilitator_id),
         ref=release.ref,
     )
+
+
+@runs(Kind.REVIEW)
+async def run_reviews(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], worker: str) -> None:
+    """Time for the post-release review: the prompts go into the release's thread."""
+    async with ctx.db.transaction() as session:
+        if not await jobs.fence(session=session, job_ids=[job.pk for job in due], worker=worker):
+            return
+        for job in due:
+            release = await releases_repo.get_by_id(session=session, team_id=team_id, release_id=job.release_id or 0)
+            if release is None or release.status not in REVIEWABLE:
+                await jobs.finish(session=session, job_ids=[job.pk], status="dropped", error="not reviewable")
+                continue
+            existing = await reviews_repo.for_release(session=session, team_id=team_id, release_id=release.pk)
+            if existing is None:
+                reason = str(job.payload.get("reason", "deployed"))
+                await open_review(session, ctx, release, started_by="shipmate", reason=reason)
+            await jobs.finish(session=session, job_ids=[job.pk])
+    ctx.kick()

@@ -5,11 +5,12 @@ requested closes that request instead (its gates were passed when it was asked f
 A report is a claim: it must name the release's recorded commit (when it names one), and a request it names must
 be the one Shipmate issued for that service, version and environment. Refusals of either are audited."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.change import Audit
 from bot.domain.commits import CommitMismatch, require_same
 from bot.domain.errors import Conflict, GateBlocked, NotFound
 from bot.domain.gates import evaluate
@@ -28,100 +29,31 @@ from bot.services.deploys.deployments import (
     record,
 )
 from bot.services.kernel.context import ServiceContext
-from bot.services.pipeline import deliveries
-from storage.models import Deployment, DeploymentRequest
+from storage.models import Deployment, DeploymentRequest, Release
 from storage.repositories import audit
 from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import releases as releases_repo
 
+Keep = Callable[[AsyncSession, DeployOutcome], Awaitable[None]]
 
-async def record_from_ci(
-    ctx: ServiceContext, report: CiReport, *, receipt: Callable[[DeployOutcome], deliveries.Receipt] | None = None
-) -> DeployOutcome:
+
+async def record_from_ci(ctx: ServiceContext, report: CiReport, *, keep: Keep | None = None) -> DeployOutcome:
     """Idempotent on `delivery_id`: a redelivery answers with the deployment recorded the first time. A report of
     a deployment Shipmate requested closes the request (its gates were passed when it was asked for).
 
-    `receipt` is the answer the caller will send for a recording; it is kept with the deployment, in its
-    transaction, so the delivery's first answer can never be lost between the two."""
+    `keep` writes the answer the caller will send, in the recording's transaction, so the delivery's first answer
+    can never be lost between the two."""
     env = environment_or_refuse(ctx.policy, report.environment)
     members = await ctx.members(report.team_id)
     try:
-        return await _record(ctx, report, env, members, receipt)
+        async with ctx.db.transaction() as session:
+            outcome = await _record(session, ctx, report, env, members)
+            if keep is not None and not outcome.duplicate:
+                await keep(session, outcome)
     except (CommitMismatch, RequestMismatch) as refused:
         await _audit_refusal(ctx, report, refused)
         raise
-
-
-async def _record(
-    ctx: ServiceContext,
-    report: CiReport,
-    env: Environment,
-    members: Members,
-    receipt: Callable[[DeployOutcome], deliveries.Receipt] | None,
-) -> DeployOutcome:
-    try:
-        async with ctx.db.transaction() as session:
-            await deployments_repo.lock_slot(
-                session=session, team_id=report.team_id, service=report.service, environment=env.name
-            )
-            seen = await deployments_repo.by_delivery(
-                session=session, team_id=report.team_id, delivery_id=report.delivery_id
-            )
-            if seen is not None:
-                return await _duplicate(session, report.team_id, seen)
-            release = await lock_release(session, report.team_id, report.service, report.version)
-            request = await _request_of(session, report, env)
-            require_same(release.ref, release.commit_sha, report.commit, who="the report")
-            if request is not None and request.status in (RequestStatus.SUCCEEDED, RequestStatus.FAILED):
-                return await _closed_request(session, request)  # a timed out request may still be reported
-            if request is not None and request.action == Action.ROLLBACK:
-                applied = await rollbacks.apply_report(session, ctx, request, report, members)
-                if receipt is not None:
-                    await deliveries.keep(session, report.delivery, receipt(applied))
-                return applied
-            bypassed: tuple[str, ...] = ()
-            if report.succeeded and request is None:
-                facts = await gate_facts(
-                    session, ctx, release, env, actor_id=CI_ACTOR, override_reason=None, members=members
-                )
-                blocked = evaluate(facts)
-                if blocked and not env.ci_may_bypass_gates:
-                    raise GateBlocked(release.ref, env.name, blocked)
-                bypassed = tuple(refusal.message.mrkdwn() for refusal in blocked)
-            if request is not None:
-                closed_as = RequestStatus.SUCCEEDED if report.succeeded else RequestStatus.FAILED
-                await deploy_requests.close(session, ctx, request, closed_as, ci_url=report.url)
-            deployment = await record(
-                session,
-                ctx,
-                release,
-                env,
-                members,
-                deployment_of(
-                    release,
-                    env,
-                    ctx,
-                    actor_id=CI_ACTOR,
-                    outcome="succeeded" if report.succeeded else "failed",
-                    ci_url=report.url,
-                    delivery_id=report.delivery_id,
-                    bypassed_gates=bool(bypassed),
-                    override_reason=request.override_reason if request is not None else None,
-                    commit_at=report.commit_at,
-                    commit_sha=release.commit_sha or report.commit,
-                ),
-                bypassed=bypassed,
-                requested_by=request.requested_by if request is not None else None,
-            )
-            if request is not None:
-                request.deployment_id = deployment.id
-                session.add(request)
-            verb = "is live in" if report.succeeded else "failed to deploy to"
-            message = Message("{ref} {verb} {env}.", ref=release.ref, verb=verb, env=env.name)
-            outcome = DeployOutcome(release, deployment, message, bypassed=bypassed)
-            if receipt is not None:
-                await deliveries.keep(session, report.delivery, receipt(outcome))
     except IntegrityError:  # the same delivery arrived twice at once; the other one recorded it
         async with ctx.db.read() as session:
             seen = await deployments_repo.by_delivery(
@@ -132,6 +64,64 @@ async def _record(
             return await _duplicate(session, report.team_id, seen)
     ctx.kick()
     return outcome
+
+
+async def _record(
+    session: AsyncSession, ctx: ServiceContext, report: CiReport, env: Environment, members: Members
+) -> DeployOutcome:
+    """Load the slot, the release and the request the report answers; then record what it says."""
+    await deployments_repo.lock_slot(
+        session=session, team_id=report.team_id, service=report.service, environment=env.name
+    )
+    seen = await deployments_repo.by_delivery(session=session, team_id=report.team_id, delivery_id=report.delivery_id)
+    if seen is not None:
+        return await _duplicate(session, report.team_id, seen)
+    release = await lock_release(session, report.team_id, report.service, report.version)
+    request = await _request_of(session, report, env)
+    require_same(release.ref, release.commit_sha, report.commit, who="the report")
+    if request is not None and request.status in (RequestStatus.SUCCEEDED, RequestStatus.FAILED):
+        return await _closed_request(session, request)  # a timed out request may still be reported
+    if request is not None and request.action == Action.ROLLBACK:
+        return await rollbacks.apply_report(session, ctx, request, report, members)
+    bypassed: tuple[str, ...] = ()
+    if report.succeeded and request is None:
+        bypassed = await _passed_gates(session, ctx, release, env, members)
+    if request is not None:
+        closed_as = RequestStatus.SUCCEEDED if report.succeeded else RequestStatus.FAILED
+        await deploy_requests.close(session, ctx, request, closed_as, ci_url=report.url)
+    deployment = deployment_of(
+        release,
+        env,
+        ctx,
+        actor_id=CI_ACTOR,
+        outcome="succeeded" if report.succeeded else "failed",
+        ci_url=report.url,
+        delivery_id=report.delivery_id,
+        bypassed_gates=bool(bypassed),
+        override_reason=request.override_reason if request is not None else None,
+        commit_at=report.commit_at,
+        commit_sha=release.commit_sha or report.commit,
+    )
+    requested_by = request.requested_by if request is not None else None
+    await record(session, ctx, release, env, members, deployment, bypassed=bypassed, requested_by=requested_by)
+    if request is not None:
+        request.deployment_id = deployment.id
+        session.add(request)
+    verb = "is live in" if report.succeeded else "failed to deploy to"
+    message = Message("{ref} {verb} {env}.", ref=release.ref, verb=verb, env=env.name)
+    return DeployOutcome(release, deployment, message, bypassed=bypassed)
+
+
+async def _passed_gates(
+    session: AsyncSession, ctx: ServiceContext, release: Release, env: Environment, members: Members
+) -> tuple[str, ...]:
+    """A report no request stands behind meets every gate; an environment that lets CI bypass them records the
+    refusals it bypassed instead."""
+    facts = await gate_facts(session, ctx, release, env, actor_id=CI_ACTOR, override_reason=None, members=members)
+    blocked = evaluate(facts)
+    if blocked and not env.ci_may_bypass_gates:
+        raise GateBlocked(release.ref, env.name, blocked)
+    return tuple(refusal.message.mrkdwn() for refusal in blocked)
 
 
 async def _request_of(session: AsyncSession, report: CiReport, env: Environment) -> DeploymentRequest | None:
@@ -165,7 +155,7 @@ async def _audit_refusal(ctx: ServiceContext, report: CiReport, refused: Conflic
             session,
             report.team_id,
             CI_ACTOR if not report.delivery_id.startswith("github:") else "github",
-            "report_refused",
+            Audit.REPORT_REFUSED,
             release_id=release.id if release is not None else None,
             details={
                 "environment": report.environment,
