@@ -43,6 +43,7 @@ from bot.settings import Settings
 from bot.slack_app import Mode, build_bolt_app, web_client
 from bot.webhooks import bodies
 from bot.webhooks import ci as ci_hook
+from bot.webhooks import errors as webhook_errors
 from bot.webhooks import gate as gate_hook
 from bot.webhooks import github as github_hook
 from storage.db import Database
@@ -243,7 +244,7 @@ async def socket_link(runtime: Runtime) -> AsyncIterator[None]:
 def create_app(settings: Settings, policy: Policy | None = None, *, mode: Mode = "http") -> web.Application:
     """One aiohttp application per process; the runtime opens in `cleanup_ctx` and closes on shutdown."""
     _quiet_malformed_requests()
-    app = web.Application(client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[webhook_errors.middleware])
     runtime = Runtime(settings, policy, mode=mode)
     app[SETTINGS] = settings
     app[SERVICES] = runtime.services

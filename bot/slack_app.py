@@ -28,6 +28,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 import handlers
 from bot import logs
+from bot.domain.errors import ErrorCode
 from bot.in_flight import InFlight
 from bot.metrics import RECEIVED_AT, Metrics, surface
 from bot.services.kernel.context import ServiceContext
@@ -82,7 +83,7 @@ class MissingSigningSecret(ValueError):
 async def socket_only(req: AsyncBoltRequest, next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
     """In Socket Mode, a request that did not come through the socket is not Slack's: it is not served."""
     if req.mode != "socket_mode":
-        return BoltResponse(status=404, body={"error": "not_found"})
+        return BoltResponse(status=404, body={"error": ErrorCode.NOT_FOUND})
     return await next()
 
 

@@ -22,6 +22,7 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
 
+from bot.domain.errors import ErrorCode
 from bot.in_flight import InFlight
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def busy_answer(body: dict[str, Any]) -> BoltResponse:
             return BoltResponse(status=200, body={"response_action": "errors", "errors": {block: BUSY}})
         return BoltResponse(status=200, body="")
     if kind == "event_callback":  # Slack delivers the event again later: nothing is lost
-        return BoltResponse(status=503, body={"error": "busy"}, headers={"Retry-After": "5"})
+        return BoltResponse(status=503, body={"error": ErrorCode.BUSY}, headers={"Retry-After": "5"})
     return BoltResponse(status=200, body="")
 
 

@@ -3,7 +3,6 @@
 import asyncio
 import inspect
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,6 +11,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from slack_bolt.response import BoltResponse
 
+from bot import incidents
 from bot.domain.errors import DomainError
 from bot.in_flight import InFlight
 from bot.metrics import LISTENER, Metrics, surface
@@ -30,10 +30,8 @@ def describe(error: Exception, body: dict[str, Any]) -> str:
     """What the person reads: a domain error's own words, or an id to quote for anything unexpected (logged)."""
     if isinstance(error, DomainError):
         return error.mrkdwn
-    incident = uuid.uuid4().hex[:8]
     # The one record of this error, with the id the person quotes (and the request's context fields).
-    kind = body.get("type") or body.get("command")
-    log.error("unhandled error %s for %s", incident, kind, exc_info=error, extra={"error_id": incident})
+    incident = incidents.record(log, error, "unhandled error for %s", body.get("type") or body.get("command"))
     return f"Something went wrong on our side (error id `{incident}`). Nothing was changed; please try again."
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
+from bot.domain.errors import ErrorCode
 from bot.metrics import OUTCOME
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ async def workspace_guard(
     context[OUTCOME] = "forbidden"
     if body.get("command"):  # the person sees why, nothing else happens
         return BoltResponse(status=200, body={"response_type": "ephemeral", "text": FOREIGN_TEAM})
-    return BoltResponse(status=403, body={"error": "team_mismatch"})
+    return BoltResponse(status=403, body={"error": ErrorCode.TEAM_MISMATCH})
 
 
 def _kind(body: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ check, a GitHub deployment) is a claim that must name that same commit.
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-from bot.domain.errors import Conflict, InvalidInput
+from bot.domain.errors import Conflict, ErrorCode, InvalidInput
 from bot.domain.message import Code
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -34,7 +34,7 @@ def short(sha: str) -> str:
 class CommitMismatch(Conflict):
     """A claim names another commit than the one recorded for the release: refused, never recorded."""
 
-    code = "commit_mismatch"
+    code = ErrorCode.COMMIT_MISMATCH
 
     def __init__(self, ref: str, recorded: str, claimed: str, *, who: str) -> None:
         self.ref = ref

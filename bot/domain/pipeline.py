@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
-from bot.domain.errors import Conflict, Refusal
+from bot.domain.errors import Conflict, ErrorCode, Refusal
 from bot.domain.message import Code
 from bot.domain.validation import VERSION_PATTERN
 
@@ -47,7 +47,7 @@ class JobKind(StrEnum):
 class RequestMismatch(Conflict):
     """A report names a deployment request Shipmate issued for another version, service or environment."""
 
-    code = "request_mismatch"
+    code = ErrorCode.REQUEST_MISMATCH
 
     def __init__(self, request_id: str, *, asked: str, reported: str) -> None:
         super().__init__(

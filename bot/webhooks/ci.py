@@ -2,29 +2,29 @@
 
 Signed with SHIPMATE_WEBHOOK_SECRET in scheme v2 (`bot.signing`: `X-Shipmate-Timestamp` and
 `X-Shipmate-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`, at most 5 minutes from now).
-Answers JSON: 201 recorded, 200 already recorded under that delivery id, 400 not JSON, 401 signature or time,
-422 body, 403 another workspace, 404 unknown release, 409 refused (gates; `commit_mismatch`: another commit than the
-release's; `request_mismatch`: a request issued for another version or environment; a delivery id reused for
-another body), 413/408 a body too big or too slow (`bodies`), 503 Slack could not confirm the workspace. Only 201
-changes anything.
+Answers JSON: 201 recorded, 200 already recorded under that delivery id; refusals are raised and answered by the
+error middleware (`bot.webhooks.errors`) with their code and status: 400 not JSON, 401 signature or time, 422 body,
+403 another workspace, 404 unknown release, 409 refused (`refused_by_gates`; `commit_mismatch`: another commit than
+the release's; `request_mismatch`: a request issued for another version or environment; `delivery_id_reused`),
+413/408 a body too big or too slow (`bodies`), 503 Slack could not confirm the workspace, 500 `internal_error`.
+Only 201 changes anything.
 
 Every delivery the server understood is answered once: the answer is kept with its `delivery_id`, and a repeat
-gets it again (with `X-Shipmate-Replayed: true`) without being processed, so a refused delivery stays refused.
+gets it again (with `X-Shipmate-Replayed: true`) without being processed, so a refused delivery stays refused: a
+refusal about the release is turned into its answer here (`error_body`), to be kept, instead of raised.
 """
 
-import logging
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from aiohttp import web
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import signing
-from bot.domain.errors import DomainError, GateBlocked, NotFound
+from bot import logs, signing
+from bot.domain.errors import DomainError
 from bot.notify.installation import Installation
 from bot.services.deploys.deployments import CiReport, DeployOutcome
 from bot.services.deploys.reports import record_from_ci
@@ -32,9 +32,8 @@ from bot.services.kernel.context import ServiceContext
 from bot.services.pipeline import deliveries
 from bot.services.pipeline.deliveries import Delivery, Receipt
 from bot.webhooks import bodies, fields
+from bot.webhooks.errors import BadSignature, DeliveryIdReused, InvalidBody, WebhookDisabled, error_body
 from bot.webhooks.fields import CommitSha, DeliveryId, EnvironmentName, RequestId, ServiceName, TeamId, Version
-
-log = logging.getLogger(__name__)
 
 REPLAYED_HEADER = "X-Shipmate-Replayed"
 _URL = re.compile(r"^https?://[^\s<>|]{1,490}$")
@@ -65,10 +64,6 @@ class DeploymentHook(BaseModel):
     # When the change was committed (ISO 8601 with an offset): lead time for changes starts there.
     commit_at: Annotated[AwareDatetime | None, AfterValidator(_utc)] = None
     commit: CommitSha | None = None  # the commit deployed: must be the release's when it has one
-
-
-def _refusal(status: int, error: str, **extra: Any) -> Receipt:
-    return Receipt(status, {"ok": False, "error": error, **extra})
 
 
 def _send(receipt: Receipt, *, replayed: bool = False) -> web.Response:
@@ -109,19 +104,8 @@ async def _process(services: ServiceContext, hook: DeploymentHook, delivery: Del
 
     try:
         outcome = await record_from_ci(services, report, keep=keep)
-    except GateBlocked as error:
-        reasons = [refusal.message.plain() for refusal in error.refusals]
-        message = f"{error.ref} cannot be deployed to {error.environment} yet:"
-        return _refusal(409, "refused_by_gates", message=message, reasons=reasons)
-    except NotFound as error:
-        return _refusal(404, "not_found", message=error.plain)
-    except DomainError as error:
-        return _refusal(409, error.code, message=error.plain)
-    except Exception:  # a bug or an outage: nothing was committed; the id ties the answer to the log
-        incident = uuid.uuid4().hex[:8]
-        where = {"error_id": incident, "team": hook.team_id, "release": f"{hook.service}@{hook.version}"}
-        log.exception("deployment hook %s failed (delivery %s)", incident, hook.delivery_id, extra=where)
-        return _refusal(500, "internal_error", message=f"Nothing was recorded; retry later (error id {incident}).")
+    except DomainError as refused:  # an answer about the release: kept like a recording, so a repeat gets it again
+        return Receipt(refused.http_status, error_body(refused))
     return _recorded(outcome)
 
 
@@ -129,29 +113,25 @@ async def receive(request: web.Request, services: ServiceContext, installation: 
     body = await bodies.read(request, limit=bodies.OURS)
     secret = services.settings.shipmate_webhook_secret
     if not secret:
-        return fields.error(401, "webhook_disabled", message="SHIPMATE_WEBHOOK_SECRET is not set on the server.")
+        raise WebhookDisabled("SHIPMATE_WEBHOOK_SECRET is not set on the server.")
     try:
         signing.verify(secret, body, request.headers, now=services.now().timestamp())
     except signing.SignatureError as error:
-        return fields.error(401, "bad_signature", message=f"{error}.")
+        raise BadSignature("{problem}.", problem=str(error)) from None
     hook = fields.parse(DeploymentHook, body)
-    if isinstance(hook, web.Response):
-        return hook
+    logs.bind(team=hook.team_id, release=f"{hook.service}@{hook.version}")
     if services.policy.environment(hook.environment) is None:
-        known = ", ".join(services.policy.environment_names)
-        return fields.error(422, "invalid_body", details=[{"field": "environment", "message": f"known: {known}"}])
+        raise InvalidBody.about("environment", f"known: {', '.join(services.policy.environment_names)}")
     if hook.commit_at is not None and hook.commit_at > services.now() + CLOCK_SKEW:
-        problem = {"field": "commit_at", "message": "is in the future; send the commit's own time (ISO 8601)"}
-        return fields.error(422, "invalid_body", details=[problem])
-    refused = await fields.workspace_refusal(installation, hook.team_id)
-    if refused is not None:
-        return refused
+        raise InvalidBody.about("commit_at", "is in the future; send the commit's own time (ISO 8601)")
+    await fields.require_workspace(installation, hook.team_id)
     fingerprint = Delivery.fingerprint_of(hook.model_dump_json().encode())
     delivery = Delivery(hook.team_id, "deployments", hook.delivery_id, fingerprint)
     first = await deliveries.seen(services, delivery)
     if first is not None and not first.same_body:
-        message = f"Delivery {hook.delivery_id} was already used for another body; give each delivery its own id."
-        return fields.error(409, "delivery_id_reused", message=message)
+        raise DeliveryIdReused(
+            "Delivery {id} was already used for another body; give each delivery its own id.", id=hook.delivery_id
+        )
     if first is not None:
         return _send(first.receipt, replayed=True)
     receipt = await _process(services, hook, delivery)

@@ -1,16 +1,16 @@
 """Field types shared by the JSON bodies pipelines send us, with the same rules (and words) as Slack input."""
 
 import logging
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import aiohttp
-from aiohttp import web
 from pydantic import AfterValidator, BaseModel, Field, ValidationError
 from slack_sdk.errors import SlackApiError
 
 from bot.domain.errors import InvalidInput
 from bot.domain.validation import check_service, check_version
 from bot.notify.installation import Installation
+from bot.webhooks.errors import InvalidBody, InvalidJson, SlackUnavailable, TeamMismatch
 
 log = logging.getLogger(__name__)
 
@@ -40,40 +40,33 @@ DeliveryId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\x21
 Body = TypeVar("Body", bound=BaseModel)
 
 
-def error(status: int, code: str, **extra: Any) -> web.Response:
-    return web.json_response({"ok": False, "error": code, **extra}, status=status)
-
-
-def parse(model: type[Body], raw: bytes) -> Body | web.Response:
-    """The body as `model`, or the answer: 400 when it is not JSON in UTF-8 at all, 422 naming each bad field."""
+def parse(model: type[Body], raw: bytes) -> Body:
+    """The body as `model`; raises `InvalidJson` when it is not JSON in UTF-8 at all, `InvalidBody` naming each bad
+    field."""
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
         syntax = [e["msg"] for e in exc.errors(include_url=False) if e["type"] == "json_invalid"]
         if syntax:
-            message = f"The body must be one JSON object in UTF-8 ({syntax[0]})."
-            return error(400, "invalid_json", message=message)
-        return invalid_body(exc)
+            raise InvalidJson("The body must be one JSON object in UTF-8 ({problem}).", problem=syntax[0]) from None
+        raise InvalidBody(
+            [
+                {
+                    "field": ".".join(str(p) for p in e["loc"]) or "(body)",
+                    "message": e["msg"].removeprefix("Value error, "),
+                }
+                for e in exc.errors(include_url=False)
+            ]
+        ) from None
 
 
-def invalid_body(exc: ValidationError) -> web.Response:
-    problems = [
-        {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "message": e["msg"].removeprefix("Value error, ")}
-        for e in exc.errors(include_url=False)
-    ]
-    return error(422, "invalid_body", details=problems)
-
-
-async def workspace_refusal(installation: Installation, team_id: str) -> web.Response | None:
-    """None when `team_id` is the workspace this Shipmate is installed in; otherwise the answer (not kept)."""
+async def require_workspace(installation: Installation, team_id: str) -> None:
+    """Refuse (`TeamMismatch`, `SlackUnavailable`) unless `team_id` is the workspace this Shipmate is installed in."""
     try:
         installed = await installation.team_id()
     except (SlackApiError, TimeoutError, aiohttp.ClientError) as exc:
         log.warning("could not confirm the installation's workspace (auth.test): %s", type(exc).__name__)
-        return error(
-            503, "slack_unavailable", message="Slack could not confirm this Shipmate's workspace; retry later."
-        )
+        raise SlackUnavailable("Slack could not confirm this Shipmate's workspace; retry later.") from None
     if team_id != installed:
         log.warning("refused a request for team %s (installed in %s)", team_id, installed)
-        return error(403, "team_mismatch", message=f"This Shipmate serves another workspace, not {team_id}.")
-    return None
+        raise TeamMismatch("This Shipmate serves another workspace, not {team}.", team=team_id)

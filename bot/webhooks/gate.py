@@ -1,33 +1,33 @@
 """`POST /api/v1/gate`: a pipeline asks whether a deployment may proceed, optionally waiting for the answer.
 
 Signed like every Shipmate webhook (`bot.signing`). Answers 200 `{"allowed": true}` or 409
-`{"allowed": false, "reasons": [{"gate", "message"}]}` (plain text); 400 not JSON, 401 signature, 403 another
-workspace, 422 body, 404 unknown release, 429 too many checks waiting (with `Retry-After`), 413/408 a body too big
-or too slow. Answers are audited on the release when the outcome changes (`gate_checks.record`).
+`{"allowed": false, "reasons": [{"gate", "message"}]}` (plain text); refusals in the error middleware's shape
+(`bot.webhooks.errors`): 400 not JSON, 401 signature, 403 another workspace, 422 body, 404 unknown release, 429 too
+many checks waiting (with `Retry-After`), 413/408 a body too big or too slow. Answers are audited on the release
+when the outcome changes (`gate_checks.record`).
 
 With a `delivery_id`, the first answer is kept (endpoint "gate", like the CI webhook's): a repeat with the same body
 gets it again with `X-Shipmate-Replayed: true`, unjudged and unaudited; the same id with another body is 409.
 """
 
-import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot import signing
-from bot.domain.errors import DomainError, NotFound
+from bot import logs, signing
+from bot.domain.errors import DomainError
 from bot.domain.pipeline import MAX_WAIT_SECONDS
 from bot.notify.installation import Installation
 from bot.services.pipeline import deliveries
 from bot.services.pipeline.deliveries import Delivery, Receipt
 from bot.services.pipeline.gate_checks import GateQuery
-from bot.services.pipeline.gate_waits import ClientGone, GateWaits, TooManyWaiting
+from bot.services.pipeline.gate_waits import ClientGone, GateWaits
 from bot.webhooks import bodies
 from bot.webhooks.ci import REPLAYED_HEADER
+from bot.webhooks.errors import BadSignature, DeliveryIdReused, InvalidBody, error_body
 from bot.webhooks.fields import (
     CommitSha,
     DeliveryId,
@@ -36,12 +36,9 @@ from bot.webhooks.fields import (
     ServiceName,
     TeamId,
     Version,
-    error,
     parse,
-    workspace_refusal,
+    require_workspace,
 )
-
-log = logging.getLogger(__name__)
 
 KEPT = (200, 404, 409)  # answers about the release, kept with a delivery id; the rest say "fix it" or "later"
 
@@ -78,21 +75,12 @@ async def _judge(request: web.Request, waits: GateWaits, check: GateCheck) -> Re
     query = GateQuery(**check.model_dump(exclude={"delivery_id"}))
     try:
         verdict, waited = await waits.check(query, gone=_hung_up(request))
-    except TooManyWaiting as refused:
-        headers = {"Retry-After": str(refused.retry_after)}
-        body = {"ok": False, "error": "too_many_waiting", "message": refused.plain}
-        return web.json_response(body, status=429, headers=headers)
     except ClientGone:  # nobody reads this; aiohttp drops it quietly
         return web.Response(status=499)
-    except NotFound as refused:
-        return Receipt(404, {"ok": False, "error": "not_found", "message": refused.plain})
     except DomainError as refused:
-        return Receipt(409, {"ok": False, "error": "refused", "message": refused.plain})
-    except Exception:  # a bug or an outage: the id ties the answer to the log
-        incident = uuid.uuid4().hex[:8]
-        log.exception("gate check %s failed", incident)
-        message = f"Could not judge the gates; retry later (error id {incident})."
-        return Receipt(500, {"ok": False, "error": "internal_error", "message": message})
+        if refused.http_status not in KEPT:  # "fix it" or "later" (429): the error middleware answers, nothing kept
+            raise
+        return Receipt(refused.http_status, error_body(refused))
     answer: dict[str, object] = {
         "allowed": verdict.allowed,
         "release": verdict.ref,
@@ -118,24 +106,21 @@ async def receive(request: web.Request, waits: GateWaits, installation: Installa
     try:
         signing.verify(waits.ctx.settings.shipmate_webhook_secret, body, request.headers, now=time.time())
     except signing.SignatureError as refused:
-        return error(401, "bad_signature", message=str(refused))
+        raise BadSignature("{problem}.", problem=str(refused)) from None
     check = parse(GateCheck, body)
-    if isinstance(check, web.Response):
-        return check
-    refused_team = await workspace_refusal(installation, check.team_id)
-    if refused_team is not None:
-        return refused_team
+    logs.bind(team=check.team_id, release=f"{check.service}@{check.version}")
+    await require_workspace(installation, check.team_id)
     if waits.ctx.policy.environment(check.environment) is None:
-        known = ", ".join(waits.ctx.policy.environment_names)
-        return error(422, "invalid_body", details=[{"field": "environment", "message": f"known: {known}"}])
+        raise InvalidBody.about("environment", f"known: {', '.join(waits.ctx.policy.environment_names)}")
     delivery = None
     if check.delivery_id is not None:
         fingerprint = Delivery.fingerprint_of(check.model_dump_json().encode())
         delivery = Delivery(check.team_id, "gate", check.delivery_id, fingerprint)
         first = await deliveries.seen(waits.ctx, delivery)
         if first is not None and not first.same_body:
-            message = f"Delivery {check.delivery_id} was already used for another body; give each check its own id."
-            return error(409, "delivery_id_reused", message=message)
+            raise DeliveryIdReused(
+                "Delivery {id} was already used for another body; give each check its own id.", id=check.delivery_id
+            )
         if first is not None:
             return _send(first.receipt, replayed=True)
     answer = await _judge(request, waits, check)

@@ -14,7 +14,6 @@ import hmac
 import json
 import logging
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,12 +21,14 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bot.domain.errors import DomainError, GateBlocked, NotFound
+from bot import logs
+from bot.domain.errors import NotFound
 from bot.services.kernel.context import ServiceContext
 from bot.services.pipeline import github_events
 from bot.services.pipeline.github_events import GithubDeployment, Handled
 from bot.webhooks import bodies
-from bot.webhooks.fields import error, parse
+from bot.webhooks.errors import BadSignature, InvalidBody, InvalidDelivery, NotConfigured, WebhookDisabled
+from bot.webhooks.fields import parse
 
 log = logging.getLogger(__name__)
 
@@ -116,25 +117,47 @@ async def receive(request: web.Request, ctx: ServiceContext) -> web.Response:
     body = await bodies.read(request, limit=bodies.GITHUB)
     settings = ctx.settings
     if not settings.shipmate_github_webhook_secret:
-        return error(401, "webhook_disabled", message="SHIPMATE_GITHUB_WEBHOOK_SECRET is not set on the server.")
+        raise WebhookDisabled("SHIPMATE_GITHUB_WEBHOOK_SECRET is not set on the server.")
     if not signature_ok(settings.shipmate_github_webhook_secret, body, request.headers.get(SIGNATURE_HEADER)):
-        return error(401, "bad_signature", message=f"{SIGNATURE_HEADER} must be sha256=<hex HMAC-SHA256 of the body>.")
+        raise BadSignature("{header} must be sha256=<hex HMAC-SHA256 of the body>.", header=SIGNATURE_HEADER)
     event = request.headers.get(EVENT_HEADER, "")
     delivery = request.headers.get(DELIVERY_HEADER, "").strip()
     if event == "ping":
         return web.json_response({"ok": True, "status": "pong"})
     if not delivery or len(delivery) > 80 or not (delivery.isascii() and delivery.isprintable()):
-        return error(422, "invalid_delivery", message=f"{DELIVERY_HEADER} must name the delivery.")
+        raise InvalidDelivery("{header} must name the delivery.", header=DELIVERY_HEADER)
     if event not in ("deployment_status", "deployment_protection_rule"):
         return _ignored(f"Shipmate does not use {event or 'unnamed'} events.")
     if not settings.shipmate_github_team_id:
-        return error(503, "not_configured", message="SHIPMATE_GITHUB_TEAM_ID (the Slack workspace) is not set.")
+        raise NotConfigured("SHIPMATE_GITHUB_TEAM_ID (the Slack workspace) is not set.")
+    logs.bind(team=settings.shipmate_github_team_id)
     model: type[DeploymentStatusEvent | ProtectionRuleEvent] = (
         DeploymentStatusEvent if event == "deployment_status" else ProtectionRuleEvent
     )
     parsed = parse(model, body)
-    if isinstance(parsed, web.Response):
-        return parsed
+    deployment = _deployment(ctx, parsed)
+    if isinstance(deployment, web.Response):
+        return deployment
+    try:
+        if isinstance(parsed, DeploymentStatusEvent):
+            status = parsed.deployment_status
+            handled = await github_events.deployment_status(ctx, deployment, status.id, status.state, _link(status))
+        else:
+            callback = parsed.deployment_callback_url
+            problem = callback_problem(settings.shipmate_github_api_url, parsed.repository.full_name, callback)
+            if problem is not None:
+                raise InvalidBody.about("deployment_callback_url", problem)
+            handled = await github_events.protection_rule(ctx, deployment, callback)
+    except NotFound as refused:  # what the event names is unknown here: acknowledged, and GitHub's log says why
+        return _ignored(refused.plain)
+    return _answer(handled)
+
+
+def _deployment(
+    ctx: ServiceContext, parsed: DeploymentStatusEvent | ProtectionRuleEvent
+) -> GithubDeployment | web.Response:
+    """The deployment the event is about, in the policy's words; or the 202 that ignores a repository or an
+    environment the policy does not map."""
     repository = parsed.repository
     service = ctx.policy.service_for_repository(repository.full_name)
     if service is None:
@@ -146,13 +169,13 @@ async def receive(request: web.Request, ctx: ServiceContext) -> web.Response:
             f"{repository.full_name} has id {repository.id}, not the github_repository_id {pinned} the policy pins "
             "for it (deleted and re-created?); `shipmate doctor` shows the id GitHub has now."
         )
-    deployment = parsed.deployment
     github_env = parsed.environment if isinstance(parsed, ProtectionRuleEvent) else parsed.deployment.environment
     env = ctx.policy.environment_for_github(github_env)
     if env is None:
         return _ignored(f"No environment stands for the GitHub environment {github_env!r} (github_environment).")
-    d = GithubDeployment(
-        team_id=settings.shipmate_github_team_id,
+    deployment = parsed.deployment
+    return GithubDeployment(
+        team_id=ctx.settings.shipmate_github_team_id,
         repository=repository.full_name,
         service=service,
         environment=env.name,
@@ -162,34 +185,6 @@ async def receive(request: web.Request, ctx: ServiceContext) -> web.Response:
         payload=deployment.payload,
         ref=deployment.ref,
     )
-    try:
-        if isinstance(parsed, DeploymentStatusEvent):
-            status = parsed.deployment_status
-            handled = await github_events.deployment_status(ctx, d, status.id, status.state, _link(status))
-        else:
-            problem = callback_problem(
-                settings.shipmate_github_api_url, repository.full_name, parsed.deployment_callback_url
-            )
-            if problem is not None:
-                return error(422, "invalid_body", details=[{"field": "deployment_callback_url", "message": problem}])
-            handled = await github_events.protection_rule(ctx, d, parsed.deployment_callback_url)
-    except GateBlocked as refused:
-        reasons = [refusal.message.plain() for refusal in refused.refusals]
-        return error(
-            409,
-            "refused_by_gates",
-            message=f"{refused.ref} cannot be recorded in {refused.environment}:",
-            reasons=reasons,
-        )
-    except NotFound as refused:
-        return _ignored(refused.plain)
-    except DomainError as refused:
-        return error(409, refused.code, message=refused.plain)
-    except Exception:  # a bug or an outage: nothing was committed; GitHub can redeliver
-        incident = uuid.uuid4().hex[:8]
-        log.exception("github %s delivery %s failed (%s)", event, delivery, incident)
-        return error(500, "internal_error", message=f"Nothing was recorded; redeliver later (error id {incident}).")
-    return _answer(handled)
 
 
 _CALLBACK_PATH = re.compile(

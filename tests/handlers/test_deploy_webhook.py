@@ -100,7 +100,6 @@ async def test_bad_signature_is_401_and_records_nothing(
     assert answer.status == 401, answer.text
     assert answer.json["ok"] is False
     assert answer.json["error"] == "bad_signature"
-    assert "X-Shipmate-" in answer.json["message"]
     assert "webhook-secret" not in answer.text
     assert await deployments_of(database_url, policy, "payments@2.5.0") == []
     # The same delivery, signed properly afterwards, is new: the refused one left no trace.
@@ -133,7 +132,7 @@ async def test_bad_body_is_422_and_records_nothing(
 async def test_unknown_release_is_404(harness: Harness) -> None:
     answer = await post_hook(harness, hook_body(version="9.9.9"))
     assert answer.status == 404
-    assert "There is no release payments@9.9.9" in answer.json["message"]
+    assert answer.json["error"] == "not_found"
 
 
 async def test_ci_passes_the_same_gates_as_a_person(harness: Harness, database_url: str, policy: Policy) -> None:

@@ -82,12 +82,12 @@ async def test_no_waiting_for_what_no_approval_fixes(harness: Harness) -> None:
 
 async def test_bad_signature_unknown_release_and_bad_body_change_nothing(harness: Harness, database_url: str) -> None:
     await _through_qa(harness)
-    assert (await gate(harness, gate_body(), secret="not-the-secret")).status == 401
+    forged = await gate(harness, gate_body(), secret="not-the-secret")
+    assert (forged.status, forged.json["error"]) == (401, "bad_signature")
     unknown = await gate(harness, gate_body(ref="payments@9.9.9"))
-    assert unknown.status == 404
-    assert "There is no release payments@9.9.9" in unknown.json["message"]
+    assert (unknown.status, unknown.json["error"]) == (404, "not_found")
     bad = await gate(harness, gate_body(environment="staging", wait_seconds=5000))
-    assert bad.status == 422
+    assert (bad.status, bad.json["error"]) == (422, "invalid_body")
     assert {d["field"] for d in bad.json["details"]} >= {"wait_seconds"}
     assert await audited(database_url, REF, "gate_checked") == []
 

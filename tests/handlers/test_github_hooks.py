@@ -7,6 +7,9 @@ import asyncio
 import pytest
 
 from bot.domain.policy import Policy
+from bot.logs import ContextFilter
+from bot.services.pipeline import github_events
+from bot.services.pipeline.github_events import Handled
 from bot.settings import Settings
 from tests.conftest import make_settings
 from tests.fakes.pipeline import FakePipeline
@@ -127,9 +130,9 @@ async def test_bad_signature_records_nothing(harness: Harness, database_url: str
     payload = example("deployment_status")
     for signature in ("", "sha256=" + "0" * 64, "sha1=abc"):
         answer = await github(harness, "deployment_status", payload, delivery="same", signature=signature or "x")
-        assert answer.status == 401
+        assert (answer.status, answer.json["error"]) == (401, "bad_signature")
     wrong_secret = await github(harness, "deployment_status", payload, delivery="same", secret="not-it")
-    assert wrong_secret.status == 401
+    assert (wrong_secret.status, wrong_secret.json["error"]) == (401, "bad_signature")
     assert await deployments_of(database_url, policy, REF) == []
     # The refused delivery left no trace: the same delivery, signed properly, is new.
     assert (await github(harness, "deployment_status", payload, delivery="same")).json["status"] == "recorded"
@@ -185,3 +188,30 @@ async def test_unknown_repository_or_event_is_acknowledged_and_ignored(harness: 
     payload["repository"]["full_name"] = "someone/else"
     assert (await github(harness, "deployment_status", payload)).status == 202
     assert (await github(harness, "push", {"ref": "refs/heads/main"})).status == 202
+
+
+async def test_a_failure_of_ours_is_500_with_the_id_it_is_logged_under_and_github_may_redeliver(
+    harness: Harness,
+    database_url: str,
+    policy: Policy,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await _proposed_with_commit(harness)
+    payload = example("deployment_status")
+    caplog.handler.addFilter(ContextFilter())  # as `bot.logs.configure` does for the process's handler
+
+    async def broken(*_args: object) -> Handled:
+        raise RuntimeError("the disk is on fire")
+
+    with monkeypatch.context() as faults, caplog.at_level("INFO"):
+        faults.setattr(github_events, "deployment_status", broken)
+        failed = await github(harness, "deployment_status", payload, delivery="first-try")
+
+    assert (failed.status, failed.json["error"]) == (500, "internal_error"), failed.text
+    incident = failed.json["error_id"]
+    [record] = [r for r in caplog.records if getattr(r, "error_id", None) == incident]
+    assert (record.levelname, getattr(record, "team", None)) == ("ERROR", "T0TEAM")
+    assert await deployments_of(database_url, policy, REF) == []
+    redelivered = await github(harness, "deployment_status", payload, delivery="first-try")
+    assert redelivered.json["status"] == "recorded", redelivered.text

@@ -84,7 +84,6 @@ async def test_a_signed_body_that_is_not_utf8_json_is_400(
 
     assert answer.status == 400, answer.body
     assert answer.json["error"] == "invalid_json"
-    assert "JSON object in UTF-8" in answer.json["message"]
     no_traceback(caplog)
 
 
@@ -115,9 +114,11 @@ async def test_a_non_ascii_signature_is_401(server: Harness, caplog: pytest.LogC
 async def test_non_ascii_github_headers_are_refused(server: Harness, caplog: pytest.LogCaptureFixture) -> None:
     body = b'{"action": "created"}'
     bad_signature = {**_github_signed(body), "X-Hub-Signature-256": b"sha256=\xe9" + b"0" * 63}
-    assert (await send(server.base_url, request("POST", "/hooks/github", bad_signature, body))).status == 401
+    refused = await send(server.base_url, request("POST", "/hooks/github", bad_signature, body))
+    assert (refused.status, refused.json["error"]) == (401, "bad_signature")
     bad_delivery = {**_github_signed(body), "X-GitHub-Delivery": b"d\xe9livery"}
-    assert (await send(server.base_url, request("POST", "/hooks/github", bad_delivery, body))).status == 422
+    refused = await send(server.base_url, request("POST", "/hooks/github", bad_delivery, body))
+    assert (refused.status, refused.json["error"]) == (422, "invalid_delivery")
     no_traceback(caplog)
 
 

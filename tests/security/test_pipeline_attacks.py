@@ -325,6 +325,7 @@ async def test_a_callback_url_that_would_carry_our_token_elsewhere_is_refused(
     answer = await github(harness, "deployment_protection_rule", payload)
 
     assert answer.status == 422, answer.text
+    assert answer.json["error"] == "invalid_body"
     assert answer.json["details"][0]["field"] == "deployment_callback_url"
     await asyncio.sleep(0.3)
     assert pipeline.to("deployment_protection_rule") == []

@@ -33,7 +33,6 @@ async def test_a_stale_or_future_delivery_is_401_and_leaves_no_trace(
 
     assert answer.status == 401
     assert answer.json["error"] == "bad_signature"
-    assert "5 minutes" in answer.json["message"]
     assert await deployments_of(database_url, policy, "payments@2.5.0") == []
     # Not remembered either: the same delivery, signed now, is processed.
     assert (await post_hook(harness, hook_body())).status == 201
@@ -115,7 +114,6 @@ async def test_a_delivery_id_reused_for_another_body_is_refused(
 
     assert reused.status == 409
     assert reused.json["error"] == "delivery_id_reused"
-    assert "run-42-dev" in reused.json["message"]
     assert [d.environment for d in await deployments_of(database_url, policy, "payments@2.5.0")] == ["dev"]
 
 

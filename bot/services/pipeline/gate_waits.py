@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from sqlmodel import col, select
 
 from bot import in_flight
-from bot.domain.errors import DomainError
+from bot.domain.errors import DomainError, ErrorCode
 from bot.domain.message import Message
 from bot.domain.pipeline import MAX_WAIT_SECONDS
 from bot.services.kernel.change_feed import environment_key, release_key
@@ -43,6 +43,9 @@ RETRY_AFTER_SECONDS = 10  # what a check refused over a cap is told to wait befo
 
 class TooManyWaiting(DomainError):
     """A check that would wait past a cap: refused (429 with `Retry-After`), nothing audited."""
+
+    code = ErrorCode.TOO_MANY_WAITING
+    http_status = 429
 
     def __init__(self, message: Message) -> None:
         super().__init__(message)
