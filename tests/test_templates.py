@@ -108,7 +108,15 @@ def test_list_and_modals_are_valid() -> None:
 
 def test_a_full_history_page_is_valid_block_kit_and_escapes_its_lines() -> None:
     events = [
-        AuditEvent(id=n, team_id="T0TEAM", release_id=7, actor_id="U0RM", action="noted", details={"why": HOSTILE})
+        AuditEvent(
+            id=n,
+            team_id="T0TEAM",
+            release_id=7,
+            actor_id="U0RM",
+            action="noted",
+            details={"why": HOSTILE},
+            created_at=datetime(2026, 1, 2, 3, 4, tzinfo=UTC),  # a fixed time: a "49" in it would not be the template's
+        )
         for n in range(45)
     ]
     page = History(_release(), events, page=2, pages=7, total=300, per_page=45)
