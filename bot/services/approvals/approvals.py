@@ -15,7 +15,7 @@ from bot.domain.approval_policy import ApprovalState, Decision
 from bot.domain.errors import InvalidTransition, NotAllowed
 from bot.domain.lifecycle import OPEN, Event, can
 from bot.domain.message import Message
-from bot.domain.permissions import Permission
+from bot.domain.permissions import Permission, Who
 from bot.domain.policy import Environment, Members
 from bot.domain.scope import LABELS
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
@@ -250,23 +250,25 @@ def _reject_target(
 ) -> str:
     """The environment a rejection is recorded for: the first this person may approve for, else (a release
     manager barred from approving, say as a scope author) the last one."""
-    if actor.user_id == release.proposer_id:
-        raise NotAllowed(
-            "You proposed {ref}; cancel it with `/release cancel {ref}` instead of rejecting it.", ref=release.ref
-        )
     gated = [env for state in pending if (env := ctx.policy.environment(state.environment))]
+    permissions.check(
+        ctx.policy,
+        None,
+        Permission.REJECT,
+        user_id=actor.user_id,
+        members=members,
+        ref=release.ref,
+        proposer_id=release.proposer_id,
+        scope_authors=approval_policy.authors_of(release.scope_authors),
+        environments=gated,
+    )
     for env in gated:
         try:
             may_approve(ctx, release, env, actor.user_id, members)
             return env.name
         except NotAllowed:
             continue
-    if ctx.policy.is_release_manager(actor.user_id, members):
-        return ctx.policy.environment_names[-1]
-    if not gated:
-        raise NotAllowed("You may not reject {ref}; only release managers may.", ref=release.ref)
-    who = permissions.rule(gated[0], Permission.APPROVE).who(ctx.policy.release_managers)
-    raise NotAllowed("You may not reject {ref}; only {who} may.", ref=release.ref, who=who)
+    return ctx.policy.environment_names[-1]
 
 
 async def reject(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, reason: str) -> Outcome:
@@ -317,10 +319,15 @@ async def withdraw(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcom
         withdrawn = await approvals_repo.invalidate(
             session=session, team_id=actor.team_id, release_id=release.pk, user_id=actor.user_id, decision="reject"
         )
-        if not withdrawn:
-            raise NotAllowed(
-                "You have no rejection of {ref} to withdraw; only its author can withdraw one.", ref=release.ref
-            )
+        permissions.check(
+            ctx.policy,
+            None,
+            Permission.WITHDRAW,
+            user_id=actor.user_id,
+            members=members,
+            ref=release.ref,
+            parties={Who.REJECTION_AUTHOR: actor.user_id if withdrawn else None},
+        )
         audit.record(session, release, actor.user_id, "rejection_withdrawn")
         release_card.thread(session, release, "thread_withdrawn", actor=actor.user_id)
         now = await states(session, ctx, release, members)

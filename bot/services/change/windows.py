@@ -7,6 +7,7 @@ from bot.domain import commands
 from bot.domain import windows as rules
 from bot.domain.errors import InvalidInput, InvalidTransition
 from bot.domain.lifecycle import OPEN
+from bot.domain.permissions import Permission
 from bot.domain.policy import DEFAULT_WINDOW
 from bot.domain.timeparse import parse_duration, parse_when, zone
 from bot.services.approvals import approvals
@@ -41,7 +42,7 @@ async def schedule(ctx: ServiceContext, actor: Actor, command: commands.Schedule
     members = await ctx.members(actor.team_id)
     ref = command.ref
     async with refusals.audited(ctx, actor, "schedule", release=ref), ctx.db.transaction() as session:
-        release = await lookup.owned_release(session, ctx, actor, ref, members, doing="schedule {ref}")
+        release = await lookup.owned_release(session, ctx, actor, ref, members, action=Permission.SCHEDULE)
         if release.status not in OPEN:
             raise InvalidTransition(
                 "{ref} is {status}, so its window can no longer change.", ref=release.ref, status=release.status.label

@@ -4,7 +4,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import permissions
 from bot.domain.errors import NotFound
-from bot.domain.message import Message
+from bot.domain.permissions import Permission
 from bot.domain.policy import Members
 from bot.domain.validation import ReleaseRef
 from bot.services.kernel.context import Actor, ServiceContext
@@ -32,15 +32,17 @@ async def release(session: AsyncSession, *, team_id: str, ref: ReleaseRef | int,
 
 
 async def owned_release(
-    session: AsyncSession, ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, members: Members, *, doing: str
+    session: AsyncSession,
+    ctx: ServiceContext,
+    actor: Actor,
+    ref: ReleaseRef | int,
+    members: Members,
+    *,
+    action: Permission,
 ) -> Release:
-    """The release, locked for a change only its proposer or a release manager may make (`doing`: "edit {ref}")."""
+    """The release, locked for a change its proposer or a release manager may make (`action`: edit, cancel, …)."""
     found = await release(session, team_id=actor.team_id, ref=ref, lock=True)
-    permissions.check_owner(
-        ctx.policy,
-        user_id=actor.user_id,
-        proposer_id=found.proposer_id,
-        members=members,
-        doing=Message(doing, ref=found.ref),
+    permissions.check(
+        ctx.policy, None, action, user_id=actor.user_id, members=members, ref=found.ref, proposer_id=found.proposer_id
     )
     return found

@@ -4,6 +4,7 @@ to approve. Approvals start over, and whoever edited may not approve it."""
 from bot.domain import commands
 from bot.domain.errors import InvalidTransition
 from bot.domain.lifecycle import OPEN
+from bot.domain.permissions import Permission
 from bot.domain.scope import LABELS
 from bot.services.approvals import approvals
 from bot.services.kernel import lookup, refusals, release_card
@@ -17,7 +18,7 @@ async def edit(ctx: ServiceContext, actor: Actor, command: commands.Edit) -> tup
     """Returns the release and the approvers whose approval no longer counts."""
     members = await ctx.members(actor.team_id)
     async with refusals.audited(ctx, actor, "edit", release=command.ref), ctx.db.transaction() as session:
-        release = await lookup.owned_release(session, ctx, actor, command.ref, members, doing="edit {ref}")
+        release = await lookup.owned_release(session, ctx, actor, command.ref, members, action=Permission.EDIT)
         if release.status not in OPEN:
             raise InvalidTransition(
                 "{ref} is {status}, so it can no longer be edited.", ref=release.ref, status=release.status.label
