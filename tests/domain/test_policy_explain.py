@@ -2,29 +2,12 @@
 policy names the people per environment, the others once."""
 
 from bot.domain.permissions import PER_ENVIRONMENT, Permission
-from bot.domain.policy import Policy, parse_policy
+from bot.domain.policy import Policy, Review
 from bot.domain.policy_explain import explain
+from tests.domain import test_permissions as permissions_test
 
-POLICY = parse_policy(
-    """
-release_managers = ["U0RM", "S0RELMGR"]
-
-[review]
-facilitator = "U0FAY"
-
-[[environments]]
-name = "staging"
-approvals = 1
-approvers = ["U0BOB"]
-
-[[environments]]
-name = "prod"
-approvals = 2
-approvers = ["U0BOB", "U0CAROL"]
-deployers = ["U0DAVE", "S0ONCALL"]
-proposer_may_deploy = true
-"""
-)
+# Staging falls back to its approvers for deploying, prod has deployers, hotfix lets the proposer deploy.
+POLICY = permissions_test.POLICY.model_copy(update={"review": Review(facilitator="U0FAY")})
 
 
 def test_built_in_defaults_explained() -> None:
@@ -64,8 +47,10 @@ def test_the_environment_and_the_policy_say_who() -> None:
     assert "  deploy:    approvers U0BOB (no deployers set), or release managers; never the release's proposer\n" in (
         staging
     )
-    prod = explained[explained.index("prod:") : explained.index("everywhere:")]
-    assert "  deploy:    deployers U0DAVE, S0ONCALL, or release managers\n" in prod  # proposer_may_deploy
+    prod = explained[explained.index("prod:") : explained.index("hotfix:")]
+    assert "  deploy:    deployers U0DAVE, S0ONCALL, or release managers; never the release's proposer\n" in prod
+    hotfix = explained[explained.index("hotfix:") : explained.index("everywhere:")]
+    assert "  deploy:    deployers U0DAVE, or release managers\n" in hotfix  # proposer_may_deploy
     assert "  close a review:           the review's facilitator (U0FAY), or release managers\n" in explained
     assert (
         "  start a review:           the release's proposer, the review's facilitator (U0FAY), or release managers\n"

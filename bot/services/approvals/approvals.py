@@ -251,17 +251,7 @@ def _reject_target(
     """The environment a rejection is recorded for: the first this person may approve for, else (a release
     manager barred from approving, say as a scope author) the last one."""
     gated = [env for state in pending if (env := ctx.policy.environment(state.environment))]
-    permissions.check(
-        ctx.policy,
-        None,
-        Permission.REJECT,
-        user_id=actor.user_id,
-        members=members,
-        ref=release.ref,
-        proposer_id=release.proposer_id,
-        scope_authors=approval_policy.authors_of(release.scope_authors),
-        environments=gated,
-    )
+    lookup.check(ctx, actor, members, Permission.REJECT, release, environments=gated)
     for env in gated:
         try:
             may_approve(ctx, release, env, actor.user_id, members)
@@ -319,15 +309,8 @@ async def withdraw(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcom
         withdrawn = await approvals_repo.invalidate(
             session=session, team_id=actor.team_id, release_id=release.pk, user_id=actor.user_id, decision="reject"
         )
-        permissions.check(
-            ctx.policy,
-            None,
-            Permission.WITHDRAW,
-            user_id=actor.user_id,
-            members=members,
-            ref=release.ref,
-            parties={Who.REJECTION_AUTHOR: actor.user_id if withdrawn else None},
-        )
+        author = actor.user_id if withdrawn else None  # the rejection withdrawn, if this person gave one
+        lookup.check(ctx, actor, members, Permission.WITHDRAW, release, parties={Who.REJECTION_AUTHOR: author})
         audit.record(session, release, actor.user_id, "rejection_withdrawn")
         release_card.thread(session, release, "thread_withdrawn", actor=actor.user_id)
         now = await states(session, ctx, release, members)

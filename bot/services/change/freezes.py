@@ -17,7 +17,7 @@ from bot.domain.windows import PlannedWindow
 from bot.render import render, render_text
 from bot.services.change import conflicts
 from bot.services.change.freeze_lookup import window_of, windows_between
-from bot.services.kernel import lifecycle_hooks, refusals, release_card
+from bot.services.kernel import lifecycle_hooks, lookup, refusals, release_card
 from bot.services.kernel.context import Actor, ServiceContext
 from storage.models import Freeze
 from storage.repositories import audit, outbox
@@ -52,7 +52,7 @@ async def require(ctx: ServiceContext, actor: Actor, action: Permission) -> None
     refusal is audited under what was refused ("freeze an environment")."""
     doing = permissions.rule(None, action).doing().plain()
     async with refusals.audited(ctx, actor, doing):
-        permissions.check(ctx.policy, None, action, user_id=actor.user_id, members=await ctx.members(actor.team_id))
+        lookup.check(ctx, actor, await ctx.members(actor.team_id), action)
 
 
 def _announce(session: AsyncSession, ctx: ServiceContext, team_id: str, text: str) -> None:

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain import permissions, reminders
+from bot.domain import reminders
 from bot.domain.errors import InvalidInput, InvalidTransition, NotFound
 from bot.domain.message import Mention, Message
 from bot.domain.permissions import Permission, Who
@@ -130,15 +130,8 @@ async def done(ctx: ServiceContext, actor: Actor, item_id: int) -> Message:
         subject.release = item.release_id
         if item.status == "done":
             return Message("Action item #{id} is already done.", id=item_id)
-        permissions.check(
-            ctx.policy,
-            None,
-            Permission.CLOSE_ACTION_ITEM,
-            user_id=actor.user_id,
-            members=members,
-            ref=str(item_id),
-            parties={Who.ITEM_OWNER: item.owner_id, Who.ITEM_AUTHOR: item.created_by},
-        )
+        parties = {Who.ITEM_OWNER: item.owner_id, Who.ITEM_AUTHOR: item.created_by}
+        lookup.check(ctx, actor, members, Permission.CLOSE_ACTION_ITEM, ref=str(item_id), parties=parties)
         item.status, item.done_at, item.done_by = "done", ctx.now(), actor.user_id
         session.add(item)
         audit.append(

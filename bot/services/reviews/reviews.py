@@ -6,7 +6,6 @@ from typing import Literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import permissions
 from bot.domain import review as review_rules
 from bot.domain.errors import InvalidTransition, NotFound
 from bot.domain.lifecycle import REVIEWABLE, Event, next_status
@@ -74,16 +73,8 @@ async def start(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcome:
                 state = "open" if existing.status == "open" else "closed"
                 message = Message("The review of {ref} is already {state}.", ref=release.ref, state=state)
                 return Outcome(release, message, changed=False)
-            permissions.check(
-                ctx.policy,
-                None,
-                Permission.START_REVIEW,
-                user_id=actor.user_id,
-                members=members,
-                ref=release.ref,
-                proposer_id=release.proposer_id,
-                parties={Who.FACILITATOR: review_rules.facilitator(ctx.policy, release.proposer_id)},
-            )
+            facilitator = review_rules.facilitator(ctx.policy, release.proposer_id)
+            lookup.check(ctx, actor, members, Permission.START_REVIEW, release, parties={Who.FACILITATOR: facilitator})
             await open_review(session, ctx, release, started_by=actor.user_id, reason="started")
     except IntegrityError:  # the scheduled prompt (or a double click) opened it at the same moment
         return Outcome(release, Message("The review of {ref} is already open.", ref=release.ref), changed=False)
@@ -103,15 +94,8 @@ async def close(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int) -> Out
         if review.status == "closed":
             message = Message("The review of {ref} is already closed.", ref=release.ref)
             return Outcome(release, message, changed=False)
-        permissions.check(
-            ctx.policy,
-            None,
-            Permission.CLOSE_REVIEW,
-            user_id=actor.user_id,
-            members=members,
-            ref=release.ref,
-            parties={Who.FACILITATOR: review.facilitator_id},
-        )
+        facilitator = review.facilitator_id
+        lookup.check(ctx, actor, members, Permission.CLOSE_REVIEW, release, parties={Who.FACILITATOR: facilitator})
         next_status(release.status, Event.REVIEW_CLOSED, ref=release.ref)  # refuse before any work
         assert review.id is not None
         replies = await reviews_repo.replies(session=session, review_id=review.id)
@@ -231,12 +215,5 @@ async def may_add_action_item(
     replied = await reviews_repo.has_replied(
         session=session, team_id=actor.team_id, review_id=review.id, user_id=actor.user_id
     )
-    permissions.check(
-        ctx.policy,
-        None,
-        Permission.ADD_ACTION_ITEM,
-        user_id=actor.user_id,
-        members=members,
-        ref=release.ref,
-        parties={Who.FACILITATOR: review.facilitator_id, Who.REPLIER: actor.user_id if replied else None},
-    )
+    parties = {Who.FACILITATOR: review.facilitator_id, Who.REPLIER: actor.user_id if replied else None}
+    lookup.check(ctx, actor, members, Permission.ADD_ACTION_ITEM, release, parties=parties)
