@@ -12,8 +12,8 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot import logs
-from bot.domain.permissions import explain
 from bot.domain.policy import PolicyError
+from bot.domain.policy_explain import explain
 from bot.manifest import manifest
 from bot.policy_source import read_file, resolve
 from bot.settings import Settings
@@ -132,8 +132,9 @@ def cmd_doctor(_args: argparse.Namespace) -> int:
 
 
 def cmd_policy_explain(args: argparse.Namespace) -> int:
-    """Who may approve, deploy, roll back and sign off in each environment, under FILE or the policy in force
-    (the same sources as `shipmate run`); user groups stay ids, nothing is asked of Slack."""
+    """Every rule a person can be refused by: who may approve, deploy, roll back and sign off in each environment,
+    then who may do the rest (reject, edit, freeze, reviews, …), under FILE or the policy in force (the same sources
+    as `shipmate run`); user groups stay ids, nothing is asked of Slack."""
     try:
         if args.file:
             origin, policy = args.file, read_file(Path(args.file))
@@ -172,7 +173,7 @@ def parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(func=cmd_policy_check)
     explained = policy_sub.add_parser(
-        "explain", help="who may approve, deploy, roll back and sign off, per environment"
+        "explain", help="who may do what: approve, deploy, roll back, sign off per environment, and every other rule"
     )
     explained.add_argument(
         "file", nargs="?", help="default: the policy in force (SHIPMATE_POLICY_TOML, SHIPMATE_POLICY, …)"

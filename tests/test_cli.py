@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 
 from bot import signing
 from bot.cli import main
+from bot.domain.permissions import Permission
 from bot.settings import Settings
 from tests.process import AppProcess
 
@@ -168,6 +170,15 @@ def test_readme_who_may_do_what_is_what_policy_explain_prints_for_its_sample(
     printed = capsys.readouterr().out
     assert printed == _fenced(readme, "## Who may do what", "text")
     assert "  roll back: deployers U0DAVE, S0ONCALL, or release managers\n" in printed  # ids, nothing resolved
+    assert "  calendar link:            release managers\n" in printed  # the rules that are the same everywhere too
+
+
+def test_readme_lists_exactly_the_declared_rules() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Who may do what") :]
+    bullets = section[section.index("The rules, by the names") : section.index("\n\n", section.index("\n- "))]
+    named = re.findall(r"\*\*([a-z ]+)\*\*", bullets)
+    assert sorted(named) == sorted(permission.value for permission in Permission)
 
 
 def test_policy_explain_without_a_file_explains_the_built_in_defaults(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Deciding an approval, a rejection or a withdrawal, pure: which environment a person's approval counts for, the
+"""Deciding an approval or a withdrawal, pure: which environment a person's approval counts for, the
 approval states it leaves (decided once, then shown on the card and given to the follow-ups), and what the
 release's status does next. The services load the decisions and write the result (`ReleaseChange`)."""
 
@@ -114,30 +114,6 @@ class _Approval:
     environment: str
     user_id: str
     decision: str = "approve"
-
-
-def reject_target(policy: Policy, release: Decided, user_id: str, members: Members, *, is_release_manager: bool) -> str:
-    """The environment a rejection is recorded for: the first this person may approve for, else (a release manager
-    barred from approving, say as a scope author) the last one."""
-    if user_id == release.proposer_id:
-        raise NotAllowed(
-            "You proposed {ref}; cancel it with `/release cancel {ref}` instead of rejecting it.", ref=release.ref
-        )
-    gated = [
-        env for state in approval_states(policy, release, members) if (env := policy.environment(state.environment))
-    ]
-    for env in gated:
-        try:
-            may_approve(policy, release, env, user_id, members)
-            return env.name
-        except NotAllowed:
-            continue
-    if is_release_manager:
-        return policy.environment_names[-1]
-    if not gated:
-        raise NotAllowed("You may not reject {ref}; only release managers may.", ref=release.ref)
-    who = permissions.rule(gated[0], Permission.APPROVE).who(policy.release_managers)
-    raise NotAllowed("You may not reject {ref}; only {who} may.", ref=release.ref, who=who)
 
 
 def after_withdrawal(policy: Policy, release: Decided, members: Members, *, rejected: bool) -> tuple[Event, ...]:

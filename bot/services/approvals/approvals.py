@@ -18,6 +18,7 @@ from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.errors import NotAllowed
 from bot.domain.lifecycle import Act, Event, Status, require
 from bot.domain.message import Message
+from bot.domain.permissions import Permission, Who
 from bot.domain.policy import Environment, Members
 from bot.domain.scope import LABELS
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
@@ -165,9 +166,18 @@ async def check_may_decide_by_id(ctx: ServiceContext, actor: Actor, release_id: 
 def _reject_target(
     ctx: ServiceContext, release: Release, decisions: Sequence[Decision], actor: Actor, members: Members
 ) -> str:
-    manager = ctx.policy.is_release_manager(actor.user_id, members)
-    facts = decided(release, decisions)
-    return approving.reject_target(ctx.policy, facts, actor.user_id, members, is_release_manager=manager)
+    """The environment a rejection is recorded for: the first this person may approve for, else (a release
+    manager barred from approving, say as a scope author) the last one."""
+    pending = states_of(ctx, release, decisions, members)
+    gated = [env for state in pending if (env := ctx.policy.environment(state.environment))]
+    lookup.check(ctx, actor, members, Permission.REJECT, release, environments=gated)
+    for env in gated:
+        try:
+            may_approve(ctx, release, env, actor.user_id, members)
+            return env.name
+        except NotAllowed:
+            continue
+    return ctx.policy.environment_names[-1]
 
 
 async def reject(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, reason: str) -> Outcome:
@@ -203,10 +213,8 @@ async def withdraw(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcom
         withdrawn = await approvals_repo.invalidate(
             session=session, team_id=actor.team_id, release_id=release.pk, user_id=actor.user_id, decision="reject"
         )
-        if not withdrawn:
-            raise NotAllowed(
-                "You have no rejection of {ref} to withdraw; only its author can withdraw one.", ref=release.ref
-            )
+        author = actor.user_id if withdrawn else None  # the rejection withdrawn, if this person gave one
+        lookup.check(ctx, actor, members, Permission.WITHDRAW, release, parties={Who.REJECTION_AUTHOR: author})
         decisions = await approvals_repo.active(session=session, team_id=actor.team_id, release_id=release.pk)
         rejected = release.status == Status.REJECTED
         events = approving.after_withdrawal(ctx.policy, decided(release, decisions), members, rejected=rejected)

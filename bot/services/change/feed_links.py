@@ -9,10 +9,11 @@ from bot.domain.change import Audit
 from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.freezes import FreezeWindow
 from bot.domain.lifecycle import OPEN, Status
+from bot.domain.permissions import Permission
 from bot.domain.windows import PlannedWindow
 from bot.services.change.conflicts import planned
 from bot.services.change.freeze_lookup import windows_between
-from bot.services.change.freezes import require_release_manager
+from bot.services.change.freezes import require
 from bot.services.kernel.context import Actor, ServiceContext
 from storage.models import CalendarToken
 from storage.repositories import audit
@@ -37,7 +38,7 @@ def feed_url(ctx: ServiceContext, token: str) -> str:
 
 async def create_link(ctx: ServiceContext, actor: Actor) -> str:
     """A new feed link for the workspace; the previous one stops working. Returns the URL (or path)."""
-    await require_release_manager(ctx, actor, "create the calendar link (a new one revokes the old)")
+    await require(ctx, actor, Permission.CALENDAR_LINK)
     token = secrets.token_urlsafe(32)
     async with ctx.db.transaction() as session:
         revoked = await tokens_repo.revoke_all(session=session, team_id=actor.team_id)

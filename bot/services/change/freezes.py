@@ -5,19 +5,20 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import commands
+from bot.domain import commands, permissions
 from bot.domain import freezes as freeze_rules
 from bot.domain.change import Audit, post
-from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
+from bot.domain.errors import InvalidInput, InvalidTransition, NotFound
 from bot.domain.freezes import FreezeWindow
-from bot.domain.message import Code, Mention, Message, mentions
+from bot.domain.message import Code, Mention
+from bot.domain.permissions import Permission
 from bot.domain.policy import RecurringFreeze
 from bot.domain.timeparse import parse_when, zone
 from bot.domain.windows import PlannedWindow
 from bot.render import render, render_text
 from bot.services.change import conflicts
 from bot.services.change.freeze_lookup import window_of, windows_between
-from bot.services.kernel import refusals, release_state
+from bot.services.kernel import lookup, refusals, release_state
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.kernel.hooks import HOOKS
 from storage.models import Freeze
@@ -48,19 +49,12 @@ class FreezeList:
     now: datetime
 
 
-async def require_release_manager(ctx: ServiceContext, actor: Actor, doing: str) -> None:
-    """Refuse, saying who can, unless `actor` is a release manager (directly or through a user group)."""
-    if ctx.policy.is_release_manager(actor.user_id, await ctx.members(actor.team_id)):
-        return
-    managers = ctx.policy.release_managers
-    who = (
-        Message("Ask a release manager: {managers}.", managers=mentions(managers))
-        if managers
-        else Message("No release managers are set in the policy.")
-    )
-    refusal = NotAllowed("Only release managers can {doing}. {who}", doing=doing, who=who)
-    await refusals.record(ctx, actor, doing, refusal)
-    raise refusal
+async def require(ctx: ServiceContext, actor: Actor, action: Permission) -> None:
+    """Refuse, saying who can, unless the policy lets `actor` take the workspace-wide `action` (freeze, …); the
+    refusal is audited under what was refused ("freeze an environment")."""
+    doing = permissions.rule(None, action).doing().plain()
+    async with refusals.audited(ctx, actor, doing):
+        lookup.check(ctx, actor, await ctx.members(actor.team_id), action)
 
 
 def _announce(session: AsyncSession, ctx: ServiceContext, team_id: str, text: str) -> None:
@@ -77,7 +71,7 @@ async def freeze(ctx: ServiceContext, actor: Actor, command: commands.Freeze) ->
         raise InvalidInput(
             "{env} is not an environment; known: {known}.", env=Code(command.environment, 30), known=known
         )
-    await require_release_manager(ctx, actor, "freeze an environment")
+    await require(ctx, actor, Permission.FREEZE)
     now = ctx.now()
     tz = zone(ctx.policy.timezone)
     start = parse_when(command.start, now=now, tz=tz)
@@ -124,7 +118,7 @@ async def freeze(ctx: ServiceContext, actor: Actor, command: commands.Freeze) ->
 
 
 async def unfreeze(ctx: ServiceContext, actor: Actor, freeze_id: int) -> FreezeWindow:
-    await require_release_manager(ctx, actor, "lift a freeze")
+    await require(ctx, actor, Permission.UNFREEZE)
     now = ctx.now()
     async with ctx.db.transaction() as session:
         row = await freezes_repo.lock(session=session, team_id=actor.team_id, freeze_id=freeze_id)

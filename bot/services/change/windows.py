@@ -8,6 +8,7 @@ from bot.domain import windows as rules
 from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.errors import InvalidInput
 from bot.domain.lifecycle import Act, require
+from bot.domain.permissions import Permission
 from bot.domain.policy import DEFAULT_WINDOW
 from bot.domain.scope import LABELS
 from bot.domain.timeparse import parse_duration, parse_when, zone
@@ -41,7 +42,7 @@ async def schedule(ctx: ServiceContext, actor: Actor, command: commands.Schedule
     members = await ctx.members(actor.team_id)
     ref = command.ref
     async with refusals.audited(ctx, actor, "schedule", release=ref), ctx.db.transaction() as session:
-        release = await lookup.owned_release(session, ctx, actor, ref, members, doing="schedule {ref}")
+        release = await lookup.owned_release(session, ctx, actor, ref, members, action=Permission.SCHEDULE)
         require(Act.SCHEDULE, release.status, ref=release.ref)
         if length is None:  # keep the window's length, or the default for a first window
             planned_start, planned_end = release.window_start, release.window_end

@@ -119,7 +119,10 @@ async def gate_facts(
         regression_failed_note=failed_note,
         freezes=freezes,
         override_reason=override_reason,
-        actor_is_release_manager=actor_id != CI_ACTOR and ctx.policy.is_release_manager(actor_id, members),
+        actor_is_release_manager=actor_id != CI_ACTOR
+        and permissions.rule(None, permissions.Permission.OVERRIDE_FREEZE).admits(
+            actor_id, members, ctx.policy.release_managers
+        ),
     )
 
 

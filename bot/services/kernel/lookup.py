@@ -1,11 +1,14 @@
-"""Finding the release a person named, or telling them it does not exist and how to see what does."""
+"""Finding the release a person named, or telling them it does not exist and how to see what does; and whether
+they may act on it, as `bot.domain.permissions` says."""
+
+from collections.abc import Mapping, Sequence
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import permissions
+from bot.domain import approval_policy, permissions
 from bot.domain.errors import NotFound
-from bot.domain.message import Message
-from bot.domain.policy import Members
+from bot.domain.permissions import Permission, Who
+from bot.domain.policy import Environment, Members
 from bot.domain.validation import ReleaseRef
 from bot.services.kernel.context import Actor, ServiceContext
 from storage.models import Release
@@ -32,15 +35,42 @@ async def release(session: AsyncSession, *, team_id: str, ref: ReleaseRef | int,
 
 
 async def owned_release(
-    session: AsyncSession, ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, members: Members, *, doing: str
+    session: AsyncSession,
+    ctx: ServiceContext,
+    actor: Actor,
+    ref: ReleaseRef | int,
+    members: Members,
+    *,
+    action: Permission,
 ) -> Release:
-    """The release, locked for a change only its proposer or a release manager may make (`doing`: "edit {ref}")."""
+    """The release, locked for a change its proposer or a release manager may make (`action`: edit, cancel, …)."""
     found = await release(session, team_id=actor.team_id, ref=ref, lock=True)
-    permissions.check_owner(
-        ctx.policy,
-        user_id=actor.user_id,
-        proposer_id=found.proposer_id,
-        members=members,
-        doing=Message(doing, ref=found.ref),
-    )
+    check(ctx, actor, members, action, found)
     return found
+
+
+def check(
+    ctx: ServiceContext,
+    actor: Actor,
+    members: Members,
+    action: Permission,
+    about: Release | None = None,
+    *,
+    ref: str | None = None,
+    parties: Mapping[Who, str | None] | None = None,
+    environments: Sequence[Environment] = (),
+) -> None:
+    """`permissions.check` of a rule that is the same in every environment, for `actor` acting on the release
+    `about` (its ref, proposer and scope authors; `ref` names something else, like an action item's number)."""
+    permissions.check(
+        ctx.policy,
+        None,
+        action,
+        user_id=actor.user_id,
+        members=members,
+        ref=ref or (about.ref if about else None),
+        proposer_id=about.proposer_id if about else None,
+        scope_authors=approval_policy.authors_of(about.scope_authors) if about else (),
+        parties=parties,
+        environments=environments,
+    )

@@ -4,6 +4,7 @@ to approve. Approvals start over, and whoever edited may not approve it."""
 from bot.domain import commands
 from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.lifecycle import Act, require
+from bot.domain.permissions import Permission
 from bot.domain.scope import LABELS
 from bot.services.kernel import lookup, refusals, release_state
 from bot.services.kernel.context import Actor, ServiceContext
@@ -15,7 +16,7 @@ async def edit(ctx: ServiceContext, actor: Actor, command: commands.Edit) -> tup
     """Returns the release and the approvers whose approval no longer counts."""
     members = await ctx.members(actor.team_id)
     async with refusals.audited(ctx, actor, "edit", release=command.ref), ctx.db.transaction() as session:
-        release = await lookup.owned_release(session, ctx, actor, command.ref, members, doing="edit {ref}")
+        release = await lookup.owned_release(session, ctx, actor, command.ref, members, action=Permission.EDIT)
         require(Act.EDIT, release.status, ref=release.ref)
         if command.field == "commit_sha":  # recorded once: only a release without one may be given one
             commits.refuse_change(release, command.text)

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.lifecycle import Event, Status, next_status
+from bot.domain.permissions import Permission
 from bot.domain.policy import Members
 from bot.domain.proposal import ProposeRequest
 from bot.domain.validation import ReleaseRef
@@ -92,7 +93,7 @@ async def _repropose(
     members: Members,
 ) -> Release:
     """A rejected release comes back with its fixes: decisions start over, the same message is updated."""
-    release = await lookup.owned_release(session, ctx, actor, existing.pk, members, doing="propose {ref} again")
+    release = await lookup.owned_release(session, ctx, actor, existing.pk, members, action=Permission.PROPOSE_AGAIN)
     if request.commit_sha:  # the same version is the same code: a re-proposal may name its commit, never another
         commits.refuse_change(release, request.commit_sha)
         release.commit_sha = request.commit_sha
@@ -204,7 +205,7 @@ async def history(ctx: ServiceContext, actor: Actor, ref: ReleaseRef, *, page: i
 async def cancel(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
     members = await ctx.members(actor.team_id)
     async with refusals.audited(ctx, actor, "cancel", release=ref), ctx.db.transaction() as session:
-        release = await lookup.owned_release(session, ctx, actor, ref, members, doing="cancel {ref}")
+        release = await lookup.owned_release(session, ctx, actor, ref, members, action=Permission.CANCEL)
         next_status(release.status, Event.CANCELLED, ref=release.ref)  # refused before anything is written
         change = ReleaseChange(
             Audit.CANCELLED, events=(Event.CANCELLED,), thread=post("thread_cancelled", actor=actor.user_id)

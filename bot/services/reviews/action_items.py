@@ -8,8 +8,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import reminders
 from bot.domain.change import Audit, ReleaseChange, post
-from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
+from bot.domain.errors import InvalidInput, InvalidTransition, NotFound
 from bot.domain.message import Mention, Message
+from bot.domain.permissions import Permission, Who
 from bot.domain.reminders import Kind
 from bot.domain.review import check_room
 from bot.domain.timeparse import parse_duration, parse_when, zone
@@ -134,13 +135,8 @@ async def done(ctx: ServiceContext, actor: Actor, item_id: int) -> Message:
         subject.release = item.release_id
         if item.status == "done":
             return Message("Action item #{id} is already done.", id=item_id)
-        manager = ctx.policy.is_release_manager(actor.user_id, members)
-        if actor.user_id not in (item.owner_id, item.created_by) and not manager:
-            raise NotAllowed(
-                "Only {owner} (the owner), whoever added it, or a release manager can mark action item #{id} done.",
-                owner=Mention(item.owner_id),
-                id=item_id,
-            )
+        parties = {Who.ITEM_OWNER: item.owner_id, Who.ITEM_AUTHOR: item.created_by}
+        lookup.check(ctx, actor, members, Permission.CLOSE_ACTION_ITEM, ref=str(item_id), parties=parties)
         item.status, item.done_at, item.done_by = "done", ctx.now(), actor.user_id
         session.add(item)
         await jobs.drop(

@@ -9,9 +9,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import review as review_rules
 from bot.domain.change import Audit, Post, ReleaseChange
-from bot.domain.errors import InvalidTransition, NotAllowed, NotFound
+from bot.domain.errors import InvalidTransition, NotFound
 from bot.domain.lifecycle import REVIEWABLE, Act, Event, next_status, require
-from bot.domain.message import Mention, Message
+from bot.domain.message import Message
+from bot.domain.permissions import Permission, Who
 from bot.domain.policy import Members
 from bot.domain.reminders import Kind
 from bot.domain.validation import ReleaseRef
@@ -61,14 +62,8 @@ async def start(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcome:
                 state = "open" if existing.status == "open" else "closed"
                 message = Message("The review of {ref} is already {state}.", ref=release.ref, state=state)
                 return Outcome(release, message, changed=False)
-            allowed = {release.proposer_id, review_rules.facilitator(ctx.policy, release.proposer_id)}
-            if actor.user_id not in allowed and not ctx.policy.is_release_manager(actor.user_id, members):
-                raise NotAllowed(
-                    "Only {proposer} or a release manager can start the review of {ref} early; "
-                    "it starts by itself after the production deployment.",
-                    proposer=Mention(release.proposer_id),
-                    ref=release.ref,
-                )
+            facilitator = review_rules.facilitator(ctx.policy, release.proposer_id)
+            lookup.check(ctx, actor, members, Permission.START_REVIEW, release, parties={Who.FACILITATOR: facilitator})
             await open_review(session, ctx, release, started_by=actor.user_id, reason="started")
     except IntegrityError:  # the scheduled prompt (or a double click) opened it at the same moment
         return Outcome(release, Message("The review of {ref} is already open.", ref=release.ref), changed=False)
@@ -88,12 +83,8 @@ async def close(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int) -> Out
         if review.status == "closed":
             message = Message("The review of {ref} is already closed.", ref=release.ref)
             return Outcome(release, message, changed=False)
-        if actor.user_id != review.facilitator_id and not ctx.policy.is_release_manager(actor.user_id, members):
-            raise NotAllowed(
-                "Only the facilitator ({facilitator}) or a release manager can close the review of {ref}.",
-                facilitator=Mention(review.facilitator_id),
-                ref=release.ref,
-            )
+        facilitator = review.facilitator_id
+        lookup.check(ctx, actor, members, Permission.CLOSE_REVIEW, release, parties={Who.FACILITATOR: facilitator})
         next_status(release.status, Event.REVIEW_CLOSED, ref=release.ref)  # refuse before any work
         assert review.id is not None
         replies = await reviews_repo.replies(session=session, review_id=review.id)
@@ -210,19 +201,12 @@ async def may_add_action_item(
 ) -> None:
     """Action items come out of the review: its facilitator, a release manager or someone who replied in its
     thread may add one."""
-    if actor.user_id == review.facilitator_id or ctx.policy.is_release_manager(actor.user_id, members):
-        return
     assert review.id is not None
-    if await reviews_repo.has_replied(
+    replied = await reviews_repo.has_replied(
         session=session, team_id=actor.team_id, review_id=review.id, user_id=actor.user_id
-    ):
-        return
-    raise NotAllowed(
-        "Only the facilitator ({facilitator}), a release manager or someone who replied in the review thread "
-        "may add action items to {ref}. Reply in the thread first, or ask the facilitator.",
-        facilitator=Mention(review.facilitator_id),
-        ref=release.ref,
     )
+    parties = {Who.FACILITATOR: review.facilitator_id, Who.REPLIER: actor.user_id if replied else None}
+    lookup.check(ctx, actor, members, Permission.ADD_ACTION_ITEM, release, parties=parties)
 
 
 @runs(Kind.REVIEW)
