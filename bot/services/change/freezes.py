@@ -5,11 +5,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import commands
 from bot.domain import freezes as freeze_rules
 from bot.domain.change import Audit, post
 from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from bot.domain.freezes import FreezeWindow
+from bot.domain.grammar import change as commands
 from bot.domain.message import Code, Mention, Message, mentions
 from bot.domain.policy import RecurringFreeze
 from bot.domain.timeparse import parse_when, zone
