@@ -1,6 +1,6 @@
 """Answers for approve, reject and withdraw."""
 
-from bot.domain import commands as cmd
+from bot.domain.grammar import approvals as cmd
 from bot.services.approvals import approvals
 from bot.services.kernel.context import Actor, ServiceContext
 from handlers.routes import Answer, answers, say

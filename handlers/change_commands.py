@@ -1,6 +1,6 @@
 """Answers for freezes, the calendar, scheduling and subscriptions."""
 
-from bot.domain import commands as cmd
+from bot.domain.grammar import change as cmd
 from bot.render import render, render_text
 from bot.services.change import agenda, feed_links, freezes, subscriptions, windows
 from bot.services.kernel.context import Actor, ServiceContext

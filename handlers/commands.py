@@ -7,9 +7,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import logs
-from bot.domain import commands as cmd
 from bot.domain import grammar
 from bot.domain.errors import DomainError
+from bot.domain.grammar.registry import Help
+from bot.domain.grammar.releases import Propose
 from bot.render import FALLBACK
 from bot.services.kernel.context import Actor, ServiceContext
 from handlers import (
@@ -49,10 +50,10 @@ async def release_command(
         return
     ref = getattr(parsed, "ref", None)
     logs.bind(release=str(ref) if ref is not None else None)  # this listener's task: its log lines name the release
-    if isinstance(parsed, cmd.Help):
-        await ack(**await ROUTES[cmd.Help](services, actor, parsed))
+    if isinstance(parsed, Help):
+        await ack(**await ROUTES[Help](services, actor, parsed))
         return
-    if isinstance(parsed, cmd.Propose) and parsed.service is None:
+    if isinstance(parsed, Propose) and parsed.service is None:
         await ack()  # at once: the trigger id expires in 3 s
         await client.views_open(trigger_id=command["trigger_id"], view=release_commands.propose_modal(command))
         return

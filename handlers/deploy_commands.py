@@ -1,6 +1,6 @@
 """Answers for deploy, verify, rollback and status."""
 
-from bot.domain import commands as cmd
+from bot.domain.grammar import deploys as cmd
 from bot.render import render
 from bot.services.deploys import deploy_status, deployments, rollbacks, signoffs
 from bot.services.kernel.context import Actor, ServiceContext

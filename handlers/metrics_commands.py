@@ -1,6 +1,6 @@
 """Answers for `/release metrics [service] [days]`: the four delivery measures, and the chart when Slack took it."""
 
-from bot.domain import commands as cmd
+from bot.domain.grammar import metrics as cmd
 from bot.render import FALLBACK, render
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.metrics import delivery

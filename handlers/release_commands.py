@@ -4,8 +4,9 @@ import json
 from functools import cache
 from typing import Any
 
-from bot.domain import commands as cmd
 from bot.domain.grammar import VERBS
+from bot.domain.grammar import releases as cmd
+from bot.domain.grammar.registry import Help
 from bot.domain.message import Message
 from bot.domain.proposal import ProposeRequest
 from bot.render import render, render_text
@@ -28,8 +29,8 @@ def _usage() -> str:
     return Message.lines(Message("`/release {usage}`", usage=verb.usage) for verb in VERBS.values()).mrkdwn()
 
 
-@answers(cmd.Help)
-async def help_message(services: ServiceContext, actor: Actor, command: cmd.Help) -> Answer:
+@answers(Help)
+async def help_message(services: ServiceContext, actor: Actor, command: Help) -> Answer:
     return render("help", usage=_usage(), unknown=command.unknown)
 
 

@@ -1,6 +1,6 @@
 """Answers for the review and action item commands."""
 
-from bot.domain import commands as cmd
+from bot.domain.grammar import reviews as cmd
 from bot.render import render
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.reviews import action_items, reviews

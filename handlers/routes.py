@@ -4,7 +4,7 @@ renders the reply. `handlers/commands.py` loads the modules that hold them; a te
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from bot.domain.commands import Command
+from bot.domain.grammar import Command
 from bot.domain.message import Message
 from bot.render import render
 from bot.services.kernel.context import Actor, ServiceContext

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession
 
-from bot.domain import commands as cmd
+from bot.domain.grammar import releases as cmd
 from bot.logs import ContextFilter
 from handlers.routes import ROUTES
 from tests.conftest import POLICY

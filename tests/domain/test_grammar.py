@@ -4,15 +4,32 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain import commands as cmd
 from bot.domain import grammar
 from bot.domain.errors import DomainError, InvalidInput
+from bot.domain.grammar import Command
+from bot.domain.grammar.approvals import Approve, Reject, Withdraw
+from bot.domain.grammar.change import Calendar, CalendarLink, Freeze, ListFreezes, Schedule, Subscribe, Unfreeze
+from bot.domain.grammar.deploys import Deploy, Rollback, StatusReport, Verify
+from bot.domain.grammar.registry import Help
+from bot.domain.grammar.releases import Cancel, History, ListReleases, Propose, Show
+from bot.domain.grammar.reviews import ActionAdd, ActionDone, ListActions, ReviewCommand
 from bot.domain.validation import ReleaseRef
 
 REF = ReleaseRef("payments", "2.4.0")
 
 
-def parse_or_refusal(text: str) -> cmd.Command | DomainError:
+def command_types() -> set[type[Command]]:
+    """Every command the feature modules define (`grammar` loads them all), at any depth below `Command`."""
+    found: set[type[Command]] = set()
+    pending = list(Command.__subclasses__())
+    while pending:
+        kind = pending.pop()
+        found.add(kind)
+        pending.extend(kind.__subclasses__())
+    return found
+
+
+def parse_or_refusal(text: str) -> Command | DomainError:
     """What the grammar made of `text`: a command, or the domain error it refused with (anything else raises)."""
     try:
         return grammar.parse(text)
@@ -23,52 +40,52 @@ def parse_or_refusal(text: str) -> cmd.Command | DomainError:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("", cmd.Help()),
-        ("help", cmd.Help()),
-        ("HELP", cmd.Help()),
-        ("frobnicate now", cmd.Help(unknown="frobnicate")),
-        ("propose", cmd.Propose()),
-        ("propose payments 2.4.0 Faster  checkout", cmd.Propose("payments", "2.4.0", "Faster  checkout")),
-        ("list", cmd.ListReleases()),
-        ("list payments", cmd.ListReleases("payments")),
-        ("show payments@2.4.0", cmd.Show(REF)),
-        ("history payments@2.4.0", cmd.History(REF)),
-        ("history payments@2.4.0 7", cmd.History(REF, 7)),
-        ("history payments@2.4.0 007", cmd.History(REF, 7)),
-        ("cancel payments@2.4.0", cmd.Cancel(REF)),
-        ("approve payments@2.4.0", cmd.Approve(REF)),
-        ("approve payments@2.4.0 looks good", cmd.Approve(REF, "looks good")),
-        ("reject payments@2.4.0 missing tests", cmd.Reject(REF, "missing tests")),
-        ("withdraw payments@2.4.0", cmd.Withdraw(REF)),
-        ("deploy payments@2.4.0 qa", cmd.Deploy(REF, "qa")),
-        ("deploy payments@2.4.0 prod --override hotfix for outage", cmd.Deploy(REF, "prod", "hotfix for outage")),
-        ("verify payments@2.4.0 qa passed", cmd.Verify(REF, "qa", True)),
-        ("verify payments@2.4.0 qa FAILED flaky login", cmd.Verify(REF, "qa", False, "flaky login")),
-        ("rollback payments prod error rate up", cmd.Rollback("payments", "prod", "error rate up")),
-        ("status", cmd.StatusReport()),
-        ("status payments", cmd.StatusReport("payments")),
-        ("freeze prod now +2h quarter close", cmd.Freeze("prod", "now", "+2h", "quarter close")),
-        ("freezes", cmd.ListFreezes()),
-        ("unfreeze 12", cmd.Unfreeze(12)),
-        ("calendar", cmd.Calendar()),
-        ("calendar 30", cmd.Calendar(30)),
-        ("calendar link", cmd.CalendarLink()),
-        ("schedule payments@2.4.0 2026-12-01T14:00", cmd.Schedule(REF, "2026-12-01T14:00")),
-        ("schedule payments@2.4.0 +1d 2h", cmd.Schedule(REF, "+1d", "2h")),
-        ("subscribe payments", cmd.Subscribe("payments")),
-        ("unsubscribe payments", cmd.Subscribe("payments", on=False)),
-        ("review start payments@2.4.0", cmd.ReviewCommand(REF, "start")),
-        ("review close payments@2.4.0", cmd.ReviewCommand(REF, "close")),
+        ("", Help()),
+        ("help", Help()),
+        ("HELP", Help()),
+        ("frobnicate now", Help(unknown="frobnicate")),
+        ("propose", Propose()),
+        ("propose payments 2.4.0 Faster  checkout", Propose("payments", "2.4.0", "Faster  checkout")),
+        ("list", ListReleases()),
+        ("list payments", ListReleases("payments")),
+        ("show payments@2.4.0", Show(REF)),
+        ("history payments@2.4.0", History(REF)),
+        ("history payments@2.4.0 7", History(REF, 7)),
+        ("history payments@2.4.0 007", History(REF, 7)),
+        ("cancel payments@2.4.0", Cancel(REF)),
+        ("approve payments@2.4.0", Approve(REF)),
+        ("approve payments@2.4.0 looks good", Approve(REF, "looks good")),
+        ("reject payments@2.4.0 missing tests", Reject(REF, "missing tests")),
+        ("withdraw payments@2.4.0", Withdraw(REF)),
+        ("deploy payments@2.4.0 qa", Deploy(REF, "qa")),
+        ("deploy payments@2.4.0 prod --override hotfix for outage", Deploy(REF, "prod", "hotfix for outage")),
+        ("verify payments@2.4.0 qa passed", Verify(REF, "qa", True)),
+        ("verify payments@2.4.0 qa FAILED flaky login", Verify(REF, "qa", False, "flaky login")),
+        ("rollback payments prod error rate up", Rollback("payments", "prod", "error rate up")),
+        ("status", StatusReport()),
+        ("status payments", StatusReport("payments")),
+        ("freeze prod now +2h quarter close", Freeze("prod", "now", "+2h", "quarter close")),
+        ("freezes", ListFreezes()),
+        ("unfreeze 12", Unfreeze(12)),
+        ("calendar", Calendar()),
+        ("calendar 30", Calendar(30)),
+        ("calendar link", CalendarLink()),
+        ("schedule payments@2.4.0 2026-12-01T14:00", Schedule(REF, "2026-12-01T14:00")),
+        ("schedule payments@2.4.0 +1d 2h", Schedule(REF, "+1d", "2h")),
+        ("subscribe payments", Subscribe("payments")),
+        ("unsubscribe payments", Subscribe("payments", on=False)),
+        ("review start payments@2.4.0", ReviewCommand(REF, "start")),
+        ("review close payments@2.4.0", ReviewCommand(REF, "close")),
         (
             "action add payments@2.4.0 <@U0BOB|bob> 2026-12-05 add canary alerts",
-            cmd.ActionAdd(REF, "U0BOB", "2026-12-05", "add canary alerts"),
+            ActionAdd(REF, "U0BOB", "2026-12-05", "add canary alerts"),
         ),
-        ("action done 7", cmd.ActionDone(7)),
-        ("actions", cmd.ListActions()),
-        ("actions mine", cmd.ListActions(mine=True)),
+        ("action done 7", ActionDone(7)),
+        ("actions", ListActions()),
+        ("actions mine", ListActions(mine=True)),
     ],
 )
-def test_parses(text: str, expected: cmd.Command) -> None:
+def test_parses(text: str, expected: Command) -> None:
     assert grammar.parse(text) == expected
 
 

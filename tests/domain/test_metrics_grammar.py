@@ -2,23 +2,23 @@
 
 import pytest
 
-from bot.domain import commands as cmd
 from bot.domain import grammar
-from bot.domain.grammar import UsageError
+from bot.domain.grammar import Command, UsageError
+from bot.domain.grammar.metrics import MetricsReport
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("metrics", cmd.MetricsReport(None, 30)),
-        ("METRICS", cmd.MetricsReport(None, 30)),
-        ("metrics payments", cmd.MetricsReport("payments", 30)),
-        ("metrics 90", cmd.MetricsReport(None, 90)),
-        ("metrics payments 7", cmd.MetricsReport("payments", 7)),
-        ("metrics   payments   365", cmd.MetricsReport("payments", 365)),
+        ("metrics", MetricsReport(None, 30)),
+        ("METRICS", MetricsReport(None, 30)),
+        ("metrics payments", MetricsReport("payments", 30)),
+        ("metrics 90", MetricsReport(None, 90)),
+        ("metrics payments 7", MetricsReport("payments", 7)),
+        ("metrics   payments   365", MetricsReport("payments", 365)),
     ],
 )
-def test_metrics_parses(text: str, expected: cmd.Command) -> None:
+def test_metrics_parses(text: str, expected: Command) -> None:
     assert grammar.parse(text) == expected
 
 

@@ -33,7 +33,7 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("path", sorted(DOMAIN.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(DOMAIN.rglob("*.py")), ids=lambda p: p.relative_to(DOMAIN).as_posix())
 def test_domain_module_imports_nothing_impure(path: Path) -> None:
     bad = {name for name in _imports(path) for prefix in FORBIDDEN if name == prefix or name.startswith(prefix + ".")}
-    assert not bad, f"{path.name} imports {sorted(bad)}"
+    assert not bad, f"{path.relative_to(DOMAIN)} imports {sorted(bad)}"

@@ -8,10 +8,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain import commands, grammar
+from bot.domain import grammar
 from bot.domain.errors import DomainError
 from bot.ids import ActionId, BlockId, CallbackId
-from tests.domain.test_grammar import parse_or_refusal
+from tests.domain.test_grammar import command_types, parse_or_refusal
 from tests.harness import Harness
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -19,11 +19,7 @@ HOSTILE = ["<!channel>", "<!here>", "<@U123>", "<https://evil|click>", "&", "*bo
 WORDS = [*grammar.VERBS, "payments", "payments@2.4.0", "@", "2.4.0", "prod", "qa", "--override", "passed", "+2h"]
 word = st.sampled_from(WORDS + HOSTILE) | st.text(max_size=12)
 command_text = st.lists(word, max_size=8).map(" ".join) | st.text(max_size=300)
-COMMAND_TYPES = tuple(
-    value
-    for value in vars(grammar).values()
-    if isinstance(value, type) and value.__module__ == commands.__name__ and dataclasses.is_dataclass(value)
-)
+COMMAND_TYPES = tuple(kind for kind in command_types() if dataclasses.is_dataclass(kind))
 
 
 @settings(max_examples=500, deadline=None)

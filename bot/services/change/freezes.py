@@ -5,11 +5,12 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import commands, permissions
 from bot.domain import freezes as freeze_rules
+from bot.domain import permissions
 from bot.domain.change import Audit, post
 from bot.domain.errors import InvalidInput, InvalidTransition, NotFound
 from bot.domain.freezes import FreezeWindow
+from bot.domain.grammar import change as commands
 from bot.domain.message import Code, Mention
 from bot.domain.permissions import Permission
 from bot.domain.policy import RecurringFreeze

@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain import commands
 from bot.domain import windows as rules
 from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.errors import InvalidInput
+from bot.domain.grammar import change as commands
 from bot.domain.lifecycle import Act, require
 from bot.domain.permissions import Permission
 from bot.domain.policy import DEFAULT_WINDOW

@@ -1,8 +1,8 @@
 """Editing a release's scope (summary, changes, rollback plan, risk, and a commit it did not have yet): a new thing
 to approve. Approvals start over, and whoever edited may not approve it."""
 
-from bot.domain import commands
 from bot.domain.change import Audit, ReleaseChange, post
+from bot.domain.grammar import releases as commands
 from bot.domain.lifecycle import Act, require
 from bot.domain.permissions import Permission
 from bot.domain.scope import LABELS
