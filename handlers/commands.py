@@ -12,6 +12,7 @@ from bot.domain import grammar
 from bot.domain.errors import DomainError
 from bot.render import FALLBACK
 from bot.services.kernel.context import Actor, ServiceContext
+from bot.slack_text import mrkdwn
 from handlers import (
     approval_commands,
     change_commands,
@@ -45,7 +46,7 @@ async def release_command(
     try:
         parsed = grammar.parse(command.get("text", ""))
     except DomainError as error:  # pure and instant: answer in the ack itself, nothing changes
-        await ack(text=error.mrkdwn, response_type="ephemeral")
+        await ack(text=mrkdwn(error.text), response_type="ephemeral")
         return
     ref = getattr(parsed, "ref", None)
     logs.bind(release=str(ref) if ref is not None else None)  # this listener's task: its log lines name the release

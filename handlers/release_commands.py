@@ -12,6 +12,7 @@ from bot.render import render, render_text
 from bot.services.change import conflicts
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.releases import editing, releases
+from bot.slack_text import mrkdwn
 from handlers.routes import Answer, answers, say
 
 HISTORY_SHOWN = 45  # events a page: with the title and the page line, inside Slack's 50 blocks
@@ -25,7 +26,7 @@ def propose_modal(command: dict[str, Any]) -> dict[str, Any]:
 @cache
 def _usage() -> str:
     """Every verb's usage, built once (the grammar does not change while the process runs)."""
-    return Message.lines(Message("`/release {usage}`", usage=verb.usage) for verb in VERBS.values()).mrkdwn()
+    return mrkdwn(Message.lines(Message("`/release {usage}`", usage=verb.usage) for verb in VERBS.values()))
 
 
 @answers(cmd.Help)

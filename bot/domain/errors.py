@@ -19,10 +19,6 @@ class DomainError(Exception):
         super().__init__(self.text.plain())
 
     @property
-    def mrkdwn(self) -> str:
-        return self.text.mrkdwn()
-
-    @property
     def plain(self) -> str:
         return self.text.plain()
 

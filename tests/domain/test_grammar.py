@@ -8,6 +8,7 @@ from bot.domain import commands as cmd
 from bot.domain import grammar
 from bot.domain.errors import DomainError, InvalidInput
 from bot.domain.validation import ReleaseRef
+from bot.slack_text import mrkdwn
 
 REF = ReleaseRef("payments", "2.4.0")
 
@@ -105,14 +106,14 @@ def test_parses(text: str, expected: cmd.Command) -> None:
 def test_errors_name_the_problem_and_the_usage(text: str, says: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         grammar.parse(text)
-    assert says in caught.value.mrkdwn
+    assert says in mrkdwn(caught.value.text)
 
 
 def test_user_text_in_errors_is_escaped() -> None:
     with pytest.raises(InvalidInput) as caught:
         grammar.parse("show <!channel>")
-    assert "<!channel>" not in caught.value.mrkdwn
-    assert "&lt;!channel&gt;" in caught.value.mrkdwn
+    assert "<!channel>" not in mrkdwn(caught.value.text)
+    assert "&lt;!channel&gt;" in mrkdwn(caught.value.text)
 
 
 @settings(max_examples=300, deadline=None)
@@ -120,7 +121,7 @@ def test_user_text_in_errors_is_escaped() -> None:
 def test_any_text_parses_or_raises_a_domain_error(text: str) -> None:
     outcome = parse_or_refusal(text)
     if isinstance(outcome, DomainError):
-        assert outcome.mrkdwn
+        assert mrkdwn(outcome.text)
     else:
         assert outcome is not None
 
@@ -133,7 +134,7 @@ def test_any_text_parses_or_raises_a_domain_error(text: str) -> None:
 def test_known_verbs_with_random_arguments(verb: str, words: list[str]) -> None:
     outcome = parse_or_refusal(" ".join([verb, *words]))
     if isinstance(outcome, DomainError):
-        assert outcome.mrkdwn
+        assert mrkdwn(outcome.text)
 
 
 @pytest.mark.parametrize(

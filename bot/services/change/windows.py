@@ -7,6 +7,7 @@ from bot.domain import commands
 from bot.domain import windows as rules
 from bot.domain.errors import InvalidInput, InvalidTransition
 from bot.domain.lifecycle import OPEN
+from bot.domain.message import Message
 from bot.domain.policy import DEFAULT_WINDOW
 from bot.domain.timeparse import parse_duration, parse_when, zone
 from bot.services.approvals import approvals
@@ -24,7 +25,7 @@ PAST_GRACE = timedelta(minutes=5)  # `now` typed a moment ago is not "in the pas
 class Scheduled:
     release: Release
     changed: bool
-    conflicts: list[str]
+    conflicts: list[Message]
     approvals_reset: list[str]
 
 

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import outgoing
 from bot.domain.errors import Conflict
-from bot.domain.message import Code, Mention, Message, SlackDate
+from bot.domain.message import Code, Mention, Message, When
 from bot.domain.pipeline import Action, JobKind, OutboxKind, RequestStatus
 from bot.domain.policy import Deployer, Environment, Members
 from bot.render import render, render_text
@@ -87,7 +87,7 @@ async def refuse_if_busy(
             env=env.name,
             id=Code(busy.request_id[:12]),
             who=Mention(busy.requested_by),
-            deadline=SlackDate(busy.deadline_at),
+            deadline=When(busy.deadline_at),
         )
 
 
@@ -193,7 +193,7 @@ def requested_message(release: Release, row: DeploymentRequest, deployer: Deploy
         version=row.version,
         ref=release.ref,
         id=Code(row.request_id[:12]),
-        deadline=SlackDate(row.deadline_at),
+        deadline=When(row.deadline_at),
     )
 
 

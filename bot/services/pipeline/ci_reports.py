@@ -29,6 +29,7 @@ from bot.services.deploys.deployments import (
 )
 from bot.services.kernel.context import ServiceContext
 from bot.services.pipeline import deliveries
+from bot.slack_text import mrkdwn
 from storage.models import Deployment, DeploymentRequest
 from storage.repositories import audit
 from storage.repositories import deploy_requests as requests_repo
@@ -88,7 +89,7 @@ async def _record(
                 blocked = evaluate(facts)
                 if blocked and not env.ci_may_bypass_gates:
                     raise GateBlocked(release.ref, env.name, blocked)
-                bypassed = tuple(refusal.message.mrkdwn() for refusal in blocked)
+                bypassed = tuple(mrkdwn(refusal.message) for refusal in blocked)  # as the thread shows them
             if request is not None:
                 closed_as = RequestStatus.SUCCEEDED if report.succeeded else RequestStatus.FAILED
                 await deploy_requests.close(session, ctx, request, closed_as, ci_url=report.url)
