@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.domain import commands as cmd
 from bot.domain.grammar import VERBS
-from bot.domain.message import Message
+from bot.domain.message import Message, Strong
 from bot.domain.proposal import ProposeRequest
 from bot.render import render, render_text
 from bot.services.change import conflicts
@@ -77,11 +77,11 @@ async def history(services: ServiceContext, actor: Actor, command: cmd.History) 
 @answers(cmd.Cancel)
 async def cancel(services: ServiceContext, actor: Actor, command: cmd.Cancel) -> Answer:
     release = await releases.cancel(services, actor, command.ref)
-    return say(Message("Cancelled *{ref}* ({status}).", ref=release.ref, status=release.status.label))
+    return say(Message("Cancelled {ref} ({status}).", ref=Strong(release.ref), status=release.status.label))
 
 
 @answers(cmd.Edit)
 async def edit(services: ServiceContext, actor: Actor, command: cmd.Edit) -> Answer:
     release, invalidated = await editing.edit(services, actor, command)
     restart = " Its approvals start over; the approvers were told." if invalidated else ""
-    return say(Message("Updated *{ref}*.{restart}", ref=release.ref, restart=restart))
+    return say(Message("Updated {ref}.{restart}", ref=Strong(release.ref), restart=restart))

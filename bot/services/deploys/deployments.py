@@ -19,7 +19,7 @@ from bot.domain import approval_policy, permissions
 from bot.domain.errors import Conflict, GateBlocked, InvalidInput, NotFound
 from bot.domain.gates import GateFacts, evaluate
 from bot.domain.lifecycle import Event, can
-from bot.domain.message import Code, Message
+from bot.domain.message import Code, Message, Strong
 from bot.domain.pipeline import Action
 from bot.domain.policy import Environment, Members, Policy
 from bot.domain.validation import ReleaseRef, is_number
@@ -201,9 +201,9 @@ async def deploy(
     elif used_override:
         note = "\nYour freeze override is in the audit history and stakeholders were told."
     message = Message(
-        "Recorded: *{ref}* is live in *{env}*. {next}{note}",
-        ref=release.ref,
-        env=env.name,
+        "Recorded: {ref} is live in {env}. {next}{note}",
+        ref=Strong(release.ref),
+        env=Strong(env.name),
         next=next_step(ctx.policy, release, env),
         note=note,
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.domain import permissions
 from bot.domain.errors import InvalidTransition
 from bot.domain.lifecycle import CLOSED
-from bot.domain.message import Message
+from bot.domain.message import Message, Strong
 from bot.domain.permissions import Permission
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
 from bot.services.deploys.deployments import environment_or_refuse
@@ -96,10 +96,10 @@ async def verify(
     elif next_env:
         follow = Message(" Promotion to {env} is blocked until a later sign-off passes.", env=next_env)
     message = Message(
-        "Recorded: regression in *{env}* *{outcome}* for *{ref}*.{follow}",
-        env=env.name,
-        outcome="passed" if passed else "failed",
-        ref=release.ref,
+        "Recorded: regression in {env} {outcome} for {ref}.{follow}",
+        env=Strong(env.name),
+        outcome=Strong("passed" if passed else "failed"),
+        ref=Strong(release.ref),
         follow=follow,
     )
     return SignOff(release, verification, message)
