@@ -1,4 +1,5 @@
-"""Jinja2 → Block Kit. User text goes through `mrkdwn` (escape) and `|tojson`; templates fail on missing names."""
+"""Jinja2 → Block Kit. User text and messages go through `mrkdwn` (`bot/slack_text.py`) and `|tojson`; templates fail
+on missing names."""
 
 import json
 from datetime import datetime
@@ -7,8 +8,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from bot.domain.mrkdwn import escape, mention
 from bot.ids import INPUT, ActionId, BlockId, CallbackId
+from bot.slack_text import DATE_TIME, date, mention, mrkdwn
 
 # A message body may carry, under this key, the body to send instead when Slack refuses its blocks (an image
 # whose file Slack cannot show yet): the words still arrive. Senders pop it before calling Slack.
@@ -18,12 +19,8 @@ MAX_SECTION_TEXT = 3000
 MAX_MODAL_BLOCKS = 100
 
 
-def _slack_date(value: datetime | None, style: str = "{date_short_pretty} {time}") -> str:
-    """`<!date^…>` shows each reader the time in their own time zone."""
-    if value is None:
-        return "not set"
-    fallback = value.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(value.timestamp())}^{style}|{fallback}>"
+def _slack_date(value: datetime | None, tokens: str = DATE_TIME) -> str:
+    return "not set" if value is None else date(value, tokens)
 
 
 def _truncate(text: str, limit: int) -> str:
@@ -41,7 +38,7 @@ def environment() -> Environment:
         keep_trailing_newline=False,
         auto_reload=False,  # compiled once per process: no file check on every render
     )
-    env.filters["mrkdwn"] = escape
+    env.filters["mrkdwn"] = mrkdwn  # text escaped, a `Message` rendered: the same code as every other answer
     env.filters["mention"] = mention
     env.filters["slack_date"] = _slack_date
     env.filters["truncate_to"] = _truncate

@@ -12,6 +12,7 @@ from bot.render import render
 from bot.services.approvals import approvals
 from bot.services.deploys import deployments
 from bot.services.kernel.context import Actor, ServiceContext
+from bot.slack_text import mrkdwn
 from handlers import errors, review_surface
 
 
@@ -29,7 +30,7 @@ async def approve_clicked(
 ) -> None:
     outcome = await approvals.approve(services, _actor(body), int(action["value"]))
     await ack()
-    await respond(text=outcome.message.mrkdwn(), response_type="ephemeral", replace_original=False)
+    await respond(text=mrkdwn(outcome.message), response_type="ephemeral", replace_original=False)
 
 
 async def reject_clicked(
@@ -54,7 +55,7 @@ async def deploy_next_clicked(
 ) -> None:
     outcome = await deployments.deploy_by_id(services, _actor(body), str(action["value"]))
     await ack()
-    await respond(text=outcome.message.mrkdwn(), response_type="ephemeral", replace_original=False)
+    await respond(text=mrkdwn(outcome.message), response_type="ephemeral", replace_original=False)
 
 
 def register(app: AsyncApp) -> None:

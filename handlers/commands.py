@@ -13,6 +13,7 @@ from bot.domain.grammar.registry import Help
 from bot.domain.grammar.releases import Propose
 from bot.render import FALLBACK
 from bot.services.kernel.context import Actor, ServiceContext
+from bot.slack_text import mrkdwn
 from handlers import (
     approval_commands,
     change_commands,
@@ -46,7 +47,7 @@ async def release_command(
     try:
         parsed = grammar.parse(command.get("text", ""))
     except DomainError as error:  # pure and instant: answer in the ack itself, nothing changes
-        await ack(text=error.mrkdwn, response_type="ephemeral")
+        await ack(text=mrkdwn(error.text), response_type="ephemeral")
         return
     ref = getattr(parsed, "ref", None)
     logs.bind(release=str(ref) if ref is not None else None)  # this listener's task: its log lines name the release

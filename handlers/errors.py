@@ -16,6 +16,7 @@ from bot.domain.errors import DomainError
 from bot.in_flight import InFlight
 from bot.metrics import LISTENER, Metrics, surface
 from bot.services.kernel.context import ServiceContext
+from bot.slack_text import mrkdwn
 from handlers.answering import BudgetedAck, first_input_block, kind_of, within_budget
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ WRITE_WAIT_SHARE = 0.5
 def describe(error: Exception, body: dict[str, Any]) -> str:
     """What the person reads: a domain error's own words, or an id to quote for anything unexpected (logged)."""
     if isinstance(error, DomainError):
-        return error.mrkdwn
+        return mrkdwn(error.text)
     # The one record of this error, with the id the person quotes (and the request's context fields).
     incident = incidents.record(log, error, "unhandled error for %s", body.get("type") or body.get("command"))
     return f"Something went wrong on our side (error id `{incident}`). Nothing was changed; please try again."

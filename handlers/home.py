@@ -18,6 +18,7 @@ from bot.render import render
 from bot.services import home
 from bot.services.approvals import approvals
 from bot.services.kernel.context import Actor, ServiceContext
+from bot.slack_text import mrkdwn
 from handlers import errors
 
 HOME_BLOCK = re.compile("^" + re.escape(str(BlockId.HOME_APPROVAL)) + ":")
@@ -46,9 +47,9 @@ async def approve_clicked(
     actor = _actor(body)
     try:
         outcome = await approvals.approve(services, actor, int(action["value"]))
-        notice = "✅ " + outcome.message.mrkdwn()
+        notice = "✅ " + mrkdwn(outcome.message)
     except DomainError as refusal:
-        notice = "⚠️ " + refusal.mrkdwn
+        notice = "⚠️ " + mrkdwn(refusal.text)
     await ack()
     await publish(client, services, actor, notice)
 
@@ -61,7 +62,7 @@ async def reject_clicked(
         release = await approvals.check_may_decide_by_id(services, actor, int(action["value"]))
     except DomainError as refusal:
         await ack()
-        await publish(client, services, actor, "⚠️ " + refusal.mrkdwn)
+        await publish(client, services, actor, "⚠️ " + mrkdwn(refusal.text))
         return
     await ack()
     metadata = json.dumps({"release_id": release.id})

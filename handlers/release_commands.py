@@ -7,12 +7,13 @@ from typing import Any
 from bot.domain.grammar import VERBS
 from bot.domain.grammar import releases as cmd
 from bot.domain.grammar.registry import Help
-from bot.domain.message import Message
+from bot.domain.message import Message, Strong
 from bot.domain.proposal import ProposeRequest
 from bot.render import render, render_text
 from bot.services.change import conflicts
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.releases import editing, releases
+from bot.slack_text import mrkdwn
 from handlers.routes import Answer, answers, say
 
 HISTORY_SHOWN = 45  # events a page: with the title and the page line, inside Slack's 50 blocks
@@ -26,7 +27,7 @@ def propose_modal(command: dict[str, Any]) -> dict[str, Any]:
 @cache
 def _usage() -> str:
     """Every verb's usage, built once (the grammar does not change while the process runs)."""
-    return Message.lines(Message("`/release {usage}`", usage=verb.usage) for verb in VERBS.values()).mrkdwn()
+    return mrkdwn(Message.lines(Message("`/release {usage}`", usage=verb.usage) for verb in VERBS.values()))
 
 
 @answers(Help)
@@ -77,11 +78,11 @@ async def history(services: ServiceContext, actor: Actor, command: cmd.History) 
 @answers(cmd.Cancel)
 async def cancel(services: ServiceContext, actor: Actor, command: cmd.Cancel) -> Answer:
     release = await releases.cancel(services, actor, command.ref)
-    return say(Message("Cancelled *{ref}* ({status}).", ref=release.ref, status=release.status.label))
+    return say(Message("Cancelled {ref} ({status}).", ref=Strong(release.ref), status=release.status.label))
 
 
 @answers(cmd.Edit)
 async def edit(services: ServiceContext, actor: Actor, command: cmd.Edit) -> Answer:
     release, invalidated = await editing.edit(services, actor, command)
     restart = " Its approvals start over; the approvers were told." if invalidated else ""
-    return say(Message("Updated *{ref}*.{restart}", ref=release.ref, restart=restart))
+    return say(Message("Updated {ref}.{restart}", ref=Strong(release.ref), restart=restart))

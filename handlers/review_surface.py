@@ -12,6 +12,7 @@ from bot.render import render
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.reviews import action_items, reviews
 from bot.services.reviews.reviews import ThreadMessage
+from bot.slack_text import mrkdwn
 from handlers.forms import ACTION_ITEM_FIELDS, as_text, modal_errors, view_metadata
 
 IGNORED_SUBTYPES = frozenset({"bot_message", "channel_join", "channel_leave", "thread_broadcast_deleted"})
@@ -62,7 +63,7 @@ async def close_review_clicked(
 ) -> None:
     outcome = await reviews.close(services, _actor(body), int(action["value"]))
     await ack()
-    await respond(text=outcome.message.mrkdwn(), response_type="ephemeral", replace_original=False)
+    await respond(text=mrkdwn(outcome.message), response_type="ephemeral", replace_original=False)
 
 
 async def add_action_item_clicked(
@@ -80,7 +81,7 @@ async def action_done_clicked(
 ) -> None:
     message = await action_items.done(services, _actor(body), int(action["value"]))
     await ack()
-    await respond(text=message.mrkdwn(), response_type="ephemeral", replace_original=False)
+    await respond(text=mrkdwn(message), response_type="ephemeral", replace_original=False)
 
 
 async def action_item_submitted(

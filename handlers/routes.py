@@ -8,6 +8,7 @@ from bot.domain.grammar import Command
 from bot.domain.message import Message
 from bot.render import render
 from bot.services.kernel.context import Actor, ServiceContext
+from bot.slack_text import mrkdwn
 
 Answer = dict[str, Any]  # a message body (`text` and `blocks`) shown only to the person who asked
 Route = Callable[[ServiceContext, Actor, Any], Awaitable[Answer]]
@@ -28,4 +29,4 @@ def answers(kind: type[C]) -> Callable[[Callable[[ServiceContext, Actor, C], Awa
 
 def say(message: Message) -> Answer:
     """A one-paragraph answer (what a use case's outcome says)."""
-    return render("message", text=message.mrkdwn(), context=None)
+    return render("message", text=mrkdwn(message), context=None)

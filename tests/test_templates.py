@@ -10,11 +10,11 @@ from slack_sdk.models.views import View
 
 from bot.domain.approval_policy import evaluate
 from bot.domain.lifecycle import Status
-from bot.domain.policy import Policy
+from bot.domain.policy import ApprovalGroup, Environment, Policy
 from bot.render import render, render_text
 from bot.services.kernel.release_card import build_card
 from bot.services.releases.releases import History
-from storage.models import Approval, AuditEvent, Deployment, Release
+from storage.models import Approval, AuditEvent, Deployment, DeploymentRequest, Release
 
 HOSTILE = '<!channel> <@U0EVIL> <https://evil.example|click> & *bold* `code` " \\ {{ 7*7 }} ü 🚀'
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -71,6 +71,41 @@ def test_release_card_escapes_everything_and_is_valid() -> None:
     _valid(payload)
     _assert_inert(payload)
     assert "Approvals for prod* 1/1" in str(payload)
+
+
+def test_card_fragments_are_values_rendered_as_mrkdwn_at_the_edge() -> None:
+    groups = [ApprovalGroup(name="qa", members=["S0QA"], required=1), ApprovalGroup(name="sre", members=["S0SRE"])]
+    policy = Policy(environments=[Environment(name="dev"), Environment(name="prod", approval_groups=groups)])
+    decisions = [
+        Approval(team_id="T0TEAM", release_id=7, environment="prod", user_id="U0QA", decision="approve"),
+        Approval(team_id="T0TEAM", release_id=7, environment="prod", user_id="U0EVE", decision="reject"),
+    ]
+    deadline = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
+    rollback = DeploymentRequest(
+        team_id="T0TEAM", request_id="r1", release_id=7, service="payments", version="2.3.0", environment="prod",
+        action="rollback", deployer="webhook", requested_by="U0DAVE", deadline_at=deadline,
+    )  # fmt: skip
+    card = build_card(policy, _release(), decisions, [], {"S0QA": frozenset({"U0QA"})}, [rollback])
+    payload = render("release_card", card=card)
+    _valid(payload)
+    texts = [
+        element["text"] for block in payload["blocks"] if block["type"] == "context" for element in block["elements"]
+    ]
+    assert texts == [
+        "*Approvals for prod* 1/2: <@U0QA>\n• qa: 1/1 (<@U0QA>)\n• sre: 0/1 (—)\n⛔ Rejected by <@U0EVE>",
+        "▫️ dev → ⏳ prod",
+        "⏳ Rolling back *prod* to 2.3.0… asked by <@U0DAVE>; waiting for CI to report "
+        f"(until <!date^{int(deadline.timestamp())}^{{time}}|15:30 UTC>)",
+    ]
+    start, end = (int(datetime(2026, 12, 1, hour, tzinfo=UTC).timestamp()) for hour in (14, 16))
+    assert payload["blocks"][1]["fields"][3]["text"] == (
+        f"*Window*\n<!date^{start}^{{date_short_pretty}} {{time}}|2026-12-01 14:00 UTC> – "
+        f"<!date^{end}^{{time}}|16:00 UTC>"
+    )
+    unplanned = render(
+        "release_card", card=build_card(policy, _release(window_start=None, window_end=None), [], [], {})
+    )
+    assert unplanned["blocks"][1]["fields"][3]["text"] == "*Window*\nnot planned"
 
 
 @pytest.mark.parametrize(

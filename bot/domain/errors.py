@@ -62,10 +62,6 @@ class DomainError(Exception):
         return {"field": self.field} if self.field is not None else {}
 
     @property
-    def mrkdwn(self) -> str:
-        return self.text.mrkdwn()
-
-    @property
     def plain(self) -> str:
         return self.text.plain()
 

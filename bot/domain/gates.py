@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.domain.approval_policy import ApprovalState
 from bot.domain.errors import Refusal
 from bot.domain.lifecycle import UNDEPLOYABLE, Status
-from bot.domain.message import Message, SlackDate
+from bot.domain.message import Message, When
 from bot.domain.policy import Environment
 
 
@@ -141,7 +141,7 @@ def freeze_gate(facts: GateFacts) -> Refusal | None:
             env=env,
             label=freeze.label,
             reason=freeze.reason,
-            until=SlackDate(freeze.ends_at),
+            until=When(freeze.ends_at),
             ref=facts.ref,
         ),
         f"{env} is frozen",

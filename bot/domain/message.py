@@ -1,20 +1,19 @@
-"""Words for a person, with the values they name kept apart from the sentence, so that each edge renders them
-its own way: Slack gets mrkdwn with every value and the sentence escaped once; JSON answers and modal errors get
-plain text. Write the sentence as a `str.format` template and pass the values by name:
+"""Words for a person, with the values they name kept apart from the sentence. Nothing here knows Slack: each edge
+renders a message its own way, Slack as mrkdwn with every value and the sentence escaped once (`bot/slack_text.py`),
+JSON answers, modal errors and logs as plain text (`plain`). Write the sentence as a `str.format` template and pass
+the values by name:
 
-    Message("{ref} is live in {env}; next: `/release verify {ref} {env} passed`.", ref=ref, env="qa")
+    Message("{ref} is live in {env}; next: `/release verify {ref} {env} passed`.", ref=Strong(ref), env="qa")
 
-A value is plain text (escaped for Slack), a `Code` span, a `Mention`, a `SlackDate`, another `Message`, or a
-list of those (joined with ", ").
+A value is text, a number, a `Code` span, a `Mention`, a `When`, a `Strong` text, another `Message`, or a list of
+those (joined with ", ").
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from string import Formatter
 from typing import Union
-
-from bot.domain.mrkdwn import escape, mention
 
 
 @dataclass(frozen=True)
@@ -37,17 +36,25 @@ class Mention:
 
 
 @dataclass(frozen=True)
-class SlackDate:
-    """A moment, shown to each Slack reader in their own time zone (UTC in plain text)."""
+class When:
+    """A moment, shown to each reader in their own time zone where the surface can (UTC otherwise); `time_only`
+    when the day goes without saying (the end of a window, a deadline today)."""
 
     at: datetime
-    style: str = "{date_short_pretty} {time}"
+    time_only: bool = False
 
-    def fallback(self) -> str:
-        return self.at.strftime("%Y-%m-%d %H:%M UTC")
+    def utc(self) -> str:
+        return self.at.strftime("%H:%M UTC" if self.time_only else "%Y-%m-%d %H:%M UTC")
 
 
-Value = Union[str, int, float, Code, Mention, SlackDate, "Message", Sequence["Value"]]
+@dataclass(frozen=True)
+class Strong:
+    """What the reader's eye should land on: a release, an environment, an outcome."""
+
+    text: str
+
+
+Value = Union[str, int, float, Code, Mention, When, Strong, "Message", Sequence["Value"]]
 
 _FORMATTER = Formatter()
 
@@ -65,17 +72,19 @@ class Message:
         parts = {f"line{index}": item for index, item in enumerate(items)}
         return cls("\n".join(f"{bullet}{{{name}}}" for name in parts), **parts)
 
-    def mrkdwn(self) -> str:
-        return self._render(slack=True)
+    def parts(self) -> Iterator[tuple[str, Value | None]]:
+        """What renderers walk: the sentence's own words, each followed by the value it names (None at the end)."""
+        for literal, name, _spec, _conversion in _FORMATTER.parse(self.template):
+            yield literal, (None if name is None else self.values[name])
 
     def plain(self) -> str:
-        return self._render(slack=False)
+        return plain(self)
 
     def __str__(self) -> str:
-        return self.plain()
+        return plain(self)
 
     def __repr__(self) -> str:
-        return f"Message({self.plain()!r})"
+        return f"Message({plain(self)!r})"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Message) and (self.template, self.values) == (other.template, other.values)
@@ -83,29 +92,22 @@ class Message:
     def __hash__(self) -> int:
         return hash(self.template)
 
-    def _render(self, *, slack: bool) -> str:
-        out: list[str] = []
-        for literal, name, _spec, _conversion in _FORMATTER.parse(self.template):
-            out.append(escape(literal) if slack else literal)
-            if name is not None:
-                out.append(_value(self.values[name], slack=slack))
-        return "".join(out)
 
-
-def _value(value: Value, *, slack: bool) -> str:
+def plain(value: Value) -> str:
+    """Any value as plain text: what JSON answers, modal errors and logs carry (they need no markup)."""
     if isinstance(value, Message):
-        return value.mrkdwn() if slack else value.plain()
+        return "".join(literal + ("" if inner is None else plain(inner)) for literal, inner in value.parts())
     if isinstance(value, Code):
-        return "`" + (escape(value.shown()) if slack else value.shown()) + "`"
+        return "`" + value.shown() + "`"
     if isinstance(value, Mention):
-        return mention(value.entity_id) if slack else "@" + value.entity_id
-    if isinstance(value, SlackDate):
-        if not slack:
-            return value.fallback()
-        return f"<!date^{int(value.at.timestamp())}^{value.style}|{value.fallback()}>"
+        return "@" + value.entity_id
+    if isinstance(value, When):
+        return value.utc()
+    if isinstance(value, Strong):
+        return value.text
     if isinstance(value, str | int | float):
-        return escape(str(value)) if slack else str(value)
-    return ", ".join(_value(item, slack=slack) for item in value)
+        return str(value)
+    return ", ".join(plain(item) for item in value)
 
 
 def mentions(entity_ids: Iterable[str]) -> list[Value]:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Literal
 
 from bot.domain.freezes import FreezeWindow
-from bot.domain.mrkdwn import escape
+from bot.domain.message import Message, Strong, When
 
 
 @dataclass(frozen=True)
@@ -97,22 +97,28 @@ def by_release(found: Iterable[WindowConflict]) -> dict[int, list[WindowConflict
     return grouped
 
 
-def _when(moment: datetime) -> str:
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
-
-
-def describe(conflict: WindowConflict, release_id: int | None = None) -> str:
-    """One line of mrkdwn, from the point of view of `release_id` (or of the conflict's first window)."""
+def describe(conflict: WindowConflict, release_id: int | None = None) -> Message:
+    """One line, from the point of view of `release_id` (or of the conflict's first window)."""
     if conflict.other is not None:
         mine, theirs = conflict.window, conflict.other
         if release_id is not None and theirs.release_id == release_id:
             mine, theirs = theirs, mine
-        return (
-            f"*{mine.ref}* overlaps *{theirs.ref}* in {mine.environment} ({_when(theirs.start)} – {_when(theirs.end)})"
+        return Message(
+            "{mine} overlaps {theirs} in {environment} ({start} – {end})",
+            mine=Strong(mine.ref),
+            theirs=Strong(theirs.ref),
+            environment=mine.environment,
+            start=When(theirs.start),
+            end=When(theirs.end),
         )
     freeze = conflict.freeze
     assert freeze is not None
-    return (
-        f"*{conflict.window.ref}* falls in {freeze.label} of {conflict.window.environment} "
-        f"({escape(freeze.reason)}, {_when(freeze.start)} – {_when(freeze.end)})"
+    return Message(
+        "{ref} falls in {label} of {environment} ({reason}, {start} – {end})",
+        ref=Strong(conflict.window.ref),
+        label=freeze.label,
+        environment=conflict.window.environment,
+        reason=freeze.reason,
+        start=When(freeze.start),
+        end=When(freeze.end),
     )

@@ -7,6 +7,7 @@ from bot.domain.approval_policy import add_author, authors_of, evaluate
 from bot.domain.errors import NotAllowed
 from bot.domain.permissions import Permission
 from bot.domain.policy import ApprovalGroup, Environment, Members, Policy
+from bot.slack_text import mrkdwn
 
 PROD = Environment(name="prod", approvals=2, approvers=["U0BOB", "U0CAROL", "S0RELMGR"])
 GROUPED = Environment(
@@ -57,8 +58,8 @@ def test_proposer_never_counts_even_if_listed() -> None:
 def test_outsider_refused_with_who_can() -> None:
     with pytest.raises(NotAllowed) as caught:
         check_may_approve(PROD, user_id="U0EVE", proposer_id="U0ALICE")
-    assert "<@U0BOB>" in caught.value.mrkdwn
-    assert "<!subteam^S0RELMGR>" in caught.value.mrkdwn
+    assert "<@U0BOB>" in mrkdwn(caught.value.text)
+    assert "<!subteam^S0RELMGR>" in mrkdwn(caught.value.text)
 
 
 def test_group_member_via_user_group_may_approve() -> None:
@@ -86,7 +87,7 @@ def test_no_scope_author_approves_nor_counts() -> None:
     for user in ("U0BOB", "U0CAROL"):
         with pytest.raises(NotAllowed, match="You changed the scope of p@1") as caught:
             check_may_approve(PROD, user_id=user, proposer_id="U0ALICE", scope_authors=authors)
-        assert "<@U0BOB>, <@U0CAROL>" in caught.value.mrkdwn  # who may (the rule, not the people it bars)
+        assert "<@U0BOB>, <@U0CAROL>" in mrkdwn(caught.value.text)  # who may (the rule, not the people it bars)
     check_may_approve(PROD, user_id="U0RM", proposer_id="U0ALICE", scope_authors=authors)
     state = evaluate(
         PROD, approvals=["U0BOB", "U0CAROL", "U0RM"], proposer_id="U0ALICE", scope_authors=authors, members=MEMBERS

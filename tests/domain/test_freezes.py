@@ -11,6 +11,7 @@ from bot.domain.freezes import FreezeWindow, parse_every, wall_to_utc, weekly_oc
 from bot.domain.gates import GateFacts, freeze_gate
 from bot.domain.lifecycle import Status
 from bot.domain.policy import Environment, parse_policy
+from bot.slack_text import mrkdwn
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -179,19 +180,19 @@ def test_gate_refuses_naming_the_freeze_and_its_end() -> None:
     refusal = freeze_gate(_facts([ONE_OFF]))
     assert refusal is not None
     assert refusal.gate == "freeze"
-    assert "freeze #12" in refusal.message.mrkdwn()
-    assert "quarter close" in refusal.message.mrkdwn()
-    assert "&lt;!channel&gt;" in refusal.message.mrkdwn()
-    assert "<!channel>" not in refusal.message.mrkdwn()
-    assert f"<!date^{int(ONE_OFF.end.timestamp())}^" in refusal.message.mrkdwn()
-    assert "--override" in refusal.message.mrkdwn()
+    assert "freeze #12" in mrkdwn(refusal.message)
+    assert "quarter close" in mrkdwn(refusal.message)
+    assert "&lt;!channel&gt;" in mrkdwn(refusal.message)
+    assert "<!channel>" not in mrkdwn(refusal.message)
+    assert f"<!date^{int(ONE_OFF.end.timestamp())}^" in mrkdwn(refusal.message)
+    assert "--override" in mrkdwn(refusal.message)
 
 
 def test_gate_lets_a_release_manager_override_and_no_one_else() -> None:
     assert freeze_gate(_facts([ONE_OFF], override="hotfix", manager=True)) is None
     refusal = freeze_gate(_facts([ONE_OFF], override="hotfix", manager=False))
     assert refusal is not None
-    assert "only a release manager" in refusal.message.mrkdwn()
+    assert "only a release manager" in mrkdwn(refusal.message)
     assert freeze_gate(_facts([])) is None
 
 

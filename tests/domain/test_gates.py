@@ -19,6 +19,7 @@ from bot.domain.gates import (
 )
 from bot.domain.lifecycle import Status
 from bot.domain.policy import Environment
+from bot.slack_text import mrkdwn
 
 PROD = Environment(name="prod", approvals=2, approvers=["U0BOB", "U0CAROL"])
 QA = Environment(name="qa", regression_required=True)
@@ -48,7 +49,7 @@ def test_status_gate_refuses_dead_releases(status: Status) -> None:
     refusal = status_gate(facts(status=status))
     assert refusal is not None
     assert refusal.gate == "status"
-    assert f"is {status.label}" in refusal.message.mrkdwn()
+    assert f"is {status.label}" in mrkdwn(refusal.message)
 
 
 @pytest.mark.parametrize("status", [Status.PROPOSED, Status.APPROVED, Status.IN_PROGRESS, Status.RELEASED])
@@ -59,8 +60,8 @@ def test_status_gate_lets_live_releases_through(status: Status) -> None:
 def test_pipeline_gate_names_the_previous_environment_and_the_command() -> None:
     refusal = pipeline_gate(facts(deployed_to_previous=False))
     assert refusal is not None
-    assert "not been deployed to qa" in refusal.message.mrkdwn()
-    assert "`/release deploy payments@2.5.0 qa`" in refusal.message.mrkdwn()
+    assert "not been deployed to qa" in mrkdwn(refusal.message)
+    assert "`/release deploy payments@2.5.0 qa`" in mrkdwn(refusal.message)
 
 
 def test_pipeline_gate_ignores_the_first_environment() -> None:
@@ -71,8 +72,8 @@ def test_approvals_gate_counts_and_says_how_to_approve() -> None:
     short = ApprovalState(environment="prod", required=2, approved_by=("U0BOB",))
     refusal = approvals_gate(facts(approvals=short))
     assert refusal is not None
-    assert "1/2 approvals for prod" in refusal.message.mrkdwn()
-    assert "`/release approve payments@2.5.0`" in refusal.message.mrkdwn()
+    assert "1/2 approvals for prod" in mrkdwn(refusal.message)
+    assert "`/release approve payments@2.5.0`" in mrkdwn(refusal.message)
 
 
 def test_approvals_gate_names_short_groups() -> None:
@@ -84,15 +85,15 @@ def test_approvals_gate_names_short_groups() -> None:
     )
     refusal = approvals_gate(facts(approvals=state))
     assert refusal is not None
-    assert "security 0/1" in refusal.message.mrkdwn()
-    assert "sre" not in refusal.message.mrkdwn()
+    assert "security 0/1" in mrkdwn(refusal.message)
+    assert "sre" not in mrkdwn(refusal.message)
 
 
 def test_approvals_gate_refuses_a_rejection() -> None:
     state = ApprovalState(environment="prod", required=2, approved_by=("U0BOB", "U0CAROL"), rejected_by=("U0DAVE",))
     refusal = approvals_gate(facts(approvals=state))
     assert refusal is not None
-    assert "rejected" in refusal.message.mrkdwn()
+    assert "rejected" in mrkdwn(refusal.message)
 
 
 def test_approvals_gate_passes_environments_without_approvals() -> None:
@@ -102,17 +103,17 @@ def test_approvals_gate_passes_environments_without_approvals() -> None:
 def test_regression_gate_asks_for_a_passed_sign_off() -> None:
     refusal = regression_gate(facts(regression_passed_in_previous=False))
     assert refusal is not None
-    assert "needs a passed regression sign-off in qa before prod" in refusal.message.mrkdwn()
-    assert "`/release verify payments@2.5.0 qa passed`" in refusal.message.mrkdwn()
-    assert "failed" not in refusal.message.mrkdwn()
+    assert "needs a passed regression sign-off in qa before prod" in mrkdwn(refusal.message)
+    assert "`/release verify payments@2.5.0 qa passed`" in mrkdwn(refusal.message)
+    assert "failed" not in mrkdwn(refusal.message)
 
 
 def test_regression_gate_quotes_the_failed_sign_off_escaped() -> None:
     refusal = regression_gate(facts(regression_passed_in_previous=False, regression_failed_note="login <!here> broken"))
     assert refusal is not None
-    assert "The latest sign-off in qa failed" in refusal.message.mrkdwn()
-    assert "&lt;!here&gt;" in refusal.message.mrkdwn()
-    assert "<!here>" not in refusal.message.mrkdwn()
+    assert "The latest sign-off in qa failed" in mrkdwn(refusal.message)
+    assert "&lt;!here&gt;" in mrkdwn(refusal.message)
+    assert "<!here>" not in mrkdwn(refusal.message)
 
 
 def test_regression_gate_ignores_environments_that_do_not_require_it() -> None:
@@ -123,9 +124,9 @@ def test_freeze_gate_refuses_and_offers_the_override() -> None:
     refusal = freeze_gate(facts(freezes=[FREEZE]))
     assert refusal is not None
     assert refusal.gate == "freeze"
-    assert "prod is frozen" in refusal.message.mrkdwn()
-    assert "--override &lt;reason&gt;" in refusal.message.mrkdwn()
-    assert "&lt;closing&gt;" in refusal.message.mrkdwn()
+    assert "prod is frozen" in mrkdwn(refusal.message)
+    assert "--override &lt;reason&gt;" in mrkdwn(refusal.message)
+    assert "&lt;closing&gt;" in mrkdwn(refusal.message)
 
 
 def test_freeze_gate_lets_a_release_manager_override() -> None:
@@ -135,7 +136,7 @@ def test_freeze_gate_lets_a_release_manager_override() -> None:
 def test_freeze_gate_refuses_an_override_by_someone_else() -> None:
     refusal = freeze_gate(facts(freezes=[FREEZE], override_reason="hotfix", actor_is_release_manager=False))
     assert refusal is not None
-    assert "only a release manager" in refusal.message.mrkdwn()
+    assert "only a release manager" in mrkdwn(refusal.message)
 
 
 def test_evaluate_reports_every_refusal_in_gate_order() -> None:

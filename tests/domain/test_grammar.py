@@ -14,6 +14,7 @@ from bot.domain.grammar.registry import Help
 from bot.domain.grammar.releases import Cancel, History, ListReleases, Propose, Show
 from bot.domain.grammar.reviews import ActionAdd, ActionDone, ListActions, ReviewCommand
 from bot.domain.validation import ReleaseRef
+from bot.slack_text import mrkdwn
 
 REF = ReleaseRef("payments", "2.4.0")
 
@@ -122,14 +123,14 @@ def test_parses(text: str, expected: Command) -> None:
 def test_errors_name_the_problem_and_the_usage(text: str, says: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         grammar.parse(text)
-    assert says in caught.value.mrkdwn
+    assert says in mrkdwn(caught.value.text)
 
 
 def test_user_text_in_errors_is_escaped() -> None:
     with pytest.raises(InvalidInput) as caught:
         grammar.parse("show <!channel>")
-    assert "<!channel>" not in caught.value.mrkdwn
-    assert "&lt;!channel&gt;" in caught.value.mrkdwn
+    assert "<!channel>" not in mrkdwn(caught.value.text)
+    assert "&lt;!channel&gt;" in mrkdwn(caught.value.text)
 
 
 @settings(max_examples=300, deadline=None)
@@ -137,7 +138,7 @@ def test_user_text_in_errors_is_escaped() -> None:
 def test_any_text_parses_or_raises_a_domain_error(text: str) -> None:
     outcome = parse_or_refusal(text)
     if isinstance(outcome, DomainError):
-        assert outcome.mrkdwn
+        assert mrkdwn(outcome.text)
     else:
         assert outcome is not None
 
@@ -150,7 +151,7 @@ def test_any_text_parses_or_raises_a_domain_error(text: str) -> None:
 def test_known_verbs_with_random_arguments(verb: str, words: list[str]) -> None:
     outcome = parse_or_refusal(" ".join([verb, *words]))
     if isinstance(outcome, DomainError):
-        assert outcome.mrkdwn
+        assert mrkdwn(outcome.text)
 
 
 @pytest.mark.parametrize(

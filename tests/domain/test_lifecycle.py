@@ -7,6 +7,7 @@ import pytest
 
 from bot.domain.errors import InvalidTransition
 from bot.domain.lifecycle import TRANSITIONS, UNDEPLOYABLE, Event, Status, can, next_status
+from bot.slack_text import mrkdwn
 
 S, E = Status, Event
 
@@ -52,7 +53,7 @@ def test_every_status_and_event(status: Status, event: Event) -> None:
     else:
         with pytest.raises(InvalidTransition) as refused:
             next_status(status, event, ref="payments@2.4.0")
-        assert f"payments@2.4.0 is {status.label}" in refused.value.mrkdwn
+        assert f"payments@2.4.0 is {status.label}" in mrkdwn(refused.value.text)
 
 
 def test_table_has_no_pairs_beyond_the_expected_ones() -> None:

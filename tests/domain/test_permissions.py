@@ -8,6 +8,7 @@ from bot.domain import permissions
 from bot.domain.errors import NotAllowed
 from bot.domain.permissions import PER_ENVIRONMENT, Permission, Refused, Who
 from bot.domain.policy import Members, parse_policy
+from bot.slack_text import mrkdwn
 
 POLICY = parse_policy(
     """
@@ -156,7 +157,7 @@ def test_a_refusal_names_the_rule_and_who_may_act() -> None:
     assert prod is not None
     with pytest.raises(NotAllowed) as caught:
         permissions.check(POLICY, prod, Permission.ROLL_BACK, user_id="U0BOB", members=MEMBERS)
-    assert caught.value.mrkdwn == (
+    assert mrkdwn(caught.value.text) == (
         "Only deployers of prod (<@U0DAVE>, <!subteam^S0ONCALL>) or release managers (<@U0RM>, <!subteam^S0RELMGR>) "
         "may roll back prod."
     )

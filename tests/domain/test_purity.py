@@ -20,6 +20,8 @@ FORBIDDEN = (
     "bot.services",
     "bot.notify",
     "jinja2",
+    "bot.slack_text",  # mrkdwn is the Slack edge's: the domain's messages hold values
+    "bot.render",
 )
 
 

@@ -11,6 +11,7 @@ from bot.domain.review import (
     group_replies,
     segments,
 )
+from bot.slack_text import mrkdwn
 
 PROMPTS = ["What went well?", "What did not go well?", "What should we change next time?"]
 
@@ -60,7 +61,7 @@ def test_action_items_have_room_up_to_fifty_a_review_and_ten_an_owner() -> None:
     assert full.value.field is None
     with pytest.raises(Conflict) as owned:
         check_room("p@1", open_items=12, owner_id="U0DAVE", owned=MAX_OPEN_PER_OWNER)
-    assert owned.value.mrkdwn.startswith("<@U0DAVE> owns 10 open action items on p@1, the most one person may")
-    assert "`/release action done &lt;id&gt;`" in owned.value.mrkdwn
+    assert mrkdwn(owned.value.text).startswith("<@U0DAVE> owns 10 open action items on p@1, the most one person may")
+    assert "`/release action done &lt;id&gt;`" in mrkdwn(owned.value.text)
     assert owned.value.field == "owner"  # the modal shows it under the owner
     check_room("p@1", open_items=12, owned=MAX_OPEN_PER_OWNER)  # no owner named: only the review's limit

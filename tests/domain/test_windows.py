@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.domain.freezes import FreezeWindow
 from bot.domain.windows import PlannedWindow, by_release, conflicts, conflicts_of, describe
+from bot.slack_text import mrkdwn
 
 T0 = datetime(2026, 6, 1, 10, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -29,8 +30,8 @@ def test_a_window_in_a_freeze_of_its_environment_is_flagged() -> None:
     dev_only = FreezeWindow(frozenset({"dev"}), T0 - H, T0 + 10 * H, "dev freeze", 7)
     found = conflicts([window(1, T0)], [weekend, dev_only])
     assert [(x.kind, x.freeze) for x in found] == [("freeze", weekend)]
-    assert "policy freeze" in describe(found[0])
-    assert "weekend" in describe(found[0])
+    assert "policy freeze" in mrkdwn(describe(found[0]))
+    assert "weekend" in mrkdwn(describe(found[0]))
 
 
 def test_conflicts_of_one_window_name_the_other_release() -> None:
@@ -38,7 +39,7 @@ def test_conflicts_of_one_window_name_the_other_release() -> None:
     frozen = FreezeWindow(frozenset({"prod"}), T0, T0 + H, "close <b>", 4)
     found = conflicts_of(mine, [mine, theirs], [frozen])
     assert [x.kind for x in found] == ["overlap", "freeze"]
-    assert describe(found[0], 1).startswith("*svc1@1.0.0* overlaps *svc2@1.0.0*")
-    assert describe(found[0], 2).startswith("*svc2@1.0.0* overlaps *svc1@1.0.0*")
-    assert "freeze #4" in describe(found[1])
-    assert "&lt;b&gt;" in describe(found[1])
+    assert mrkdwn(describe(found[0], 1)).startswith("*svc1@1.0.0* overlaps *svc2@1.0.0*")
+    assert mrkdwn(describe(found[0], 2)).startswith("*svc2@1.0.0* overlaps *svc1@1.0.0*")
+    assert "freeze #4" in mrkdwn(describe(found[1]))
+    assert "&lt;b&gt;" in mrkdwn(describe(found[1]))

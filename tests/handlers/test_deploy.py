@@ -137,6 +137,26 @@ async def test_rollback_restores_the_previous_version_and_tells_stakeholders(
     assert "payments@2.5.0 is rolled back, so it cannot be deployed" in refused
 
 
+async def test_answers_show_the_release_environment_and_outcome_in_bold(harness: Harness) -> None:
+    await propose_and_approve(harness, "payments@2.4.0", summary="Saved cards")
+    for env in ("dev", "qa"):
+        await harness.command_answer(f"deploy payments@2.4.0 {env}", user=PROPOSER)
+    await propose_and_approve(harness, "payments@2.5.0")
+
+    deployed = await harness.command_answer("deploy payments@2.5.0 dev", user=PROPOSER)
+    assert "Recorded: *payments@2.5.0* is live in *dev*. " in deployed
+    await harness.command_answer("deploy payments@2.5.0 qa", user=PROPOSER)
+    verified = await harness.command_answer("verify payments@2.5.0 qa failed flaky", user="U0QA")
+    assert "Recorded: regression in *qa* *failed* for *payments@2.5.0*. Promotion to prod is blocked" in verified
+    rolled_back = await harness.command_answer("rollback payments qa flaky", user=RELEASE_MANAGER)
+    assert "Rolled back *qa*: payments 2.5.0 → *2.4.0*. payments@2.5.0 is marked rolled back" in rolled_back
+
+    assert "Proposed" in await harness.command_answer("propose payments 2.6.0 Coupons", user=PROPOSER)
+    edited = await harness.command_answer("edit payments@2.6.0 summary Coupons at checkout", user=PROPOSER)
+    assert "Updated *payments@2.6.0*." in edited
+    assert "Cancelled *payments@2.6.0* (cancelled)." in await harness.command_answer("cancel payments@2.6.0")
+
+
 async def test_rollback_with_no_earlier_version_is_refused(harness: Harness, database_url: str) -> None:
     await propose_and_approve(harness, "payments@2.5.0")
     await harness.command_answer("deploy payments@2.5.0 dev", user=PROPOSER)

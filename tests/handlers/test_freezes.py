@@ -11,6 +11,7 @@ from bot.domain.policy import Policy
 from bot.services.change.freeze_lookup import active_freezes
 from bot.services.kernel.context import ServiceContext
 from bot.settings import Settings
+from bot.slack_text import mrkdwn
 from storage.db import Database
 from tests.conftest import POLICY
 from tests.fakes.slack_api import Call
@@ -100,11 +101,11 @@ async def test_one_off_freeze_is_announced_listed_found_and_refused_by_the_gate(
 
     refusals = evaluate(gate_facts(policy, [one_off]))  # the weekend freeze may be on too, by the wall clock
     assert [r.gate for r in refusals] == ["freeze"]
-    assert "prod is frozen" in refusals[0].message.mrkdwn()
-    assert "quarter close" in refusals[0].message.mrkdwn()
+    assert "prod is frozen" in mrkdwn(refusals[0].message)
+    assert "quarter close" in mrkdwn(refusals[0].message)
     assert evaluate(gate_facts(policy, found, override="hotfix", manager=True)) == []
     (refused,) = evaluate(gate_facts(policy, [one_off], override="hotfix", manager=False))
-    assert "only a release manager may override" in refused.message.mrkdwn()
+    assert "only a release manager may override" in mrkdwn(refused.message)
 
     lifted = await harness.command_answer("unfreeze 1", user="U0RM")
     assert "Lifted freeze #1" in lifted
@@ -130,8 +131,8 @@ async def test_recurring_weekend_freeze_is_found_and_refused(
     assert weekend.reason == "weekend"
     assert weekend.ends_at == datetime(2026, 6, 15, 6, tzinfo=UTC)
     (refusal,) = evaluate(gate_facts(policy, found))
-    assert "weekend" in refusal.message.mrkdwn()
-    assert str(int(weekend.ends_at.timestamp())) in refusal.message.mrkdwn()
+    assert "weekend" in mrkdwn(refusal.message)
+    assert str(int(weekend.ends_at.timestamp())) in mrkdwn(refusal.message)
 
 
 async def test_freeze_input_errors_name_the_fix(harness: Harness) -> None:

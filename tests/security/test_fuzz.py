@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from bot.domain import grammar
 from bot.domain.errors import DomainError
 from bot.ids import ActionId, BlockId, CallbackId
+from bot.slack_text import mrkdwn
 from tests.domain.test_grammar import command_types, parse_or_refusal
 from tests.harness import Harness
 
@@ -27,9 +28,9 @@ COMMAND_TYPES = tuple(kind for kind in command_types() if dataclasses.is_datacla
 def test_parse_returns_a_command_or_refuses_with_a_domain_error(text: str) -> None:
     parsed = parse_or_refusal(text)
     if isinstance(parsed, DomainError):
-        assert parsed.mrkdwn.strip()
+        assert mrkdwn(parsed.text).strip()
         for token in ("<!channel>", "<!here>", "<@U123>", "<https://evil"):
-            assert token not in parsed.mrkdwn, "user text is echoed escaped"
+            assert token not in mrkdwn(parsed.text), "user text is echoed escaped"
     else:
         assert isinstance(parsed, COMMAND_TYPES)
 

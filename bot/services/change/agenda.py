@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import windows as rules
 from bot.domain.freezes import FreezeWindow
+from bot.domain.message import Message
 from bot.domain.windows import PlannedWindow
 from bot.services.change.conflicts import planned_windows_between
 from bot.services.change.freeze_lookup import windows_between
@@ -20,7 +21,7 @@ class AgendaItem:
     end: datetime
     window: PlannedWindow | None = None
     freeze: FreezeWindow | None = None
-    conflicts: Sequence[str] = ()
+    conflicts: Sequence[Message] = ()
 
 
 @dataclass(frozen=True)

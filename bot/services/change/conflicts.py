@@ -10,6 +10,7 @@ from bot.domain import windows as rules
 from bot.domain.change import Audit, post
 from bot.domain.freezes import FreezeWindow
 from bot.domain.lifecycle import OPEN, Status
+from bot.domain.message import Message
 from bot.domain.windows import PlannedWindow, WindowConflict
 from bot.services.change.freeze_lookup import windows_between
 from bot.services.kernel import release_state
@@ -90,8 +91,8 @@ async def announce_conflicts(session: AsyncSession, ctx: ServiceContext, release
     return found
 
 
-async def conflict_lines(ctx: ServiceContext, actor: Actor, release: Release) -> list[str]:
-    """The conflicts of one release as lines of mrkdwn, read afresh (for the proposer's answer)."""
+async def conflict_lines(ctx: ServiceContext, actor: Actor, release: Release) -> list[Message]:
+    """The conflicts of one release, one line each, read afresh (for the proposer's answer)."""
     async with ctx.db.read() as session:
         found = await conflicts_for_release(session, ctx, release)
     return [rules.describe(conflict, release.pk) for conflict in found]

@@ -8,6 +8,7 @@ from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.errors import InvalidInput
 from bot.domain.grammar import change as commands
 from bot.domain.lifecycle import Act, require
+from bot.domain.message import Message
 from bot.domain.permissions import Permission
 from bot.domain.policy import DEFAULT_WINDOW
 from bot.domain.scope import LABELS
@@ -25,7 +26,7 @@ PAST_GRACE = timedelta(minutes=5)  # `now` typed a moment ago is not "in the pas
 class Scheduled:
     release: Release
     changed: bool
-    conflicts: list[str]
+    conflicts: list[Message]
     approvals_reset: list[str]
 
 

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain import outgoing
 from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.errors import Conflict
-from bot.domain.message import Code, Mention, Message, SlackDate
+from bot.domain.message import Code, Mention, Message, Strong, When
 from bot.domain.pipeline import Action, JobKind, OutboxKind, RequestStatus
 from bot.domain.policy import Deployer, Environment, Members
 from bot.render import render, render_text
@@ -89,7 +89,7 @@ async def refuse_if_busy(
             env=env.name,
             id=Code(busy.request_id[:12]),
             who=Mention(busy.requested_by),
-            deadline=SlackDate(busy.deadline_at),
+            deadline=When(busy.deadline_at),
         )
 
 
@@ -187,16 +187,16 @@ async def _open(
 
 def requested_message(release: Release, row: DeploymentRequest, deployer: Deployer) -> Message:
     who = "CI" if deployer.webhook else Message("the GitHub workflow {workflow}", workflow=Code(deployer.workflow[2]))
-    verb = "roll back *{env}* to {version}" if row.action == Action.ROLLBACK else "deploy *{ref}* to *{env}*"
+    verb = "roll back {env} to {version}" if row.action == Action.ROLLBACK else "deploy {ref} to {env}"
     return Message(
         "Requested: {who} will " + verb + " (request {id}). The release shows it as deploying until CI reports; "
         "if nothing is heard by {deadline}, it is marked timed out and you are told.",
         who=who,
-        env=row.environment,
+        env=Strong(row.environment),
         version=row.version,
-        ref=release.ref,
+        ref=Strong(release.ref),
         id=Code(row.request_id[:12]),
-        deadline=SlackDate(row.deadline_at),
+        deadline=When(row.deadline_at),
     )
 
 

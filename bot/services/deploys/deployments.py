@@ -20,7 +20,7 @@ from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.errors import Conflict, GateBlocked, InvalidInput, NotFound
 from bot.domain.gates import GateFacts, evaluate
 from bot.domain.lifecycle import Event
-from bot.domain.message import Code, Message
+from bot.domain.message import Code, Message, Strong
 from bot.domain.pipeline import Action
 from bot.domain.policy import Environment, Members, Policy
 from bot.domain.validation import ReleaseRef, is_number
@@ -215,9 +215,9 @@ def _recorded(
     elif used_override:
         note = "\nYour freeze override is in the audit history and stakeholders were told."
     return Message(
-        "Recorded: *{ref}* is live in *{env}*. {next}{note}",
-        ref=release.ref,
-        env=env.name,
+        "Recorded: {ref} is live in {env}. {next}{note}",
+        ref=Strong(release.ref),
+        env=Strong(env.name),
         next=next_step(policy, release, env),
         note=note,
     )

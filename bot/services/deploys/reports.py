@@ -29,6 +29,7 @@ from bot.services.deploys.deployments import (
     record,
 )
 from bot.services.kernel.context import ServiceContext
+from bot.slack_text import mrkdwn
 from storage.models import Deployment, DeploymentRequest, Release
 from storage.repositories import audit
 from storage.repositories import deploy_requests as requests_repo
@@ -121,7 +122,7 @@ async def _passed_gates(
     blocked = evaluate(facts)
     if blocked and not env.ci_may_bypass_gates:
         raise GateBlocked(release.ref, env.name, blocked)
-    return tuple(refusal.message.mrkdwn() for refusal in blocked)
+    return tuple(mrkdwn(refusal.message) for refusal in blocked)  # as the thread shows them
 
 
 async def _request_of(session: AsyncSession, report: CiReport, env: Environment) -> DeploymentRequest | None:

@@ -15,7 +15,7 @@ from bot.domain import permissions
 from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.errors import Conflict, InvalidTransition, NotFound
 from bot.domain.lifecycle import Event
-from bot.domain.message import Message
+from bot.domain.message import Message, Strong
 from bot.domain.pipeline import Action, RequestStatus
 from bot.domain.policy import Environment, Members
 from bot.domain.validation import MAX_REASON, check_service, check_text
@@ -87,11 +87,11 @@ async def rollback(
         return requested
     ctx.kick()
     message = Message(
-        "Rolled back *{env}*: {service} {live} → *{restored}*. {ref} is marked rolled back and stakeholders were told.",
-        env=env.name,
+        "Rolled back {env}: {service} {live} → {restored}. {ref} is marked rolled back and stakeholders were told.",
+        env=Strong(env.name),
         service=service,
         live=live.version,
-        restored=restored.version,
+        restored=Strong(restored.version),
         ref=release.ref,
     )
     return RollbackOutcome(release, restored, message)

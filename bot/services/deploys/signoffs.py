@@ -10,7 +10,7 @@ from bot.domain import permissions
 from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.errors import InvalidTransition
 from bot.domain.lifecycle import Act, require
-from bot.domain.message import Message
+from bot.domain.message import Message, Strong
 from bot.domain.permissions import Permission
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
 from bot.services.deploys.deployments import environment_or_refuse
@@ -97,9 +97,9 @@ def _recorded(ref: str, env: str, passed: bool, next_env: str | None) -> Message
     elif next_env:
         follow = Message(" Promotion to {env} is blocked until a later sign-off passes.", env=next_env)
     return Message(
-        "Recorded: regression in *{env}* *{outcome}* for *{ref}*.{follow}",
-        env=env,
-        outcome="passed" if passed else "failed",
-        ref=ref,
+        "Recorded: regression in {env} {outcome} for {ref}.{follow}",
+        env=Strong(env),
+        outcome=Strong("passed" if passed else "failed"),
+        ref=Strong(ref),
         follow=follow,
     )

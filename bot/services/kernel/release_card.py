@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain import approval_policy, commits
 from bot.domain.approval_policy import ApprovalState, Decision, Members
 from bot.domain.lifecycle import OPEN, Status
-from bot.domain.mrkdwn import mention
+from bot.domain.message import Mention, Message, Strong, When, mentions
 from bot.domain.policy import Policy
 from bot.ids import ActionId
 from bot.render import render, render_text
@@ -47,11 +47,11 @@ class CardView:
     release: Release
     status_label: str
     emoji: str
-    window_text: str
-    approvals: list[str]
+    window: Message
+    approvals: list[Message]
     pipeline_text: str
     buttons: list[Button]
-    deploying: list[str] = field(default_factory=list)  # "Deploying to prod…" lines (safe mrkdwn)
+    deploying: list[Message] = field(default_factory=list)  # "Deploying to prod…" lines
     commit_url: str | None = None  # the commit's page, when the release has a commit and a repository
 
 
@@ -63,17 +63,26 @@ def commit_url(policy: Policy, api_url: str, release: Release) -> str | None:
     return commits.commit_url(api_url, settings.github_repository, release.commit_sha)
 
 
-def approval_line(state: ApprovalState) -> str:
-    who = ", ".join(mention(user) for user in state.approved_by) or "nobody yet"
-    line = f"*Approvals for {state.environment}* {min(len(state.approved_by), state.required)}/{state.required}: {who}"
-    if state.met:
-        line += " · approved"
-    for group in state.groups:
-        filled = ", ".join(mention(user) for user in group.filled_by) or "—"
-        line += f"\n• {group.name}: {min(len(group.filled_by), group.required)}/{group.required} ({filled})"
-    if state.rejected_by:
-        line += "\n⛔ Rejected by " + ", ".join(mention(user) for user in state.rejected_by)
-    return line
+def approval_line(state: ApprovalState) -> Message:
+    head = Message(
+        "{title} {have}/{required}: {who}" + (" · approved" if state.met else ""),
+        title=Strong(f"Approvals for {state.environment}"),
+        have=min(len(state.approved_by), state.required),
+        required=state.required,
+        who=mentions(state.approved_by) or "nobody yet",
+    )
+    groups = [
+        Message(
+            "• {name}: {have}/{required} ({who})",
+            name=group.name,
+            have=min(len(group.filled_by), group.required),
+            required=group.required,
+            who=mentions(group.filled_by) or "—",
+        )
+        for group in state.groups
+    ]
+    rejected = [Message("⛔ Rejected by {who}", who=mentions(state.rejected_by))] if state.rejected_by else []
+    return Message.lines([head, *groups, *rejected])
 
 
 def deployed_environments(deployments: Sequence[Deployment]) -> dict[str, Deployment]:
@@ -141,18 +150,11 @@ def build_card(
         target = next_environment(policy, deployed)
         if target and target not in {request.environment for request in requests}:
             buttons.append(Button(ActionId.DEPLOY_NEXT, f"Deploy to {target}", f"{release.id}:{target}"))
-    window = "not planned"
-    if release.window_start:
-        start = int(release.window_start.timestamp())
-        window = f"<!date^{start}^{{date_short_pretty}} {{time}}|{release.window_start:%Y-%m-%d %H:%M} UTC>"
-        if release.window_end:
-            end = int(release.window_end.timestamp())
-            window += f" – <!date^{end}^{{time}}|{release.window_end:%H:%M} UTC>"
     return CardView(
         release=release,
         status_label=status.label,
         emoji=EMOJI[status],
-        window_text=window,
+        window=window_line(release),
         approvals=[approval_line(state) for state in states],
         pipeline_text=pipeline_line(policy, deployed, (request.environment for request in requests)),
         buttons=buttons,
@@ -161,15 +163,28 @@ def build_card(
     )
 
 
-def deploying_line(request: DeploymentRequest) -> str:
+def window_line(release: Release) -> Message:
+    if release.window_start is None:
+        return Message("not planned")
+    if release.window_end is None:
+        return Message("{start}", start=When(release.window_start))
+    return Message("{start} – {end}", start=When(release.window_start), end=When(release.window_end, time_only=True))
+
+
+def deploying_line(request: DeploymentRequest) -> Message:
     verb = (
-        f"Rolling back *{request.environment}* to {request.version}"
+        Message(
+            "Rolling back {environment} to {version}", environment=Strong(request.environment), version=request.version
+        )
         if request.action == "rollback"
-        else (f"Deploying to *{request.environment}*")
+        else Message("Deploying to {environment}", environment=Strong(request.environment))
     )
-    deadline = int(request.deadline_at.timestamp())
-    until = f"<!date^{deadline}^{{time}}|{request.deadline_at:%H:%M} UTC>"
-    return f"⏳ {verb}… asked by {mention(request.requested_by)}; waiting for CI to report (until {until})"
+    return Message(
+        "⏳ {verb}… asked by {who}; waiting for CI to report (until {until})",
+        verb=verb,
+        who=Mention(request.requested_by),
+        until=When(request.deadline_at, time_only=True),
+    )
 
 
 async def refresh(
