@@ -31,6 +31,9 @@ def strings(source: str) -> Iterator[tuple[int, str]]:
         and isinstance(node.body[0], ast.Expr)
         and isinstance(node.body[0].value, ast.Constant)
     }  # docstrings may name the syntax they are about
+    for node in ast.walk(tree):  # a command's examples are what people type: Slack's own form of a mention
+        if isinstance(node, ast.keyword) and node.arg == "examples":
+            skip.update(id(inner) for inner in ast.walk(node.value))
     for node in ast.walk(tree):
         if isinstance(node, ast.JoinedStr):
             skip.update(id(value) for value in node.values)
