@@ -101,7 +101,7 @@ class Runtime:
             code=self.github,
             kick=self._kick,
         )
-        self.in_flight = InFlight(capacity=settings.shipmate_max_in_flight)
+        self.in_flight = InFlight(capacity=settings.shipmate_max_in_flight, max_lag=settings.shipmate_max_loop_lag)
         self.bolt = build_bolt_app(
             settings, self.services, self.client, self.in_flight, mode=mode, metrics=self.metrics
         )

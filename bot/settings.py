@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         description='Seconds a command or click may work before the ack; past them Slack gets "Working on it…" '
         "and the answer follows on response_url (Slack gives up on an ack after 3 s).",
     )
+    shipmate_max_loop_lag: float = Field(
+        default=0.25,
+        gt=0,
+        description="Seconds the event loop may run late on average before new requests are answered busy.",
+    )
     shipmate_max_in_flight: int = Field(
         default=48, ge=1, description='Requests a process works on at once; past that, "busy, try again".'
     )

@@ -32,6 +32,7 @@ class AppProcess:
             "SHIPMATE_POLL_INTERVAL": "0.1",
             "SHIPMATE_SLACK_TIMEOUT": "1",
             "SHIPMATE_CLAIM_LEASE": "3",
+            "SHIPMATE_MAX_LOOP_LAG": "5",
             "SHIPMATE_PIPELINE_TIMEOUT": "1",  # at most half the lease
             **(extra_env or {}),
         }
