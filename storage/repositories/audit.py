@@ -8,6 +8,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import AuditEvent, Release
+from storage.models.tables import table_of
+from storage.repositories import appends
+from storage.types import utcnow
+
+AUDIT_EVENTS = table_of(AuditEvent)
 
 
 def append(
@@ -19,15 +24,22 @@ def append(
     *,
     release_id: int | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    event = AuditEvent(team_id=team_id, release_id=release_id, actor_id=actor_id, action=action, details=details or {})
-    session.add(event)
-    return event
+) -> None:
+    """An audit event, written with the transaction's other appends when it commits."""
+    row = {
+        "team_id": team_id,
+        "release_id": release_id,
+        "actor_id": actor_id,
+        "action": str(action),
+        "details": details or {},
+        "created_at": utcnow(),
+    }
+    appends.add(session, AUDIT_EVENTS, row)
 
 
-def record(session: AsyncSession, release: Release, actor_id: str, action: str, /, **details: Any) -> AuditEvent:
+def record(session: AsyncSession, release: Release, actor_id: str, action: str, /, **details: Any) -> None:
     """An event in `release`'s history (in its workspace); the leading four are positional, so any name is a detail."""
-    return append(session, release.team_id, actor_id, action, release_id=release.pk, details=details)
+    append(session, release.team_id, actor_id, action, release_id=release.pk, details=details)
 
 
 # `/release history` reads these on every call: built once, with bound parameters. Both stay inside the

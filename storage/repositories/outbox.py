@@ -12,7 +12,11 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import OutboxMessage, Release
+from storage.models.tables import table_of
+from storage.repositories import appends
 from storage.types import utcnow
+
+OUTBOX = table_of(OutboxMessage)
 
 
 def enqueue(
@@ -23,15 +27,27 @@ def enqueue(
     payload: dict[str, Any],
     channel: str | None = None,
     release_id: int | None = None,
-) -> OutboxMessage:
-    message = OutboxMessage(team_id=team_id, kind=kind, channel=channel, payload=payload, release_id=release_id)
-    session.add(message)
-    return message
+) -> None:
+    """A message owed, written with the transaction's other appends when it commits (sent only if it does)."""
+    now = utcnow()
+    row = {
+        "team_id": team_id,
+        "release_id": release_id,
+        "kind": str(kind),
+        "channel": channel,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": "",
+        "created_at": now,
+    }
+    appends.add(session, OUTBOX, row)
 
 
-def direct(*, session: AsyncSession, team_id: str, user_id: str, payload: dict[str, Any]) -> OutboxMessage:
+def direct(*, session: AsyncSession, team_id: str, user_id: str, payload: dict[str, Any]) -> None:
     """A direct message to one person (Slack opens the DM when `channel` is a user id)."""
-    return enqueue(session=session, team_id=team_id, kind="dm", channel=user_id, payload=payload)
+    enqueue(session=session, team_id=team_id, kind="dm", channel=user_id, payload=payload)
 
 
 _SUPERSEDE_CARDS = (
@@ -49,7 +65,9 @@ _SUPERSEDE_CARDS = (
 
 
 async def supersede_cards(*, session: AsyncSession, team_id: str, release_id: int) -> None:
-    """A newer card makes older unsent ones pointless: the message shows the latest state only."""
+    """A newer card makes older unsent ones pointless: the message shows the latest state only (one owed by this
+    very transaction is never written)."""
+    appends.drop(session, OUTBOX, lambda row: row["kind"] == "card" and row["release_id"] == release_id)
     await session.exec(_SUPERSEDE_CARDS, params={"team": team_id, "release": release_id})
 
 

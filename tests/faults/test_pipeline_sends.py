@@ -76,9 +76,10 @@ async def request_deploy(db: Database, policy: Policy, service: str) -> int:
         )
         session.add(request)
         kind, payload = deployer_payload(deployer, request, release)
-        message = outbox.enqueue(session=session, team_id=TEAM, kind=kind, payload=payload)
-        await session.flush()
-        return message.id or 0
+        outbox.enqueue(session=session, team_id=TEAM, kind=kind, payload=payload)
+    async with db.read() as session:  # the message is written when its transaction commits
+        newest = select(OutboxMessage.id).where(OutboxMessage.kind == kind).order_by(col(OutboxMessage.id).desc())
+        return int((await session.exec(newest)).first() or 0)
 
 
 def replica(db: Database, client: PipelineClient, policy: Policy, lease: float) -> Dispatcher:

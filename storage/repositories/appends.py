@@ -1,0 +1,39 @@
+"""Rows a transaction only ever appends (audit events, outbox messages) are written together when it commits: one
+multi-row INSERT per table, in the order they were added, instead of one ORM object each, flushed one at a time.
+Nothing reads them back in the transaction that writes them, except an outbox card a newer one replaces
+(`outbox.supersede_cards` drops it here before it is ever written)."""
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Table, event, insert
+from sqlalchemy.orm import Session
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+_KEY = "shipmate_appends"
+
+Row = dict[str, Any]
+
+
+def add(session: AsyncSession, table: Table, row: Row) -> None:
+    """Owe `row` to `table`, written when the session's transaction commits (never if it rolls back)."""
+    pending: list[tuple[Table, Row]] | None = session.info.get(_KEY)
+    if pending is None:
+        pending = session.info[_KEY] = []
+        event.listen(session.sync_session, "before_commit", _write, once=True)
+    pending.append((table, row))
+
+
+def drop(session: AsyncSession, table: Table, unwanted: Callable[[Row], bool]) -> None:
+    """Forget the rows owed to `table` that `unwanted` picks (they were never written)."""
+    pending: list[tuple[Table, Row]] = session.info.get(_KEY, [])
+    pending[:] = [(owed, row) for owed, row in pending if owed is not table or not unwanted(row)]
+
+
+def _write(sync_session: Session) -> None:
+    pending: list[tuple[Table, Row]] = sync_session.info.pop(_KEY, [])
+    by_table: dict[Table, list[Row]] = {}
+    for table, row in pending:
+        by_table.setdefault(table, []).append(row)
+    for table, rows in by_table.items():
+        sync_session.execute(insert(table), rows)
