@@ -124,7 +124,6 @@ async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, com
         row = _decision(release, actor, env.name, "approve", comment, hashed)
         row.group_name = groups[0] if groups else None
         approvals_repo.add(session, row)
-        await session.flush()
         change = ReleaseChange(
             Audit.APPROVED,
             {"environment": env.name, "comment": comment, **hashed},
