@@ -1,19 +1,32 @@
-"""The async engine and sessions. SQLite gets WAL, foreign keys and serialised writers; PostgreSQL a pool."""
+"""The async engine and sessions. SQLite gets WAL, foreign keys and serialised writers; PostgreSQL a pool.
+
+`quick_read()` is for short indexed reads on a person's request path (list, show, history, App Home, status). On
+SQLite it runs a plain `sqlite3` connection on the event loop: a WAL reader never waits for the writer, and each
+statement through aiosqlite costs several thread hops, more CPU than SQLite takes to answer. On PostgreSQL it is an
+autocommit connection (no BEGIN/COMMIT round trips; READ COMMITTED gives each statement its own snapshot anyway).
+"""
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, Pool
+from sqlalchemy.util import await_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.errors import Busy
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A WAL reader waits only in rare moments (another connection recovering the WAL): on the event loop, briefly.
+IN_LOOP_BUSY_TIMEOUT_MS = 2_000
 
 # How long a write may wait for its turn at SQLite's writer lock in the current task (None: as long as it takes).
 # Requests set it (see `writes_wait_at_most`): a person's write that would queue longer is refused as busy rather
@@ -40,12 +53,55 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
+class InLoopSQLiteDialect(SQLiteDialect_pysqlite):
+    """The standard library's `sqlite3` driver behind an `AsyncEngine`: statements run right where they are
+    awaited, on the event loop, with no thread in between (`greenlet_spawn` finds nothing to wait for)."""
+
+    is_async = True
+    supports_statement_cache = True
+
+    @classmethod
+    def get_pool_class(cls, url: URL) -> type[Pool]:
+        return AsyncAdaptedQueuePool
+
+    # `AsyncConnection.execute` checks that the driver awaited something: a statement that never had to wait
+    # says so by awaiting a coroutine that is already done (a greenlet switch, no trip through the event loop).
+    def do_execute(self, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        await_(_done())
+        cursor.execute(statement, parameters)
+
+    def do_execute_no_params(self, cursor: Any, statement: str, context: Any = None) -> None:
+        await_(_done())
+        cursor.execute(statement)
+
+
+async def _done() -> None:
+    return None
+
+
+class _InLoopCursor(sqlite3.Cursor):
+    async def _async_soft_close(self) -> None:
+        """Called by `AsyncConnection.execute` on an async driver's cursor; sqlite3's keeps its rows readable."""
+
+
+class _InLoopConnection(sqlite3.Connection):
+    def cursor(self, factory: Any = _InLoopCursor) -> Any:
+        return super().cursor(factory)
+
+
+registry.register("sqlite.inloop", __name__, "InLoopSQLiteDialect")
+
+
+def _sqlite_engine(url: str, *, writer: bool, in_loop: bool = False) -> AsyncEngine:
     # Every session ends its transaction itself (commit or rollback), so a connection needs no reset on return:
     # on SQLite that reset is one more thread hop through aiosqlite per transaction.
-    engine = create_async_engine(
-        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, pool_reset_on_return=None
-    )
+    busy_ms = IN_LOOP_BUSY_TIMEOUT_MS if in_loop else SQLITE_BUSY_TIMEOUT_MS
+    if in_loop:
+        url = url.replace("sqlite+aiosqlite://", "sqlite+inloop://", 1)
+    connect_args: dict[str, Any] = {"timeout": busy_ms / 1000}
+    if in_loop:
+        connect_args["factory"] = _InLoopConnection
+    engine = create_async_engine(url, connect_args=connect_args, pool_reset_on_return=None)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -54,7 +110,9 @@ def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        if in_loop:  # a write here would skip the writers' turn and wait for SQLite's lock on the event loop
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -74,6 +132,7 @@ class Database:
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(self.url, writer=True)
             self.read_engine = _sqlite_engine(self.url, writer=False)
+            self.quick_engine = _sqlite_engine(self.url, writer=False, in_loop=True)
         else:
             self.engine = create_async_engine(
                 self.url,
@@ -84,12 +143,27 @@ class Database:
                 connect_args={"timeout": 5, "command_timeout": 30},
             )
             self.read_engine = self.engine
+            # Its own pool, so that the pre-ping is one round trip (outside a transaction) instead of three.
+            self.quick_engine = create_async_engine(
+                self.url,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                pool_recycle=1800,
+                isolation_level="AUTOCOMMIT",
+                connect_args={
+                    "timeout": 5,
+                    "command_timeout": 30,
+                    "server_settings": {"default_transaction_read_only": "on"},  # it only reads
+                },
+            )
         # SQLite has one writer at a time. Writers of this process queue here, in order, instead of in SQLite's busy
         # handler, which sleeps up to 100 ms between tries: under load that convoy was the tail of every write.
         # (Other processes still meet the busy handler; `BEGIN IMMEDIATE` keeps them correct.)
         self._write_turn = asyncio.Lock() if self.dialect == "sqlite" else None
         self._writer = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, class_=AsyncSession, expire_on_commit=False)
+        self._quick = async_sessionmaker(self.quick_engine, class_=AsyncSession, expire_on_commit=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -119,17 +193,24 @@ class Database:
         async with self._reader() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def quick_read(self) -> AsyncIterator[AsyncSession]:
+        """For a few short indexed reads (see the module's docstring); longer reads (aggregates, exports) go through
+        `read()`, which does not hold up the event loop on SQLite. Never write through it."""
+        async with self._quick() as session, session.begin():
+            yield session
+
     def engines(self) -> dict[str, AsyncEngine]:
-        """The engines by role (SQLite has a writer and a reader; PostgreSQL one pooled engine for both)."""
+        """The engines by role (SQLite: a writer, a reader and the quick reader; PostgreSQL: one pooled engine for
+        both writes and reads, and the quick reader's)."""
         if self.read_engine is self.engine:
-            return {"main": self.engine}
-        return {"writer": self.engine, "reader": self.read_engine}
+            return {"main": self.engine, "quick": self.quick_engine}
+        return {"writer": self.engine, "reader": self.read_engine, "quick": self.quick_engine}
 
     async def ping(self) -> None:
         async with self.read_engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
-        if self.read_engine is not self.engine:
-            await self.read_engine.dispose()
+        for engine in self.engines().values():
+            await engine.dispose()

@@ -59,7 +59,7 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
         if env.needs_approval
         and permissions.rule(env, Permission.APPROVE).admits(actor.user_id, members, ctx.policy.release_managers)
     }
-    async with ctx.db.read() as session:
+    async with ctx.db.quick_read() as session:
         awaiting, more = await _awaiting(session, ctx, actor, approves, members) if approves else ([], False)
         mine = await home_repo.proposed_by(session=session, team_id=actor.team_id, user_id=actor.user_id, statuses=OPEN)
         items = await home_repo.open_action_items(session=session, team_id=actor.team_id, owner_id=actor.user_id)

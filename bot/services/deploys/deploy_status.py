@@ -37,7 +37,7 @@ class StatusReport:
 
 async def report(ctx: ServiceContext, actor: Actor, service: str | None = None) -> StatusReport:
     names = ctx.policy.environment_names
-    async with ctx.db.read() as session:
+    async with ctx.db.quick_read() as session:
         live = await deployments_repo.live_by_environment(session=session, team_id=actor.team_id, service=service)
         open_releases = await releases_repo.in_flight(
             session=session, team_id=actor.team_id, statuses=OPEN, service=service

@@ -123,7 +123,7 @@ async def _repropose(
 
 
 async def get(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
-    async with ctx.db.read() as session:
+    async with ctx.db.quick_read() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=ref)
     return release
 
@@ -136,7 +136,7 @@ class ReleasePage:
 
 async def list_recent(ctx: ServiceContext, actor: Actor, service: str | None, limit: int = 15) -> ReleasePage:
     """The newest `limit`; one row more tells whether older ones exist (no count: flat cost at any size)."""
-    async with ctx.db.read() as session:
+    async with ctx.db.quick_read() as session:
         releases = await releases_repo.recent_lines(
             session=session, team_id=actor.team_id, service=service, limit=limit + 1
         )
@@ -146,7 +146,7 @@ async def list_recent(ctx: ServiceContext, actor: Actor, service: str | None, li
 async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_card.CardView:
     """The release as its message shows it, for `/release show`."""
     members = await ctx.members(actor.team_id)
-    async with ctx.db.read() as session:
+    async with ctx.db.quick_read() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=ref)
         decisions = await approvals_repo.active(session=session, team_id=actor.team_id, release_id=release.pk)
         deployed = await deployments_repo.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
@@ -180,7 +180,7 @@ class History:
 async def history(ctx: ServiceContext, actor: Actor, ref: ReleaseRef, *, page: int, per_page: int) -> History:
     """Page `page` of a release's audit trail, `per_page` events a page counted back from the newest. The trail is
     counted once (not at all for a first page that holds it whole), and a page past the end reads no events."""
-    async with ctx.db.read() as session:
+    async with ctx.db.quick_read() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=ref)
         team_id, release_id = actor.team_id, release.pk
         events: Sequence[AuditEvent] = []
