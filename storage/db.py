@@ -1,32 +1,26 @@
 """The async engine and sessions. SQLite gets WAL, foreign keys and serialised writers; PostgreSQL a pool.
 
 `quick_read()` is for short indexed reads on a person's request path (list, show, history, App Home, status). On
-SQLite it runs a plain `sqlite3` connection on the event loop: a WAL reader never waits for the writer, and each
-statement through aiosqlite costs several thread hops, more CPU than SQLite takes to answer. On PostgreSQL it is an
-autocommit connection (no BEGIN/COMMIT round trips; READ COMMITTED gives each statement its own snapshot anyway).
+SQLite it reads through `sqlite3` on the event loop (`storage/sqlite_in_loop.py`); on PostgreSQL through an
+autocommit, read-only connection (no BEGIN/COMMIT round trips; READ COMMITTED gives each statement its own snapshot
+anyway).
 """
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.dialects import registry
-from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool, Pool
-from sqlalchemy.util import await_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.errors import Busy
+from storage import sqlite_in_loop
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-# A WAL reader waits only in rare moments (another connection recovering the WAL): on the event loop, briefly.
-IN_LOOP_BUSY_TIMEOUT_MS = 2_000
 
 # How long a write may wait for its turn at SQLite's writer lock in the current task (None: as long as it takes).
 # Requests set it (see `writes_wait_at_most`): a person's write that would queue longer is refused as busy rather
@@ -53,55 +47,12 @@ def normalise_url(url: str) -> str:
     return url
 
 
-class InLoopSQLiteDialect(SQLiteDialect_pysqlite):
-    """The standard library's `sqlite3` driver behind an `AsyncEngine`: statements run right where they are
-    awaited, on the event loop, with no thread in between (`greenlet_spawn` finds nothing to wait for)."""
-
-    is_async = True
-    supports_statement_cache = True
-
-    @classmethod
-    def get_pool_class(cls, url: URL) -> type[Pool]:
-        return AsyncAdaptedQueuePool
-
-    # `AsyncConnection.execute` checks that the driver awaited something: a statement that never had to wait
-    # says so by awaiting a coroutine that is already done (a greenlet switch, no trip through the event loop).
-    def do_execute(self, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
-        await_(_done())
-        cursor.execute(statement, parameters)
-
-    def do_execute_no_params(self, cursor: Any, statement: str, context: Any = None) -> None:
-        await_(_done())
-        cursor.execute(statement)
-
-
-async def _done() -> None:
-    return None
-
-
-class _InLoopCursor(sqlite3.Cursor):
-    async def _async_soft_close(self) -> None:
-        """Called by `AsyncConnection.execute` on an async driver's cursor; sqlite3's keeps its rows readable."""
-
-
-class _InLoopConnection(sqlite3.Connection):
-    def cursor(self, factory: Any = _InLoopCursor) -> Any:
-        return super().cursor(factory)
-
-
-registry.register("sqlite.inloop", __name__, "InLoopSQLiteDialect")
-
-
-def _sqlite_engine(url: str, *, writer: bool, in_loop: bool = False) -> AsyncEngine:
+def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
     # Every session ends its transaction itself (commit or rollback), so a connection needs no reset on return:
     # on SQLite that reset is one more thread hop through aiosqlite per transaction.
-    busy_ms = IN_LOOP_BUSY_TIMEOUT_MS if in_loop else SQLITE_BUSY_TIMEOUT_MS
-    if in_loop:
-        url = url.replace("sqlite+aiosqlite://", "sqlite+inloop://", 1)
-    connect_args: dict[str, Any] = {"timeout": busy_ms / 1000}
-    if in_loop:
-        connect_args["factory"] = _InLoopConnection
-    engine = create_async_engine(url, connect_args=connect_args, pool_reset_on_return=None)
+    engine = create_async_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, pool_reset_on_return=None
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -110,9 +61,7 @@ def _sqlite_engine(url: str, *, writer: bool, in_loop: bool = False) -> AsyncEng
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
-        if in_loop:  # a write here would skip the writers' turn and wait for SQLite's lock on the event loop
-            cursor.execute("PRAGMA query_only=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -132,7 +81,7 @@ class Database:
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(self.url, writer=True)
             self.read_engine = _sqlite_engine(self.url, writer=False)
-            self.quick_engine = _sqlite_engine(self.url, writer=False, in_loop=True)
+            self.quick_engine = sqlite_in_loop.engine(self.url)
         else:
             self.engine = create_async_engine(
                 self.url,
@@ -164,6 +113,7 @@ class Database:
         self._writer = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, class_=AsyncSession, expire_on_commit=False)
         self._quick = async_sessionmaker(self.quick_engine, class_=AsyncSession, expire_on_commit=False)
+        self._wal_ready = self.dialect != "sqlite"
 
     @property
     def is_postgres(self) -> bool:
@@ -197,6 +147,11 @@ class Database:
     async def quick_read(self) -> AsyncIterator[AsyncSession]:
         """For a few short indexed reads (see the module's docstring); longer reads (aggregates, exports) go through
         `read()`, which does not hold up the event loop on SQLite. Never write through it."""
+        if not self._wal_ready:
+            # An aiosqlite connection puts the file in WAL mode first: only in WAL does a reader on the event loop
+            # never wait for a writer (and converting it takes a lock that a writer may hold).
+            async with self.read_engine.connect():
+                self._wal_ready = True
         async with self._quick() as session, session.begin():
             yield session
 
