@@ -3,7 +3,8 @@
 Starts the real server on a fresh near-empty database (as `python -m bench` does), loads it with wrk for
 `--seconds` while py-spy (`pip install py-spy`, not a dependency) samples it with `--gil` (only the thread that
 holds the GIL: aiosqlite's idle worker threads do not count), and prints the server CPU per request, then the
-functions that hold the most samples, inclusive and own. `--raw FILE` keeps py-spy's collapsed stacks.
+functions that hold the most samples, inclusive and own. `--raw FILE` keeps py-spy's collapsed stacks; `--text
+"help"` sends one command text instead of the kind's requests; `--top 0` only measures.
 """
 
 import argparse
@@ -21,7 +22,9 @@ from bench.slack_side import SlackSide
 KINDS = ("list", "list service", "show", "history", "home", "propose", "approve")
 
 
-def requests_of(kind: str, respond: str, refs: list[str]) -> list[scenarios.Request]:
+def requests_of(kind: str, respond: str, refs: list[str], text: str) -> list[scenarios.Request]:
+    if text:
+        return [scenarios.ask("text", text, respond, f"t{i}") for i in range(400)]
     if kind == "home":
         return scenarios.homes()
     if kind == "propose":
@@ -60,7 +63,7 @@ async def profile(args: argparse.Namespace, workdir: Path) -> None:
         async with shipmate(side, url, workdir) as server:
             respond = f"http://127.0.0.1:{side.port}/respond"
             refs = [f"svc{n % seed.SERVICES}@1.{n // seed.SERVICES}.0" for n in range(0, args.releases, 6)]
-            requests = requests_of(args.kind, respond, refs)
+            requests = requests_of(args.kind, respond, refs, args.text)
             kind = "application/json" if args.kind == "home" else None
             await runs.closed(server, requests, 2, workdir, content_type=kind)  # warm-up
             raw = Path(args.raw) if args.raw else workdir / "profile.txt"
@@ -73,7 +76,8 @@ async def profile(args: argparse.Namespace, workdir: Path) -> None:
             )
             await runs.closed(server, requests, args.seconds, workdir, content_type=kind)
             await spy.wait()
-            summarise(raw, args.top)
+            if args.top:
+                summarise(raw, args.top)
     finally:
         await side.close()
         if args.backend == "postgresql":
@@ -88,6 +92,7 @@ def main() -> None:
     parser.add_argument("--releases", type=int, default=200)
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("--raw", default="", help="keep py-spy's collapsed stacks in this file")
+    parser.add_argument("--text", default="", help="send this `/release` text instead of the kind's requests")
     args = parser.parse_args()
     wrk.ensure_wrk()
     with tempfile.TemporaryDirectory(prefix="shipmate-profile-") as workdir:
