@@ -1,7 +1,10 @@
 """Jinja2 → Block Kit. User text goes through `mrkdwn` (escape) and `|tojson`; templates fail on missing names."""
 
 import json
-from datetime import datetime
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from datetime import date, datetime, timedelta
+from enum import Enum
 from functools import cache
 from typing import Any
 
@@ -51,18 +54,82 @@ def environment() -> Environment:
 
 
 def render(name: str, **context: Any) -> dict[str, Any]:
-    """Render `templates/<name>.json.j2` into a dict (`text` + `blocks`, or a view)."""
+    """Render `templates/<name>.json.j2` into a dict (`text` + `blocks`, or a view). A context made only of values
+    (see `_frozen`) renders once: the same inputs again are parsed from the JSON kept the first time."""
+    key = _key(f"{name}.json.j2", context)
+    kept = _kept(key)
+    if kept is not None:
+        loaded: dict[str, Any] = json.loads(kept)  # a new dict each time: callers may change theirs
+        return loaded
     raw = environment().get_template(f"{name}.json.j2").render(**context)
     try:
         rendered: dict[str, Any] = json.loads(raw)
     except json.JSONDecodeError as exc:  # a template bug, not user input: fail loudly in tests
         raise ValueError(f"template {name} produced invalid JSON: {exc}\n{raw[:2000]}") from exc
     _enforce_limits(name, rendered)
+    _keep(key, lambda: json.dumps(rendered, ensure_ascii=False))
     return rendered
 
 
 def render_text(name: str, **context: Any) -> str:
-    return environment().get_template(f"{name}.txt.j2").render(**context).strip()
+    key = _key(f"{name}.txt.j2", context)
+    kept = _kept(key)
+    if kept is not None:
+        return kept
+    text = environment().get_template(f"{name}.txt.j2").render(**context).strip()
+    _keep(key, lambda: text)
+    return text
+
+
+# -- rendered once per inputs --------------------------------------------------------------------------------
+# Templates are pure functions of their context, so a context of plain values (text, numbers, enums, dates, and
+# tuples, lists and dicts of them: a list's lines, the help text) can key its output. Anything else (ORM rows,
+# dataclasses) may change without changing its hash, so it renders every time.
+KEPT = 512
+_outputs: OrderedDict[Hashable, str] = OrderedDict()
+_VALUES = (str, int, float, bool, type(None), Enum, datetime, date, timedelta)
+
+
+class _NotAValue(Exception):
+    pass
+
+
+def _frozen(value: Any) -> Hashable:
+    if type(value) is str:
+        return value
+    if isinstance(value, datetime):  # equal instants in other time zones render differently
+        return (datetime, value, value.tzinfo)
+    if isinstance(value, _VALUES):  # typed: True == 1 and a str enum equals its value, yet they render apart
+        return (type(value), value)
+    if isinstance(value, tuple | list):
+        return (type(value).__name__, *(_frozen(item) for item in value))
+    if isinstance(value, dict):
+        return ("dict", *((key, _frozen(item)) for key, item in value.items()))
+    raise _NotAValue
+
+
+def _key(template: str, context: dict[str, Any]) -> Hashable | None:
+    try:
+        return (template, *((name, _frozen(value)) for name, value in context.items()))
+    except _NotAValue:
+        return None
+
+
+def _kept(key: Hashable | None) -> str | None:
+    if key is None:
+        return None
+    kept = _outputs.get(key)
+    if kept is not None:
+        _outputs.move_to_end(key)
+    return kept
+
+
+def _keep(key: Hashable | None, output: Callable[[], str]) -> None:
+    if key is None:
+        return
+    _outputs[key] = output()
+    if len(_outputs) > KEPT:
+        _outputs.popitem(last=False)
 
 
 def _enforce_limits(name: str, rendered: dict[str, Any]) -> None:
