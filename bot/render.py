@@ -3,6 +3,7 @@
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import fields
 from datetime import date, datetime, timedelta
 from enum import Enum
 from functools import cache
@@ -82,12 +83,15 @@ def render_text(name: str, **context: Any) -> str:
 
 
 # -- rendered once per inputs --------------------------------------------------------------------------------
-# Templates are pure functions of their context, so a context of plain values (text, numbers, enums, dates, and
-# tuples, lists and dicts of them: a list's lines, the help text) can key its output. Anything else (ORM rows,
-# dataclasses) may change without changing its hash, so it renders every time.
+# Templates are pure functions of their context, so a context of plain values (text, numbers, enums, dates; tuples,
+# lists, sets and dicts of them; frozen dataclasses of them: a list's lines, the help text, an App Home view) can
+# key its output. Anything else (ORM rows, mutable objects) may change without changing its hash, so it renders
+# every time.
 KEPT = 512
 _outputs: OrderedDict[Hashable, str] = OrderedDict()
-_VALUES = (str, int, float, bool, type(None), Enum, datetime, date, timedelta)
+_RAW = frozenset({str, int, type(None)})  # their own key: nothing else equal to one renders differently
+_TYPED = (float, bool, Enum, date, timedelta)  # typed: True == 1 and a str enum equals its value, yet they render apart
+_FIELDS: dict[type, tuple[str, ...]] = {}  # a frozen dataclass's field names, by class
 
 
 class _NotAValue(Exception):
@@ -95,17 +99,27 @@ class _NotAValue(Exception):
 
 
 def _frozen(value: Any) -> Hashable:
-    if type(value) is str:
-        return value
+    kind = type(value)
+    if kind in _RAW:
+        raw: Hashable = value
+        return raw
+    if kind is tuple or kind is list or isinstance(value, tuple):  # NamedTuple rows are tuples
+        return (kind, *[item if type(item) in _RAW else _frozen(item) for item in value])
     if isinstance(value, datetime):  # equal instants in other time zones render differently
         return (datetime, value, value.tzinfo)
-    if isinstance(value, _VALUES):  # typed: True == 1 and a str enum equals its value, yet they render apart
-        return (type(value), value)
-    if isinstance(value, tuple | list):
-        return (type(value).__name__, *(_frozen(item) for item in value))
+    if isinstance(value, _TYPED):
+        return (kind, value)
     if isinstance(value, dict):
-        return ("dict", *((key, _frozen(item)) for key, item in value.items()))
-    raise _NotAValue
+        return (dict, *[(key, _frozen(item)) for key, item in value.items()])
+    if isinstance(value, set | frozenset):
+        return (frozenset, frozenset([_frozen(item) for item in value]))
+    names = _FIELDS.get(kind)
+    if names is None:
+        params = getattr(kind, "__dataclass_params__", None)
+        if params is None or not params.frozen:
+            raise _NotAValue
+        names = _FIELDS[kind] = tuple(f.name for f in fields(value))
+    return (kind, *[_frozen(getattr(value, name)) for name in names])
 
 
 def _key(template: str, context: dict[str, Any]) -> Hashable | None:

@@ -114,6 +114,9 @@ class Database:
         self._reader = async_sessionmaker(self.read_engine, class_=AsyncSession, expire_on_commit=False)
         self._quick = async_sessionmaker(self.quick_engine, class_=AsyncSession, expire_on_commit=False)
         self._wal_ready = self.dialect != "sqlite"
+        # Write transactions this process has ended (committed or not): what it read and kept stays good while this
+        # stays the same (other processes' writes are for the keeper's time limit to cover).
+        self.writes_ended = 0
 
     @property
     def is_postgres(self) -> bool:
@@ -124,8 +127,11 @@ class Database:
         """Commit on success, roll back on any exception. Repositories never commit; this does. Never nested.
         On SQLite, raises `Busy` when the current task's `writes_wait_at_most` passes before its turn comes."""
         if self._write_turn is None:
-            async with self._writer() as session, session.begin():
-                yield session
+            try:
+                async with self._writer() as session, session.begin():
+                    yield session
+            finally:
+                self.writes_ended += 1
             return
         try:
             async with asyncio.timeout(_write_wait.get()):
@@ -136,6 +142,7 @@ class Database:
             async with self._writer() as session, session.begin():
                 yield session
         finally:
+            self.writes_ended += 1
             self._write_turn.release()
 
     @asynccontextmanager

@@ -67,6 +67,30 @@ async def open_for_releases(
     return grouped
 
 
+_OPEN_ENVIRONMENTS = (
+    select(col(DeploymentRequest.release_id), col(DeploymentRequest.environment))
+    .where(
+        DeploymentRequest.team_id == bindparam("team_id"),
+        col(DeploymentRequest.release_id).in_(bindparam("release_ids", expanding=True)),
+        DeploymentRequest.status == OPEN,
+    )
+    .order_by(col(DeploymentRequest.id))
+)
+
+
+async def open_environments(*, session: AsyncSession, team_id: str, release_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Where each of these releases has an open request (App Home's "deploying to"), as plain rows; only releases
+    with one are keys."""
+    if not release_ids:
+        return {}
+    connection = await session.connection()
+    grouped: dict[int, list[str]] = {}
+    params = {"team_id": team_id, "release_ids": sorted(set(release_ids))}
+    for release_id, environment in await connection.execute(_OPEN_ENVIRONMENTS, params):
+        grouped.setdefault(release_id, []).append(environment)
+    return grouped
+
+
 async def finish(
     *,
     session: AsyncSession,

@@ -1,58 +1,84 @@
 """What one person's App Home shows: open releases with their decisions, their releases and their open action
-items, each in one query. The statements are built once, with bound parameters: building a `select()` costs more
-CPU than SQLite takes to run it, and App Home runs up to a dozen."""
+items, each in one query, as plain rows (no ORM objects to build, and a view made of values renders once for the
+same values). The statements are built once, with bound parameters: building a `select()` costs more CPU than
+SQLite takes to run it, and App Home runs up to a dozen."""
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Integer, bindparam
-from sqlmodel import col, select
+from sqlalchemy import Integer, bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.approval_policy import authors_of
 from bot.domain.lifecycle import Status
-from storage.models import ActionItem, Release
-from storage.models.tables import APPROVALS, RELEASES, select_fields
+from storage.models import ActionItem
+from storage.models.tables import APPROVALS, RELEASES, select_fields, table_of
+
+
+class MyRelease(NamedTuple):
+    """One of the person's releases in flight, as the tab shows it (a plain row)."""
+
+    id: int
+    service: str
+    version: str
+    status: Status
+    window_start: datetime | None
+    summary: str
+
 
 _PROPOSED_BY = (
-    select(Release)
+    select_fields(RELEASES, MyRelease._fields)
     .where(
-        Release.team_id == bindparam("team_id"),
-        Release.proposer_id == bindparam("user_id"),
-        col(Release.status).in_(bindparam("statuses", expanding=True)),
+        RELEASES.c.team_id == bindparam("team_id"),
+        RELEASES.c.proposer_id == bindparam("user_id"),
+        RELEASES.c.status.in_(bindparam("statuses", expanding=True)),
     )
-    .order_by(col(Release.id).desc())
+    .order_by(RELEASES.c.id.desc())
     .limit(bindparam("limit", type_=Integer))
 )
 
 
 async def proposed_by(
     *, session: AsyncSession, team_id: str, user_id: str, statuses: Iterable[Status], limit: int = 100
-) -> Sequence[Release]:
+) -> list[MyRelease]:
     params = {"team_id": team_id, "user_id": user_id, "statuses": sorted(statuses), "limit": limit}
-    return (await session.exec(_PROPOSED_BY, params=params)).all()
+    connection = await session.connection()
+    return [MyRelease(*row) for row in await connection.execute(_PROPOSED_BY, params)]
 
 
+class OpenItem(NamedTuple):
+    id: int
+    text: str
+    due_at: datetime
+
+
+class ItsRelease(NamedTuple):
+    service: str
+    version: str
+
+
+ACTION_ITEMS = table_of(ActionItem)
 _OPEN_ACTION_ITEMS = (
-    select(ActionItem, Release)
-    .join(Release, col(Release.id) == col(ActionItem.release_id))
+    select(*[ACTION_ITEMS.c[name] for name in OpenItem._fields], *[RELEASES.c[name] for name in ItsRelease._fields])
+    .join(RELEASES, RELEASES.c.id == ACTION_ITEMS.c.release_id)
     .where(
-        ActionItem.team_id == bindparam("team_id"),
-        ActionItem.owner_id == bindparam("owner_id"),
-        ActionItem.status == "open",
+        ACTION_ITEMS.c.team_id == bindparam("team_id"),
+        ACTION_ITEMS.c.owner_id == bindparam("owner_id"),
+        ACTION_ITEMS.c.status == "open",
     )
-    .order_by(col(ActionItem.due_at), col(ActionItem.id))
+    .order_by(ACTION_ITEMS.c.due_at, ACTION_ITEMS.c.id)
     .limit(bindparam("limit", type_=Integer))
 )
 
 
 async def open_action_items(
     *, session: AsyncSession, team_id: str, owner_id: str, limit: int = 100
-) -> Sequence[tuple[ActionItem, Release]]:
-    """Open action items owned by `owner_id` with their release, soonest due first."""
+) -> list[tuple[OpenItem, ItsRelease]]:
+    """Open action items owned by `owner_id` with their release, soonest due first (plain rows)."""
     params = {"team_id": team_id, "owner_id": owner_id, "limit": limit}
-    return [(item, release) for item, release in (await session.exec(_OPEN_ACTION_ITEMS, params=params)).all()]
+    connection = await session.connection()
+    return [(OpenItem(*row[:3]), ItsRelease(*row[3:])) for row in await connection.execute(_OPEN_ACTION_ITEMS, params)]
 
 
 class OpenRelease(NamedTuple):
