@@ -7,6 +7,7 @@ anyway).
 """
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -72,6 +74,44 @@ def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
     return engine
 
 
+IDLE_PING_SECONDS = 10.0
+
+
+def _postgres_engine(
+    url: str, *, pool_size: int, isolation_level: str | None = None, server_settings: dict[str, str] | None = None
+) -> AsyncEngine:
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
+        connect_args={"timeout": 5, "command_timeout": 30, "server_settings": server_settings or {}},
+        **({"isolation_level": isolation_level} if isolation_level else {}),
+    )
+    _check_on_checkout(engine)
+    return engine
+
+
+def _check_on_checkout(engine: AsyncEngine) -> None:
+    """Instead of `pool_pre_ping`, a round trip on every checkout (three outside a transaction: BEGIN, the ping,
+    ROLLBACK): a connection the server closed (a restart ends every session) is known closed without asking, and
+    only one idle for a while is pinged. A failed check discards the connection and the pool takes another."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _idle_from(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise DisconnectionError("the server closed this connection")
+        if time.monotonic() - record.info.get("idle_since", float("inf")) > IDLE_PING_SECONDS:
+            try:
+                dbapi_connection.ping()
+            except Exception as exc:
+                raise DisconnectionError("the connection did not answer") from exc
+
+
 class Database:
     """One per process. `transaction()` for use cases that write; `read()` for those that only look."""
 
@@ -83,28 +123,14 @@ class Database:
             self.read_engine = _sqlite_engine(self.url, writer=False)
             self.quick_engine = sqlite_in_loop.engine(self.url)
         else:
-            self.engine = create_async_engine(
-                self.url,
-                pool_size=pool_size,
-                max_overflow=pool_size,
-                pool_pre_ping=True,
-                pool_recycle=1800,
-                connect_args={"timeout": 5, "command_timeout": 30},
-            )
+            self.engine = _postgres_engine(self.url, pool_size=pool_size)
             self.read_engine = self.engine
-            # Its own pool, so that the pre-ping is one round trip (outside a transaction) instead of three.
-            self.quick_engine = create_async_engine(
+            # Reads that need no transaction: autocommit, each statement its own snapshot as in READ COMMITTED.
+            self.quick_engine = _postgres_engine(
                 self.url,
-                pool_size=pool_size,
-                max_overflow=pool_size,
-                pool_pre_ping=True,
-                pool_recycle=1800,
+                pool_size=2 * pool_size,  # a burst of reads past the pool would open and close connections
                 isolation_level="AUTOCOMMIT",
-                connect_args={
-                    "timeout": 5,
-                    "command_timeout": 30,
-                    "server_settings": {"default_transaction_read_only": "on"},  # it only reads
-                },
+                server_settings={"default_transaction_read_only": "on"},  # it only reads
             )
         # SQLite has one writer at a time. Writers of this process queue here, in order, instead of in SQLite's busy
         # handler, which sleeps up to 100 ms between tries: under load that convoy was the tail of every write.

@@ -5,6 +5,7 @@ it starts, and reads only the workspace it names."""
 import asyncio
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -107,3 +108,28 @@ async def test_a_quick_read_is_a_reader(db: Database) -> None:
     with pytest.raises(DBAPIError, match=r"(?i)read.only|readonly"):
         async with db.quick_read() as session:
             await (await session.connection()).execute(text("DELETE FROM releases"))
+
+
+async def test_connections_the_server_closed_are_replaced_without_an_error(db: Database, database_url: str) -> None:
+    """PostgreSQL: no round trip checks a connection on every checkout; one the server ended (a restart, an admin)
+    is known closed and replaced, for reads and writes alike."""
+    if not db.is_postgres:
+        pytest.skip("SQLite has no server to close connections")
+
+    async def backend_pids() -> set[int]:
+        async with db.quick_read() as session:
+            quick = (await (await session.connection()).execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        async with db.transaction() as session:
+            main = (await (await session.connection()).execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        return {int(quick), int(main)}
+
+    before = await backend_pids()
+    admin = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        for pid in before:
+            await admin.execute("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await admin.close()
+    await asyncio.sleep(0.2)  # the sockets' ends reach this process
+    after = await backend_pids()
+    assert after.isdisjoint(before)
