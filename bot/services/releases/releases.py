@@ -17,7 +17,7 @@ from bot.services.change import conflicts
 from bot.services.kernel import lifecycle_hooks, lookup, refusals, release_card, release_state
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.releases import commits
-from storage.models import AuditEvent, Release
+from storage.models import Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import audit
 from storage.repositories import deploy_requests as requests_repo
@@ -161,7 +161,7 @@ async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_ca
 @dataclass(frozen=True)
 class History:
     release: Release
-    events: Sequence[AuditEvent]  # one page, oldest first
+    events: Sequence[audit.Entry]  # one page, oldest first
     page: int  # 1: the newest events; each next page goes further back
     pages: int
     total: int  # events in the whole trail
@@ -183,9 +183,9 @@ async def history(ctx: ServiceContext, actor: Actor, ref: ReleaseRef, *, page: i
     async with ctx.db.quick_read() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=ref)
         team_id, release_id = actor.team_id, release.pk
-        events: Sequence[AuditEvent] = []
+        events: Sequence[audit.Entry] = []
         if page == 1:
-            events = await audit.newest_for_release(
+            events = await audit.lines_for_release(
                 session=session, team_id=team_id, release_id=release_id, limit=per_page
             )
         if page == 1 and len(events) < per_page:  # the whole trail
@@ -204,7 +204,7 @@ async def history(ctx: ServiceContext, actor: Actor, ref: ReleaseRef, *, page: i
                 per_page=per_page,
             )
         if page > 1:
-            events = await audit.newest_for_release(
+            events = await audit.lines_for_release(
                 session=session, team_id=team_id, release_id=release_id, limit=per_page, offset=(page - 1) * per_page
             )
     return History(release, events, page, pages, total, per_page)
