@@ -87,8 +87,9 @@ def render_text(name: str, **context: Any) -> str:
 # lists, sets and dicts of them; frozen dataclasses of them: a list's lines, the help text, an App Home view) can
 # key its output. Anything else (ORM rows, mutable objects) may change without changing its hash, so it renders
 # every time.
-KEPT = 512
+KEPT_CHARS = 4_000_000  # the outputs kept, in all (a few MB); the least recently used go first
 _outputs: OrderedDict[Hashable, str] = OrderedDict()
+_kept_chars = 0
 _RAW = frozenset({str, int, type(None)})  # their own key: nothing else equal to one renders differently
 _TYPED = (float, bool, Enum, date, timedelta)  # typed: True == 1 and a str enum equals its value, yet they render apart
 _FIELDS: dict[type, tuple[str, ...]] = {}  # a frozen dataclass's field names, by class
@@ -139,11 +140,13 @@ def _kept(key: Hashable | None) -> str | None:
 
 
 def _keep(key: Hashable | None, output: Callable[[], str]) -> None:
-    if key is None:
+    global _kept_chars
+    if key is None or key in _outputs:
         return
-    _outputs[key] = output()
-    if len(_outputs) > KEPT:
-        _outputs.popitem(last=False)
+    kept = _outputs[key] = output()
+    _kept_chars += len(kept)
+    while _kept_chars > KEPT_CHARS:
+        _kept_chars -= len(_outputs.popitem(last=False)[1])
 
 
 def _enforce_limits(name: str, rendered: dict[str, Any]) -> None:
