@@ -20,6 +20,7 @@ from bot.services.change.agenda import Agenda
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.metrics import delivery
 from storage.db import Database
+from storage.repositories import approvals as approvals_repo
 from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import home as home_repo
 from storage.repositories.home import ItsRelease, MyRelease, OpenItem, OpenRelease
@@ -88,7 +89,7 @@ async def _awaiting(
             session=session, team_id=actor.team_id, statuses=OPEN, limit=PAGE, before_id=before
         )
         theirs = [r.id for r in page if actor.user_id != r.proposer_id and actor.user_id not in r.authors]
-        decisions = await home_repo.decisions_of(session=session, team_id=actor.team_id, release_ids=theirs)
+        decisions = await approvals_repo.decisions_of(session=session, team_id=actor.team_id, release_ids=theirs)
         for release in page:
             if release.id not in decisions:
                 continue

@@ -1,9 +1,9 @@
-"""What one person's App Home shows: open releases with their decisions, their releases and their open action
-items, each in one query, as plain rows (no ORM objects to build, and a view made of values renders once for the
-same values). The statements are built once, with bound parameters: building a `select()` costs more CPU than
-SQLite takes to run it, and App Home runs up to a dozen."""
+"""What one person's App Home shows: open releases (their decisions come from `approvals.decisions_of`), their
+releases and their open action items, each in one query, as plain rows (no ORM objects to build, and a view made
+of values renders once for the same values). The statements are built once, with bound parameters: building a
+`select()` costs more CPU than SQLite takes to run it, and App Home runs up to a dozen."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
 
@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.approval_policy import authors_of
 from bot.domain.lifecycle import Status
 from storage.models import ActionItem
-from storage.models.tables import APPROVALS, RELEASES, select_fields, table_of
+from storage.models.tables import RELEASES, select_fields, table_of
 
 
 class MyRelease(NamedTuple):
@@ -103,15 +103,6 @@ class OpenRelease(NamedTuple):
         return authors_of(self.scope_authors)
 
 
-class Decided(NamedTuple):
-    """An active approval or rejection (`approval_policy.Decision`), as a plain row."""
-
-    release_id: int
-    environment: str
-    user_id: str
-    decision: str
-
-
 _OPEN_RELEASES = (
     select_fields(RELEASES, OpenRelease._fields)
     .where(RELEASES.c.team_id == bindparam("team_id"), RELEASES.c.status.in_(bindparam("statuses", expanding=True)))
@@ -131,25 +122,3 @@ async def open_releases(
         query, params = _OPEN_RELEASES_BEFORE, {**params, "before_id": before_id}
     connection = await session.connection()
     return [OpenRelease(*row) for row in await connection.execute(query, params)]
-
-
-_DECISIONS_OF = (
-    select_fields(APPROVALS, Decided._fields)
-    .where(
-        APPROVALS.c.team_id == bindparam("team_id"),
-        APPROVALS.c.release_id.in_(bindparam("release_ids", expanding=True)),
-        APPROVALS.c.invalidated_at.is_(None),
-    )
-    .order_by(APPROVALS.c.id)
-)
-
-
-async def decisions_of(*, session: AsyncSession, team_id: str, release_ids: Sequence[int]) -> dict[int, list[Decided]]:
-    """Active decisions of many releases in one query, keyed by release (every id present)."""
-    grouped: dict[int, list[Decided]] = {release_id: [] for release_id in release_ids}
-    if not release_ids:
-        return grouped
-    connection = await session.connection()
-    for row in await connection.execute(_DECISIONS_OF, {"team_id": team_id, "release_ids": list(release_ids)}):
-        grouped[row[0]].append(Decided(*row))
-    return grouped

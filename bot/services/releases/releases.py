@@ -148,13 +148,19 @@ async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_ca
     members = await ctx.members(actor.team_id)
     async with ctx.db.quick_read() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=ref)
-        decisions = await approvals_repo.active(session=session, team_id=actor.team_id, release_id=release.pk)
+        decided = await approvals_repo.decisions_of(session=session, team_id=actor.team_id, release_ids=[release.pk])
         deployed = await deployments_repo.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
         requests = await requests_repo.open_for_releases(
             session=session, team_id=actor.team_id, release_ids=[release.pk]
         )
     return release_card.build_card(
-        ctx.policy, release, decisions, deployed, members, requests[release.pk], commit_url=commits.url_of(ctx, release)
+        ctx.policy,
+        release,
+        decided[release.pk],
+        deployed,
+        members,
+        requests[release.pk],
+        commit_url=commits.url_of(ctx, release),
     )
 
 
