@@ -1,14 +1,16 @@
 """Approval and rejection decisions."""
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam
+from sqlalchemy import Select, bindparam
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Approval
 from storage.models.tables import APPROVALS, select_fields
+from storage.repositories.in_lists import in_values, values
 from storage.types import utcnow
 
 _ACTIVE = (
@@ -36,15 +38,17 @@ class Decided(NamedTuple):
     decision: str
 
 
-_DECISIONS_OF = (
-    select_fields(APPROVALS, Decided._fields)
-    .where(
-        APPROVALS.c.team_id == bindparam("team_id"),
-        APPROVALS.c.release_id.in_(bindparam("release_ids", expanding=True)),
-        APPROVALS.c.invalidated_at.is_(None),
+@cache
+def _decisions_of(releases: int) -> Select[Any]:
+    return (
+        select_fields(APPROVALS, Decided._fields)
+        .where(
+            APPROVALS.c.team_id == bindparam("team_id"),
+            in_values(APPROVALS.c.release_id, "release", releases),
+            APPROVALS.c.invalidated_at.is_(None),
+        )
+        .order_by(APPROVALS.c.id)
     )
-    .order_by(APPROVALS.c.id)
-)
 
 
 async def decisions_of(*, session: AsyncSession, team_id: str, release_ids: Sequence[int]) -> dict[int, list[Decided]]:
@@ -53,7 +57,8 @@ async def decisions_of(*, session: AsyncSession, team_id: str, release_ids: Sequ
     if not release_ids:
         return grouped
     connection = await session.connection()
-    for row in await connection.execute(_DECISIONS_OF, {"team_id": team_id, "release_ids": list(release_ids)}):
+    ids = list(grouped)
+    for row in await connection.execute(_decisions_of(len(ids)), {"team_id": team_id, **values("release", ids)}):
         grouped[row[0]].append(Decided(*row))
     return grouped
 

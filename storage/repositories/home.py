@@ -5,15 +5,17 @@ of values renders once for the same values). The statements are built once, with
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import NamedTuple
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, bindparam, select
+from sqlalchemy import Integer, Select, bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.approval_policy import authors_of
 from bot.domain.lifecycle import Status
 from storage.models import ActionItem
 from storage.models.tables import RELEASES, select_fields, table_of
+from storage.repositories.in_lists import in_values, values
 
 
 class MyRelease(NamedTuple):
@@ -27,24 +29,27 @@ class MyRelease(NamedTuple):
     summary: str
 
 
-_PROPOSED_BY = (
-    select_fields(RELEASES, MyRelease._fields)
-    .where(
-        RELEASES.c.team_id == bindparam("team_id"),
-        RELEASES.c.proposer_id == bindparam("user_id"),
-        RELEASES.c.status.in_(bindparam("statuses", expanding=True)),
+@cache
+def _proposed_by(statuses: int) -> Select[Any]:
+    return (
+        select_fields(RELEASES, MyRelease._fields)
+        .where(
+            RELEASES.c.team_id == bindparam("team_id"),
+            RELEASES.c.proposer_id == bindparam("user_id"),
+            in_values(RELEASES.c.status, "status", statuses),
+        )
+        .order_by(RELEASES.c.id.desc())
+        .limit(bindparam("limit", type_=Integer))
     )
-    .order_by(RELEASES.c.id.desc())
-    .limit(bindparam("limit", type_=Integer))
-)
 
 
 async def proposed_by(
     *, session: AsyncSession, team_id: str, user_id: str, statuses: Iterable[Status], limit: int = 100
 ) -> list[MyRelease]:
-    params = {"team_id": team_id, "user_id": user_id, "statuses": sorted(statuses), "limit": limit}
+    wanted = sorted(statuses)
+    params = {"team_id": team_id, "user_id": user_id, "limit": limit, **values("status", wanted)}
     connection = await session.connection()
-    return [MyRelease(*row) for row in await connection.execute(_PROPOSED_BY, params)]
+    return [MyRelease(*row) for row in await connection.execute(_proposed_by(len(wanted)), params)]
 
 
 class OpenItem(NamedTuple):
@@ -103,22 +108,22 @@ class OpenRelease(NamedTuple):
         return authors_of(self.scope_authors)
 
 
-_OPEN_RELEASES = (
-    select_fields(RELEASES, OpenRelease._fields)
-    .where(RELEASES.c.team_id == bindparam("team_id"), RELEASES.c.status.in_(bindparam("statuses", expanding=True)))
-    .order_by(RELEASES.c.id.desc())
-    .limit(bindparam("limit", type_=Integer))
-)
-_OPEN_RELEASES_BEFORE = _OPEN_RELEASES.where(RELEASES.c.id < bindparam("before_id"))
+@cache
+def _open_releases(statuses: int, before: bool) -> Select[Any]:
+    query = select_fields(RELEASES, OpenRelease._fields).where(
+        RELEASES.c.team_id == bindparam("team_id"), in_values(RELEASES.c.status, "status", statuses)
+    )
+    if before:
+        query = query.where(RELEASES.c.id < bindparam("before_id"))
+    return query.order_by(RELEASES.c.id.desc()).limit(bindparam("limit", type_=Integer))
 
 
 async def open_releases(
     *, session: AsyncSession, team_id: str, statuses: Iterable[Status], limit: int, before_id: int | None = None
 ) -> list[OpenRelease]:
     """The newest releases in `statuses` (older than `before_id`), newest first, as rows (core select)."""
-    params = {"team_id": team_id, "statuses": sorted(statuses), "limit": limit}
-    query = _OPEN_RELEASES
-    if before_id is not None:
-        query, params = _OPEN_RELEASES_BEFORE, {**params, "before_id": before_id}
+    wanted = sorted(statuses)
+    params = {"team_id": team_id, "limit": limit, "before_id": before_id, **values("status", wanted)}
     connection = await session.connection()
+    query = _open_releases(len(wanted), before_id is not None)
     return [OpenRelease(*row) for row in await connection.execute(query, params)]
