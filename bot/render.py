@@ -111,7 +111,7 @@ def _frozen(value: Any) -> Hashable:
     if isinstance(value, _TYPED):
         return (kind, value)
     if isinstance(value, dict):
-        return (dict, *[(key, _frozen(item)) for key, item in value.items()])
+        return (dict, *[(key, item if type(item) in _RAW else _frozen(item)) for key, item in value.items()])
     if isinstance(value, set | frozenset):
         return (frozenset, frozenset([_frozen(item) for item in value]))
     names = _FIELDS.get(kind)
@@ -120,7 +120,8 @@ def _frozen(value: Any) -> Hashable:
         if params is None or not params.frozen:
             raise _NotAValue
         names = _FIELDS[kind] = tuple(f.name for f in fields(value))
-    return (kind, *[_frozen(getattr(value, name)) for name in names])
+    fields_of = [getattr(value, name) for name in names]
+    return (kind, *[item if type(item) in _RAW else _frozen(item) for item in fields_of])
 
 
 def _key(template: str, context: dict[str, Any]) -> Hashable | None:
