@@ -58,7 +58,9 @@ async def decisions_of(*, session: AsyncSession, team_id: str, release_ids: Sequ
         return grouped
     connection = await session.connection()
     ids = list(grouped)
-    for row in await connection.execute(_decisions_of(len(ids)), {"team_id": team_id, **values("release", ids)}):
+    for row in (
+        await connection.execute(_decisions_of(len(ids)), {"team_id": team_id, **values("release", ids)})
+    ).all():
         grouped[row[0]].append(Decided(*row))
     return grouped
 

@@ -88,7 +88,9 @@ async def open_environments(*, session: AsyncSession, team_id: str, release_ids:
     grouped: dict[int, list[str]] = {}
     ids = sorted(set(release_ids))
     query = _open_environments(len(ids))
-    for release_id, environment in await connection.execute(query, {"team_id": team_id, **values("release", ids)}):
+    for release_id, environment in (
+        await connection.execute(query, {"team_id": team_id, **values("release", ids)})
+    ).all():
         grouped.setdefault(release_id, []).append(environment)
     return grouped
 

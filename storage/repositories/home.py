@@ -49,7 +49,7 @@ async def proposed_by(
     wanted = sorted(statuses)
     params = {"team_id": team_id, "user_id": user_id, "limit": limit, **values("status", wanted)}
     connection = await session.connection()
-    return [MyRelease(*row) for row in await connection.execute(_proposed_by(len(wanted)), params)]
+    return [MyRelease(*row) for row in (await connection.execute(_proposed_by(len(wanted)), params)).all()]
 
 
 class OpenItem(NamedTuple):
@@ -83,7 +83,10 @@ async def open_action_items(
     """Open action items owned by `owner_id` with their release, soonest due first (plain rows)."""
     params = {"team_id": team_id, "owner_id": owner_id, "limit": limit}
     connection = await session.connection()
-    return [(OpenItem(*row[:3]), ItsRelease(*row[3:])) for row in await connection.execute(_OPEN_ACTION_ITEMS, params)]
+    return [
+        (OpenItem(*row[:3]), ItsRelease(*row[3:]))
+        for row in (await connection.execute(_OPEN_ACTION_ITEMS, params)).all()
+    ]
 
 
 class OpenRelease(NamedTuple):
@@ -126,4 +129,4 @@ async def open_releases(
     params = {"team_id": team_id, "limit": limit, "before_id": before_id, **values("status", wanted)}
     connection = await session.connection()
     query = _open_releases(len(wanted), before_id is not None)
-    return [OpenRelease(*row) for row in await connection.execute(query, params)]
+    return [OpenRelease(*row) for row in (await connection.execute(query, params)).all()]

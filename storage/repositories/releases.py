@@ -100,7 +100,7 @@ async def recent_lines(
         result = await connection.execute(_RECENT_LINES_OF, {**params, "service": service})
     else:
         result = await connection.execute(_RECENT_LINES, params)
-    return [ReleaseLine(*row) for row in result]
+    return [ReleaseLine(*row) for row in result.all()]  # one fetch, not one per row
 
 
 async def with_status(
