@@ -28,11 +28,13 @@ _CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F] if code != 0
 _CONTROL.update({0x0A: "\\n", 0x0D: "\\r"})
 
 
+_KNOWN = frozenset(FIELDS)
+
+
 def _fields(values: dict[str, str | None]) -> dict[str, str]:
-    unknown = set(values) - set(FIELDS)
-    if unknown:
-        raise ValueError(f"unknown log context fields {sorted(unknown)}; known: {FIELDS}")
-    return {key: str(value) for key, value in values.items() if value}
+    if not values.keys() <= _KNOWN:
+        raise ValueError(f"unknown log context fields {sorted(values.keys() - _KNOWN)}; known: {FIELDS}")
+    return {key: value if type(value) is str else str(value) for key, value in values.items() if value}
 
 
 @contextmanager
