@@ -123,10 +123,13 @@ def main() -> None:
     results["settings"] = {"seconds": args.seconds, "open_seconds": args.open_seconds, "rate": args.rate}
     results["note"] = args.note
     partial = set(args.only.split(",")) != set(PARTS) or set(args.backends.split(",")) != {"sqlite", "postgresql"}
-    if partial and Path(args.out).exists():  # a partial run updates its figures in the last full run's file
-        earlier = json.loads(Path(args.out).read_text())
+    earlier = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
+    if partial and earlier:  # a partial run updates its figures in the last full run's file
         results = {**earlier, "machine": results["machine"], "note": args.note or earlier.get("note", "")}
         results[f"when {args.backends} {args.only}"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    if earlier and ("closed" in args.only.split(",")):  # the CPU ratios this run replaces, shown beside the new ones
+        when = max(v for k, v in earlier.items() if k == "when" or k.startswith("when "))
+        results["last_run"] = {"when": when, "cpu_ratios": report.cpu_ratios(earlier)}
     started = time.perf_counter()
     asyncio.run(measure(args, results))
     took = time.perf_counter() - started

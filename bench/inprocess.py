@@ -1,6 +1,7 @@
-"""CPU per call of the hottest paths, in-process: App Home (the service and its render), `/release list`,
-`propose` and `approve` (each release approved by two approvers, the second meeting the quorum), on the bench's
-seeded database, without HTTP, Bolt or a second process in the way.
+"""CPU per call of the hottest paths, in-process: App Home (the service and its render), `/release list`, `show`,
+`history` and `status` (each route: service and render), `propose` and `approve` (each release approved by two
+approvers, the second meeting the quorum), on the bench's seeded database, without HTTP, Bolt or a second process
+in the way.
 
 For comparing two versions of the code on the same machine at the same moment (the closed-loop tables depend on
 how fast the host is that day; an A/B in one sitting does not):
@@ -8,7 +9,8 @@ how fast the host is that day; an A/B in one sitting does not):
     python -m bench.inprocess --backend sqlite            # this checkout
     git stash; python -m bench.inprocess --backend sqlite; git stash pop   # the one before
 
-Prints the median CPU ms per call over five runs of 100 calls each, after 40 warm-up calls.
+Prints the median CPU ms per call over five runs of 100 calls each, after 40 warm-up calls, and the fastest run
+(on a shared machine the least disturbed one: the better figure for an A/B). `--only list,show` picks rows.
 """
 
 import argparse
@@ -19,16 +21,20 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
-from bench.seed import HOME_USERS, TEAM
+from bench.seed import HOME_USERS, SERVICES, TEAM
 from bench.servers import POLICY, drop_databases, make_database
+from bot.domain import commands as cmd
 from bot.domain.policy import parse_policy
 from bot.domain.proposal import ProposeRequest
+from bot.domain.validation import ReleaseRef
 from bot.render import render
 from bot.services import home
 from bot.services.approvals import approvals
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.releases import releases
 from bot.settings import Settings
+from handlers import commands
+from handlers.routes import ROUTES
 from storage.db import Database
 
 WARM_UP = 40
@@ -55,7 +61,7 @@ async def cpu_ms_per_call(call: Callable[[int], Awaitable[None]]) -> tuple[float
     return statistics.median(runs), runs
 
 
-async def measure(backend: str, releases_seeded: int) -> None:
+async def measure(backend: str, releases_seeded: int, only: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="shipmate-inprocess-") as workdir:
         url, seed = await make_database(backend, Path(workdir), "inprocess")
         await seed(releases_seeded, 10)
@@ -74,6 +80,16 @@ async def measure(backend: str, releases_seeded: int) -> None:
         async def list_releases(i: int) -> None:
             await releases.list_recent(ctx, Actor(TEAM, "U0BENCH"), None)
 
+        assert commands.ROUTE_MODULES  # loaded: `ROUTES` holds every command's route
+        refs = [ReleaseRef(f"svc{n % SERVICES}", f"1.{n // SERVICES}.0") for n in range(min(200, releases_seeded))]
+
+        def route(command: Callable[[int], cmd.Command]) -> Callable[[int], Awaitable[None]]:
+            async def call(i: int) -> None:
+                parsed = command(i)
+                await ROUTES[type(parsed)](ctx, Actor(TEAM, "U0BENCH"), parsed)
+
+            return call
+
         proposed: list[int] = []
 
         async def propose(i: int) -> None:
@@ -91,11 +107,18 @@ async def measure(backend: str, releases_seeded: int) -> None:
             for name, call in (
                 ("App Home (service + render)", open_home),
                 ("/release list (service)", list_releases),
+                ("/release list (route)", route(lambda i: cmd.ListReleases(None))),
+                ("/release show (route)", route(lambda i: cmd.Show(refs[i % len(refs)]))),
+                ("/release history (route)", route(lambda i: cmd.History(refs[i % len(refs)], 1))),
+                ("/release status (route)", route(lambda i: cmd.StatusReport(None))),
                 ("propose (service)", propose),
                 ("approve (service)", approve),
             ):
+                if only and not any(word in name for word in only):
+                    continue
                 median, runs = await cpu_ms_per_call(call)
-                print(f"{backend} {name}: {median:.2f} ms CPU per call (runs: {', '.join(f'{r:.2f}' for r in runs)})")
+                shown = ", ".join(f"{r:.2f}" for r in runs)
+                print(f"{backend} {name}: {median:.2f} ms CPU per call, fastest {min(runs):.2f} (runs: {shown})")
         finally:
             await db.dispose()
             if backend != "sqlite":
@@ -106,8 +129,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.inprocess")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--releases", type=int, default=200, help="releases seeded (10 audit events each)")
+    parser.add_argument("--only", default="", help="comma list of words: rows whose name holds one (e.g. list,show)")
     args = parser.parse_args()
-    asyncio.run(measure(args.backend, args.releases))
+    asyncio.run(measure(args.backend, args.releases, [word for word in args.only.split(",") if word]))
 
 
 if __name__ == "__main__":

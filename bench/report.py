@@ -252,6 +252,51 @@ def verdicts(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+# Issue 20: server CPU per request, as a multiple of the bare-Bolt reference's in the same run.
+CPU_TARGETS = {"list": 4.0, "show": 4.0, "propose": 8.0, "approve": 10.0, "home": 10.0}
+
+
+def cpu_ratios(results: dict[str, Any]) -> dict[str, dict[str, list[float]]]:
+    """Backend → scenario → [near-empty, 100k] ratios of server CPU per request to the reference's."""
+    ratios: dict[str, dict[str, list[float]]] = {}
+    for backend in BACKENDS:
+        r = results.get(backend, {})
+        if "reference" not in r:
+            continue
+        ref = r["reference"]["cpu_ms"]
+        ratios[backend] = {
+            name: [r[size][name]["cpu_ms"] / ref for size in ("small", "big") if name in r.get(size, {})]
+            for name in CPU_TARGETS
+        }
+    return ratios
+
+
+def cpu_table(results: dict[str, Any]) -> list[str]:
+    """This run's ratios beside the last run's (kept in the results when a run replaces them), with verdicts."""
+    now, last = cpu_ratios(results), results.get("last_run", {}).get("cpu_ratios", {})
+    backends = [b for b in BACKENDS if b in now]
+    if not backends:
+        return []
+    when = results.get("last_run", {}).get("when", "?")
+    header = " | ".join(f"{b} | {b}, last run" for b in backends)
+    lines = [
+        f"Server CPU per request ÷ the reference's in the same run (near-empty–100k); last run: {when}.",
+        "",
+        f"| command | target | {header} | verdict |",
+        "|---|---:|" + "---:|" * (2 * len(backends)) + "---|",
+    ]
+
+    def span(values: list[float]) -> str:
+        return f"{min(values):.1f}×–{max(values):.1f}×" if values else "—"
+
+    for name, target in CPU_TARGETS.items():
+        cells = " | ".join(f"{span(now[b][name])} | {span(last.get(b, {}).get(name, []))}" for b in backends)
+        met = [max(now[b][name]) <= target for b in backends if now[b][name]]
+        verdict = "met" if met and all(met) else "**missed**" if not any(met) else "partly met"
+        lines.append(f"| {LABELS.get(name, f'`{name}`')} | ≤ {target:g}× | {cells} | {verdict} |")
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
     settings = results.get("settings", {})
     later = "".join(f"; {k.removeprefix('when ')} run {v}" for k, v in results.items() if k.startswith("when "))
@@ -271,6 +316,10 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         *([f"**{results['note']}**", ""] if results.get("note") else []),
         HOW,
+        "",
+        "## Against the targets (issue 20: a third of the CPU)",
+        "",
+        *cpu_table(results),
         "",
         "## Against the targets (issue 12)",
         "",

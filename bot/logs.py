@@ -8,6 +8,7 @@ access log leaves query strings out (the calendar feed's token travels in one).
 
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -27,11 +28,13 @@ _CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F] if code != 0
 _CONTROL.update({0x0A: "\\n", 0x0D: "\\r"})
 
 
+_KNOWN = frozenset(FIELDS)
+
+
 def _fields(values: dict[str, str | None]) -> dict[str, str]:
-    unknown = set(values) - set(FIELDS)
-    if unknown:
-        raise ValueError(f"unknown log context fields {sorted(unknown)}; known: {FIELDS}")
-    return {key: str(value) for key, value in values.items() if value}
+    if not values.keys() <= _KNOWN:
+        raise ValueError(f"unknown log context fields {sorted(values.keys() - _KNOWN)}; known: {FIELDS}")
+    return {key: value if type(value) is str else str(value) for key, value in values.items() if value}
 
 
 @contextmanager
@@ -68,6 +71,17 @@ class TextFormatter(logging.Formatter):
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self._second, self._stamp = -1, ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        """As logging's own (`2026-05-04 09:12:31,417`), the seconds formatted once per second (every request
+        writes an access line)."""
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        if second != self._second:
+            self._second, self._stamp = second, time.strftime("%Y-%m-%d %H:%M:%S", self.converter(record.created))
+        return f"{self._stamp},{int(record.msecs):03d}"
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         record.message = escape(record.message)

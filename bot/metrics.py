@@ -78,6 +78,7 @@ class Metrics:
         self.registry = registry = CollectorRegistry(auto_describe=True)
         self._refreshed = float("-inf")
         self._refreshing = asyncio.Lock()
+        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}  # see `_labelled`
 
         self.requests = Counter(
             "shipmate_slack_requests",
@@ -184,18 +185,25 @@ class Metrics:
     def acked(self, kind: str, context: MutableMapping[str, Any], status: int) -> None:
         """Bolt answered the request (the ack). Requests no listener took are counted here by their status."""
         received = float(context.get(RECEIVED_AT) or time.perf_counter())
-        self.ack_seconds.labels(kind).observe(time.perf_counter() - received)
+        self._labelled(self.ack_seconds, kind).observe(time.perf_counter() - received)
         if context.get(LISTENER):
             return  # the listener counts its outcome when its work ends
         outcome = context.get(OUTCOME) or {401: "unauthorized", 403: "forbidden", 404: "unhandled"}.get(
             status, "ok" if status < 400 else "error"
         )
-        self.requests.labels(kind, outcome).inc()
+        self._labelled(self.requests, kind, outcome).inc()
 
     def answered(self, kind: str, context: MutableMapping[str, Any], outcome: str) -> None:
         received = float(context.get(RECEIVED_AT) or time.perf_counter())
-        self.answer_seconds.labels(kind).observe(time.perf_counter() - received)
-        self.requests.labels(kind, outcome).inc()
+        self._labelled(self.answer_seconds, kind).observe(time.perf_counter() - received)
+        self._labelled(self.requests, kind, outcome).inc()
+
+    def _labelled(self, metric: Any, *values: str) -> Any:
+        """`metric.labels(*values)`, looked up once per values (prometheus-client validates and locks each time)."""
+        child = self._children.get((metric, values))
+        if child is None:
+            child = self._children[(metric, values)] = metric.labels(*values)
+        return child
 
     # -- delivery and jobs -------------------------------------------------------------------------------
     def delivered(self, kind: str) -> None:

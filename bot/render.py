@@ -1,8 +1,13 @@
 """Jinja2 → Block Kit. User text and messages go through `mrkdwn` (`bot/slack_text.py`) and `|tojson`; templates fail
 on missing names."""
 
+import datetime as dt
 import json
-from datetime import datetime
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import fields
+from datetime import datetime, timedelta
+from enum import Enum
 from functools import cache
 from typing import Any
 
@@ -48,18 +53,105 @@ def environment() -> Environment:
 
 
 def render(name: str, **context: Any) -> dict[str, Any]:
-    """Render `templates/<name>.json.j2` into a dict (`text` + `blocks`, or a view)."""
+    """Render `templates/<name>.json.j2` into a dict (`text` + `blocks`, or a view). A context made only of values
+    (see `_frozen`) renders once: the same inputs again are parsed from the JSON kept the first time."""
+    key = _key(f"{name}.json.j2", context)
+    kept = _kept(key)
+    if kept is not None:
+        loaded: dict[str, Any] = json.loads(kept)  # a new dict each time: callers may change theirs
+        return loaded
     raw = environment().get_template(f"{name}.json.j2").render(**context)
     try:
         rendered: dict[str, Any] = json.loads(raw)
     except json.JSONDecodeError as exc:  # a template bug, not user input: fail loudly in tests
         raise ValueError(f"template {name} produced invalid JSON: {exc}\n{raw[:2000]}") from exc
     _enforce_limits(name, rendered)
+    _keep(key, lambda: json.dumps(rendered, ensure_ascii=False))
     return rendered
 
 
 def render_text(name: str, **context: Any) -> str:
-    return environment().get_template(f"{name}.txt.j2").render(**context).strip()
+    key = _key(f"{name}.txt.j2", context)
+    kept = _kept(key)
+    if kept is not None:
+        return kept
+    text = environment().get_template(f"{name}.txt.j2").render(**context).strip()
+    _keep(key, lambda: text)
+    return text
+
+
+# -- rendered once per inputs --------------------------------------------------------------------------------
+# Templates are pure functions of their context, so a context of plain values (text, numbers, enums, dates; tuples,
+# lists, sets and dicts of them; frozen dataclasses of them: a list's lines, the help text, an App Home view) can
+# key its output. Anything else (ORM rows, mutable objects) may change without changing its hash, so it renders
+# every time.
+KEPT_CHARS = 4_000_000  # the outputs kept, in all (a few MB); the least recently used go first
+_outputs: OrderedDict[Hashable, str] = OrderedDict()
+_kept_chars = 0
+_RAW = frozenset({str, int, type(None)})  # their own key: nothing else equal to one renders differently
+_TYPED = (
+    float,
+    bool,
+    Enum,
+    dt.date,
+    timedelta,
+)  # typed: True == 1 and a str enum equals its value, yet they render apart
+_FIELDS: dict[type, tuple[str, ...]] = {}  # a frozen dataclass's field names, by class
+
+
+class _NotAValue(Exception):
+    pass
+
+
+def _frozen(value: Any) -> Hashable:
+    kind = type(value)
+    if kind in _RAW:
+        raw: Hashable = value
+        return raw
+    if kind is tuple or kind is list or isinstance(value, tuple):  # NamedTuple rows are tuples
+        return (kind, *[item if type(item) in _RAW else _frozen(item) for item in value])
+    if isinstance(value, datetime):  # equal instants in other time zones render differently
+        return (datetime, value, value.tzinfo)
+    if isinstance(value, _TYPED):
+        return (kind, value)
+    if isinstance(value, dict):
+        return (dict, *[(key, item if type(item) in _RAW else _frozen(item)) for key, item in value.items()])
+    if isinstance(value, set | frozenset):
+        return (frozenset, frozenset([_frozen(item) for item in value]))
+    names = _FIELDS.get(kind)
+    if names is None:
+        params = getattr(kind, "__dataclass_params__", None)
+        if params is None or not params.frozen:
+            raise _NotAValue
+        names = _FIELDS[kind] = tuple(f.name for f in fields(value))
+    fields_of = [getattr(value, name) for name in names]
+    return (kind, *[item if type(item) in _RAW else _frozen(item) for item in fields_of])
+
+
+def _key(template: str, context: dict[str, Any]) -> Hashable | None:
+    try:
+        return (template, *((name, _frozen(value)) for name, value in context.items()))
+    except _NotAValue:
+        return None
+
+
+def _kept(key: Hashable | None) -> str | None:
+    if key is None:
+        return None
+    kept = _outputs.get(key)
+    if kept is not None:
+        _outputs.move_to_end(key)
+    return kept
+
+
+def _keep(key: Hashable | None, output: Callable[[], str]) -> None:
+    global _kept_chars
+    if key is None or key in _outputs:
+        return
+    kept = _outputs[key] = output()
+    _kept_chars += len(kept)
+    while _kept_chars > KEPT_CHARS:
+        _kept_chars -= len(_outputs.popitem(last=False)[1])
 
 
 def _enforce_limits(name: str, rendered: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -87,6 +88,32 @@ async def socket_only(req: AsyncBoltRequest, next: Callable[[], Awaitable[BoltRe
     return await next()
 
 
+class InjectServices(AsyncMiddleware):
+    """Puts the process's services into every listener's context (asked for by name). Class-based: Bolt calls it
+    with the request as it is, without building every listener argument for it."""
+
+    def __init__(
+        self,
+        services: ServiceContext,
+        in_flight: InFlight,
+        metrics: Metrics | None,
+        ack_budget: float,
+        client: AsyncWebClient,
+    ) -> None:
+        self.fields = {"services": services, "in_flight": in_flight, "metrics": metrics, "ack_budget": ack_budget}
+        self.client = client
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        context = req.context
+        context.update(self.fields)
+        if self.client.session is not None and context.get("response_url"):
+            context["respond"] = PooledRespond(context["response_url"], self.client.session)
+        await next()
+        return None
+
+
 class ObservedApp(AsyncApp):
     """Bolt's app, timing each request from arrival to ack and giving it a request id for the logs. HTTP and
     Socket Mode both enter through `async_dispatch`; the listener's task inherits the log context."""
@@ -131,16 +158,7 @@ def build_bolt_app(
     if mode == "socket":
         app.use(socket_only)
 
-    async def inject_services(context: dict[str, Any], next: Any) -> None:
-        context["services"] = services
-        context["in_flight"] = in_flight
-        context["metrics"] = metrics
-        context["ack_budget"] = settings.shipmate_ack_budget
-        if client.session is not None and context.get("response_url"):
-            context["respond"] = PooledRespond(context["response_url"], client.session)
-        await next()
-
     app.metrics = metrics
-    app.use(inject_services)
+    app.use(InjectServices(services, in_flight, metrics, settings.shipmate_ack_budget, client))
     handlers.register_all(app, in_flight)
     return app

@@ -16,10 +16,14 @@ the listener acks, ends, or runs out of the budget; whatever the listener does a
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.domain.errors import ErrorCode
@@ -41,16 +45,16 @@ class BudgetedAck(AsyncAck):
     """The listener's `ack`. While Slack still waits, it is the real ack; once the budget has answered for the
     listener, a slash command's answer goes to `response_url` instead (once), and anything else is a no-op."""
 
-    def __init__(self, ack: AsyncAck, respond: AsyncRespond | None, acked: asyncio.Event) -> None:
+    def __init__(self, ack: AsyncAck, respond: AsyncRespond | None, answered: "asyncio.Future[None]") -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._ack = ack
         self._respond = respond
-        self._acked = acked
+        self._answered = answered
 
     async def __call__(self, text: str | dict[str, Any] = "", **fields: Any) -> BoltResponse:  # type: ignore[override]
         if self._ack.response is None:
             self.response = await self._ack(text, **fields)
-            self._acked.set()
+            settle(self._answered)
             return self.response
         message = dict(text) if isinstance(text, dict) else {"text": text, "blocks": fields.get("blocks")}
         if self._respond is not None and (message.get("text") or message.get("blocks")):
@@ -62,17 +66,25 @@ class BudgetedAck(AsyncAck):
         return self._ack.response is not None
 
 
+def settle(answered: "asyncio.Future[None]", *_: Any) -> None:
+    """The first of: the listener acked, it ended, the budget ran out."""
+    if not answered.done():
+        answered.set_result(None)
+
+
 async def within_budget(
-    task: "asyncio.Task[None]", acked: asyncio.Event, ack: AsyncAck, body: dict[str, Any], budget: float
+    task: "asyncio.Task[None]", answered: "asyncio.Future[None]", ack: AsyncAck, body: dict[str, Any], budget: float
 ) -> None:
-    """Return to Bolt (which then sends the ack) once the listener acked or ended, or the budget ran out."""
+    """Return to Bolt (which then sends the ack) once the listener acked or ended, or the budget ran out. One
+    future settled by whichever comes first: no task to watch the ack, nothing to cancel afterwards."""
     kind = kind_of(body)
-    signal = asyncio.ensure_future(acked.wait())
+    task.add_done_callback(partial(settle, answered))
+    timer = None if kind == "view_submission" else asyncio.get_running_loop().call_later(budget, settle, answered)
     try:
-        timeout = None if kind == "view_submission" else budget
-        await asyncio.wait({task, signal}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await answered  # cancelling the dispatch cancels only this future: the listener's task goes on
     finally:
-        signal.cancel()
+        if timer is not None:
+            timer.cancel()
     if ack.response is not None or kind == "event_callback":
         return  # acked in time, or an event (Bolt acks it when this returns)
     # Nothing awaited since the wait: the listener cannot ack in between, so Slack gets exactly one ack.
@@ -103,18 +115,24 @@ def first_input_block(body: dict[str, Any]) -> str | None:
     return next((str(b["block_id"]) for b in blocks if b.get("type") == "input" and b.get("block_id")), None)
 
 
-class Admission:
-    """The global middleware in front of every listener: past the cap, answer "busy" and change nothing."""
+class Admission(AsyncMiddleware):
+    """The global middleware in front of every listener: past the cap, answer "busy" and change nothing.
+    Class-based: Bolt calls it with the request as it is, without building every listener argument for it."""
 
     def __init__(self, in_flight: InFlight) -> None:
         self.in_flight = in_flight
         self.refused = 0
         self._logged_at = 0.0
 
-    async def __call__(self, body: dict[str, Any], context: AsyncBoltContext, next: Any) -> BoltResponse | None:
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
         if not self.in_flight.full:
             await next()
             return None
+        return await self.refuse(req.body, req.context)
+
+    async def refuse(self, body: dict[str, Any], context: AsyncBoltContext) -> BoltResponse:
         self.refused += 1
         now = time.monotonic()
         if now - self._logged_at > BUSY_LOG_EVERY:

@@ -69,9 +69,9 @@ def answered(listener: Listener) -> Listener:
     names = list(inspect.signature(listener).parameters)
 
     async def run(args: AsyncArgs) -> None:
-        acked = asyncio.Event()
+        answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         respond = args.respond if kind_of(args.body) == "command" else None
-        ack = BudgetedAck(args.ack, respond, acked)
+        ack = BudgetedAck(args.ack, respond, answered)
         kwargs = {name: getattr(args, name) if hasattr(args, name) else args.context[name] for name in names}
         if "ack" in kwargs:
             kwargs["ack"] = ack
@@ -100,7 +100,7 @@ def answered(listener: Listener) -> Listener:
                     metrics.answered(surface(args.body), args.context, outcome)
 
         task = in_flight.spawn(work(), name=f"listener {run.__name__}")
-        await within_budget(task, acked, args.ack, args.body, budget)
+        await within_budget(task, answered, args.ack, args.body, budget)
 
     run.__name__ = run.__qualname__ = getattr(listener, "__name__", "listener")
     return run

@@ -4,6 +4,10 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+
 from bot.domain.errors import DomainError
 from bot.ids import INPUT, BlockId
 
@@ -28,10 +32,21 @@ def form_values(view: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def form_middleware(body: dict[str, Any], context: dict[str, Any], next: Callable[[], Awaitable[None]]) -> None:
+async def form_middleware(body: dict[str, Any], context: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> None:
     if body.get("type") == "view_submission":
         context["form"] = form_values(body.get("view", {}))
     await next()
+
+
+class FormMiddleware(AsyncMiddleware):
+    """`form_middleware` as Bolt calls a class-based middleware: with the request as it is (a function middleware
+    costs a build of every listener argument, on every request of every surface)."""
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        await form_middleware(req.body, req.context, next)
+        return None
 
 
 def view_metadata(body: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.domain.errors import ErrorCode
@@ -26,8 +28,18 @@ def installation_team(context: AsyncBoltContext) -> str | None:
     return result.team_id if result is not None else None
 
 
+class WorkspaceGuard(AsyncMiddleware):
+    """A class-based middleware: Bolt calls it with the request as it is (a function middleware costs one
+    build of every listener argument per request)."""
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        return await workspace_guard(req.body, req.context, next)
+
+
 async def workspace_guard(
-    body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+    body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]
 ) -> BoltResponse | None:
     installed = installation_team(context)
     if installed is None or context.team_id in (None, installed):
@@ -48,4 +60,4 @@ def _kind(body: dict[str, Any]) -> str:
 
 
 def register(app: AsyncApp) -> None:
-    app.use(workspace_guard)
+    app.use(WorkspaceGuard())

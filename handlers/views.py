@@ -17,7 +17,7 @@ from bot.services.change import conflicts
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.releases import releases
 from handlers import errors, review_surface
-from handlers.forms import PROPOSE_FIELDS, REJECT_FIELDS, as_text, form_middleware, modal_errors, view_metadata
+from handlers.forms import PROPOSE_FIELDS, REJECT_FIELDS, FormMiddleware, as_text, modal_errors, view_metadata
 
 
 def _window_start(start: Any) -> datetime | None:
@@ -91,7 +91,7 @@ async def reject_submitted(ack: AsyncAck, body: dict[str, Any], form: dict[str, 
 
 
 def register(app: AsyncApp) -> None:
-    app.middleware(form_middleware)
+    app.middleware(FormMiddleware())
     app.view(str(CallbackId.PROPOSE))(errors.answered(propose_submitted))
     app.view(str(CallbackId.REJECT))(errors.answered(reject_submitted))
     app.view(str(CallbackId.ACTION_ITEM))(errors.answered(review_surface.action_item_submitted))

@@ -1,6 +1,13 @@
-"""The async engine and sessions. SQLite gets WAL, foreign keys and serialised writers; PostgreSQL a pool."""
+"""The async engine and sessions. SQLite gets WAL, foreign keys and serialised writers; PostgreSQL a pool.
+
+`quick_read()` is for short indexed reads on a person's request path (list, show, history, App Home, status). On
+SQLite it reads through `sqlite3` on the event loop (`storage/sqlite_in_loop.py`); on PostgreSQL through an
+autocommit, read-only connection (no BEGIN/COMMIT round trips; READ COMMITTED gives each statement its own snapshot
+anyway).
+"""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -8,10 +15,12 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.errors import Busy
+from storage import sqlite_in_loop
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -65,6 +74,44 @@ def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
     return engine
 
 
+IDLE_PING_SECONDS = 10.0
+
+
+def _postgres_engine(
+    url: str, *, pool_size: int, isolation_level: str | None = None, server_settings: dict[str, str] | None = None
+) -> AsyncEngine:
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
+        connect_args={"timeout": 5, "command_timeout": 30, "server_settings": server_settings or {}},
+        **({"isolation_level": isolation_level} if isolation_level else {}),
+    )
+    _check_on_checkout(engine)
+    return engine
+
+
+def _check_on_checkout(engine: AsyncEngine) -> None:
+    """Instead of `pool_pre_ping`, a round trip on every checkout (three outside a transaction: BEGIN, the ping,
+    ROLLBACK): a connection the server closed (a restart ends every session) is known closed without asking, and
+    only one idle for a while is pinged. A failed check discards the connection and the pool takes another."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _idle_from(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise DisconnectionError("the server closed this connection")
+        if time.monotonic() - record.info.get("idle_since", float("inf")) > IDLE_PING_SECONDS:
+            try:
+                dbapi_connection.ping()
+            except Exception as exc:
+                raise DisconnectionError("the connection did not answer") from exc
+
+
 class Database:
     """One per process. `transaction()` for use cases that write; `read()` for those that only look."""
 
@@ -74,22 +121,28 @@ class Database:
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(self.url, writer=True)
             self.read_engine = _sqlite_engine(self.url, writer=False)
+            self.quick_engine = sqlite_in_loop.engine(self.url)
         else:
-            self.engine = create_async_engine(
-                self.url,
-                pool_size=pool_size,
-                max_overflow=pool_size,
-                pool_pre_ping=True,
-                pool_recycle=1800,
-                connect_args={"timeout": 5, "command_timeout": 30},
-            )
+            self.engine = _postgres_engine(self.url, pool_size=pool_size)
             self.read_engine = self.engine
+            # Reads that need no transaction: autocommit, each statement its own snapshot as in READ COMMITTED.
+            self.quick_engine = _postgres_engine(
+                self.url,
+                pool_size=2 * pool_size,  # a burst of reads past the pool would open and close connections
+                isolation_level="AUTOCOMMIT",
+                server_settings={"default_transaction_read_only": "on"},  # it only reads
+            )
         # SQLite has one writer at a time. Writers of this process queue here, in order, instead of in SQLite's busy
         # handler, which sleeps up to 100 ms between tries: under load that convoy was the tail of every write.
         # (Other processes still meet the busy handler; `BEGIN IMMEDIATE` keeps them correct.)
         self._write_turn = asyncio.Lock() if self.dialect == "sqlite" else None
         self._writer = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, class_=AsyncSession, expire_on_commit=False)
+        self._quick = async_sessionmaker(self.quick_engine, class_=AsyncSession, expire_on_commit=False)
+        self._wal_ready = self.dialect != "sqlite"
+        # Write transactions this process has ended (committed or not): what it read and kept stays good while this
+        # stays the same (other processes' writes are for the keeper's time limit to cover).
+        self.writes_ended = 0
 
     @property
     def is_postgres(self) -> bool:
@@ -100,8 +153,11 @@ class Database:
         """Commit on success, roll back on any exception. Repositories never commit; this does. Never nested.
         On SQLite, raises `Busy` when the current task's `writes_wait_at_most` passes before its turn comes."""
         if self._write_turn is None:
-            async with self._writer() as session, session.begin():
-                yield session
+            try:
+                async with self._writer() as session, session.begin():
+                    yield session
+            finally:
+                self.writes_ended += 1
             return
         try:
             async with asyncio.timeout(_write_wait.get()):
@@ -112,6 +168,7 @@ class Database:
             async with self._writer() as session, session.begin():
                 yield session
         finally:
+            self.writes_ended += 1
             self._write_turn.release()
 
     @asynccontextmanager
@@ -119,17 +176,29 @@ class Database:
         async with self._reader() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def quick_read(self) -> AsyncIterator[AsyncSession]:
+        """For a few short indexed reads (see the module's docstring); longer reads (aggregates, exports) go through
+        `read()`, which does not hold up the event loop on SQLite. Never write through it."""
+        if not self._wal_ready:
+            # An aiosqlite connection puts the file in WAL mode first: only in WAL does a reader on the event loop
+            # never wait for a writer (and converting it takes a lock that a writer may hold).
+            async with self.read_engine.connect():
+                self._wal_ready = True
+        async with self._quick() as session, session.begin():
+            yield session
+
     def engines(self) -> dict[str, AsyncEngine]:
-        """The engines by role (SQLite has a writer and a reader; PostgreSQL one pooled engine for both)."""
+        """The engines by role (SQLite: a writer, a reader and the quick reader; PostgreSQL: one pooled engine for
+        both writes and reads, and the quick reader's)."""
         if self.read_engine is self.engine:
-            return {"main": self.engine}
-        return {"writer": self.engine, "reader": self.read_engine}
+            return {"main": self.engine, "quick": self.quick_engine}
+        return {"writer": self.engine, "reader": self.read_engine, "quick": self.quick_engine}
 
     async def ping(self) -> None:
         async with self.read_engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
-        if self.read_engine is not self.engine:
-            await self.read_engine.dispose()
+        for engine in self.engines().values():
+            await engine.dispose()

@@ -1,7 +1,10 @@
 """App Home: one person's view of releases awaiting their approval, their releases in flight, what is planned
-and frozen ahead, and their open action items. A fixed number of queries, whatever the numbers."""
+and frozen ahead, and their open action items. A fixed number of queries, whatever the numbers; the view is made
+of values (plain rows, frozen dataclasses), so the same view renders once."""
 
 from dataclasses import dataclass, field
+from datetime import timedelta
+from weakref import WeakKeyDictionary
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,10 +19,11 @@ from bot.services.change import agenda
 from bot.services.change.agenda import Agenda
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.metrics import delivery
-from storage.models import ActionItem, Release
+from storage.db import Database
+from storage.repositories import approvals as approvals_repo
 from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import home as home_repo
-from storage.repositories.home import OpenRelease
+from storage.repositories.home import ItsRelease, MyRelease, OpenItem, OpenRelease
 
 AHEAD_DAYS = 14
 SHOWN = 10  # releases awaiting the person that the tab lists
@@ -37,9 +41,9 @@ class Awaiting:
 class HomeView:
     user_id: str
     awaiting: list[Awaiting]
-    mine: list[Release]
+    mine: list[MyRelease]
     agenda: Agenda
-    action_items: list[tuple[ActionItem, Release]]
+    action_items: list[tuple[OpenItem, ItsRelease]]
     notice: str | None = None
     deploying: dict[int, list[str]] = field(default_factory=dict)  # release id → environments being deployed to
     delivery_measures: Measures | None = None  # the workspace's delivery measures, last 30 days
@@ -59,19 +63,17 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
         if env.needs_approval
         and permissions.rule(env, Permission.APPROVE).admits(actor.user_id, members, ctx.policy.release_managers)
     }
-    async with ctx.db.read() as session:
+    writes = ctx.db.writes_ended  # before reading: a write that ends meanwhile makes what is read here stale
+    async with ctx.db.quick_read() as session:
         awaiting, more = await _awaiting(session, ctx, actor, approves, members) if approves else ([], False)
         mine = await home_repo.proposed_by(session=session, team_id=actor.team_id, user_id=actor.user_id, statuses=OPEN)
         items = await home_repo.open_action_items(session=session, team_id=actor.team_id, owner_id=actor.user_id)
-        requests = await requests_repo.open_for_releases(
-            session=session, team_id=actor.team_id, release_ids=[release.pk for release in mine]
+        deploying = await requests_repo.open_environments(
+            session=session, team_id=actor.team_id, release_ids=[release.id for release in mine]
         )
-        ahead = await agenda.agenda_in(session, ctx, actor.team_id, AHEAD_DAYS)
-    deploying = {release_id: [r.environment for r in rows] for release_id, rows in requests.items() if rows}
+        ahead = await _agenda(session, ctx, actor.team_id, writes)
     measures = await delivery.summary(ctx, actor.team_id)
-    return HomeView(
-        actor.user_id, awaiting, list(mine), ahead, list(items), notice, deploying, measures, more_awaiting=more
-    )
+    return HomeView(actor.user_id, awaiting, mine, ahead, items, notice, deploying, measures, more_awaiting=more)
 
 
 async def _awaiting(
@@ -87,7 +89,7 @@ async def _awaiting(
             session=session, team_id=actor.team_id, statuses=OPEN, limit=PAGE, before_id=before
         )
         theirs = [r.id for r in page if actor.user_id != r.proposer_id and actor.user_id not in r.authors]
-        decisions = await home_repo.decisions_of(session=session, team_id=actor.team_id, release_ids=theirs)
+        decisions = await approvals_repo.decisions_of(session=session, team_id=actor.team_id, release_ids=theirs)
         for release in page:
             if release.id not in decisions:
                 continue
@@ -108,6 +110,23 @@ async def _awaiting(
             break
         before = page[-1].id
     return found, False
+
+
+# The workspace's agenda (windows and freezes ahead, with their conflicts) is the same for everyone who opens the
+# tab: read at most this long ago, unless this process wrote anything since (another process's writes show within
+# these seconds).
+AGENDA_KEPT = timedelta(seconds=5)
+_agendas: WeakKeyDictionary[Database, dict[str, tuple[int, Agenda]]] = WeakKeyDictionary()  # team → (writes, agenda)
+
+
+async def _agenda(session: AsyncSession, ctx: ServiceContext, team_id: str, writes: int) -> Agenda:
+    kept = _agendas.setdefault(ctx.db, {})
+    found = kept.get(team_id)
+    if found is not None and found[0] == writes and timedelta(0) <= ctx.now() - found[1].start < AGENDA_KEPT:
+        return found[1]
+    ahead = await agenda.agenda_in(session, ctx, team_id, AHEAD_DAYS)
+    kept[team_id] = (writes, ahead)
+    return ahead
 
 
 def _awaiting_me(states: list[ApprovalState], user_id: str, approves: set[str]) -> ApprovalState | None:

@@ -1,12 +1,16 @@
 """Approval and rejection decisions."""
 
 from collections.abc import Sequence
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam
+from sqlalchemy import Select, bindparam
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Approval
+from storage.models.tables import APPROVALS, select_fields
+from storage.repositories.in_lists import in_values, values
 from storage.types import utcnow
 
 _ACTIVE = (
@@ -23,6 +27,42 @@ _ACTIVE = (
 async def active(*, session: AsyncSession, team_id: str, release_id: int) -> Sequence[Approval]:
     """The decisions that stand (the statement is built once: every approval and card reads it)."""
     return (await session.exec(_ACTIVE, params={"team_id": team_id, "release_id": release_id})).all()
+
+
+class Decided(NamedTuple):
+    """An active approval or rejection (`approval_policy.Decision`), as a plain row."""
+
+    release_id: int
+    environment: str
+    user_id: str
+    decision: str
+
+
+@cache
+def _decisions_of(releases: int) -> Select[Any]:
+    return (
+        select_fields(APPROVALS, Decided._fields)
+        .where(
+            APPROVALS.c.team_id == bindparam("team_id"),
+            in_values(APPROVALS.c.release_id, "release", releases),
+            APPROVALS.c.invalidated_at.is_(None),
+        )
+        .order_by(APPROVALS.c.id)
+    )
+
+
+async def decisions_of(*, session: AsyncSession, team_id: str, release_ids: Sequence[int]) -> dict[int, list[Decided]]:
+    """Active decisions of many releases in one query, keyed by release (every id present)."""
+    grouped: dict[int, list[Decided]] = {release_id: [] for release_id in release_ids}
+    if not release_ids:
+        return grouped
+    connection = await session.connection()
+    ids = list(grouped)
+    for row in (
+        await connection.execute(_decisions_of(len(ids)), {"team_id": team_id, **values("release", ids)})
+    ).all():
+        grouped[row[0]].append(Decided(*row))
+    return grouped
 
 
 def add(session: AsyncSession, approval: Approval, /) -> Approval:

@@ -1,14 +1,15 @@
 """The append-only audit trail."""
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Integer, bindparam, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import AuditEvent, Release
-from storage.models.tables import table_of
+from storage.models.tables import select_fields, table_of
 from storage.repositories import appends
 from storage.types import utcnow
 
@@ -68,6 +69,46 @@ async def newest_for_release(
     """The newest `limit` events of a release after the `offset` newest ones, in time order."""
     params = {"team_id": team_id, "release_id": release_id, "limit": limit, "offset": offset}
     return list(reversed((await session.exec(_NEWEST, params=params)).all()))
+
+
+class Entry(Protocol):
+    """An event as a history shows it: an `AuditEvent`, or the plain row `AuditLine`."""
+
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def actor_id(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def details(self) -> dict[str, Any]: ...
+
+
+class AuditLine(NamedTuple):
+    """An event as `/release history` shows it, as a plain row (each line renders once for the same event)."""
+
+    id: int
+    created_at: datetime
+    actor_id: str
+    action: str
+    details: dict[str, Any]
+
+
+AUDIT = AUDIT_EVENTS
+_NEWEST_LINES = (
+    select_fields(AUDIT, AuditLine._fields)
+    .where(AUDIT.c.team_id == bindparam("team_id"), AUDIT.c.id.in_(_PAGE_IDS))
+    .order_by(AUDIT.c.id.desc())
+)
+
+
+async def lines_for_release(
+    *, session: AsyncSession, team_id: str, release_id: int, limit: int, offset: int = 0
+) -> list[AuditLine]:
+    """`newest_for_release` as plain rows: the read path of `/release history`."""
+    params = {"team_id": team_id, "release_id": release_id, "limit": limit, "offset": offset}
+    connection = await session.connection()
+    return [AuditLine(*row) for row in reversed((await connection.execute(_NEWEST_LINES, params)).all())]
 
 
 async def count_for_release(*, session: AsyncSession, team_id: str, release_id: int) -> int:

@@ -2,12 +2,15 @@
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import bindparam
+from sqlalchemy import ColumnElement, bindparam
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from storage.models import DeploymentRequest
+from storage.repositories.in_lists import in_values, values
 
 OPEN = "requested"
 
@@ -43,15 +46,23 @@ async def open_for_slot(
     return (await session.exec(query.order_by(col(DeploymentRequest.id).desc()))).first()
 
 
-_OPEN_FOR_RELEASES = (
-    select(DeploymentRequest)
-    .where(
-        DeploymentRequest.team_id == bindparam("team_id"),
-        col(DeploymentRequest.release_id).in_(bindparam("release_ids", expanding=True)),
-        DeploymentRequest.status == OPEN,
+def _open_of(releases: int) -> tuple[ColumnElement[bool], ...]:
+    return (
+        col(DeploymentRequest.team_id) == bindparam("team_id"),
+        in_values(col(DeploymentRequest.release_id), "release", releases),
+        col(DeploymentRequest.status) == OPEN,
     )
-    .order_by(col(DeploymentRequest.id))
-)
+
+
+@cache
+def _open_for_releases(releases: int) -> SelectOfScalar[DeploymentRequest]:
+    return select(DeploymentRequest).where(*_open_of(releases)).order_by(col(DeploymentRequest.id))
+
+
+@cache
+def _open_environments(releases: int) -> Select[int, str]:
+    fields = (col(DeploymentRequest.release_id), col(DeploymentRequest.environment))
+    return select(*fields).where(*_open_of(releases)).order_by(col(DeploymentRequest.id))
 
 
 async def open_for_releases(
@@ -61,9 +72,26 @@ async def open_for_releases(
     grouped: dict[int, list[DeploymentRequest]] = {release_id: [] for release_id in release_ids}
     if not release_ids:
         return grouped
-    params = {"team_id": team_id, "release_ids": sorted(set(release_ids))}
-    for request in (await session.exec(_OPEN_FOR_RELEASES, params=params)).all():
+    ids = sorted(set(release_ids))
+    query = _open_for_releases(len(ids))
+    for request in (await session.exec(query, params={"team_id": team_id, **values("release", ids)})).all():
         grouped.setdefault(request.release_id, []).append(request)
+    return grouped
+
+
+async def open_environments(*, session: AsyncSession, team_id: str, release_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Where each of these releases has an open request (App Home's "deploying to"), as plain rows; only releases
+    with one are keys."""
+    if not release_ids:
+        return {}
+    connection = await session.connection()
+    grouped: dict[int, list[str]] = {}
+    ids = sorted(set(release_ids))
+    query = _open_environments(len(ids))
+    for release_id, environment in (
+        await connection.execute(query, {"team_id": team_id, **values("release", ids)})
+    ).all():
+        grouped.setdefault(release_id, []).append(environment)
     return grouped
 
 

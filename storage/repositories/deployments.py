@@ -6,12 +6,16 @@ walks the (team_id, service, environment, id) index.
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, text
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, text
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Deployment
+from storage.models.tables import DEPLOYMENTS, select_fields
+from storage.repositories.in_lists import in_values, values
 
 SUCCEEDED = "succeeded"
 
@@ -32,20 +36,26 @@ async def for_release(*, session: AsyncSession, team_id: str, release_id: int) -
     return (await session.exec(_FOR_RELEASE, params={"team_id": team_id, "release_id": release_id})).all()
 
 
-async def for_releases(
-    *, session: AsyncSession, team_id: str, release_ids: Sequence[int]
-) -> dict[int, list[Deployment]]:
-    """The deployments of many releases in one query, oldest first."""
-    grouped: dict[int, list[Deployment]] = {release_id: [] for release_id in release_ids}
-    if not release_ids:
-        return grouped
-    query = (
-        select(Deployment)
-        .where(Deployment.team_id == team_id, col(Deployment.release_id).in_(release_ids))
-        .order_by(col(Deployment.id))
+@cache
+def _live_in(releases: int) -> Select[Any]:
+    return select(DEPLOYMENTS.c.release_id, DEPLOYMENTS.c.environment).where(
+        DEPLOYMENTS.c.team_id == bindparam("team_id"),
+        in_values(DEPLOYMENTS.c.release_id, "release", releases),
+        DEPLOYMENTS.c.outcome == SUCCEEDED,
+        DEPLOYMENTS.c.rolled_back_at.is_(None),
     )
-    for deployment in (await session.exec(query)).all():
-        grouped[deployment.release_id].append(deployment)
+
+
+async def live_environments(*, session: AsyncSession, team_id: str, release_ids: Sequence[int]) -> dict[int, set[str]]:
+    """Where each of these releases is live (deployed, succeeded, not rolled back), in one query of plain rows;
+    every id is a key."""
+    grouped: dict[int, set[str]] = {release_id: set() for release_id in release_ids}
+    if not grouped:
+        return grouped
+    connection = await session.connection()
+    query, params = _live_in(len(grouped)), {"team_id": team_id, **values("release", grouped)}
+    for release_id, environment in (await connection.execute(query, params)).all():
+        grouped[release_id].add(environment)
     return grouped
 
 
@@ -86,25 +96,45 @@ async def previous_stable(*, session: AsyncSession, team_id: str, current: Deplo
     return (await session.exec(query)).first()
 
 
+class LiveVersion(NamedTuple):
+    """What runs in one service × environment: the version of its live deployment."""
+
+    service: str
+    environment: str
+    version: str
+
+
+def _newest_live(one_service: bool) -> Select[Any]:
+    newest = (
+        select(func.max(DEPLOYMENTS.c.id))
+        .where(
+            DEPLOYMENTS.c.team_id == bindparam("team_id"),
+            DEPLOYMENTS.c.outcome == SUCCEEDED,
+            DEPLOYMENTS.c.rolled_back_at.is_(None),
+        )
+        .group_by(DEPLOYMENTS.c.service, DEPLOYMENTS.c.environment)
+    )
+    if one_service:
+        newest = newest.where(DEPLOYMENTS.c.service == bindparam("service"))
+    return (
+        select_fields(DEPLOYMENTS, LiveVersion._fields)
+        .where(DEPLOYMENTS.c.team_id == bindparam("team_id"), DEPLOYMENTS.c.id.in_(newest.scalar_subquery()))
+        .order_by(DEPLOYMENTS.c.service, DEPLOYMENTS.c.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+_LIVE, _LIVE_OF = _newest_live(False), _newest_live(True)
+
+
 async def live_by_environment(
     *, session: AsyncSession, team_id: str, service: str | None = None, limit: int = 500
-) -> Sequence[Deployment]:
-    """The live deployment of every service × environment (optionally one service), in one query."""
-    newest = (
-        select(func.max(Deployment.id))
-        .where(Deployment.team_id == team_id)
-        .where(_live())
-        .group_by(col(Deployment.service), col(Deployment.environment))
-    )
-    if service is not None:
-        newest = newest.where(Deployment.service == service)
-    query = (
-        select(Deployment)
-        .where(Deployment.team_id == team_id, col(Deployment.id).in_(newest.scalar_subquery()))
-        .order_by(col(Deployment.service), col(Deployment.id))
-        .limit(limit)
-    )
-    return (await session.exec(query)).all()
+) -> list[LiveVersion]:
+    """The live version of every service × environment (optionally one service), in one query of plain rows."""
+    connection = await session.connection()
+    params = {"team_id": team_id, "service": service, "limit": limit}
+    rows = await connection.execute(_LIVE if service is None else _LIVE_OF, params)
+    return [LiveVersion(*row) for row in rows.all()]
 
 
 async def mark_rolled_back(

@@ -1,58 +1,92 @@
-"""What one person's App Home shows: open releases with their decisions, their releases and their open action
-items, each in one query. The statements are built once, with bound parameters: building a `select()` costs more
-CPU than SQLite takes to run it, and App Home runs up to a dozen."""
+"""What one person's App Home shows: open releases (their decisions come from `approvals.decisions_of`), their
+releases and their open action items, each in one query, as plain rows (no ORM objects to build, and a view made
+of values renders once for the same values). The statements are built once, with bound parameters: building a
+`select()` costs more CPU than SQLite takes to run it, and App Home runs up to a dozen."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
-from typing import NamedTuple
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, bindparam
-from sqlmodel import col, select
+from sqlalchemy import Integer, Select, bindparam, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.approval_policy import authors_of
 from bot.domain.lifecycle import Status
-from storage.models import ActionItem, Release
-from storage.models.tables import APPROVALS, RELEASES, select_fields
+from storage.models import ActionItem
+from storage.models.tables import RELEASES, select_fields, table_of
+from storage.repositories.in_lists import in_values, values
 
-_PROPOSED_BY = (
-    select(Release)
-    .where(
-        Release.team_id == bindparam("team_id"),
-        Release.proposer_id == bindparam("user_id"),
-        col(Release.status).in_(bindparam("statuses", expanding=True)),
+
+class MyRelease(NamedTuple):
+    """One of the person's releases in flight, as the tab shows it (a plain row)."""
+
+    id: int
+    service: str
+    version: str
+    status: Status
+    window_start: datetime | None
+    summary: str
+
+
+@cache
+def _proposed_by(statuses: int) -> Select[Any]:
+    return (
+        select_fields(RELEASES, MyRelease._fields)
+        .where(
+            RELEASES.c.team_id == bindparam("team_id"),
+            RELEASES.c.proposer_id == bindparam("user_id"),
+            in_values(RELEASES.c.status, "status", statuses),
+        )
+        .order_by(RELEASES.c.id.desc())
+        .limit(bindparam("limit", type_=Integer))
     )
-    .order_by(col(Release.id).desc())
-    .limit(bindparam("limit", type_=Integer))
-)
 
 
 async def proposed_by(
     *, session: AsyncSession, team_id: str, user_id: str, statuses: Iterable[Status], limit: int = 100
-) -> Sequence[Release]:
-    params = {"team_id": team_id, "user_id": user_id, "statuses": sorted(statuses), "limit": limit}
-    return (await session.exec(_PROPOSED_BY, params=params)).all()
+) -> list[MyRelease]:
+    wanted = sorted(statuses)
+    params = {"team_id": team_id, "user_id": user_id, "limit": limit, **values("status", wanted)}
+    connection = await session.connection()
+    return [MyRelease(*row) for row in (await connection.execute(_proposed_by(len(wanted)), params)).all()]
 
 
+class OpenItem(NamedTuple):
+    id: int
+    text: str
+    due_at: datetime
+
+
+class ItsRelease(NamedTuple):
+    service: str
+    version: str
+
+
+ACTION_ITEMS = table_of(ActionItem)
 _OPEN_ACTION_ITEMS = (
-    select(ActionItem, Release)
-    .join(Release, col(Release.id) == col(ActionItem.release_id))
+    select(*[ACTION_ITEMS.c[name] for name in OpenItem._fields], *[RELEASES.c[name] for name in ItsRelease._fields])
+    .join(RELEASES, RELEASES.c.id == ACTION_ITEMS.c.release_id)
     .where(
-        ActionItem.team_id == bindparam("team_id"),
-        ActionItem.owner_id == bindparam("owner_id"),
-        ActionItem.status == "open",
+        ACTION_ITEMS.c.team_id == bindparam("team_id"),
+        ACTION_ITEMS.c.owner_id == bindparam("owner_id"),
+        ACTION_ITEMS.c.status == "open",
     )
-    .order_by(col(ActionItem.due_at), col(ActionItem.id))
+    .order_by(ACTION_ITEMS.c.due_at, ACTION_ITEMS.c.id)
     .limit(bindparam("limit", type_=Integer))
 )
 
 
 async def open_action_items(
     *, session: AsyncSession, team_id: str, owner_id: str, limit: int = 100
-) -> Sequence[tuple[ActionItem, Release]]:
-    """Open action items owned by `owner_id` with their release, soonest due first."""
+) -> list[tuple[OpenItem, ItsRelease]]:
+    """Open action items owned by `owner_id` with their release, soonest due first (plain rows)."""
     params = {"team_id": team_id, "owner_id": owner_id, "limit": limit}
-    return [(item, release) for item, release in (await session.exec(_OPEN_ACTION_ITEMS, params=params)).all()]
+    connection = await session.connection()
+    return [
+        (OpenItem(*row[:3]), ItsRelease(*row[3:]))
+        for row in (await connection.execute(_OPEN_ACTION_ITEMS, params)).all()
+    ]
 
 
 class OpenRelease(NamedTuple):
@@ -77,53 +111,22 @@ class OpenRelease(NamedTuple):
         return authors_of(self.scope_authors)
 
 
-class Decided(NamedTuple):
-    """An active approval or rejection (`approval_policy.Decision`), as a plain row."""
-
-    release_id: int
-    environment: str
-    user_id: str
-    decision: str
-
-
-_OPEN_RELEASES = (
-    select_fields(RELEASES, OpenRelease._fields)
-    .where(RELEASES.c.team_id == bindparam("team_id"), RELEASES.c.status.in_(bindparam("statuses", expanding=True)))
-    .order_by(RELEASES.c.id.desc())
-    .limit(bindparam("limit", type_=Integer))
-)
-_OPEN_RELEASES_BEFORE = _OPEN_RELEASES.where(RELEASES.c.id < bindparam("before_id"))
+@cache
+def _open_releases(statuses: int, before: bool) -> Select[Any]:
+    query = select_fields(RELEASES, OpenRelease._fields).where(
+        RELEASES.c.team_id == bindparam("team_id"), in_values(RELEASES.c.status, "status", statuses)
+    )
+    if before:
+        query = query.where(RELEASES.c.id < bindparam("before_id"))
+    return query.order_by(RELEASES.c.id.desc()).limit(bindparam("limit", type_=Integer))
 
 
 async def open_releases(
     *, session: AsyncSession, team_id: str, statuses: Iterable[Status], limit: int, before_id: int | None = None
 ) -> list[OpenRelease]:
     """The newest releases in `statuses` (older than `before_id`), newest first, as rows (core select)."""
-    params = {"team_id": team_id, "statuses": sorted(statuses), "limit": limit}
-    query = _OPEN_RELEASES
-    if before_id is not None:
-        query, params = _OPEN_RELEASES_BEFORE, {**params, "before_id": before_id}
+    wanted = sorted(statuses)
+    params = {"team_id": team_id, "limit": limit, "before_id": before_id, **values("status", wanted)}
     connection = await session.connection()
-    return [OpenRelease(*row) for row in await connection.execute(query, params)]
-
-
-_DECISIONS_OF = (
-    select_fields(APPROVALS, Decided._fields)
-    .where(
-        APPROVALS.c.team_id == bindparam("team_id"),
-        APPROVALS.c.release_id.in_(bindparam("release_ids", expanding=True)),
-        APPROVALS.c.invalidated_at.is_(None),
-    )
-    .order_by(APPROVALS.c.id)
-)
-
-
-async def decisions_of(*, session: AsyncSession, team_id: str, release_ids: Sequence[int]) -> dict[int, list[Decided]]:
-    """Active decisions of many releases in one query, keyed by release (every id present)."""
-    grouped: dict[int, list[Decided]] = {release_id: [] for release_id in release_ids}
-    if not release_ids:
-        return grouped
-    connection = await session.connection()
-    for row in await connection.execute(_DECISIONS_OF, {"team_id": team_id, "release_ids": list(release_ids)}):
-        grouped[row[0]].append(Decided(*row))
-    return grouped
+    query = _open_releases(len(wanted), before_id is not None)
+    return [OpenRelease(*row) for row in (await connection.execute(query, params)).all()]

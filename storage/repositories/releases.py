@@ -2,15 +2,17 @@
 keywords."""
 
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, bindparam
+from sqlalchemy import Integer, Select, bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.lifecycle import Status
 from storage.models import Release
 from storage.models.tables import RELEASES, select_fields
+from storage.repositories.in_lists import in_values, values
 
 PAGE = 20
 
@@ -100,7 +102,7 @@ async def recent_lines(
         result = await connection.execute(_RECENT_LINES_OF, {**params, "service": service})
     else:
         result = await connection.execute(_RECENT_LINES, params)
-    return [ReleaseLine(*row) for row in result]
+    return [ReleaseLine(*row) for row in result.all()]  # one fetch, not one per row
 
 
 async def with_status(
@@ -131,11 +133,31 @@ def add(session: AsyncSession, release: Release, /) -> Release:
     return release
 
 
+class FlightLine(NamedTuple):
+    """A release on its way, as `/release status` shows it."""
+
+    id: int
+    service: str
+    version: str
+    status: Status
+
+
+@cache
+def _in_flight(statuses: int, one_service: bool) -> Select[Any]:
+    query = select_fields(RELEASES, FlightLine._fields).where(
+        RELEASES.c.team_id == bindparam("team_id"), in_values(RELEASES.c.status, "status", statuses)
+    )
+    if one_service:
+        query = query.where(RELEASES.c.service == bindparam("service"))
+    return query.order_by(RELEASES.c.id.desc()).limit(bindparam("limit", type_=Integer))
+
+
 async def in_flight(
     *, session: AsyncSession, team_id: str, statuses: Iterable[Status], service: str | None = None, limit: int = 100
-) -> Sequence[Release]:
-    """Releases of one service (or all) in the given statuses, newest first."""
-    query = select(Release).where(Release.team_id == team_id, col(Release.status).in_(sorted(statuses)))
-    if service:
-        query = query.where(Release.service == service)
-    return (await session.exec(query.order_by(col(Release.id).desc()).limit(limit))).all()
+) -> list[FlightLine]:
+    """Releases of one service (or all) in the given statuses, newest first, as plain rows."""
+    wanted = sorted(statuses)
+    params = {"team_id": team_id, "service": service, "limit": limit, **values("status", wanted)}
+    connection = await session.connection()
+    rows = await connection.execute(_in_flight(len(wanted), bool(service)), params)
+    return [FlightLine(*row) for row in rows.all()]

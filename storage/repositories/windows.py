@@ -82,4 +82,4 @@ async def planned_rows(
     windows."""
     params = {"team_id": team_id, "statuses": sorted(statuses), "start": start, "end": end, "limit": limit}
     connection = await session.connection()
-    return [PlannedRow(*row) for row in await connection.execute(_PLANNED_ROWS, params)]
+    return [PlannedRow(*row) for row in (await connection.execute(_PLANNED_ROWS, params)).all()]

@@ -3,6 +3,7 @@
 (team_id, release_id, id) index however far back they go."""
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -64,15 +65,30 @@ async def test_pages_cover_the_trail_once_newest_first_and_only_that_release(db:
     assert pages[2] == list(range(10))
     assert pages[3] == []  # past the end
 
+    async with db.quick_read() as session:  # the same pages as plain rows (what `/release history` reads)
+        lines = [
+            [
+                line.details["n"]
+                for line in await audit.lines_for_release(
+                    session=session, team_id=TEAM, release_id=mine, limit=45, offset=offset
+                )
+            ]
+            for offset in (0, 45, 90, 135)
+        ]
+    assert lines == pages
 
-async def test_a_deep_page_reads_the_index_only_for_what_it_skips(db: Database, database_url: str) -> None:
+
+@pytest.mark.parametrize("statement", [audit._NEWEST, audit._NEWEST_LINES], ids=["events", "lines"])
+async def test_a_deep_page_reads_the_index_only_for_what_it_skips(
+    db: Database, database_url: str, statement: Any
+) -> None:
     if not database_url.startswith("sqlite"):
         pytest.skip("the plan is SQLite's to show without statistics; PostgreSQL's depends on them")
     release_id = await _release(db, TEAM, "2.4.0")
     await _noted(db, TEAM, release_id, range(200))
     async with db.read() as session:
         connection = await session.connection()
-        compiled = audit._NEWEST.compile(connection.engine)  # the statement the repository runs
+        compiled = statement.compile(connection.engine)  # the statement the repository runs
         params = {"team_id": TEAM, "release_id": release_id, "limit": 45, "offset": 150}
         plan = " | ".join(
             str(row[-1])

@@ -9,6 +9,8 @@ from bot.domain.lifecycle import Status
 from bot.render import render, render_text
 from bot.services.deploys.deploy_status import InFlight, ServiceStatus, StatusReport
 from storage.models import Deployment, Release, Verification
+from storage.repositories.deployments import LiveVersion
+from storage.repositories.releases import FlightLine
 
 HOSTILE = "<!channel> & <@U0EVIL> *bold* `code`"
 
@@ -110,8 +112,8 @@ def test_status_report_renders_valid_blocks() -> None:
         services=[
             ServiceStatus(
                 service="payments",
-                live=[("dev", _deployment(environment="dev")), ("qa", None), ("prod", None)],
-                in_flight=[InFlight(_release(), "in progress", "dev")],
+                live=[("dev", LiveVersion("payments", "dev", "2.5.0")), ("qa", None), ("prod", None)],
+                in_flight=[InFlight(FlightLine(7, "payments", "2.5.0", Status.IN_PROGRESS), "in progress", "dev")],
             )
         ],
         more=3,

@@ -18,7 +18,7 @@ from bot.services.kernel import lookup, refusals, release_card, release_state, s
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.kernel.hooks import Facts
 from bot.services.releases import commits
-from storage.models import AuditEvent, Release
+from storage.models import Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import audit
 from storage.repositories import deploy_requests as requests_repo
@@ -115,7 +115,7 @@ async def _repropose(
 
 
 async def get(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
-    async with ctx.db.read() as session:
+    async with ctx.db.quick_read() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=ref)
     return release
 
@@ -128,7 +128,7 @@ class ReleasePage:
 
 async def list_recent(ctx: ServiceContext, actor: Actor, service: str | None, limit: int = 15) -> ReleasePage:
     """The newest `limit`; one row more tells whether older ones exist (no count: flat cost at any size)."""
-    async with ctx.db.read() as session:
+    async with ctx.db.quick_read() as session:
         releases = await releases_repo.recent_lines(
             session=session, team_id=actor.team_id, service=service, limit=limit + 1
         )
@@ -138,22 +138,28 @@ async def list_recent(ctx: ServiceContext, actor: Actor, service: str | None, li
 async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_card.CardView:
     """The release as its message shows it, for `/release show`."""
     members = await ctx.members(actor.team_id)
-    async with ctx.db.read() as session:
+    async with ctx.db.quick_read() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=ref)
-        decisions = await approvals_repo.active(session=session, team_id=actor.team_id, release_id=release.pk)
+        decided = await approvals_repo.decisions_of(session=session, team_id=actor.team_id, release_ids=[release.pk])
         deployed = await deployments_repo.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
         requests = await requests_repo.open_for_releases(
             session=session, team_id=actor.team_id, release_ids=[release.pk]
         )
     return release_card.build_card(
-        ctx.policy, release, decisions, deployed, members, requests[release.pk], commit_url=commits.url_of(ctx, release)
+        ctx.policy,
+        release,
+        decided[release.pk],
+        deployed,
+        members,
+        requests[release.pk],
+        commit_url=commits.url_of(ctx, release),
     )
 
 
 @dataclass(frozen=True)
 class History:
     release: Release
-    events: Sequence[AuditEvent]  # one page, oldest first
+    events: Sequence[audit.Entry]  # one page, oldest first
     page: int  # 1: the newest events; each next page goes further back
     pages: int
     total: int  # events in the whole trail
@@ -172,12 +178,12 @@ class History:
 async def history(ctx: ServiceContext, actor: Actor, ref: ReleaseRef, *, page: int, per_page: int) -> History:
     """Page `page` of a release's audit trail, `per_page` events a page counted back from the newest. The trail is
     counted once (not at all for a first page that holds it whole), and a page past the end reads no events."""
-    async with ctx.db.read() as session:
+    async with ctx.db.quick_read() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=ref)
         team_id, release_id = actor.team_id, release.pk
-        events: Sequence[AuditEvent] = []
+        events: Sequence[audit.Entry] = []
         if page == 1:
-            events = await audit.newest_for_release(
+            events = await audit.lines_for_release(
                 session=session, team_id=team_id, release_id=release_id, limit=per_page
             )
         if page == 1 and len(events) < per_page:  # the whole trail
@@ -196,7 +202,7 @@ async def history(ctx: ServiceContext, actor: Actor, ref: ReleaseRef, *, page: i
                 per_page=per_page,
             )
         if page > 1:
-            events = await audit.newest_for_release(
+            events = await audit.lines_for_release(
                 session=session, team_id=team_id, release_id=release_id, limit=per_page, offset=(page - 1) * per_page
             )
     return History(release, events, page, pages, total, per_page)

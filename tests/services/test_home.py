@@ -1,0 +1,81 @@
+"""App Home's agenda is the workspace's, kept a few seconds (`bot/services/home.py`), on SQLite and PostgreSQL: a
+write this process made shows at once; another process's write shows once the agenda is `AGENDA_KEPT` old."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.domain.policy import Policy
+from bot.render import _key
+from bot.services import home
+from bot.services.kernel.context import Actor, ServiceContext
+from bot.settings import Settings
+from storage.db import Database
+from storage.models import Freeze
+from storage.repositories import freezes
+
+TEAM = "T0TEAM"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+async def _freeze(db: Database, clock: Clock, reason: str) -> None:
+    async with db.transaction() as session:
+        start = clock.at + timedelta(days=1)
+        row = Freeze(
+            team_id=TEAM, environment="prod", start_at=start, end_at=start + timedelta(hours=2), reason=reason,
+            created_by="U0RM",
+        )  # fmt: skip
+        freezes.add(session, row)
+
+
+def _reasons(view: home.HomeView) -> list[str]:
+    return [item.freeze.reason for item in view.agenda.items if item.freeze is not None]
+
+
+async def test_the_agenda_is_kept_a_few_seconds_and_a_write_here_shows_at_once(
+    db: Database, database_url: str, policy: Policy
+) -> None:
+    clock = Clock()
+    ctx = ServiceContext(db=db, policy=policy, settings=Settings(_env_file=None, database_url=database_url), now=clock)
+    actor = Actor(TEAM, "U0ALICE")
+    assert _reasons(await home.home(ctx, actor)) == []
+
+    await _freeze(db, clock, "written here")  # this process's write: the next open reads the agenda again
+    assert _reasons(await home.home(ctx, actor)) == ["written here"]
+
+    other = Database(database_url)  # another process writing to the same database
+    try:
+        await _freeze(other, clock, "written elsewhere")
+    finally:
+        await other.dispose()
+    clock.at += home.AGENDA_KEPT - timedelta(seconds=1)
+    assert _reasons(await home.home(ctx, actor)) == ["written here"]  # kept: at most AGENDA_KEPT old
+    clock.at += timedelta(seconds=1)
+    assert sorted(_reasons(await home.home(ctx, actor))) == ["written elsewhere", "written here"]
+
+    other_team = await home.home(ctx, Actor("T0OTHER", "U0ALICE"))  # each workspace its own agenda
+    assert _reasons(other_team) == []
+
+
+async def test_the_view_is_made_of_values_so_the_same_view_renders_once(
+    db: Database, database_url: str, policy: Policy
+) -> None:
+    ctx = ServiceContext(db=db, policy=policy, settings=Settings(_env_file=None, database_url=database_url))
+    await _freeze(db, Clock(), "a freeze")
+    view = await home.home(ctx, Actor(TEAM, "U0ALICE"), notice="hello")
+    assert _key("home.json.j2", {"view": view}) is not None

@@ -1,0 +1,135 @@
+"""`Database.quick_read()` (SQLite: sqlite3 on the event loop; PostgreSQL: autocommit) under concurrent writes, on
+SQLite and PostgreSQL: it never waits for a writer, never sees part of a transaction, sees every commit made before
+it starts, and reads only the workspace it names."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from storage.db import Database
+from storage.models import Release
+from storage.repositories import audit
+from storage.repositories import releases as releases_repo
+
+TEAM = "T0TEAM"
+OTHER = "T0OTHER"
+WRITES = 30
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+def _release(team: str, version: str) -> Release:
+    service = f"svc-{team.lower()}"  # each workspace its own service: a read that strayed would show
+    return Release(team_id=team, service=service, version=version, summary="x", proposer_id="U0A", channel_id="C")
+
+
+async def _versions(db: Database, team: str) -> list[str]:
+    async with db.quick_read() as session:
+        lines = await releases_repo.recent_lines(session=session, team_id=team, limit=1000)
+    return [line.version for line in lines]
+
+
+async def test_a_quick_read_does_not_wait_for_an_open_write_nor_see_it(db: Database) -> None:
+    async with db.transaction() as session:
+        releases_repo.add(session, _release(TEAM, "1.0.0"))
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with db.transaction() as session:  # SQLite: BEGIN IMMEDIATE, the write lock held until commit
+            releases_repo.add(session, _release(TEAM, "2.0.0"))
+            await session.flush()
+            holding.set()
+            await release.wait()
+
+    task = asyncio.create_task(writer())
+    await holding.wait()
+    try:
+        # A reader that waited for the writer would never finish: the writer waits for this read.
+        assert await asyncio.wait_for(_versions(db, TEAM), timeout=10) == ["1.0.0"]
+    finally:
+        release.set()
+        await task
+    assert await _versions(db, TEAM) == ["2.0.0", "1.0.0"]  # committed before this read began: seen
+
+
+async def test_quick_reads_see_whole_transactions_of_concurrent_writers_in_their_workspace_only(
+    db: Database,
+) -> None:
+    """Each write adds a release and its audit event in one transaction, yielding to the readers in between; each
+    read lists the releases and reads the newest ones' trails. A release without its event would be half a
+    transaction."""
+    done = asyncio.Event()
+    seen: list[list[int]] = [[], [], []]  # per reader: how many releases each of its reads listed
+
+    async def writer(team: str) -> None:
+        for n in range(WRITES):
+            async with db.transaction() as session:
+                release = releases_repo.add(session, _release(team, f"1.{n}.0"))
+                await session.flush()
+                await asyncio.sleep(0)  # a reader runs while the release is written and its event is not
+                audit.record(session, release, "U0A", "proposed", n=n)
+            await asyncio.sleep(0)
+
+    async def reader(counts: list[int]) -> None:
+        while not done.is_set():
+            async with db.quick_read() as session:
+                lines = await releases_repo.recent_lines(session=session, team_id=TEAM, limit=1000)
+                for line in lines[:3]:  # the newest: where a write in flight would show
+                    events = await audit.newest_for_release(session=session, team_id=TEAM, release_id=line.id, limit=5)
+                    assert [event.action for event in events] == ["proposed"], line
+            assert {line.service for line in lines} <= {"svc-t0team"}
+            counts.append(len(lines))
+            await asyncio.sleep(0)
+
+    readers = [asyncio.create_task(reader(counts)) for counts in seen]
+    try:
+        await asyncio.gather(writer(TEAM), writer(OTHER))
+    finally:
+        done.set()
+        await asyncio.gather(*readers)
+    for counts in seen:
+        assert counts == sorted(counts)  # each read sees at least what the one before it saw
+        assert len(set(counts)) > 1  # the reads overlapped the writes
+    assert len(await _versions(db, TEAM)) == len(await _versions(db, OTHER)) == WRITES
+
+
+async def test_a_quick_read_is_a_reader(db: Database) -> None:
+    """A write through it fails loudly (SQLite `query_only`, PostgreSQL read-only transactions) instead of skipping
+    the writers' turn."""
+    with pytest.raises(DBAPIError, match=r"(?i)read.only|readonly"):
+        async with db.quick_read() as session:
+            await (await session.connection()).execute(text("DELETE FROM releases"))
+
+
+async def test_connections_the_server_closed_are_replaced_without_an_error(db: Database, database_url: str) -> None:
+    """PostgreSQL: no round trip checks a connection on every checkout; one the server ended (a restart, an admin)
+    is known closed and replaced, for reads and writes alike."""
+    if not db.is_postgres:
+        pytest.skip("SQLite has no server to close connections")
+
+    async def backend_pids() -> set[int]:
+        async with db.quick_read() as session:
+            quick = (await (await session.connection()).execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        async with db.transaction() as session:
+            main = (await (await session.connection()).execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        return {int(quick), int(main)}
+
+    before = await backend_pids()
+    admin = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        for pid in before:
+            await admin.execute("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await admin.close()
+    await asyncio.sleep(0.2)  # the sockets' ends reach this process
+    after = await backend_pids()
+    assert after.isdisjoint(before)
