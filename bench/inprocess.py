@@ -23,7 +23,9 @@ from pathlib import Path
 
 from bench.seed import HOME_USERS, SERVICES, TEAM
 from bench.servers import POLICY, drop_databases, make_database
-from bot.domain import commands as cmd
+from bot.domain.grammar import deploys
+from bot.domain.grammar import releases as release_commands
+from bot.domain.grammar.registry import Command
 from bot.domain.policy import parse_policy
 from bot.domain.proposal import ProposeRequest
 from bot.domain.validation import ReleaseRef
@@ -83,7 +85,7 @@ async def measure(backend: str, releases_seeded: int, only: list[str]) -> None:
         assert commands.ROUTE_MODULES  # loaded: `ROUTES` holds every command's route
         refs = [ReleaseRef(f"svc{n % SERVICES}", f"1.{n // SERVICES}.0") for n in range(min(200, releases_seeded))]
 
-        def route(command: Callable[[int], cmd.Command]) -> Callable[[int], Awaitable[None]]:
+        def route(command: Callable[[int], Command]) -> Callable[[int], Awaitable[None]]:
             async def call(i: int) -> None:
                 parsed = command(i)
                 await ROUTES[type(parsed)](ctx, Actor(TEAM, "U0BENCH"), parsed)
@@ -107,10 +109,10 @@ async def measure(backend: str, releases_seeded: int, only: list[str]) -> None:
             for name, call in (
                 ("App Home (service + render)", open_home),
                 ("/release list (service)", list_releases),
-                ("/release list (route)", route(lambda i: cmd.ListReleases(None))),
-                ("/release show (route)", route(lambda i: cmd.Show(refs[i % len(refs)]))),
-                ("/release history (route)", route(lambda i: cmd.History(refs[i % len(refs)], 1))),
-                ("/release status (route)", route(lambda i: cmd.StatusReport(None))),
+                ("/release list (route)", route(lambda i: release_commands.ListReleases(None))),
+                ("/release show (route)", route(lambda i: release_commands.Show(refs[i % len(refs)]))),
+                ("/release history (route)", route(lambda i: release_commands.History(refs[i % len(refs)], 1))),
+                ("/release status (route)", route(lambda i: deploys.StatusReport(None))),
                 ("propose (service)", propose),
                 ("approve (service)", approve),
             ):

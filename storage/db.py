@@ -119,7 +119,7 @@ class Database:
         self.url = normalise_url(url)
         self.dialect = make_url(self.url).get_backend_name()
         if self.dialect == "sqlite":
-            self.engine = _sqlite_engine(self.url, writer=True)
+            self.engine = sqlite_in_loop.writer(self.url)
             self.read_engine = _sqlite_engine(self.url, writer=False)
             self.quick_engine = sqlite_in_loop.engine(self.url)
         else:

@@ -1,15 +1,21 @@
-"""SQLite reads on the event loop: the standard library's `sqlite3` driver behind an `AsyncEngine`, for the short
-indexed reads of a person's request (`Database.quick_read`).
+"""SQLite on the event loop: the standard library's `sqlite3` driver behind an `AsyncEngine`, for the short
+indexed reads of a person's request (`Database.quick_read`) and for every write (`Database.transaction`).
 
 Through aiosqlite every statement is several hops to a worker thread and back, which costs more CPU than SQLite
-takes to answer an indexed read. A reader in WAL mode never waits for the writer, so the read can simply run where
-it is awaited. The connections are read-only (`query_only`), never change the journal mode (converting a database
-to WAL takes a lock a writer may hold while it waits for the event loop), and wait briefly when SQLite is busy
-(recovering its WAL after a crash), since the event loop waits with them.
+takes to answer an indexed read or to append a few rows. A reader in WAL mode never waits for the writer, so a read
+simply runs where it is awaited; its connections are read-only (`query_only`), never change the journal mode
+(converting a database to WAL takes a lock a writer may hold while it waits for the event loop), and wait briefly
+when SQLite is busy (recovering its WAL after a crash). The writers of a process take turns before they begin
+(`Database._write_turn`), so a write meets SQLite's lock only when another process holds it: then SQLite answers
+"busy" at once (`busy_timeout=0`) and the statement is tried again after an asynchronous sleep, so the event loop
+goes on serving while it waits.
 """
 
+import asyncio
 import sqlite3
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.dialects import registry
@@ -20,6 +26,8 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool, Pool
 from sqlalchemy.util import await_
 
 BUSY_TIMEOUT_MS = 2_000
+WRITE_BUSY_SECONDS = 30.0  # how long a write waits for another process's lock before it gives up
+T = TypeVar("T")
 
 
 class InLoopSQLiteDialect(SQLiteDialect_pysqlite):
@@ -36,16 +44,43 @@ class InLoopSQLiteDialect(SQLiteDialect_pysqlite):
     # `AsyncConnection.execute` checks that the driver awaited something: a statement that never had to wait
     # says so by awaiting a coroutine that is already done (a greenlet switch, no trip through the event loop).
     def do_execute(self, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
-        await_(_done())
-        cursor.execute(statement, parameters)
+        _patiently(lambda: cursor.execute(statement, parameters))
 
     def do_execute_no_params(self, cursor: Any, statement: str, context: Any = None) -> None:
-        await_(_done())
-        cursor.execute(statement)
+        _patiently(lambda: cursor.execute(statement))
+
+    def do_executemany(self, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        _patiently(lambda: cursor.executemany(statement, parameters))
+
+    def do_commit(self, dbapi_connection: Any) -> None:
+        _patiently(dbapi_connection.commit)
 
 
 async def _done() -> None:
     return None
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    return getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or (
+        "database is locked" in str(error)
+    )
+
+
+def _patiently(call: Callable[[], T]) -> T:
+    """Run `call` now; while another process holds SQLite's lock, sleep asynchronously and try again."""
+    await_(_done())  # the driver awaits something, as `AsyncConnection` checks
+    delay, give_up = 0.001, 0.0
+    while True:
+        try:
+            return call()
+        except sqlite3.OperationalError as error:
+            if not _busy(error):
+                raise
+            give_up = give_up or time.monotonic() + WRITE_BUSY_SECONDS
+            if time.monotonic() > give_up:
+                raise
+        await_(asyncio.sleep(delay))
+        delay = min(delay * 2, 0.05)
 
 
 class _Cursor(sqlite3.Cursor):
@@ -59,6 +94,31 @@ class _Connection(sqlite3.Connection):
 
 
 registry.register("sqlite.inloop", __name__, "InLoopSQLiteDialect")
+
+
+def writer(url: str) -> AsyncEngine:
+    """The engine of this process's writes on the SQLite file of `url`, run on the event loop: WAL, foreign keys,
+    and `BEGIN IMMEDIATE`, so a read-modify-write in a use case cannot lose an update."""
+    created = create_async_engine(
+        url.replace("sqlite+aiosqlite://", "sqlite+inloop://", 1),
+        connect_args={"timeout": 0, "factory": _Connection, "check_same_thread": False},
+        pool_reset_on_return=None,  # every session ends its transaction itself
+    )
+
+    @event.listens_for(created.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        dbapi_connection.execute("PRAGMA busy_timeout=0")  # a busy database is waited for asynchronously
+        _patiently(lambda: dbapi_connection.execute("PRAGMA journal_mode=WAL"))
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+    @event.listens_for(created.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        driver = connection.connection.driver_connection
+        _patiently(lambda: driver.execute("BEGIN IMMEDIATE"))
+
+    return created
 
 
 def engine(url: str) -> AsyncEngine:
