@@ -61,6 +61,29 @@ async def cpu_ms_per_call(call: Callable[[int], Awaitable[None]]) -> tuple[float
     return statistics.median(runs), runs
 
 
+Call = Callable[[int], Awaitable[None]]
+
+
+def route_calls(ctx: ServiceContext, releases_seeded: int) -> list[tuple[str, Call]]:
+    """The read commands' routes (service and render), on the refs both datasets hold."""
+    assert commands.ROUTE_MODULES  # loaded: `ROUTES` holds every command's route
+    refs = [ReleaseRef(f"svc{n % SERVICES}", f"1.{n // SERVICES}.0") for n in range(min(200, releases_seeded))]
+
+    def route(command: Callable[[int], cmd.Command]) -> Call:
+        async def call(i: int) -> None:
+            parsed = command(i)
+            await ROUTES[type(parsed)](ctx, Actor(TEAM, "U0BENCH"), parsed)
+
+        return call
+
+    return [
+        ("/release list (route)", route(lambda i: cmd.ListReleases(None))),
+        ("/release show (route)", route(lambda i: cmd.Show(refs[i % len(refs)]))),
+        ("/release history (route)", route(lambda i: cmd.History(refs[i % len(refs)], 1))),
+        ("/release status (route)", route(lambda i: cmd.StatusReport(None))),
+    ]
+
+
 async def measure(backend: str, releases_seeded: int, only: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="shipmate-inprocess-") as workdir:
         url, seed = await make_database(backend, Path(workdir), "inprocess")
@@ -80,16 +103,6 @@ async def measure(backend: str, releases_seeded: int, only: list[str]) -> None:
         async def list_releases(i: int) -> None:
             await releases.list_recent(ctx, Actor(TEAM, "U0BENCH"), None)
 
-        assert commands.ROUTE_MODULES  # loaded: `ROUTES` holds every command's route
-        refs = [ReleaseRef(f"svc{n % SERVICES}", f"1.{n // SERVICES}.0") for n in range(min(200, releases_seeded))]
-
-        def route(command: Callable[[int], cmd.Command]) -> Callable[[int], Awaitable[None]]:
-            async def call(i: int) -> None:
-                parsed = command(i)
-                await ROUTES[type(parsed)](ctx, Actor(TEAM, "U0BENCH"), parsed)
-
-            return call
-
         proposed: list[int] = []
 
         async def propose(i: int) -> None:
@@ -107,10 +120,7 @@ async def measure(backend: str, releases_seeded: int, only: list[str]) -> None:
             for name, call in (
                 ("App Home (service + render)", open_home),
                 ("/release list (service)", list_releases),
-                ("/release list (route)", route(lambda i: cmd.ListReleases(None))),
-                ("/release show (route)", route(lambda i: cmd.Show(refs[i % len(refs)]))),
-                ("/release history (route)", route(lambda i: cmd.History(refs[i % len(refs)], 1))),
-                ("/release status (route)", route(lambda i: cmd.StatusReport(None))),
+                *route_calls(ctx, releases_seeded),
                 ("propose (service)", propose),
                 ("approve (service)", approve),
             ):
