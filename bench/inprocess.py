@@ -63,6 +63,29 @@ async def cpu_ms_per_call(call: Callable[[int], Awaitable[None]]) -> tuple[float
     return statistics.median(runs), runs
 
 
+Call = Callable[[int], Awaitable[None]]
+
+
+def route_calls(ctx: ServiceContext, releases_seeded: int) -> list[tuple[str, Call]]:
+    """The read commands' routes (service and render), on the refs both datasets hold."""
+    assert commands.ROUTE_MODULES  # loaded: `ROUTES` holds every command's route
+    refs = [ReleaseRef(f"svc{n % SERVICES}", f"1.{n // SERVICES}.0") for n in range(min(200, releases_seeded))]
+
+    def route(command: Callable[[int], Command]) -> Call:
+        async def call(i: int) -> None:
+            parsed = command(i)
+            await ROUTES[type(parsed)](ctx, Actor(TEAM, "U0BENCH"), parsed)
+
+        return call
+
+    return [
+        ("/release list (route)", route(lambda i: release_commands.ListReleases(None))),
+        ("/release show (route)", route(lambda i: release_commands.Show(refs[i % len(refs)]))),
+        ("/release history (route)", route(lambda i: release_commands.History(refs[i % len(refs)], 1))),
+        ("/release status (route)", route(lambda i: deploys.StatusReport(None))),
+    ]
+
+
 async def measure(backend: str, releases_seeded: int, only: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="shipmate-inprocess-") as workdir:
         url, seed = await make_database(backend, Path(workdir), "inprocess")
@@ -82,16 +105,6 @@ async def measure(backend: str, releases_seeded: int, only: list[str]) -> None:
         async def list_releases(i: int) -> None:
             await releases.list_recent(ctx, Actor(TEAM, "U0BENCH"), None)
 
-        assert commands.ROUTE_MODULES  # loaded: `ROUTES` holds every command's route
-        refs = [ReleaseRef(f"svc{n % SERVICES}", f"1.{n // SERVICES}.0") for n in range(min(200, releases_seeded))]
-
-        def route(command: Callable[[int], Command]) -> Callable[[int], Awaitable[None]]:
-            async def call(i: int) -> None:
-                parsed = command(i)
-                await ROUTES[type(parsed)](ctx, Actor(TEAM, "U0BENCH"), parsed)
-
-            return call
-
         proposed: list[int] = []
 
         async def propose(i: int) -> None:
@@ -109,10 +122,7 @@ async def measure(backend: str, releases_seeded: int, only: list[str]) -> None:
             for name, call in (
                 ("App Home (service + render)", open_home),
                 ("/release list (service)", list_releases),
-                ("/release list (route)", route(lambda i: release_commands.ListReleases(None))),
-                ("/release show (route)", route(lambda i: release_commands.Show(refs[i % len(refs)]))),
-                ("/release history (route)", route(lambda i: release_commands.History(refs[i % len(refs)], 1))),
-                ("/release status (route)", route(lambda i: deploys.StatusReport(None))),
+                *route_calls(ctx, releases_seeded),
                 ("propose (service)", propose),
                 ("approve (service)", approve),
             ):

@@ -343,7 +343,9 @@ HOW = """How it measures:
   replays them; writes are unique across threads). A Shipmate answer is the ack's body when it is ready within the
   budget (1.5 s), so wrk's latency is the person's; the script counts acks that said "Working on it…" (the
   answer then went to response_url) or "busy". *server CPU ms/req* is the server process's user+system time over
-  the run divided by its requests: the cost, independent of how busy the shared machine was.
+  the run divided by its requests: the cost, independent of how busy the shared machine was. For `propose` and
+  `approve` the time runs until the outbox they filled is delivered: each write pays for its own Slack messages,
+  and the next scenario for none of them.
 - `approve` approves the releases the `propose` run just made, each by two approvers in turn, so every second
   approval meets the quorum (a status change).
 - Open loop (`bench/open_loop.py`, its own process): requests at fixed times whatever the server is doing,

@@ -17,12 +17,14 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.util import await_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.errors import Busy
 from storage import sqlite_in_loop
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WAL_ATTEMPTS = 100  # ≈5 s of converting the file to WAL while other connections do (see `_in_wal`)
 
 # How long a write may wait for its turn at SQLite's writer lock in the current task (None: as long as it takes).
 # Requests set it (see `writes_wait_at_most`): a person's write that would queue longer is refused as busy rather
@@ -49,6 +51,24 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _in_wal(cursor: Any) -> None:
+    """Put the file in WAL mode, once. Converting takes an exclusive lock, and SQLite answers "database is locked"
+    at once, without its busy handler, to a conversion that meets another one or a writer (the first connections of
+    a process on a fresh database do): it asks again shortly, without holding up the event loop."""
+    for _ in range(WAL_ATTEMPTS - 1):
+        try:
+            cursor.execute("PRAGMA journal_mode")
+            if str(cursor.fetchone()[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as error:  # the driver's OperationalError, as the async adapter raises it
+            if "locked" not in str(error):
+                raise
+            await_(asyncio.sleep(0.05))  # inside SQLAlchemy's greenlet: the event loop goes on meanwhile
+    cursor.execute("PRAGMA journal_mode=WAL")
+
+
 def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
     # Every session ends its transaction itself (commit or rollback), so a connection needs no reset on return:
     # on SQLite that reset is one more thread hop through aiosqlite per transaction.
@@ -60,7 +80,7 @@ def _sqlite_engine(url: str, *, writer: bool) -> AsyncEngine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _in_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -93,9 +113,9 @@ def _postgres_engine(
 
 
 def _check_on_checkout(engine: AsyncEngine) -> None:
-    """Instead of `pool_pre_ping`, a round trip on every checkout (three outside a transaction: BEGIN, the ping,
-    ROLLBACK): a connection the server closed (a restart ends every session) is known closed without asking, and
-    only one idle for a while is pinged. A failed check discards the connection and the pool takes another."""
+    """In place of `pool_pre_ping`, which costs a round trip on every checkout (three outside a transaction: BEGIN,
+    the ping, ROLLBACK): a connection the server closed (a restart ends every session) is known closed without
+    asking, and only one idle for a while is pinged. A failed check discards it and the pool takes another."""
 
     @event.listens_for(engine.sync_engine, "checkin")
     def _idle_from(_dbapi_connection: Any, record: Any) -> None:

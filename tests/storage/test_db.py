@@ -3,7 +3,10 @@ SQLite and PostgreSQL: it never waits for a writer, never sees part of a transac
 it starts, and reads only the workspace it names."""
 
 import asyncio
+import shutil
+import sqlite3
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -133,3 +136,26 @@ async def test_connections_the_server_closed_are_replaced_without_an_error(db: D
     await asyncio.sleep(0.2)  # the sockets' ends reach this process
     after = await backend_pids()
     assert after.isdisjoint(before)
+
+
+async def test_the_first_connection_to_a_fresh_database_waits_for_a_writer_to_convert_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    """SQLite: a fresh database is in rollback-journal mode and the first connections put it in WAL. SQLite refuses
+    that conversion at once, without its busy handler, while another connection writes (the app's own writer at
+    start-up, or another process): the connection asks again until it gets in."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL has no journal mode to convert")
+    path = tmp_path / "fresh.db"
+    shutil.copy(database_url.split("///", 1)[1], path)
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")  # another connection in the middle of a write, in rollback-journal mode
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        asyncio.get_running_loop().call_later(0.3, writer.execute, "COMMIT")
+        async with db.read() as session:
+            assert await releases_repo.recent_lines(session=session, team_id=TEAM) == []
+        assert writer.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        writer.close()
+        await db.dispose()
