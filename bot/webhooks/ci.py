@@ -31,11 +31,10 @@ from bot.services.deploys.reports import record_from_ci
 from bot.services.kernel.context import ServiceContext
 from bot.services.pipeline import deliveries
 from bot.services.pipeline.deliveries import Delivery, Receipt
-from bot.webhooks import bodies, fields
-from bot.webhooks.errors import BadSignature, DeliveryIdReused, InvalidBody, WebhookDisabled, error_body
+from bot.webhooks import answered, bodies, fields
+from bot.webhooks.errors import BadSignature, InvalidBody, WebhookDisabled, error_body
 from bot.webhooks.fields import CommitSha, DeliveryId, EnvironmentName, RequestId, ServiceName, TeamId, Version
 
-REPLAYED_HEADER = "X-Shipmate-Replayed"
 _URL = re.compile(r"^https?://[^\s<>|]{1,490}$")
 CLOCK_SKEW = timedelta(minutes=5)  # a CI clock this far ahead of ours is believed; further is refused
 
@@ -64,11 +63,6 @@ class DeploymentHook(BaseModel):
     # When the change was committed (ISO 8601 with an offset): lead time for changes starts there.
     commit_at: Annotated[AwareDatetime | None, AfterValidator(_utc)] = None
     commit: CommitSha | None = None  # the commit deployed: must be the release's when it has one
-
-
-def _send(receipt: Receipt, *, replayed: bool = False) -> web.Response:
-    headers = {REPLAYED_HEADER: "true"} if replayed else None
-    return web.json_response(receipt.body, status=receipt.status, headers=headers)
 
 
 def _recorded(outcome: DeployOutcome) -> Receipt:
@@ -127,18 +121,13 @@ async def receive(request: web.Request, services: ServiceContext, installation: 
     await fields.require_workspace(installation, hook.team_id)
     fingerprint = Delivery.fingerprint_of(hook.model_dump_json().encode())
     delivery = Delivery(hook.team_id, "deployments", hook.delivery_id, fingerprint)
-    first = await deliveries.seen(services, delivery)
-    if first is not None and not first.same_body:
-        raise DeliveryIdReused(
-            "Delivery {id} was already used for another body; give each delivery its own id.", id=hook.delivery_id
-        )
-    if first is not None:
-        return _send(first.receipt, replayed=True)
+    repeat = await answered.repeat_of(services, delivery, what="delivery")
+    if repeat is not None:
+        return repeat
     receipt = await _process(services, hook, delivery)
     if receipt.status == 201:  # kept with the deployment, in its transaction
-        return _send(receipt)
-    standing = await deliveries.remember(services, delivery, receipt)
-    return _send(standing, replayed=standing != receipt)
+        return answered.send(receipt)
+    return await answered.standing(services, delivery, receipt)
 
 
 def handler(services: ServiceContext, installation: Installation) -> Callable[[web.Request], Awaitable[web.Response]]:

@@ -21,13 +21,11 @@ from bot import logs, signing
 from bot.domain.errors import DomainError
 from bot.domain.pipeline import MAX_WAIT_SECONDS
 from bot.notify.installation import Installation
-from bot.services.pipeline import deliveries
 from bot.services.pipeline.deliveries import Delivery, Receipt
 from bot.services.pipeline.gate_checks import GateQuery
 from bot.services.pipeline.gate_waits import ClientGone, GateWaits
-from bot.webhooks import bodies
-from bot.webhooks.ci import REPLAYED_HEADER
-from bot.webhooks.errors import BadSignature, DeliveryIdReused, InvalidBody, error_body
+from bot.webhooks import answered, bodies
+from bot.webhooks.errors import BadSignature, InvalidBody, error_body
 from bot.webhooks.fields import (
     CommitSha,
     DeliveryId,
@@ -64,11 +62,6 @@ def _hung_up(request: web.Request) -> Callable[[], bool]:
         return transport is None or transport.is_closing()
 
     return gone
-
-
-def _send(receipt: Receipt, *, replayed: bool = False) -> web.Response:
-    headers = {REPLAYED_HEADER: "true"} if replayed else None
-    return web.json_response(receipt.body, status=receipt.status, headers=headers)
 
 
 async def _judge(request: web.Request, waits: GateWaits, check: GateCheck) -> Receipt | web.Response:
@@ -116,20 +109,15 @@ async def receive(request: web.Request, waits: GateWaits, installation: Installa
     if check.delivery_id is not None:
         fingerprint = Delivery.fingerprint_of(check.model_dump_json().encode())
         delivery = Delivery(check.team_id, "gate", check.delivery_id, fingerprint)
-        first = await deliveries.seen(waits.ctx, delivery)
-        if first is not None and not first.same_body:
-            raise DeliveryIdReused(
-                "Delivery {id} was already used for another body; give each check its own id.", id=check.delivery_id
-            )
-        if first is not None:
-            return _send(first.receipt, replayed=True)
+        repeat = await answered.repeat_of(waits.ctx, delivery, what="check")
+        if repeat is not None:
+            return repeat
     answer = await _judge(request, waits, check)
     if isinstance(answer, web.Response):
         return answer
     if delivery is None or answer.status not in KEPT:
-        return _send(answer)
-    standing = await deliveries.remember(waits.ctx, delivery, answer)
-    return _send(standing, replayed=standing != answer)
+        return answered.send(answer)
+    return await answered.standing(waits.ctx, delivery, answer)
 
 
 def handler(waits: GateWaits, installation: Installation) -> Callable[[web.Request], Awaitable[web.Response]]:
