@@ -1,0 +1,99 @@
+"""Deploy locks over signed HTTP: taking, listing and lifting one, who may lift it, and a lock as a gate for the
+deploy command and button (the holder passes, anyone else is refused with the holder, the end and the reason)."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlmodel import select
+
+from bot.ids import ActionId
+from bot.settings import Settings
+from storage.db import Database
+from storage.models import AuditEvent
+from storage.repositories import releases as releases_repo
+from tests.conftest import POLICY
+from tests.handlers.deploy_steps import propose_and_approve
+from tests.harness import Harness
+
+LOCKS = """
+[locks]
+default = "2h"
+max = "24h"
+bypass = ["U0INCIDENT"]
+"""
+
+
+@pytest.fixture
+def policy_text() -> str:
+    return POLICY + LOCKS
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(settings.database_url)
+    yield database
+    await database.dispose()
+
+
+async def _release_id(db: Database, team_id: str) -> int:
+    async with db.read() as session:
+        release = await releases_repo.get(session=session, team_id=team_id, service="payments", version="2.4.0")
+    assert release is not None
+    return release.pk
+
+
+async def test_a_lock_refuses_everyone_but_its_holder_until_it_is_lifted(harness: Harness) -> None:
+    await propose_and_approve(harness, "payments@2.4.0")
+    taken = await harness.command_answer("lock payments dev migrating the ledger <!channel> for 3h", user="U0BOB")
+    assert "You locked payments dev until" in taken
+    assert "&lt;!channel&gt;" in taken
+    assert "<!channel>" not in taken
+
+    refused = await harness.command_answer("deploy payments@2.4.0 dev", user="U0ALICE")
+    assert "payments dev is locked by <@U0BOB> until" in refused
+    assert "migrating the ledger &lt;!channel&gt;" in refused
+    assert "<!channel>" not in refused
+
+    listed = await harness.command_answer("locks", user="U0CAROL")
+    assert "payments dev" in listed
+    assert "<@U0BOB>" in listed
+    assert "migrating the ledger" in listed
+
+    # Dev lists no deployers: anyone may deploy there, so anyone may lift its locks. Prod is stricter.
+    prod = await harness.command_answer("lock payments prod hands off", user="U0BOB")
+    assert "You locked payments prod" in prod
+    not_yours = await harness.command_answer("unlock payments prod", user="U0ALICE")
+    assert "Only its holder (<@U0BOB>), approvers of prod" in not_yours
+    assert "may lift the lock of payments prod" in not_yours
+    lifted = await harness.command_answer("unlock payments prod", user="U0RM")
+    assert "You lifted the lock of payments prod held by <@U0BOB>" in lifted
+
+    mine = await harness.command_answer("deploy payments@2.4.0 dev", user="U0BOB")
+    assert "is live in *dev*" in mine, mine
+    again = await harness.command_answer("unlock payments dev", user="U0BOB")
+    assert "You lifted the lock of payments dev" in again
+    gone = await harness.command_answer("unlock payments dev", user="U0BOB")
+    assert "payments dev is not locked" in gone
+
+
+async def test_bad_lock_commands_say_how_to_fix_them_and_change_nothing(harness: Harness) -> None:
+    assert "Missing the reason" in await harness.command_answer("lock payments prod", user="U0BOB")
+    assert "at most 24h" in await harness.command_answer("lock payments prod release for 3d", user="U0BOB")
+    assert "not an environment" in await harness.command_answer("lock payments moon release", user="U0BOB")
+    assert "Only approvers of prod" in await harness.command_answer("lock payments prod release", user="U0ALICE")
+    assert "No deploy locks" in await harness.command_answer("locks", user="U0BOB")
+
+
+async def test_the_deploy_button_meets_the_lock_too(harness: Harness, db: Database) -> None:
+    await propose_and_approve(harness, "payments@2.4.0")
+    await harness.command_answer("lock * dev incident 7", user="U0BOB")
+    release_id = await _release_id(db, harness.team_id)
+    clicked = await harness.click_answer(str(ActionId.DEPLOY_NEXT), f"{release_id}:dev", user="U0ALICE")
+    assert "every service in dev is locked by <@U0BOB>" in clicked["text"]
+    assert "incident 7" in clicked["text"]
+    # `[locks] bypass` goes through an all-services lock, and the history says so.
+    through = await harness.command_answer("deploy payments@2.4.0 dev", user="U0INCIDENT")
+    assert "is live in *dev*" in through, through
+    async with db.read() as session:
+        events = (await session.exec(select(AuditEvent).where(AuditEvent.release_id == release_id))).all()
+    assert [event.details["holder"] for event in events if event.action == "lock_bypassed"] == ["U0BOB"]
