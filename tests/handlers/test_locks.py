@@ -97,3 +97,12 @@ async def test_the_deploy_button_meets_the_lock_too(harness: Harness, db: Databa
     async with db.read() as session:
         events = (await session.exec(select(AuditEvent).where(AuditEvent.release_id == release_id))).all()
     assert [event.details["holder"] for event in events if event.action == "lock_bypassed"] == ["U0BOB"]
+
+
+async def test_a_rollback_goes_through_a_lock(harness: Harness) -> None:
+    for ref in ("payments@2.4.0", "payments@2.5.0"):
+        await propose_and_approve(harness, ref)
+        assert "is live in *dev*" in await harness.command_answer(f"deploy {ref} dev", user="U0ALICE")
+    assert "You locked" in await harness.command_answer("lock * dev incident 9", user="U0BOB")
+    rolled = await harness.command_answer("rollback payments dev it broke", user="U0RM")
+    assert "Rolled back *dev*: payments 2.5.0 → *2.4.0*" in rolled
