@@ -43,7 +43,7 @@ async def schedule(session: AsyncSession, ctx: ServiceContext, lock: DeployLock)
     due before a later `until` (an extension) waits again until then."""
     due = [jobs.Due(LockJob.EXPIRY, f"lock:{lock.pk}:expiry", lock.until, lock.environment, payload=_payload(lock))]
     warn_at = lock.until - WARN_BEFORE
-    if lock.state == LockState.HELD and warn_at > ctx.now():
+    if lock.state == LockState.HELD and warn_at > lock.since:  # a lock shorter than the warning gets none
         due.append(
             jobs.Due(LockJob.WARNING, f"lock:{lock.pk}:warning", warn_at, lock.environment, payload=_payload(lock))
         )

@@ -259,8 +259,7 @@ async def _mine(session: AsyncSession, ctx: ServiceContext, actor: Actor, value:
 async def _slot(session: AsyncSession, actor: Actor, value: str) -> None:
     """Serialise on the lock's slot before its row is locked (the order every lock use case takes)."""
     if value.isdigit():
-        async with session.no_autoflush:
-            row = await session.get(DeployLock, int(value))
+        row = await session.get(DeployLock, int(value))
         if row is not None and row.team_id == actor.team_id:
             await locks_repo.serialise(
                 session=session, team_id=actor.team_id, service=row.service, environment=row.environment
