@@ -2,8 +2,10 @@
 deploy command and button (the holder passes, anyone else is refused with the holder, the end and the reason)."""
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
+from icalendar import Calendar
 from sqlmodel import select
 
 from bot.ids import ActionId
@@ -13,6 +15,8 @@ from storage.models import AuditEvent
 from storage.repositories import releases as releases_repo
 from tests.conftest import POLICY
 from tests.handlers.deploy_steps import propose_and_approve
+from tests.handlers.test_calendar import feed_path
+from tests.handlers.test_home import open_home
 from tests.harness import Harness
 
 LOCKS = """
@@ -106,3 +110,30 @@ async def test_a_rollback_goes_through_a_lock(harness: Harness) -> None:
     assert "You locked" in await harness.command_answer("lock * dev incident 9", user="U0BOB")
     rolled = await harness.command_answer("rollback payments dev it broke", user="U0RM")
     assert "Rolled back *dev*: payments 2.5.0 → *2.4.0*" in rolled
+
+
+async def test_app_home_shows_a_persons_locks_and_queue_places(harness: Harness) -> None:
+    assert "You locked" in await harness.command_answer("lock payments dev ledger <b>move</b>", user="U0BOB")
+    assert "number 1 in the queue" in await harness.command_answer("lock payments dev hotfix", user="U0CAROL")
+    bob = (await open_home(harness, "U0BOB")).text_everywhere
+    assert "Your deploy locks" in bob
+    assert "*payments dev* is yours until" in bob
+    assert "ledger &lt;b&gt;move&lt;/b&gt;" in bob
+    carol = (await open_home(harness, "U0CAROL")).text_everywhere
+    assert "Number 1 in the queue for *payments dev*" in carol
+    assert "Your deploy locks" not in (await open_home(harness, "U0ERIN")).text_everywhere
+
+
+async def test_the_calendar_feed_shows_locks_as_busy_blocks(harness: Harness) -> None:
+    assert "You locked" in await harness.command_answer("lock payments prod ledger for 3h", user="U0BOB")
+    assert "You locked" in await harness.command_answer("lock * dev incident", user="U0BOB")
+    assert "You lifted" in await harness.command_answer("unlock * dev", user="U0BOB")
+    feed = await harness.get(feed_path(await harness.command_answer("calendar link", user="U0RM")))
+    assert feed.status == 200
+    events = {str(event["summary"]): event for event in Calendar.from_ical(feed.text).walk("VEVENT")}
+    held = events["Locked: payments prod (U0BOB)"]
+    assert held.decoded("dtend") - held.decoded("dtstart") == timedelta(hours=3)
+    assert str(held["transp"]) == "OPAQUE"
+    assert "ledger" in str(held["description"])
+    lifted = events["Locked: every service in dev (U0BOB)"]
+    assert lifted.decoded("dtend") - lifted.decoded("dtstart") < timedelta(minutes=1)  # until it was lifted

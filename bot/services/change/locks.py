@@ -34,6 +34,24 @@ class LockOutcome:
 
 
 @dataclass(frozen=True)
+class MyLock:
+    """A lock of one person, as App Home shows it (values only)."""
+
+    service: str
+    environment: str
+    offered: bool
+    until: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class QueuePlace:
+    service: str
+    environment: str
+    position: int
+
+
+@dataclass(frozen=True)
 class LockList:
     locks: list[DeployLock]
     queues: dict[tuple[str, str], list[LockQueueEntry]]  # (service, environment) → who waits, in order
@@ -238,6 +256,24 @@ async def listing(ctx: ServiceContext, actor: Actor) -> LockList:
     for entry in waiting:
         queues.setdefault((entry.service, entry.environment), []).append(entry)
     return LockList(list(rows), queues, now)
+
+
+async def of_person(
+    session: AsyncSession, *, team_id: str, user_id: str, at: datetime
+) -> tuple[list[MyLock], list[QueuePlace]]:
+    """A person's locks (held, or offered to them) and their places in queues, for App Home."""
+    held = await locks_repo.held_by(session=session, team_id=team_id, user_id=user_id)
+    mine = [
+        MyLock(r.service, r.environment, r.state == LockState.OFFERED, r.until, r.reason) for r in held if r.until > at
+    ]
+    places: list[QueuePlace] = []
+    for entry in await locks_repo.queued_for(session=session, team_id=team_id, user_id=user_id):
+        line = await locks_repo.waiting(
+            session=session, team_id=team_id, service=entry.service, environment=entry.environment
+        )
+        position = next(i for i, waiting in enumerate(line, 1) if waiting.id == entry.id)
+        places.append(QueuePlace(entry.service, entry.environment, position))
+    return mine, places
 
 
 # -- the buttons in the DMs ------------------------------------------------------------------------------------------

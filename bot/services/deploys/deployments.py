@@ -110,11 +110,7 @@ async def gate_facts(
         regression_passed = latest is not None and latest.passed
         failed_note = latest.note if latest is not None and not latest.passed else None
     freezes = await change.active_freezes(session, ctx, team_id=release.team_id, environment=env.name, at=ctx.now())
-    locks = await change.active_locks(
-        session, team_id=release.team_id, service=release.service, environment=env.name, at=ctx.now()
-    )
-    person = actor_id != CI_ACTOR
-    on_behalf = frozenset({actor_id}) if person else frozenset({release.proposer_id}) | acting_for
+    locks = await _lock_facts(session, ctx, release, env, actor_id, members, acting_for)
     return GateFacts(
         ref=release.ref,
         status=release.status,
@@ -132,10 +128,29 @@ async def gate_facts(
             actor_id, members, ctx.policy.release_managers
         ),
         service=release.service,
-        locks=locks,
-        lock_acting_for=on_behalf,
-        lock_bypass=person and includes(ctx.policy.locks.bypass, actor_id, members),
+        **locks,
     )
+
+
+async def _lock_facts(
+    session: AsyncSession,
+    ctx: ServiceContext,
+    release: Release,
+    env: Environment,
+    actor_id: str,
+    members: Members,
+    acting_for: frozenset[str],
+) -> dict[str, Any]:
+    """The deploy locks covering the release here, whom the deployment is done for, and whether the actor is in
+    `[locks] bypass` (people only)."""
+    person = actor_id != CI_ACTOR
+    return {
+        "locks": await change.active_locks(
+            session, team_id=release.team_id, service=release.service, environment=env.name, at=ctx.now()
+        ),
+        "lock_acting_for": frozenset({actor_id}) if person else frozenset({release.proposer_id}) | acting_for,
+        "lock_bypass": person and includes(ctx.policy.locks.bypass, actor_id, members),
+    }
 
 
 async def lock_release(session: AsyncSession, team_id: str, service: str, version: str) -> Release:
