@@ -101,6 +101,8 @@ async def test_the_deploy_button_meets_the_lock_too(harness: Harness, db: Databa
     async with db.read() as session:
         events = (await session.exec(select(AuditEvent).where(AuditEvent.release_id == release_id))).all()
     assert [event.details["holder"] for event in events if event.action == "lock_bypassed"] == ["U0BOB"]
+    history = await harness.command_answer("history payments@2.4.0", user="U0BOB")
+    assert "deployed it to dev through the all-services lock of <@U0BOB> (`[locks] bypass`)" in history
 
 
 async def test_a_rollback_goes_through_a_lock(harness: Harness) -> None:
