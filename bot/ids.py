@@ -13,6 +13,7 @@ class ActionId(StrEnum):
     LOCK_EXTEND = "lock_extend"
     LOCK_TAKE = "lock_take"
     LOCK_PASS = "lock_pass"
+    LOCK_QUEUE = "lock_queue"  # on a refusal by a deploy lock
 
 
 class CallbackId(StrEnum):

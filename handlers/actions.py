@@ -10,11 +10,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.ids import ActionId
 from bot.render import render
 from bot.services.approvals import approvals
-from bot.services.change import locks
 from bot.services.deploys import deployments
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.slack_text import mrkdwn
-from handlers import errors, review_surface
+from handlers import errors, lock_surface, review_surface
 
 
 def _actor(body: dict[str, Any]) -> Actor:
@@ -59,20 +58,6 @@ async def deploy_next_clicked(
     await respond(text=mrkdwn(outcome.message), response_type="ephemeral", replace_original=False)
 
 
-async def lock_button_clicked(
-    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, services: ServiceContext
-) -> None:
-    """ "Extend" (a lock running out), "Take it" and "Pass" (a lock offered from the queue), in a DM."""
-    use_case = {
-        ActionId.LOCK_EXTEND: locks.extend,
-        ActionId.LOCK_TAKE: locks.take,
-        ActionId.LOCK_PASS: locks.pass_on,
-    }[ActionId(action["action_id"])]
-    outcome = await use_case(services, _actor(body), str(action["value"]))
-    await ack()
-    await respond(text=mrkdwn(outcome.message), response_type="ephemeral", replace_original=False)
-
-
 def register(app: AsyncApp) -> None:
     app.action(str(ActionId.APPROVE))(errors.answered(approve_clicked))
     app.action(str(ActionId.REJECT))(errors.answered(reject_clicked))
@@ -80,5 +65,5 @@ def register(app: AsyncApp) -> None:
     app.action(str(ActionId.CLOSE_REVIEW))(errors.answered(review_surface.close_review_clicked))
     app.action(str(ActionId.ADD_ACTION_ITEM))(errors.answered(review_surface.add_action_item_clicked))
     app.action(str(ActionId.ACTION_DONE))(errors.answered(review_surface.action_done_clicked))
-    for lock_action in (ActionId.LOCK_EXTEND, ActionId.LOCK_TAKE, ActionId.LOCK_PASS):
-        app.action(str(lock_action))(errors.answered(lock_button_clicked))
+    for lock_action in lock_surface.LOCK_BUTTONS:
+        app.action(str(lock_action))(errors.answered(lock_surface.lock_button_clicked))

@@ -63,6 +63,11 @@ def label(service: str, environment: str) -> str:
     return f"every service in {environment}" if service == ALL_SERVICES else f"{service} {environment}"
 
 
+def refused_by(public: str, service: str) -> str:
+    """The slot a lock refusal (its `public` words, from `label`) is about: `*` or the release's service."""
+    return ALL_SERVICES if public.startswith("every service in ") else service
+
+
 def covers(lock: ActiveLock, service: str, environment: str) -> bool:
     return lock.environment == environment and lock.service in (service, ALL_SERVICES)
 

@@ -55,6 +55,7 @@ async def test_a_lock_refuses_everyone_but_its_holder_until_it_is_lifted(harness
 
     refused = await harness.command_answer("deploy payments@2.4.0 dev", user="U0ALICE")
     assert "payments dev is locked by <@U0BOB> until" in refused
+    assert f'"action_id": "{ActionId.LOCK_QUEUE}", "value": "payments dev payments@2.4.0"' in refused
     assert "migrating the ledger &lt;!channel&gt;" in refused
     assert "<!channel>" not in refused
 
@@ -95,6 +96,15 @@ async def test_the_deploy_button_meets_the_lock_too(harness: Harness, db: Databa
     clicked = await harness.click_answer(str(ActionId.DEPLOY_NEXT), f"{release_id}:dev", user="U0ALICE")
     assert "every service in dev is locked by <@U0BOB>" in clicked["text"]
     assert "incident 7" in clicked["text"]
+    [queue] = [e for b in clicked["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert (queue["action_id"], queue["value"]) == (ActionId.LOCK_QUEUE, "* dev payments@2.4.0")
+    queued = await harness.click_answer(ActionId.LOCK_QUEUE, queue["value"], user="U0ALICE")
+    assert "You are number 1 in the queue" in queued["text"]
+    again = await harness.click_answer(ActionId.LOCK_QUEUE, queue["value"], user="U0ALICE")  # a double click
+    assert "You are already number 1 in the queue" in again["text"]
+    assert "Queue: <@U0ALICE>" in await harness.command_answer("locks", user="U0BOB")
+    stale = await harness.click_answer(ActionId.LOCK_QUEUE, "payments", user="U0ALICE")
+    assert "That button is out of date" in stale["text"]
     # `[locks] bypass` goes through an all-services lock, and the history says so.
     through = await harness.command_answer("deploy payments@2.4.0 dev", user="U0INCIDENT")
     assert "is live in *dev*" in through, through

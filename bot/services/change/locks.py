@@ -13,6 +13,7 @@ from bot.domain.change import Audit
 from bot.domain.errors import InvalidInput, InvalidTransition, NotFound
 from bot.domain.gates import GateFacts
 from bot.domain.grammar import locks as commands
+from bot.domain.grammar import parse
 from bot.domain.locks import ActiveLock, Ending, LockState, label
 from bot.domain.message import Code, Mention, Message, When
 from bot.domain.permissions import Permission, Who
@@ -300,6 +301,16 @@ async def _slot(session: AsyncSession, actor: Actor, value: str) -> None:
             await locks_repo.serialise(
                 session=session, team_id=actor.team_id, service=row.service, environment=row.environment
             )
+
+
+async def queue_from_refusal(ctx: ServiceContext, actor: Actor, value: str) -> LockOutcome:
+    """The "Queue" button on a refusal by a lock (`<service|*> <env> <service@version>`): queue for that slot, or
+    take it when it has ended meanwhile."""
+    service, environment, ref = [*value.split(" ", 2), "", "", ""][:3]
+    command = parse(f"lock {service} {environment} to deploy {ref}"[:300])  # a button's value is checked like text
+    if not isinstance(command, commands.Lock) or not ref:
+        raise InvalidInput("That button is out of date; use `/release lock <service|*> <env> <reason…>` instead.")
+    return await lock(ctx, actor, command)
 
 
 async def extend(ctx: ServiceContext, actor: Actor, value: str) -> LockOutcome:
