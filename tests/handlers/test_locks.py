@@ -1,6 +1,7 @@
 """Deploy locks over signed HTTP: taking, listing and lifting one, who may lift it, and a lock as a gate for the
 deploy command and button (the holder passes, anyone else is refused with the holder, the end and the reason)."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -149,3 +150,11 @@ async def test_the_calendar_feed_shows_locks_as_busy_blocks(harness: Harness) ->
     assert "ledger" in str(held["description"])
     lifted = events["Locked: every service in dev (U0BOB)"]
     assert lifted.decoded("dtend") - lifted.decoded("dtstart") < timedelta(minutes=1)  # until it was lifted
+
+
+async def test_two_people_locking_at_once_are_one_holder_and_one_in_the_queue(harness: Harness) -> None:
+    answers = await asyncio.gather(
+        *(harness.command_answer("lock payments prod release train", user=user) for user in ("U0BOB", "U0CAROL"))
+    )
+    assert sorted("You locked" in answer for answer in answers) == [False, True]
+    assert sum("You are number 1 in the queue" in answer for answer in answers) == 1

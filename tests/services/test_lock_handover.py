@@ -140,6 +140,7 @@ async def test_the_queue_is_offered_in_order_and_passes_on_when_not_taken(ctx: S
     await _sweep(ctx, clock)
     assert await _live(ctx) == [("U0DAVE", "offered")]
     assert await _endings(ctx) == ["expired", "passed"]
+    assert "was held for you five minutes and has passed on" in (await _dms(ctx, "U0CAROL"))[-1]
     [offer] = await _dms(ctx, "U0DAVE")
     assert "payments dev is yours for 2h" in offer
 

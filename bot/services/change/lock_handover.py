@@ -78,7 +78,7 @@ async def end(
     audit.append(session, lock.team_id, by or SHIPMATE, Audit.LOCK_ENDED, details=details(lock, ending=str(ending)))
     changed(session, ctx, lock.team_id, lock.environment)
     await jobs.pull_forward(session=session, team_id=lock.team_id, kinds=[JobKind.PROTECTION_RULE], at=now)
-    if not offered and by != lock.holder:
+    if by is None or (not offered and by != lock.holder):  # the clock ended it, or someone else lifted it
         _dm(session, lock, "lock_ended_dm", ending=str(ending), by=by)
     return await offer_next(session, ctx, lock.team_id, lock.service, lock.environment)
 
