@@ -1,4 +1,5 @@
-"""`GET /calendar.ics?token=…`: planned windows and freezes as an iCalendar feed, built with `icalendar`."""
+"""`GET /calendar.ics?token=…`: planned windows, freezes and deploy locks (busy blocks) as an iCalendar feed, built
+with `icalendar`."""
 
 import re
 from collections.abc import Awaitable, Callable
@@ -11,6 +12,7 @@ from bot.domain.errors import NotFound
 from bot.services.change import feed_links
 from bot.services.change.feed_links import Feed, Revoked
 from bot.services.kernel.context import ServiceContext
+from storage.models import DeployLock
 
 
 def build_calendar(feed: Feed) -> bytes:
@@ -48,7 +50,25 @@ def build_calendar(feed: Feed) -> bytes:
         event.add("categories", ["freeze"])
         event.add("transp", "TRANSPARENT")
         cal.add_component(event)
+    for lock in feed.locks:
+        cal.add_component(_lock_event(feed, lock))
     return bytes(cal.to_ical())
+
+
+def _lock_event(feed: Feed, lock: DeployLock) -> Event:
+    """A deploy lock as a busy block, from when it was taken to when it ended (or will, if nobody lifts it)."""
+    what = f"every service in {lock.environment}" if lock.service == "*" else f"{lock.service} {lock.environment}"
+    ended = lock.ended_at if lock.ended_at is not None and lock.ended_at < lock.until else lock.until
+    event = Event()
+    event.add("uid", f"lock-{lock.id}@{feed.team_id}.shipmate")
+    event.add("dtstamp", feed.generated_at)
+    event.add("dtstart", lock.since)
+    event.add("dtend", max(ended, lock.since))
+    event.add("summary", f"Locked: {what} ({lock.holder})")
+    event.add("description", f"Deploy lock held by {lock.holder}: {lock.reason}")
+    event.add("categories", ["lock"])
+    event.add("transp", "OPAQUE")  # busy: nobody else deploys there meanwhile
+    return event
 
 
 def _stamp(moment: datetime) -> str:

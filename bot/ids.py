@@ -10,6 +10,10 @@ class ActionId(StrEnum):
     CLOSE_REVIEW = "review_close"
     ADD_ACTION_ITEM = "review_add_action_item"
     ACTION_DONE = "action_item_done"
+    LOCK_EXTEND = "lock_extend"
+    LOCK_TAKE = "lock_take"
+    LOCK_PASS = "lock_pass"
+    LOCK_QUEUE = "lock_queue"  # on a refusal by a deploy lock
 
 
 class CallbackId(StrEnum):

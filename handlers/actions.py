@@ -13,7 +13,7 @@ from bot.services.approvals import approvals
 from bot.services.deploys import deployments
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.slack_text import mrkdwn
-from handlers import errors, review_surface
+from handlers import errors, lock_surface, review_surface
 
 
 def _actor(body: dict[str, Any]) -> Actor:
@@ -65,3 +65,5 @@ def register(app: AsyncApp) -> None:
     app.action(str(ActionId.CLOSE_REVIEW))(errors.answered(review_surface.close_review_clicked))
     app.action(str(ActionId.ADD_ACTION_ITEM))(errors.answered(review_surface.add_action_item_clicked))
     app.action(str(ActionId.ACTION_DONE))(errors.answered(review_surface.action_done_clicked))
+    for lock_action in lock_surface.LOCK_BUTTONS:
+        app.action(str(lock_action))(errors.answered(lock_surface.lock_button_clicked))

@@ -19,6 +19,7 @@ from handlers import (
     change_commands,
     deploy_commands,
     errors,
+    lock_commands,
     metrics_commands,
     release_commands,
     review_commands,
@@ -31,6 +32,7 @@ ROUTE_MODULES = (
     approval_commands,
     deploy_commands,
     change_commands,
+    lock_commands,
     review_commands,
     metrics_commands,
 )

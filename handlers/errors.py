@@ -17,6 +17,7 @@ from bot.in_flight import InFlight
 from bot.metrics import LISTENER, Metrics, surface
 from bot.services.kernel.context import ServiceContext
 from bot.slack_text import mrkdwn
+from handlers import lock_surface
 from handlers.answering import BudgetedAck, first_input_block, kind_of, within_budget
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,8 @@ async def handle_error(error: Exception, body: dict[str, Any], respond: AsyncRes
     text = describe(error, body)
     if respond is not None and (body.get("response_url") or body.get("type") == "block_actions"):
         try:
-            await respond(text=text, response_type="ephemeral", replace_original=False)
+            blocks = lock_surface.queue_blocks(error, text)
+            await respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
         except Exception:  # the person cannot be told; the log has it
             log.exception("could not deliver the error message")
 
@@ -49,7 +51,8 @@ async def _before_the_ack(error: Exception, args: AsyncArgs, ack: BudgetedAck) -
     """The listener failed while Slack still waits: answer in the ack where the surface shows it."""
     kind = kind_of(args.body)
     if kind == "command":
-        await ack(text=describe(error, args.body), response_type="ephemeral")
+        text = describe(error, args.body)
+        await ack(text=text, blocks=lock_surface.queue_blocks(error, text), response_type="ephemeral")
     elif kind == "view_submission" and (block := first_input_block(args.body)):
         await ack(response_action="errors", errors={block: describe(error, args.body)})
     elif kind == "event_callback":  # a 500 makes Slack deliver the event again

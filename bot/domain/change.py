@@ -44,6 +44,12 @@ class Audit(StrEnum):
     FREEZE_CREATED = "freeze_created"
     FREEZE_LIFTED = "freeze_lifted"
     CALENDAR_LINK_CREATED = "calendar_link_created"
+    LOCK_TAKEN = "lock_taken"
+    LOCK_EXTENDED = "lock_extended"
+    LOCK_QUEUED = "lock_queued"
+    LOCK_OFFERED = "lock_offered"
+    LOCK_ENDED = "lock_ended"
+    LOCK_BYPASSED = "lock_bypassed"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 from bot.domain.approval_policy import ApprovalState
 from bot.domain.errors import Refusal
 from bot.domain.lifecycle import UNDEPLOYABLE, Status
+from bot.domain.locks import ActiveLock, blocking, label, refusal_text
 from bot.domain.message import Message, When
 from bot.domain.policy import Environment
 
@@ -37,6 +38,10 @@ class GateFacts:
     freezes: Sequence[ActiveFreeze] = field(default=())
     override_reason: str | None = None
     actor_is_release_manager: bool = False
+    service: str = ""  # the release's service (what a lock covers)
+    locks: Sequence[ActiveLock] = field(default=())  # deploy locks covering the service in this environment
+    lock_acting_for: frozenset[str] = frozenset()  # whoever the deployment is done for: a lock's holder passes
+    lock_bypass: bool = False  # the actor is in `[locks] bypass`: `*` locks let them through
 
 
 Gate = Callable[[GateFacts], Refusal | None]
@@ -148,7 +153,16 @@ def freeze_gate(facts: GateFacts) -> Refusal | None:
     )
 
 
-GATES: tuple[Gate, ...] = (status_gate, pipeline_gate, approvals_gate, regression_gate, freeze_gate)
+def lock_gate(facts: GateFacts) -> Refusal | None:
+    """A deploy lock: only its holder deploys (through a `*` lock, `[locks] bypass` too)."""
+    lock, _bypassed = blocking(facts.locks, acting_for=facts.lock_acting_for, bypass=facts.lock_bypass)
+    if lock is None:
+        return None
+    what = label(lock.service if lock.all_services else facts.service, lock.environment)
+    return Refusal("lock", refusal_text(lock, facts.service), f"{what} is locked")
+
+
+GATES: tuple[Gate, ...] = (status_gate, pipeline_gate, approvals_gate, regression_gate, freeze_gate, lock_gate)
 
 
 def evaluate(facts: GateFacts, gates: Sequence[Gate] = GATES) -> list[Refusal]:

@@ -38,10 +38,19 @@ class Permission(StrEnum):
     CLOSE_REVIEW = "close a review"
     ADD_ACTION_ITEM = "add an action item"
     CLOSE_ACTION_ITEM = "mark an action item done"
+    LOCK = "lock"
+    LIFT_LOCK = "lift a lock"
 
 
 # The rules whose people the policy names per environment; every other rule is the same in every environment.
-PER_ENVIRONMENT = (Permission.APPROVE, Permission.DEPLOY, Permission.ROLL_BACK, Permission.SIGN_OFF)
+PER_ENVIRONMENT = (
+    Permission.APPROVE,
+    Permission.DEPLOY,
+    Permission.ROLL_BACK,
+    Permission.SIGN_OFF,
+    Permission.LOCK,
+    Permission.LIFT_LOCK,
+)
 
 
 class Who(Enum):
@@ -57,6 +66,7 @@ class Who(Enum):
     ITEM_OWNER = auto()  # the action item's owner
     ITEM_AUTHOR = auto()  # whoever added the action item
     REJECTION_AUTHOR = auto()  # whoever gave the rejection
+    LOCK_HOLDER = auto()  # the deploy lock's holder
 
 
 @dataclass(frozen=True)
@@ -141,6 +151,11 @@ RULES: dict[Permission, Declaration] = {
     Permission.CLOSE_ACTION_ITEM: Declaration(
         (Who.ITEM_OWNER, Who.ITEM_AUTHOR, Who.RELEASE_MANAGERS), "mark action item #{ref} done", _ONLY_CAN
     ),
+    # Who may deploy to an environment may lock it (the deploy rule's people, without separation of duties).
+    Permission.LOCK: Declaration(_LISTED_OR_MANAGERS, "lock {env}", _ONLY_MAY),
+    Permission.LIFT_LOCK: Declaration(
+        (Who.LOCK_HOLDER, Who.LISTED, Who.RELEASE_MANAGERS), "lift the lock of {ref}", _ONLY_MAY
+    ),
 }
 
 # How each party reads about any release: in `policy explain`, and in a refusal where nobody holds the part.
@@ -154,6 +169,7 @@ IN_WORDS = {
     Who.ITEM_OWNER: "the item's owner",
     Who.ITEM_AUTHOR: "whoever added it",
     Who.REJECTION_AUTHOR: "whoever gave it",
+    Who.LOCK_HOLDER: "the lock's holder",
 }
 # How each party reads in a refusal about one release ({id}: who holds that part), where the rule names no list.
 _NAMED = {
@@ -164,6 +180,7 @@ _NAMED = {
     Who.ITEM_OWNER: "{id} (the owner)",
     Who.ITEM_AUTHOR: "whoever added it",
     Who.REJECTION_AUTHOR: "whoever gave it",
+    Who.LOCK_HOLDER: "its holder ({id})",
 }
 _SCOPE_AUTHOR = (
     "You changed the scope of {ref}{what} since it was proposed, so you may not approve it (separation of duties); "
@@ -218,6 +235,8 @@ def rule(env: Environment | None, action: Permission) -> Rule:
         verifiers = tuple(env.verifiers)
         return Rule(action, env.name, declared.may, declared.never, "verifiers", verifiers, anyone=not verifiers)
     never = declared.never if env.needs_approval and not env.proposer_may_deploy else ()
+    if action in (Permission.LOCK, Permission.LIFT_LOCK):
+        never = ()
     if env.deployers:
         role, entities, anyone = "deployers", tuple(env.deployers), False
     elif env.needs_approval:  # approvals guard the environment: so do its approvers

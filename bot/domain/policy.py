@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from bot.domain import outgoing
+from bot.domain.policy_locks import Locks
 from bot.domain.timeparse import parse_duration, zone
 
 if TYPE_CHECKING:
@@ -263,6 +264,7 @@ class Policy(_Strict):
     freezes: list[RecurringFreeze] = []
     services: dict[str, ServiceSettings] = {}
     metrics: Metrics = Metrics()
+    locks: Locks = Locks()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Policy":
@@ -298,7 +300,7 @@ class Policy(_Strict):
     @cached_property
     def group_ids(self) -> frozenset[str]:
         """Every user group the policy names: resolved through Slack before a decision that involves people."""
-        entities = list(self.release_managers)
+        entities = [*self.release_managers, *self.locks.bypass]
         for env in self.environments:
             entities += [
                 *env.approvers,

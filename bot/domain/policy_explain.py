@@ -62,4 +62,7 @@ def explain(policy: Policy) -> str:
     width = max(len(action.value) for action in everywhere) + 1
     lines += ["", "everywhere:"]
     lines += [f"  {action.value + ':':<{width}} {describe(rule(None, action), policy)}" for action in everywhere]
+    locks = policy.locks
+    through = _listed(locks.bypass) if locks.bypass else "nobody but its holder"
+    lines += ["", f"deploy locks: {locks.default} unless asked, at most {locks.max}; through a * lock: {through}"]
     return "\n".join(lines) + "\n"

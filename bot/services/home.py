@@ -1,6 +1,7 @@
 """App Home: one person's view of releases awaiting their approval, their releases in flight, what is planned
-and frozen ahead, and their open action items. A fixed number of queries, whatever the numbers; the view is made
-of values (plain rows, frozen dataclasses), so the same view renders once."""
+and frozen ahead, their deploy locks and places in lock queues, and their open action items. A fixed number of
+queries, whatever the numbers; the view is made of values (plain rows, frozen dataclasses), so the same view
+renders once."""
 
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -17,6 +18,7 @@ from bot.domain.permissions import Permission
 from bot.domain.policy import Members
 from bot.services.change import agenda
 from bot.services.change.agenda import Agenda
+from bot.services.change.locks import MyLock, QueuePlace, of_person
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.metrics import delivery
 from storage.db import Database
@@ -48,6 +50,8 @@ class HomeView:
     deploying: dict[int, list[str]] = field(default_factory=dict)  # release id → environments being deployed to
     delivery_measures: Measures | None = None  # the workspace's delivery measures, last 30 days
     more_awaiting: bool = False  # more than `awaiting` wait for this person
+    locks: tuple[MyLock, ...] = ()  # deploy locks this person holds (or is offered)
+    queued: tuple[QueuePlace, ...] = ()  # their places in lock queues
 
     @property
     def delivery_lines(self) -> list[Line]:
@@ -72,8 +76,21 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
             session=session, team_id=actor.team_id, release_ids=[release.id for release in mine]
         )
         ahead = await _agenda(session, ctx, actor.team_id, writes)
+        locks, queued = await of_person(session, team_id=actor.team_id, user_id=actor.user_id, at=ctx.now())
     measures = await delivery.summary(ctx, actor.team_id)
-    return HomeView(actor.user_id, awaiting, mine, ahead, items, notice, deploying, measures, more_awaiting=more)
+    return HomeView(
+        actor.user_id,
+        awaiting,
+        mine,
+        ahead,
+        items,
+        notice,
+        deploying,
+        measures,
+        more_awaiting=more,
+        locks=tuple(locks),
+        queued=tuple(queued),
+    )
 
 
 async def _awaiting(

@@ -2,6 +2,7 @@
 
 from storage.models.change import CalendarToken, Freeze, Subscription
 from storage.models.delivery import OutboxMessage, ProcessedEvent, ScheduledJob, WebhookDelivery
+from storage.models.locks import DeployLock, LockQueueEntry
 from storage.models.pipeline import DeploymentRequest
 from storage.models.releases import Approval, AuditEvent, Deployment, Release, ReleaseBase, Verification
 from storage.models.reviews import ActionItem, Review, ReviewReply
@@ -11,9 +12,11 @@ __all__ = [
     "Approval",
     "AuditEvent",
     "CalendarToken",
+    "DeployLock",
     "Deployment",
     "DeploymentRequest",
     "Freeze",
+    "LockQueueEntry",
     "OutboxMessage",
     "ProcessedEvent",
     "Release",

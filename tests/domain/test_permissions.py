@@ -226,6 +226,8 @@ EXPECTED = {
     Permission.CLOSE_REVIEW: (True, False, False, True, False),
     Permission.ADD_ACTION_ITEM: (True, False, False, True, False),
     Permission.CLOSE_ACTION_ITEM: (True, False, False, True, False),
+    Permission.LOCK: (True, True, True, True, False),  # who may deploy, without the proposer's bar
+    Permission.LIFT_LOCK: (True, True, True, True, False),  # the listed person holds the lock
 }
 
 
@@ -238,6 +240,7 @@ def refusal(action: Permission, user: str) -> Refused | None:
         Who.ITEM_OWNER: LISTED,
         Who.ITEM_AUTHOR: "U0ADDER",
         Who.REJECTION_AUTHOR: user if user == LISTED else None,  # … or has a rejection to withdraw
+        Who.LOCK_HOLDER: LISTED,
     }
     try:
         permissions.check(

@@ -2,7 +2,7 @@
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.domain.change import Audit
@@ -15,9 +15,10 @@ from bot.services.change.conflicts import planned
 from bot.services.change.freeze_lookup import windows_between
 from bot.services.change.freezes import require
 from bot.services.kernel.context import Actor, ServiceContext
-from storage.models import CalendarToken
+from storage.models import CalendarToken, DeployLock
 from storage.repositories import audit
 from storage.repositories import calendar_tokens as tokens_repo
+from storage.repositories import locks as locks_repo
 from storage.repositories import windows as windows_repo
 
 FEED_PATH = "/calendar.ics"
@@ -58,6 +59,7 @@ class Feed:
     freezes: list[FreezeWindow]
     summaries: dict[int, str]  # release id → summary, for the event description
     generated_at: datetime
+    locks: list[DeployLock] = field(default_factory=list)  # deploy locks: busy blocks while they are held
 
 
 class Revoked(NotAllowed):
@@ -80,6 +82,7 @@ async def feed(ctx: ServiceContext, token: str) -> Feed:
             session=session, team_id=row.team_id, start=start, end=end, statuses=FEED_STATUSES
         )
         freezes = await windows_between(session, ctx, team_id=row.team_id, start=start, end=end)
+        locks = await locks_repo.overlapping(session=session, team_id=row.team_id, start=start, end=end)
     windows = [window for release in releases if (window := planned(ctx, release)) is not None]
     summaries = {release.pk: release.summary for release in releases}
-    return Feed(row.team_id, windows, freezes, summaries, now)
+    return Feed(row.team_id, windows, freezes, summaries, now, list(locks))

@@ -22,7 +22,7 @@ from bot.domain.gates import GateFacts, evaluate
 from bot.domain.lifecycle import Event
 from bot.domain.message import Code, Message, Strong
 from bot.domain.pipeline import Action
-from bot.domain.policy import Environment, Members, Policy
+from bot.domain.policy import Environment, Members, Policy, includes
 from bot.domain.validation import ReleaseRef, is_number
 from bot.services import change
 from bot.services.deploys import deploy_requests
@@ -83,8 +83,11 @@ async def gate_facts(
     actor_id: str,
     override_reason: str | None,
     members: Members,
+    acting_for: frozenset[str] = frozenset(),
 ) -> GateFacts:
-    """Everything the gates look at, read in the caller's transaction."""
+    """Everything the gates look at, read in the caller's transaction. A lock lets through a person who holds it;
+    CI passes one held by the release's proposer or by whoever `acting_for` names (the person who asked Shipmate's
+    deployer for this deployment)."""
     previous = ctx.policy.previous_environment(env.name)
     deployed = await deployments_repo.for_release(session=session, team_id=release.team_id, release_id=release.pk)
     approval_state = None
@@ -107,6 +110,7 @@ async def gate_facts(
         regression_passed = latest is not None and latest.passed
         failed_note = latest.note if latest is not None and not latest.passed else None
     freezes = await change.active_freezes(session, ctx, team_id=release.team_id, environment=env.name, at=ctx.now())
+    locks = await _lock_facts(session, ctx, release, env, actor_id, members, acting_for)
     return GateFacts(
         ref=release.ref,
         status=release.status,
@@ -123,7 +127,30 @@ async def gate_facts(
         and permissions.rule(None, permissions.Permission.OVERRIDE_FREEZE).admits(
             actor_id, members, ctx.policy.release_managers
         ),
+        service=release.service,
+        **locks,
     )
+
+
+async def _lock_facts(
+    session: AsyncSession,
+    ctx: ServiceContext,
+    release: Release,
+    env: Environment,
+    actor_id: str,
+    members: Members,
+    acting_for: frozenset[str],
+) -> dict[str, Any]:
+    """The deploy locks covering the release here, whom the deployment is done for, and whether the actor is in
+    `[locks] bypass` (people only)."""
+    person = actor_id != CI_ACTOR
+    return {
+        "locks": await change.active_locks(
+            session, team_id=release.team_id, service=release.service, environment=env.name, at=ctx.now()
+        ),
+        "lock_acting_for": frozenset({actor_id}) if person else frozenset({release.proposer_id}) | acting_for,
+        "lock_bypass": person and includes(ctx.policy.locks.bypass, actor_id, members),
+    }
 
 
 async def lock_release(session: AsyncSession, team_id: str, service: str, version: str) -> Release:
@@ -148,6 +175,7 @@ async def deploy(
         ctx.db.transaction() as session,
     ):
         release, facts = await _passed(session, ctx, actor, ref, env, override_reason, members)
+        change.record_bypass(session, actor, release.pk, facts)
         used_override = override_reason if facts.freezes else None
         deployer = ctx.policy.deployer(release.service)
         if deployer is not None:  # the deployer does the work; CI (or GitHub) reports it

@@ -119,12 +119,25 @@ async def judge(ctx: ServiceContext, query: GateQuery) -> Verdict:
     members = await ctx.members(query.team_id)
     async with ctx.db.read() as session:
         release = await lookup.release(session, team_id=query.team_id, ref=ReleaseRef(query.service, query.version))
-        facts = await gate_facts(session, ctx, release, env, actor_id=CI_ACTOR, override_reason=None, members=members)
+        request = None
+        if query.request_id is not None:
+            request = await requests_repo.by_request_id(session=session, request_id=query.request_id)
+        # A deploy lock lets CI through when the person whose deployment request this run carries out holds it.
+        asked_by = request.requested_by if request is not None and request.release_id == release.pk else None
+        facts = await gate_facts(
+            session,
+            ctx,
+            release,
+            env,
+            actor_id=CI_ACTOR,
+            override_reason=None,
+            members=members,
+            acting_for=frozenset({asked_by}) if asked_by else frozenset(),
+        )
         refusals = evaluate(facts)
         if (wrong_commit := commit_refusal(release, query.commit)) is not None:
             refusals.append(wrong_commit)
         if query.request_id is not None:
-            request = await requests_repo.by_request_id(session=session, request_id=query.request_id)
             # A request is bound to the release, environment and action it was issued for: an override given for
             # one never lifts a freeze for another.
             mismatch = request is None or (

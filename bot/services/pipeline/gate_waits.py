@@ -5,7 +5,7 @@ then audits them in one transaction and answers them together, and a check that 
 current reads nothing at all. Nothing is held per waiter but a future: no database connection, no task.
 A group looks again when a commit in this process changed its release (the change feed); a single poller per
 process notices changes made elsewhere by reading the versions of every watched release in one query, and
-re-judges groups a freeze holds back.
+re-judges groups a freeze or a deploy lock holds back.
 
 Waiting is bounded: at most `max_waiters` checks wait in a process, and `max_per_release` for one release; a check
 that would wait past either is refused (`TooManyWaiting`, unaudited), while one that need not wait never is. A
@@ -232,7 +232,8 @@ class GateWaits:
         now = self.ctx.now()
         for group in self._groups.values():
             newer = versions.get(group.verdict.release_id, 0) > group.verdict.row_version
-            frozen = any(refusal.gate == "freeze" for refusal in group.verdict.refusals)  # lifted elsewhere or over
+            # A freeze or a deploy lock may have been lifted elsewhere, or run out: judge again.
+            frozen = any(refusal.gate in ("freeze", "lock") for refusal in group.verdict.refusals)
             over = group.verdict.freeze_ends is not None and group.verdict.freeze_ends <= now
             if newer or frozen or over:
                 group.dirty = True
