@@ -4,7 +4,7 @@ A lock names one service (or `*`, every service) in an environment, its holder, 
 one per service × environment is not ended (a partial unique index). The queue keeps who waits for a lock, first
 come first served.
 
-Revision ID: 0011_locks
+Revision ID: 0009_locks
 Revises: 0008_commits_and_fencing
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 
 import storage.types
 
-revision: str = "0011_locks"
+revision: str = "0009_locks"
 down_revision: str | None = "0008_commits_and_fencing"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
