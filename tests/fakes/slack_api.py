@@ -29,6 +29,7 @@ from bot.manifest import BOT_SCOPES
 from tests.fakes.slack_files import BOT_USER_ID as BOT_USER_ID
 from tests.fakes.slack_files import TEAM_ID as TEAM_ID
 from tests.fakes.slack_files import FileUploads, Upload
+from tests.fakes.slack_openid import FakeOpenId
 from tests.fakes.socket_mode import SocketModeLink
 
 # In mrkdwn, `<` opens a link or a mention; anything else after it means text was sent unescaped.
@@ -116,6 +117,7 @@ class FakeSlack(FileUploads):
     )
     attempts: dict[str, int] = field(default_factory=dict)
     socket_mode: SocketModeLink = field(default_factory=SocketModeLink)
+    openid: FakeOpenId = field(default_factory=FakeOpenId)  # Sign in with Slack
     files: dict[str, Upload] = field(default_factory=dict)
     files_visible: bool = True  # False: finished uploads are not yet shown in image blocks (Slack still processing)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
@@ -193,6 +195,7 @@ class FakeSlack(FileUploads):
         app.router.add_post("/respond/{name}", self._respond)
         app.router.add_get("/link/", self.socket_mode.websocket)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/openid/connect/authorize", self.openid.authorize)
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
         self.socket_mode.url = str(self.server.make_url("/link/").with_scheme("ws"))
@@ -278,6 +281,9 @@ class FakeSlack(FileUploads):
         if method.startswith("files."):
             return await self._files(method, params)
         await self._record(Call(method, params, client=client))
+        if method.startswith("openid.connect."):
+            answer = self.openid.answer(method, params, request.headers.get("Authorization", ""))
+            return web.json_response(answer, headers=scopes)
         if method == "apps.connections.open":
             return web.json_response(self.socket_mode.open(request.headers.get("Authorization", "")), headers=scopes)
         return web.json_response(self._answer(method, params), headers=scopes)
