@@ -12,20 +12,23 @@ from bot.domain import board as rules
 from bot.domain.board import Day, Entry
 from bot.domain.delivery_metrics import Measures
 from bot.domain.delivery_report import Line, alt_text, lines
-from bot.domain.lifecycle import Status
+from bot.domain.lifecycle import OPEN, Status
 from bot.domain.timeparse import zone
 from bot.domain.windows import PlannedWindow
-from bot.services import deploys, metrics
+from bot.services import metrics
 from bot.services.change import Agenda, agenda_in
-from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.kernel.context import ServiceContext
 from storage.repositories import board as board_repo
+from storage.repositories import deploy_requests as requests_repo
+from storage.repositories import deployments as deployments_repo
+from storage.repositories import releases as releases_repo
 from storage.repositories.board import DeploymentLine
-from storage.repositories.deployments import LiveVersion
 
 CALENDAR_DAYS = 30
+IN_FLIGHT = 100  # newest open releases listed
+SERVICES = 100  # services in the matrix (by name)
 RECENT = 15  # deployments and rollbacks listed
 CHART_DAYS = 84  # twelve weeks of bars
-BOARD_ACTOR = "web-board"  # the reader of the status report: reads are scoped by its workspace only
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class Flight:
 @dataclass(frozen=True)
 class MatrixRow:
     service: str
-    cells: list[LiveVersion | None]  # the policy's environments, in pipeline order
+    cells: list[str | None]  # the version live in each of the policy's environments, in pipeline order
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class BoardView:
     environments: list[str]
     flights: list[Flight]
     matrix: list[MatrixRow]
-    more_services: int
+    more_services: bool  # services past SERVICES are left out
     weeks: list[list[Day]]
     conflicts: int
     deployments: list[DeploymentLine]
@@ -64,44 +67,41 @@ class BoardView:
 
 
 async def board(ctx: ServiceContext, team_id: str) -> BoardView:
-    status = await deploys.status_report(ctx, Actor(team_id, BOARD_ACTOR))
+    names = ctx.policy.environment_names
     async with ctx.db.quick_read() as session:
+        flying = await releases_repo.in_flight(session=session, team_id=team_id, statuses=OPEN, limit=IN_FLIGHT)
+        ids = [release.id for release in flying]
+        deployed = await deployments_repo.live_environments(session=session, team_id=team_id, release_ids=ids)
+        requests = await requests_repo.open_environments(session=session, team_id=team_id, release_ids=ids)
+        live = await board_repo.live_matrix(session=session, team_id=team_id, environments=names, limit=SERVICES + 1)
         ahead = await agenda_in(session, ctx, team_id, CALENDAR_DAYS)
         recent = await board_repo.recent_deployments(session=session, team_id=team_id, limit=RECENT)
         rollbacks = await board_repo.recent_rollbacks(session=session, team_id=team_id, limit=RECENT)
     measures = await metrics.summary(ctx, team_id)
-    windows = {
-        item.window.release_id: item.window.start for item in ahead.items if item.window is not None
-    }  # a release's next window, when one is planned
-    flights = [
-        Flight(
-            flight.release.service + "@" + flight.release.version,
-            flight.release.status,
-            flight.reached,
-            rules.next_step(ctx.policy, flight.release.status, flight.reached, flight.deploying),
-            windows.get(flight.release.id),
+    windows = {item.window.release_id: item.start for item in ahead.items if item.window is not None}
+    flights = []
+    for release in flying:
+        reached = [environment for environment in names if environment in deployed[release.id]]
+        furthest = reached[-1] if reached else None
+        step = rules.next_step(ctx.policy, release.status, furthest, requests.get(release.id, ()))
+        flights.append(
+            Flight(f"{release.service}@{release.version}", release.status, furthest, step, windows.get(release.id))
         )
-        for service in status.services
-        for flight in service.in_flight
-    ]
+    shown = [row for row in live if any(row.versions)]
     return BoardView(
         team_id=team_id,
         generated_at=ctx.now(),
         timezone=ctx.policy.timezone,
-        environments=ctx.policy.environment_names,
+        environments=names,
         flights=flights,
-        matrix=[MatrixRow(s.service, [live for _env, live in s.live]) for s in status.services if _is_live(s.live)],
-        more_services=status.more,
+        matrix=[MatrixRow(row.service, list(row.versions)) for row in shown[:SERVICES]],
+        more_services=len(live) > SERVICES,
         weeks=_weeks(ctx, ahead),
         conflicts=ahead.conflict_count,
         deployments=recent,
         rollbacks=rollbacks,
         measures=measures,
     )
-
-
-def _is_live(cells: list[tuple[str, LiveVersion | None]]) -> bool:
-    return any(live is not None for _env, live in cells)
 
 
 def _weeks(ctx: ServiceContext, ahead: Agenda) -> list[list[Day]]:

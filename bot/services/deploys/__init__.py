@@ -1,22 +1,10 @@
 """Deployments: deploy and the gates' facts (`deployments`), CI's reports (`reports`), rollbacks, regression
-sign-offs, what runs where (`deploy_status`, which the web board shows) and the deployments Shipmate asks a deployer for
+sign-offs, what runs where (`deploy_status`) and the deployments Shipmate asks a deployer for
 (`deploy_requests`). The names below are what other features may use (the pipeline judges the same gates and
 records what CI and GitHub report); the modules are this package's own."""
 
 from bot.services.deploys.deploy_requests import track
-from bot.services.deploys.deploy_status import StatusReport
-from bot.services.deploys.deploy_status import report as status_report
 from bot.services.deploys.deployments import CI_ACTOR, CiReport, DeployOutcome, environment_or_refuse, gate_facts
 from bot.services.deploys.reports import record_from_ci
 
-__all__ = [
-    "CI_ACTOR",
-    "CiReport",
-    "DeployOutcome",
-    "StatusReport",
-    "environment_or_refuse",
-    "gate_facts",
-    "record_from_ci",
-    "status_report",
-    "track",
-]
+__all__ = ["CI_ACTOR", "CiReport", "DeployOutcome", "environment_or_refuse", "gate_facts", "record_from_ci", "track"]
