@@ -29,15 +29,16 @@ class Workspace:
 
 async def seed(database_url: str, ws: Workspace, *, now: datetime | None = None) -> None:
     """`<service>@1.0.0` live in dev, qa and prod; `@1.1.0` live in dev, in flight, planned in prod in three days;
-    `@0.9.0` rolled back in prod; a prod freeze next week."""
+    `@0.9.0` rolled back in prod; a prod freeze next week; `<service>-web@3.2.0` proposed, its window in that
+    freeze (a conflict)."""
     now = now or datetime.now(UTC)
     db = Database(database_url)
     try:
         async with db.transaction() as session:
 
-            def release(version: str, status: Status, window: datetime | None = None) -> Release:
+            def release(version: str, status: Status, window: datetime | None = None, suffix: str = "") -> Release:
                 row = Release(
-                    team_id=ws.team_id, service=ws.service, version=version, summary=f"{ws.service} {version}",
+                    team_id=ws.team_id, service=ws.service + suffix, version=version, summary=f"{ws.service} {version}",
                     proposer_id="U0ALICE", status=status, channel_id="C0RELEASE", window_start=window,
                     window_end=window + timedelta(hours=1) if window else None,
                 )  # fmt: skip
@@ -47,6 +48,7 @@ async def seed(database_url: str, ws: Workspace, *, now: datetime | None = None)
             old = release("0.9.0", Status.ROLLED_BACK)
             live = release("1.0.0", Status.RELEASED)
             flying = release("1.1.0", Status.APPROVED, now + timedelta(days=3))
+            release("3.2.0", Status.PROPOSED, now + timedelta(days=7, hours=4), suffix="-web")
             await session.flush()
             at = now - timedelta(days=2)
             for env in ("dev", "qa", "prod"):

@@ -68,7 +68,10 @@ async def test_a_person_signs_in_with_slack_and_sees_their_workspace_only(harnes
     for word in THEIRS.words:
         assert word not in html, word
     assert "payments@1.1.0" in html
-    assert "Deploy to qa" in html
+    assert "Deploy to qa" in html  # in flight, live in dev: its next step
+    assert "payments-web@3.2.0" in html
+    assert "Deploy to dev" in html  # proposed, nowhere yet
+    assert "entry window conflict" in html  # its window falls in the freeze
     assert "Acme" in html
     assert "Alice" in html
 
