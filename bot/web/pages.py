@@ -3,6 +3,7 @@
 the only form signs out, with a token bound to the session. Every page is served with a strict content security
 policy (no script at all, styles and images from this server only) and is never framed."""
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -46,7 +47,22 @@ class Web:
         )
         self.signer = Signer(self.settings.slack_client_secret) if self.enabled else None
         self._charts: dict[str, tuple[float, board.ChartImage | None]] = {}
+        self._drawing = asyncio.Lock()
         self._css = files("templates").joinpath("web/board.css").read_bytes()
+
+    async def chart(self, team_id: str) -> board.ChartImage | None:
+        """The workspace's chart, drawn at most once per CHART_KEPT (one drawing at a time: it is CPU work)."""
+        kept = self._charts.get(team_id)
+        if kept is not None and self.clock() - kept[0] <= CHART_KEPT:
+            return kept[1]
+        async with self._drawing:
+            kept = self._charts.get(team_id)
+            now = self.clock()
+            if kept is None or now - kept[0] > CHART_KEPT:
+                kept = (now, await board.chart(self.services, team_id))
+                self._charts = {t: c for t, c in self._charts.items() if now - c[0] <= CHART_KEPT}
+                self._charts[team_id] = kept
+        return kept[1]
 
     def client(self) -> AsyncWebClient:
         """A client without any token: the sign-in authenticates with the app's client id and secret."""
@@ -154,17 +170,11 @@ def chart(site: Web) -> Handler:
         found = _signed_in(site, request)
         if found is None:
             return web.Response(status=401, text="Sign in at /board first.", headers=HEADERS)
-        team_id = found[0].team_id
-        now = site.clock()
-        kept = site._charts.get(team_id)
-        if kept is None or now - kept[0] > CHART_KEPT:
-            kept = (now, await board.chart(site.services, team_id))
-            site._charts = {t: c for t, c in site._charts.items() if now - c[0] <= CHART_KEPT}
-            site._charts[team_id] = kept
-        if kept[1] is None:
+        kept = await site.chart(found[0].team_id)
+        if kept is None:
             return web.Response(status=503, text="The chart could not be drawn; the figures are on the board.")
         headers = {**HEADERS, "Cache-Control": "private, max-age=300"}
-        return web.Response(body=kept[1].png, content_type="image/png", headers=headers)
+        return web.Response(body=kept.png, content_type="image/png", headers=headers)
 
     return serve
 

@@ -1,6 +1,7 @@
 """The web board through the real app: Sign in with Slack against the fake Slack (authorize, openid.connect.token,
 openid.connect.userInfo), the session cookie's flags, what each workspace sees, and every way in that must fail."""
 
+import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
@@ -9,6 +10,8 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp import ClientSession
 
+from bot.services import board as board_service
+from bot.services.kernel.context import ServiceContext
 from bot.settings import Settings
 from bot.web.session import SESSION_COOKIE, STATE_COOKIE, Identity, Signer
 from tests.conftest import make_settings
@@ -208,6 +211,24 @@ async def test_the_chart_is_the_workspace_s_png(harness: Harness, visitor: Visit
         assert response.headers["Content-Type"] == "image/png"
         assert (await response.read()).startswith(b"\x89PNG")
         assert response.headers["Cache-Control"].startswith("private")
+
+
+async def test_the_chart_is_drawn_once_for_requests_at_once(
+    harness: Harness, visitor: Visitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn: list[str] = []
+    draw = board_service.chart
+
+    async def counted(ctx: ServiceContext, team_id: str) -> board_service.ChartImage | None:
+        drawn.append(team_id)
+        return await draw(ctx, team_id)
+
+    monkeypatch.setattr(board_service, "chart", counted)
+    harness.slack.openid.as_person(TEAM_ID, "U0ALICE")
+    await visitor.sign_in()
+    answers = await asyncio.gather(*(visitor.get("/board/chart.png") for _ in range(3)))
+    assert [status for status, _, _ in answers] == [200, 200, 200]
+    assert drawn == [TEAM_ID]
 
 
 async def test_the_landing_page_offers_sign_in(harness: Harness, visitor: Visitor) -> None:
