@@ -4,12 +4,15 @@ the only form signs out, with a token bound to the session. Every page is served
 policy (no script at all, styles and images from this server only) and is never framed."""
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib.resources import files
 
+import aiohttp
 from aiohttp import web
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.timeparse import zone
@@ -28,6 +31,7 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",  # the callback's URL carries a code
     "Cache-Control": "no-store",
 }
+log = logging.getLogger(__name__)
 CHART_KEPT = 300.0  # seconds a workspace's chart is kept drawn in this process
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -65,8 +69,13 @@ class Web:
         return kept[1]
 
     def client(self) -> AsyncWebClient:
-        """A client without any token: the sign-in authenticates with the app's client id and secret."""
-        return AsyncWebClient(base_url=self.settings.slack_api_url, timeout=int(self.settings.shipmate_slack_timeout))
+        """A client without any token: the sign-in authenticates with the app's client id and secret. No retries: a
+        code is good once, and the person is waiting (they sign in again)."""
+        return AsyncWebClient(
+            base_url=self.settings.slack_api_url,
+            timeout=max(1, round(self.settings.shipmate_slack_timeout)),
+            retry_handlers=[],
+        )
 
     async def refusal(self, identity: Identity) -> str | None:
         """Why this workspace may not read the board here; None when it may."""
@@ -132,11 +141,16 @@ def callback(site: Web) -> Handler:
             return _problem("Slack did not sign you in (the sign-in was cancelled).", status=400)
         try:
             identity = await signin.identify(site.client(), site.settings, request.query["code"], sign_in)
+            refused = await site.refusal(identity)
         except signin.SignInFailed as failed:
             return _problem(str(failed), status=400)
-        refused = await site.refusal(identity)
+        except (aiohttp.ClientError, TimeoutError, SlackApiError) as unreachable:
+            log.warning("board sign-in: Slack did not answer (%s)", type(unreachable).__name__)
+            return _problem("Slack did not answer in time. Please sign in again in a minute.", status=503)
         if refused is not None:
+            log.info("board sign-in refused: workspace %s is not served here", identity.team_id)
             return _problem(refused, status=403)
+        log.info("board sign-in: %s of workspace %s", identity.user_id, identity.team_id)
         response = _redirect("/board")
         _cookie(response, SESSION_COOKIE, site.signer.session(identity, now=site.clock()), SESSION_SECONDS)
         response.del_cookie(STATE_COOKIE, path="/", secure=True, httponly=True, samesite="Lax")

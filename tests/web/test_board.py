@@ -15,7 +15,7 @@ from bot.services.kernel.context import ServiceContext
 from bot.settings import Settings
 from bot.web.session import SESSION_COOKIE, STATE_COOKIE, Identity, Signer
 from tests.conftest import make_settings
-from tests.fakes.slack_api import TEAM_ID, FakeSlack
+from tests.fakes.slack_api import TEAM_ID, FakeSlack, Fault
 from tests.fakes.slack_openid import CLIENT_ID, CLIENT_SECRET
 from tests.harness import Harness
 from tests.web.board_steps import Visitor, Workspace, seed
@@ -159,6 +159,18 @@ async def test_an_id_token_for_another_sign_in_is_refused(harness: Harness, visi
     status, html, _ = await visitor.sign_in()
     assert status == 400
     assert "not for this sign-in" in html
+    assert SESSION_COOKIE not in visitor.cookies
+
+
+@pytest.mark.parametrize("method", ["openid.connect.token", "openid.connect.userInfo"])
+async def test_slack_not_answering_during_sign_in_is_said_plainly(
+    harness: Harness, visitor: Visitor, method: str
+) -> None:
+    harness.slack.openid.as_person(TEAM_ID, "U0ALICE")
+    harness.slack.fail(method, Fault(reset=True))
+    status, html, _ = await visitor.sign_in()
+    assert status == 503
+    assert "Slack did not answer" in html
     assert SESSION_COOKIE not in visitor.cookies
 
 
