@@ -24,6 +24,8 @@ from storage.repositories import deployments as deployments_repo
 from storage.repositories import releases as releases_repo
 from storage.repositories.board import DeploymentLine
 
+log = logging.getLogger(__name__)
+
 CALENDAR_DAYS = 30
 IN_FLIGHT = 100  # newest open releases listed
 SERVICES = 100  # services in the matrix (by name)
@@ -118,9 +120,6 @@ def _weeks(ctx: ServiceContext, ahead: Agenda) -> list[list[Day]]:
 def _window_entry(window: PlannedWindow, conflict: bool) -> Entry:
     detail = f"{window.status.replace('_', ' ')} · {window.risk} risk"
     return Entry("window", f"{window.ref} → {window.environment}", detail, window.start, window.end, conflict)
-
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -84,9 +84,10 @@ async def _sign_in_and_read(browser: object, slack: FakeSlack, base: str, ws: Wo
         charts: list[int] = []
         page.on("response", lambda r: charts.append(r.status) if r.url.endswith("/board/chart.png") else None)
         await page.goto(base + "/")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / f"landing-{shot}"))
         await page.get_by_role("link", name="Sign in with Slack").click()
         await page.wait_for_load_state("networkidle")
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
         text = str(await page.inner_text("body"))
         if page.url.endswith("/board"):
