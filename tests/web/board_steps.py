@@ -11,6 +11,7 @@ from aiohttp import ClientResponse, ClientSession
 from bot.domain.lifecycle import Status
 from storage.db import Database
 from storage.models import Deployment, Freeze, Release
+from tests.fakes.slack_api import TEAM_ID
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,11 @@ class Workspace:
     @property
     def words(self) -> list[str]:
         return [self.service, self.freeze_reason, self.rollback_reason]
+
+
+PUBLIC_URL = "https://shipmate.example"
+OURS = Workspace(TEAM_ID, "payments", "Black Friday code freeze", "checkout errors doubled")
+THEIRS = Workspace("T0OTHER", "ledger", "Quarter close freeze", "ledger totals drifted")
 
 
 async def seed(database_url: str, ws: Workspace, *, now: datetime | None = None) -> None:

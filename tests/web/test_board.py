@@ -18,11 +18,7 @@ from tests.conftest import make_settings
 from tests.fakes.slack_api import TEAM_ID, FakeSlack, Fault
 from tests.fakes.slack_openid import CLIENT_ID, CLIENT_SECRET
 from tests.harness import Harness
-from tests.web.board_steps import Visitor, Workspace, seed
-
-PUBLIC_URL = "https://shipmate.example"
-OURS = Workspace(TEAM_ID, "payments", "Black Friday code freeze", "checkout errors doubled")
-THEIRS = Workspace("T0OTHER", "ledger", "Quarter close freeze", "ledger totals drifted")
+from tests.web.board_steps import OURS, PUBLIC_URL, THEIRS, Visitor, Workspace, seed
 
 
 @pytest.fixture

@@ -17,8 +17,7 @@ from bot.server import create_app
 from tests.conftest import make_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_openid import CLIENT_ID, CLIENT_SECRET
-from tests.web.board_steps import Workspace, seed
-from tests.web.test_board import OURS, THEIRS
+from tests.web.board_steps import OURS, THEIRS, Workspace, seed
 
 CHROMIUM = os.environ.get("SHIPMATE_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "board"

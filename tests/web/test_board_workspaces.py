@@ -17,8 +17,7 @@ from storage.db import Database
 from tests.conftest import make_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_openid import CLIENT_ID, CLIENT_SECRET
-from tests.web.board_steps import Visitor, seed
-from tests.web.test_board import OURS, PUBLIC_URL, THEIRS
+from tests.web.board_steps import OURS, PUBLIC_URL, THEIRS, Visitor, seed
 
 
 @pytest.fixture
