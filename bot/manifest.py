@@ -21,6 +21,7 @@ BOT_EVENTS = ["app_home_opened", "message.channels", "message.groups"]
 def manifest(url: str | None = None, *, socket: bool = False) -> dict[str, Any]:
     base = (url or "https://shipmate.example.com").rstrip("/")
     events_url = base if base.endswith("/slack/events") else f"{base}/slack/events"
+    site = events_url.removesuffix("/slack/events")
     command: dict[str, Any] = {
         "command": "/release",
         "description": "Propose, approve, deploy and review releases",
@@ -48,7 +49,8 @@ def manifest(url: str | None = None, *, socket: bool = False) -> dict[str, Any]:
             "bot_user": {"display_name": "shipmate", "always_online": True},
             "slash_commands": [command],
         },
-        "oauth_config": {"scopes": {"bot": BOT_SCOPES}},
+        # Sign in with Slack for the web board comes back here (see bot/web/signin.py)
+        "oauth_config": {"scopes": {"bot": BOT_SCOPES}, "redirect_urls": [f"{site}/board/callback"]},
         "settings": {
             "event_subscriptions": event_subscriptions,
             "interactivity": interactivity,

@@ -41,6 +41,7 @@ from bot.services.metrics import metrics_digest
 from bot.services.pipeline.gate_waits import GateWaits
 from bot.settings import Settings
 from bot.slack_app import Mode, build_bolt_app, web_client
+from bot.web import pages as web_pages
 from bot.webhooks import bodies
 from bot.webhooks import ci as ci_hook
 from bot.webhooks import errors as webhook_errors
@@ -271,6 +272,7 @@ def create_app(settings: Settings, policy: Policy | None = None, *, mode: Mode =
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/calendar.ics", ics_feed.handler(runtime.services))
     app.router.add_get("/metrics", metrics.handler(runtime.metrics, settings.shipmate_metrics_token))
+    web_pages.add_routes(app, web_pages.Web(settings, runtime.services, runtime.installation))
     return app
 
 

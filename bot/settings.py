@@ -68,7 +68,13 @@ class Settings(BaseSettings):
     shipmate_max_gate_waiters_per_release: int = Field(
         default=20, ge=1, description="Gate checks that may wait at once for one release in a process; past it, 429."
     )
-    shipmate_public_url: str = Field(default="", description="Public base URL, for calendar feed links.")
+    slack_client_id: str = Field(default="", description="The Slack app's client id (Sign in with Slack, OAuth).")
+    slack_client_secret: str = Field(
+        default="", description="The Slack app's client secret (Sign in with Slack, OAuth)."
+    )
+    shipmate_public_url: str = Field(
+        default="", description="Public base URL: calendar feed links, and the web board's sign-in redirect."
+    )
     shipmate_metrics_token: str = Field(default="", description="Bearer token GET /metrics requires (open when unset).")
     shipmate_log_format: Literal["text", "json"] = Field(default="text", description="Log lines as text or JSON.")
     shipmate_drain_seconds: float = Field(
@@ -103,6 +109,16 @@ class Settings(BaseSettings):
                 "before another process may take it over; lower the timeout or raise the lease"
             )
         return self
+
+    @field_validator("shipmate_public_url")
+    @classmethod
+    def _public_no_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def multi_workspace(self) -> bool:
+        """OAuth install for many workspaces: the app's credentials and no bot token of its own."""
+        return bool(self.slack_client_id and self.slack_client_secret and not self.slack_bot_token)
 
     def missing_for(self, mode: str) -> list[str]:
         """Names of the variables that `shipmate run` in `mode` cannot start without."""

@@ -33,6 +33,7 @@ def test_manifest_declares_command_interactivity_events_and_scopes(capsys: pytes
     scopes = manifest["oauth_config"]["scopes"]["bot"]
     assert {"commands", "chat:write", "usergroups:read"} <= set(scopes)
     assert settings["socket_mode_enabled"] is False
+    assert manifest["oauth_config"]["redirect_urls"] == ["https://ship.example.com/board/callback"]  # the web board
 
 
 def test_socket_manifest_has_no_request_urls(capsys: pytest.CaptureFixture[str]) -> None:

@@ -104,6 +104,15 @@ class Deployment(SQLModel, table=True):
         # Delivery metrics: one environment's deployments in a time range, workspace-wide or per service.
         Index("ix_deployments_team_env_created", "team_id", "environment", "created_at"),
         Index("ix_deployments_team_service_env_created", "team_id", "service", "environment", "created_at"),
+        # The web board: a workspace's newest deployments, and its newest rollbacks.
+        Index("ix_deployments_team_id", "team_id", "id"),
+        Index(  # partial: "not rolled back" (every live-version query) must never be read through it
+            "ix_deployments_team_rolled_back",
+            "team_id",
+            "rolled_back_at",
+            sqlite_where=text("rolled_back_at IS NOT NULL"),
+            postgresql_where=text("rolled_back_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

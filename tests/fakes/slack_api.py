@@ -9,7 +9,11 @@ use its own base URL (`url_for("a")`): calls then record which client made them,
 Files follow Slack's external upload flow (what slack_sdk's `files_upload_v2` does): `files.getUploadURLExternal`
 (filename, length) answers an upload URL and a file id; the bytes are POSTed to that URL (Slack answers 200); then
 `files.completeUploadExternal` (files=[{"id", "title"}], optional channel_id) finishes it. An `image` block's
-`slack_file` must name a finished upload, else the message is refused as `invalid_blocks`, as Slack does."""
+`slack_file` must name a finished upload, else the message is refused as `invalid_blocks`, as Slack does.
+
+Sign in with Slack (OpenID Connect: the authorize page, `openid.connect.token`, `openid.connect.userInfo`) is
+`openid` (tests/fakes/slack_openid.py). `auth.test` answers TEAM_ID, or the workspace `teams_by_token` gives the
+bot token (two apps, two workspaces, one fake Slack)."""
 
 import asyncio
 import itertools
@@ -29,6 +33,7 @@ from bot.manifest import BOT_SCOPES
 from tests.fakes.slack_files import BOT_USER_ID as BOT_USER_ID
 from tests.fakes.slack_files import TEAM_ID as TEAM_ID
 from tests.fakes.slack_files import FileUploads, Upload
+from tests.fakes.slack_openid import FakeOpenId
 from tests.fakes.socket_mode import SocketModeLink
 
 # In mrkdwn, `<` opens a link or a mention; anything else after it means text was sent unescaped.
@@ -116,6 +121,8 @@ class FakeSlack(FileUploads):
     )
     attempts: dict[str, int] = field(default_factory=dict)
     socket_mode: SocketModeLink = field(default_factory=SocketModeLink)
+    openid: FakeOpenId = field(default_factory=FakeOpenId)  # Sign in with Slack
+    teams_by_token: dict[str, str] = field(default_factory=dict)  # bot token → its workspace (default TEAM_ID)
     files: dict[str, Upload] = field(default_factory=dict)
     files_visible: bool = True  # False: finished uploads are not yet shown in image blocks (Slack still processing)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
@@ -193,6 +200,7 @@ class FakeSlack(FileUploads):
         app.router.add_post("/respond/{name}", self._respond)
         app.router.add_get("/link/", self.socket_mode.websocket)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/openid/connect/authorize", self.openid.authorize)
         self.server = TestServer(app, host="127.0.0.1")
         await self.server.start_server()
         self.socket_mode.url = str(self.server.make_url("/link/").with_scheme("ws"))
@@ -278,6 +286,14 @@ class FakeSlack(FileUploads):
         if method.startswith("files."):
             return await self._files(method, params)
         await self._record(Call(method, params, client=client))
+        if method == "auth.test" and request.headers.get("Authorization", "")[7:] in self.teams_by_token:
+            team = self.teams_by_token[request.headers["Authorization"][7:]]
+            return web.json_response(
+                {"ok": True, "team_id": team, "user_id": BOT_USER_ID, "team": team}, headers=scopes
+            )
+        if method.startswith("openid.connect."):
+            answer = self.openid.answer(method, params, request.headers.get("Authorization", ""))
+            return web.json_response(answer, headers=scopes)
         if method == "apps.connections.open":
             return web.json_response(self.socket_mode.open(request.headers.get("Authorization", "")), headers=scopes)
         return web.json_response(self._answer(method, params), headers=scopes)

@@ -1,6 +1,6 @@
 """Delivery metrics (DORA) and the weekly digest. The names below are what other features may use (App Home's
-summary); the modules are this package's own."""
+summary, the web board's figures and chart); the modules are this package's own."""
 
-from bot.services.metrics.delivery import summary
+from bot.services.metrics.delivery import Report, report, summary
 
-__all__ = ["summary"]
+__all__ = ["Report", "report", "summary"]

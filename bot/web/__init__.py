@@ -1,0 +1,1 @@
+"""The web pages: the landing page and the release board, with Sign in with Slack."""
