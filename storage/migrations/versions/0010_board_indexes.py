@@ -5,8 +5,8 @@ of these indexes from its newest end and stops at its limit. The rollbacks' inde
 deployments only), so no query for live deployments (`rolled_back_at IS NULL`) is ever planned through it.
 Sessions are signed cookies: no table.
 
-Revision ID: 0015_web_sessions
-Revises: 0008_commits_and_fencing
+Revision ID: 0010_board_indexes
+Revises: 0009_locks
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015_web_sessions"
-down_revision: str | None = "0008_commits_and_fencing"
+revision: str = "0010_board_indexes"
+down_revision: str | None = "0009_locks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
