@@ -33,6 +33,7 @@ class BlockId(StrEnum):
     DUE = "due"
     TEXT = "text"
     RELEASE_ACTIONS = "release_actions"
+    RELEASE_NOTES = "release_notes"
     HOME_APPROVAL = "home_approval"  # App Home: one actions block per release, `home_approval:<id>`
 
 

@@ -23,6 +23,7 @@ from storage.repositories import approvals as approvals_repo
 from storage.repositories import audit
 from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import deployments as deployments_repo
+from storage.repositories import release_notes as notes_repo
 from storage.repositories import releases as releases_repo
 
 
@@ -145,6 +146,7 @@ async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_ca
         requests = await requests_repo.open_for_releases(
             session=session, team_id=actor.team_id, release_ids=[release.pk]
         )
+        notes = await notes_repo.notes_of(session=session, team_id=actor.team_id, release_id=release.pk)
     return release_card.build_card(
         ctx.policy,
         release,
@@ -153,6 +155,7 @@ async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_ca
         members,
         requests[release.pk],
         commit_url=commits.url_of(ctx, release),
+        notes=notes,
     )
 
 

@@ -1,0 +1,253 @@
+"""What a release changes, computed from the code: the commits between what is live in the release's target
+environment and the release's commit (GitHub's compare), the pull requests they belong to, the tickets they name.
+Values, the pull requests a commit's message names (no call needed), the summary line, the card's lines, and the
+full notes grouped as features / fixes / other. Pure: GitHub's answers come in as these values."""
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from bot.domain.commits import short
+from bot.domain.message import Code, Link, Message, Strong
+from bot.domain.tickets import Ticket
+
+SHOWN_PULLS = 5  # pull requests listed on the card
+MERGE_LINE = re.compile(r"^Merge pull request #(\d+) from (\S+)")
+SQUASH_SUFFIX = re.compile(r"\(#(\d+)\)\s*$")
+CONVENTIONAL = re.compile(r"^(\w+)(?:\([^)]*\))?!?:\s*")
+FEATURE_WORDS = {"feat", "feature"}
+FIX_WORDS = {"fix", "bugfix", "hotfix"}
+FEATURE_LABELS = {"feature", "enhancement", "feat"}
+FIX_LABELS = {"bug", "fix", "bugfix"}
+
+
+class Standing(StrEnum):
+    """How the release's commit stands against what is live (GitHub's compare `status`, and our own cases)."""
+
+    AHEAD = "ahead"  # the usual case: new commits on top of what is live
+    IDENTICAL = "identical"  # the same code
+    BEHIND = "behind"  # older than what is live: a rollback to an older version
+    DIVERGED = "diverged"  # not descended from what is live: a force push, or another branch
+    FIRST = "first"  # nothing with a known commit is live there yet
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    message: str
+    author: str
+    url: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.message.split("\n", 1)[0].strip()
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    number: int
+    title: str
+    author: str
+    url: str
+    body: str = ""
+    branch: str = ""
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """GitHub's compare of base...head, every page read."""
+
+    status: Standing
+    ahead_by: int
+    behind_by: int
+    total_commits: int
+    commits: tuple[CommitInfo, ...]
+    html_url: str
+
+
+@dataclass(frozen=True)
+class Notes:
+    """A release's notes as stored: against which base, how it stands, what is in it."""
+
+    base_sha: str | None
+    head_sha: str
+    standing: Standing
+    total_commits: int
+    compare_url: str
+    commits: tuple[CommitInfo, ...] = ()
+    pulls: tuple[PullInfo, ...] = ()
+    tickets: tuple[Ticket, ...] = ()
+    behind_by: int = 0
+    base_ref: str = ""  # the version live there, when known ("payments@2.3.0")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Notes":
+        return cls(
+            base_sha=data.get("base_sha"),
+            head_sha=str(data.get("head_sha", "")),
+            standing=Standing(data.get("standing", Standing.AHEAD)),
+            total_commits=int(data.get("total_commits", 0)),
+            compare_url=str(data.get("compare_url", "")),
+            commits=tuple(CommitInfo(**item) for item in data.get("commits", ())),
+            pulls=tuple(
+                PullInfo(**{**item, "labels": tuple(item.get("labels", ()))}) for item in data.get("pulls", ())
+            ),
+            tickets=tuple(Ticket(**item) for item in data.get("tickets", ())),
+            behind_by=int(data.get("behind_by", 0)),
+            base_ref=str(data.get("base_ref", "")),
+        )
+
+
+def pull_named_by(message: str) -> int | None:
+    """The pull request a commit's message names: GitHub's merge commit ("Merge pull request #12 from …") or a
+    squash merge's title ("Faster ledger (#12)"). None for a plain commit."""
+    title = message.split("\n", 1)[0]
+    match = MERGE_LINE.match(title) or SQUASH_SUFFIX.search(title)
+    return int(match.group(1)) if match else None
+
+
+def pulls_to_look_up(commits: Sequence[CommitInfo]) -> tuple[list[int], list[str]]:
+    """Which calls find the pull requests at least cost: the numbers the messages name (one call each); when no
+    message names one (a rebase-merging repository), the commits themselves (`commits/{sha}/pulls`)."""
+    numbers = list(dict.fromkeys(n for n in (pull_named_by(c.message) for c in commits) if n is not None))
+    return (numbers, []) if numbers else ([], [commit.sha for commit in commits])
+
+
+def kind_of(title: str, labels: Iterable[str] = ()) -> str:
+    """feature, fix or other: by label first, then by the conventional-commit prefix (`feat:`, `fix(api):`)."""
+    lowered = {label.lower() for label in labels}
+    if lowered & FEATURE_LABELS:
+        return "feature"
+    if lowered & FIX_LABELS:
+        return "fix"
+    match = CONVENTIONAL.match(title.strip())
+    word = match.group(1).lower() if match else ""
+    return "feature" if word in FEATURE_WORDS else "fix" if word in FIX_WORDS else "other"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def counts(notes: Notes) -> str:
+    """ "14 commits, 6 pull requests, 3 tickets"."""
+    return ", ".join(
+        (
+            _plural(notes.total_commits, "commit"),
+            _plural(len(notes.pulls), "pull request"),
+            _plural(len(notes.tickets), "ticket"),
+        )
+    )
+
+
+def summary(notes: Notes) -> Message:
+    """The one line: what is in it, or plainly why there is nothing to list."""
+    if notes.standing is Standing.IDENTICAL:
+        return Message("What's in it: no changes; this is the code already live ({base}).", base=_base(notes))
+    if notes.standing is Standing.BEHIND:
+        return Message(
+            "What's in it: nothing new; this commit is {n} behind what is live ({base}): a rollback to older code.",
+            n=_plural(notes.behind_by, "commit"),
+            base=_base(notes),
+        )
+    if notes.standing is Standing.DIVERGED:
+        return Message(
+            "What's in it: {counts}; but what is live ({base}) is not an ancestor of this commit "
+            "(a force push, or another branch): {behind} live would be dropped.",
+            counts=counts(notes),
+            base=_base(notes),
+            behind=_plural(notes.behind_by, "commit"),
+        )
+    if notes.standing is Standing.FIRST:
+        return Message("What's in it: nothing with a known commit is live there yet, so there is nothing to compare.")
+    return Message("What's in it: {counts}", counts=counts(notes))
+
+
+def _base(notes: Notes) -> Code | str:
+    return notes.base_ref or (Code(short(notes.base_sha)) if notes.base_sha else "nothing")
+
+
+def too_many(notes: Notes, max_commits: int | None, environment: str) -> Message | None:
+    """The warning when a release carries more commits than its target environment takes comfortably."""
+    if max_commits is None or notes.total_commits <= max_commits:
+        return None
+    return Message(
+        "⚠️ {n} is over {env}'s limit of {limit}: consider shipping it in smaller steps.",
+        n=Strong(_plural(notes.total_commits, "commit")),
+        env=environment,
+        limit=max_commits,
+    )
+
+
+def pull_line(pull: PullInfo) -> Message:
+    return Message(
+        "• {title} by {author}", title=Link(pull.url, f"#{pull.number} {_cut(pull.title, 120)}"), author=pull.author
+    )
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def card_lines(notes: Notes, *, max_commits: int | None, environment: str) -> list[Message]:
+    """The card's part: the summary, up to five pull requests, the warning, the compare link."""
+    lines: list[Message] = [summary(notes)]
+    if notes.standing in (Standing.AHEAD, Standing.DIVERGED):
+        lines += [pull_line(pull) for pull in notes.pulls[:SHOWN_PULLS]]
+        if len(notes.pulls) > SHOWN_PULLS:
+            lines.append(Message("…and {n} more (`/release notes` lists them all)", n=len(notes.pulls) - SHOWN_PULLS))
+    warning = too_many(notes, max_commits, environment)
+    if warning is not None:
+        lines.append(warning)
+    if notes.compare_url and notes.standing is not Standing.FIRST:
+        lines.append(Message("{link} on GitHub", link=Link(notes.compare_url, "Compare")))
+    return lines
+
+
+@dataclass
+class Grouped:
+    features: list[str] = field(default_factory=list)
+    fixes: list[str] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)
+
+    def add(self, kind: str, line: str) -> None:
+        (self.features if kind == "feature" else self.fixes if kind == "fix" else self.other).append(line)
+
+
+def grouped(notes: Notes) -> Grouped:
+    """Pull requests, then the commits no pull request names, by kind (a merge commit is its pull request)."""
+    groups = Grouped()
+    numbers = {pull.number for pull in notes.pulls}
+    for pull in notes.pulls:
+        groups.add(kind_of(pull.title, pull.labels), f"{pull.title} (#{pull.number}, @{pull.author})")
+    for commit in notes.commits:
+        if pull_named_by(commit.message) in numbers or commit.title.startswith("Merge "):
+            continue  # its pull request is listed; a merge commit has no content of its own
+        groups.add(kind_of(commit.title), f"{commit.title} ({short(commit.sha)}, {commit.author})")
+    return groups
+
+
+def markdown(ref: str, notes: Notes, typed_changes: str = "") -> str:
+    """The full notes as Markdown a changelog takes as it is: typed changes first, then the computed ones."""
+    out = [f"## {ref}", ""]
+    if typed_changes.strip():
+        out += ["### Changes (as proposed)", typed_changes.strip(), ""]
+    out += [summary(notes).plain(), ""]
+    groups = grouped(notes)
+    for title, lines in (("Features", groups.features), ("Fixes", groups.fixes), ("Other", groups.other)):
+        if lines:
+            out += [f"### {title}", *(f"- {line}" for line in lines), ""]
+    authors = sorted({c.author for c in notes.commits} | {p.author for p in notes.pulls})
+    if authors:
+        out += ["### Authors", ", ".join(authors), ""]
+    if notes.tickets:
+        out += ["### Tickets", *(f"- [{t.key}]({t.url})" for t in notes.tickets), ""]
+    if notes.compare_url:
+        out.append(f"Compare: {notes.compare_url}")
+    return "\n".join(out).strip() + "\n"
