@@ -75,8 +75,8 @@ async def base_of(session: AsyncSession, ctx: ServiceContext, team_id: str, rele
         return Base(None, "")
     sha = live.commit_sha
     if sha is None:
-        release = await releases_repo.get_by_id(session=session, team_id=team_id, release_id=live.release_id)
-        sha = release.commit_sha if release is not None else None
+        shipped = await releases_repo.get_by_id(session=session, team_id=team_id, release_id=live.release_id)
+        sha = shipped.commit_sha if shipped is not None else None
     return Base(sha, f"{service}@{live.version}")
 
 
