@@ -10,6 +10,7 @@ class ActionId(StrEnum):
     CLOSE_REVIEW = "review_close"
     ADD_ACTION_ITEM = "review_add_action_item"
     ACTION_DONE = "action_item_done"
+    POST_NOTES = "release_post_notes"
 
 
 class CallbackId(StrEnum):

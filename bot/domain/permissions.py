@@ -38,6 +38,7 @@ class Permission(StrEnum):
     CLOSE_REVIEW = "close a review"
     ADD_ACTION_ITEM = "add an action item"
     CLOSE_ACTION_ITEM = "mark an action item done"
+    POST_NOTES = "post release notes"
 
 
 # The rules whose people the policy names per environment; every other rule is the same in every environment.
@@ -141,6 +142,7 @@ RULES: dict[Permission, Declaration] = {
     Permission.CLOSE_ACTION_ITEM: Declaration(
         (Who.ITEM_OWNER, Who.ITEM_AUTHOR, Who.RELEASE_MANAGERS), "mark action item #{ref} done", _ONLY_CAN
     ),
+    Permission.POST_NOTES: Declaration(_OWNER, "post the notes of {ref} to a channel", _ONLY_CAN),
 }
 
 # How each party reads about any release: in `policy explain`, and in a refusal where nobody holds the part.

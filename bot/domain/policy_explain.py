@@ -51,6 +51,8 @@ def explain(policy: Policy) -> str:
         facts += [f"{g.required} from group {g.name} ({_listed(g.members)})" for g in env.approval_groups]
         if env.regression_required:
             facts.append("a passed regression sign-off before the next environment")
+        if env.max_commits is not None:
+            facts.append(f"release notes warn over {env.max_commits} commits")
         lines += ["", f"{env.name}: {'; '.join(facts)}"]
         for action in PER_ENVIRONMENT:
             if action is Permission.APPROVE and not env.needs_approval:
@@ -62,4 +64,8 @@ def explain(policy: Policy) -> str:
     width = max(len(action.value) for action in everywhere) + 1
     lines += ["", "everywhere:"]
     lines += [f"  {action.value + ':':<{width}} {describe(rule(None, action), policy)}" for action in everywhere]
+    trackers = policy.integrations
+    if trackers.jira_url or trackers.linear_workspace:
+        where = f"Jira {trackers.jira_url}" if trackers.jira_url else f"Linear workspace {trackers.linear_workspace}"
+        lines += ["", f"tickets in release notes link to {where}"]
     return "\n".join(lines) + "\n"

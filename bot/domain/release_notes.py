@@ -251,3 +251,24 @@ def markdown(ref: str, notes: Notes, typed_changes: str = "") -> str:
     if notes.compare_url:
         out.append(f"Compare: {notes.compare_url}")
     return "\n".join(out).strip() + "\n"
+
+
+def chunks(text: str, *, limit: int = 2800, most: int = 12) -> tuple[list[str], int]:
+    """`text` in pieces of at most `limit` characters, cut between lines (a Slack section holds 3,000), at most
+    `most` of them; and how many lines did not fit."""
+    pieces: list[str] = []
+    current: list[str] = []
+    size = 0
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        line = line if len(line) <= limit else line[: limit - 1] + "…"
+        if size + len(line) + 1 > limit:
+            pieces.append("\n".join(current))
+            current, size = [], 0
+            if len(pieces) == most:
+                return pieces, len(lines) - index
+        current.append(line)
+        size += len(line) + 1
+    if current:
+        pieces.append("\n".join(current))
+    return pieces, 0

@@ -226,6 +226,7 @@ EXPECTED = {
     Permission.CLOSE_REVIEW: (True, False, False, True, False),
     Permission.ADD_ACTION_ITEM: (True, False, False, True, False),
     Permission.CLOSE_ACTION_ITEM: (True, False, False, True, False),
+    Permission.POST_NOTES: (True, True, False, False, False),
 }
 
 

@@ -4,10 +4,13 @@ environment's `max_commits`, the compare link; in the background, through rate l
 another version reaches prod first."""
 
 import asyncio
+import json
+import re
 import time
 
 import pytest
 
+from bot.ids import ActionId
 from bot.settings import Settings
 from storage.db import Database
 from storage.repositories import release_notes as notes_repo
@@ -217,3 +220,86 @@ async def test_notes_are_computed_again_when_another_version_reaches_prod_first(
     await until_stored(database_url, "1.2.0", {"base": middle, "commits": 1})
     await card_shows(harness.slack, "checkout@1.2.0", absent="2 commits")
     await until_stored(database_url, "1.1.0", {"base": base, "commits": 1})  # what it shipped, against its base
+
+
+async def test_release_notes_groups_features_fixes_and_other_and_the_proposer_posts_them(
+    harness: Harness, pipeline: FakePipeline
+) -> None:
+    history = pipeline.history(REPO)
+    base, head = base_and_work(history)
+    await live_in_prod(harness, "1.0.0", base)
+    await harness.command_answer(f"propose checkout 1.1.0 --commit {head} Faster checkout", user=PROPOSER)
+    await card_shows(harness.slack, "3 pull requests")
+
+    shown = await harness.command("notes checkout@1.1.0", user=PROPOSER)
+    reply = await harness.reply(shown)
+    text = json.dumps(reply, ensure_ascii=False)
+    markdown = "\n".join(block["text"]["text"] for block in reply["blocks"] if block["type"] == "section")
+
+    assert "```" in markdown
+    features = markdown.index("### Features")
+    fixes = markdown.index("### Fixes")
+    other = markdown.index("### Other")
+    assert features < markdown.index("feat: one-click checkout (#12, @mona)") < fixes
+    assert fixes < markdown.index("Fix rounding of totals (#13, @hubot)") < other  # by its label
+    assert other < markdown.index("chore: bump deps &lt;!channel&gt; (#14, @dependabot)")
+    assert "docs: mention acme/ledger#7 in the README" in markdown  # a direct commit, no pull request
+    assert "Merge pull request" not in markdown
+    assert "### Authors" in markdown
+    assert "mona" in markdown
+    assert str(ActionId.POST_NOTES) in text  # the proposer may post them
+
+    posted = await harness.click_answer(ActionId.POST_NOTES, reply["blocks"][-1]["elements"][0]["value"], user=PROPOSER)
+
+    assert "Posted the notes of *checkout@1.1.0*" in posted["text"]
+    [post] = await harness.slack.wait_for(
+        "chat.postMessage", lambda c: "Release notes of" in c.text_everywhere and not c.get("thread_ts")
+    )
+    assert post.get("channel") == "C0RELEASE"
+    assert "Posted by <@" in post.text_everywhere
+    assert str(ActionId.POST_NOTES) not in post.text_everywhere
+
+
+async def test_someone_else_sees_the_notes_without_the_button_and_may_not_post_them(
+    harness: Harness, pipeline: FakePipeline
+) -> None:
+    history = pipeline.history(REPO)
+    base, head = base_and_work(history)
+    await live_in_prod(harness, "1.0.0", base)
+    await harness.command_answer(f"propose checkout 1.1.0 --commit {head} Faster", user=PROPOSER)
+    await card_shows(harness.slack, "3 pull requests")
+
+    shown = await harness.command_answer("notes checkout@1.1.0", user="U0BOB")
+    release_id = await release_id_of(harness, "1.1.0")
+    refused = await harness.click_answer(ActionId.POST_NOTES, str(release_id), user="U0BOB")
+
+    assert "Release notes of" in shown
+    assert str(ActionId.POST_NOTES) not in shown
+    assert "Only the proposer" in refused["text"]
+    assert "release manager" in refused["text"]
+    assert "post the notes of checkout@1.1.0" in refused["text"]
+
+
+async def release_id_of(harness: Harness, version: str) -> int:
+    shown = await harness.command_answer(f"show checkout@{version}")
+    match = re.search(r'"value": "(\d+)"', shown)
+    assert match, shown
+    return int(match.group(1))
+
+
+@pytest.mark.parametrize(
+    ("propose", "said"),
+    [
+        ("propose payments 1.0.0 Ledger", "its service has no `github_repository` in the policy"),
+        ("propose checkout 3.0.0 Ledger", "its commit is not known. Set it with `/release edit checkout@3.0.0"),
+    ],
+)
+async def test_notes_that_are_not_there_say_why(harness: Harness, propose: str, said: str) -> None:
+    assert "Proposed" in await harness.command_answer(propose, user=PROPOSER)
+    ref = propose.split()[1] + "@" + propose.split()[2]
+
+    answer = await harness.command_answer(f"notes {ref}")
+
+    assert said in answer, answer
+    unknown = await harness.command_answer("notes nothing@1.0.0")
+    assert "nothing@1.0.0" in unknown
