@@ -34,6 +34,12 @@ timezone = "UTC"
 
 [slack]
 coordination_channel = "C0RELEASE"
+stakeholder_channel = "C0STAKE"
+
+[reminders]
+pending_approval_every = "2s"
+working_hours = "00:00-24:00"
+working_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 [integrations]
 jira_url = "https://acme.atlassian.net"
@@ -303,3 +309,27 @@ async def test_notes_that_are_not_there_say_why(harness: Harness, propose: str, 
     assert said in answer, answer
     unknown = await harness.command_answer("notes nothing@1.0.0")
     assert "nothing@1.0.0" in unknown
+
+
+async def test_the_approval_reminder_and_the_stakeholder_post_carry_the_summary(
+    harness: Harness, pipeline: FakePipeline
+) -> None:
+    history = pipeline.history(REPO)
+    base, head = base_and_work(history)
+    await live_in_prod(harness, "1.0.0", base)
+
+    await harness.command_answer(f"propose checkout 1.1.0 --commit {head} Faster checkout", user=PROPOSER)
+
+    await harness.slack.wait_for(
+        "chat.postMessage",
+        lambda c: (
+            c.get("channel") == "U0BOB"
+            and "checkout@1.1.0* for *prod* (0/1)" in c.text_everywhere
+            and "6 commits, 3 pull requests, 4 tickets" in c.text_everywhere
+        ),
+    )
+    assert "You approved" in await harness.command_answer("approve checkout@1.1.0", user="U0BOB")
+    [news] = await harness.slack.wait_for(
+        "chat.postMessage", lambda c: c.get("channel") == "C0STAKE" and "checkout@1.1.0" in c.text_everywhere
+    )
+    assert "What's in it: 6 commits, 3 pull requests, 4 tickets" in news.text_everywhere

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.change import Audit, ReleaseChange
 from bot.domain.errors import CodeHostUnavailable
-from bot.domain.lifecycle import OPEN
+from bot.domain.lifecycle import OPEN, Status
 from bot.domain.pipeline import JobKind
 from bot.domain.release_notes import Notes, PullInfo, Standing, pulls_to_look_up
 from bot.domain.tickets import Trackers, tickets_in
@@ -154,16 +154,17 @@ async def _wanted(
     session: AsyncSession, ctx: ServiceContext, team_id: str, release: Release | None
 ) -> tuple[str, Base] | None:
     """The repository and base to compute against, or None when nothing needs computing: no commit or repository,
-    closed, already in the target environment (its notes say what it shipped), or computed for this base."""
-    if release is None or not release.commit_sha or release.status not in OPEN:
+    cancelled or rejected, notes kept of what it shipped (live in the target environment, or closed), or computed
+    for this base. A release that shipped before GitHub answered still gets them, against what it replaced."""
+    if release is None or not release.commit_sha or release.status in (Status.CANCELLED, Status.REJECTED):
         return None
     repository = repository_of(ctx, release.service)
     if repository is None:
         return None
     reached = await deployments_repo.reached(session=session, team_id=team_id, release_id=release.pk)
     stored = await notes_repo.get(session=session, team_id=team_id, release_id=release.pk)
-    if target_environment(ctx) in reached and stored is not None:
-        return None
+    if stored is not None and (release.status not in OPEN or target_environment(ctx) in reached):
+        return None  # it shipped: its notes say what it shipped
     base = await base_of(session, ctx, team_id, release)
     if stored is not None and stored.base_sha == base.sha and stored.head_sha == release.commit_sha:
         return None
