@@ -272,3 +272,24 @@ def chunks(text: str, *, limit: int = 2800, most: int = 12) -> tuple[list[str], 
     if current:
         pieces.append("\n".join(current))
     return pieces, 0
+
+
+def for_pipeline(notes: Notes) -> dict[str, object]:
+    """What the gate API answers about the release's contents, so the pipeline's log says what it let through."""
+    return {
+        "summary": summary(notes).plain(),
+        "standing": notes.standing.value,
+        "commits": notes.total_commits,
+        "pull_requests": len(notes.pulls),
+        "tickets": len(notes.tickets),
+        "compare_url": notes.compare_url or None,
+        "base": notes.base_sha,
+    }
+
+
+def for_github(notes: Notes) -> str:
+    """The same for a GitHub protection rule's comment: counts and the link, never a title someone wrote."""
+    if notes.standing in (Standing.AHEAD, Standing.DIVERGED):
+        text = f"It carries {notes.total_commits} commit(s) and {len(notes.pulls)} pull request(s)"
+        return text + (f": {notes.compare_url}" if notes.compare_url else ".")
+    return summary(notes).plain()

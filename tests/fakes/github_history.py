@@ -39,8 +39,10 @@ class History:
     pulls: dict[int, Pull] = field(default_factory=dict)
     strays: set[str] = field(default_factory=set)
 
-    def commit(self, message: str, author: str | None = "octocat", name: str = "Mona Lisa") -> str:
-        sha = sha_of(f"{self.repository}:{len(self.commits)}:{message}")
+    def commit(
+        self, message: str, author: str | None = "octocat", name: str = "Mona Lisa", *, sha: str | None = None
+    ) -> str:
+        sha = sha or sha_of(f"{self.repository}:{len(self.commits)}:{message}")
         parent = self.commits[-1]["sha"] if self.commits else None
         self.commits.append({"sha": sha, "message": message, "author": author, "name": name, "parent": parent})
         return sha
