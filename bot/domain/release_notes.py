@@ -4,8 +4,8 @@ Values, the pull requests a commit's message names (no call needed), the summary
 full notes grouped as features / fixes / other. Pure: GitHub's answers come in as these values."""
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -66,6 +66,7 @@ class Comparison:
     total_commits: int
     commits: tuple[CommitInfo, ...]
     html_url: str
+    pages: int = 1  # GitHub calls it took
 
 
 @dataclass(frozen=True)
@@ -82,12 +83,34 @@ class Notes:
     tickets: tuple[Ticket, ...] = ()
     behind_by: int = 0
     base_ref: str = ""  # the version live there, when known ("payments@2.3.0")
+    pull_count: int = -1  # in a brief: how many pull requests the whole notes have (-1: count `pulls`)
+    ticket_count: int = -1
+
+    @property
+    def pulls_total(self) -> int:
+        return self.pull_count if self.pull_count >= 0 else len(self.pulls)
+
+    @property
+    def tickets_total(self) -> int:
+        return self.ticket_count if self.ticket_count >= 0 else len(self.tickets)
+
+    def brief(self) -> "Notes":
+        """What the card, the summary line and the pipeline need: the counts and the first pull requests (kept
+        beside the full notes, so a card never reads a thousand commits)."""
+        return replace(
+            self,
+            commits=(),
+            pulls=tuple(replace(pull, body="") for pull in self.pulls[:SHOWN_PULLS]),
+            tickets=(),
+            pull_count=self.pulls_total,
+            ticket_count=self.tickets_total,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Notes":
+    def from_json(cls, data: Mapping[str, Any]) -> "Notes":
         return cls(
             base_sha=data.get("base_sha"),
             head_sha=str(data.get("head_sha", "")),
@@ -101,6 +124,8 @@ class Notes:
             tickets=tuple(Ticket(**item) for item in data.get("tickets", ())),
             behind_by=int(data.get("behind_by", 0)),
             base_ref=str(data.get("base_ref", "")),
+            pull_count=int(data.get("pull_count", -1)),
+            ticket_count=int(data.get("ticket_count", -1)),
         )
 
 
@@ -110,6 +135,21 @@ def pull_named_by(message: str) -> int | None:
     title = message.split("\n", 1)[0]
     match = MERGE_LINE.match(title) or SQUASH_SUFFIX.search(title)
     return int(match.group(1)) if match else None
+
+
+def pull_from_message(commit: CommitInfo, url: str) -> PullInfo | None:
+    """A pull request as its merge or squash commit describes it (no call: no labels or body beyond the message)."""
+    number = pull_named_by(commit.message)
+    if number is None:
+        return None
+    lines = [line.strip() for line in commit.message.split("\n")]
+    merged = MERGE_LINE.match(lines[0])
+    if merged:
+        title = next((line for line in lines[1:] if line), merged.group(2))
+        branch = merged.group(2).split("/", 1)[-1]
+        return PullInfo(number, title, commit.author, url, "\n".join(lines[1:]), branch)
+    title = SQUASH_SUFFIX.sub("", lines[0]).strip()
+    return PullInfo(number, title, commit.author, url, "\n".join(lines[1:]))
 
 
 def pulls_to_look_up(commits: Sequence[CommitInfo]) -> tuple[list[int], list[str]]:
@@ -140,8 +180,8 @@ def counts(notes: Notes) -> str:
     return ", ".join(
         (
             _plural(notes.total_commits, "commit"),
-            _plural(len(notes.pulls), "pull request"),
-            _plural(len(notes.tickets), "ticket"),
+            _plural(notes.pulls_total, "pull request"),
+            _plural(notes.tickets_total, "ticket"),
         )
     )
 
@@ -200,8 +240,9 @@ def card_lines(notes: Notes, *, max_commits: int | None, environment: str) -> li
     lines: list[Message] = [summary(notes)]
     if notes.standing in (Standing.AHEAD, Standing.DIVERGED):
         lines += [pull_line(pull) for pull in notes.pulls[:SHOWN_PULLS]]
-        if len(notes.pulls) > SHOWN_PULLS:
-            lines.append(Message("…and {n} more (`/release notes` lists them all)", n=len(notes.pulls) - SHOWN_PULLS))
+        if notes.pulls_total > SHOWN_PULLS:
+            more = notes.pulls_total - SHOWN_PULLS
+            lines.append(Message("…and {n} more (`/release notes` lists them all)", n=more))
     warning = too_many(notes, max_commits, environment)
     if warning is not None:
         lines.append(warning)
@@ -280,8 +321,8 @@ def for_pipeline(notes: Notes) -> dict[str, object]:
         "summary": summary(notes).plain(),
         "standing": notes.standing.value,
         "commits": notes.total_commits,
-        "pull_requests": len(notes.pulls),
-        "tickets": len(notes.tickets),
+        "pull_requests": notes.pulls_total,
+        "tickets": notes.tickets_total,
         "compare_url": notes.compare_url or None,
         "base": notes.base_sha,
     }
@@ -290,6 +331,6 @@ def for_pipeline(notes: Notes) -> dict[str, object]:
 def for_github(notes: Notes) -> str:
     """The same for a GitHub protection rule's comment: counts and the link, never a title someone wrote."""
     if notes.standing in (Standing.AHEAD, Standing.DIVERGED):
-        text = f"It carries {notes.total_commits} commit(s) and {len(notes.pulls)} pull request(s)"
+        text = f"It carries {notes.total_commits} commit(s) and {notes.pulls_total} pull request(s)"
         return text + (f": {notes.compare_url}" if notes.compare_url else ".")
     return summary(notes).plain()

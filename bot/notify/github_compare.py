@@ -42,6 +42,7 @@ async def compare(reader: Pages, repository: str, base: str, head: str) -> Compa
         total_commits=_int(first.get("total_commits"), len(commits)),
         commits=tuple(commits),
         html_url=str(first.get("html_url") or ""),
+        pages=pages,
     )
 
 

@@ -20,5 +20,6 @@ class ReleaseNotes(SQLModel, table=True):
     head_sha: str = Field(max_length=40)  # the release's commit
     standing: str = Field(max_length=10)  # ahead | identical | behind | diverged | first
     total_commits: int = Field(default=0)
-    notes: dict[str, Any] = json_field()  # bot.domain.release_notes.Notes.to_json()
+    brief: dict[str, Any] = json_field()  # Notes.brief().to_json(): what cards, posts and the pipeline read
+    notes: dict[str, Any] = json_field()  # Notes.to_json(): every commit, for `/release notes`
     computed_at: datetime = created_at_field()

@@ -1,4 +1,5 @@
-"""A release's computed notes (scoped by workspace; never commits)."""
+"""A release's computed notes (scoped by workspace; never commits). Cards, posts and the pipeline read the brief (the
+counts and the first pull requests); only `/release notes` reads every commit."""
 
 from collections.abc import Iterable, Sequence
 
@@ -17,17 +18,24 @@ async def get(*, session: AsyncSession, team_id: str, release_id: int) -> Releas
 
 
 async def notes_of(*, session: AsyncSession, team_id: str, release_id: int) -> Notes | None:
-    row = await get(session=session, team_id=team_id, release_id=release_id)
-    return Notes.from_json(row.notes) if row is not None else None
+    """The full notes (every commit)."""
+    query = select(ReleaseNotes.notes).where(ReleaseNotes.team_id == team_id, ReleaseNotes.release_id == release_id)
+    found = (await session.exec(query)).first()
+    return Notes.from_json(found) if found is not None else None
 
 
-async def for_releases(*, session: AsyncSession, team_id: str, release_ids: Sequence[int]) -> dict[int, Notes]:
+async def brief_of(*, session: AsyncSession, team_id: str, release_id: int) -> Notes | None:
+    """The brief: counts, standing, compare link, the first pull requests."""
+    return (await briefs_for(session=session, team_id=team_id, release_ids=[release_id])).get(release_id)
+
+
+async def briefs_for(*, session: AsyncSession, team_id: str, release_ids: Sequence[int]) -> dict[int, Notes]:
     if not release_ids:
         return {}
-    query = select(ReleaseNotes).where(
+    query = select(ReleaseNotes.release_id, ReleaseNotes.brief).where(
         ReleaseNotes.team_id == team_id, col(ReleaseNotes.release_id).in_(list(release_ids))
     )
-    return {row.release_id: Notes.from_json(row.notes) for row in (await session.exec(query)).all()}
+    return {release_id: Notes.from_json(brief) for release_id, brief in (await session.exec(query)).all()}
 
 
 async def store(*, session: AsyncSession, team_id: str, release_id: int, notes: Notes) -> None:
@@ -39,6 +47,7 @@ async def store(*, session: AsyncSession, team_id: str, release_id: int, notes: 
     row.head_sha = notes.head_sha
     row.standing = notes.standing.value
     row.total_commits = notes.total_commits
+    row.brief = notes.brief().to_json()
     row.notes = notes.to_json()
     row.computed_at = utcnow()
     session.add(row)

@@ -15,6 +15,7 @@ from bot.domain.release_notes import (
     chunks,
     kind_of,
     markdown,
+    pull_from_message,
     pull_named_by,
     pulls_to_look_up,
     summary,
@@ -155,3 +156,33 @@ def test_the_policy_keys_are_checked_and_explained() -> None:
         parse_policy('[[environments]]\nname = "prod"\nmax_commits = 0\n')
     with pytest.raises(PolicyError, match="jira_url"):
         parse_policy('[integrations]\njira_url = "javascript:alert(1)"\n')
+
+
+def test_the_brief_keeps_the_counts_and_the_first_pull_requests() -> None:
+    full = Notes.from_json({**notes(total=30).to_json(), "tickets": [{"key": "#1", "url": "u", "tracker": "github"}]})
+    brief = Notes.from_json(full.brief().to_json())
+
+    assert (brief.commits, len(brief.pulls), brief.tickets) == ((), 5, ())
+    assert plain(summary(brief)) == plain(summary(full)) == "What's in it: 30 commits, 7 pull requests, 1 ticket"
+    assert [plain(line) for line in card_lines(brief, max_commits=None, environment="prod")] == [
+        plain(line) for line in card_lines(full, max_commits=None, environment="prod")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("message", "title", "branch"),
+    [
+        (
+            "Merge pull request #12 from acme/pay-8-one-click\n\nOne-click checkout",
+            "One-click checkout",
+            "pay-8-one-click",
+        ),
+        ("feat: one-click (#12)\n\nImplements PAY-8", "feat: one-click", ""),
+    ],
+)
+def test_a_pull_request_as_its_commit_describes_it(message: str, title: str, branch: str) -> None:
+    pull = pull_from_message(CommitInfo(SHA, message, "mona"), "https://github.com/acme/pay/pull/12")
+
+    assert pull is not None
+    assert (pull.number, pull.title, pull.author, pull.branch) == (12, title, "mona", branch)
+    assert pull_from_message(CommitInfo(SHA, "plain commit", "mona"), "u") is None

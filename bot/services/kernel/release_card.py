@@ -222,7 +222,7 @@ async def refresh(
             decisions = await approvals_repo.active(session=session, team_id=team_id, release_id=release_id)
         deployments = await deployments_repo.for_release(session=session, team_id=team_id, release_id=release_id)
         requests = await requests_repo.open_for_releases(session=session, team_id=team_id, release_ids=[release_id])
-        notes = await notes_repo.notes_of(session=session, team_id=team_id, release_id=release_id)
+        notes = await notes_repo.brief_of(session=session, team_id=team_id, release_id=release_id)
         card = build_card(
             policy,
             release,

@@ -94,7 +94,7 @@ async def _stakeholders(session: AsyncSession, ctx: ServiceContext, release: Rel
 
 async def _contents(session: AsyncSession, release: Release) -> Message | None:
     """The one line of what a release changes (its computed notes), for stakeholder news."""
-    notes = await notes_repo.notes_of(session=session, team_id=release.team_id, release_id=release.pk)
+    notes = await notes_repo.brief_of(session=session, team_id=release.team_id, release_id=release.pk)
     return release_notes.summary(notes) if notes is not None else None
 
 

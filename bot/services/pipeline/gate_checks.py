@@ -146,7 +146,7 @@ async def judge(ctx: ServiceContext, query: GateQuery) -> Verdict:
                 refusals.append(_request_refusal(query.request_id, status, release, env.name))
             elif request is not None and request.override_reason:  # the person overrode the freeze for this one
                 refusals = [refusal for refusal in refusals if refusal.gate != "freeze"]
-        contents = await notes_repo.notes_of(session=session, team_id=query.team_id, release_id=release.pk)
+        contents = await notes_repo.brief_of(session=session, team_id=query.team_id, release_id=release.pk)
     freeze_ends = facts.freezes[0].ends_at if facts.freezes else None
     rejected = facts.approvals is not None and bool(facts.approvals.rejected_by)
     return Verdict(

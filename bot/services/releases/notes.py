@@ -10,11 +10,12 @@ from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain import commits
 from bot.domain.change import Audit, ReleaseChange
 from bot.domain.errors import CodeHostUnavailable
 from bot.domain.lifecycle import OPEN, Status
 from bot.domain.pipeline import JobKind
-from bot.domain.release_notes import Notes, PullInfo, Standing, pulls_to_look_up
+from bot.domain.release_notes import Notes, PullInfo, Standing, pull_from_message, pull_named_by, pulls_to_look_up
 from bot.domain.tickets import Trackers, tickets_in
 from bot.services.kernel import lookup, release_state
 from bot.services.kernel.context import CodeHost, ServiceContext
@@ -28,6 +29,7 @@ from storage.repositories import releases as releases_repo
 
 RETRY = timedelta(seconds=60)  # GitHub unreachable and silent about when to come back
 UNKNOWN_COMMIT_RETRY = timedelta(minutes=10)  # GitHub does not know the commit (yet): pushed later, perhaps
+MAX_PULL_LOOKUPS = 100  # `pulls/{n}` calls; past them a pull request is what its merge or squash commit says
 MAX_COMMIT_LOOKUPS = 100  # `commits/{sha}/pulls` calls for a repository whose messages name no pull request
 
 
@@ -80,7 +82,9 @@ async def base_of(session: AsyncSession, ctx: ServiceContext, team_id: str, rele
     return Base(sha, f"{service}@{live.version}")
 
 
-async def compute(code: CodeHost, trackers: Trackers, repository: str, base: Base, head: str) -> tuple[Notes, int]:
+async def compute(
+    code: CodeHost, trackers: Trackers, repository: str, base: Base, head: str, *, api_url: str
+) -> tuple[Notes, int]:
     """The notes of `base...head` and how many GitHub calls they cost; `CodeHostUnavailable` when GitHub cannot
     answer now."""
     if base.sha is None:
@@ -91,14 +95,23 @@ async def compute(code: CodeHost, trackers: Trackers, repository: str, base: Bas
             f"GitHub knows no commit {head[:7]} or {base.sha[:7]} in {repository}",
             retry_after=UNKNOWN_COMMIT_RETRY.total_seconds(),
         )
-    calls = 1
+    calls = comparison.pages
     numbers, shas = pulls_to_look_up(comparison.commits)
     found: dict[int, PullInfo] = {}
-    for number in numbers:
+    for number in numbers[:MAX_PULL_LOOKUPS]:
         pull = await code.pull(repository, number)
         calls += 1
         if pull is not None:
             found[pull.number] = pull
+    if len(numbers) > MAX_PULL_LOOKUPS:  # past the budget, a pull request is what its commit's message says
+        web = commits.web_base(api_url)
+        for commit in comparison.commits:
+            named = pull_named_by(commit.message)
+            if named is not None and named not in found:
+                pull_url = f"{web}/{repository}/pull/{named}"
+                described = pull_from_message(commit, pull_url)
+                if described is not None:
+                    found[named] = described
     for sha in shas[:MAX_COMMIT_LOOKUPS]:
         calls += 1
         for pull in await code.commit_pulls(repository, sha):
@@ -139,7 +152,8 @@ async def run_notes(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJo
             continue
         repository, base = wanted
         try:
-            notes, _calls = await compute(ctx.code, trackers, repository, base, release.commit_sha)
+            api_url = ctx.settings.shipmate_github_api_url
+            notes, _calls = await compute(ctx.code, trackers, repository, base, release.commit_sha, api_url=api_url)
         except CodeHostUnavailable as exc:
             wait = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else RETRY
             async with ctx.db.transaction() as session:

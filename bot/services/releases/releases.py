@@ -146,7 +146,7 @@ async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_ca
         requests = await requests_repo.open_for_releases(
             session=session, team_id=actor.team_id, release_ids=[release.pk]
         )
-        notes = await notes_repo.notes_of(session=session, team_id=actor.team_id, release_id=release.pk)
+        notes = await notes_repo.brief_of(session=session, team_id=actor.team_id, release_id=release.pk)
     return release_card.build_card(
         ctx.policy,
         release,

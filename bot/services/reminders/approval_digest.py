@@ -63,7 +63,7 @@ async def _waiting(
     (person or group) asked for one."""
     ids = [release.pk for release in pending]
     decided = await approvals_repo.pending_for_releases(session=session, team_id=team_id, release_ids=ids)
-    notes = await notes_repo.for_releases(session=session, team_id=team_id, release_ids=ids)
+    notes = await notes_repo.briefs_for(session=session, team_id=team_id, release_ids=ids)
     items = []
     owed: set[str] = set()
     for release in sorted(pending, key=lambda r: r.pk):

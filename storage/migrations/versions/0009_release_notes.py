@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("head_sha", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("standing", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
         sa.Column("total_commits", sa.Integer(), nullable=False),
+        sa.Column("brief", sa.JSON(), nullable=False),
         sa.Column("notes", sa.JSON(), nullable=False),
         sa.Column("computed_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["release_id"], ["releases.id"]),
