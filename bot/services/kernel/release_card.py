@@ -222,7 +222,7 @@ async def refresh(
             decisions = await approvals_repo.active(session=session, team_id=team_id, release_id=release_id)
         deployments = await deployments_repo.for_release(session=session, team_id=team_id, release_id=release_id)
         requests = await requests_repo.open_for_releases(session=session, team_id=team_id, release_ids=[release_id])
-        notes = await notes_repo.brief_of(session=session, team_id=team_id, release_id=release_id)
+        notes = await brief_of(session, policy, release)
         card = build_card(
             policy,
             release,
@@ -242,6 +242,15 @@ async def refresh(
         release_id=release.pk,
         payload=render("release_card", card=card),
     )
+
+
+async def brief_of(session: AsyncSession, policy: Policy, release: Release) -> Notes | None:
+    """The brief of the release's computed notes; no query for a release that cannot have any (no commit, or a
+    service without a GitHub repository)."""
+    settings = policy.services.get(release.service)
+    if not release.commit_sha or settings is None or not settings.github_repository:
+        return None
+    return await notes_repo.brief_of(session=session, team_id=release.team_id, release_id=release.pk)
 
 
 def thread(session: AsyncSession, release: Release, template: str, **context: Any) -> None:

@@ -22,7 +22,6 @@ from bot.services.kernel.context import ServiceContext
 from bot.services.kernel.hooks import HOOKS, Facts
 from storage.models import Release
 from storage.repositories import audit, subscriptions
-from storage.repositories import release_notes as notes_repo
 
 
 async def apply(
@@ -83,7 +82,7 @@ async def _stakeholders(session: AsyncSession, ctx: ServiceContext, release: Rel
     followers: Sequence[str] = ()
     if news.subscribers:
         followers = await subscriptions.subscribers(session=session, team_id=release.team_id, service=release.service)
-    context = {"contents": await _contents(session, release), **news.context}
+    context = {"contents": await _contents(session, ctx, release), **news.context}
     payload = (
         render(news.template, release=release, **context)
         if news.blocks
@@ -92,9 +91,9 @@ async def _stakeholders(session: AsyncSession, ctx: ServiceContext, release: Rel
     release_card.stakeholders(session, ctx.policy, release, payload, subscribers=followers)
 
 
-async def _contents(session: AsyncSession, release: Release) -> Message | None:
+async def _contents(session: AsyncSession, ctx: ServiceContext, release: Release) -> Message | None:
     """The one line of what a release changes (its computed notes), for stakeholder news."""
-    notes = await notes_repo.brief_of(session=session, team_id=release.team_id, release_id=release.pk)
+    notes = await release_card.brief_of(session, ctx.policy, release)
     return release_notes.summary(notes) if notes is not None else None
 
 

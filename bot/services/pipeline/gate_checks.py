@@ -19,12 +19,11 @@ from bot.domain.pipeline import Action, RequestStatus
 from bot.domain.release_notes import Notes
 from bot.domain.validation import ReleaseRef
 from bot.services.deploys import CI_ACTOR, environment_or_refuse, gate_facts
-from bot.services.kernel import lookup
+from bot.services.kernel import lookup, release_card
 from bot.services.kernel.context import ServiceContext
 from storage.models import Release
 from storage.repositories import audit
 from storage.repositories import deploy_requests as requests_repo
-from storage.repositories import release_notes as notes_repo
 from storage.repositories import releases as releases_repo
 
 
@@ -146,7 +145,7 @@ async def judge(ctx: ServiceContext, query: GateQuery) -> Verdict:
                 refusals.append(_request_refusal(query.request_id, status, release, env.name))
             elif request is not None and request.override_reason:  # the person overrode the freeze for this one
                 refusals = [refusal for refusal in refusals if refusal.gate != "freeze"]
-        contents = await notes_repo.brief_of(session=session, team_id=query.team_id, release_id=release.pk)
+        contents = await release_card.brief_of(session, ctx.policy, release)
     freeze_ends = facts.freezes[0].ends_at if facts.freezes else None
     rejected = facts.approvals is not None and bool(facts.approvals.rejected_by)
     return Verdict(

@@ -203,7 +203,11 @@ async def _store(ctx: ServiceContext, team_id: str, job: ScheduledJob, worker: s
         if release.commit_sha == notes.head_sha:
             await notes_repo.store(session=session, team_id=team_id, release_id=release.pk, notes=notes)
             await release_state.apply(session, ctx, release, ReleaseChange(None), actor_id="shipmate", members=members)
-        await jobs.finish(session=session, job_ids=[job.pk])
+        if (await base_of(session, ctx, team_id, release)).sha != notes.base_sha:
+            # Another version reached the target while GitHub was asked (its plan met this job running): again.
+            await jobs.again(session=session, job_id=job.pk, due_at=ctx.now())
+        else:
+            await jobs.finish(session=session, job_ids=[job.pk])
 
 
 @HOOKS.after(Audit.PROPOSED, Audit.REPROPOSED, Audit.COMMIT_RECORDED)

@@ -23,7 +23,6 @@ from storage.repositories import approvals as approvals_repo
 from storage.repositories import audit
 from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import deployments as deployments_repo
-from storage.repositories import release_notes as notes_repo
 from storage.repositories import releases as releases_repo
 
 
@@ -146,7 +145,7 @@ async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_ca
         requests = await requests_repo.open_for_releases(
             session=session, team_id=actor.team_id, release_ids=[release.pk]
         )
-        notes = await notes_repo.brief_of(session=session, team_id=actor.team_id, release_id=release.pk)
+        notes = await release_card.brief_of(session, ctx.policy, release)
     return release_card.build_card(
         ctx.policy,
         release,
