@@ -48,6 +48,7 @@ class FakePipeline:
     histories: dict[str, History] = field(default_factory=dict)  # "owner/repo" → its branch (compare, pulls)
     read_fail_next: list[Refusal] = field(default_factory=list)  # answers to GETs before answering normally
     reads: list[str] = field(default_factory=list)  # GET paths, in order
+    read_answer_next: list[Callable[[], web.Response]] = field(default_factory=list)  # any answers to GETs first
     answer_next: list[Callable[[], web.Response]] = field(default_factory=list)  # answers to give before that
     hang: set[str] = field(default_factory=set)  # paths that never answer (until `close`)
     arrived: list[str] = field(default_factory=list)  # every request's path as it arrives, answered or not
@@ -141,6 +142,8 @@ class FakePipeline:
     # -- GitHub's REST API, read side ---------------------------------------------------------------------
     def _read(self, request: web.Request) -> web.Response | None:
         self.reads.append(request.path)
+        if self.read_answer_next:
+            return self.read_answer_next.pop(0)()
         if self.read_fail_next:
             refusal = self.read_fail_next.pop(0)
             body = {"message": refusal.message, "documentation_url": "https://docs.github.com/rest"}

@@ -334,3 +334,18 @@ async def test_the_approval_reminder_and_the_stakeholder_post_carry_the_summary(
         "chat.postMessage", lambda c: c.get("channel") == "C0STAKE" and "checkout@1.1.0" in c.text_everywhere
     )
     assert "What's in it: 6 commits, 3 pull requests, 4 tickets" in news.text_everywhere
+
+
+async def test_a_commit_resolved_from_its_tag_later_brings_the_notes(harness: Harness, pipeline: FakePipeline) -> None:
+    history = pipeline.history(REPO)
+    base, head = base_and_work(history)
+    await live_in_prod(harness, "1.0.0", base)
+    pipeline.tags[REPO] = {"v1.1.0": head}
+
+    answer = await harness.command_answer("propose checkout 1.1.0 Faster checkout", user=PROPOSER)
+
+    assert "Proposed" in answer
+    await card_shows(harness.slack, "What's in it: 6 commits, 3 pull requests, 4 tickets")
+    assert pipeline.reads.index(f"/repos/{REPO}/git/ref/tags/v1.1.0") < pipeline.reads.index(
+        f"/repos/{REPO}/compare/{base}...{head}"
+    )
