@@ -39,6 +39,7 @@ class CommitInfo:
     message: str
     author: str
     url: str = ""
+    parents: tuple[str, ...] = ()  # first parent first (a merge commit's second parent is the merged branch)
 
     @property
     def title(self) -> str:
@@ -117,7 +118,9 @@ class Notes:
             standing=Standing(data.get("standing", Standing.AHEAD)),
             total_commits=int(data.get("total_commits", 0)),
             compare_url=str(data.get("compare_url", "")),
-            commits=tuple(CommitInfo(**item) for item in data.get("commits", ())),
+            commits=tuple(
+                CommitInfo(**{**item, "parents": tuple(item.get("parents", ()))}) for item in data.get("commits", ())
+            ),
             pulls=tuple(
                 PullInfo(**{**item, "labels": tuple(item.get("labels", ()))}) for item in data.get("pulls", ())
             ),
@@ -261,15 +264,34 @@ class Grouped:
         (self.features if kind == "feature" else self.fixes if kind == "fix" else self.other).append(line)
 
 
+def mainline(notes: Notes) -> set[str] | None:
+    """The commits on the head's first-parent line within the comparison: what landed on the branch itself (a
+    merge commit, a squash, a direct push); the others came in with a merged branch. None without parents."""
+    by_sha = {commit.sha: commit for commit in notes.commits}
+    if not by_sha or not any(commit.parents for commit in notes.commits):
+        return None
+    line: set[str] = set()
+    sha: str | None = notes.head_sha
+    while sha in by_sha and sha not in line:
+        line.add(sha)
+        parents = by_sha[sha].parents
+        sha = parents[0] if parents else None
+    return line
+
+
 def grouped(notes: Notes) -> Grouped:
-    """Pull requests, then the commits no pull request names, by kind (a merge commit is its pull request)."""
+    """Pull requests, then the commits no pull request accounts for, by kind: a merge commit is its pull request,
+    and a commit that came in with a merged branch is part of it."""
     groups = Grouped()
     numbers = {pull.number for pull in notes.pulls}
     for pull in notes.pulls:
         groups.add(kind_of(pull.title, pull.labels), f"{pull.title} (#{pull.number}, @{pull.author})")
+    landed = mainline(notes)
     for commit in notes.commits:
         if pull_named_by(commit.message) in numbers or commit.title.startswith("Merge "):
             continue  # its pull request is listed; a merge commit has no content of its own
+        if landed is not None and commit.sha not in landed and numbers:
+            continue  # it came in with a merged pull request
         groups.add(kind_of(commit.title), f"{commit.title} ({short(commit.sha)}, {commit.author})")
     return groups
 

@@ -65,11 +65,13 @@ def _commit(item: Any) -> CommitInfo | None:
     inner = _object(item.get("commit"))
     git_author = _object(inner.get("author"))
     author = _login(item.get("author")) or str(git_author.get("name") or "unknown")
+    parents = item["parents"] if isinstance(item.get("parents"), list) else []
     return CommitInfo(
         sha=item["sha"].lower(),
         message=str(inner.get("message") or "")[:4000],
         author=author,
         url=str(item.get("html_url") or ""),
+        parents=tuple(str(p["sha"]).lower() for p in parents if isinstance(p, dict) and isinstance(p.get("sha"), str)),
     )
 
 

@@ -13,6 +13,7 @@ from bot.domain.release_notes import (
     Standing,
     card_lines,
     chunks,
+    grouped,
     kind_of,
     markdown,
     pull_from_message,
@@ -186,3 +187,26 @@ def test_a_pull_request_as_its_commit_describes_it(message: str, title: str, bra
     assert pull is not None
     assert (pull.number, pull.title, pull.author, pull.branch) == (12, title, "mona", branch)
     assert pull_from_message(CommitInfo(SHA, "plain commit", "mona"), "u") is None
+
+
+def test_commits_that_came_in_with_a_merged_branch_are_part_of_its_pull_request() -> None:
+    base, work, merge, direct = "0" * 40, "1" * 40, "2" * 40, "3" * 40
+    full = Notes(
+        base_sha=base,
+        head_sha=direct,
+        standing=Standing.AHEAD,
+        total_commits=3,
+        compare_url="",
+        commits=(
+            CommitInfo(work, "wip: half of it", "mona", parents=(base,)),
+            CommitInfo(merge, "Merge pull request #4 from acme/x\n\nLedger", "web-flow", parents=(base, work)),
+            CommitInfo(direct, "fix: typo", "hubot", parents=(merge,)),
+        ),
+        pulls=(PullInfo(4, "Ledger", "mona", "https://github.com/acme/pay/pull/4"),),
+    )
+
+    groups = grouped(Notes.from_json(full.to_json()))
+
+    assert groups.other == ["Ledger (#4, @mona)"]
+    assert groups.fixes == ["fix: typo (3333333, hubot)"]
+    assert groups.features == []

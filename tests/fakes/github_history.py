@@ -38,25 +38,34 @@ class History:
     commits: list[dict[str, Any]] = field(default_factory=list)
     pulls: dict[int, Pull] = field(default_factory=dict)
     strays: set[str] = field(default_factory=set)
+    tip: str | None = None  # the branch's head (a merged branch's commits are not on its first-parent line)
 
     def commit(
         self, message: str, author: str | None = "octocat", name: str = "Mona Lisa", *, sha: str | None = None
     ) -> str:
+        """A commit on the branch."""
+        sha = self._add(message, author, name, [self.tip] if self.tip else [], sha=sha)
+        self.tip = sha
+        return sha
+
+    def _add(self, message: str, author: str | None, name: str, parents: list[str], *, sha: str | None = None) -> str:
         sha = sha or sha_of(f"{self.repository}:{len(self.commits)}:{message}")
-        parent = self.commits[-1]["sha"] if self.commits else None
-        self.commits.append({"sha": sha, "message": message, "author": author, "name": name, "parent": parent})
+        self.commits.append({"sha": sha, "message": message, "author": author, "name": name, "parents": parents})
         return sha
 
     def merge(self, pull: Pull, *, squash: bool = False) -> str:
-        """A pull request lands: a squash commit "Title (#N)", or its commits and a merge commit."""
+        """A pull request lands: a squash commit "Title (#N)", or its branch's commit and a merge commit whose
+        second parent is that branch."""
         self.pulls[pull.number] = pull
         if squash:
             sha = self.commit(f"{pull.title} (#{pull.number})\n\n{pull.body}", pull.author)
             pull.commits.append(sha)
             return sha
-        pull.commits.append(self.commit(f"work on {pull.branch}", pull.author))
+        work = self._add(f"work on {pull.branch}", pull.author, "Mona Lisa", [self.tip] if self.tip else [])
+        pull.commits.append(work)
         merge = f"Merge pull request #{pull.number} from acme/{pull.branch}\n\n{pull.title}"
-        sha = self.commit(merge, "web-flow")
+        sha = self._add(merge, "web-flow", "GitHub", [p for p in (self.tip, work) if p])
+        self.tip = sha
         pull.commits.append(sha)
         return sha
 
@@ -96,7 +105,10 @@ def commit_document(api: str, web_url: str, repository: str, commit: dict[str, A
         },
         "author": _user(commit["author"]) if commit["author"] else None,
         "committer": _user("web-flow"),
-        "parents": [{"url": f"{api}/repos/{repository}/commits/{p}", "sha": p} for p in [commit["parent"]] if p],
+        "parents": [
+            {"url": f"{api}/repos/{repository}/commits/{p}", "sha": p, "html_url": f"{web_url}/{repository}/commit/{p}"}
+            for p in commit["parents"]
+        ],
     }
 
 

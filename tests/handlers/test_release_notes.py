@@ -252,6 +252,7 @@ async def test_release_notes_groups_features_fixes_and_other_and_the_proposer_po
     assert other < markdown.index("chore: bump deps &lt;!channel&gt; (#14, @dependabot)")
     assert "docs: mention acme/ledger#7 in the README" in markdown  # a direct commit, no pull request
     assert "Merge pull request" not in markdown
+    assert "work on pay-8-one-click" not in markdown  # it came in with #12, on the merged branch
     assert "### Authors" in markdown
     assert "mona" in markdown
     assert str(ActionId.POST_NOTES) in text  # the proposer may post them
