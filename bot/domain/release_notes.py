@@ -316,22 +316,40 @@ def markdown(ref: str, notes: Notes, typed_changes: str = "") -> str:
     return "\n".join(out).strip() + "\n"
 
 
+def room(text: str) -> int:
+    """The room `text` takes once shown: `&`, `<` and `>` travel escaped (`&amp;` is five characters)."""
+    return len(text) + 4 * sum(text.count(c) for c in "&<>")
+
+
+def _fit(line: str, limit: int) -> str:
+    """A line longer than a piece, cut to fit with an ellipsis."""
+    if room(line) <= limit:
+        return line
+    kept, size = [], 0
+    for char in line:
+        size += room(char)
+        if size > limit - 1:
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
+
+
 def chunks(text: str, *, limit: int = 2800, most: int = 12) -> tuple[list[str], int]:
-    """`text` in pieces of at most `limit` characters, cut between lines (a Slack section holds 3,000), at most
-    `most` of them; and how many lines did not fit."""
+    """`text` in pieces that take at most `limit` characters once shown, cut between lines (a Slack section holds
+    3,000), at most `most` of them; and how many lines did not fit."""
     pieces: list[str] = []
     current: list[str] = []
     size = 0
     lines = text.splitlines()
     for index, line in enumerate(lines):
-        line = line if len(line) <= limit else line[: limit - 1] + "…"
-        if size + len(line) + 1 > limit:
+        line = _fit(line, limit)
+        if current and size + room(line) + 1 > limit:
             pieces.append("\n".join(current))
             current, size = [], 0
             if len(pieces) == most:
                 return pieces, len(lines) - index
         current.append(line)
-        size += len(line) + 1
+        size += room(line) + 1
     if current:
         pieces.append("\n".join(current))
     return pieces, 0

@@ -19,6 +19,7 @@ from bot.domain.release_notes import (
     pull_from_message,
     pull_named_by,
     pulls_to_look_up,
+    room,
     summary,
 )
 from bot.domain.tickets import Trackers, keys_in, tickets_in
@@ -210,3 +211,14 @@ def test_commits_that_came_in_with_a_merged_branch_are_part_of_its_pull_request(
     assert groups.other == ["Ledger (#4, @mona)"]
     assert groups.fixes == ["fix: typo (3333333, hubot)"]
     assert groups.features == []
+
+
+def test_pieces_leave_room_for_escaping() -> None:
+    text = "\n".join(["<" * 700, "a & b " * 100, "x" * 5000, "fine"])
+
+    pieces, left_out = chunks(text, limit=1000, most=10)
+
+    assert left_out == 0
+    assert all(room(piece) <= 1000 for piece in pieces)
+    assert pieces[-1].endswith("fine")
+    assert any(piece.startswith("x") and "…" in piece for piece in pieces)  # cut, with an ellipsis
