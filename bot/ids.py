@@ -14,6 +14,7 @@ class ActionId(StrEnum):
     LOCK_TAKE = "lock_take"
     LOCK_PASS = "lock_pass"
     LOCK_QUEUE = "lock_queue"  # on a refusal by a deploy lock
+    POST_NOTES = "release_post_notes"
 
 
 class CallbackId(StrEnum):
@@ -37,6 +38,7 @@ class BlockId(StrEnum):
     DUE = "due"
     TEXT = "text"
     RELEASE_ACTIONS = "release_actions"
+    RELEASE_NOTES = "release_notes"
     HOME_APPROVAL = "home_approval"  # App Home: one actions block per release, `home_approval:<id>`
 
 

@@ -4,7 +4,7 @@ with the sentence and every value escaped once. The templates' filters (`bot/ren
 import re
 from datetime import datetime
 
-from bot.domain.message import Code, Mention, Message, Strong, Value, When
+from bot.domain.message import Code, Link, Mention, Message, Strong, Value, When
 
 _ID = re.compile(r"^[UWSCGD][A-Z0-9]{2,20}$")
 DATE_TIME = "{date_short_pretty} {time}"  # Slack's tokens for a date with its time, in the reader's time zone
@@ -42,6 +42,12 @@ def code(text: str) -> str:
     return f"`{escape(text)}`"
 
 
+def link(value: Link) -> str:
+    """`<url|text>` with the text escaped; an address that cannot be a link leaves the text alone."""
+    url = value.safe_url()
+    return f"<{escape(url)}|{escape(value.text)}>" if url else escape(value.text)
+
+
 def mrkdwn(value: Value) -> str:
     """Any message value as mrkdwn: a `Message`'s sentence and values, or a lone text (escaped), mention or date."""
     if isinstance(value, str):  # first: the templates' filter sees text far more often than anything else
@@ -56,6 +62,8 @@ def mrkdwn(value: Value) -> str:
         return date(value.at, TIME if value.time_only else DATE_TIME, value.utc())
     if isinstance(value, Strong):
         return strong(value.text)
+    if isinstance(value, Link):
+        return link(value)
     if isinstance(value, int | float):
         return str(value)
     return ", ".join(mrkdwn(item) for item in value)

@@ -12,6 +12,7 @@ from bot.render import render
 from bot.services.approvals import approvals
 from bot.services.deploys import deployments
 from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.releases import notes_view
 from bot.slack_text import mrkdwn
 from handlers import errors, lock_surface, review_surface
 
@@ -58,10 +59,19 @@ async def deploy_next_clicked(
     await respond(text=mrkdwn(outcome.message), response_type="ephemeral", replace_original=False)
 
 
+async def post_notes_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, services: ServiceContext
+) -> None:
+    message = await notes_view.post(services, _actor(body), int(action["value"]))
+    await ack()
+    await respond(text=mrkdwn(message), response_type="ephemeral", replace_original=False)
+
+
 def register(app: AsyncApp) -> None:
     app.action(str(ActionId.APPROVE))(errors.answered(approve_clicked))
     app.action(str(ActionId.REJECT))(errors.answered(reject_clicked))
     app.action(str(ActionId.DEPLOY_NEXT))(errors.answered(deploy_next_clicked))
+    app.action(str(ActionId.POST_NOTES))(errors.answered(post_notes_clicked))
     app.action(str(ActionId.CLOSE_REVIEW))(errors.answered(review_surface.close_review_clicked))
     app.action(str(ActionId.ADD_ACTION_ITEM))(errors.answered(review_surface.add_action_item_clicked))
     app.action(str(ActionId.ACTION_DONE))(errors.answered(review_surface.action_done_clicked))

@@ -12,7 +12,7 @@ from bot.domain.proposal import ProposeRequest
 from bot.render import render, render_text
 from bot.services.change import conflicts
 from bot.services.kernel.context import Actor, ServiceContext
-from bot.services.releases import editing, releases
+from bot.services.releases import editing, notes_view, releases
 from bot.slack_text import mrkdwn
 from handlers.routes import Answer, answers, say
 
@@ -73,6 +73,12 @@ async def history(services: ServiceContext, actor: Actor, command: cmd.History) 
     found = await releases.history(services, actor, command.ref, page=command.page, per_page=HISTORY_SHOWN)
     lines = [render_text("history_line", event=event) for event in found.events]
     return render("history", history=found, ref=found.release.ref, lines=lines)
+
+
+@answers(cmd.Notes)
+async def notes(services: ServiceContext, actor: Actor, command: cmd.Notes) -> Answer:
+    view = await notes_view.show(services, actor, command.ref)
+    return render("release_notes", view=view, posted_by=None, button=view.may_post)
 
 
 @answers(cmd.Cancel)

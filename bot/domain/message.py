@@ -5,8 +5,8 @@ the values by name:
 
     Message("{ref} is live in {env}; next: `/release verify {ref} {env} passed`.", ref=Strong(ref), env="qa")
 
-A value is text, a number, a `Code` span, a `Mention`, a `When`, a `Strong` text, another `Message`, or a list of
-those (joined with ", ").
+A value is text, a number, a `Code` span, a `Mention`, a `When`, a `Strong` text, a `Link`, another `Message`, or a
+list of those (joined with ", ").
 """
 
 from collections.abc import Iterable, Iterator, Sequence
@@ -54,7 +54,20 @@ class Strong:
     text: str
 
 
-Value = Union[str, int, float, Code, Mention, When, Strong, "Message", Sequence["Value"]]
+@dataclass(frozen=True)
+class Link:
+    """Text that leads somewhere (a pull request, a comparison on GitHub); `url` is http(s) or it is not a link."""
+
+    url: str
+    text: str
+
+    def safe_url(self) -> str | None:
+        """The address when it can be a link (http(s), no spaces or Slack control characters), else None."""
+        ok = self.url.startswith(("https://", "http://")) and not any(c in self.url for c in " <>|\n")
+        return self.url if ok else None
+
+
+Value = Union[str, int, float, Code, Mention, When, Strong, Link, "Message", Sequence["Value"]]
 
 _FORMATTER = Formatter()
 
@@ -105,6 +118,9 @@ def plain(value: Value) -> str:
         return value.utc()
     if isinstance(value, Strong):
         return value.text
+    if isinstance(value, Link):
+        url = value.safe_url()
+        return f"{value.text} ({url})" if url else value.text
     if isinstance(value, str | int | float):
         return str(value)
     return ", ".join(plain(item) for item in value)

@@ -40,6 +40,7 @@ class Permission(StrEnum):
     CLOSE_ACTION_ITEM = "mark an action item done"
     LOCK = "lock"
     LIFT_LOCK = "lift a lock"
+    POST_NOTES = "post release notes"
 
 
 # The rules whose people the policy names per environment; every other rule is the same in every environment.
@@ -156,6 +157,7 @@ RULES: dict[Permission, Declaration] = {
     Permission.LIFT_LOCK: Declaration(
         (Who.LOCK_HOLDER, Who.LISTED, Who.RELEASE_MANAGERS), "lift the lock of {ref}", _ONLY_MAY
     ),
+    Permission.POST_NOTES: Declaration(_OWNER, "post the notes of {ref} to a channel", _ONLY_CAN),
 }
 
 # How each party reads about any release: in `policy explain`, and in a refusal where nobody holds the part.

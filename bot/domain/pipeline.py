@@ -42,6 +42,7 @@ class JobKind(StrEnum):
     DEPLOY_TIMEOUT = "deploy_timeout"  # target: the request id; release_id set
     PROTECTION_RULE = "protection_rule"  # a GitHub deployment waiting for our verdict; release_id set
     RESOLVE_COMMIT = "resolve_commit"  # a release's tag to look up on GitHub; release_id set
+    RELEASE_NOTES = "release_notes"  # a release's notes to compute from GitHub's compare; release_id set
 
 
 class RequestMismatch(Conflict):

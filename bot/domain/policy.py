@@ -21,6 +21,7 @@ from pydantic import (
 
 from bot.domain import outgoing
 from bot.domain.policy_locks import Locks
+from bot.domain.policy_notes import Integrations
 from bot.domain.timeparse import parse_duration, zone
 
 if TYPE_CHECKING:
@@ -123,6 +124,7 @@ class Environment(_Strict):
     proposer_may_deploy: bool = False  # the proposer may deploy their own release here even though it needs approvals
     ci_may_bypass_gates: bool = False
     github_environment: str | None = Field(default=None, min_length=1, max_length=255)  # default: `name`
+    max_commits: int | None = Field(default=None, ge=1)  # a release carrying more commits here is flagged
 
     @model_validator(mode="after")
     def _groups_fit(self) -> "Environment":
@@ -265,6 +267,7 @@ class Policy(_Strict):
     services: dict[str, ServiceSettings] = {}
     metrics: Metrics = Metrics()
     locks: Locks = Locks()
+    integrations: Integrations = Integrations()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Policy":

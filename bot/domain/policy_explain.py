@@ -51,6 +51,8 @@ def explain(policy: Policy) -> str:
         facts += [f"{g.required} from group {g.name} ({_listed(g.members)})" for g in env.approval_groups]
         if env.regression_required:
             facts.append("a passed regression sign-off before the next environment")
+        if env.max_commits is not None:
+            facts.append(f"release notes warn over {env.max_commits} commits")
         lines += ["", f"{env.name}: {'; '.join(facts)}"]
         for action in PER_ENVIRONMENT:
             if action is Permission.APPROVE and not env.needs_approval:
@@ -65,4 +67,8 @@ def explain(policy: Policy) -> str:
     locks = policy.locks
     through = _listed(locks.bypass) if locks.bypass else "nobody but its holder"
     lines += ["", f"deploy locks: {locks.default} unless asked, at most {locks.max}; through a * lock: {through}"]
+    trackers = policy.integrations
+    if trackers.jira_url or trackers.linear_workspace:
+        where = f"Jira {trackers.jira_url}" if trackers.jira_url else f"Linear workspace {trackers.linear_workspace}"
+        lines += ["", f"tickets in release notes link to {where}"]
     return "\n".join(lines) + "\n"

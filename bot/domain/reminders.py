@@ -118,6 +118,7 @@ class Waiting:
     have: int
     required: int
     since: datetime
+    contents: str = ""  # "14 commits, 6 pull requests, 3 tickets", when its notes are computed
 
 
 def waiting_on_users(

@@ -14,6 +14,6 @@ from bot.services.change import conflicts  # noqa: F401
 from bot.services.deploys import deploy_requests  # noqa: F401
 from bot.services.metrics import metrics_digest  # noqa: F401
 from bot.services.pipeline import github_events  # noqa: F401
-from bot.services.releases import commits  # noqa: F401
+from bot.services.releases import commits, notes  # noqa: F401
 from bot.services.reminders import approval_digest, planning, runners  # noqa: F401
 from bot.services.reviews import reviews as _reviews  # noqa: F401

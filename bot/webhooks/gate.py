@@ -18,6 +18,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot import logs, signing
+from bot.domain import release_notes
 from bot.domain.errors import DomainError
 from bot.domain.pipeline import MAX_WAIT_SECONDS
 from bot.notify.installation import Installation
@@ -82,6 +83,8 @@ async def _judge(request: web.Request, waits: GateWaits, check: GateCheck) -> Re
         "commit": verdict.commit,
         "commit_checked": verdict.commit is not None,
     }
+    if verdict.contents is not None:
+        answer["contents"] = release_notes.for_pipeline(verdict.contents)
     if verdict.commit is None:
         answer["note"] = (
             f"{verdict.ref} has no recorded commit, so Shipmate cannot check which code this is: "

@@ -3,6 +3,7 @@
 from storage.models.change import CalendarToken, Freeze, Subscription
 from storage.models.delivery import OutboxMessage, ProcessedEvent, ScheduledJob, WebhookDelivery
 from storage.models.locks import DeployLock, LockQueueEntry
+from storage.models.notes import ReleaseNotes
 from storage.models.pipeline import DeploymentRequest
 from storage.models.releases import Approval, AuditEvent, Deployment, Release, ReleaseBase, Verification
 from storage.models.reviews import ActionItem, Review, ReviewReply
@@ -21,6 +22,7 @@ __all__ = [
     "ProcessedEvent",
     "Release",
     "ReleaseBase",
+    "ReleaseNotes",
     "Review",
     "ReviewReply",
     "ScheduledJob",

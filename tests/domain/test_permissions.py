@@ -228,6 +228,7 @@ EXPECTED = {
     Permission.CLOSE_ACTION_ITEM: (True, False, False, True, False),
     Permission.LOCK: (True, True, True, True, False),  # who may deploy, without the proposer's bar
     Permission.LIFT_LOCK: (True, True, True, True, False),  # the listed person holds the lock
+    Permission.POST_NOTES: (True, True, False, False, False),
 }
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.github_history import History, compare_answer, pull_document
+
 CI_PATH = "/hooks/shipmate"
 
 
@@ -43,8 +45,10 @@ class FakePipeline:
     # GitHub's git data, by "owner/repo": tag → commit (lightweight tags) or tag → ("tag", tag object sha, commit).
     tags: dict[str, dict[str, str | tuple[str, str, str]]] = field(default_factory=dict)
     repository_ids: dict[str, int] = field(default_factory=dict)
+    histories: dict[str, History] = field(default_factory=dict)  # "owner/repo" → its branch (compare, pulls)
     read_fail_next: list[Refusal] = field(default_factory=list)  # answers to GETs before answering normally
     reads: list[str] = field(default_factory=list)  # GET paths, in order
+    read_answer_next: list[Callable[[], web.Response]] = field(default_factory=list)  # any answers to GETs first
     answer_next: list[Callable[[], web.Response]] = field(default_factory=list)  # answers to give before that
     hang: set[str] = field(default_factory=set)  # paths that never answer (until `close`)
     arrived: list[str] = field(default_factory=list)  # every request's path as it arrives, answered or not
@@ -69,6 +73,9 @@ class FakePipeline:
         app.router.add_post("/repos/{owner}/{repo}/actions/runs/{run}/deployment_protection_rule", self._github)
         app.router.add_get("/repos/{owner}/{repo}/git/ref/tags/{tag:.+}", self._tag_ref)
         app.router.add_get("/repos/{owner}/{repo}/git/tags/{sha}", self._tag_object)
+        app.router.add_get("/repos/{owner}/{repo}/compare/{base}...{head}", self._compare)
+        app.router.add_get("/repos/{owner}/{repo}/pulls/{number:\\d+}", self._pull)
+        app.router.add_get("/repos/{owner}/{repo}/commits/{sha}/pulls", self._commit_pulls)
         app.router.add_get("/repos/{owner}/{repo}", self._repository)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -135,6 +142,8 @@ class FakePipeline:
     # -- GitHub's REST API, read side ---------------------------------------------------------------------
     def _read(self, request: web.Request) -> web.Response | None:
         self.reads.append(request.path)
+        if self.read_answer_next:
+            return self.read_answer_next.pop(0)()
         if self.read_fail_next:
             refusal = self.read_fail_next.pop(0)
             body = {"message": refusal.message, "documentation_url": "https://docs.github.com/rest"}
@@ -201,3 +210,34 @@ class FakePipeline:
         return web.json_response(
             {"id": self.repository_ids[repository], "full_name": repository, "private": False, "name": repository}
         )
+
+    def history(self, repository: str) -> History:
+        return self.histories.setdefault(repository, History(repository))
+
+    def _history_of(self, request: web.Request) -> History:
+        return self.history(f"{request.match_info['owner']}/{request.match_info['repo']}")
+
+    async def _compare(self, request: web.Request) -> web.Response:
+        refused = self._read(request)
+        if refused is not None:
+            return refused
+        base, head = request.match_info["base"], request.match_info["head"]
+        return compare_answer(request, self._history_of(request), base, head, self.url)
+
+    async def _pull(self, request: web.Request) -> web.Response:
+        refused = self._read(request)
+        if refused is not None:
+            return refused
+        history = self._history_of(request)
+        pull = history.pulls.get(int(request.match_info["number"]))
+        if pull is None:
+            return self._not_found("pulls/pulls#get-a-pull-request")
+        return web.json_response(pull_document(self.url, self.url, history.repository, pull))
+
+    async def _commit_pulls(self, request: web.Request) -> web.Response:
+        refused = self._read(request)
+        if refused is not None:
+            return refused
+        history, sha = self._history_of(request), request.match_info["sha"]
+        found = [pull for pull in history.pulls.values() if sha in pull.commits]
+        return web.json_response([pull_document(self.url, self.url, history.repository, pull) for pull in found])

@@ -1,4 +1,4 @@
-"""Release commands: propose, list, show, history, cancel and edit."""
+"""Release commands: propose, list, show, history, notes, cancel and edit."""
 
 from dataclasses import dataclass
 from typing import Literal
@@ -47,6 +47,11 @@ class Show(Command):
 class History(Command):
     ref: ReleaseRef
     page: int = 1  # 1: the newest events; each next page goes further back
+
+
+@dataclass(frozen=True)
+class Notes(Command):
+    ref: ReleaseRef
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,11 @@ def _history(rest: str) -> Command:
             "{page} is not a page number: page 1 is the newest events, 2 the ones before.", page=Code(page, 20)
         )
     return History(parse_ref(words[0]), int(page))
+
+
+@verb("notes", "notes <service@version>", examples=("notes payments@2.4.0",))
+def _notes(rest: str) -> Command:
+    return Notes(ref_only(rest))
 
 
 @verb("cancel", "cancel <service@version>", examples=("cancel payments@2.4.0",))

@@ -9,6 +9,7 @@ from typing import Protocol
 from bot.domain.delivery_metrics import Measures
 from bot.domain.errors import CodeHostUnavailable
 from bot.domain.policy import Members, Policy
+from bot.domain.release_notes import Comparison, PullInfo
 from bot.services.kernel.change_feed import ChangeFeed
 from bot.settings import Settings
 from storage.db import Database, writes_wait_at_most
@@ -54,15 +55,31 @@ class NoFiles:
 
 
 class CodeHost(Protocol):
-    """Where the code lives (GitHub): what a tag points at."""
+    """Where the code lives (GitHub): what a tag points at, what lies between two commits, and their pull
+    requests."""
 
     async def tag_commit(self, repository: str, tag: str) -> str | None: ...
+
+    async def compare(self, repository: str, base: str, head: str) -> Comparison | None: ...
+
+    async def pull(self, repository: str, number: int) -> PullInfo | None: ...
+
+    async def commit_pulls(self, repository: str, sha: str) -> list[PullInfo]: ...
 
 
 class NoCodeHost:
     """For tests and tools without GitHub: it is never reachable, so tags are never resolved."""
 
     async def tag_commit(self, repository: str, tag: str) -> str | None:
+        raise CodeHostUnavailable("no code host in this process")
+
+    async def compare(self, repository: str, base: str, head: str) -> Comparison | None:
+        raise CodeHostUnavailable("no code host in this process")
+
+    async def pull(self, repository: str, number: int) -> PullInfo | None:
+        raise CodeHostUnavailable("no code host in this process")
+
+    async def commit_pulls(self, repository: str, sha: str) -> list[PullInfo]:
         raise CodeHostUnavailable("no code host in this process")
 
 

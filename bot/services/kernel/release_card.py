@@ -9,11 +9,12 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import approval_policy, commits
+from bot.domain import approval_policy, commits, release_notes
 from bot.domain.approval_policy import ApprovalState, Decision, Members
 from bot.domain.lifecycle import OPEN, Status
 from bot.domain.message import Mention, Message, Strong, When, mentions
 from bot.domain.policy import Policy
+from bot.domain.release_notes import Notes
 from bot.ids import ActionId
 from bot.render import render, render_text
 from storage.models import Deployment, DeploymentRequest, Release
@@ -21,6 +22,7 @@ from storage.repositories import approvals as approvals_repo
 from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import outbox
+from storage.repositories import release_notes as notes_repo
 
 EMOJI = {
     Status.PROPOSED: "📝",
@@ -53,6 +55,7 @@ class CardView:
     buttons: list[Button]
     deploying: list[Message] = field(default_factory=list)  # "Deploying to prod…" lines
     commit_url: str | None = None  # the commit's page, when the release has a commit and a repository
+    notes: list[Message] = field(default_factory=list)  # "What's in it: …", computed from the code
 
 
 def commit_url(policy: Policy, api_url: str, release: Release) -> str | None:
@@ -124,6 +127,7 @@ def build_card(
     *,
     commit_url: str | None = None,
     states: Sequence[ApprovalState] | None = None,
+    notes: Notes | None = None,
 ) -> CardView:
     """The card's view of `release`; `states`: its approval states, when the change was decided with them."""
     status = release.status
@@ -160,7 +164,16 @@ def build_card(
         buttons=buttons,
         deploying=[deploying_line(request) for request in requests],
         commit_url=commit_url,
+        notes=notes_lines(policy, notes),
     )
+
+
+def notes_lines(policy: Policy, notes: Notes | None) -> list[Message]:
+    """What the release changes, against what is live in the last environment of the pipeline."""
+    if notes is None:
+        return []
+    target = policy.environments[-1]
+    return release_notes.card_lines(notes, max_commits=target.max_commits, environment=target.name)
 
 
 def window_line(release: Release) -> Message:
@@ -209,6 +222,7 @@ async def refresh(
             decisions = await approvals_repo.active(session=session, team_id=team_id, release_id=release_id)
         deployments = await deployments_repo.for_release(session=session, team_id=team_id, release_id=release_id)
         requests = await requests_repo.open_for_releases(session=session, team_id=team_id, release_ids=[release_id])
+        notes = await brief_of(session, policy, release)
         card = build_card(
             policy,
             release,
@@ -218,6 +232,7 @@ async def refresh(
             requests[release_id],
             commit_url=commit_url,
             states=states,
+            notes=notes,
         )
         await outbox.supersede_cards(session=session, team_id=team_id, release_id=release_id)
     outbox.enqueue(
@@ -227,6 +242,15 @@ async def refresh(
         release_id=release.pk,
         payload=render("release_card", card=card),
     )
+
+
+async def brief_of(session: AsyncSession, policy: Policy, release: Release) -> Notes | None:
+    """The brief of the release's computed notes; no query for a release that cannot have any (no commit, or a
+    service without a GitHub repository)."""
+    settings = policy.services.get(release.service)
+    if not release.commit_sha or settings is None or not settings.github_repository:
+        return None
+    return await notes_repo.brief_of(session=session, team_id=release.team_id, release_id=release.pk)
 
 
 def thread(session: AsyncSession, release: Release, template: str, **context: Any) -> None:

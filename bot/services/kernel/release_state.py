@@ -9,9 +9,11 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain import release_notes
 from bot.domain.approval_policy import ApprovalState, Decision
 from bot.domain.change import Audit, Post, ReleaseChange
 from bot.domain.lifecycle import Event, can, next_status
+from bot.domain.message import Message
 from bot.domain.policy import Members
 from bot.render import render, render_text
 from bot.services.kernel import release_card, scope
@@ -80,12 +82,19 @@ async def _stakeholders(session: AsyncSession, ctx: ServiceContext, release: Rel
     followers: Sequence[str] = ()
     if news.subscribers:
         followers = await subscriptions.subscribers(session=session, team_id=release.team_id, service=release.service)
+    context = {"contents": await _contents(session, ctx, release), **news.context}
     payload = (
-        render(news.template, release=release, **news.context)
+        render(news.template, release=release, **context)
         if news.blocks
-        else render("message", text=render_text(news.template, release=release, **news.context), context=None)
+        else render("message", text=render_text(news.template, release=release, **context), context=None)
     )
     release_card.stakeholders(session, ctx.policy, release, payload, subscribers=followers)
+
+
+async def _contents(session: AsyncSession, ctx: ServiceContext, release: Release) -> Message | None:
+    """The one line of what a release changes (its computed notes), for stakeholder news."""
+    notes = await release_card.brief_of(session, ctx.policy, release)
+    return release_notes.summary(notes) if notes is not None else None
 
 
 async def touch(

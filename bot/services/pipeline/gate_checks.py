@@ -16,9 +16,10 @@ from bot.domain.errors import Refusal
 from bot.domain.gates import evaluate
 from bot.domain.message import Code, Message
 from bot.domain.pipeline import Action, RequestStatus
+from bot.domain.release_notes import Notes
 from bot.domain.validation import ReleaseRef
 from bot.services.deploys import CI_ACTOR, environment_or_refuse, gate_facts
-from bot.services.kernel import lookup
+from bot.services.kernel import lookup, release_card
 from bot.services.kernel.context import ServiceContext
 from storage.models import Release
 from storage.repositories import audit
@@ -50,6 +51,7 @@ class Verdict:
     row_version: int  # the release as judged; a newer version is worth judging again
     freeze_ends: datetime | None  # a freeze refuses until then
     commit: str | None = None  # the release's recorded commit; None: it cannot be checked by commit
+    contents: Notes | None = None  # what the release carries (its computed notes), when known
 
     @property
     def allowed(self) -> bool:
@@ -156,6 +158,7 @@ async def judge(ctx: ServiceContext, query: GateQuery) -> Verdict:
                 refusals.append(_request_refusal(query.request_id, status, release, env.name))
             elif request is not None and request.override_reason:  # the person overrode the freeze for this one
                 refusals = [refusal for refusal in refusals if refusal.gate != "freeze"]
+        contents = await release_card.brief_of(session, ctx.policy, release)
     freeze_ends = facts.freezes[0].ends_at if facts.freezes else None
     rejected = facts.approvals is not None and bool(facts.approvals.rejected_by)
     return Verdict(
@@ -167,6 +170,7 @@ async def judge(ctx: ServiceContext, query: GateQuery) -> Verdict:
         release.row_version,
         freeze_ends,
         release.commit_sha,
+        contents,
     )
 
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain import release_notes
 from bot.domain.commits import short
 from bot.domain.errors import NotFound
 from bot.domain.pipeline import (
@@ -148,7 +149,8 @@ def _answer(session: AsyncSession, team_id: str, url: str, environment_name: str
 
 
 def _approved(verdict: Verdict) -> str:
-    return f"Shipmate: {verdict.ref} passed every gate for {verdict.environment}."
+    said = f"Shipmate: {verdict.ref} passed every gate for {verdict.environment}."
+    return said if verdict.contents is None else f"{said} {release_notes.for_github(verdict.contents)}"
 
 
 def _tell_coordination(session: AsyncSession, ctx: ServiceContext, d: GithubDeployment) -> None:

@@ -145,6 +145,7 @@ async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_ca
         requests = await requests_repo.open_for_releases(
             session=session, team_id=actor.team_id, release_ids=[release.pk]
         )
+        notes = await release_card.brief_of(session, ctx.policy, release)
     return release_card.build_card(
         ctx.policy,
         release,
@@ -153,6 +154,7 @@ async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_ca
         members,
         requests[release.pk],
         commit_url=commits.url_of(ctx, release),
+        notes=notes,
     )
 
 

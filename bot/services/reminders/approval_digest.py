@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import approval_policy, reminders
+from bot.domain import approval_policy, release_notes, reminders
 from bot.domain.approval_policy import ApprovalState
 from bot.domain.policy import Members, is_user_group
 from bot.domain.reminders import Waiting
@@ -15,6 +15,7 @@ from bot.services.reminders.planning import AWAITING
 from storage.models import Release, ScheduledJob
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import jobs, outbox
+from storage.repositories import release_notes as notes_repo
 from storage.repositories import releases as releases_repo
 
 MAX_LISTED = 30
@@ -62,6 +63,7 @@ async def _waiting(
     (person or group) asked for one."""
     ids = [release.pk for release in pending]
     decided = await approvals_repo.pending_for_releases(session=session, team_id=team_id, release_ids=ids)
+    notes = await notes_repo.briefs_for(session=session, team_id=team_id, release_ids=ids)
     items = []
     owed: set[str] = set()
     for release in sorted(pending, key=lambda r: r.pk):
@@ -81,6 +83,7 @@ async def _waiting(
                 continue
             owed.update(entities)
             have = min(len(state.approved_by), state.required)
-            waiting = Waiting(release.pk, release.ref, env.name, have, state.required, release.updated_at)
+            contents = release_notes.counts(notes[release.pk]) if release.pk in notes else ""
+            waiting = Waiting(release.pk, release.ref, env.name, have, state.required, release.updated_at, contents)
             items.append((waiting, entities, barred, state))
     return items, owed
