@@ -1,4 +1,5 @@
-"""`shipmate` (also `python -m bot`): run, doctor, db upgrade, manifest, policy check and explain, webhook sign."""
+"""`shipmate` (also `python -m bot`): run, doctor, db upgrade, manifest, policy check and explain, webhook sign,
+audit verify, export changes and verify (`bot/evidence_cli.py`)."""
 
 import argparse
 import asyncio
@@ -148,6 +149,20 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from bot import evidence_cli
+
+    return evidence_cli.audit_verify(_settings(), args)
+
+
+def _evidence_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    audit = sub.add_parser("audit", help="the audit trail: check its hash chain")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    check = audit_sub.add_parser("verify", help="walk the hash chain; exit 1 naming the first broken event")
+    check.add_argument("--team", help="one workspace (Slack team id); default: every workspace")
+    check.set_defaults(func=cmd_audit_verify)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="shipmate", description="Release management in Slack.")
     sub = root.add_subparsers(dest="command", required=True)
@@ -186,6 +201,7 @@ def parser() -> argparse.ArgumentParser:
     )
     sign.add_argument("file", help="the exact body to send (JSON), or - for standard input")
     sign.set_defaults(func=cmd_webhook_sign)
+    _evidence_parsers(sub)
     return root
 
 

@@ -1,0 +1,192 @@
+"""The audit trail is a hash chain per workspace: every event written links to the one before it, whoever writes
+(two processes at once included), existing events are chained by the migration, and `shipmate audit verify` finds
+an edited row, a removed row and a reordered pair, naming the first broken event."""
+
+import asyncio
+import itertools
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.cli import main
+from bot.domain import audit_chain
+from bot.services.evidence import verify
+from storage.db import Database
+from storage.repositories import audit
+
+TEAM = "T0TEAM"
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+async def _rows(db: Database, team_id: str = TEAM) -> list[dict[str, object]]:
+    async with db.read() as session:
+        result = await session.exec(  # type: ignore[call-overload]
+            text("SELECT id, actor_id, prev_hash, hash FROM audit_events WHERE team_id = :t ORDER BY id"),
+            params={"t": team_id},
+        )
+        return [dict(row._mapping) for row in result]
+
+
+async def _append(db: Database, *events: tuple[str, str], details: dict[str, object] | None = None) -> None:
+    async with db.transaction() as session:
+        for team_id, action in events:
+            audit.append(session, team_id, "U0RM", action, details=details or {"why": "<!channel> =1+2"})
+
+
+async def test_each_event_links_to_the_one_before_it_in_its_workspace(db: Database) -> None:
+    await _append(db, (TEAM, "proposed"), ("T0OTHER", "proposed"), (TEAM, "approved"))
+    await _append(db, (TEAM, "deployed"))
+    rows = await _rows(db)
+    assert [r["prev_hash"] for r in rows] == [audit_chain.GENESIS, rows[0]["hash"], rows[1]["hash"]]
+    other = await _rows(db, "T0OTHER")
+    assert other[0]["prev_hash"] == audit_chain.GENESIS
+    verdict = await verify(db)
+    assert verdict.broken is None
+    assert verdict.chains == {TEAM: (3, rows[-1]["hash"]), "T0OTHER": (1, other[0]["hash"])}
+
+
+async def test_audit_verify_prints_intact_with_the_head(
+    db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await _append(db, (TEAM, "proposed"), (TEAM, "approved"))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert await _cli("audit", "verify", "--team", TEAM) == 0
+    head = (await _rows(db))[-1]["hash"]
+    assert capsys.readouterr().out == f"intact: 2 events, head {head}\n"
+    assert await _cli("audit", "verify", "--team", "T0NOBODY") == 0
+    assert capsys.readouterr().out == f"intact: 0 events, head {audit_chain.GENESIS}\n"
+
+
+async def _cli(*args: str) -> int:
+    """`shipmate …` as a person runs it (its own event loop, here in a thread)."""
+    return await asyncio.to_thread(main, list(args))
+
+
+async def _tamper(db: Database, *statements: str) -> None:
+    """Run statements with the append-only guard out of the way (as someone who can drop a trigger would)."""
+    async with db.transaction() as session:
+        if db.is_postgres:
+            await session.exec(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))  # type: ignore[call-overload]
+        else:
+            for verb in ("update", "delete"):
+                await session.exec(text(f"DROP TRIGGER audit_events_no_{verb}"))  # type: ignore[call-overload]
+        for statement in statements:
+            await session.exec(text(statement))  # type: ignore[call-overload]
+
+
+SWAP_PAIR = (  # ids 3 and 4 change places: every column but the id
+    "UPDATE audit_events SET id = -3 WHERE id = 3",
+    "UPDATE audit_events SET id = 3 WHERE id = 4",
+    "UPDATE audit_events SET id = 4 WHERE id = -3",
+)
+
+
+@pytest.mark.parametrize(
+    ("statements", "first_broken", "why"),
+    [
+        (("UPDATE audit_events SET actor_id = 'U0MALLORY' WHERE id = 3",), 3, "its content does not match"),
+        (('UPDATE audit_events SET details = \'{"why": "nothing"}\' WHERE id = 4',), 4, "its content does not match"),
+        (("DELETE FROM audit_events WHERE id = 3",), 4, "its link is broken"),
+        (SWAP_PAIR, 3, "its link is broken"),
+    ],
+    ids=["edited-actor", "edited-details", "deleted", "reordered"],
+)
+async def test_audit_verify_names_the_first_broken_event(
+    db: Database,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    statements: tuple[str, ...],
+    first_broken: int,
+    why: str,
+) -> None:
+    for n in range(5):
+        await _append(db, (TEAM, f"step{n}"), details={"n": n})
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert await _cli("audit", "verify") == 0
+    capsys.readouterr()
+    await _tamper(db, *statements)
+
+    assert await _cli("audit", "verify", "--team", TEAM) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"broken: event {first_broken} of {TEAM} at 20"), out
+    assert why in out
+    verdict = await verify(db)
+    assert verdict.broken is not None
+    assert verdict.broken.event_id == first_broken
+
+
+async def test_two_processes_appending_at_once_keep_one_unbroken_chain(db: Database, database_url: str) -> None:
+    count = 60
+    start_at = time.time() + 3  # both are connected by then
+    module = "tests.services.evidence.chain_writer"
+    writers = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-m", module, database_url, name, str(count), str(start_at), cwd=ROOT
+        )
+        for name in ("U0ONE", "U0TWO")
+    ]
+    for writer in writers:
+        assert await asyncio.wait_for(writer.wait(), 120) == 0
+
+    verdict = await verify(db)
+    assert verdict.broken is None
+    per_process = sum(1 + n % 3 for n in range(count))
+    assert verdict.chains[TEAM][0] == 2 * per_process
+    assert verdict.chains["T0OTHER"][0] == 2 * len(range(0, count, 5))
+    actors = [r["actor_id"] for r in await _rows(db)]
+    switches = sum(1 for a, b in itertools.pairwise(actors) if a != b)
+    assert switches >= 4, "the two processes did not write at the same time"
+
+
+def _insert_old_events(url: str) -> None:
+    """Events written before the chain existed (at 0008), for two workspaces, interleaved."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url.replace("+aiosqlite", ""))
+    with engine.begin() as connection:
+        for n in range(7):
+            connection.execute(
+                text(
+                    "INSERT INTO audit_events (team_id, release_id, actor_id, action, details, created_at) "
+                    "VALUES (:team, NULL, 'U0OLD', 'noted', :details, :at)"
+                ),
+                {
+                    "team": (TEAM, "T0OTHER")[n % 2],
+                    "details": f'{{"n": {n}, "b": [1, "x"]}}',
+                    "at": f"2026-01-0{n + 1} 10:00:00.5",
+                },
+            )
+    engine.dispose()
+
+
+async def test_the_migration_chains_existing_events_in_order(tmp_path: Path) -> None:
+    from storage.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    await asyncio.to_thread(upgrade, url, "0008_commits_and_fencing")
+    await asyncio.to_thread(_insert_old_events, url)
+    await asyncio.to_thread(upgrade, url)
+    db = Database(url)
+    try:
+        await _append(db, (TEAM, "proposed"))  # a new event follows the migrated ones
+        verdict = await verify(db)
+        assert verdict.broken is None
+        assert verdict.chains[TEAM][0] == 5
+        assert verdict.chains["T0OTHER"][0] == 3
+        async with db.transaction() as session:  # the guard is back
+            with pytest.raises(Exception, match="append-only"):
+                await session.exec(text("DELETE FROM audit_events"))  # type: ignore[call-overload]
+    finally:
+        await db.dispose()
