@@ -19,6 +19,7 @@ from handlers import (
     change_commands,
     deploy_commands,
     errors,
+    evidence_commands,
     metrics_commands,
     release_commands,
     review_commands,
@@ -33,6 +34,7 @@ ROUTE_MODULES = (
     change_commands,
     review_commands,
     metrics_commands,
+    evidence_commands,
 )
 
 

@@ -44,6 +44,7 @@ class Audit(StrEnum):
     FREEZE_CREATED = "freeze_created"
     FREEZE_LIFTED = "freeze_lifted"
     CALENDAR_LINK_CREATED = "calendar_link_created"
+    CHANGES_EXPORTED = "changes_exported"
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class Permission(StrEnum):
     CLOSE_REVIEW = "close a review"
     ADD_ACTION_ITEM = "add an action item"
     CLOSE_ACTION_ITEM = "mark an action item done"
+    EXPORT = "export changes"
 
 
 # The rules whose people the policy names per environment; every other rule is the same in every environment.
@@ -125,6 +126,7 @@ RULES: dict[Permission, Declaration] = {
     Permission.CALENDAR_LINK: Declaration(
         (Who.RELEASE_MANAGERS,), "create the calendar link (a new one revokes the old)", _MANAGERS_ONLY
     ),
+    Permission.EXPORT: Declaration((Who.RELEASE_MANAGERS,), "export production changes", _MANAGERS_ONLY),
     Permission.START_REVIEW: Declaration(
         (Who.PROPOSER, Who.FACILITATOR, Who.RELEASE_MANAGERS),
         "start the review of {ref} early",
