@@ -12,8 +12,11 @@ GENESIS = "0" * 64  # the previous hash of a workspace's first event
 FIELDS = ("team_id", "release_id", "actor_id", "action", "details", "created_at")
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 def stored_details(details: Mapping[str, Any]) -> dict[str, Any]:

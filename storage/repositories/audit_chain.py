@@ -70,7 +70,8 @@ async def pages(*, session: AsyncSession, team_id: str, size: int = 2_000) -> As
     after = 0
     while True:
         result = await connection.execute(_PAGE, {"team_id": team_id, "after": after, "limit": size})
-        page = [dict(row._mapping) for row in result]
+        keys = list(result.keys())
+        page = [dict(zip(keys, row, strict=True)) for row in result.all()]
         if not page:
             return
         yield page

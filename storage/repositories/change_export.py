@@ -45,7 +45,7 @@ async def changes(
     after = 0
     while True:
         result = await connection.execute(_CHANGES, {**params, "after": after, "limit": size})
-        page = [dict(row._mapping) for row in result]
+        page = _dicts(result)
         if not page:
             return
         yield page
@@ -56,13 +56,21 @@ async def changes_by_id(*, session: AsyncSession, team_id: str, ids: Sequence[in
     """These deployments (as `changes` reads them), by id."""
     connection = await session.connection()
     query = _JOINED.where(D.c.team_id == team_id, D.c.id.in_(list(ids)))
-    return {row["id"]: row for row in [dict(r._mapping) for r in await connection.execute(query)]}
+    return {row["id"]: row for row in _dicts(await connection.execute(query))}
+
+
+_APPROVAL_FIELDS = ("release_id", "environment", "user_id", "decision", "scope_hash", "created_at", "invalidated_at")
+_VERIFICATION_FIELDS = ("id", "release_id", "environment", "user_id", "passed", "note", "created_at")
+
+
+def _dicts(result: Any) -> list[Row]:
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result.all()]
 
 
 async def _grouped(connection: AsyncConnection, query: Any, key: str) -> dict[Any, list[Row]]:
     grouped: dict[Any, list[Row]] = {}
-    for row in await connection.execute(query):
-        values = dict(row._mapping)
+    for values in _dicts(await connection.execute(query)):
         grouped.setdefault(values[key], []).append(values)
     return grouped
 
@@ -74,12 +82,19 @@ async def related(*, session: AsyncSession, team_id: str, page: Sequence[Row]) -
     release_ids = sorted({change["release_id"] for change in page})
     approvals = await _grouped(
         connection,
-        select(APPROVALS).where(APPROVALS.c.team_id == team_id, APPROVALS.c.release_id.in_(release_ids)),
+        select(*(APPROVALS.c[name] for name in _APPROVAL_FIELDS)).where(
+            APPROVALS.c.team_id == team_id,
+            APPROVALS.c.release_id.in_(release_ids),
+            APPROVALS.c.environment.in_(sorted({change["environment"] for change in page})),
+            APPROVALS.c.decision == "approve",
+        ),
         "release_id",
     )
     verifications = await _grouped(
         connection,
-        select(VERIFICATIONS).where(VERIFICATIONS.c.team_id == team_id, VERIFICATIONS.c.release_id.in_(release_ids)),
+        select(*(VERIFICATIONS.c[name] for name in _VERIFICATION_FIELDS)).where(
+            VERIFICATIONS.c.team_id == team_id, VERIFICATIONS.c.release_id.in_(release_ids)
+        ),
         "release_id",
     )
     events = await _grouped(

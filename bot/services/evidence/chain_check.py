@@ -3,7 +3,8 @@ however long the trail), recomputing every event's hash from its fields and chec
 before it. The first event that does not match is named with why: its content was changed (its hash no longer
 matches its fields), or its link is broken (an event before it was removed, or events were reordered)."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -45,7 +46,7 @@ def check_event(event: dict[str, Any], prev_hash: str) -> str | None:
     return None
 
 
-async def walk(db: Database, team_id: str) -> AsyncIterator[tuple[dict[str, Any], str | None]]:
+async def walk(db: Database, team_id: str) -> AsyncGenerator[tuple[dict[str, Any], str | None]]:
     """Every event of a workspace's chain in order, with why it is broken (None: it holds)."""
     prev = audit_chain.GENESIS
     async with db.read() as session:
@@ -65,10 +66,11 @@ async def verify(db: Database, team_id: str | None = None) -> Verdict:
         team_ids = [team_id]
     for team in team_ids:
         count, head = 0, audit_chain.GENESIS
-        async for event, why in walk(db, team):
-            if why is not None:
-                verdict.broken = Break(team, int(event["id"]), event["created_at"], why)
-                return verdict
-            count, head = count + 1, event["hash"]
+        async with aclosing(walk(db, team)) as events:  # closed (its read ended) even when it stops early
+            async for event, why in events:
+                if why is not None:
+                    verdict.broken = Break(team, int(event["id"]), event["created_at"], why)
+                    return verdict
+                count, head = count + 1, event["hash"]
         verdict.chains[team] = (count, head)
     return verdict

@@ -9,6 +9,7 @@ import hashlib
 import itertools
 import json
 from collections.abc import Iterator
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -97,14 +98,14 @@ async def _compare_rows(
 
 async def _check_head(db: Database, team_id: str, head: str, check: ExportCheck) -> None:
     found = head == audit_chain.GENESIS
-    async for event, why in walk(db, team_id):
-        if why is not None:
-            check.problem(
-                f"the audit chain is broken at event {event['id']} ({event['created_at'].isoformat()}): {why}"
-            )
-            return
-        if event["hash"] == head:
-            found, check.head_event = True, int(event["id"])
+    async with aclosing(walk(db, team_id)) as events:  # closed (its read ended) even when it stops early
+        async for event, why in events:
+            if why is not None:
+                at = event["created_at"].isoformat()
+                check.problem(f"the audit chain is broken at event {event['id']} ({at}): {why}")
+                return
+            if event["hash"] == head:
+                found, check.head_event = True, int(event["id"])
     if not found:
         check.problem(f"the export's chain head {head} is not in the audit chain of {team_id}")
 

@@ -1,17 +1,25 @@
-"""A process that appends audit events (`python -m tests.services.evidence.chain_writer URL NAME COUNT START_AT`):
-COUNT transactions of one to three events each, for two workspaces, starting at the wall-clock time START_AT."""
+"""A process that appends audit events (`python -m tests.services.evidence.chain_writer URL NAME COUNT DIR`):
+COUNT transactions of one to three events each, for two workspaces. Once connected it writes DIR/NAME.ready and
+waits for DIR/go, so that two writers start together; a short pause between transactions lets the other writer's
+turn come (as between real requests)."""
 
 import asyncio
 import sys
-import time
+from pathlib import Path
 
 from storage.db import Database
 from storage.repositories import audit
 
 
-async def main(url: str, name: str, count: int, start_at: float) -> None:
+async def main(url: str, name: str, count: int, signals: Path) -> None:
     db = Database(url, pool_size=2)
-    await asyncio.sleep(max(0.0, start_at - time.time()))
+    async with db.read() as session:
+        await session.connection()
+    (signals / f"{name}.ready").touch()
+    for _ in range(12_000):  # polls a file another process makes: no event to wait on (at most 2 minutes)
+        if (signals / "go").exists():
+            break
+        await asyncio.sleep(0.01)
     try:
         for n in range(count):
             async with db.transaction() as session:
@@ -19,9 +27,10 @@ async def main(url: str, name: str, count: int, start_at: float) -> None:
                     audit.append(session, "T0TEAM", name, "noted", details={"n": n, "k": k})
                 if n % 5 == 0:
                     audit.append(session, "T0OTHER", name, "noted", details={"n": n})
+            await asyncio.sleep(0.002)
     finally:
         await db.dispose()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])))
+    asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])))

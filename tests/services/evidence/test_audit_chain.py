@@ -5,10 +5,12 @@ an edited row, a removed row and a reordered pair, naming the first broken event
 import asyncio
 import itertools
 import sys
-import time
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 
@@ -17,6 +19,7 @@ from bot.domain import audit_chain
 from bot.services.evidence import verify
 from storage.db import Database
 from storage.repositories import audit
+from tests.conftest import BACKENDS, TEST_DATABASE_URL, _asyncpg_dsn, _pg_url
 
 TEAM = "T0TEAM"
 ROOT = Path(__file__).resolve().parents[3]
@@ -127,16 +130,23 @@ async def test_audit_verify_names_the_first_broken_event(
     assert verdict.broken.event_id == first_broken
 
 
-async def test_two_processes_appending_at_once_keep_one_unbroken_chain(db: Database, database_url: str) -> None:
+async def test_two_processes_appending_at_once_keep_one_unbroken_chain(
+    db: Database, database_url: str, tmp_path: Path
+) -> None:
     count = 60
-    start_at = time.time() + 3  # both are connected by then
     module = "tests.services.evidence.chain_writer"
+    names = ("U0ONE", "U0TWO")
     writers = [
         await asyncio.create_subprocess_exec(
-            sys.executable, "-m", module, database_url, name, str(count), str(start_at), cwd=ROOT
+            sys.executable, "-m", module, database_url, name, str(count), str(tmp_path), cwd=ROOT
         )
-        for name in ("U0ONE", "U0TWO")
+        for name in names
     ]
+    for _ in range(1200):  # both connected (at most 60 s on a busy machine), then both go at once
+        if all((tmp_path / f"{name}.ready").exists() for name in names):
+            break
+        await asyncio.sleep(0.05)
+    (tmp_path / "go").touch()
     for writer in writers:
         assert await asyncio.wait_for(writer.wait(), 120) == 0
 
@@ -150,33 +160,52 @@ async def test_two_processes_appending_at_once_keep_one_unbroken_chain(db: Datab
     assert switches >= 4, "the two processes did not write at the same time"
 
 
-def _insert_old_events(url: str) -> None:
+async def _insert_old_events(url: str) -> None:
     """Events written before the chain existed (at 0008), for two workspaces, interleaved."""
-    from sqlalchemy import create_engine
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
 
-    engine = create_engine(url.replace("+aiosqlite", ""))
-    with engine.begin() as connection:
+    from storage.types import UTCDateTime
+
+    old = sa.table(
+        "audit_events",
+        sa.column("team_id", sa.String()),
+        sa.column("actor_id", sa.String()),
+        sa.column("action", sa.String()),
+        sa.column("details", sa.JSON()),
+        sa.column("created_at", UTCDateTime()),
+    )
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
         for n in range(7):
-            connection.execute(
-                text(
-                    "INSERT INTO audit_events (team_id, release_id, actor_id, action, details, created_at) "
-                    "VALUES (:team, NULL, 'U0OLD', 'noted', :details, :at)"
-                ),
-                {
-                    "team": (TEAM, "T0OTHER")[n % 2],
-                    "details": f'{{"n": {n}, "b": [1, "x"]}}',
-                    "at": f"2026-01-0{n + 1} 10:00:00.5",
-                },
-            )
-    engine.dispose()
+            values = {"team_id": (TEAM, "T0OTHER")[n % 2], "actor_id": "U0OLD", "action": "noted"}
+            at = datetime(2026, 1, n + 1, 10, 0, 0, 500_000, tzinfo=UTC)
+            await connection.execute(old.insert().values(**values, details={"n": n, "b": [1, "x"]}, created_at=at))
+    await engine.dispose()
 
 
-async def test_the_migration_chains_existing_events_in_order(tmp_path: Path) -> None:
+@pytest.fixture(params=BACKENDS)
+async def old_database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of its own (the migration test runs migrations on it)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+        return
+    name = f"shipmate_chain_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(_asyncpg_dsn(TEST_DATABASE_URL))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _pg_url(name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_the_migration_chains_existing_events_in_order(old_database: str) -> None:
     from storage.migrate import upgrade
 
-    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    url = old_database
     await asyncio.to_thread(upgrade, url, "0008_commits_and_fencing")
-    await asyncio.to_thread(_insert_old_events, url)
+    await _insert_old_events(url)
     await asyncio.to_thread(upgrade, url)
     db = Database(url)
     try:

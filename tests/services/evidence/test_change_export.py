@@ -17,6 +17,7 @@ from bot.domain.change_export import COLUMNS, neutralise
 from storage.db import Database
 from tests.conftest import POLICY
 from tests.services.evidence.history import HOSTILE, SHA, TEAM, seed
+from tests.services.evidence.test_audit_chain import _tamper
 
 B, C = "b" * 64, "c" * 64
 EXPECTED = [  # written by hand from tests/services/evidence/history.py; the audit hashes are read back
@@ -134,3 +135,13 @@ async def test_bad_dates_and_ranges_are_refused_clearly(db: Database, capsys: py
     assert "'March 1' is not a date: write it as YYYY-MM-DD" in capsys.readouterr().err
     assert await _cli("export", "changes", "--from", "2026-03-07", "--to", "2026-03-01") == 2
     assert "--to 2026-03-01 is before --from 2026-03-07" in capsys.readouterr().err
+
+
+async def test_export_verify_catches_a_rewritten_audit_trail(
+    db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "changes.csv"
+    assert await _cli("export", "changes", "--from", "2026-03-01", "--to", "2026-03-07", "--out", str(out)) == 0
+    await _tamper(db, "UPDATE audit_events SET actor_id = 'U0MALLORY' WHERE id = 1")
+    assert await _cli("export", "verify", str(out)) == 1
+    assert "the audit chain is broken at event 1" in capsys.readouterr().out
