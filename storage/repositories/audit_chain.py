@@ -2,8 +2,9 @@
 
 Each transaction's audit events are linked when it commits, right before they are written: the workspace's newest
 hash is read inside the committing transaction, after appends to that workspace are serialised (PostgreSQL: a
-transaction advisory lock per workspace, held until commit; SQLite: every writer holds the database's write lock
-from `BEGIN IMMEDIATE`), so concurrent writers, in one process or several, still make one unbroken chain.
+transaction advisory lock per workspace, held until commit, taken and followed by the head's read in one call of
+`audit_chain_head()`; SQLite: every writer holds the database's write lock from `BEGIN IMMEDIATE`), so concurrent
+writers, in one process or several, still make one unbroken chain.
 `pages` reads a workspace's chain in id order, a keyset page at a time (constant memory however long it is)."""
 
 from collections.abc import AsyncIterator
@@ -20,7 +21,8 @@ from storage.repositories import appends
 
 AUDIT = table_of(AuditEvent)
 LOCK_CLASS = 0x41554454  # "AUDT": the first key of the two-key advisory locks of audit chains
-_LOCK = text("SELECT pg_advisory_xact_lock(:lock_class, hashtext(:team_id))")
+# PostgreSQL: the lock, then the head, in one round trip (the function is made by migration 0013_audit_chain).
+_LOCKED_HEAD = text("SELECT audit_chain_head(:team_id, :lock_class)")
 _HEAD = select(AUDIT.c.hash).where(AUDIT.c.team_id == bindparam("team_id")).order_by(AUDIT.c.id.desc()).limit(1)
 CHAIN_COLUMNS = (
     AUDIT.c.id, AUDIT.c.team_id, AUDIT.c.release_id, AUDIT.c.actor_id, AUDIT.c.action, AUDIT.c.details,
@@ -43,8 +45,9 @@ def _seal(sync_session: Session, rows: list[dict[str, Any]]) -> None:
     postgres = connection.dialect.name == "postgresql"
     for team_id in sorted(by_team):  # one order for every transaction: no two wait for each other's locks
         if postgres:
-            connection.execute(_LOCK, {"lock_class": LOCK_CLASS, "team_id": team_id})
-        head = connection.execute(_HEAD, {"team_id": team_id}).scalar()
+            head = connection.execute(_LOCKED_HEAD, {"lock_class": LOCK_CLASS, "team_id": team_id}).scalar()
+        else:
+            head = connection.execute(_HEAD, {"team_id": team_id}).scalar()
         audit_chain.seal(by_team[team_id], head or audit_chain.GENESIS)
 
 

@@ -36,6 +36,16 @@ $$""",
     FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()""",
 )
 PAGE = 5_000
+# PostgreSQL: the workspace's append lock and its newest hash in one round trip. Each statement of a VOLATILE
+# PL/pgSQL function takes a fresh snapshot under READ COMMITTED, so the head is read after the lock is held and
+# sees the commit of whichever writer held it before.
+CHAIN_HEAD_FUNCTION = """CREATE FUNCTION audit_chain_head(team text, lock_class integer) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(lock_class, hashtext(team));
+    RETURN (SELECT hash FROM audit_events WHERE team_id = team ORDER BY id DESC LIMIT 1);
+END
+$$"""
 
 events = sa.table(
     "audit_events",
@@ -109,9 +119,13 @@ def upgrade() -> None:
     _drop_guard()
     _chain_existing()
     _create_guard()
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(CHAIN_HEAD_FUNCTION)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS audit_chain_head(text, integer)")
     _drop_guard()
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_column("hash")
