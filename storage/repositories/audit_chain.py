@@ -24,6 +24,7 @@ LOCK_CLASS = 0x41554454  # "AUDT": the first key of the two-key advisory locks o
 # PostgreSQL: the lock, then the head, in one round trip (the function is made by migration 0013_audit_chain).
 _LOCKED_HEAD = text("SELECT audit_chain_head(:team_id, :lock_class)")
 _HEAD = select(AUDIT.c.hash).where(AUDIT.c.team_id == bindparam("team_id")).order_by(AUDIT.c.id.desc()).limit(1)
+_SQLITE_HEAD = "SELECT hash FROM audit_events WHERE team_id = ? ORDER BY id DESC LIMIT 1"
 CHAIN_COLUMNS = (
     AUDIT.c.id, AUDIT.c.team_id, AUDIT.c.release_id, AUDIT.c.actor_id, AUDIT.c.action, AUDIT.c.details,
     AUDIT.c.created_at, AUDIT.c.prev_hash, AUDIT.c.hash,
@@ -46,8 +47,8 @@ def _seal(sync_session: Session, rows: list[dict[str, Any]]) -> None:
     for team_id in sorted(by_team):  # one order for every transaction: no two wait for each other's locks
         if postgres:
             head = connection.execute(_LOCKED_HEAD, {"lock_class": LOCK_CLASS, "team_id": team_id}).scalar()
-        else:
-            head = connection.execute(_HEAD, {"team_id": team_id}).scalar()
+        else:  # the driver's own SQL: no statement to look up or compile on a path every write takes
+            head = connection.exec_driver_sql(_SQLITE_HEAD, (team_id,)).scalar()
         audit_chain.seal(by_team[team_id], head or audit_chain.GENESIS)
 
 
