@@ -191,7 +191,11 @@ def _evidence_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
     changes.add_argument("--out", help="write to FILE (a CSV gets FILE.chain.json beside it); default: stdout")
     changes.set_defaults(func=cmd_export_changes)
     again = export_sub.add_parser("verify", help="re-check an export's rows against the database and the chain")
-    again.add_argument("file", help="an export written with --out (a CSV needs its FILE.chain.json)")
+    again.add_argument("file", help="an export written with --out (a CSV needs its FILE.chain.json), or sent in Slack")
+    again.add_argument("--team", help="for a CSV sent in Slack (no FILE.chain.json): its workspace")
+    again.add_argument("--from", dest="start", type=_day, help="for a CSV sent in Slack: its first day")
+    again.add_argument("--to", dest="end", type=_day, help="for a CSV sent in Slack: its last day")
+    again.add_argument("--head", help="for a CSV sent in Slack: the audit chain head its comment gives")
     again.set_defaults(func=cmd_export_verify)
 
 

@@ -97,10 +97,10 @@ def export_changes(settings: Settings, args: argparse.Namespace) -> int:
         return _fail(f"cannot export ({type(exc).__name__}: {exc})")
 
 
-async def _export_verify(settings: Settings, path: Path) -> int:
+async def _export_verify(settings: Settings, path: Path, given: dict[str, str] | None) -> int:
     db = Database(settings.database_url, pool_size=1)
     try:
-        check = await check_export(db, path)
+        check = await check_export(db, path, given)
     finally:
         await db.dispose()
     for problem in check.problems:
@@ -111,11 +111,25 @@ async def _export_verify(settings: Settings, path: Path) -> int:
     return 0
 
 
+def _given(settings: Settings, args: argparse.Namespace) -> dict[str, str] | None:
+    """The stamp of a CSV without its sidecar (sent in Slack), from --team, --from, --to and --head."""
+    flags = (args.team, args.start, args.end, args.head)
+    if not any(flags):
+        return None
+    if not all(flags):
+        raise ValueError("give all of --team, --from, --to and --head, or none (then FILE.chain.json is read)")
+    environment = resolve(settings).policy.environment_names[-1]
+    return {
+        "team_id": args.team, "environment": environment, "start": args.start.isoformat(),
+        "end": args.end.isoformat(), "chain_head": args.head,
+    }  # fmt: skip
+
+
 def export_verify(settings: Settings, args: argparse.Namespace) -> int:
     """Exit 0 when every row and the chain head check out, 1 on a mismatch (each one printed), 2 unreadable."""
     try:
-        return asyncio.run(_export_verify(settings, Path(args.file)))
-    except (OSError, ValueError, KeyError) as exc:
+        return asyncio.run(_export_verify(settings, Path(args.file), _given(settings, args)))
+    except (OSError, ValueError, KeyError, PolicyError) as exc:
         return _fail(f"cannot read the export: {exc}")
     except Exception as exc:
         return _fail(f"cannot check the export ({type(exc).__name__}: {exc})")

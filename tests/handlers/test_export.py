@@ -2,16 +2,20 @@
 a CSV file in a direct message (the same bytes `shipmate export changes` writes), sent through the outbox and
 recorded in the audit trail; anyone else is refused, naming the rule and who may; bad dates are explained."""
 
+import asyncio
 import io
 from collections.abc import AsyncIterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from bot.cli import main
 from bot.services.evidence import Scope, write_csv
 from bot.settings import Settings
 from storage.db import Database
+from tests.conftest import POLICY
 from tests.harness import Harness
 from tests.services.evidence.history import TEAM, seed
 
@@ -74,3 +78,22 @@ async def test_bad_dates_are_explained_and_nothing_is_sent(
     assert said in answer
     assert "Usage: `/release export &lt;from&gt; &lt;to&gt;`" in answer
     assert await _exports(db) == []
+
+
+async def test_the_file_sent_in_slack_verifies_against_the_database(
+    harness: Harness, db: Database, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answer = await harness.command_answer("export 2026-03-01 2026-03-07", user="U0RM")
+    head = answer.split("head at the export was `")[1].split("`")[0]
+    await harness.slack.wait_for("files.completeUploadExternal")
+    (upload,) = harness.slack.completed_files().values()
+    assert upload.data is not None
+    sent = tmp_path / upload.filename
+    sent.write_bytes(upload.data)
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("SHIPMATE_POLICY_TOML", POLICY)
+    flags = ["--team", TEAM, "--from", "2026-03-01", "--to", "2026-03-07", "--head", head]
+    assert await asyncio.to_thread(main, ["export", "verify", str(sent), *flags]) == 0
+    assert await asyncio.to_thread(main, ["export", "verify", str(sent)]) == 2  # no sidecar, no flags: says which
+    sent.write_bytes(upload.data.replace(b"U0CAROL at", b"U0EVE at"))
+    assert await asyncio.to_thread(main, ["export", "verify", str(sent), *flags]) == 1

@@ -8,7 +8,7 @@ import csv
 import hashlib
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import date
@@ -57,14 +57,22 @@ def _csv_rows(path: Path, check: ExportCheck) -> Iterator[dict[str, str]]:
             yield dict(zip(change_export.COLUMNS, cells, strict=False))
 
 
-def _read(path: Path, check: ExportCheck) -> tuple[dict[str, Any], Iterator[dict[str, str]], bool]:
-    """The export's stamp, its rows, and whether its cells were neutralised (CSV)."""
+def _read(
+    path: Path, check: ExportCheck, given: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], Iterator[dict[str, str]], bool]:
+    """The export's stamp, its rows, and whether its cells were neutralised (CSV). A CSV without its sidecar (one
+    sent in Slack) is checked against the stamp `given` (workspace, environment, days, chain head)."""
     if path.suffix.lower() == ".json":
         data = json.loads(path.read_text(encoding="utf-8"))
         return data["export"], iter(data["changes"]), False
     stamp_path = sidecar(path)
     if not stamp_path.exists():
-        raise FileNotFoundError(f"{stamp_path} (the export's record of itself) is missing")
+        if given is not None:
+            return dict(given), _csv_rows(path, check), True
+        raise FileNotFoundError(
+            f"{stamp_path} (the export's record of itself) is missing; for a file sent in Slack, give --team, "
+            "--from, --to and --head (the chain head in its comment)"
+        )
     stamp = json.loads(stamp_path.read_text(encoding="utf-8"))
     if stamp.get("sha256") != file_digest(path):
         check.problem(f"{path.name} is not the file that was exported (its sha256 differs from {stamp_path.name})")
@@ -110,15 +118,15 @@ async def _check_head(db: Database, team_id: str, head: str, check: ExportCheck)
         check.problem(f"the export's chain head {head} is not in the audit chain of {team_id}")
 
 
-async def check_export(db: Database, path: Path) -> ExportCheck:
+async def check_export(db: Database, path: Path, given: Mapping[str, Any] | None = None) -> ExportCheck:
     """Every row of the export at `path` against the database, and its chain head against the audit chain."""
     check = ExportCheck()
-    stamp, rows, neutral = _read(path, check)
+    stamp, rows, neutral = _read(path, check, given)
     scope = Scope(
         stamp["team_id"], stamp["environment"], date.fromisoformat(stamp["start"]), date.fromisoformat(stamp["end"])
     )
     await _compare_rows(db, scope, rows, neutral, check)
-    if check.rows != stamp.get("rows"):
+    if "rows" in stamp and check.rows != stamp["rows"]:
         check.problem(f"the export recorded {stamp.get('rows')} rows; the file and database give {check.rows}")
     await _check_head(db, scope.team_id, stamp["chain_head"], check)
     return check
