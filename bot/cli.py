@@ -1,4 +1,5 @@
-"""`shipmate` (also `python -m bot`): run, doctor, db upgrade, manifest, policy check and explain, webhook sign."""
+"""`shipmate` (also `python -m bot`): run, doctor, db upgrade, manifest, policy check and explain, webhook sign,
+audit verify, export changes and verify (`bot/evidence_cli.py`)."""
 
 import argparse
 import asyncio
@@ -6,6 +7,7 @@ import json
 import logging
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 from aiohttp import web
@@ -148,6 +150,55 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from bot import evidence_cli
+
+    return evidence_cli.audit_verify(_settings(), args)
+
+
+def cmd_export_changes(args: argparse.Namespace) -> int:
+    from bot import evidence_cli
+
+    return evidence_cli.export_changes(_settings(), args)
+
+
+def cmd_export_verify(args: argparse.Namespace) -> int:
+    from bot import evidence_cli
+
+    return evidence_cli.export_verify(_settings(), args)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write it as YYYY-MM-DD") from None
+
+
+def _evidence_parsers(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    audit = sub.add_parser("audit", help="the audit trail: check its hash chain")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    check = audit_sub.add_parser("verify", help="walk the hash chain; exit 1 naming the first broken event")
+    check.add_argument("--team", help="one workspace (Slack team id); default: every workspace")
+    check.set_defaults(func=cmd_audit_verify)
+    export = sub.add_parser("export", help="evidence for auditors: production changes as CSV or JSON")
+    export_sub = export.add_subparsers(dest="export_command", required=True)
+    changes = export_sub.add_parser("changes", help="one row per production change (final environment), by day")
+    changes.add_argument("--from", dest="start", type=_day, required=True, help="first day (YYYY-MM-DD, UTC)")
+    changes.add_argument("--to", dest="end", type=_day, required=True, help="last day, included (YYYY-MM-DD, UTC)")
+    changes.add_argument("--team", help="the workspace (Slack team id); default: the only one in the database")
+    changes.add_argument("--format", choices=["csv", "json"], default="csv", help="default: csv (RFC 4180)")
+    changes.add_argument("--out", help="write to FILE (a CSV gets FILE.chain.json beside it); default: stdout")
+    changes.set_defaults(func=cmd_export_changes)
+    again = export_sub.add_parser("verify", help="re-check an export's rows against the database and the chain")
+    again.add_argument("file", help="an export written with --out (a CSV needs its FILE.chain.json), or sent in Slack")
+    again.add_argument("--team", help="for a CSV sent in Slack (no FILE.chain.json): its workspace")
+    again.add_argument("--from", dest="start", type=_day, help="for a CSV sent in Slack: its first day")
+    again.add_argument("--to", dest="end", type=_day, help="for a CSV sent in Slack: its last day")
+    again.add_argument("--head", help="for a CSV sent in Slack: the audit chain head its comment gives")
+    again.set_defaults(func=cmd_export_verify)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="shipmate", description="Release management in Slack.")
     sub = root.add_subparsers(dest="command", required=True)
@@ -186,6 +237,7 @@ def parser() -> argparse.ArgumentParser:
     )
     sign.add_argument("file", help="the exact body to send (JSON), or - for standard input")
     sign.set_defaults(func=cmd_webhook_sign)
+    _evidence_parsers(sub)
     return root
 
 

@@ -13,7 +13,7 @@ BOT_SCOPES = [
     "users:read",  # each person's time zone for the calendar
     "channels:read",  # `shipmate doctor`: the policy's public channels exist and the bot is in them
     "groups:read",  # `shipmate doctor`: the same for private channels
-    "files:write",  # delivery metric charts, uploaded and shown in image blocks
+    "files:write",  # delivery metric charts (shown in image blocks); change exports sent to release managers
 ]
 BOT_EVENTS = ["app_home_opened", "message.channels", "message.groups"]
 

@@ -19,6 +19,7 @@ from handlers import (
     change_commands,
     deploy_commands,
     errors,
+    evidence_commands,
     lock_commands,
     metrics_commands,
     release_commands,
@@ -35,6 +36,7 @@ ROUTE_MODULES = (
     lock_commands,
     review_commands,
     metrics_commands,
+    evidence_commands,
 )
 
 

@@ -50,6 +50,7 @@ class Audit(StrEnum):
     LOCK_OFFERED = "lock_offered"
     LOCK_ENDED = "lock_ended"
     LOCK_BYPASSED = "lock_bypassed"
+    CHANGES_EXPORTED = "changes_exported"
 
 
 @dataclass(frozen=True)

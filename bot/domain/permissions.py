@@ -41,6 +41,7 @@ class Permission(StrEnum):
     LOCK = "lock"
     LIFT_LOCK = "lift a lock"
     POST_NOTES = "post release notes"
+    EXPORT = "export changes"
 
 
 # The rules whose people the policy names per environment; every other rule is the same in every environment.
@@ -136,6 +137,7 @@ RULES: dict[Permission, Declaration] = {
     Permission.CALENDAR_LINK: Declaration(
         (Who.RELEASE_MANAGERS,), "create the calendar link (a new one revokes the old)", _MANAGERS_ONLY
     ),
+    Permission.EXPORT: Declaration((Who.RELEASE_MANAGERS,), "export production changes", _MANAGERS_ONLY),
     Permission.START_REVIEW: Declaration(
         (Who.PROPOSER, Who.FACILITATOR, Who.RELEASE_MANAGERS),
         "start the review of {ref} early",

@@ -1,5 +1,5 @@
 """Outbox rows for Slack: a release's card (posted once, then updated in place), its thread lines, posts to a
-channel and direct messages."""
+channel, direct messages, and files sent to one person (a change export, uploaded into their DM)."""
 
 import logging
 from typing import Any
@@ -17,7 +17,7 @@ from storage.repositories import outbox
 
 log = logging.getLogger(__name__)
 
-SLACK_KINDS = frozenset({"card", "thread", "post", "dm"})
+SLACK_KINDS = frozenset({"card", "thread", "post", "dm", "file"})
 
 
 class SlackSender:
@@ -60,7 +60,23 @@ class SlackSender:
                 log.warning("outbox %s: Slack refused its blocks; sending the words alone", message.id)
                 response = await self.client.chat_postMessage(channel=message.channel, **fallback)
             return str(response["ts"])
+        if message.kind == "file":
+            assert message.channel is not None
+            return await self._send_file(message.channel, payload)
         raise ValueError(f"unknown outbox kind {message.kind!r}")
+
+    async def _send_file(self, user_id: str, payload: dict[str, Any]) -> str | None:
+        """A file (its text in `content`) uploaded into the person's DM, with its comment; the file's id."""
+        opened = await self.client.conversations_open(users=user_id)
+        response = await self.client.files_upload_v2(
+            channel=str(opened["channel"]["id"]),
+            content=payload["content"],
+            filename=payload["filename"],
+            title=payload["title"],
+            initial_comment=payload["initial_comment"],
+        )
+        file_id = (response.get("file") or {}).get("id")
+        return str(file_id) if file_id else None
 
     def failure(self, message: OutboxMessage, exc: Exception) -> Failure:
         return classify(exc)

@@ -168,3 +168,6 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=40)
     details: dict[str, Any] = json_field()
     created_at: datetime = created_at_field()
+    # The hash chain (storage/repositories/audit_chain.py): the previous event's hash in the workspace, and this one's.
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)

@@ -1,7 +1,8 @@
 """Rows a transaction only ever appends (audit events, outbox messages) are written together when it commits: one
 multi-row INSERT per table, in the order they were added, instead of one ORM object each, flushed one at a time.
 Nothing reads them back in the transaction that writes them, except an outbox card a newer one replaces
-(`outbox.supersede_cards` drops it here before it is ever written)."""
+(`outbox.supersede_cards` drops it here before it is ever written). A table may finish its rows right before they
+are written (`before_write`): the audit trail links each event into its workspace's hash chain there."""
 
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 _KEY = "shipmate_appends"
 
 Row = dict[str, Any]
+Finish = Callable[[Session, list[Row]], None]
+_FINISH: dict[Table, Finish] = {}
+
+
+def before_write(table: Table, finish: Finish) -> None:
+    """Have `finish` see (and complete) a transaction's rows for `table`, in order, right before they are written,
+    inside the committing transaction."""
+    _FINISH[table] = finish
 
 
 def add(session: AsyncSession, table: Table, row: Row) -> None:
@@ -36,4 +45,7 @@ def _write(sync_session: Session) -> None:
     for table, row in pending:
         by_table.setdefault(table, []).append(row)
     for table, rows in by_table.items():
+        finish = _FINISH.get(table)
+        if finish is not None:
+            finish(sync_session, rows)
         sync_session.execute(insert(table), rows)

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import AuditEvent, Release
 from storage.models.tables import select_fields, table_of
-from storage.repositories import appends
+from storage.repositories import appends, audit_chain  # noqa: F401  (audit_chain links each event as it is written)
 from storage.types import utcnow
 
 AUDIT_EVENTS = table_of(AuditEvent)

@@ -222,6 +222,7 @@ EXPECTED = {
     Permission.FREEZE: (True, False, False, False, False),
     Permission.UNFREEZE: (True, False, False, False, False),
     Permission.CALENDAR_LINK: (True, False, False, False, False),
+    Permission.EXPORT: (True, False, False, False, False),
     Permission.START_REVIEW: (True, True, False, True, False),
     Permission.CLOSE_REVIEW: (True, False, False, True, False),
     Permission.ADD_ACTION_ITEM: (True, False, False, True, False),
@@ -307,6 +308,7 @@ def test_every_rule_for_everyone(action: Permission, who: int) -> None:
         (Permission.OVERRIDE_FREEZE, "Only a release manager may override a freeze."),
         (Permission.FREEZE, "Only release managers can freeze an environment. Ask a release manager: @U0RM."),
         (Permission.UNFREEZE, "Only release managers can lift a freeze. Ask a release manager: @U0RM."),
+        (Permission.EXPORT, "Only release managers can export production changes. Ask a release manager: @U0RM."),
         (
             Permission.CALENDAR_LINK,
             "Only release managers can create the calendar link (a new one revokes the old). "
