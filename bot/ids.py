@@ -10,12 +10,15 @@ class ActionId(StrEnum):
     CLOSE_REVIEW = "review_close"
     ADD_ACTION_ITEM = "review_add_action_item"
     ACTION_DONE = "action_item_done"
+    ALERT_ROLLBACK = "alert_rollback"
+    ALERT_NOT_RELATED = "alert_not_related"
 
 
 class CallbackId(StrEnum):
     PROPOSE = "release_propose"
     REJECT = "release_reject_reason"
     ACTION_ITEM = "review_action_item"
+    NOT_RELATED = "alert_not_related_reason"
 
 
 class BlockId(StrEnum):

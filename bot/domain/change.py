@@ -44,6 +44,10 @@ class Audit(StrEnum):
     FREEZE_CREATED = "freeze_created"
     FREEZE_LIFTED = "freeze_lifted"
     CALENDAR_LINK_CREATED = "calendar_link_created"
+    ALERT_FIRED = "alert_fired"
+    ALERT_NOT_RELATED = "alert_not_related"
+    SOAK_READY = "soak_ready"  # soak, approvals and sign-off met for the next environment: its deployers were told
+    AUTO_ROLLBACK = "auto_rollback"  # what an automatic rollback did (requested, paged, or only said: dry-run)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,14 @@ from pydantic import (
 )
 
 from bot.domain import outgoing
+from bot.domain.policy_alerts import (
+    DEFAULT_GRACE,
+    DEFAULT_WATCH,
+    AlertsSettings,
+    AutoRollback,
+    HealthDuration,
+    health_problems,
+)
 from bot.domain.timeparse import parse_duration, zone
 
 if TYPE_CHECKING:
@@ -122,6 +130,10 @@ class Environment(_Strict):
     proposer_may_deploy: bool = False  # the proposer may deploy their own release here even though it needs approvals
     ci_may_bypass_gates: bool = False
     github_environment: str | None = Field(default=None, min_length=1, max_length=255)  # default: `name`
+    min_soak: HealthDuration | None = None  # run this long, healthy, in the previous environment first
+    watch: HealthDuration = DEFAULT_WATCH  # after a deployment here, alerts for the service count against it
+    auto_rollback: AutoRollback = False
+    rollback_grace: HealthDuration = DEFAULT_GRACE  # still firing this long before an automatic rollback
 
     @model_validator(mode="after")
     def _groups_fit(self) -> "Environment":
@@ -263,6 +275,7 @@ class Policy(_Strict):
     freezes: list[RecurringFreeze] = []
     services: dict[str, ServiceSettings] = {}
     metrics: Metrics = Metrics()
+    alerts: AlertsSettings = AlertsSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Policy":
@@ -273,6 +286,8 @@ class Policy(_Strict):
             unknown = set(freeze.environments) - set(names)
             if unknown:
                 raise ValueError(f"freeze names unknown environments {sorted(unknown)}; known: {names}")
+        for problem in health_problems(self.alerts, names):
+            raise ValueError(problem)
         return self
 
     # -- look-ups used everywhere, computed once per policy load (the policy is frozen) ----------------------

@@ -2,12 +2,14 @@
 
 from storage.models.change import CalendarToken, Freeze, Subscription
 from storage.models.delivery import OutboxMessage, ProcessedEvent, ScheduledJob, WebhookDelivery
+from storage.models.health import Alert
 from storage.models.pipeline import DeploymentRequest
 from storage.models.releases import Approval, AuditEvent, Deployment, Release, ReleaseBase, Verification
 from storage.models.reviews import ActionItem, Review, ReviewReply
 
 __all__ = [
     "ActionItem",
+    "Alert",
     "Approval",
     "AuditEvent",
     "CalendarToken",

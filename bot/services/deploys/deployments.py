@@ -27,10 +27,11 @@ from bot.domain.validation import ReleaseRef, is_number
 from bot.services import change
 from bot.services.deploys import deploy_requests
 from bot.services.deploys.deploy_requests import DeployRequested
-from bot.services.kernel import lookup, refusals, release_state
+from bot.services.kernel import health_facts, lookup, refusals, release_state
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.kernel.hooks import Facts
 from storage.models import Deployment, Release
+from storage.repositories import alerts as alerts_repo
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import releases as releases_repo
@@ -107,6 +108,8 @@ async def gate_facts(
         regression_passed = latest is not None and latest.passed
         failed_note = latest.note if latest is not None and not latest.passed else None
     freezes = await change.active_freezes(session, ctx, team_id=release.team_id, environment=env.name, at=ctx.now())
+    alerts = list(await alerts_repo.counted_for(session=session, team_id=release.team_id, release_id=release.pk))
+    soak = await health_facts.soak(session, ctx.policy, release, env, now=ctx.now(), alerts=alerts)
     return GateFacts(
         ref=release.ref,
         status=release.status,
@@ -123,6 +126,8 @@ async def gate_facts(
         and permissions.rule(None, permissions.Permission.OVERRIDE_FREEZE).admits(
             actor_id, members, ctx.policy.release_managers
         ),
+        soak=soak,
+        held_by_alerts=health_facts.holding(alerts),
     )
 
 
@@ -148,7 +153,7 @@ async def deploy(
         ctx.db.transaction() as session,
     ):
         release, facts = await _passed(session, ctx, actor, ref, env, override_reason, members)
-        used_override = override_reason if facts.freezes else None
+        used_override = override_reason if facts.freezes or skips_soak(facts) else None
         deployer = ctx.policy.deployer(release.service)
         if deployer is not None:  # the deployer does the work; CI (or GitHub) reports it
             ask = deploy_requests.Ask(
@@ -163,7 +168,7 @@ async def deploy(
                 env,
                 members,
                 deployment_of(release, env, ctx, actor_id=actor.user_id, override_reason=used_override),
-                freeze_label=facts.freezes[0].label if used_override else None,
+                freeze_label=facts.freezes[0].label if used_override and facts.freezes else None,
             )
     ctx.kick()
     if deployer is not None:
@@ -204,6 +209,11 @@ async def _passed(
     if blocked:
         raise GateBlocked(release.ref, env.name, blocked)
     return release, facts
+
+
+def skips_soak(facts: GateFacts) -> bool:
+    """The deployment goes ahead on an override of a soak that is not met (a release manager's, audited)."""
+    return facts.soak is not None and not facts.soak.met and facts.deployed_to_previous and bool(facts.override_reason)
 
 
 def _recorded(

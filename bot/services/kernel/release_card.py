@@ -4,7 +4,8 @@ Everything here runs inside the caller's transaction, so the message is owed exa
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,6 +17,7 @@ from bot.domain.message import Mention, Message, Strong, When, mentions
 from bot.domain.policy import Policy
 from bot.ids import ActionId
 from bot.render import render, render_text
+from bot.services.kernel import health_facts
 from storage.models import Deployment, DeploymentRequest, Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import deploy_requests as requests_repo
@@ -53,6 +55,7 @@ class CardView:
     buttons: list[Button]
     deploying: list[Message] = field(default_factory=list)  # "Deploying to prod…" lines
     commit_url: str | None = None  # the commit's page, when the release has a commit and a repository
+    health: list[Message] = field(default_factory=list)  # the soak's countdown, alerts holding it
 
 
 def commit_url(policy: Policy, api_url: str, release: Release) -> str | None:
@@ -197,6 +200,7 @@ async def refresh(
     decisions: Sequence[Decision] | None = None,
     states: Sequence[ApprovalState] | None = None,
     commit_url: str | None = None,
+    now: datetime | None = None,
 ) -> None:
     """Owe Slack the card in its current state (older unsent cards are dropped). A `new` release has no decisions,
     deployments, deployment requests or older cards to look up; `decisions`: its active ones, `states`: the approval
@@ -219,6 +223,9 @@ async def refresh(
             commit_url=commit_url,
             states=states,
         )
+        target = next_environment(policy, deployed_environments(deployments))
+        if now is not None and release.status in OPEN:
+            card = replace(card, health=await health_facts.card_lines(session, policy, release, target, now))
         await outbox.supersede_cards(session=session, team_id=team_id, release_id=release_id)
     outbox.enqueue(
         session=session,

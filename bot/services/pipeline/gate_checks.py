@@ -48,7 +48,7 @@ class Verdict:
     refusals: tuple[Refusal, ...]
     rejected: bool  # someone rejected the release: no approval lifts that
     row_version: int  # the release as judged; a newer version is worth judging again
-    freeze_ends: datetime | None  # a freeze refuses until then
+    freeze_ends: datetime | None  # a freeze (or the soak) refuses until then
     commit: str | None = None  # the release's recorded commit; None: it cannot be checked by commit
 
     @property
@@ -142,8 +142,12 @@ async def judge(ctx: ServiceContext, query: GateQuery) -> Verdict:
                 status = None if mismatch or request is None else request.status
                 refusals.append(_request_refusal(query.request_id, status, release, env.name))
             elif request is not None and request.override_reason:  # the person overrode the freeze for this one
-                refusals = [refusal for refusal in refusals if refusal.gate != "freeze"]
-    freeze_ends = facts.freezes[0].ends_at if facts.freezes else None
+                refusals = [refusal for refusal in refusals if refusal.gate not in ("freeze", "soak")]
+    # when the clock alone may change the verdict: a freeze ends, or the soak is done (a waiting check looks again)
+    ends = [facts.freezes[0].ends_at] if facts.freezes else []
+    if any(refusal.gate == "soak" for refusal in refusals) and facts.soak is not None and facts.soak.ends_at:
+        ends.append(facts.soak.ends_at)
+    freeze_ends = min(ends, default=None)
     rejected = facts.approvals is not None and bool(facts.approvals.rejected_by)
     return Verdict(
         release.pk,
