@@ -33,7 +33,7 @@ name = "prod"
 deployers = ["U0DAVE"]
 watch = "30m"
 auto_rollback = {auto}
-rollback_grace = "2m"
+rollback_grace = "{grace}"
 {extra}
 
 [alerts]
@@ -41,8 +41,8 @@ environments = {{ production = "prod", staging = "qa" }}
 """
 
 
-def policy(auto: str = "false", extra: str = "") -> str:
-    return POLICY.format(auto=auto, extra=extra)
+def policy(auto: str = "false", extra: str = "", grace: str = "2m") -> str:
+    return POLICY.format(auto=auto, extra=extra, grace=grace)
 
 
 def example(name: str) -> dict[str, Any]:

@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.ids import ActionId
+from bot.ids import ActionId, BlockId, CallbackId
 from bot.settings import Settings
 from tests.conftest import make_settings
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_api import Call, FakeSlack
 from tests.handlers.alert_steps import ALERTS_TOKEN, DEPLOYER, alertmanager, example, iso, policy, post_alerts, ship
-from tests.handlers.deploy_steps import PROPOSER, thread_lines
-from tests.harness import Harness
+from tests.handlers.deploy_steps import PROPOSER, live_version, thread_lines
+from tests.harness import Harness, text_input
 
 REF = "payments@2.4.0"
 
@@ -110,3 +110,69 @@ async def test_the_token_is_required(harness: Harness) -> None:
     assert (wrong.status, wrong.json["error"]) == (401, "bad_token")
     malformed = await post_alerts(harness, b"{not json")
     assert (malformed.status, malformed.json["error"]) == (400, "invalid_json")
+
+
+def _alert_button(line: Call, action_id: str) -> str:
+    return str(
+        next(
+            e["value"]
+            for b in line["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == action_id
+        )
+    )
+
+
+async def test_roll_back_from_the_alert_is_for_deployers_and_happens_once(harness: Harness, database_url: str) -> None:
+    await ship(harness, "payments@2.3.0")
+    await ship(harness, REF)
+    await post_alerts(harness, alertmanager(name="HighErrorRate"))
+    [line] = await thread_lines(harness, "HighErrorRate")
+    value = _alert_button(line, ActionId.ALERT_ROLLBACK)
+
+    refused = await harness.click_answer(ActionId.ALERT_ROLLBACK, value, user=PROPOSER)
+    assert "may roll back" in refused["text"] or "may not" in refused["text"], refused
+    assert await live_version(database_url, "payments", "prod") == "2.4.0"
+
+    done = await harness.click_answer(ActionId.ALERT_ROLLBACK, value, user=DEPLOYER)
+    assert "Rolled back *prod*" in done["text"], done
+    assert await live_version(database_url, "payments", "prod") == "2.3.0"
+    again = await harness.click_answer(ActionId.ALERT_ROLLBACK, value, user=DEPLOYER)
+    assert "already answered" in again["text"], again
+    assert await live_version(database_url, "payments", "prod") == "2.3.0"
+
+
+async def test_not_related_asks_a_reason_and_is_recorded(harness: Harness) -> None:
+    await ship(harness, REF)
+    await post_alerts(harness, alertmanager(name="HighErrorRate <!channel>"))
+    [line] = await thread_lines(harness, "HighErrorRate")
+    assert "<!channel>" not in line.text_everywhere  # the sender's words stay inert
+    value = _alert_button(line, ActionId.ALERT_NOT_RELATED)
+
+    refused = await harness.click_answer(ActionId.ALERT_NOT_RELATED, value, user="U0MALLORY")
+    assert "deploy" in refused["text"], refused
+    clicked = await harness.click(ActionId.ALERT_NOT_RELATED, value, user=DEPLOYER)
+    assert clicked.status == 200
+    [opened] = await harness.slack.wait_for("views.open")
+    view = opened["view"]
+    assert view["callback_id"] == CallbackId.NOT_RELATED
+    submitted = await harness.submit_view(
+        CallbackId.NOT_RELATED,
+        {BlockId.REASON: text_input("the payment provider is down everywhere")},
+        user=DEPLOYER,
+        private_metadata=view["private_metadata"],
+    )
+    assert submitted.status == 200, submitted.text
+
+    [note] = await thread_lines(harness, "the payment provider is down")
+    assert "is not related to payments@2.4.0" in note.text_everywhere
+    history = await harness.command_answer(f"history {REF}")
+    assert "alert not related" in history
+    twice = await harness.submit_view(
+        CallbackId.NOT_RELATED,
+        {BlockId.REASON: text_input("again")},
+        user=DEPLOYER,
+        private_metadata=view["private_metadata"],
+    )
+    assert "already answered" in twice.text
