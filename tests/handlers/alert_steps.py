@@ -62,6 +62,7 @@ def alertmanager(
     starts_at: datetime | None = None,
     fingerprint: str | None = None,
     name: str | None = None,
+    ends_at: datetime | None = None,
 ) -> dict[str, Any]:
     """Alertmanager's example, its one alert relabelled (and resolved when `status` says so)."""
     body = copy.deepcopy(example("alertmanager"))
@@ -72,7 +73,7 @@ def alertmanager(
     alert["status"] = body["status"] = status
     alert["startsAt"] = iso(starts_at or datetime.now(UTC))
     if status == "resolved":
-        alert["endsAt"] = iso(datetime.now(UTC))
+        alert["endsAt"] = iso(ends_at or datetime.now(UTC))
     if fingerprint:
         alert["fingerprint"] = fingerprint
     return body
