@@ -169,6 +169,8 @@ async def test_not_related_asks_a_reason_and_is_recorded(harness: Harness) -> No
     assert "is not related to payments@2.4.0" in note.text_everywhere
     history = await harness.command_answer(f"history {REF}")
     assert "alert not related" in history
+    metrics = await harness.command_answer("metrics payments")
+    assert "Alerts: 0 alert-driven rollbacks · 1 answered “Not related”" in metrics, metrics
     twice = await harness.submit_view(
         CallbackId.NOT_RELATED,
         {BlockId.REASON: text_input("again")},

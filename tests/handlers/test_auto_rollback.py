@@ -148,6 +148,12 @@ async def test_one_rollback_however_often_the_group_is_resent_and_with_two_repli
     )
     assert reported.status == 201, reported.text
     assert await live_version(database_url, "payments", "prod") == "2.3.0"
+    metrics = await one.command_answer("metrics payments")
+    assert "Alerts: 1 alert-driven rollback · 0 answered “Not related”" in metrics, metrics
+    # the deployment counts as failed, and restored from the alert's startsAt to the rollback's deployment
+    assert "*Change failure rate*\\n50%" in metrics, metrics
+    assert "*Time to restore*\\nmedian under 1 min" in metrics
+    assert "_1 restored_" in metrics
 
 
 async def test_a_flapping_alert_that_resolves_within_the_grace_rolls_nothing_back(
