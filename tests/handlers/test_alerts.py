@@ -168,7 +168,10 @@ async def test_not_related_asks_a_reason_and_is_recorded(harness: Harness) -> No
     [note] = await thread_lines(harness, "the payment provider is down")
     assert "is not related to payments@2.4.0" in note.text_everywhere
     history = await harness.command_answer(f"history {REF}")
-    assert "alert not related" in history
+    assert (
+        "said HighErrorRate &lt;!channel&gt; (prod) is not related: “the payment provider is down everywhere”"
+        in history
+    ), history
     metrics = await harness.command_answer("metrics payments")
     assert "Alerts: 0 alert-driven rollbacks · 1 answered “Not related”" in metrics, metrics
     twice = await harness.submit_view(

@@ -63,4 +63,4 @@ async def test_deployers_hear_ready_for_prod_once_everything_is_met(app: tuple[H
     await harness.slack.settle(1.0)
     assert len(_ready_dms(harness)) == 1
     history = await harness.command_answer(f"history {REF}")
-    assert "soak ready" in history
+    assert "told the deployers of prod it is ready" in history, history

@@ -103,6 +103,9 @@ async def not_related(ctx: ServiceContext, actor: Actor, alert_id: int, reason: 
     alert, release = await _counted(ctx, actor.team_id, alert_id)
     _may_answer(ctx, actor, alert, release, members)
     async with ctx.db.transaction() as session:
+        # the alert's row before the release's, as the automatic rollback takes them
+        locked = await alerts_repo.get(session=session, team_id=actor.team_id, alert_id=alert.pk, lock=True)
+        alert = locked or alert
         release = await lookup.release(session, team_id=actor.team_id, ref=release.pk, lock=True)
         held = alert.decision in health.HOLDING
         if not await alerts_repo.decide(
