@@ -134,6 +134,10 @@ async def test_one_rollback_however_often_the_group_is_resent_and_with_two_repli
     [alert] = await _alerts(database_url)
     assert alert.decision == "rollback_requested"
     await thread_lines(one, "Automatic rollback")
+    await one.slack.settle(0.5)
+    posted = [c for c in one.slack.of("chat.postMessage") if "*HighErrorRate* is firing" in c.text_everywhere]
+    # the thread once, the proposer once (CI deployed it: no person to tell)
+    assert sorted(c["channel"] for c in posted) == ["C0RELEASE", PROPOSER]
     assert len(await _jobs(database_url)) == 1
     # the version is held until someone who may deploy says "Not related": the gates say so to CI too
     held = await gate(one, gate_body(ref="payments@2.4.0", environment="prod"))
