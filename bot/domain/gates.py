@@ -170,7 +170,7 @@ def soak_gate(facts: GateFacts) -> Refusal | None:
         )
     if soak.since is None:
         state = Message(
-            "it {why}, so its soak in {previous} has not started", why=soak.unhealthy, previous=soak.environment
+            "{why}, so its soak in {previous} has not started", why=soak.unhealthy, previous=soak.environment
         )
     else:
         state = Message(

@@ -19,6 +19,7 @@ class Decision(StrEnum):
 
 
 CLOCK_SKEW = timedelta(minutes=1)
+NOT_LIVE = "it is not live there"  # why a soak has not started: the version never ran in that environment
 
 # Decisions that hold the version back from promotion until someone says "Not related".
 HOLDING = frozenset({Decision.ROLLBACK_REQUESTED, Decision.ROLLED_BACK, Decision.ROLLBACK_NEEDED})
@@ -90,9 +91,9 @@ def soak_since(
     """When the healthy run began: the deployment, or the end of the last alert that counted against it since.
     None (with why) when it is not live there, was rolled back, or an alert is still firing."""
     if deployed_at is None:
-        return None, "is not live there"
+        return None, NOT_LIVE
     if rolled_back:
-        return None, "was rolled back there"
+        return None, "it was rolled back there"
     since = deployed_at
     for alert in alerts:
         if alert.ends_at is None:

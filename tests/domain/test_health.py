@@ -94,8 +94,8 @@ def test_the_soak_runs_from_the_deployment_or_the_last_alert() -> None:
     ended = T0 + timedelta(minutes=20)
     assert soak_since(T0, False, [AlertSpan("HighErrorRate", T0 + timedelta(minutes=5), ended)]) == (ended, "")
     assert soak_since(T0, False, [AlertSpan("HighErrorRate", T0, None)]) == (None, "HighErrorRate is firing")
-    assert soak_since(T0, True, []) == (None, "was rolled back there")
-    assert soak_since(None, False, []) == (None, "is not live there")
+    assert soak_since(T0, True, []) == (None, "it was rolled back there")
+    assert soak_since(None, False, []) == (None, "it is not live there")
 
 
 def _facts(soak: Soak, *, override: str | None = None, manager: bool = False) -> GateFacts:

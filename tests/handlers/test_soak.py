@@ -119,6 +119,7 @@ async def test_a_firing_alert_in_qa_holds_the_soak_until_it_resolves(app: tuple[
     await _in_qa(harness)
     fired = start + timedelta(minutes=30)
     assert (await post_alerts(harness, alertmanager(environment="staging", starts_at=fired))).status == 202
+    await card_shows(harness.slack, "qa soak on hold: ProbeFailure is firing")
 
     clock.at = start + SOAK
     held = await harness.command_answer(f"deploy {REF} prod", user=DEPLOYER)

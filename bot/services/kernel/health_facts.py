@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import policy_alerts
-from bot.domain.health import HOLDING, AlertSpan, Soak, countdown, soak_since
+from bot.domain.health import HOLDING, NOT_LIVE, AlertSpan, Soak, countdown, soak_since
 from bot.domain.message import Message, When
 from bot.domain.policy import Environment, Policy
 from storage.models import Alert, Release
@@ -60,8 +60,8 @@ async def card_lines(
                 target=target or "",
             )
         )
-    elif wanted is not None and wanted.since is None and wanted.unhealthy != "is not live there":
-        lines.append(Message("⏸️ {previous} soak on hold: it {why}", previous=wanted.environment, why=wanted.unhealthy))
+    elif wanted is not None and wanted.since is None and wanted.unhealthy != NOT_LIVE:
+        lines.append(Message("⏸️ {previous} soak on hold: {why}", previous=wanted.environment, why=wanted.unhealthy))
     held = holding(alerts)
     if held:
         lines.append(
