@@ -152,6 +152,7 @@ async def test_one_rollback_however_often_the_group_is_resent_and_with_two_repli
     )
     assert reported.status == 201, reported.text
     assert await live_version(database_url, "payments", "prod") == "2.3.0"
+    await thread_lines(one, "Post-release review of payments@2.4.0")  # the rollback starts the review
     metrics = await one.command_answer("metrics payments")
     assert "Alerts: 1 alert-driven rollback · 0 answered “Not related”" in metrics, metrics
     # the deployment counts as failed, and restored from the alert's startsAt to the rollback's deployment
