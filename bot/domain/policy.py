@@ -20,14 +20,7 @@ from pydantic import (
 )
 
 from bot.domain import outgoing
-from bot.domain.policy_alerts import (
-    DEFAULT_GRACE,
-    DEFAULT_WATCH,
-    AlertsSettings,
-    AutoRollback,
-    HealthDuration,
-    health_problems,
-)
+from bot.domain.policy_alerts import AlertsSettings, EnvironmentHealth, check_alerts
 from bot.domain.timeparse import parse_duration, zone
 
 if TYPE_CHECKING:
@@ -119,7 +112,7 @@ class ApprovalGroup(_Strict):
     required: int = Field(default=1, ge=1, le=20)
 
 
-class Environment(_Strict):
+class Environment(_Strict, EnvironmentHealth):  # min_soak, watch, auto_rollback, rollback_grace: policy_alerts.py
     name: Annotated[str, Field(pattern=ENV_NAME.pattern)]
     approvals: int = Field(default=0, ge=0, le=20)
     approvers: list[EntityId] = []
@@ -130,10 +123,6 @@ class Environment(_Strict):
     proposer_may_deploy: bool = False  # the proposer may deploy their own release here even though it needs approvals
     ci_may_bypass_gates: bool = False
     github_environment: str | None = Field(default=None, min_length=1, max_length=255)  # default: `name`
-    min_soak: HealthDuration | None = None  # run this long, healthy, in the previous environment first
-    watch: HealthDuration = DEFAULT_WATCH  # after a deployment here, alerts for the service count against it
-    auto_rollback: AutoRollback = False
-    rollback_grace: HealthDuration = DEFAULT_GRACE  # still firing this long before an automatic rollback
 
     @model_validator(mode="after")
     def _groups_fit(self) -> "Environment":
@@ -286,8 +275,7 @@ class Policy(_Strict):
             unknown = set(freeze.environments) - set(names)
             if unknown:
                 raise ValueError(f"freeze names unknown environments {sorted(unknown)}; known: {names}")
-        for problem in health_problems(self.alerts, names):
-            raise ValueError(problem)
+        check_alerts(self.alerts, names)
         return self
 
     # -- look-ups used everywhere, computed once per policy load (the policy is frozen) ----------------------

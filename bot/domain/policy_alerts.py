@@ -39,14 +39,24 @@ class AlertsSettings(BaseModel):
         return self.environments.get(label_value, label_value)
 
 
+class EnvironmentHealth(BaseModel):
+    """An environment's health keys (`Environment` inherits them): what alerts mean after a deployment there."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_soak: HealthDuration | None = None  # run this long, healthy, in the previous environment first
+    watch: HealthDuration = DEFAULT_WATCH  # after a deployment here, alerts for the service count against it
+    auto_rollback: AutoRollback = False
+    rollback_grace: HealthDuration = DEFAULT_GRACE  # still firing this long before an automatic rollback
+
+
 def duration(value: str | None) -> timedelta | None:
     """A health key's duration (None when unset)."""
     return parse_duration(value) if value else None
 
 
-def health_problems(alerts: AlertsSettings, environment_names: list[str]) -> list[str]:
-    """What is wrong between `[alerts]` and the pipeline: mapped environments must exist."""
+def check_alerts(alerts: AlertsSettings, environment_names: list[str]) -> None:
+    """`[alerts]` must map label values to environments of the pipeline (a `ValueError` says which do not exist)."""
     unknown = sorted({env for env in alerts.environments.values() if env not in environment_names})
-    return (
-        [f"alerts.environments maps to unknown environments {unknown}; known: {environment_names}"] if unknown else []
-    )
+    if unknown:
+        raise ValueError(f"alerts.environments maps to unknown environments {unknown}; known: {environment_names}")
