@@ -15,12 +15,15 @@ class ActionId(StrEnum):
     LOCK_PASS = "lock_pass"
     LOCK_QUEUE = "lock_queue"  # on a refusal by a deploy lock
     POST_NOTES = "release_post_notes"
+    ALERT_ROLLBACK = "alert_rollback"
+    ALERT_NOT_RELATED = "alert_not_related"
 
 
 class CallbackId(StrEnum):
     PROPOSE = "release_propose"
     REJECT = "release_reject_reason"
     ACTION_ITEM = "review_action_item"
+    NOT_RELATED = "alert_not_related_reason"
 
 
 class BlockId(StrEnum):

@@ -112,6 +112,13 @@ class Metrics:
         self.outbox_dead = Gauge(
             "shipmate_outbox_dead", "Messages given up on after repeated permanent errors.", registry=registry
         )
+        self.alerts = Counter(
+            "shipmate_alerts_received",
+            "Alerts received on POST /hooks/alerts by what became of them (counted, outside_watch, resolved, "
+            "duplicate, unknown_service, unknown_environment, no_service_label, no_environment_label).",
+            ["outcome"],
+            registry=registry,
+        )
         self.deliveries = Counter(
             "shipmate_outbox_deliveries", "Outbox messages Slack accepted, by kind.", ["kind"], registry=registry
         )

@@ -42,6 +42,7 @@ from bot.services.pipeline.gate_waits import GateWaits
 from bot.settings import Settings
 from bot.slack_app import Mode, build_bolt_app, web_client
 from bot.web import pages as web_pages
+from bot.webhooks import alerts as alerts_hook
 from bot.webhooks import bodies
 from bot.webhooks import ci as ci_hook
 from bot.webhooks import errors as webhook_errors
@@ -268,6 +269,7 @@ def create_app(settings: Settings, policy: Policy | None = None, *, mode: Mode =
     app.router.add_post("/hooks/deployments", ci_hook.handler(runtime.services, runtime.installation))
     app.router.add_post("/api/v1/gate", gate_hook.handler(runtime.gate_waits, runtime.installation))
     app.router.add_post("/hooks/github", github_hook.handler(runtime.services))
+    app.router.add_post("/hooks/alerts", alerts_hook.handler(runtime.services, runtime.installation, runtime.metrics))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/calendar.ics", ics_feed.handler(runtime.services))

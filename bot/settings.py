@@ -35,6 +35,9 @@ class Settings(BaseSettings):
         default=GITHUB_API_DEFAULT, description="GitHub REST API base URL (GHES: …/api/v3)."
     )
     shipmate_github_team_id: str = Field(default="", description="The Slack workspace (T…) GitHub's events are about.")
+    shipmate_alerts_token: str = Field(
+        default="", description="Bearer token Alertmanager and Grafana send to POST /hooks/alerts."
+    )
     port: int = Field(default=3000, ge=1, le=65535, description="HTTP port.")
     # Every interface by default: container platforms route to the container's address, not to loopback.
     shipmate_host: str = Field(default="0.0.0.0", min_length=1, description="Address the HTTP server listens on.")

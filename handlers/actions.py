@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.ids import ActionId
 from bot.render import render
+from bot.services import health
 from bot.services.approvals import approvals
 from bot.services.deploys import deployments
 from bot.services.kernel.context import Actor, ServiceContext
@@ -67,6 +68,25 @@ async def post_notes_clicked(
     await respond(text=mrkdwn(message), response_type="ephemeral", replace_original=False)
 
 
+async def alert_rollback_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, services: ServiceContext
+) -> None:
+    answer = await health.roll_back(services, _actor(body), str(action["value"]))
+    await ack()
+    await respond(text=mrkdwn(answer.message), response_type="ephemeral", replace_original=False)
+
+
+async def alert_not_related_clicked(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient, services: ServiceContext
+) -> None:
+    # Refuse before asking for a reason: someone who may not deploy there should not type one.
+    alert, release = await health.open_not_related(services, _actor(body), str(action["value"]))
+    await ack()
+    metadata = json.dumps({"alert_id": alert.id})
+    view = render("not_related_modal", alert=alert, ref=release.ref, private_metadata=metadata)
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
 def register(app: AsyncApp) -> None:
     app.action(str(ActionId.APPROVE))(errors.answered(approve_clicked))
     app.action(str(ActionId.REJECT))(errors.answered(reject_clicked))
@@ -77,3 +97,5 @@ def register(app: AsyncApp) -> None:
     app.action(str(ActionId.ACTION_DONE))(errors.answered(review_surface.action_done_clicked))
     for lock_action in lock_surface.LOCK_BUTTONS:
         app.action(str(lock_action))(errors.answered(lock_surface.lock_button_clicked))
+    app.action(str(ActionId.ALERT_ROLLBACK))(errors.answered(alert_rollback_clicked))
+    app.action(str(ActionId.ALERT_NOT_RELATED))(errors.answered(alert_not_related_clicked))

@@ -12,10 +12,12 @@ from bot.domain.proposal import ProposeRequest
 from bot.domain.timeparse import after, parse_duration
 from bot.ids import BlockId, CallbackId
 from bot.render import render_text
+from bot.services import health
 from bot.services.approvals import approvals
 from bot.services.change import conflicts
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.releases import releases
+from bot.slack_text import mrkdwn
 from handlers import errors, review_surface
 from handlers.forms import PROPOSE_FIELDS, REJECT_FIELDS, FormMiddleware, as_text, modal_errors, view_metadata
 
@@ -90,8 +92,25 @@ async def reject_submitted(ack: AsyncAck, body: dict[str, Any], form: dict[str, 
     await ack()
 
 
+async def not_related_submitted(
+    ack: AsyncAck, body: dict[str, Any], form: dict[str, Any], client: AsyncWebClient, services: ServiceContext
+) -> None:
+    alert_id = view_metadata(body).get("alert_id")
+    actor = Actor(team_id=body["team"]["id"], user_id=body["user"]["id"])
+    try:
+        if not isinstance(alert_id, int):
+            raise InvalidInput("This form no longer matches an alert; press Not related on the alert again.")
+        answer = await health.not_related(services, actor, alert_id, as_text(form.get(BlockId.REASON)))
+    except DomainError as error:
+        await ack(response_action="errors", errors=modal_errors(error, REJECT_FIELDS, default=BlockId.REASON))
+        return
+    await ack()
+    await client.chat_postMessage(channel=actor.user_id, text=mrkdwn(answer.message))
+
+
 def register(app: AsyncApp) -> None:
     app.middleware(FormMiddleware())
     app.view(str(CallbackId.PROPOSE))(errors.answered(propose_submitted))
     app.view(str(CallbackId.REJECT))(errors.answered(reject_submitted))
+    app.view(str(CallbackId.NOT_RELATED))(errors.answered(not_related_submitted))
     app.view(str(CallbackId.ACTION_ITEM))(errors.answered(review_surface.action_item_submitted))

@@ -20,6 +20,7 @@ UNSET: dict[str, tuple[str, str]] = {
     "slack_app_token": ("ok", "not set: HTTP mode (Socket Mode needs it)"),
     "shipmate_webhook_secret": ("warn", "not set: POST /hooks/deployments refuses every delivery"),
     "shipmate_metrics_token": ("warn", "not set: GET /metrics answers anyone who can reach the server"),
+    "shipmate_alerts_token": ("ok", "not set: POST /hooks/alerts refuses every alert (no soak or rollback on alerts)"),
 }
 
 

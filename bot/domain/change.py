@@ -51,6 +51,10 @@ class Audit(StrEnum):
     LOCK_ENDED = "lock_ended"
     LOCK_BYPASSED = "lock_bypassed"
     CHANGES_EXPORTED = "changes_exported"
+    ALERT_FIRED = "alert_fired"
+    ALERT_NOT_RELATED = "alert_not_related"
+    SOAK_READY = "soak_ready"  # soak, approvals and sign-off met for the next environment: its deployers were told
+    AUTO_ROLLBACK = "auto_rollback"  # what an automatic rollback did (requested, paged, or only said: dry-run)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     # Refusals at the HTTP edge, before any rule is asked.
     WEBHOOK_DISABLED = "webhook_disabled"
     BAD_SIGNATURE = "bad_signature"
+    BAD_TOKEN = "bad_token"
     INVALID_JSON = "invalid_json"
     INVALID_BODY = "invalid_body"
     INVALID_DELIVERY = "invalid_delivery"

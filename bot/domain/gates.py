@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bot.domain.approval_policy import ApprovalState
 from bot.domain.errors import Refusal
+from bot.domain.health import Soak, countdown
 from bot.domain.lifecycle import UNDEPLOYABLE, Status
 from bot.domain.locks import ActiveLock, blocking, label, refusal_text
 from bot.domain.message import Message, When
@@ -42,6 +43,8 @@ class GateFacts:
     locks: Sequence[ActiveLock] = field(default=())  # deploy locks covering the service in this environment
     lock_acting_for: frozenset[str] = frozenset()  # whoever the deployment is done for: a lock's holder passes
     lock_bypass: bool = False  # the actor is in `[locks] bypass`: `*` locks let them through
+    soak: Soak | None = None  # None when the environment sets no `min_soak` (or has no previous environment)
+    held_by_alerts: tuple[str, ...] = ()  # alerts that rolled this version back and nobody called "Not related"
 
 
 Gate = Callable[[GateFacts], Refusal | None]
@@ -162,7 +165,76 @@ def lock_gate(facts: GateFacts) -> Refusal | None:
     return Refusal("lock", refusal_text(lock, facts.service), f"{what} is locked")
 
 
-GATES: tuple[Gate, ...] = (status_gate, pipeline_gate, approvals_gate, regression_gate, freeze_gate, lock_gate)
+def soak_gate(facts: GateFacts) -> Refusal | None:
+    soak = facts.soak
+    if soak is None or soak.met or not facts.deployed_to_previous:
+        return None
+    env = facts.environment.name
+    if facts.override_reason:
+        if facts.actor_is_release_manager:
+            return None
+        return Refusal(
+            "soak",
+            Message(
+                "{ref} has not soaked in {previous} yet; only a release manager may skip it.",
+                ref=facts.ref,
+                previous=soak.environment,
+            ),
+            f"{soak.environment} soak not met",
+        )
+    if soak.since is None:
+        state = Message(
+            "{why}, so its soak in {previous} has not started", why=soak.unhealthy, previous=soak.environment
+        )
+    else:
+        state = Message(
+            "{previous} soak: {left} left (until {until})",
+            previous=soak.environment,
+            left=countdown(soak.left),
+            until=When(soak.since + soak.required),
+        )
+    return Refusal(
+        "soak",
+        Message(
+            "{ref} must run healthy in {previous} for {required} before {env}; {state}. "
+            "A release manager may skip it: `/release deploy {ref} {env} --override <reason>`.",
+            ref=facts.ref,
+            previous=soak.environment,
+            required=countdown(soak.required),
+            env=env,
+            state=state,
+        ),
+        f"{soak.environment} soak: {countdown(soak.left)} left"
+        if soak.since
+        else f"{soak.environment} soak not started",
+    )
+
+
+def alerts_gate(facts: GateFacts) -> Refusal | None:
+    if not facts.held_by_alerts:
+        return None
+    return Refusal(
+        "alerts",
+        Message(
+            "{ref} was rolled back because {alerts} fired after it was deployed; it is held until someone who may "
+            'deploy answers "Not related" on the alert in its thread.',
+            ref=facts.ref,
+            alerts=", ".join(facts.held_by_alerts),
+        ),
+        "held by alerts: " + ", ".join(facts.held_by_alerts),
+    )
+
+
+GATES: tuple[Gate, ...] = (
+    status_gate,
+    pipeline_gate,
+    approvals_gate,
+    regression_gate,
+    freeze_gate,
+    lock_gate,
+    soak_gate,
+    alerts_gate,
+)
 
 
 def evaluate(facts: GateFacts, gates: Sequence[Gate] = GATES) -> list[Refusal]:

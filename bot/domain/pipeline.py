@@ -11,8 +11,9 @@ from bot.domain.message import Code
 from bot.domain.validation import VERSION_PATTERN
 
 MAX_WAIT_SECONDS = 900  # a gate check may hold its answer this long at most
-# Refusals that someone can lift soon by acting in Slack: an approval or a regression sign-off.
-WAITABLE_GATES = frozenset({"approvals", "regression"})
+# Refusals that can lift soon: by acting in Slack (an approval, a regression sign-off, "Not related" on the alert
+# holding the version) or by time alone (the soak in the previous environment ends).
+WAITABLE_GATES = frozenset({"approvals", "regression", "soak", "alerts"})
 # Answering a GitHub protection rule that waits: look again this often even without news (changes made in this
 # process or another pull the check forward at once).
 PROTECTION_RECHECK_SECONDS = 60
@@ -61,7 +62,8 @@ class RequestMismatch(Conflict):
 
 
 def waitable(refusals: Sequence[Refusal], *, rejected: bool) -> bool:
-    """True when every refusal is one an approval or a sign-off can lift (a rejection cannot)."""
+    """True when every refusal is one an approval, a sign-off, an answer or the soak's end can lift (a rejection
+    cannot)."""
     return bool(refusals) and not rejected and all(refusal.gate in WAITABLE_GATES for refusal in refusals)
 
 

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from bot.domain import outgoing
+from bot.domain.policy_alerts import AlertsSettings, EnvironmentHealth, check_alerts
 from bot.domain.policy_locks import Locks
 from bot.domain.policy_notes import Integrations
 from bot.domain.timeparse import parse_duration, zone
@@ -113,7 +114,7 @@ class ApprovalGroup(_Strict):
     required: int = Field(default=1, ge=1, le=20)
 
 
-class Environment(_Strict):
+class Environment(_Strict, EnvironmentHealth):  # min_soak, watch, auto_rollback, rollback_grace: policy_alerts.py
     name: Annotated[str, Field(pattern=ENV_NAME.pattern)]
     approvals: int = Field(default=0, ge=0, le=20)
     approvers: list[EntityId] = []
@@ -268,6 +269,7 @@ class Policy(_Strict):
     metrics: Metrics = Metrics()
     locks: Locks = Locks()
     integrations: Integrations = Integrations()
+    alerts: AlertsSettings = AlertsSettings()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Policy":
@@ -278,6 +280,7 @@ class Policy(_Strict):
             unknown = set(freeze.environments) - set(names)
             if unknown:
                 raise ValueError(f"freeze names unknown environments {sorted(unknown)}; known: {names}")
+        check_alerts(self.alerts, names)
         return self
 
     # -- look-ups used everywhere, computed once per policy load (the policy is frozen) ----------------------

@@ -4,7 +4,8 @@ names the people per environment, and once for the rules that are the same every
 from collections.abc import Iterable
 
 from bot.domain.permissions import IN_WORDS, PER_ENVIRONMENT, Permission, Rule, Who, rule
-from bot.domain.policy import Policy
+from bot.domain.policy import Environment, Policy
+from bot.domain.policy_alerts import DEFAULT_WATCH, AlertsSettings
 
 
 def _listed(entities: Iterable[str]) -> str:
@@ -39,6 +40,34 @@ def describe(given: Rule, policy: Policy) -> str:
     return who
 
 
+def health_lines(env: Environment) -> list[str]:
+    """After a deployment: the soak this environment asks for, its watch and what an alert may do (the health keys;
+    nothing when they are all at their defaults)."""
+    if not env.min_soak and env.auto_rollback is False and env.watch == DEFAULT_WATCH:
+        return []
+    parts = [f"min soak {env.min_soak} in the previous environment" if env.min_soak else "no soak"]
+    parts.append(f"alerts count for {env.watch} after a deployment")
+    if env.auto_rollback == "dry-run":
+        parts.append(f"auto rollback: dry run (says what it would do after {env.rollback_grace})")
+    elif env.auto_rollback:
+        parts.append(f"auto rollback after {env.rollback_grace} of firing")
+    else:
+        parts.append("no auto rollback")
+    return [f"  {'health:':<10} {'; '.join(parts)}"]
+
+
+def alerts_lines(policy: Policy) -> list[str]:
+    alerts = policy.alerts
+    if alerts == AlertsSettings():
+        return []
+    mapped = ", ".join(f"{label} = {env}" for label, env in alerts.environments.items())
+    where = f" (mapped: {mapped})" if mapped else ""
+    return [
+        "",
+        f"alerts: service label {alerts.service_label!r}, environment label {alerts.environment_label!r}{where}",
+    ]
+
+
 def explain(policy: Policy) -> str:
     """Plain text: per environment, who may approve, deploy, roll back and sign off; then, once, who may do what
     is the same everywhere (group ids as ids)."""
@@ -54,12 +83,14 @@ def explain(policy: Policy) -> str:
         if env.max_commits is not None:
             facts.append(f"release notes warn over {env.max_commits} commits")
         lines += ["", f"{env.name}: {'; '.join(facts)}"]
+        lines += health_lines(env)
         for action in PER_ENVIRONMENT:
             if action is Permission.APPROVE and not env.needs_approval:
                 text = "no approvals needed"
             else:
                 text = describe(rule(env, action), policy)
             lines.append(f"  {action.value + ':':<10} {text}")
+    lines += alerts_lines(policy)
     everywhere = [action for action in Permission if action not in PER_ENVIRONMENT]
     width = max(len(action.value) for action in everywhere) + 1
     lines += ["", "everywhere:"]

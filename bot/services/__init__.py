@@ -5,6 +5,7 @@ from bot.services import (  # noqa: F401  (imported for what they register with 
     approvals,
     change,
     deploys,
+    health,
     metrics,
     pipeline,
     releases,

@@ -20,6 +20,7 @@ from bot.domain.errors import ErrorCode
 
 OURS = 64 * 1024  # Shipmate's own webhooks and gate checks: a few hundred bytes of JSON
 GITHUB = 1024 * 1024  # GitHub's deployment events carry whole repository and user objects
+ALERTS = 1024 * 1024  # an alert group: up to a few hundred alerts with their labels and annotations
 SLACK = 256 * 1024  # Slack's largest payloads (a modal's view) are far below this
 DEADLINE = 10.0  # seconds for the whole body to arrive
 

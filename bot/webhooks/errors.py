@@ -37,6 +37,13 @@ class BadSignature(DomainError):
     http_status = 401
 
 
+class BadToken(DomainError):
+    """The bearer token is missing or is not the one the server was given."""
+
+    code = ErrorCode.BAD_TOKEN
+    http_status = 401
+
+
 class InvalidJson(InvalidInput):
     """The body is not one JSON object in UTF-8."""
 

@@ -60,13 +60,18 @@ def parse(model: type[Body], raw: bytes) -> Body:
         ) from None
 
 
-async def require_workspace(installation: Installation, team_id: str) -> None:
-    """Refuse (`TeamMismatch`, `SlackUnavailable`) unless `team_id` is the workspace this Shipmate is installed in."""
+async def workspace(installation: Installation) -> str:
+    """The workspace this Shipmate is installed in (`SlackUnavailable` when Slack cannot say now)."""
     try:
-        installed = await installation.team_id()
+        return await installation.team_id()
     except (SlackApiError, TimeoutError, aiohttp.ClientError) as exc:
         log.warning("could not confirm the installation's workspace (auth.test): %s", type(exc).__name__)
         raise SlackUnavailable("Slack could not confirm this Shipmate's workspace; retry later.") from None
+
+
+async def require_workspace(installation: Installation, team_id: str) -> None:
+    """Refuse (`TeamMismatch`, `SlackUnavailable`) unless `team_id` is the workspace this Shipmate is installed in."""
+    installed = await workspace(installation)
     if team_id != installed:
         log.warning("refused a request for team %s (installed in %s)", team_id, installed)
         raise TeamMismatch("This Shipmate serves another workspace, not {team}.", team=team_id)

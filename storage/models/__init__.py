@@ -2,6 +2,7 @@
 
 from storage.models.change import CalendarToken, Freeze, Subscription
 from storage.models.delivery import OutboxMessage, ProcessedEvent, ScheduledJob, WebhookDelivery
+from storage.models.health import Alert
 from storage.models.locks import DeployLock, LockQueueEntry
 from storage.models.notes import ReleaseNotes
 from storage.models.pipeline import DeploymentRequest
@@ -10,6 +11,7 @@ from storage.models.reviews import ActionItem, Review, ReviewReply
 
 __all__ = [
     "ActionItem",
+    "Alert",
     "Approval",
     "AuditEvent",
     "CalendarToken",

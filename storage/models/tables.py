@@ -8,6 +8,7 @@ from sqlalchemy import Select, Table, select
 from sqlmodel import SQLModel
 
 from storage.models.delivery import ScheduledJob
+from storage.models.health import Alert
 from storage.models.releases import Approval, Deployment, Release
 
 
@@ -24,3 +25,4 @@ RELEASES = table_of(Release)
 APPROVALS = table_of(Approval)
 DEPLOYMENTS = table_of(Deployment)
 SCHEDULED_JOBS = table_of(ScheduledJob)
+ALERTS = table_of(Alert)

@@ -33,7 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.delivery_metrics import MEDIAN, P90, Facts, Period, percentile
-from storage.models.tables import DEPLOYMENTS, RELEASES
+from storage.models.tables import ALERTS, DEPLOYMENTS, RELEASES
 from storage.repositories.deployments import SUCCEEDED
 from storage.types import UTCDateTime
 
@@ -100,6 +100,7 @@ def _deployed(session: AsyncSession, scope: Scope, start: datetime, end: datetim
         d.c.created_at,
         lead.label("lead"),
         case((failed, 1), else_=0).label("failed"),
+        d.c.rolled_back_at,
     ).where(
         d.c.team_id == scope.team_id,
         d.c.environment == scope.environment,
@@ -130,7 +131,16 @@ def _restores(session: AsyncSession, scope: Scope, deployed: Any) -> Any:
         .limit(1)
         .scalar_subquery()
     )
-    seconds = _epoch(session, fixed_at) - _epoch(session, deployed.c.created_at)
+    # An alert-driven rollback restores from the alert's startsAt to the rollback's deployment.
+    a = ALERTS.alias("a")
+    alerted = (
+        select(func.min(a.c.starts_at))
+        .where(a.c.team_id == scope.team_id, a.c.deployment_id == deployed.c.id, a.c.rollback_at.is_not(None))
+        .scalar_subquery()
+    )
+    by_alert = _epoch(session, deployed.c.rolled_back_at) - _epoch(session, alerted)
+    to_next = _epoch(session, fixed_at) - _epoch(session, deployed.c.created_at)
+    seconds = case((deployed.c.rolled_back_at.is_not(None) & alerted.is_not(None), by_alert), else_=to_next)
     query = select(deployed.c.grp, seconds.label("seconds")).where(deployed.c.failed == 1)
     # Materialized, so PostgreSQL probes the index once per failure rather than once per aggregate that reads it.
     return query.cte("restores").prefix_with("MATERIALIZED", dialect="postgresql")

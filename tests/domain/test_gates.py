@@ -10,12 +10,14 @@ from bot.domain.gates import (
     GATES,
     ActiveFreeze,
     GateFacts,
+    alerts_gate,
     approvals_gate,
     evaluate,
     freeze_gate,
     lock_gate,
     pipeline_gate,
     regression_gate,
+    soak_gate,
     status_gate,
 )
 from bot.domain.lifecycle import Status
@@ -154,4 +156,13 @@ def test_evaluate_reports_every_refusal_in_gate_order() -> None:
 def test_evaluate_takes_any_subset_of_gates() -> None:
     broken = facts(deployed_to_previous=False, regression_passed_in_previous=False)
     assert [r.gate for r in evaluate(broken, gates=[regression_gate])] == ["regression"]
-    assert {status_gate, pipeline_gate, approvals_gate, regression_gate, freeze_gate, lock_gate} <= set(GATES)
+    assert set(GATES) == {
+        status_gate,
+        pipeline_gate,
+        approvals_gate,
+        regression_gate,
+        freeze_gate,
+        lock_gate,
+        soak_gate,
+        alerts_gate,
+    }

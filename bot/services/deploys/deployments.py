@@ -27,10 +27,11 @@ from bot.domain.validation import ReleaseRef, is_number
 from bot.services import change
 from bot.services.deploys import deploy_requests
 from bot.services.deploys.deploy_requests import DeployRequested
-from bot.services.kernel import lookup, refusals, release_state
+from bot.services.kernel import health_facts, lookup, refusals, release_state
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.kernel.hooks import Facts
 from storage.models import Deployment, Release
+from storage.repositories import alerts as alerts_repo
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import releases as releases_repo
@@ -111,6 +112,8 @@ async def gate_facts(
         failed_note = latest.note if latest is not None and not latest.passed else None
     freezes = await change.active_freezes(session, ctx, team_id=release.team_id, environment=env.name, at=ctx.now())
     locks = await _lock_facts(session, ctx, release, env, actor_id, members, acting_for)
+    alerts = list(await alerts_repo.counted_for(session=session, team_id=release.team_id, release_id=release.pk))
+    soak = await health_facts.soak(session, ctx.policy, release, env, now=ctx.now(), alerts=alerts)
     return GateFacts(
         ref=release.ref,
         status=release.status,
@@ -129,6 +132,8 @@ async def gate_facts(
         ),
         service=release.service,
         **locks,
+        soak=soak,
+        held_by_alerts=health_facts.holding(alerts),
     )
 
 
@@ -176,7 +181,7 @@ async def deploy(
     ):
         release, facts = await _passed(session, ctx, actor, ref, env, override_reason, members)
         change.record_bypass(session, actor, release.pk, facts)
-        used_override = override_reason if facts.freezes else None
+        used_override = override_reason if facts.freezes or skips_soak(facts) else None
         deployer = ctx.policy.deployer(release.service)
         if deployer is not None:  # the deployer does the work; CI (or GitHub) reports it
             ask = deploy_requests.Ask(
@@ -191,7 +196,7 @@ async def deploy(
                 env,
                 members,
                 deployment_of(release, env, ctx, actor_id=actor.user_id, override_reason=used_override),
-                freeze_label=facts.freezes[0].label if used_override else None,
+                freeze_label=facts.freezes[0].label if used_override and facts.freezes else None,
             )
     ctx.kick()
     if deployer is not None:
@@ -232,6 +237,11 @@ async def _passed(
     if blocked:
         raise GateBlocked(release.ref, env.name, blocked)
     return release, facts
+
+
+def skips_soak(facts: GateFacts) -> bool:
+    """The deployment goes ahead on an override of a soak that is not met (a release manager's, audited)."""
+    return facts.soak is not None and not facts.soak.met and facts.deployed_to_previous and bool(facts.override_reason)
 
 
 def _recorded(

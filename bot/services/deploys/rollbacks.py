@@ -28,6 +28,8 @@ from bot.services.kernel.hooks import Facts
 from storage.models import Deployment, DeploymentRequest, Release
 from storage.repositories import deployments as deployments_repo
 
+AUTOMATIC_ACTOR = "shipmate"  # who asks for a rollback an alert called for
+
 
 @dataclass(frozen=True)
 class RollbackOutcome:
@@ -37,8 +39,16 @@ class RollbackOutcome:
 
 
 async def rollback(
-    ctx: ServiceContext, actor: Actor, service: str, environment: str, reason: str
+    ctx: ServiceContext,
+    actor: Actor,
+    service: str,
+    environment: str,
+    reason: str,
+    *,
+    only_if_live: int | None = None,
 ) -> RollbackOutcome | DeployRequested:
+    """`only_if_live`: roll back only while that deployment is what is live (a button about one deployment: a
+    second click, or one after the rollback, changes nothing)."""
     service = check_service(service)
     env = environment_or_refuse(ctx.policy, environment)
     reason = check_text(reason, label="reason", limit=MAX_REASON)
@@ -55,13 +65,7 @@ async def rollback(
         )
         subject.release = live.release_id if live is not None else None
         permissions.check(ctx.policy, env, permissions.Permission.ROLL_BACK, user_id=actor.user_id, members=members)
-        if live is None:
-            raise NotFound(
-                "Nothing of {service} is live in {env}, so there is nothing to roll back. "
-                "See what runs where with `/release status {service}`.",
-                service=service,
-                env=env.name,
-            )
+        live = _to_roll_back(live, service, env, only_if_live)
         restored = await deployments_repo.previous_stable(session=session, team_id=actor.team_id, current=live)
         if restored is None or restored.id is None:
             raise InvalidTransition(
@@ -82,10 +86,9 @@ async def rollback(
             requested = await deploy_requests.request(session, ctx, release, env, members, ask)
         else:
             await _apply(session, ctx, actor.user_id, env, reason, release, live, restored, restored_release, members)
-    if deployer is not None:
-        ctx.kick()
-        return requested
     ctx.kick()
+    if deployer is not None:
+        return requested
     message = Message(
         "Rolled back {env}: {service} {live} → {restored}. {ref} is marked rolled back and stakeholders were told.",
         env=Strong(env.name),
@@ -95,6 +98,46 @@ async def rollback(
         ref=release.ref,
     )
     return RollbackOutcome(release, restored, message)
+
+
+def _to_roll_back(live: Deployment | None, service: str, env: Environment, only_if_live: int | None) -> Deployment:
+    if only_if_live is not None and (live is None or live.id != only_if_live):
+        raise Conflict(
+            "That deployment of {service} is no longer live in {env} (already rolled back or replaced); "
+            "nothing changed. See `/release status {service}`.",
+            service=service,
+            env=env.name,
+        )
+    if live is None:
+        raise NotFound(
+            "Nothing of {service} is live in {env}, so there is nothing to roll back. "
+            "See what runs where with `/release status {service}`.",
+            service=service,
+            env=env.name,
+        )
+    return live
+
+
+async def request_automatic(
+    session: AsyncSession, ctx: ServiceContext, live: Deployment, env: Environment, reason: str, members: Members
+) -> DeployRequested:
+    """Shipmate itself asks the service's deployer to roll `env` back from `live` (an alert that kept firing), in
+    the caller's transaction, the slot locked. Raises `InvalidTransition` when there is nothing to go back to and
+    `Conflict` when the slot is already being deployed or rolled back."""
+    restored = await deployments_repo.previous_stable(session=session, team_id=live.team_id, current=live)
+    if restored is None:
+        raise InvalidTransition(
+            "{service}@{version} is the only version ever live in {env}: there is nothing to roll back to.",
+            service=live.service,
+            version=live.version,
+            env=env.name,
+        )
+    release = await lookup.release(session, team_id=live.team_id, ref=live.release_id, lock=True)
+    restored_release = await lookup.release(session, team_id=live.team_id, ref=restored.release_id)
+    ask = deploy_requests.Ask(
+        Action.ROLLBACK, restored.version, AUTOMATIC_ACTOR, reason=reason, commit=restored_release.commit_sha
+    )
+    return await deploy_requests.request(session, ctx, release, env, members, ask)
 
 
 async def _apply(

@@ -4,7 +4,8 @@ Everything here runs inside the caller's transaction, so the message is owed exa
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,6 +18,7 @@ from bot.domain.policy import Policy
 from bot.domain.release_notes import Notes
 from bot.ids import ActionId
 from bot.render import render, render_text
+from bot.services.kernel import health_facts
 from storage.models import Deployment, DeploymentRequest, Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import deploy_requests as requests_repo
@@ -56,6 +58,7 @@ class CardView:
     deploying: list[Message] = field(default_factory=list)  # "Deploying to prod…" lines
     commit_url: str | None = None  # the commit's page, when the release has a commit and a repository
     notes: list[Message] = field(default_factory=list)  # "What's in it: …", computed from the code
+    health: list[Message] = field(default_factory=list)  # the soak's countdown, alerts holding it
 
 
 def commit_url(policy: Policy, api_url: str, release: Release) -> str | None:
@@ -210,6 +213,7 @@ async def refresh(
     decisions: Sequence[Decision] | None = None,
     states: Sequence[ApprovalState] | None = None,
     commit_url: str | None = None,
+    now: datetime | None = None,
 ) -> None:
     """Owe Slack the card in its current state (older unsent cards are dropped). A `new` release has no decisions,
     deployments, deployment requests or older cards to look up; `decisions`: its active ones, `states`: the approval
@@ -234,6 +238,9 @@ async def refresh(
             states=states,
             notes=notes,
         )
+        target = next_environment(policy, deployed_environments(deployments))
+        if now is not None and release.status in OPEN:
+            card = replace(card, health=await health_facts.card_lines(session, policy, release, target, now))
         await outbox.supersede_cards(session=session, team_id=team_id, release_id=release_id)
     outbox.enqueue(
         session=session,

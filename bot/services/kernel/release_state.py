@@ -124,6 +124,7 @@ async def touch(
         decisions=decisions,
         states=states,
         commit_url=release_card.commit_url(ctx.policy, api_url, release),
+        now=ctx.now(),
     )
     if not new:  # whatever waits on this release's gates looks again once this commits
         ctx.changes.after_commit(session, release_key(release.pk))

@@ -14,6 +14,7 @@ from bot.domain.delivery_metrics import DEFAULT_DAYS, Measures, Period
 from bot.domain.delivery_report import Line, Week
 from bot.domain.errors import NotFound
 from bot.services.kernel.context import Actor, ServiceContext
+from storage.repositories import alerts as alerts_repo
 from storage.repositories import delivery as delivery_repo
 from storage.repositories.delivery import Scope, Shipped
 
@@ -27,6 +28,16 @@ class Report:
     current: Measures
     previous: Measures
     weeks: list[Week]
+    alert_rollbacks: int = 0  # rollbacks asked for because of an alert (automatic, or the alert's button)
+    not_related: int = 0  # alerts someone who may deploy answered "Not related"
+
+    @property
+    def alerts_line(self) -> str:
+        """What alerts did in the period, for the answer ("" when they did nothing)."""
+        if not (self.alert_rollbacks or self.not_related):
+            return ""
+        rollbacks = f"{self.alert_rollbacks} alert-driven rollback{'' if self.alert_rollbacks == 1 else 's'}"
+        return f"Alerts: {rollbacks} · {self.not_related} answered “Not related”"
 
     @property
     def title(self) -> str:
@@ -84,6 +95,9 @@ async def report(
             session=session, scope=scope, period=period, previous=period.previous()
         )
         weeks = await delivery_repo.weekly_facts(session=session, scope=scope, period=shown)
+        rollbacks, unrelated = await alerts_repo.answered(
+            session=session, team_id=team_id, since=period.start, until=period.end, service=service
+        )
     assert before is not None
     return Report(
         service=service,
@@ -91,6 +105,8 @@ async def report(
         current=Measures(period, now),
         previous=Measures(period.previous(), before),
         weeks=[Week(span, facts) for span, facts in weeks],
+        alert_rollbacks=rollbacks,
+        not_related=unrelated,
     )
 
 

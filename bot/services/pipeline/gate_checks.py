@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.change import Audit
 from bot.domain.commits import CommitMismatch, short
 from bot.domain.errors import Refusal
-from bot.domain.gates import evaluate
+from bot.domain.gates import GateFacts, evaluate
 from bot.domain.message import Code, Message
 from bot.domain.pipeline import Action, RequestStatus
 from bot.domain.release_notes import Notes
@@ -21,7 +21,7 @@ from bot.domain.validation import ReleaseRef
 from bot.services.deploys import CI_ACTOR, environment_or_refuse, gate_facts
 from bot.services.kernel import lookup, release_card
 from bot.services.kernel.context import ServiceContext
-from storage.models import Release
+from storage.models import DeploymentRequest, Release
 from storage.repositories import audit
 from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import releases as releases_repo
@@ -49,7 +49,7 @@ class Verdict:
     refusals: tuple[Refusal, ...]
     rejected: bool  # someone rejected the release: no approval lifts that
     row_version: int  # the release as judged; a newer version is worth judging again
-    freeze_ends: datetime | None  # a freeze refuses until then
+    freeze_ends: datetime | None  # a freeze (or the soak) refuses until then
     commit: str | None = None  # the release's recorded commit; None: it cannot be checked by commit
     contents: Notes | None = None  # what the release carries (its computed notes), when known
 
@@ -140,26 +140,8 @@ async def judge(ctx: ServiceContext, query: GateQuery) -> Verdict:
         if (wrong_commit := commit_refusal(release, query.commit)) is not None:
             refusals.append(wrong_commit)
         if query.request_id is not None:
-            # A request is bound to the release, environment and action it was issued for: an override given for
-            # one never lifts a freeze for another.
-            mismatch = request is None or (
-                request.team_id,
-                request.release_id,
-                request.environment,
-                request.action,
-            ) != (
-                query.team_id,
-                release.pk,
-                env.name,
-                Action.DEPLOY,
-            )
-            if mismatch or (request is not None and request.status != RequestStatus.REQUESTED):
-                status = None if mismatch or request is None else request.status
-                refusals.append(_request_refusal(query.request_id, status, release, env.name))
-            elif request is not None and request.override_reason:  # the person overrode the freeze for this one
-                refusals = [refusal for refusal in refusals if refusal.gate != "freeze"]
+            refusals = _bound_to_request(query, request, release, env.name, refusals)
         contents = await release_card.brief_of(session, ctx.policy, release)
-    freeze_ends = facts.freezes[0].ends_at if facts.freezes else None
     rejected = facts.approvals is not None and bool(facts.approvals.rejected_by)
     return Verdict(
         release.pk,
@@ -168,7 +150,7 @@ async def judge(ctx: ServiceContext, query: GateQuery) -> Verdict:
         tuple(refusals),
         rejected,
         release.row_version,
-        freeze_ends,
+        _clock_ends(facts, refusals),
         release.commit_sha,
         contents,
     )
@@ -239,3 +221,35 @@ async def check(ctx: ServiceContext, query: GateQuery) -> Verdict:
     verdict = await judge(ctx, query)
     await record(ctx, [(query, verdict, 0.0)])
     return verdict
+
+
+def _bound_to_request(
+    query: GateQuery,
+    request: DeploymentRequest | None,
+    release: Release,
+    environment: str,
+    refusals: list[Refusal],
+) -> list[Refusal]:
+    """A request is bound to the release, environment and action it was issued for: an override given for one never
+    lifts a freeze (or a soak) for another."""
+    bound = request is not None and (request.team_id, request.release_id, request.environment, request.action) == (
+        query.team_id,
+        release.pk,
+        environment,
+        Action.DEPLOY,
+    )
+    if request is None or not bound or request.status != RequestStatus.REQUESTED:
+        status = request.status if request is not None and bound else None
+        return [*refusals, _request_refusal(str(query.request_id), status, release, environment)]
+    if request.override_reason:  # the person overrode the freeze for this one
+        return [refusal for refusal in refusals if refusal.gate not in ("freeze", "soak")]
+    return refusals
+
+
+def _clock_ends(facts: GateFacts, refusals: list[Refusal]) -> datetime | None:
+    """When the clock alone may change the verdict: a freeze ends, or the soak is done (a waiting check looks
+    again then)."""
+    ends = [facts.freezes[0].ends_at] if facts.freezes else []
+    if any(refusal.gate == "soak" for refusal in refusals) and facts.soak is not None and facts.soak.ends_at:
+        ends.append(facts.soak.ends_at)
+    return min(ends, default=None)
