@@ -47,8 +47,11 @@ async def propose(services: ServiceContext, actor: Actor, command: cmd.Propose) 
             service=command.service,
             version=command.version,
             summary=command.summary,
-            risk=command.risk or "medium",
+            risk=command.risk,
             commit_sha=command.commit,
+            change_class="emergency" if command.emergency else "normal",
+            standard_name=command.standard,
+            incident_url=command.incident,
         ),
     )
     clashes = await conflicts.conflict_lines(services, actor, release) if release.window_start else []

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from bot.domain import outgoing
+from bot.domain.policy_changes import CabRules, EmergencyRules, RiskRules, StandardChange, unique_names
 from bot.domain.timeparse import parse_duration, zone
 
 if TYPE_CHECKING:
@@ -263,12 +264,19 @@ class Policy(_Strict):
     freezes: list[RecurringFreeze] = []
     services: dict[str, ServiceSettings] = {}
     metrics: Metrics = Metrics()
+    standard_changes: list[StandardChange] = []  # change classes: bot/domain/policy_changes.py
+    risk: RiskRules = RiskRules()
+    emergency: EmergencyRules = EmergencyRules()
+    cab: CabRules = CabRules()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Policy":
         names = [env.name for env in self.environments]
         if len(set(names)) != len(names):
             raise ValueError(f"environment names must be unique, got {names}")
+        unique_names(self.standard_changes)
+        if self.risk.cab and not self.cab.channel:
+            raise ValueError("[risk] cab names risks for the CAB: set [cab] channel, members and meets")
         for freeze in self.freezes:
             unknown = set(freeze.environments) - set(names)
             if unknown:
@@ -298,7 +306,7 @@ class Policy(_Strict):
     @cached_property
     def group_ids(self) -> frozenset[str]:
         """Every user group the policy names: resolved through Slack before a decision that involves people."""
-        entities = list(self.release_managers)
+        entities = [*self.release_managers, *self.emergency.approvers, *self.cab.members]
         for env in self.environments:
             entities += [
                 *env.approvers,

@@ -8,7 +8,7 @@ from weakref import WeakKeyDictionary
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import approval_policy, permissions
+from bot.domain import approval_policy, change_classes, permissions
 from bot.domain.approval_policy import ApprovalState
 from bot.domain.delivery_metrics import Measures
 from bot.domain.delivery_report import Line, lines
@@ -94,7 +94,7 @@ async def _awaiting(
             if release.id not in decisions:
                 continue
             states = approval_policy.states(
-                ctx.policy,
+                change_classes.view(ctx.policy, release),
                 proposer_id=release.proposer_id,
                 decisions=decisions[release.id],
                 members=members,

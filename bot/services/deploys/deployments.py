@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import approval_policy, permissions
+from bot.domain import approval_policy, change_classes, permissions
 from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.errors import Conflict, GateBlocked, InvalidInput, NotFound
 from bot.domain.gates import GateFacts, evaluate
@@ -88,10 +88,11 @@ async def gate_facts(
     previous = ctx.policy.previous_environment(env.name)
     deployed = await deployments_repo.for_release(session=session, team_id=release.team_id, release_id=release.pk)
     approval_state = None
-    if env.needs_approval:
+    view = change_classes.view(ctx.policy, release)
+    if (view.environment(env.name) or env).needs_approval:
         decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk)
         states = approval_policy.states(
-            ctx.policy,
+            view,
             proposer_id=release.proposer_id,
             decisions=decisions,
             members=members,
@@ -107,6 +108,8 @@ async def gate_facts(
         regression_passed = latest is not None and latest.passed
         failed_note = latest.note if latest is not None and not latest.passed else None
     freezes = await change.active_freezes(session, ctx, team_id=release.team_id, environment=env.name, at=ctx.now())
+    if freezes and release.change_class == change_classes.ChangeClass.EMERGENCY:
+        override_reason = override_reason or change_classes.EMERGENCY_OVERRIDE  # recorded like any override
     return GateFacts(
         ref=release.ref,
         status=release.status,
@@ -123,6 +126,7 @@ async def gate_facts(
         and permissions.rule(None, permissions.Permission.OVERRIDE_FREEZE).admits(
             actor_id, members, ctx.policy.release_managers
         ),
+        change_class=release.change_class,
     )
 
 
@@ -148,7 +152,7 @@ async def deploy(
         ctx.db.transaction() as session,
     ):
         release, facts = await _passed(session, ctx, actor, ref, env, override_reason, members)
-        used_override = override_reason if facts.freezes else None
+        used_override = facts.override_reason if facts.freezes else None
         deployer = ctx.policy.deployer(release.service)
         if deployer is not None:  # the deployer does the work; CI (or GitHub) reports it
             ask = deploy_requests.Ask(

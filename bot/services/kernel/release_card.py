@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import approval_policy, commits
+from bot.domain import approval_policy, change_classes, commits
 from bot.domain.approval_policy import ApprovalState, Decision, Members
 from bot.domain.lifecycle import OPEN, Status
 from bot.domain.message import Mention, Message, Strong, When, mentions
@@ -131,7 +131,7 @@ def build_card(
         states
         if states is not None
         else approval_policy.states(
-            policy,
+            change_classes.view(policy, release),
             proposer_id=release.proposer_id,
             decisions=decisions,
             members=members,

@@ -1,0 +1,108 @@
+"""Change classes end to end over signed HTTP: a matching standard change ships to prod with no approval and a
+non-matching one is refused with the reason; a high-risk change needs the quorum its risk asks for; an emergency
+change needs one approval from an emergency approver (never its proposer) and passes a freeze with the override
+recorded."""
+
+import pytest
+
+from tests.conftest import POLICY
+from tests.handlers.deploy_steps import PROD_DEPLOYER, PROPOSER, ship_to_prod
+from tests.harness import Harness
+
+CLASSES = """
+[[standard_changes]]
+name = "feature flag flip"
+services = ["payments", "checkout"]
+max_risk = "low"
+authorised_by = "U0RM"
+authorised_on = 2026-11-01
+
+[risk]
+approvals = { medium = 1, high = 3 }
+
+[emergency]
+approvers = ["U0ONCALL", "U0RM"]
+retro_within = "24h"
+"""
+
+
+@pytest.fixture
+def policy_text() -> str:
+    return POLICY + CLASSES
+
+
+async def test_matching_standard_change_ships_to_prod_without_approval(harness: Harness) -> None:
+    answer = await harness.command_answer(
+        'propose payments 2.5.0 --standard "Feature flag flip" Turn on the new checkout', user=PROPOSER
+    )
+    assert "Proposed" in answer, answer
+    await ship_to_prod(harness, "payments@2.5.0", deployer=PROD_DEPLOYER)
+    history = await harness.command_answer("history payments@2.5.0")
+    assert "feature flag flip" in history, history
+    assert "U0RM" in history, history
+    assert "2026-11-01" in history, history
+
+
+async def test_standard_change_that_does_not_match_is_refused_with_the_reason(harness: Harness) -> None:
+    risky = await harness.command_answer(
+        'propose payments 2.5.1 --risk high --standard "feature flag flip" Big flag', user=PROPOSER
+    )
+    assert "risk low at most" in risky, risky
+    assert "high risk" in risky, risky
+    assert "normal change" in risky, risky
+    assert "/release propose payments 2.5.1" in risky, risky
+    elsewhere = await harness.command_answer('propose search 1.0.0 --standard "feature flag flip" Flag', user=PROPOSER)
+    assert "search is not a service of the standard change" in elsewhere, elsewhere
+    unknown = await harness.command_answer('propose payments 2.5.2 --standard "db drop" Oops', user=PROPOSER)
+    assert "There is no standard change" in unknown, unknown
+    assert "feature flag flip" in unknown, unknown
+    assert "There is no release" in await harness.command_answer("show payments@2.5.1")
+
+
+async def test_high_risk_change_needs_the_quorum_of_its_risk(harness: Harness) -> None:
+    ref = "payments@2.6.0"
+    assert "Proposed" in await harness.command_answer("propose payments 2.6.0 --risk high Schema move", user=PROPOSER)
+    for approver in ("U0BOB", "U0CAROL"):
+        assert "You approved" in await harness.command_answer(f"approve {ref}", user=approver)
+    for env in ("dev", "qa"):
+        assert f"is live in *{env}*" in await harness.command_answer(f"deploy {ref} {env}", user=PROPOSER)
+    assert "*passed*" in await harness.command_answer(f"verify {ref} qa passed", user="U0QA")
+    refused = await harness.command_answer(f"deploy {ref} prod", user="U0RM")
+    assert "2/3 approvals for prod" in refused, refused
+    assert "(3/3)" in await harness.command_answer(f"approve {ref}", user="U0DAVE")
+    assert "is live in *prod*" in await harness.command_answer(f"deploy {ref} prod", user="U0RM")
+
+
+async def test_emergency_change_needs_one_emergency_approval_and_passes_a_freeze(harness: Harness) -> None:
+    ref = "payments@2.7.0"
+    assert "quarter close" in await harness.command_answer("freeze prod now +2h quarter close", user="U0RM")
+    answer = await harness.command_answer(
+        "propose payments 2.7.0 --emergency --incident https://status.example.com/i/42 Card payments fail",
+        user="U0ONCALL",
+    )
+    assert "Proposed" in answer, answer
+    refused = await harness.command_answer(f"deploy {ref} dev", user="U0ONCALL")
+    assert "0/1 approvals for dev" in refused, refused
+    own = await harness.command_answer(f"approve {ref}", user="U0ONCALL")
+    assert "You proposed" in own, own
+    not_listed = await harness.command_answer(f"approve {ref}", user="U0BOB")
+    assert "You approved" not in not_listed, not_listed
+    assert "(1/1)" in await harness.command_answer(f"approve {ref}", user="U0RM")
+    for env in ("dev", "qa"):
+        assert f"is live in *{env}*" in await harness.command_answer(f"deploy {ref} {env}", user="U0ONCALL")
+    assert "*passed*" in await harness.command_answer(f"verify {ref} qa passed", user="U0QA")
+    shipped = await harness.command_answer(f"deploy {ref} prod", user=PROD_DEPLOYER)
+    assert "is live in *prod*" in shipped, shipped
+    history = await harness.command_answer(f"history {ref}")
+    assert "emergency change" in history, history
+    assert "https://status.example.com/i/42" in history, history
+
+
+async def test_bad_class_flags_are_refused(harness: Harness) -> None:
+    both = await harness.command_answer('propose payments 2.8.0 --emergency --standard "feature flag flip" X')
+    assert "either standard or emergency" in both, both
+    lone = await harness.command_answer("propose payments 2.8.0 --incident https://x.example.com X")
+    assert "goes with `--emergency`" in lone, lone
+    bad = await harness.command_answer("propose payments 2.8.0 --emergency --incident not-a-link X")
+    assert "is not a link to the incident" in bad, bad
+    assert "There is no release" in await harness.command_answer("show payments@2.8.0")
