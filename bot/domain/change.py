@@ -44,6 +44,8 @@ class Audit(StrEnum):
     FREEZE_CREATED = "freeze_created"
     FREEZE_LIFTED = "freeze_lifted"
     CALENDAR_LINK_CREATED = "calendar_link_created"
+    RETRO_REMINDED = "retro_reminded"  # an emergency change's full approval is due soon
+    RETRO_OVERDUE = "retro_overdue"  # … and is past due: escalated to the release managers
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.domain.errors import InvalidInput
-from bot.domain.message import Code, Mention, Message
+from bot.domain.message import Code, Mention, Message, Strong, When, mentions
 from bot.domain.policy import Environment, Policy
 from bot.domain.policy_changes import RISK_ORDER, StandardChange
 from bot.domain.proposal import ProposeRequest
@@ -118,6 +118,16 @@ def in_retro(release: Classified) -> bool:
     return release.change_class == ChangeClass.EMERGENCY and release.retro_due_at is not None
 
 
+def awaits_retro(release: Classified) -> bool:
+    """An emergency change in production still short of its full approval."""
+    return in_retro(release) and getattr(release, "retro_approved_at", None) is None
+
+
+def owes_retro(release: Classified) -> bool:
+    """An emergency change reaching the final environment for the first time: its full approval becomes due."""
+    return release.change_class == ChangeClass.EMERGENCY and release.retro_due_at is None
+
+
 def emergency_approvers(policy: Policy) -> list[str]:
     return list(policy.emergency.approvers or policy.release_managers)
 
@@ -209,3 +219,40 @@ def audit_details(policy: Policy, release: Classified) -> dict[str, str]:
     if incident:
         details["incident"] = incident
     return details
+
+
+def retro_overdue(release: Classified, retro_approved_at: datetime | None, now: datetime) -> bool:
+    """An emergency change in production whose full approval is past due."""
+    due = release.retro_due_at
+    return in_retro(release) and retro_approved_at is None and due is not None and now > due
+
+
+def card_line(
+    policy: Policy,
+    release: Classified,
+    *,
+    incident_url: str | None,
+    retro_approved_at: datetime | None,
+    now: datetime,
+) -> Message | None:
+    """The card's line about the class (none for a normal change): the standard change and who pre-authorised it,
+    or the emergency, its incident and where its retroactive approval stands."""
+    if release.change_class == ChangeClass.STANDARD:
+        return Message("📋 {what}", what=describe(policy, release))
+    if release.change_class != ChangeClass.EMERGENCY:
+        return None
+    parts: list[Message] = [Message("🚨 Emergency change")]
+    if incident_url:
+        parts.append(Message("incident {url}", url=incident_url))
+    due = release.retro_due_at
+    if retro_approved_at is not None:
+        parts.append(Message("retroactive approval given {at}", at=When(retro_approved_at)))
+    elif due is not None and now > due:
+        parts.append(Message("⚠️ {overdue} (due {due})", overdue=Strong("retroactive approval overdue"), due=When(due)))
+    elif due is not None:
+        parts.append(Message("full approval due by {due}", due=When(due)))
+    else:
+        parts.append(
+            Message("one approval from {who} before any deployment", who=mentions(emergency_approvers(policy)))
+        )
+    return Message(" · ".join(f"{{p{i}}}" for i in range(len(parts))), **{f"p{i}": p for i, p in enumerate(parts)})

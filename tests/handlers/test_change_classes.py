@@ -3,11 +3,14 @@ non-matching one is refused with the reason; a high-risk change needs the quorum
 change needs one approval from an emergency approver (never its proposer) and passes a freeze with the override
 recorded."""
 
+from collections.abc import Callable
+
 import pytest
 
 from tests.conftest import POLICY
+from tests.fakes.slack_api import Call
 from tests.handlers.deploy_steps import PROD_DEPLOYER, PROPOSER, ship_to_prod
-from tests.harness import Harness
+from tests.harness import COORDINATION, Harness
 
 CLASSES = """
 [[standard_changes]]
@@ -22,7 +25,7 @@ approvals = { medium = 1, high = 3 }
 
 [emergency]
 approvers = ["U0ONCALL", "U0RM"]
-retro_within = "24h"
+retro_within = "4s"
 """
 
 
@@ -93,9 +96,26 @@ async def test_emergency_change_needs_one_emergency_approval_and_passes_a_freeze
     assert "*passed*" in await harness.command_answer(f"verify {ref} qa passed", user="U0QA")
     shipped = await harness.command_answer(f"deploy {ref} prod", user=PROD_DEPLOYER)
     assert "is live in *prod*" in shipped, shipped
+    # After prod: the approvers are reminded, the release managers hear it is overdue, the review starts at once.
+    await harness.slack.wait_for("chat.postMessage", _in_thread("Post-release review of payments@2.7.0"))
+    await harness.slack.wait_for("chat.postMessage", _in_thread("its full approval is due"))
+    await harness.slack.wait_for(
+        "chat.postMessage", lambda c: c.get("channel") == "U0RM" and "Retroactive approval overdue" in c.text_everywhere
+    )
+    await harness.slack.wait_for(
+        "chat.update", lambda c: ref in c.text_everywhere and "retroactive approval overdue" in c.text_everywhere
+    )
+    shown = await harness.command_answer(f"show {ref}")
+    assert "retroactive approval overdue" in shown, shown
+    assert "You approved" in await harness.command_answer(f"approve {ref}", user="U0BOB")
+    done = await harness.command_answer(f"approve {ref}", user="U0CAROL")
+    assert "(2/2)" in done, done
     history = await harness.command_answer(f"history {ref}")
     assert "emergency change" in history, history
     assert "https://status.example.com/i/42" in history, history
+    assert "retroactive approval overdue" in history, history
+    assert "retroactive approval complete, late" in history, history
+    assert "retroactive approval given" in await harness.command_answer(f"show {ref}")
 
 
 async def test_bad_class_flags_are_refused(harness: Harness) -> None:
@@ -106,3 +126,7 @@ async def test_bad_class_flags_are_refused(harness: Harness) -> None:
     bad = await harness.command_answer("propose payments 2.8.0 --emergency --incident not-a-link X")
     assert "is not a link to the incident" in bad, bad
     assert "There is no release" in await harness.command_answer("show payments@2.8.0")
+
+
+def _in_thread(text: str) -> Callable[[Call], bool]:
+    return lambda c: c.get("channel") == COORDINATION and bool(c.get("thread_ts")) and text in c.text_everywhere

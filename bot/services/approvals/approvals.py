@@ -116,7 +116,8 @@ async def approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, comm
 async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, comment: str, members: Members) -> Outcome:
     async with ctx.db.transaction() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
-        require(Act.APPROVE, release.status, ref=release.ref)
+        if not change_classes.awaits_retro(release):  # an emergency change in production still takes approvals
+            require(Act.APPROVE, release.status, ref=release.ref)
         decisions = list(await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk))
         changed = await changed_by(session, release, actor.user_id)
         policy = policy_for(ctx, release)
@@ -130,9 +131,10 @@ async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, com
         row = _decision(release, actor, env.name, "approve", comment, hashed)
         row.group_name = groups[0] if groups else None
         approvals_repo.add(session, row)
+        retro = _retro_complete(ctx, release, decision)
         change = ReleaseChange(
             Audit.APPROVED,
-            {"environment": env.name, "comment": comment, **hashed},
+            {"environment": env.name, "comment": comment, **hashed, **retro},
             events=decision.events,
             thread=post("thread_approved", actor=actor.user_id, state=state, comment=comment),
             stakeholders=post("stakeholders_approved", environment=env.name) if state.met else None,
@@ -154,6 +156,14 @@ async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, com
             done=done,
         ),
     )
+
+
+def _retro_complete(ctx: ServiceContext, release: Release, decision: Approving) -> dict[str, bool]:
+    """An emergency change in production whose full approval this one completes: recorded, in time or late."""
+    if not change_classes.awaits_retro(release) or not all(state.met for state in decision.after):
+        return {}
+    release.retro_approved_at = now = ctx.now()
+    return {"retroactive": True, "in_time": release.retro_due_at is not None and now <= release.retro_due_at}
 
 
 async def check_may_decide_by_id(ctx: ServiceContext, actor: Actor, release_id: int) -> Release:

@@ -295,6 +295,9 @@ async def record(
         live_before = await deployments_repo.current(
             session=session, team_id=release.team_id, service=release.service, environment=env.name
         )
+    retro_due = None
+    if succeeded and final and change_classes.owes_retro(release):  # an emergency change now owes its full approval
+        release.retro_due_at = retro_due = deployment.created_at + ctx.policy.emergency.retro_delay
     news = {"deployment": deployment, "freeze_label": freeze_label}
     change = ReleaseChange(
         Audit.DEPLOYED,
@@ -308,6 +311,7 @@ async def record(
             "ci_url": deployment.ci_url,
             "delivery_id": deployment.delivery_id,
             "commit": deployment.commit_sha,
+            **({"retro_due": retro_due.isoformat()} if retro_due else {}),
         },
         events=((Event.DEPLOYED_FINAL if final else Event.DEPLOYED),) if succeeded else (),
         thread=post(

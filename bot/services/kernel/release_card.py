@@ -21,6 +21,7 @@ from storage.repositories import approvals as approvals_repo
 from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import outbox
+from storage.types import utcnow
 
 EMOJI = {
     Status.PROPOSED: "📝",
@@ -53,6 +54,7 @@ class CardView:
     buttons: list[Button]
     deploying: list[Message] = field(default_factory=list)  # "Deploying to prod…" lines
     commit_url: str | None = None  # the commit's page, when the release has a commit and a repository
+    change_class: Message | None = None  # a standard or emergency change says so (bot/domain/change_classes.py)
 
 
 def commit_url(policy: Policy, api_url: str, release: Release) -> str | None:
@@ -150,6 +152,8 @@ def build_card(
         target = next_environment(policy, deployed)
         if target and target not in {request.environment for request in requests}:
             buttons.append(Button(ActionId.DEPLOY_NEXT, f"Deploy to {target}", f"{release.id}:{target}"))
+    elif change_classes.awaits_retro(release) and any(not state.met for state in states):  # its full approval
+        buttons.append(Button(ActionId.APPROVE, "Approve", str(release.pk), "primary"))
     return CardView(
         release=release,
         status_label=status.label,
@@ -160,6 +164,13 @@ def build_card(
         buttons=buttons,
         deploying=[deploying_line(request) for request in requests],
         commit_url=commit_url,
+        change_class=change_classes.card_line(
+            policy,
+            release,
+            incident_url=release.incident_url,
+            retro_approved_at=release.retro_approved_at,
+            now=utcnow(),
+        ),
     )
 
 
