@@ -10,6 +10,9 @@ class ActionId(StrEnum):
     CLOSE_REVIEW = "review_close"
     ADD_ACTION_ITEM = "review_add_action_item"
     ACTION_DONE = "action_item_done"
+    CAB_APPROVE = "cab_approve"
+    CAB_REJECT = "cab_reject"
+    CAB_DEFER = "cab_defer"
 
 
 class CallbackId(StrEnum):
@@ -34,6 +37,7 @@ class BlockId(StrEnum):
     TEXT = "text"
     RELEASE_ACTIONS = "release_actions"
     HOME_APPROVAL = "home_approval"  # App Home: one actions block per release, `home_approval:<id>`
+    CAB_DECISION = "cab_decision"  # the CAB agenda: one actions block per change, `cab_decision:<id>`
 
 
 # Input elements use one action id per block: the block id says which field it is.

@@ -7,9 +7,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.cab import Decision
 from bot.ids import ActionId
 from bot.render import render
 from bot.services.approvals import approvals
+from bot.services.change import cab
 from bot.services.deploys import deployments
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.slack_text import mrkdwn
@@ -58,6 +60,17 @@ async def deploy_next_clicked(
     await respond(text=mrkdwn(outcome.message), response_type="ephemeral", replace_original=False)
 
 
+def _cab_clicked(decision: Decision) -> Any:
+    async def clicked(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, services: ServiceContext
+    ) -> None:
+        outcome = await cab.decide(services, _actor(body), int(action["value"]), decision, via="agenda")
+        await ack()
+        await respond(text=mrkdwn(outcome.message), response_type="ephemeral", replace_original=False)
+
+    return clicked
+
+
 def register(app: AsyncApp) -> None:
     app.action(str(ActionId.APPROVE))(errors.answered(approve_clicked))
     app.action(str(ActionId.REJECT))(errors.answered(reject_clicked))
@@ -65,3 +78,6 @@ def register(app: AsyncApp) -> None:
     app.action(str(ActionId.CLOSE_REVIEW))(errors.answered(review_surface.close_review_clicked))
     app.action(str(ActionId.ADD_ACTION_ITEM))(errors.answered(review_surface.add_action_item_clicked))
     app.action(str(ActionId.ACTION_DONE))(errors.answered(review_surface.action_done_clicked))
+    app.action(str(ActionId.CAB_APPROVE))(errors.answered(_cab_clicked(Decision.APPROVE)))
+    app.action(str(ActionId.CAB_REJECT))(errors.answered(_cab_clicked(Decision.REJECT)))
+    app.action(str(ActionId.CAB_DEFER))(errors.answered(_cab_clicked(Decision.DEFER)))

@@ -46,6 +46,7 @@ class Audit(StrEnum):
     CALENDAR_LINK_CREATED = "calendar_link_created"
     RETRO_REMINDED = "retro_reminded"  # an emergency change's full approval is due soon
     RETRO_OVERDUE = "retro_overdue"  # … and is past due: escalated to the release managers
+    CAB_DECIDED = "cab_decided"  # the CAB (or a release manager, out of band) approved, rejected or deferred it
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ class GateFacts:
     override_reason: str | None = None
     actor_is_release_manager: bool = False
     change_class: str = "normal"  # an emergency change passes a freeze with its override recorded automatically
+    cab_needed: bool = False  # a normal change of a risk in `[risk] cab`, deploying to the final environment
+    cab_decision: str | None = None  # approve | reject | defer, once the CAB (or a release manager) decided
 
 
 Gate = Callable[[GateFacts], Refusal | None]
@@ -149,7 +151,31 @@ def freeze_gate(facts: GateFacts) -> Refusal | None:
     )
 
 
-GATES: tuple[Gate, ...] = (status_gate, pipeline_gate, approvals_gate, regression_gate, freeze_gate)
+def cab_gate(facts: GateFacts) -> Refusal | None:
+    if not facts.cab_needed or facts.cab_decision == "approve":
+        return None
+    env = facts.environment.name
+    if facts.cab_decision == "reject":
+        return Refusal(
+            "cab",
+            Message("The CAB rejected {ref}; it cannot go to {env}.", ref=facts.ref, env=env),
+            "rejected by the CAB",
+        )
+    state = "was deferred by the CAB" if facts.cab_decision == "defer" else "needs the CAB's approval"
+    return Refusal(
+        "cab",
+        Message(
+            "{ref} {state} before {env} (its risk goes to the change advisory board; `/release cab` shows the "
+            "agenda). A release manager may decide out of band: `/release cab approve {ref}`.",
+            ref=facts.ref,
+            state=state,
+            env=env,
+        ),
+        f"no CAB approval for {env}",
+    )
+
+
+GATES: tuple[Gate, ...] = (status_gate, pipeline_gate, approvals_gate, regression_gate, freeze_gate, cab_gate)
 
 
 def evaluate(facts: GateFacts, gates: Sequence[Gate] = GATES) -> list[Refusal]:

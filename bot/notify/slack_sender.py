@@ -17,7 +17,7 @@ from storage.repositories import outbox
 
 log = logging.getLogger(__name__)
 
-SLACK_KINDS = frozenset({"card", "thread", "post", "dm"})
+SLACK_KINDS = frozenset({"card", "thread", "post", "dm", outbox.AGENDA})
 
 
 class SlackSender:
@@ -60,7 +60,25 @@ class SlackSender:
                 log.warning("outbox %s: Slack refused its blocks; sending the words alone", message.id)
                 response = await self.client.chat_postMessage(channel=message.channel, **fallback)
             return str(response["ts"])
+        if message.kind == outbox.AGENDA:
+            return await self._agenda(message, payload)
         raise ValueError(f"unknown outbox kind {message.kind!r}")
+
+    async def _agenda(self, message: OutboxMessage, payload: dict[str, Any]) -> str:
+        """The CAB agenda: a meeting's first is posted, the later ones update it in place."""
+        assert message.channel is not None
+        meeting, fresh = str(payload.pop(outbox.AGENDA_MEETING, "")), payload.pop(outbox.AGENDA_FRESH, False)
+        if fresh:
+            response = await self.client.chat_postMessage(channel=message.channel, **payload)
+            return str(response["ts"])
+        async with self.db.read() as session:
+            ts = await outbox.agenda_ts(
+                session=session, team_id=message.team_id, channel=message.channel, meeting=meeting
+            )
+        if ts is None:
+            raise Deferred("the agenda is not posted yet")
+        await self.client.chat_update(channel=message.channel, ts=ts, **payload)
+        return ts
 
     def failure(self, message: OutboxMessage, exc: Exception) -> Failure:
         return classify(exc)

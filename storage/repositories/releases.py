@@ -2,10 +2,11 @@
 keywords."""
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, Select, bindparam
+from sqlalchemy import Integer, Select, bindparam, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -161,3 +162,26 @@ async def in_flight(
     connection = await session.connection()
     rows = await connection.execute(_in_flight(len(wanted), bool(service)), params)
     return [FlightLine(*row) for row in rows.all()]
+
+
+async def for_cab(
+    *, session: AsyncSession, team_id: str, statuses: Iterable[Status], risks: Sequence[str], before: datetime
+) -> Sequence[Release]:
+    """Normal changes of `risks` in `statuses` that the CAB has not settled (undecided or deferred), unplanned or
+    planned before `before`: planned ones first, by their window."""
+    if not risks:
+        return []
+    query = (
+        select(Release)
+        .where(
+            Release.team_id == team_id,
+            col(Release.status).in_(sorted(statuses)),
+            Release.change_class == "normal",
+            col(Release.risk).in_(sorted(risks)),
+            or_(col(Release.cab_decision).is_(None), col(Release.cab_decision) == "defer"),
+            or_(col(Release.window_start).is_(None), col(Release.window_start) < before),
+        )
+        .order_by(col(Release.window_start).is_(None), col(Release.window_start), col(Release.id))
+        .limit(50)
+    )
+    return (await session.exec(query)).all()

@@ -127,6 +127,8 @@ async def gate_facts(
             actor_id, members, ctx.policy.release_managers
         ),
         change_class=release.change_class,
+        cab_needed=ctx.policy.is_final(env.name) and change_classes.needs_cab(ctx.policy, release),
+        cab_decision=release.cab_decision,
     )
 
 
@@ -266,6 +268,14 @@ def deployment_of(
     )
 
 
+def _start_retro(ctx: ServiceContext, release: Release, deployment: Deployment, *, final: bool) -> dict[str, str]:
+    """An emergency change in the final environment now owes its full approval, due `[emergency] retro_within`."""
+    if not final or deployment.outcome != deployments_repo.SUCCEEDED or not change_classes.owes_retro(release):
+        return {}
+    release.retro_due_at = deployment.created_at + ctx.policy.emergency.retro_delay
+    return {"retro_due": release.retro_due_at.isoformat()}
+
+
 async def record(
     session: AsyncSession,
     ctx: ServiceContext,
@@ -285,8 +295,7 @@ async def record(
         )
     deployments_repo.add(session, deployment)
     await session.flush()
-    succeeded = deployment.outcome == deployments_repo.SUCCEEDED
-    final = ctx.policy.is_final(env.name)
+    succeeded, final = deployment.outcome == deployments_repo.SUCCEEDED, ctx.policy.is_final(env.name)
     if succeeded:
         live_before = await deployments_repo.previous_stable(
             session=session, team_id=release.team_id, current=deployment
@@ -295,9 +304,6 @@ async def record(
         live_before = await deployments_repo.current(
             session=session, team_id=release.team_id, service=release.service, environment=env.name
         )
-    retro_due = None
-    if succeeded and final and change_classes.owes_retro(release):  # an emergency change now owes its full approval
-        release.retro_due_at = retro_due = deployment.created_at + ctx.policy.emergency.retro_delay
     news = {"deployment": deployment, "freeze_label": freeze_label}
     change = ReleaseChange(
         Audit.DEPLOYED,
@@ -311,7 +317,7 @@ async def record(
             "ci_url": deployment.ci_url,
             "delivery_id": deployment.delivery_id,
             "commit": deployment.commit_sha,
-            **({"retro_due": retro_due.isoformat()} if retro_due else {}),
+            **_start_retro(ctx, release, deployment, final=final),
         },
         events=((Event.DEPLOYED_FINAL if final else Event.DEPLOYED),) if succeeded else (),
         thread=post(
