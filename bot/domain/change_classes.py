@@ -256,3 +256,49 @@ def card_line(
             Message("one approval from {who} before any deployment", who=mentions(emergency_approvers(policy)))
         )
     return Message(" · ".join(f"{{p{i}}}" for i in range(len(parts))), **{f"p{i}": p for i, p in enumerate(parts)})
+
+
+class _Sample:
+    """A release of a class and risk, for explaining the policy."""
+
+    def __init__(self, change_class: str, risk: str, standard_name: str | None = None) -> None:
+        self.change_class, self.risk, self.standard_name = change_class, risk, standard_name
+        self.retro_due_at: datetime | None = None
+
+
+def _path(policy: Policy, sample: _Sample) -> str:
+    seen = view(policy, sample)
+    steps = []
+    for env in seen.environments:
+        count = f"{env.approvals} approval{'' if env.approvals == 1 else 's'}" if env.needs_approval else "no approvals"
+        if sample.change_class == ChangeClass.EMERGENCY and env.needs_approval:
+            count += f" from {', '.join(env.approvers) or 'anyone'}"
+        if policy.is_final(env.name) and needs_cab(policy, sample):
+            count += ", then the CAB"
+        steps.append(f"{env.name}: {count}")
+    return " → ".join(steps)
+
+
+def explain(policy: Policy) -> list[str]:
+    """Each class's path through the pipeline, for `shipmate policy explain`."""
+    lines = ["change classes (approvals per environment; freezes, regression sign-off and deployers always apply):"]
+    for risk in ("low", "medium", "high"):
+        lines.append(f"  normal, {risk} risk: {_path(policy, _Sample(ChangeClass.NORMAL, risk))}")
+    for template in policy.standard_changes:
+        lines.append(
+            f'  standard "{template.name}" ({", ".join(template.services)}; risk up to {template.max_risk}; '
+            f"pre-authorised by {template.authorised_by} on {template.authorised_on.isoformat()}): "
+            f"{_path(policy, _Sample(ChangeClass.STANDARD, template.max_risk, template.name))}"
+        )
+    emergency = _path(policy, _Sample(ChangeClass.EMERGENCY, "medium"))
+    lines.append(
+        f"  emergency: {emergency}; never its proposer; passes freezes (recorded as {EMERGENCY_OVERRIDE!r}); "
+        f"the full approval of its risk is due {policy.emergency.retro_within} after it reaches "
+        f"{policy.environment_names[-1]}"
+    )
+    if policy.cab.channel:
+        lines.append(
+            f"  CAB: {', '.join(policy.cab.members)}, meets {policy.cab.meets} ({policy.timezone}); agenda in "
+            f"{policy.cab.channel} {policy.cab.agenda_before} before; risks {', '.join(policy.risk.cab) or 'none'}"
+        )
+    return lines

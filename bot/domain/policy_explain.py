@@ -3,6 +3,7 @@ names the people per environment, and once for the rules that are the same every
 
 from collections.abc import Iterable
 
+from bot.domain import change_classes
 from bot.domain.permissions import IN_WORDS, PER_ENVIRONMENT, Permission, Rule, Who, rule
 from bot.domain.policy import Policy
 
@@ -62,4 +63,5 @@ def explain(policy: Policy) -> str:
     width = max(len(action.value) for action in everywhere) + 1
     lines += ["", "everywhere:"]
     lines += [f"  {action.value + ':':<{width}} {describe(rule(None, action), policy)}" for action in everywhere]
+    lines += ["", *change_classes.explain(policy)]
     return "\n".join(lines) + "\n"

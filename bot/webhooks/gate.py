@@ -81,6 +81,8 @@ async def _judge(request: web.Request, waits: GateWaits, check: GateCheck) -> Re
         "waited_seconds": round(waited, 3),
         "commit": verdict.commit,
         "commit_checked": verdict.commit is not None,
+        "change_class": verdict.change_class,
+        "change_class_text": verdict.change_class_text,
     }
     if verdict.commit is None:
         answer["note"] = (

@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import POLICY
 from tests.fakes.slack_api import Call
 from tests.handlers.deploy_steps import PROD_DEPLOYER, PROPOSER, ship_to_prod
+from tests.handlers.pipeline_steps import gate, gate_body
 from tests.harness import COORDINATION, Harness
 
 CLASSES = """
@@ -130,3 +131,27 @@ async def test_bad_class_flags_are_refused(harness: Harness) -> None:
 
 def _in_thread(text: str) -> Callable[[Call], bool]:
     return lambda c: c.get("channel") == COORDINATION and bool(c.get("thread_ts")) and text in c.text_everywhere
+
+
+async def test_gate_api_applies_the_class_and_names_it(harness: Harness) -> None:
+    ref = "payments@2.9.0"
+    assert "Proposed" in await harness.command_answer(
+        'propose payments 2.9.0 --standard "feature flag flip" Flag on', user=PROPOSER
+    )
+    for env in ("dev", "qa"):
+        assert f"is live in *{env}*" in await harness.command_answer(f"deploy {ref} {env}", user=PROPOSER)
+    assert "*passed*" in await harness.command_answer(f"verify {ref} qa passed", user="U0QA")
+    allowed = await gate(harness, gate_body(ref))
+    assert allowed.status == 200, allowed.text
+    assert allowed.json["change_class"] == "standard"
+    assert "pre-authorised by @U0RM on 2026-11-01" in allowed.json["change_class_text"]
+
+    assert "quarter close" in await harness.command_answer("freeze dev now +2h quarter close", user="U0RM")
+    hotfix = "payments@2.9.1"
+    assert "Proposed" in await harness.command_answer("propose payments 2.9.1 --emergency Fix", user="U0ONCALL")
+    refused = await gate(harness, gate_body(hotfix, "dev"))
+    assert refused.status == 409, refused.text
+    assert refused.json["change_class"] == "emergency"
+    assert [reason["gate"] for reason in refused.json["reasons"]] == ["approvals"]  # the freeze lets it through
+    assert "(1/1)" in await harness.command_answer(f"approve {hotfix}", user="U0RM")
+    assert (await gate(harness, gate_body(hotfix, "dev"))).status == 200

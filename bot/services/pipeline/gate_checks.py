@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain import change_classes
 from bot.domain.change import Audit
 from bot.domain.commits import CommitMismatch, short
 from bot.domain.errors import Refusal
@@ -50,6 +51,8 @@ class Verdict:
     row_version: int  # the release as judged; a newer version is worth judging again
     freeze_ends: datetime | None  # a freeze refuses until then
     commit: str | None = None  # the release's recorded commit; None: it cannot be checked by commit
+    change_class: str = "normal"  # standard | normal | emergency: whose rules the gates applied
+    change_class_text: str = ""  # the class in words ("Standard change: …, pre-authorised by @U0RM on …")
 
     @property
     def allowed(self) -> bool:
@@ -154,6 +157,8 @@ async def judge(ctx: ServiceContext, query: GateQuery) -> Verdict:
         release.row_version,
         freeze_ends,
         release.commit_sha,
+        release.change_class,
+        change_classes.describe(ctx.policy, release).plain(),
     )
 
 
