@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, Select, bindparam, or_
+from sqlalchemy import Integer, Select, and_, bindparam, case, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -185,3 +185,31 @@ async def for_cab(
         .limit(50)
     )
     return (await session.exec(query)).all()
+
+
+class EmergencyCounts(NamedTuple):
+    total: int  # emergency changes that reached the final environment in the period
+    in_time: int  # … whose full approval came by its due time
+    overdue: int  # … whose full approval is past due and still missing
+
+
+async def emergency_counts(
+    *, session: AsyncSession, team_id: str, service: str | None, start: datetime, end: datetime, now: datetime
+) -> EmergencyCounts:
+    """Emergency changes whose full approval fell due in [start, end) (it is due a fixed delay after production)."""
+    in_time = and_(col(Release.retro_approved_at).is_not(None), col(Release.retro_approved_at) <= Release.retro_due_at)
+    overdue = and_(col(Release.retro_approved_at).is_(None), col(Release.retro_due_at) < now)
+    query = select(
+        func.count(),
+        func.coalesce(func.sum(case((in_time, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((overdue, 1), else_=0)), 0),
+    ).where(
+        Release.team_id == team_id,
+        Release.change_class == "emergency",
+        col(Release.retro_due_at) >= start,
+        col(Release.retro_due_at) < end,
+    )
+    if service is not None:
+        query = query.where(Release.service == service)
+    total, approved, late = (await session.exec(query)).one()
+    return EmergencyCounts(int(total), int(approved), int(late))

@@ -117,6 +117,8 @@ async def test_emergency_change_needs_one_emergency_approval_and_passes_a_freeze
     assert "retroactive approval overdue" in history, history
     assert "retroactive approval complete, late" in history, history
     assert "retroactive approval given" in await harness.command_answer(f"show {ref}")
+    metrics = await harness.command_answer("metrics")
+    assert "Emergency changes: 1 reached prod, 0 fully approved in time" in metrics, metrics
 
 
 async def test_bad_class_flags_are_refused(harness: Harness) -> None:

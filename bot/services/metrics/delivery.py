@@ -15,7 +15,9 @@ from bot.domain.delivery_report import Line, Week
 from bot.domain.errors import NotFound
 from bot.services.kernel.context import Actor, ServiceContext
 from storage.repositories import delivery as delivery_repo
+from storage.repositories import releases as releases_repo
 from storage.repositories.delivery import Scope, Shipped
+from storage.repositories.releases import EmergencyCounts
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,7 @@ class Report:
     current: Measures
     previous: Measures
     weeks: list[Week]
+    emergency: EmergencyCounts | None = None  # emergency changes that reached production, and their full approval
 
     @property
     def title(self) -> str:
@@ -84,6 +87,15 @@ async def report(
             session=session, scope=scope, period=period, previous=period.previous()
         )
         weeks = await delivery_repo.weekly_facts(session=session, scope=scope, period=shown)
+        delay = ctx.policy.emergency.retro_delay  # due that long after production: counted by when it got there
+        emergency = await releases_repo.emergency_counts(
+            session=session,
+            team_id=team_id,
+            service=service,
+            start=period.start + delay,
+            end=period.end + delay,
+            now=ctx.now(),
+        )
     assert before is not None
     return Report(
         service=service,
@@ -91,6 +103,7 @@ async def report(
         current=Measures(period, now),
         previous=Measures(period.previous(), before),
         weeks=[Week(span, facts) for span, facts in weeks],
+        emergency=emergency,
     )
 
 
