@@ -2,8 +2,9 @@
 and frozen ahead, and their open action items. A fixed number of queries, whatever the numbers; the view is made
 of values (plain rows, frozen dataclasses), so the same view renders once."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from weakref import WeakKeyDictionary
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,9 +21,11 @@ from bot.services.change.agenda import Agenda
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.metrics import delivery
 from storage.db import Database
+from storage.models import Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import home as home_repo
+from storage.repositories import releases as releases_repo
 from storage.repositories.home import ItsRelease, MyRelease, OpenItem, OpenRelease
 
 AHEAD_DAYS = 14
@@ -48,6 +51,8 @@ class HomeView:
     deploying: dict[int, list[str]] = field(default_factory=dict)  # release id → environments being deployed to
     delivery_measures: Measures | None = None  # the workspace's delivery measures, last 30 days
     more_awaiting: bool = False  # more than `awaiting` wait for this person
+    retro: Sequence[Release] = ()  # emergency changes in production still owing their full approval
+    now: datetime | None = None  # when the view was read (what is overdue)
 
     @property
     def delivery_lines(self) -> list[Line]:
@@ -72,8 +77,21 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
             session=session, team_id=actor.team_id, release_ids=[release.id for release in mine]
         )
         ahead = await _agenda(session, ctx, actor.team_id, writes)
+        retro = await releases_repo.awaiting_retro(session=session, team_id=actor.team_id)
     measures = await delivery.summary(ctx, actor.team_id)
-    return HomeView(actor.user_id, awaiting, mine, ahead, items, notice, deploying, measures, more_awaiting=more)
+    return HomeView(
+        actor.user_id,
+        awaiting,
+        mine,
+        ahead,
+        items,
+        notice,
+        deploying,
+        measures,
+        more_awaiting=more,
+        retro=retro,
+        now=ctx.now(),
+    )
 
 
 async def _awaiting(

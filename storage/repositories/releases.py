@@ -213,3 +213,20 @@ async def emergency_counts(
         query = query.where(Release.service == service)
     total, approved, late = (await session.exec(query)).one()
     return EmergencyCounts(int(total), int(approved), int(late))
+
+
+async def awaiting_retro(*, session: AsyncSession, team_id: str, limit: int = 10) -> Sequence[Release]:
+    """Emergency changes in production still short of their full approval, soonest due first."""
+    query = (
+        select(Release)
+        .where(
+            Release.team_id == team_id,
+            Release.change_class == "emergency",
+            col(Release.retro_due_at).is_not(None),
+            col(Release.retro_approved_at).is_(None),
+            col(Release.status).in_(sorted({Status.RELEASED, Status.ROLLED_BACK, Status.REVIEWED})),
+        )
+        .order_by(col(Release.retro_due_at))
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()

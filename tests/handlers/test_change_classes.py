@@ -11,6 +11,7 @@ from tests.conftest import POLICY
 from tests.fakes.slack_api import Call
 from tests.handlers.deploy_steps import PROD_DEPLOYER, PROPOSER, ship_to_prod
 from tests.handlers.pipeline_steps import gate, gate_body
+from tests.handlers.test_home import open_home
 from tests.harness import COORDINATION, Harness
 
 CLASSES = """
@@ -108,6 +109,9 @@ async def test_emergency_change_needs_one_emergency_approval_and_passes_a_freeze
     )
     shown = await harness.command_answer(f"show {ref}")
     assert "retroactive approval overdue" in shown, shown
+    home = await open_home(harness, "U0BOB")
+    assert "retroactive approval overdue" in home.text_everywhere
+    assert ref in home.text_everywhere
     assert "You approved" in await harness.command_answer(f"approve {ref}", user="U0BOB")
     done = await harness.command_answer(f"approve {ref}", user="U0CAROL")
     assert "(2/2)" in done, done
