@@ -31,6 +31,8 @@ class BlockId(StrEnum):
     WINDOW_HOURS = "window_hours"
     ROLLBACK_PLAN = "rollback_plan"
     COMMIT = "commit"
+    CHANGE_CLASS = "change_class"
+    INCIDENT = "incident"
     REASON = "reason"
     OWNER = "owner"
     DUE = "due"

@@ -3,16 +3,19 @@ non-matching one is refused with the reason; a high-risk change needs the quorum
 change needs one approval from an emergency approver (never its proposer) and passes a freeze with the override
 recorded."""
 
+import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
+from bot.ids import BlockId, CallbackId
 from tests.conftest import POLICY
 from tests.fakes.slack_api import Call
 from tests.handlers.deploy_steps import PROD_DEPLOYER, PROPOSER, ship_to_prod
 from tests.handlers.pipeline_steps import gate, gate_body
 from tests.handlers.test_home import open_home
-from tests.harness import COORDINATION, Harness
+from tests.harness import COORDINATION, Harness, select_input, text_input
 
 CLASSES = """
 [[standard_changes]]
@@ -161,3 +164,36 @@ async def test_gate_api_applies_the_class_and_names_it(harness: Harness) -> None
     assert [reason["gate"] for reason in refused.json["reasons"]] == ["approvals"]  # the freeze lets it through
     assert "(1/1)" in await harness.command_answer(f"approve {hotfix}", user="U0RM")
     assert (await gate(harness, gate_body(hotfix, "dev"))).status == 200
+
+
+async def test_the_modal_offers_each_class(harness: Harness) -> None:
+    assert (await harness.command("propose")).status == 200
+    opened = await harness.slack.wait_for("views.open")
+    assert "standard:feature flag flip" in json.dumps(opened[0]["view"])
+
+    def values(version: str, change_class: str, risk: str = "low", incident: str = "") -> dict[str, Any]:
+        chosen = {
+            BlockId.SERVICE: text_input("payments"),
+            BlockId.VERSION: text_input(version),
+            BlockId.SUMMARY: text_input("Flag on"),
+            BlockId.RISK: select_input(risk),
+            BlockId.CHANGE_CLASS: select_input(change_class),
+            BlockId.INCIDENT: {"input": {"type": "url_text_input", "value": incident or None}},
+        }
+        return {str(key): value for key, value in chosen.items()}
+
+    refused = await harness.submit_view(
+        CallbackId.PROPOSE, values("3.0.0", "standard:feature flag flip", "high"), user=PROPOSER
+    )
+    assert refused.json["response_action"] == "errors"
+    assert "risk low at most" in refused.json["errors"][str(BlockId.CHANGE_CLASS)]
+    stray = await harness.submit_view(
+        CallbackId.PROPOSE, values("3.0.0", "normal", incident="https://x.example.com"), user=PROPOSER
+    )
+    assert str(BlockId.INCIDENT) in stray.json["errors"]
+    ok = await harness.submit_view(CallbackId.PROPOSE, values("3.0.0", "standard:feature flag flip"), user=PROPOSER)
+    assert ok.status == 200, ok.text
+    assert "feature flag flip" in await harness.command_answer("history payments@3.0.0")
+    hotfix = values("3.0.1", "emergency", "high", "https://status.example.com/i/7")
+    assert (await harness.submit_view(CallbackId.PROPOSE, hotfix, user=PROPOSER)).status == 200
+    assert "https://status.example.com/i/7" in await harness.command_answer("history payments@3.0.1")
