@@ -95,6 +95,13 @@ async def test_release_manager_decides_out_of_band_and_the_history_says_so(harne
     assert "was deferred by the CAB" in await harness.command_answer(f"deploy {ref} prod", user="U0RM")
     answer = await harness.command_answer(f"cab approve {ref} load test passed", user="U0RM")
     assert "out of band" in answer, answer
+    # A new scope is a new decision: the edit clears the CAB's approval along with the approvals.
+    assert "Updated" in await harness.command_answer(f"edit {ref} summary Ledger fix, smaller", user=PROPOSER)
+    again = await harness.command_answer(f"deploy {ref} prod", user="U0RM")
+    assert "needs the CAB's approval before prod" in again, again
+    assert "out of band" in await harness.command_answer(f"cab approve {ref}", user="U0RM")
+    for approver in ("U0BOB", "U0CAROL"):
+        assert "You approved" in await harness.command_answer(f"approve {ref}", user=approver)
     assert "is live in *prod*" in await harness.command_answer(f"deploy {ref} prod", user="U0RM")
     history = await harness.command_answer(f"history {ref}")
     assert "deferred it for the CAB" in history, history
