@@ -65,6 +65,12 @@ async def test_high_risk_change_needs_a_cab_approval_from_the_agenda(harness: Ha
     assert ActionId.CAB_APPROVE in str(posted[0].params.get("blocks"))
     shown = await harness.command_answer("cab")
     assert ref in shown, shown
+    # A change that joins the agenda after it went out updates the message in place.
+    assert "Proposed" in await harness.command_answer("propose payments 2.6.5 --risk high Index swap", user=PROPOSER)
+    await harness.slack.wait_for(
+        "chat.update", lambda c: c.get("channel") == CAB_CHANNEL and "payments@2.6.5" in c.text_everywhere
+    )
+    assert "Cancelled" in await harness.command_answer("cancel payments@2.6.5", user=PROPOSER)
     await _ready_for_prod(harness, ref)
     refused = await harness.command_answer(f"deploy {ref} prod", user="U0RM")
     assert "needs the CAB's approval before prod" in refused, refused

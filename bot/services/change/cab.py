@@ -196,12 +196,17 @@ async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], wo
     ctx.kick()
 
 
-@HOOKS.after(
-    Audit.PROPOSED, Audit.REPROPOSED, Audit.EDITED, Audit.SCHEDULED, Audit.CANCELLED, Audit.REJECTED, Audit.CAB_DECIDED
-)
+@HOOKS.after(Audit.PROPOSED, Audit.REPROPOSED, Audit.SCHEDULED, Audit.CANCELLED, Audit.REJECTED, Audit.CAB_DECIDED)
 async def _changed(session: AsyncSession, ctx: ServiceContext, release: Release, facts: Facts) -> None:
-    """A change may have joined or left the agenda: the next one is planned, and the one out is kept current."""
-    if not cab.configured(ctx.policy) or not ctx.policy.risk.cab:
-        return
-    await plan(session, ctx, release.team_id)
-    await refresh(session, ctx, release.team_id)
+    """A change of a CAB risk may have joined or left the agenda: the next one is planned, the one out kept current."""
+    if cab.configured(ctx.policy) and release.risk in ctx.policy.risk.cab:
+        await plan(session, ctx, release.team_id)
+        await refresh(session, ctx, release.team_id)
+
+
+@HOOKS.after(Audit.EDITED)
+async def _edited(session: AsyncSession, ctx: ServiceContext, release: Release, facts: Facts) -> None:
+    """An edit may have put the risk on the CAB's list, or taken it off."""
+    if cab.configured(ctx.policy) and ctx.policy.risk.cab:
+        await plan(session, ctx, release.team_id)
+        await refresh(session, ctx, release.team_id)
