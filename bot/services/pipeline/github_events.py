@@ -148,7 +148,8 @@ def _answer(session: AsyncSession, team_id: str, url: str, environment_name: str
 
 
 def _approved(verdict: Verdict) -> str:
-    return f"Shipmate: {verdict.ref} passed every gate for {verdict.environment}."
+    """Names the change class whose rules the gates applied (a class, never what people typed)."""
+    return f"Shipmate: {verdict.ref} ({verdict.change_class} change) passed every gate for {verdict.environment}."
 
 
 def _tell_coordination(session: AsyncSession, ctx: ServiceContext, d: GithubDeployment) -> None:
