@@ -3,14 +3,15 @@
 A normal change whose risk is in `[risk] cab` needs the CAB's approval before the final environment (the "cab"
 gate). The agenda goes to the CAB channel `agenda_before` the weekly meeting and lists every such change still
 undecided (or deferred) that is unplanned or planned before the meeting after next. CAB members decide with its
-buttons; release managers may decide out of band (the history says so); a proposer never decides their own."""
+buttons; release managers may decide out of band on a change planned before the next meeting (the history says
+so); a proposer never decides their own."""
 
 from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.errors import NotAllowed
-from bot.domain.message import mentions
+from bot.domain.message import When, mentions
 from bot.domain.policy import Members, Policy, includes
 from bot.domain.reminders import next_weekly
 from bot.domain.timeparse import parse_duration
@@ -79,4 +80,18 @@ def may_decide(policy: Policy, user_id: str, members: Members, *, proposer_id: s
         members=mentions(policy.cab.members),
         ref=ref,
         managers=mentions(policy.release_managers) or "none",
+    )
+
+
+def check_out_of_band(ref: str, window_start: datetime | None, meeting: datetime) -> None:
+    """Release managers decide out of band only on a change that cannot wait for the meeting: one planned before it."""
+    if window_start is not None and window_start < meeting:
+        return
+    planned = "is not planned yet" if window_start is None else "is planned after the CAB's next meeting"
+    raise NotAllowed(
+        "{ref} {planned}, so the CAB decides it at its meeting on {meeting}. Release managers decide out of band "
+        "only on changes planned before then (`/release schedule {ref} <when>`).",
+        ref=ref,
+        planned=planned,
+        meeting=When(meeting),
     )

@@ -142,3 +142,12 @@ def test_policy_explain_prints_each_class_path() -> None:
     assert "  emergency: dev: 1 approval from S0ONCALL → qa: no approvals → prod: no approvals" in explained
     assert "the full approval of its risk is due 12h after it reaches prod" in explained
     assert "  CAB: S0CAB, meets tue 14:00 (UTC); agenda in C0CAB 24h before; risks high" in explained
+
+
+def test_release_managers_decide_out_of_band_only_before_the_meeting() -> None:
+    meeting = datetime(2026, 12, 8, 14, 0, tzinfo=UTC)
+    cab.check_out_of_band("p@1", datetime(2026, 12, 8, 9, 0, tzinfo=UTC), meeting)
+    with pytest.raises(NotAllowed, match="is planned after the CAB's next meeting"):
+        cab.check_out_of_band("p@1", datetime(2026, 12, 9, 9, 0, tzinfo=UTC), meeting)
+    with pytest.raises(NotAllowed, match="is not planned yet"):
+        cab.check_out_of_band("p@1", None, meeting)

@@ -2,6 +2,7 @@
 the agenda message posted to the CAB channel (kept current in place), `/release cab` shows the agenda, and a release
 manager may decide out of band, which the history says."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,14 +23,16 @@ cab = ["high"]
 [cab]
 channel = "C0CAB"
 members = ["U0CABBY", "S0CABGRP"]
-meets = "Mon 09:00"
+meets = "{weekday} 09:00"
 agenda_before = "7d"
 """
 
 
 @pytest.fixture
 def policy_text() -> str:
-    return POLICY + CAB
+    # The next meeting is two to three days away: a window in an hour is planned before it.
+    weekday = (datetime.now(UTC) + timedelta(days=3)).strftime("%a")
+    return POLICY + CAB.replace("{weekday}", weekday)
 
 
 def _agenda(text: str) -> Any:
@@ -99,6 +102,9 @@ async def test_release_manager_decides_out_of_band_and_the_history_says_so(harne
     assert "deferred" in deferred, deferred
     await _ready_for_prod(harness, ref)
     assert "was deferred by the CAB" in await harness.command_answer(f"deploy {ref} prod", user="U0RM")
+    unplanned = await harness.command_answer(f"cab approve {ref} load test passed", user="U0RM")
+    assert "is not planned yet, so the CAB decides it at its meeting" in unplanned, unplanned
+    assert "is planned for" in await harness.command_answer(f"schedule {ref} +1h", user=PROPOSER)
     answer = await harness.command_answer(f"cab approve {ref} load test passed", user="U0RM")
     assert "out of band" in answer, answer
     # A new scope is a new decision: the edit clears the CAB's approval along with the approvals.

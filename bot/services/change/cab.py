@@ -95,6 +95,10 @@ async def decide(
                 what=change_classes.describe(ctx.policy, release),
             )
         as_member = cab.may_decide(ctx.policy, actor.user_id, members, proposer_id=release.proposer_id, ref=release.ref)
+        if not as_member:
+            meeting = cab.next_meeting(ctx.policy, ctx.now())
+            assert meeting is not None
+            cab.check_out_of_band(release.ref, release.window_start, meeting)
         if release.cab_decision == decision and decision != Decision.DEFER:
             return Outcome(
                 release,
