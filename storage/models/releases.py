@@ -58,6 +58,7 @@ class Release(ReleaseBase, table=True):
     cab_decision: str | None = Field(default=None, max_length=10)  # approve | reject | defer
     cab_decided_by: str | None = Field(default=None, max_length=32)
     cab_decided_at: datetime | None = time_field()
+    cab_note: str | None = Field(default=None, max_length=500)  # what the decider said (the agenda shows a deferral's)
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 

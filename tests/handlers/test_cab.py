@@ -100,6 +100,7 @@ async def test_release_manager_decides_out_of_band_and_the_history_says_so(harne
     await harness.slack.wait_for("chat.postMessage", _agenda(ref))
     deferred = await harness.command_answer(f"cab defer {ref} wait for the load test", user="U0CABBY")
     assert "deferred" in deferred, deferred
+    await harness.slack.wait_for("chat.update", _agenda("wait for the load test"))  # the agenda shows the note
     await _ready_for_prod(harness, ref)
     assert "was deferred by the CAB" in await harness.command_answer(f"deploy {ref} prod", user="U0RM")
     unplanned = await harness.command_answer(f"cab approve {ref} load test passed", user="U0RM")

@@ -44,6 +44,8 @@ async def test_matching_standard_change_ships_to_prod_without_approval(harness: 
         'propose payments 2.5.0 --standard "Feature flag flip" Turn on the new checkout', user=PROPOSER
     )
     assert "Proposed" in answer, answer
+    card = await harness.command_answer("show payments@2.5.0")
+    assert "Standard change: feature flag flip, pre-authorised by <@U0RM> on 2026-11-01" in card, card
     await ship_to_prod(harness, "payments@2.5.0", deployer=PROD_DEPLOYER)
     history = await harness.command_answer("history payments@2.5.0")
     assert "feature flag flip" in history, history

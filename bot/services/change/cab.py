@@ -108,6 +108,7 @@ async def decide(
         release.cab_decision = decision
         release.cab_decided_by = actor.user_id
         release.cab_decided_at = ctx.now()
+        release.cab_note = note or None
         out_of_band = not as_member
         change = ReleaseChange(
             Audit.CAB_DECIDED,

@@ -24,7 +24,7 @@ def mark_changed(release: Release, user_id: str, *, new_proposal: bool = False) 
     release.scope_authors = approval_policy.add_author("" if new_proposal else release.scope_authors, user_id)
     release.scope_version += 1
     cab = {"cab_decision_cleared": release.cab_decision} if release.cab_decision else {}
-    release.cab_decision = release.cab_decided_by = release.cab_decided_at = None  # the CAB decides the new scope
+    release.cab_decision = release.cab_decided_by = release.cab_decided_at = release.cab_note = None  # a new scope
     return {**details(release), **cab}
 
 

@@ -33,11 +33,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("cab_decision", _TEXT(length=10), nullable=True))
         batch_op.add_column(sa.Column("cab_decided_by", _TEXT(length=32), nullable=True))
         batch_op.add_column(sa.Column("cab_decided_at", UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("cab_note", _TEXT(length=500), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("releases", schema=None) as batch_op:
         for name in (
+            "cab_note",
             "cab_decided_at",
             "cab_decided_by",
             "cab_decision",
