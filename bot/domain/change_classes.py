@@ -118,6 +118,11 @@ def in_retro(release: Classified) -> bool:
     return release.change_class == ChangeClass.EMERGENCY and release.retro_due_at is not None
 
 
+def in_emergency(release: Classified) -> bool:
+    """An emergency change before the final environment: one emergency approval is all it needs."""
+    return release.change_class == ChangeClass.EMERGENCY and release.retro_due_at is None
+
+
 def awaits_retro(release: Classified) -> bool:
     """An emergency change in production still short of its full approval."""
     return in_retro(release) and getattr(release, "retro_approved_at", None) is None

@@ -15,7 +15,7 @@ from bot.domain.delivery_metrics import Measures
 from bot.domain.delivery_report import Line, lines
 from bot.domain.lifecycle import OPEN
 from bot.domain.permissions import Permission
-from bot.domain.policy import Members
+from bot.domain.policy import Members, includes
 from bot.services.change import agenda
 from bot.services.change.agenda import Agenda
 from bot.services.kernel.context import Actor, ServiceContext
@@ -68,9 +68,16 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
         if env.needs_approval
         and permissions.rule(env, Permission.APPROVE).admits(actor.user_id, members, ctx.policy.release_managers)
     }
+    # An emergency approver approves an emergency change for the first environment, whatever the policy lists there.
+    emergency = includes(change_classes.emergency_approvers(ctx.policy), actor.user_id, members)
+    emergency_approves = approves | {ctx.policy.environment_names[0]} if emergency else approves
     writes = ctx.db.writes_ended  # before reading: a write that ends meanwhile makes what is read here stale
     async with ctx.db.quick_read() as session:
-        awaiting, more = await _awaiting(session, ctx, actor, approves, members) if approves else ([], False)
+        awaiting, more = (
+            await _awaiting(session, ctx, actor, (approves, emergency_approves), members)
+            if emergency_approves
+            else ([], False)
+        )
         mine = await home_repo.proposed_by(session=session, team_id=actor.team_id, user_id=actor.user_id, statuses=OPEN)
         items = await home_repo.open_action_items(session=session, team_id=actor.team_id, owner_id=actor.user_id)
         deploying = await requests_repo.open_environments(
@@ -95,7 +102,7 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
 
 
 async def _awaiting(
-    session: AsyncSession, ctx: ServiceContext, actor: Actor, approves: set[str], members: Members
+    session: AsyncSession, ctx: ServiceContext, actor: Actor, approves: tuple[set[str], set[str]], members: Members
 ) -> tuple[list[Awaiting], bool]:
     """The newest open releases awaiting this person, up to what the tab shows, and whether more wait: read a
     page at a time (newest first) and stop once the tab is full, so the cost does not grow with the backlog.
@@ -118,7 +125,8 @@ async def _awaiting(
                 members=members,
                 scope_authors=release.authors,
             )
-            state = _awaiting_me(states, actor.user_id, approves)
+            emergency = change_classes.in_emergency(release)
+            state = _awaiting_me(states, actor.user_id, approves[1] if emergency else approves[0])
             if state is None:
                 continue
             if len(found) == SHOWN:

@@ -97,6 +97,8 @@ async def test_emergency_change_needs_one_emergency_approval_and_passes_a_freeze
     assert "You proposed" in own, own
     not_listed = await harness.command_answer(f"approve {ref}", user="U0BOB")
     assert "You approved" not in not_listed, not_listed
+    waiting = await open_home(harness, "U0RM")  # an emergency approver sees it waiting for them
+    assert "payments@2.7.0* for dev · 0/1 approvals" in waiting.text_everywhere
     assert "(1/1)" in await harness.command_answer(f"approve {ref}", user="U0RM")
     for env in ("dev", "qa"):
         assert f"is live in *{env}*" in await harness.command_answer(f"deploy {ref} {env}", user="U0ONCALL")
