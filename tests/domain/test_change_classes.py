@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.domain import cab, change_classes
-from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain import cab, change_classes, grammar
+from bot.domain.errors import DomainError, InvalidInput, NotAllowed
 from bot.domain.gates import ActiveFreeze, cab_gate, freeze_gate
+from bot.domain.grammar.releases import Propose
 from bot.domain.policy import PolicyError, parse_policy
 from bot.domain.policy_explain import explain
 from bot.domain.proposal import ProposeRequest
@@ -151,3 +152,50 @@ def test_release_managers_decide_out_of_band_only_before_the_meeting() -> None:
         cab.check_out_of_band("p@1", datetime(2026, 12, 9, 9, 0, tzinfo=UTC), meeting)
     with pytest.raises(NotAllowed, match="is not planned yet"):
         cab.check_out_of_band("p@1", None, meeting)
+
+
+@pytest.mark.parametrize(
+    ("text", "standard", "emergency", "incident", "summary"),
+    [
+        ('propose payments 1.0.0 --standard "feature flag flip" Flag on', "feature flag flip", False, None, "Flag on"),
+        (
+            "propose payments 1.0.0 --standard \u201cfeature flag flip\u201d Flag on",
+            "feature flag flip",
+            False,
+            None,
+            "Flag on",
+        ),
+        ("propose payments 1.0.0 --risk low --standard flip Flag on", "flip", False, None, "Flag on"),
+        ("propose payments 1.0.0 --emergency Cards fail", None, True, None, "Cards fail"),
+        (
+            "propose payments 1.0.0 --emergency --incident <https://s.example.com/i/1> Cards fail",
+            None,
+            True,
+            "https://s.example.com/i/1",
+            "Cards fail",
+        ),
+    ],
+)
+def test_propose_flags(text: str, standard: str | None, emergency: bool, incident: str | None, summary: str) -> None:
+    parsed = grammar.parse(text)
+    assert isinstance(parsed, Propose)
+    assert (parsed.standard, parsed.emergency, parsed.incident, parsed.summary) == (
+        standard,
+        emergency,
+        incident,
+        summary,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('propose payments 1.0.0 --standard "flip Flag on', "no closing one"),
+        ("propose payments 1.0.0 --emergency", "Missing the reason for the emergency"),
+        ('propose payments 1.0.0 --standard "" x', "needs a value"),
+        ("propose payments 1.0.0 --emergency --emergency x", "given twice"),
+    ],
+)
+def test_propose_flags_refused(text: str, problem: str) -> None:
+    with pytest.raises(DomainError, match=problem):
+        grammar.parse(text)
