@@ -148,7 +148,7 @@ async def plan(session: AsyncSession, ctx: ServiceContext, team_id: str) -> None
         session=session,
         team_id=team_id,
         kind=JOB,
-        dedupe_key=JOB,
+        dedupe_key=_key(ctx),
         due_at=due,
         target=ctx.policy.cab.channel,
         payload={"meeting": meeting.isoformat()},
@@ -171,6 +171,12 @@ async def refresh(session: AsyncSession, ctx: ServiceContext, team_id: str) -> N
     )
 
 
+def _key(ctx: ServiceContext) -> str:
+    """One schedule per workspace and meeting time: a new `meets` (or agenda lead, time zone) is a new schedule."""
+    rules = ctx.policy.cab
+    return f"{JOB}:{rules.meets}:{rules.agenda_before}:{ctx.policy.timezone}"
+
+
 @runs(JOB)
 async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], worker: str) -> None:
     """The agenda fell due: post it to the CAB channel and schedule the next meeting's."""
@@ -179,8 +185,10 @@ async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], wo
             return
         for job in due:
             meeting = cab.next_meeting(ctx.policy, ctx.now())
-            if meeting is None or not ctx.policy.cab.channel:
-                await jobs.finish(session=session, job_ids=[job.pk], status="dropped", error="no CAB in the policy")
+            if meeting is None or not ctx.policy.cab.channel or job.dedupe_key != _key(ctx):
+                await jobs.finish(session=session, job_ids=[job.pk], status="dropped", error="CAB schedule changed")
+                if meeting is not None:
+                    await plan(session, ctx, team_id)  # the new schedule's agenda
                 continue
             agenda = await agenda_for(session, ctx, team_id, meeting)
             outbox.enqueue(
