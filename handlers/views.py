@@ -47,7 +47,7 @@ def _propose_request(form: dict[str, Any]) -> ProposeRequest:
         version=as_text(form.get(BlockId.VERSION)),
         summary=as_text(form.get(BlockId.SUMMARY)),
         changes=as_text(form.get(BlockId.CHANGES)),
-        risk=as_text(form.get(BlockId.RISK)) or "medium",
+        risk=as_text(form.get(BlockId.RISK)) or None,  # medium, or a standard change's `max_risk`
         rollback_plan=as_text(form.get(BlockId.ROLLBACK_PLAN)),
         window_start=window_start,
         window_end=window_end,

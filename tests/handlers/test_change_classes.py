@@ -195,7 +195,9 @@ async def test_the_modal_offers_each_class(harness: Harness) -> None:
         CallbackId.PROPOSE, values("3.0.0", "normal", incident="https://x.example.com"), user=PROPOSER
     )
     assert str(BlockId.INCIDENT) in stray.json["errors"]
-    ok = await harness.submit_view(CallbackId.PROPOSE, values("3.0.0", "standard:feature flag flip"), user=PROPOSER)
+    no_risk = values("3.0.0", "standard:feature flag flip")
+    del no_risk[str(BlockId.RISK)]  # left empty: the template's own risk
+    ok = await harness.submit_view(CallbackId.PROPOSE, no_risk, user=PROPOSER)
     assert ok.status == 200, ok.text
     assert "feature flag flip" in await harness.command_answer("history payments@3.0.0")
     hotfix = values("3.0.1", "emergency", "high", "https://status.example.com/i/7")
