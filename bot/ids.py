@@ -17,6 +17,9 @@ class ActionId(StrEnum):
     POST_NOTES = "release_post_notes"
     ALERT_ROLLBACK = "alert_rollback"
     ALERT_NOT_RELATED = "alert_not_related"
+    CAB_APPROVE = "cab_approve"
+    CAB_REJECT = "cab_reject"
+    CAB_DEFER = "cab_defer"
 
 
 class CallbackId(StrEnum):
@@ -36,6 +39,8 @@ class BlockId(StrEnum):
     WINDOW_HOURS = "window_hours"
     ROLLBACK_PLAN = "rollback_plan"
     COMMIT = "commit"
+    CHANGE_CLASS = "change_class"
+    INCIDENT = "incident"
     REASON = "reason"
     OWNER = "owner"
     DUE = "due"
@@ -43,6 +48,7 @@ class BlockId(StrEnum):
     RELEASE_ACTIONS = "release_actions"
     RELEASE_NOTES = "release_notes"
     HOME_APPROVAL = "home_approval"  # App Home: one actions block per release, `home_approval:<id>`
+    CAB_DECISION = "cab_decision"  # the CAB agenda: one actions block per change, `cab_decision:<id>`
 
 
 # Input elements use one action id per block: the block id says which field it is.

@@ -7,10 +7,12 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.cab import Decision
 from bot.ids import ActionId
 from bot.render import render
 from bot.services import health
 from bot.services.approvals import approvals
+from bot.services.change import cab
 from bot.services.deploys import deployments
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.releases import notes_view
@@ -87,6 +89,17 @@ async def alert_not_related_clicked(
     await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
+def _cab_clicked(decision: Decision) -> Any:
+    async def clicked(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, services: ServiceContext
+    ) -> None:
+        outcome = await cab.decide(services, _actor(body), int(action["value"]), decision, via="agenda")
+        await ack()
+        await respond(text=mrkdwn(outcome.message), response_type="ephemeral", replace_original=False)
+
+    return clicked
+
+
 def register(app: AsyncApp) -> None:
     app.action(str(ActionId.APPROVE))(errors.answered(approve_clicked))
     app.action(str(ActionId.REJECT))(errors.answered(reject_clicked))
@@ -99,3 +112,6 @@ def register(app: AsyncApp) -> None:
         app.action(str(lock_action))(errors.answered(lock_surface.lock_button_clicked))
     app.action(str(ActionId.ALERT_ROLLBACK))(errors.answered(alert_rollback_clicked))
     app.action(str(ActionId.ALERT_NOT_RELATED))(errors.answered(alert_not_related_clicked))
+    app.action(str(ActionId.CAB_APPROVE))(errors.answered(_cab_clicked(Decision.APPROVE)))
+    app.action(str(ActionId.CAB_REJECT))(errors.answered(_cab_clicked(Decision.REJECT)))
+    app.action(str(ActionId.CAB_DEFER))(errors.answered(_cab_clicked(Decision.DEFER)))

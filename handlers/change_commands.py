@@ -1,9 +1,11 @@
 """Answers for freezes, the calendar, scheduling and subscriptions."""
 
+from bot.domain.cab import Decision
 from bot.domain.grammar import change as cmd
 from bot.render import render, render_text
-from bot.services.change import agenda, feed_links, freezes, subscriptions, windows
+from bot.services.change import agenda, cab, feed_links, freezes, subscriptions, windows
 from bot.services.kernel.context import Actor, ServiceContext
+from bot.slack_text import mrkdwn
 from handlers.routes import Answer, answers
 
 
@@ -54,3 +56,11 @@ async def subscribe(services: ServiceContext, actor: Actor, command: cmd.Subscri
     else:
         changed = await subscriptions.unsubscribe(services, actor, command.service)
     return _say(render_text("answer_subscription", service=command.service, on=command.on, changed=changed))
+
+
+@answers(cmd.Cab)
+async def cab_board(services: ServiceContext, actor: Actor, command: cmd.Cab) -> Answer:
+    if command.decision is None or command.ref is None:
+        return render("cab_agenda", agenda=await cab.show(services, actor), buttons=False)
+    outcome = await cab.decide(services, actor, command.ref, Decision(command.decision), command.note, via="command")
+    return _say(mrkdwn(outcome.message))

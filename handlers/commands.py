@@ -60,7 +60,9 @@ async def release_command(
         return
     if isinstance(parsed, Propose) and parsed.service is None:
         await ack()  # at once: the trigger id expires in 3 s
-        await client.views_open(trigger_id=command["trigger_id"], view=release_commands.propose_modal(command))
+        await client.views_open(
+            trigger_id=command["trigger_id"], view=release_commands.propose_modal(command, services)
+        )
         return
     answer = await ROUTES[type(parsed)](services, actor, parsed)  # refusals are answered by `errors.answered`
     fallback = answer.pop(FALLBACK, None)

@@ -69,6 +69,8 @@ PROPOSE_FIELDS: dict[str, BlockId] = {
     "window": BlockId.WINDOW_HOURS,
     "window_start": BlockId.WINDOW_START,
     "commit": BlockId.COMMIT,
+    "standard": BlockId.CHANGE_CLASS,
+    "incident": BlockId.INCIDENT,
 }
 ACTION_ITEM_FIELDS: dict[str, BlockId] = {"owner": BlockId.OWNER, "due": BlockId.DUE, "text": BlockId.TEXT}
 REJECT_FIELDS: dict[str, BlockId] = {"reason": BlockId.REASON}

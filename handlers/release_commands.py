@@ -19,9 +19,10 @@ from handlers.routes import Answer, answers, say
 HISTORY_SHOWN = 45  # events a page: with the title and the page line, inside Slack's 50 blocks
 
 
-def propose_modal(command: dict[str, Any]) -> dict[str, Any]:
+def propose_modal(command: dict[str, Any], services: ServiceContext) -> dict[str, Any]:
     metadata = json.dumps({"channel_id": command.get("channel_id", "")})
-    return render("propose_modal", private_metadata=metadata)
+    standard = [template.name for template in services.policy.standard_changes]
+    return render("propose_modal", private_metadata=metadata, standard_changes=standard)
 
 
 @cache
@@ -47,8 +48,11 @@ async def propose(services: ServiceContext, actor: Actor, command: cmd.Propose) 
             service=command.service,
             version=command.version,
             summary=command.summary,
-            risk=command.risk or "medium",
+            risk=command.risk,
             commit_sha=command.commit,
+            change_class="emergency" if command.emergency else "normal",
+            standard_name=command.standard,
+            incident_url=command.incident,
         ),
     )
     clashes = await conflicts.conflict_lines(services, actor, release) if release.window_start else []

@@ -49,12 +49,26 @@ def _propose_request(form: dict[str, Any]) -> ProposeRequest:
         version=as_text(form.get(BlockId.VERSION)),
         summary=as_text(form.get(BlockId.SUMMARY)),
         changes=as_text(form.get(BlockId.CHANGES)),
-        risk=as_text(form.get(BlockId.RISK)) or "medium",
+        risk=as_text(form.get(BlockId.RISK)) or None,  # medium, or a standard change's `max_risk`
         rollback_plan=as_text(form.get(BlockId.ROLLBACK_PLAN)),
         window_start=window_start,
         window_end=window_end,
         commit_sha=as_text(form.get(BlockId.COMMIT)).strip() or None,
+        **_change_class(form),
     )
+
+
+def _change_class(form: dict[str, Any]) -> dict[str, Any]:
+    """The modal's change class: `normal`, `emergency` or `standard:<template name>`, and the incident's link."""
+    chosen = as_text(form.get(BlockId.CHANGE_CLASS)) or "normal"
+    incident = as_text(form.get(BlockId.INCIDENT)).strip() or None
+    if incident and chosen != "emergency":
+        raise InvalidInput(
+            "An incident link goes with an emergency change: choose Emergency, or clear it.", field="incident"
+        )
+    if chosen.startswith("standard:"):
+        return {"standard_name": chosen.removeprefix("standard:")}
+    return {"change_class": "emergency" if chosen == "emergency" else "normal", "incident_url": incident}
 
 
 async def propose_submitted(

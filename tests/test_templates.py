@@ -135,7 +135,11 @@ def test_thread_and_stakeholder_lines_escape_user_text() -> None:
 
 def test_list_and_modals_are_valid() -> None:
     _valid(render("release_list", title="Recent releases", releases=[_release()] * 15, more=True))
-    for name, extra in (("propose_modal", {}), ("reject_modal", {"ref": "payments@2.4.0"})):
+    modals: tuple[tuple[str, dict[str, object]], ...] = (
+        ("propose_modal", {"standard_changes": ['flag "flip" <!channel>', "x" * 60]}),
+        ("reject_modal", {"ref": "payments@2.4.0"}),
+    )
+    for name, extra in modals:
         view = render(name, private_metadata="{}", **extra)
         View(**view).validate_json()
         assert len(view["title"]["text"]) <= 24

@@ -55,6 +55,9 @@ class Audit(StrEnum):
     ALERT_NOT_RELATED = "alert_not_related"
     SOAK_READY = "soak_ready"  # soak, approvals and sign-off met for the next environment: its deployers were told
     AUTO_ROLLBACK = "auto_rollback"  # what an automatic rollback did (requested, paged, or only said: dry-run)
+    RETRO_REMINDED = "retro_reminded"  # an emergency change's full approval is due soon
+    RETRO_OVERDUE = "retro_overdue"  # … and is past due: escalated to the release managers
+    CAB_DECIDED = "cab_decided"  # the CAB (or a release manager, out of band) approved, rejected or deferred it
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.domain.approval_policy import ApprovalState
+from bot.domain.change_classes import EMERGENCY_OVERRIDE
 from bot.domain.errors import Refusal
 from bot.domain.health import Soak, countdown
 from bot.domain.lifecycle import UNDEPLOYABLE, Status
@@ -45,6 +46,9 @@ class GateFacts:
     lock_bypass: bool = False  # the actor is in `[locks] bypass`: `*` locks let them through
     soak: Soak | None = None  # None when the environment sets no `min_soak` (or has no previous environment)
     held_by_alerts: tuple[str, ...] = ()  # alerts that rolled this version back and nobody called "Not related"
+    change_class: str = "normal"  # an emergency change passes a freeze with its override recorded automatically
+    cab_needed: bool = False  # a normal change of a risk in `[risk] cab`, deploying to the final environment
+    cab_decision: str | None = None  # approve | reject | defer, once the CAB (or a release manager) decided
 
 
 Gate = Callable[[GateFacts], Refusal | None]
@@ -134,7 +138,7 @@ def freeze_gate(facts: GateFacts) -> Refusal | None:
     freeze = facts.freezes[0]
     env = facts.environment.name
     if facts.override_reason:
-        if facts.actor_is_release_manager:
+        if facts.actor_is_release_manager or facts.change_class == "emergency":
             return None
         return Refusal(
             "freeze",
@@ -170,7 +174,7 @@ def soak_gate(facts: GateFacts) -> Refusal | None:
     if soak is None or soak.met or not facts.deployed_to_previous:
         return None
     env = facts.environment.name
-    if facts.override_reason:
+    if facts.override_reason and facts.override_reason != EMERGENCY_OVERRIDE:  # a person's, not a frozen emergency's
         if facts.actor_is_release_manager:
             return None
         return Refusal(
@@ -225,12 +229,37 @@ def alerts_gate(facts: GateFacts) -> Refusal | None:
     )
 
 
+def cab_gate(facts: GateFacts) -> Refusal | None:
+    if not facts.cab_needed or facts.cab_decision == "approve":
+        return None
+    env = facts.environment.name
+    if facts.cab_decision == "reject":
+        return Refusal(
+            "cab",
+            Message("The CAB rejected {ref}; it cannot go to {env}.", ref=facts.ref, env=env),
+            "rejected by the CAB",
+        )
+    state = "was deferred by the CAB" if facts.cab_decision == "defer" else "needs the CAB's approval"
+    return Refusal(
+        "cab",
+        Message(
+            "{ref} {state} before {env} (its risk goes to the change advisory board; `/release cab` shows the "
+            "agenda). A release manager may decide out of band: `/release cab approve {ref}`.",
+            ref=facts.ref,
+            state=state,
+            env=env,
+        ),
+        f"no CAB approval for {env}",
+    )
+
+
 GATES: tuple[Gate, ...] = (
     status_gate,
     pipeline_gate,
     approvals_gate,
     regression_gate,
     freeze_gate,
+    cab_gate,
     lock_gate,
     soak_gate,
     alerts_gate,

@@ -21,6 +21,7 @@ from pydantic import (
 
 from bot.domain import outgoing
 from bot.domain.policy_alerts import AlertsSettings, EnvironmentHealth, check_alerts
+from bot.domain.policy_changes import CabRules, EmergencyRules, RiskRules, StandardChange, unique_names
 from bot.domain.policy_locks import Locks
 from bot.domain.policy_notes import Integrations
 from bot.domain.timeparse import parse_duration, zone
@@ -270,12 +271,19 @@ class Policy(_Strict):
     locks: Locks = Locks()
     integrations: Integrations = Integrations()
     alerts: AlertsSettings = AlertsSettings()
+    standard_changes: list[StandardChange] = []  # change classes: bot/domain/policy_changes.py
+    risk: RiskRules = RiskRules()
+    emergency: EmergencyRules = EmergencyRules()
+    cab: CabRules = CabRules()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Policy":
         names = [env.name for env in self.environments]
         if len(set(names)) != len(names):
             raise ValueError(f"environment names must be unique, got {names}")
+        unique_names(self.standard_changes)
+        if self.risk.cab and not self.cab.channel:
+            raise ValueError("[risk] cab names risks for the CAB: set [cab] channel, members and meets")
         for freeze in self.freezes:
             unknown = set(freeze.environments) - set(names)
             if unknown:
@@ -306,7 +314,7 @@ class Policy(_Strict):
     @cached_property
     def group_ids(self) -> frozenset[str]:
         """Every user group the policy names: resolved through Slack before a decision that involves people."""
-        entities = [*self.release_managers, *self.locks.bypass]
+        entities = [*self.release_managers, *self.locks.bypass, *self.emergency.approvers, *self.cab.members]
         for env in self.environments:
             entities += [
                 *env.approvers,

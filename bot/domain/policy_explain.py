@@ -3,6 +3,7 @@ names the people per environment, and once for the rules that are the same every
 
 from collections.abc import Iterable
 
+from bot.domain import change_classes
 from bot.domain.permissions import IN_WORDS, PER_ENVIRONMENT, Permission, Rule, Who, rule
 from bot.domain.policy import Environment, Policy
 from bot.domain.policy_alerts import DEFAULT_WATCH, AlertsSettings
@@ -95,6 +96,7 @@ def explain(policy: Policy) -> str:
     width = max(len(action.value) for action in everywhere) + 1
     lines += ["", "everywhere:"]
     lines += [f"  {action.value + ':':<{width}} {describe(rule(None, action), policy)}" for action in everywhere]
+    lines += ["", *change_classes.explain(policy)]
     locks = policy.locks
     through = _listed(locks.bypass) if locks.bypass else "nobody but its holder"
     lines += ["", f"deploy locks: {locks.default} unless asked, at most {locks.max}; through a * lock: {through}"]

@@ -15,11 +15,14 @@ class ProposeRequest:
     version: str
     summary: str
     changes: str = ""
-    risk: str = "medium"
+    risk: str | None = None  # None: medium, or a standard change's `max_risk`
     rollback_plan: str = ""
     window_start: datetime | None = None
     window_end: datetime | None = None
     commit_sha: str | None = None  # the code this release is; None: resolved from its tag, or set later
+    change_class: str = "normal"  # normal | standard | emergency (bot/domain/change_classes.py)
+    standard_name: str | None = None  # the standard change template it names
+    incident_url: str | None = None  # an emergency change's incident
 
     def validated(self) -> "ProposeRequest":
         if self.window_start and self.window_end and self.window_end <= self.window_start:
@@ -31,7 +34,7 @@ class ProposeRequest:
             changes=validation.check_text(
                 self.changes, label="list of changes", limit=validation.MAX_CHANGES, required=False, field="changes"
             ),
-            risk=validation.check_risk(self.risk),
+            risk=validation.check_risk(self.risk or "medium"),
             rollback_plan=validation.check_text(
                 self.rollback_plan,
                 label="rollback plan",
@@ -42,6 +45,9 @@ class ProposeRequest:
             window_start=self.window_start,
             window_end=self.window_end,
             commit_sha=check_commit(self.commit_sha) if self.commit_sha and self.commit_sha.strip() else None,
+            change_class=self.change_class,
+            standard_name=self.standard_name,
+            incident_url=validation.check_incident(self.incident_url) if self.incident_url else None,
         )
 
     def columns(self) -> dict[str, Any]:

@@ -92,3 +92,21 @@ def parse_ref(text: str) -> ReleaseRef:
             "{text} is not a release; write it as `service@version`, like `payments@2.4.0`.", text=Code(text, 40)
         )
     return ReleaseRef(check_service(service), check_version(version))
+
+
+MAX_URL = 500
+_URL = re.compile(r"^https?://[^\s<>|\"]{1,490}$")
+
+
+def check_incident(text: str) -> str:
+    """An incident's link: http(s), as typed or as Slack wraps it (`<https://…>` or `<https://…|label>`)."""
+    url = text.strip()
+    if url.startswith("<") and url.endswith(">"):
+        url = url[1:-1].partition("|")[0]
+    if not _URL.match(url) or len(url) > MAX_URL:
+        raise InvalidInput(
+            "{url} is not a link to the incident; give its http(s) address, like `https://status.example.com/i/42`.",
+            field="incident",
+            url=Code(text, 60),
+        )
+    return url

@@ -17,7 +17,7 @@ from storage.repositories import outbox
 
 log = logging.getLogger(__name__)
 
-SLACK_KINDS = frozenset({"card", "thread", "post", "dm", "file"})
+SLACK_KINDS = frozenset({"card", "thread", "post", "dm", "file", outbox.AGENDA})
 
 
 class SlackSender:
@@ -63,6 +63,8 @@ class SlackSender:
         if message.kind == "file":
             assert message.channel is not None
             return await self._send_file(message.channel, payload)
+        if message.kind == outbox.AGENDA:
+            return await self._agenda(message, payload)
         raise ValueError(f"unknown outbox kind {message.kind!r}")
 
     async def _send_file(self, user_id: str, payload: dict[str, Any]) -> str | None:
@@ -77,6 +79,22 @@ class SlackSender:
         )
         file_id = (response.get("file") or {}).get("id")
         return str(file_id) if file_id else None
+
+    async def _agenda(self, message: OutboxMessage, payload: dict[str, Any]) -> str:
+        """The CAB agenda: a meeting's first is posted, the later ones update it in place."""
+        assert message.channel is not None
+        meeting, fresh = str(payload.pop(outbox.AGENDA_MEETING, "")), payload.pop(outbox.AGENDA_FRESH, False)
+        if fresh:
+            response = await self.client.chat_postMessage(channel=message.channel, **payload)
+            return str(response["ts"])
+        async with self.db.read() as session:
+            ts = await outbox.agenda_ts(
+                session=session, team_id=message.team_id, channel=message.channel, meeting=meeting
+            )
+        if ts is None:
+            raise Deferred("the agenda is not posted yet")
+        await self.client.chat_update(channel=message.channel, ts=ts, **payload)
+        return ts
 
     def failure(self, message: OutboxMessage, exc: Exception) -> Failure:
         return classify(exc)

@@ -11,7 +11,8 @@ from bot.services import (  # noqa: F401  (imported for what they register with 
     releases,
     reviews,
 )
-from bot.services.change import conflicts  # noqa: F401
+from bot.services.approvals import retro  # noqa: F401
+from bot.services.change import cab, conflicts  # noqa: F401
 from bot.services.deploys import deploy_requests  # noqa: F401
 from bot.services.metrics import metrics_digest  # noqa: F401
 from bot.services.pipeline import github_events  # noqa: F401

@@ -3,28 +3,31 @@ and frozen ahead, their deploy locks and places in lock queues, and their open a
 queries, whatever the numbers; the view is made of values (plain rows, frozen dataclasses), so the same view
 renders once."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from weakref import WeakKeyDictionary
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import approval_policy, permissions
+from bot.domain import approval_policy, change_classes, permissions
 from bot.domain.approval_policy import ApprovalState
 from bot.domain.delivery_metrics import Measures
 from bot.domain.delivery_report import Line, lines
 from bot.domain.lifecycle import OPEN
 from bot.domain.permissions import Permission
-from bot.domain.policy import Members
+from bot.domain.policy import Members, includes
 from bot.services.change import agenda
 from bot.services.change.agenda import Agenda
 from bot.services.change.locks import MyLock, QueuePlace, of_person
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.metrics import delivery
 from storage.db import Database
+from storage.models import Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import home as home_repo
+from storage.repositories import releases as releases_repo
 from storage.repositories.home import ItsRelease, MyRelease, OpenItem, OpenRelease
 
 AHEAD_DAYS = 14
@@ -52,6 +55,8 @@ class HomeView:
     more_awaiting: bool = False  # more than `awaiting` wait for this person
     locks: tuple[MyLock, ...] = ()  # deploy locks this person holds (or is offered)
     queued: tuple[QueuePlace, ...] = ()  # their places in lock queues
+    retro: Sequence[Release] = ()  # emergency changes in production still owing their full approval
+    now: datetime | None = None  # when the view was read (what is overdue)
 
     @property
     def delivery_lines(self) -> list[Line]:
@@ -67,9 +72,16 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
         if env.needs_approval
         and permissions.rule(env, Permission.APPROVE).admits(actor.user_id, members, ctx.policy.release_managers)
     }
+    # An emergency approver approves an emergency change for the first environment, whatever the policy lists there.
+    emergency = includes(change_classes.emergency_approvers(ctx.policy), actor.user_id, members)
+    emergency_approves = approves | {ctx.policy.environment_names[0]} if emergency else approves
     writes = ctx.db.writes_ended  # before reading: a write that ends meanwhile makes what is read here stale
     async with ctx.db.quick_read() as session:
-        awaiting, more = await _awaiting(session, ctx, actor, approves, members) if approves else ([], False)
+        awaiting, more = (
+            await _awaiting(session, ctx, actor, (approves, emergency_approves), members)
+            if emergency_approves
+            else ([], False)
+        )
         mine = await home_repo.proposed_by(session=session, team_id=actor.team_id, user_id=actor.user_id, statuses=OPEN)
         items = await home_repo.open_action_items(session=session, team_id=actor.team_id, owner_id=actor.user_id)
         deploying = await requests_repo.open_environments(
@@ -77,6 +89,7 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
         )
         ahead = await _agenda(session, ctx, actor.team_id, writes)
         locks, queued = await of_person(session, team_id=actor.team_id, user_id=actor.user_id, at=ctx.now())
+        retro = await releases_repo.awaiting_retro(session=session, team_id=actor.team_id)
     measures = await delivery.summary(ctx, actor.team_id)
     return HomeView(
         actor.user_id,
@@ -90,11 +103,13 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
         more_awaiting=more,
         locks=tuple(locks),
         queued=tuple(queued),
+        retro=retro,
+        now=ctx.now(),
     )
 
 
 async def _awaiting(
-    session: AsyncSession, ctx: ServiceContext, actor: Actor, approves: set[str], members: Members
+    session: AsyncSession, ctx: ServiceContext, actor: Actor, approves: tuple[set[str], set[str]], members: Members
 ) -> tuple[list[Awaiting], bool]:
     """The newest open releases awaiting this person, up to what the tab shows, and whether more wait: read a
     page at a time (newest first) and stop once the tab is full, so the cost does not grow with the backlog.
@@ -111,13 +126,14 @@ async def _awaiting(
             if release.id not in decisions:
                 continue
             states = approval_policy.states(
-                ctx.policy,
+                change_classes.view(ctx.policy, release),
                 proposer_id=release.proposer_id,
                 decisions=decisions[release.id],
                 members=members,
                 scope_authors=release.authors,
             )
-            state = _awaiting_me(states, actor.user_id, approves)
+            emergency = change_classes.in_emergency(release)
+            state = _awaiting_me(states, actor.user_id, approves[1] if emergency else approves[0])
             if state is None:
                 continue
             if len(found) == SHOWN:

@@ -82,6 +82,8 @@ async def _judge(request: web.Request, waits: GateWaits, check: GateCheck) -> Re
         "waited_seconds": round(waited, 3),
         "commit": verdict.commit,
         "commit_checked": verdict.commit is not None,
+        "change_class": verdict.change_class,
+        "change_class_text": verdict.change_class_text,
     }
     if verdict.contents is not None:
         answer["contents"] = release_notes.for_pipeline(verdict.contents)

@@ -49,6 +49,16 @@ class Release(ReleaseBase, table=True):
     review_summary: str = text_field()
     # The commit this release is (40 hex digits): given at propose, resolved from its tag, or set once by a person.
     commit_sha: str | None = Field(default=None, max_length=40)
+    # Its change class (bot/domain/change_classes.py): normal, standard (the template's name) or emergency.
+    change_class: str = Field(default="normal", max_length=10, sa_column_kwargs={"server_default": "normal"})
+    standard_name: str | None = Field(default=None, max_length=60)
+    incident_url: str | None = Field(default=None, max_length=500)
+    retro_due_at: datetime | None = time_field()  # emergency: the full approval is due by then (set at prod)
+    retro_approved_at: datetime | None = time_field()
+    cab_decision: str | None = Field(default=None, max_length=10)  # approve | reject | defer
+    cab_decided_by: str | None = Field(default=None, max_length=32)
+    cab_decided_at: datetime | None = time_field()
+    cab_note: str | None = Field(default=None, max_length=500)  # what the decider said (the agenda shows a deferral's)
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 

@@ -101,6 +101,10 @@ class OpenRelease(NamedTuple):
     summary: str
     window_start: datetime | None
     scope_authors: str  # who changed its scope since it was proposed (space-separated; none may approve it)
+    change_class: str  # its change class and what sets its quorum with it (bot/domain/change_classes.py)
+    standard_name: str | None
+    retro_due_at: datetime | None
+    retro_approved_at: datetime | None
 
     @property
     def ref(self) -> str:

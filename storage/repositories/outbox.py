@@ -17,6 +17,10 @@ from storage.repositories import appends
 from storage.types import utcnow
 
 OUTBOX = table_of(OutboxMessage)
+# The CAB agenda: posted once per meeting (`fresh`), then updated in place; both keys are the sender's, not Slack's.
+AGENDA = "agenda"
+AGENDA_MEETING = "_agenda_meeting"
+AGENDA_FRESH = "_agenda_fresh"
 
 
 def enqueue(
@@ -204,6 +208,27 @@ async def record_message_ts(*, session: AsyncSession, release_id: int, channel: 
         update(Release)
         .where(col(Release.id) == release_id, col(Release.message_ts).is_(None))
         .values(message_ts=message_ts, channel_id=channel)
+    )
+
+
+async def agenda_ts(*, session: AsyncSession, team_id: str, channel: str, meeting: str) -> str | None:
+    """The Slack ts of the agenda posted for `meeting` in `channel`, once it is sent."""
+    rows = (
+        await session.exec(
+            select(OutboxMessage.message_ts, OutboxMessage.payload)
+            .where(
+                OutboxMessage.team_id == team_id,
+                OutboxMessage.kind == AGENDA,
+                OutboxMessage.channel == channel,
+                OutboxMessage.status == "sent",
+                col(OutboxMessage.message_ts).is_not(None),
+            )
+            .order_by(col(OutboxMessage.id).desc())
+            .limit(20)
+        )
+    ).all()
+    return next(
+        (ts for ts, payload in rows if payload.get(AGENDA_MEETING) == meeting and payload.get(AGENDA_FRESH)), None
     )
 
 

@@ -2,10 +2,11 @@
 keywords."""
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, Select, bindparam
+from sqlalchemy import Integer, Select, and_, bindparam, case, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -161,3 +162,71 @@ async def in_flight(
     connection = await session.connection()
     rows = await connection.execute(_in_flight(len(wanted), bool(service)), params)
     return [FlightLine(*row) for row in rows.all()]
+
+
+async def for_cab(
+    *, session: AsyncSession, team_id: str, statuses: Iterable[Status], risks: Sequence[str], before: datetime
+) -> Sequence[Release]:
+    """Normal changes of `risks` in `statuses` that the CAB has not settled (undecided or deferred), unplanned or
+    planned before `before`: planned ones first, by their window."""
+    if not risks:
+        return []
+    query = (
+        select(Release)
+        .where(
+            Release.team_id == team_id,
+            col(Release.status).in_(sorted(statuses)),
+            Release.change_class == "normal",
+            col(Release.risk).in_(sorted(risks)),
+            or_(col(Release.cab_decision).is_(None), col(Release.cab_decision) == "defer"),
+            or_(col(Release.window_start).is_(None), col(Release.window_start) < before),
+        )
+        .order_by(col(Release.window_start).is_(None), col(Release.window_start), col(Release.id))
+        .limit(50)
+    )
+    return (await session.exec(query)).all()
+
+
+class EmergencyCounts(NamedTuple):
+    total: int  # emergency changes that reached the final environment in the period
+    in_time: int  # … whose full approval came by its due time
+    overdue: int  # … whose full approval is past due and still missing
+
+
+async def emergency_counts(
+    *, session: AsyncSession, team_id: str, service: str | None, start: datetime, end: datetime, now: datetime
+) -> EmergencyCounts:
+    """Emergency changes whose full approval fell due in [start, end) (it is due a fixed delay after production)."""
+    in_time = and_(col(Release.retro_approved_at).is_not(None), col(Release.retro_approved_at) <= Release.retro_due_at)
+    overdue = and_(col(Release.retro_approved_at).is_(None), col(Release.retro_due_at) < now)
+    query = select(
+        func.count(),
+        func.coalesce(func.sum(case((in_time, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((overdue, 1), else_=0)), 0),
+    ).where(
+        Release.team_id == team_id,
+        Release.change_class == "emergency",
+        col(Release.retro_due_at) >= start,
+        col(Release.retro_due_at) < end,
+    )
+    if service is not None:
+        query = query.where(Release.service == service)
+    total, approved, late = (await session.exec(query)).one()
+    return EmergencyCounts(int(total), int(approved), int(late))
+
+
+async def awaiting_retro(*, session: AsyncSession, team_id: str, limit: int = 10) -> Sequence[Release]:
+    """Emergency changes in production still short of their full approval, soonest due first."""
+    query = (
+        select(Release)
+        .where(
+            Release.team_id == team_id,
+            Release.change_class == "emergency",
+            col(Release.retro_due_at).is_not(None),
+            col(Release.retro_approved_at).is_(None),
+            col(Release.status).in_(sorted({Status.RELEASED, Status.ROLLED_BACK, Status.REVIEWED})),
+        )
+        .order_by(col(Release.retro_due_at))
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()

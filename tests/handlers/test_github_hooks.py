@@ -179,6 +179,7 @@ async def test_protection_rule_waits_and_is_approved_as_soon_as_the_approval_is_
     [review] = await pipeline.wait_for(lambda r: r.path == RUN, timeout=10)
     assert review.json["state"] == "approved"
     assert review.json["environment_name"] == "my-environment"
+    assert "(normal change) passed every gate" in review.json["comment"]  # the class whose rules applied
     await pipeline.settle()
     assert len(pipeline.to(RUN)) == 1
 

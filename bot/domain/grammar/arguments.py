@@ -80,16 +80,38 @@ def ref_and_text(rest: str, *, required: str | None) -> tuple[ReleaseRef, str]:
     return parse_ref(words[0]), check_text(text, label="text", limit=MAX_REASON, required=False)
 
 
-def leading_flags(rest: str, names: tuple[str, ...]) -> tuple[dict[str, str], str]:
-    """Leading `--name value` pairs (each at most once), and the text after them."""
+_QUOTES = {'"': '"', "“": "”", "'": "'"}
+
+
+def _quoted(flag: str, rest: str) -> tuple[str, str]:
+    """A `"quoted value"` (straight or Slack's curly quotes) at the start of `rest`, and what follows it."""
+    close = _QUOTES[rest[0]]
+    end = rest.find(close, 1)
+    if end < 0:
+        raise Problem("{flag} has an opening quote but no closing one.", flag=Code(flag, 20))
+    return rest[1:end].strip(), rest[end + 1 :].strip()
+
+
+def leading_flags(rest: str, names: tuple[str, ...], switches: tuple[str, ...] = ()) -> tuple[dict[str, str], str]:
+    """Leading `--name value` pairs and `--switch`es (each at most once; a value may be `"quoted words"`), and the
+    text after them. A switch given maps to ""."""
     found: dict[str, str] = {}
     while rest.startswith("--"):
         (flag, *value), tail = take(rest, 2)
-        if flag not in names:
-            raise Problem("{flag} is not an option here; use {names}.", flag=Code(flag, 20), names=list(names))
-        if not value or value[0].startswith("--"):
-            raise Problem("{flag} needs a value.", flag=Code(flag, 20))
+        if flag not in names and flag not in switches:
+            raise Problem("{flag} is not an option here; use {names}.", flag=Code(flag, 20), names=[*names, *switches])
         if flag in found:
             raise Problem("{flag} is given twice.", flag=Code(flag, 20))
+        if flag in switches:
+            found[flag], rest = "", rest[len(flag) :].strip()
+            continue
+        after = rest[len(flag) :].strip()
+        if after[:1] in _QUOTES:
+            found[flag], rest = _quoted(flag, after)
+            if not found[flag]:
+                raise Problem("{flag} needs a value.", flag=Code(flag, 20))
+            continue
+        if not value or value[0].startswith("--"):
+            raise Problem("{flag} needs a value.", flag=Code(flag, 20))
         found[flag], rest = value[0], tail
     return found, rest

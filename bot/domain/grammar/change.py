@@ -101,3 +101,29 @@ def _subscribe(rest: str) -> Command:
 @verb("unsubscribe", "unsubscribe <service>", examples=("unsubscribe payments",))
 def _unsubscribe(rest: str) -> Command:
     return Subscribe(service_only(rest), on=False)
+
+
+@dataclass(frozen=True)
+class Cab(Command):
+    decision: str | None = None  # None: show the next agenda
+    ref: ReleaseRef | None = None
+    note: str = ""
+
+
+_CAB_DECISIONS = ("approve", "reject", "defer")
+
+
+@verb(
+    "cab",
+    "cab [approve|reject|defer <service@version> [note…]]",
+    examples=("cab", "cab approve payments@2.4.0 discussed at Tuesday's meeting"),
+)
+def _cab(rest: str) -> Command:
+    words, text = take(rest, 2)
+    if not words:
+        return Cab()
+    decision = words[0].lower()
+    if decision not in _CAB_DECISIONS:
+        raise Problem("{word}: say `approve`, `reject` or `defer`, then the release.", word=Code(words[0], 20))
+    need(words, 2, "the release, as `service@version`")
+    return Cab(decision, parse_ref(words[1]), check_text(text, label="note", limit=MAX_REASON, required=False))

@@ -12,6 +12,7 @@ from bot.domain.validation import (
     MAX_ROLLBACK_PLAN,
     MAX_SUMMARY,
     ReleaseRef,
+    check_incident,
     check_risk,
     check_service,
     check_text,
@@ -21,7 +22,8 @@ from bot.domain.validation import (
 )
 
 MAX_PAGE_DIGITS = 9  # far past any trail's last page, and within what a database offset takes
-PROPOSE_FLAGS = ("--commit", "--risk")
+PROPOSE_FLAGS = ("--commit", "--risk", "--standard", "--incident")
+PROPOSE_SWITCHES = ("--emergency",)
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ class Propose(Command):
     summary: str | None = None
     commit: str | None = None  # `--commit <sha>`
     risk: str | None = None  # `--risk low|medium|high`
+    standard: str | None = None  # `--standard "<name>"`: a pre-authorised standard change
+    emergency: bool = False  # `--emergency`
+    incident: str | None = None  # `--incident <url>`, with `--emergency`
 
 
 @dataclass(frozen=True)
@@ -68,8 +73,14 @@ class Edit(Command):
 
 @verb(
     "propose",
-    "propose [<service> <version> [--commit <sha>] [--risk low|medium|high] <summary…>]",
-    examples=("propose", "propose payments 2.4.0 Faster checkout"),
+    'propose [<service> <version> [--commit <sha>] [--risk low|medium|high] [--standard "<name>"] '
+    "[--emergency [--incident <url>]] <summary…>]",
+    examples=(
+        "propose",
+        "propose payments 2.4.0 Faster checkout",
+        'propose payments 2.4.1 --standard "feature flag flip" Turn on new checkout',
+        "propose payments 2.4.2 --emergency --incident https://status.example.com/i/42 Card payments fail",
+    ),
 )
 def _propose(rest: str) -> Command:
     if not rest:
@@ -77,12 +88,23 @@ def _propose(rest: str) -> Command:
     words, rest = take(rest, 2)
     need(words, 2, "the version (and a summary)")
     service, version = check_service(words[0]), check_version(words[1])
-    flags, summary = leading_flags(rest, PROPOSE_FLAGS)
+    flags, summary = leading_flags(rest, PROPOSE_FLAGS, PROPOSE_SWITCHES)
+    emergency = "--emergency" in flags
     if not summary:
-        raise Problem("Missing the summary: say in a few words what this release changes.")
+        what = (
+            "the reason for the emergency" if emergency else "the summary: say in a few words what this release changes"
+        )
+        raise Problem("Missing {what}.", what=what)
     commit = check_commit(flags["--commit"]) if "--commit" in flags else None
     risk = check_risk(flags["--risk"]) if "--risk" in flags else None
-    return Propose(service, version, check_text(summary, label="summary", limit=MAX_SUMMARY), commit, risk)
+    standard = check_text(flags["--standard"], label="standard change", limit=60) if "--standard" in flags else None
+    if standard and emergency:
+        raise Problem("A change is either standard or emergency: drop `--standard` or `--emergency`.")
+    if "--incident" in flags and not emergency:
+        raise Problem("`--incident` goes with `--emergency`: say `--emergency --incident <url>`.")
+    incident = check_incident(flags["--incident"]) if "--incident" in flags else None
+    text = check_text(summary, label="summary", limit=MAX_SUMMARY)
+    return Propose(service, version, text, commit, risk, standard, emergency, incident)
 
 
 @verb("list", "list [service]", examples=("list",))

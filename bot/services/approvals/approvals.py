@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import approval_policy, approving
+from bot.domain import approval_policy, approving, change_classes
 from bot.domain.approval_policy import ApprovalState, Decision
 from bot.domain.approving import Approving, Decided
 from bot.domain.change import Audit, ReleaseChange, post
@@ -19,7 +19,7 @@ from bot.domain.errors import NotAllowed
 from bot.domain.lifecycle import Act, Event, Status, require
 from bot.domain.message import Message
 from bot.domain.permissions import Permission, Who
-from bot.domain.policy import Environment, Members
+from bot.domain.policy import Environment, Members, Policy
 from bot.domain.scope import LABELS
 from bot.domain.validation import MAX_REASON, ReleaseRef, check_text
 from bot.services.kernel import lookup, refusals, release_state, scope
@@ -29,6 +29,11 @@ from bot.services.kernel.outcome import Outcome
 from storage.models import Approval, Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import audit
+
+
+def policy_for(ctx: ServiceContext, release: Release) -> Policy:
+    """The policy as it applies to `release`: its class and risk set each environment's quorum."""
+    return change_classes.view(ctx.policy, release)
 
 
 def decided(release: Release, decisions: Sequence[Decision]) -> Decided:
@@ -44,14 +49,14 @@ async def states(session: AsyncSession, ctx: ServiceContext, release: Release, m
 def states_of(
     ctx: ServiceContext, release: Release, decisions: Sequence[Decision], members: Members
 ) -> list[ApprovalState]:
-    return approving.approval_states(ctx.policy, decided(release, decisions), members)
+    return approving.approval_states(policy_for(ctx, release), decided(release, decisions), members)
 
 
 def may_approve(
     ctx: ServiceContext, release: Release, env: Environment, user_id: str, members: Members, changed: Sequence[str] = ()
 ) -> None:
     """Refuse unless `user_id` may approve (or reject) `release` for `env` (see `approving.may_approve`)."""
-    approving.may_approve(ctx.policy, decided(release, ()), env, user_id, members, changed)
+    approving.may_approve(policy_for(ctx, release), decided(release, ()), env, user_id, members, changed)
 
 
 # Audit actions that change a release's scope, and what each changed; a proposal starts a new scope history.
@@ -111,10 +116,12 @@ async def approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, comm
 async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, comment: str, members: Members) -> Outcome:
     async with ctx.db.transaction() as session:
         release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
-        require(Act.APPROVE, release.status, ref=release.ref)
+        if not change_classes.awaits_retro(release):  # an emergency change in production still takes approvals
+            require(Act.APPROVE, release.status, ref=release.ref)
         decisions = list(await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk))
         changed = await changed_by(session, release, actor.user_id)
-        decision = approving.approve(ctx.policy, decided(release, decisions), actor.user_id, members, changed=changed)
+        policy = policy_for(ctx, release)
+        decision = approving.approve(policy, decided(release, decisions), actor.user_id, members, changed=changed)
         if not isinstance(decision, Approving):
             message = Message("You already approved {ref} for {env}.", ref=release.ref, env=decision.name)
             return Outcome(release, message, changed=False)
@@ -124,9 +131,10 @@ async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, com
         row = _decision(release, actor, env.name, "approve", comment, hashed)
         row.group_name = groups[0] if groups else None
         approvals_repo.add(session, row)
+        retro = _retro_complete(ctx, release, decision)
         change = ReleaseChange(
             Audit.APPROVED,
-            {"environment": env.name, "comment": comment, **hashed},
+            {"environment": env.name, "comment": comment, **hashed, **retro},
             events=decision.events,
             thread=post("thread_approved", actor=actor.user_id, state=state, comment=comment),
             stakeholders=post("stakeholders_approved", environment=env.name) if state.met else None,
@@ -150,6 +158,14 @@ async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, com
     )
 
 
+def _retro_complete(ctx: ServiceContext, release: Release, decision: Approving) -> dict[str, bool]:
+    """An emergency change in production whose full approval this one completes: recorded, in time or late."""
+    if not change_classes.awaits_retro(release) or not all(state.met for state in decision.after):
+        return {}
+    release.retro_approved_at = now = ctx.now()
+    return {"retroactive": True, "in_time": release.retro_due_at is not None and now <= release.retro_due_at}
+
+
 async def check_may_decide_by_id(ctx: ServiceContext, actor: Actor, release_id: int) -> Release:
     """Refuse early (before the reject modal opens) when this person may not decide on the release."""
     members = await ctx.members(actor.team_id)
@@ -168,7 +184,7 @@ def _reject_target(
     """The environment a rejection is recorded for: the first this person may approve for, else (a release
     manager barred from approving, say as a scope author) the last one."""
     pending = states_of(ctx, release, decisions, members)
-    gated = [env for state in pending if (env := ctx.policy.environment(state.environment))]
+    gated = [env for state in pending if (env := policy_for(ctx, release).environment(state.environment))]
     lookup.check(ctx, actor, members, Permission.REJECT, release, environments=gated)
     for env in gated:
         try:
@@ -216,7 +232,8 @@ async def withdraw(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcom
         lookup.check(ctx, actor, members, Permission.WITHDRAW, release, parties={Who.REJECTION_AUTHOR: author})
         decisions = await approvals_repo.active(session=session, team_id=actor.team_id, release_id=release.pk)
         rejected = release.status == Status.REJECTED
-        events = approving.after_withdrawal(ctx.policy, decided(release, decisions), members, rejected=rejected)
+        policy = policy_for(ctx, release)
+        events = approving.after_withdrawal(policy, decided(release, decisions), members, rejected=rejected)
         change = ReleaseChange(
             Audit.REJECTION_WITHDRAWN, events=events, thread=post("thread_withdrawn", actor=actor.user_id)
         )

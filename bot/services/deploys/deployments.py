@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import approval_policy, permissions
+from bot.domain import approval_policy, change_classes, permissions
+from bot.domain.approval_policy import ApprovalState
 from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.errors import Conflict, GateBlocked, InvalidInput, NotFound
 from bot.domain.gates import GateFacts, evaluate
@@ -91,29 +92,14 @@ async def gate_facts(
     deployer for this deployment)."""
     previous = ctx.policy.previous_environment(env.name)
     deployed = await deployments_repo.for_release(session=session, team_id=release.team_id, release_id=release.pk)
-    approval_state = None
-    if env.needs_approval:
-        decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk)
-        states = approval_policy.states(
-            ctx.policy,
-            proposer_id=release.proposer_id,
-            decisions=decisions,
-            members=members,
-            scope_authors=approval_policy.authors_of(release.scope_authors),
-        )
-        approval_state = next(state for state in states if state.environment == env.name)
-    regression_passed: bool | None = None
-    failed_note: str | None = None
-    if previous is not None and previous.regression_required:
-        latest = await verifications_repo.latest(
-            session=session, team_id=release.team_id, release_id=release.pk, environment=previous.name
-        )
-        regression_passed = latest is not None and latest.passed
-        failed_note = latest.note if latest is not None and not latest.passed else None
+    approval_state = await _approval_state(session, ctx, release, env, members)
+    regression_passed, failed_note = await _regression(session, release, previous)
     freezes = await change.active_freezes(session, ctx, team_id=release.team_id, environment=env.name, at=ctx.now())
     locks = await _lock_facts(session, ctx, release, env, actor_id, members, acting_for)
     alerts = list(await alerts_repo.counted_for(session=session, team_id=release.team_id, release_id=release.pk))
     soak = await health_facts.soak(session, ctx.policy, release, env, now=ctx.now(), alerts=alerts)
+    if freezes and release.change_class == change_classes.ChangeClass.EMERGENCY:
+        override_reason = override_reason or change_classes.EMERGENCY_OVERRIDE  # recorded like any override
     return GateFacts(
         ref=release.ref,
         status=release.status,
@@ -134,7 +120,41 @@ async def gate_facts(
         **locks,
         soak=soak,
         held_by_alerts=health_facts.holding(alerts),
+        change_class=release.change_class,
+        cab_needed=ctx.policy.is_final(env.name) and change_classes.needs_cab(ctx.policy, release),
+        cab_decision=release.cab_decision,
     )
+
+
+async def _approval_state(
+    session: AsyncSession, ctx: ServiceContext, release: Release, env: Environment, members: Members
+) -> ApprovalState | None:
+    """The environment's approvals under the quorum the release's class and risk make (None: it needs none)."""
+    view = change_classes.view(ctx.policy, release)
+    if not (view.environment(env.name) or env).needs_approval:
+        return None
+    decisions = await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk)
+    states = approval_policy.states(
+        view,
+        proposer_id=release.proposer_id,
+        decisions=decisions,
+        members=members,
+        scope_authors=approval_policy.authors_of(release.scope_authors),
+    )
+    return next(state for state in states if state.environment == env.name)
+
+
+async def _regression(
+    session: AsyncSession, release: Release, previous: Environment | None
+) -> tuple[bool | None, str | None]:
+    """Whether the previous environment's regression sign-off passed (None: it needs none), and a failure's note."""
+    if previous is None or not previous.regression_required:
+        return None, None
+    latest = await verifications_repo.latest(
+        session=session, team_id=release.team_id, release_id=release.pk, environment=previous.name
+    )
+    passed = latest is not None and latest.passed
+    return passed, latest.note if latest is not None and not latest.passed else None
 
 
 async def _lock_facts(
@@ -181,7 +201,7 @@ async def deploy(
     ):
         release, facts = await _passed(session, ctx, actor, ref, env, override_reason, members)
         change.record_bypass(session, actor, release.pk, facts)
-        used_override = override_reason if facts.freezes or skips_soak(facts) else None
+        used_override = facts.override_reason if facts.freezes or skips_soak(facts) else None
         deployer = ctx.policy.deployer(release.service)
         if deployer is not None:  # the deployer does the work; CI (or GitHub) reports it
             ask = deploy_requests.Ask(
@@ -300,6 +320,14 @@ def deployment_of(
     )
 
 
+def _start_retro(ctx: ServiceContext, release: Release, deployment: Deployment, *, final: bool) -> dict[str, str]:
+    """An emergency change in the final environment now owes its full approval, due `[emergency] retro_within`."""
+    if not final or deployment.outcome != deployments_repo.SUCCEEDED or not change_classes.owes_retro(release):
+        return {}
+    release.retro_due_at = deployment.created_at + ctx.policy.emergency.retro_delay
+    return {"retro_due": release.retro_due_at.isoformat()}
+
+
 async def record(
     session: AsyncSession,
     ctx: ServiceContext,
@@ -319,8 +347,7 @@ async def record(
         )
     deployments_repo.add(session, deployment)
     await session.flush()
-    succeeded = deployment.outcome == deployments_repo.SUCCEEDED
-    final = ctx.policy.is_final(env.name)
+    succeeded, final = deployment.outcome == deployments_repo.SUCCEEDED, ctx.policy.is_final(env.name)
     if succeeded:
         live_before = await deployments_repo.previous_stable(
             session=session, team_id=release.team_id, current=deployment
@@ -342,6 +369,7 @@ async def record(
             "ci_url": deployment.ci_url,
             "delivery_id": deployment.delivery_id,
             "commit": deployment.commit_sha,
+            **_start_retro(ctx, release, deployment, final=final),
         },
         events=((Event.DEPLOYED_FINAL if final else Event.DEPLOYED),) if succeeded else (),
         thread=post(

@@ -85,8 +85,9 @@ async def _record(
     if request is not None and request.action == Action.ROLLBACK:
         return await rollbacks.apply_report(session, ctx, request, report, members)
     bypassed: tuple[str, ...] = ()
+    frozen_emergency: str | None = None  # an emergency change's automatic freeze override
     if report.succeeded and request is None:
-        bypassed = await _passed_gates(session, ctx, release, env, members)
+        bypassed, frozen_emergency = await _passed_gates(session, ctx, release, env, members)
     if request is not None:
         closed_as = RequestStatus.SUCCEEDED if report.succeeded else RequestStatus.FAILED
         await deploy_requests.close(session, ctx, request, closed_as, ci_url=report.url)
@@ -99,7 +100,7 @@ async def _record(
         ci_url=report.url,
         delivery_id=report.delivery_id,
         bypassed_gates=bool(bypassed),
-        override_reason=request.override_reason if request is not None else None,
+        override_reason=request.override_reason if request is not None else frozen_emergency,
         commit_at=report.commit_at,
         commit_sha=release.commit_sha or report.commit,
     )
@@ -115,14 +116,15 @@ async def _record(
 
 async def _passed_gates(
     session: AsyncSession, ctx: ServiceContext, release: Release, env: Environment, members: Members
-) -> tuple[str, ...]:
+) -> tuple[tuple[str, ...], str | None]:
     """A report no request stands behind meets every gate; an environment that lets CI bypass them records the
     refusals it bypassed instead."""
     facts = await gate_facts(session, ctx, release, env, actor_id=CI_ACTOR, override_reason=None, members=members)
     blocked = evaluate(facts)
     if blocked and not env.ci_may_bypass_gates:
         raise GateBlocked(release.ref, env.name, blocked)
-    return tuple(mrkdwn(refusal.message) for refusal in blocked)  # as the thread shows them
+    override = facts.override_reason if facts.freezes else None
+    return tuple(mrkdwn(refusal.message) for refusal in blocked), override  # as the thread shows them
 
 
 async def _request_of(session: AsyncSession, report: CiReport, env: Environment) -> DeploymentRequest | None:

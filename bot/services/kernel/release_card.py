@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import approval_policy, commits, release_notes
+from bot.domain import approval_policy, change_classes, commits, release_notes
 from bot.domain.approval_policy import ApprovalState, Decision, Members
 from bot.domain.lifecycle import OPEN, Status
 from bot.domain.message import Mention, Message, Strong, When, mentions
@@ -25,6 +25,7 @@ from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import outbox
 from storage.repositories import release_notes as notes_repo
+from storage.types import utcnow
 
 EMOJI = {
     Status.PROPOSED: "📝",
@@ -59,6 +60,7 @@ class CardView:
     commit_url: str | None = None  # the commit's page, when the release has a commit and a repository
     notes: list[Message] = field(default_factory=list)  # "What's in it: …", computed from the code
     health: list[Message] = field(default_factory=list)  # the soak's countdown, alerts holding it
+    change_class: Message | None = None  # a standard or emergency change says so (bot/domain/change_classes.py)
 
 
 def commit_url(policy: Policy, api_url: str, release: Release) -> str | None:
@@ -138,7 +140,7 @@ def build_card(
         states
         if states is not None
         else approval_policy.states(
-            policy,
+            change_classes.view(policy, release),
             proposer_id=release.proposer_id,
             decisions=decisions,
             members=members,
@@ -157,6 +159,8 @@ def build_card(
         target = next_environment(policy, deployed)
         if target and target not in {request.environment for request in requests}:
             buttons.append(Button(ActionId.DEPLOY_NEXT, f"Deploy to {target}", f"{release.id}:{target}"))
+    elif change_classes.awaits_retro(release) and any(not state.met for state in states):  # its full approval
+        buttons.append(Button(ActionId.APPROVE, "Approve", str(release.pk), "primary"))
     return CardView(
         release=release,
         status_label=status.label,
@@ -168,6 +172,13 @@ def build_card(
         deploying=[deploying_line(request) for request in requests],
         commit_url=commit_url,
         notes=notes_lines(policy, notes),
+        change_class=change_classes.card_line(
+            policy,
+            release,
+            incident_url=release.incident_url,
+            retro_approved_at=release.retro_approved_at,
+            now=utcnow(),
+        ),
     )
 
 

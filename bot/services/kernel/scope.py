@@ -1,5 +1,6 @@
 """A release's scope changing: the author is remembered (they, and anyone who changed it since it was proposed,
-may not approve it), the scope gets a new version and hash, and the approvals given on the old one start over."""
+may not approve it), the scope gets a new version and hash, and the approvals (and the CAB's decision) given on the
+old one start over."""
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,7 +23,9 @@ def mark_changed(release: Release, user_id: str, *, new_proposal: bool = False) 
     release.scope_changed_by = user_id
     release.scope_authors = approval_policy.add_author("" if new_proposal else release.scope_authors, user_id)
     release.scope_version += 1
-    return details(release)
+    cab = {"cab_decision_cleared": release.cab_decision} if release.cab_decision else {}
+    release.cab_decision = release.cab_decided_by = release.cab_decided_at = release.cab_note = None  # a new scope
+    return {**details(release), **cab}
 
 
 async def invalidate_approvals(session: AsyncSession, release: Release, actor_id: str, what: str) -> list[str]:

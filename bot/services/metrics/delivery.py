@@ -16,7 +16,9 @@ from bot.domain.errors import NotFound
 from bot.services.kernel.context import Actor, ServiceContext
 from storage.repositories import alerts as alerts_repo
 from storage.repositories import delivery as delivery_repo
+from storage.repositories import releases as releases_repo
 from storage.repositories.delivery import Scope, Shipped
+from storage.repositories.releases import EmergencyCounts
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ class Report:
             return ""
         rollbacks = f"{self.alert_rollbacks} alert-driven rollback{'' if self.alert_rollbacks == 1 else 's'}"
         return f"Alerts: {rollbacks} · {self.not_related} answered “Not related”"
+
+    emergency: EmergencyCounts | None = None  # emergency changes that reached production, and their full approval
 
     @property
     def title(self) -> str:
@@ -98,6 +102,15 @@ async def report(
         rollbacks, unrelated = await alerts_repo.answered(
             session=session, team_id=team_id, since=period.start, until=period.end, service=service
         )
+        delay = ctx.policy.emergency.retro_delay  # due that long after production: counted by when it got there
+        emergency = await releases_repo.emergency_counts(
+            session=session,
+            team_id=team_id,
+            service=service,
+            start=period.start + delay,
+            end=period.end + delay,
+            now=ctx.now(),
+        )
     assert before is not None
     return Report(
         service=service,
@@ -107,6 +120,7 @@ async def report(
         weeks=[Week(span, facts) for span, facts in weeks],
         alert_rollbacks=rollbacks,
         not_related=unrelated,
+        emergency=emergency,
     )
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain import change_classes
 from bot.domain.change import Audit
 from bot.domain.commits import CommitMismatch, short
 from bot.domain.errors import Refusal
@@ -52,6 +53,8 @@ class Verdict:
     freeze_ends: datetime | None  # a freeze (or the soak) refuses until then
     commit: str | None = None  # the release's recorded commit; None: it cannot be checked by commit
     contents: Notes | None = None  # what the release carries (its computed notes), when known
+    change_class: str = "normal"  # standard | normal | emergency: whose rules the gates applied
+    change_class_text: str = ""  # the class in words ("Standard change: …, pre-authorised by @U0RM on …")
 
     @property
     def allowed(self) -> bool:
@@ -153,6 +156,8 @@ async def judge(ctx: ServiceContext, query: GateQuery) -> Verdict:
         _clock_ends(facts, refusals),
         release.commit_sha,
         contents,
+        release.change_class,
+        change_classes.describe(ctx.policy, release).plain(),
     )
 
 

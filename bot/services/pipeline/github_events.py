@@ -149,7 +149,9 @@ def _answer(session: AsyncSession, team_id: str, url: str, environment_name: str
 
 
 def _approved(verdict: Verdict) -> str:
-    said = f"Shipmate: {verdict.ref} passed every gate for {verdict.environment}."
+    """Names the change class whose rules the gates applied and what the release carries (a class and counts, never
+    what people typed)."""
+    said = f"Shipmate: {verdict.ref} ({verdict.change_class} change) passed every gate for {verdict.environment}."
     return said if verdict.contents is None else f"{said} {release_notes.for_github(verdict.contents)}"
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain import change_classes
 from bot.domain.change import Audit, ReleaseChange, post
 from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.lifecycle import Event, Status, next_status
@@ -27,7 +28,7 @@ from storage.repositories import releases as releases_repo
 
 
 async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) -> Release:
-    request = request.validated()
+    request = change_classes.classify(ctx.policy, request).validated()
     channel = ctx.policy.slack.coordination_channel or actor.channel_id
     if not channel:
         raise InvalidInput("There is no coordination channel: set `[slack] coordination_channel` in the policy.")
@@ -72,6 +73,7 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
                     "summary": request.summary,
                     "risk": request.risk,
                     "commit": request.commit_sha,
+                    **change_classes.audit_details(ctx.policy, release),
                     **scope.details(release),
                 },
             )
@@ -101,7 +103,7 @@ async def _repropose(
     for name in ("changes", "rollback_plan", "window_start", "window_end"):
         if getattr(request, name):
             setattr(release, name, getattr(request, name))
-    if request.risk != "medium":
+    if request.risk and request.risk != "medium":
         release.risk = request.risk
     await approvals_repo.invalidate(session=session, team_id=actor.team_id, release_id=release.pk)
     change = ReleaseChange(

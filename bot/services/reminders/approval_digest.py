@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import approval_policy, release_notes, reminders
+from bot.domain import approval_policy, change_classes, release_notes, reminders
 from bot.domain.approval_policy import ApprovalState
 from bot.domain.policy import Members, is_user_group
 from bot.domain.reminders import Waiting
@@ -69,15 +69,16 @@ async def _waiting(
     for release in sorted(pending, key=lambda r: r.pk):
         authors = approval_policy.authors_of(release.scope_authors)
         barred = (release.proposer_id, *authors)
+        policy = change_classes.view(ctx.policy, release)
         states = approval_policy.states(
-            ctx.policy,
+            policy,
             proposer_id=release.proposer_id,
             decisions=decided.get(release.pk, []),
             members=members,
             scope_authors=authors,
         )
         for state in states:
-            env = ctx.policy.environment(state.environment)
+            env = policy.environment(state.environment)
             entities = reminders.approver_entities(env, state, ctx.policy.release_managers) if env else []
             if env is None or not entities:
                 continue

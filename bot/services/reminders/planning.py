@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.domain import approval_policy, reminders
+from bot.domain import approval_policy, change_classes, reminders
 from bot.domain.approval_policy import ApprovalState
 from bot.domain.change import Audit
 from bot.domain.lifecycle import OPEN, REVIEWABLE, Status
@@ -33,7 +33,7 @@ async def _states(
     )
     # Group membership is not needed to know which *entities* are asked; people are resolved at delivery.
     return approval_policy.states(
-        ctx.policy,
+        change_classes.view(ctx.policy, release),
         proposer_id=release.proposer_id,
         decisions=decisions,
         members={},
@@ -41,10 +41,11 @@ async def _states(
     )
 
 
-def _asked(ctx: ServiceContext, states: Sequence[ApprovalState]) -> list[str]:
+def _asked(ctx: ServiceContext, release: Release, states: Sequence[ApprovalState]) -> list[str]:
     asked: list[str] = []
+    policy = change_classes.view(ctx.policy, release)
     for state in states:
-        env = ctx.policy.environment(state.environment)
+        env = policy.environment(state.environment)
         if env is not None:
             asked += reminders.approver_entities(env, state, ctx.policy.release_managers)
     return list(dict.fromkeys(asked))
@@ -75,7 +76,7 @@ async def ask_approvers(session: AsyncSession, ctx: ServiceContext, release: Rel
     states = await _states(session, ctx, release, new=new)
     asked = [
         jobs.Due(kind=Kind.APPROVAL, dedupe_key=reminders.approval_key(entity), due_at=due, target=entity)
-        for entity in _asked(ctx, states)
+        for entity in _asked(ctx, release, states)
     ]
     await jobs.ensure_all(session=session, team_id=release.team_id, jobs=asked)
 
