@@ -33,6 +33,7 @@ from bot.notify.github_api import GitHubReader
 from bot.notify.installation import Installation
 from bot.notify.pipeline_client import PipelineClient
 from bot.notify.pipeline_sender import PipelineSender
+from bot.notify.slack_clients import SlackClients
 from bot.notify.slack_sender import SlackSender
 from bot.policy_source import resolve
 from bot.scheduler import Scheduler
@@ -40,13 +41,15 @@ from bot.services.kernel.context import ServiceContext
 from bot.services.metrics import metrics_digest
 from bot.services.pipeline.gate_waits import GateWaits
 from bot.settings import Settings
-from bot.slack_app import Mode, build_bolt_app, web_client
+from bot.slack_app import INSTALL_PATH, REDIRECT_PATH, Mode, build_bolt_app, web_client
 from bot.webhooks import bodies
 from bot.webhooks import ci as ci_hook
 from bot.webhooks import errors as webhook_errors
 from bot.webhooks import gate as gate_hook
 from bot.webhooks import github as github_hook
 from storage.db import Database
+from storage.installation_store import SealedInstallationStore
+from storage.token_cipher import TokenCipher
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,29 @@ GATE_WAITS = web.AppKey("gate_waits", GateWaits)
 CLIENT = web.AppKey("client", AsyncWebClient)
 
 
+def slack_access(
+    settings: Settings, db: Database, client: AsyncWebClient
+) -> tuple[SealedInstallationStore | None, SlackClients]:
+    """The installation store (many workspaces only) and the clients every send to Slack goes through: the one
+    bot token's, or each workspace's token from the store."""
+    store = (
+        SealedInstallationStore(
+            client_id=settings.slack_client_id, db=db, cipher=TokenCipher(settings.shipmate_encryption_key)
+        )
+        if settings.many_workspaces
+        else None
+    )
+    clients = SlackClients(
+        client,
+        db=db,
+        store=store,
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret,
+        rotation_minutes=settings.shipmate_token_rotation_minutes,
+    )
+    return store, clients
+
+
 class Runtime:
     """What a process owns: database, Slack client, services, dispatcher; opened and closed together."""
 
@@ -70,7 +96,8 @@ class Runtime:
         self.db = Database(settings.database_url)
         self.metrics = Metrics(self.db)
         self.client = web_client(settings, observer=metrics.SlackApiObserver(self.metrics))
-        self.installation = Installation(self.client)
+        self.store, self.clients = slack_access(settings, self.db, self.client)
+        self.installation = Installation(self.client, self.clients)
         self.github = GitHubReader(
             settings.shipmate_github_api_url, settings.shipmate_github_token, timeout=settings.shipmate_pipeline_timeout
         )
@@ -79,7 +106,7 @@ class Runtime:
         # Two loops: a deployer that hangs delays other pipeline requests, never a Slack message.
         self.dispatcher = Dispatcher(
             self.db,
-            SlackSender(self.db, self.client),
+            SlackSender(self.db, self.clients),
             lease=lease,
             poll_interval=settings.shipmate_poll_interval,
             observer=self.metrics,
@@ -96,14 +123,14 @@ class Runtime:
             db=self.db,
             policy=self.policy,
             settings=settings,
-            directory=SlackDirectory(self.client),
-            files=SlackFiles(self.client),
+            directory=SlackDirectory(self.clients),
+            files=SlackFiles(self.clients),
             code=self.github,
             kick=self._kick,
         )
         self.in_flight = InFlight(capacity=settings.shipmate_max_in_flight, max_lag=settings.shipmate_max_loop_lag)
         self.bolt = build_bolt_app(
-            settings, self.services, self.client, self.in_flight, mode=mode, metrics=self.metrics
+            settings, self.services, self.client, self.in_flight, mode=mode, metrics=self.metrics, store=self.store
         )
         self.scheduler = Scheduler(
             self.services,
@@ -199,6 +226,24 @@ async def slack_events(request: web.Request) -> web.Response:
     return await to_aiohttp_response(bolt_response)
 
 
+async def oauth_install(request: web.Request) -> web.Response:
+    """GET /slack/install: Bolt's OAuth flow issues a `state` (cookie and database) and sends the person to
+    Slack's consent page."""
+    flow = request.app[BOLT].oauth_flow
+    assert flow is not None
+    bolt_request = AsyncBoltRequest(body="", query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+    return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+
+
+async def oauth_redirect(request: web.Request) -> web.Response:
+    """GET /slack/oauth_redirect: Slack comes back with a code; Bolt checks the state, exchanges the code
+    (`oauth.v2.access`) and saves the installation in the store."""
+    flow = request.app[BOLT].oauth_flow
+    assert flow is not None
+    bolt_request = AsyncBoltRequest(body="", query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+    return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+
+
 class _MalformedRequests(logging.Filter):
     """aiohttp answers a request it cannot parse (bytes no request line or header allows) 400 itself, and logs it as
     an ERROR with a traceback: the client's mistake becomes one INFO line, without the request line (it may hold a
@@ -264,6 +309,9 @@ def create_app(settings: Settings, policy: Policy | None = None, *, mode: Mode =
         app.cleanup_ctx.append(lambda _app: socket_link(runtime))
     else:
         app.router.add_post("/slack/events", slack_events)
+    if runtime.store is not None:
+        app.router.add_get(INSTALL_PATH, oauth_install)
+        app.router.add_get(REDIRECT_PATH, oauth_redirect)
     app.router.add_post("/hooks/deployments", ci_hook.handler(runtime.services, runtime.installation))
     app.router.add_post("/api/v1/gate", gate_hook.handler(runtime.gate_waits, runtime.installation))
     app.router.add_post("/hooks/github", github_hook.handler(runtime.services))

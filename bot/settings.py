@@ -7,6 +7,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.db import normalise_url
+from storage.token_cipher import fernet_key_problem
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
 GITHUB_API_DEFAULT = "https://api.github.com"
@@ -19,6 +20,19 @@ class Settings(BaseSettings):
     slack_signing_secret: str = Field(default="", description="Signing secret from the app's Basic Information.")
     slack_app_token: str = Field(default="", description="App-level token (xapp-…) for Socket Mode.")
     slack_api_url: str = Field(default=SLACK_API_DEFAULT, description="Slack Web API base URL.")
+    # Many workspaces (OAuth install) instead of one bot token: all three, and no SLACK_BOT_TOKEN.
+    slack_client_id: str = Field(default="", description="Client ID of the Slack app (OAuth install, many workspaces).")
+    slack_client_secret: str = Field(default="", description="Client secret of the Slack app (OAuth install).")
+    shipmate_encryption_key: str = Field(
+        default="", description="Fernet key encrypting installed tokens at rest (many workspaces)."
+    )
+    shipmate_policy_dir: Path | None = Field(
+        default=None,
+        description="Policies per workspace: <team_id>.toml, <enterprise_id>.toml, default.toml.",
+    )
+    shipmate_token_rotation_minutes: int = Field(
+        default=120, ge=1, description="Rotating tokens are refreshed this many minutes before they expire."
+    )
     database_url: str = Field(default="sqlite+aiosqlite:///shipmate.db", description="SQLAlchemy database URL.")
     shipmate_policy: Path = Field(
         default=Path("shipmate.toml"), description="Path of the policy file (TOML); set but missing stops the bot."
@@ -93,6 +107,24 @@ class Settings(BaseSettings):
     def _no_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @property
+    def many_workspaces(self) -> bool:
+        """OAuth install serving every workspace that installs the app (no single bot token)."""
+        return bool(self.slack_client_id or self.slack_client_secret) and not self.slack_bot_token
+
+    @model_validator(mode="after")
+    def _one_way_to_reach_slack(self) -> "Settings":
+        if self.slack_bot_token and (self.slack_client_id or self.slack_client_secret):
+            raise ValueError(
+                "SLACK_BOT_TOKEN serves one workspace and SLACK_CLIENT_ID/SLACK_CLIENT_SECRET install into many: "
+                "set one or the other (unset SLACK_BOT_TOKEN to serve many workspaces)"
+            )
+        if self.shipmate_encryption_key:
+            encryption_key_problem = fernet_key_problem(self.shipmate_encryption_key)
+            if encryption_key_problem:
+                raise ValueError(f"SHIPMATE_ENCRYPTION_KEY {encryption_key_problem}")
+        return self
+
     @model_validator(mode="after")
     def _sends_end_within_their_claim(self) -> "Settings":
         # a claim is re-checked right before each send: the send must end long before the claim could run out
@@ -107,6 +139,12 @@ class Settings(BaseSettings):
     def missing_for(self, mode: str) -> list[str]:
         """Names of the variables that `shipmate run` in `mode` cannot start without."""
         needed = {"SLACK_BOT_TOKEN": self.slack_bot_token}
+        if self.many_workspaces:
+            needed = {
+                "SLACK_CLIENT_ID": self.slack_client_id,
+                "SLACK_CLIENT_SECRET": self.slack_client_secret,
+                "SHIPMATE_ENCRYPTION_KEY": self.shipmate_encryption_key,
+            }
         if mode == "http":
             needed["SLACK_SIGNING_SECRET"] = self.slack_signing_secret
         else:

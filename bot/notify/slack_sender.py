@@ -5,10 +5,10 @@ import logging
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.notify.sending import Deferred
+from bot.notify.slack_clients import SlackClients
 from bot.notify.slack_errors import Failure, classify, web_api_method
 from bot.render import FALLBACK
 from storage.db import Database
@@ -24,12 +24,14 @@ class SlackSender:
     name = "slack"
     kinds = SLACK_KINDS
 
-    def __init__(self, db: Database, client: AsyncWebClient) -> None:
+    def __init__(self, db: Database, clients: SlackClients) -> None:
         self.db = db
-        self.client = client
+        self.clients = clients
 
     async def send(self, message: OutboxMessage) -> str | None:
+        """Raises `NotInstalled` (a `Stale`: the row is closed, never sent) for a workspace that uninstalled."""
         payload: dict[str, Any] = dict(message.payload)
+        client = await self.clients.for_team(message.team_id)
         if message.kind == "card":
             assert message.release_id is not None
             async with self.db.read() as session:
@@ -37,9 +39,9 @@ class SlackSender:
             assert anchor is not None
             channel, ts = anchor
             if ts:
-                await self.client.chat_update(channel=channel, ts=ts, **payload)
+                await client.chat_update(channel=channel, ts=ts, **payload)
                 return ts
-            response = await self.client.chat_postMessage(channel=channel, **payload)
+            response = await client.chat_postMessage(channel=channel, **payload)
             return str(response["ts"])
         if message.kind == "thread":
             assert message.release_id is not None
@@ -47,18 +49,18 @@ class SlackSender:
                 anchor = await outbox.release_anchor(session=session, release_id=message.release_id)
             if anchor is None or anchor[1] is None:
                 raise Deferred("the release message is not posted yet")
-            response = await self.client.chat_postMessage(channel=anchor[0], thread_ts=anchor[1], **payload)
+            response = await client.chat_postMessage(channel=anchor[0], thread_ts=anchor[1], **payload)
             return str(response["ts"])
         if message.kind in ("post", "dm"):
             assert message.channel is not None
             fallback = payload.pop(FALLBACK, None)
             try:
-                response = await self.client.chat_postMessage(channel=message.channel, **payload)
+                response = await client.chat_postMessage(channel=message.channel, **payload)
             except SlackApiError as exc:
                 if fallback is None or exc.response.get("error") != "invalid_blocks":
                     raise
                 log.warning("outbox %s: Slack refused its blocks; sending the words alone", message.id)
-                response = await self.client.chat_postMessage(channel=message.channel, **fallback)
+                response = await client.chat_postMessage(channel=message.channel, **fallback)
             return str(response["ts"])
         raise ValueError(f"unknown outbox kind {message.kind!r}")
 

@@ -2,6 +2,7 @@
 
 from storage.models.change import CalendarToken, Freeze, Subscription
 from storage.models.delivery import OutboxMessage, ProcessedEvent, ScheduledJob, WebhookDelivery
+from storage.models.installations import slack_bots, slack_installations, slack_oauth_states, slack_workspaces
 from storage.models.pipeline import DeploymentRequest
 from storage.models.releases import Approval, AuditEvent, Deployment, Release, ReleaseBase, Verification
 from storage.models.reviews import ActionItem, Review, ReviewReply
@@ -24,4 +25,8 @@ __all__ = [
     "Subscription",
     "Verification",
     "WebhookDelivery",
+    "slack_bots",
+    "slack_installations",
+    "slack_oauth_states",
+    "slack_workspaces",
 ]

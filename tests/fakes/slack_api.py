@@ -12,6 +12,7 @@ Files follow Slack's external upload flow (what slack_sdk's `files_upload_v2` do
 `slack_file` must name a finished upload, else the message is refused as `invalid_blocks`, as Slack does."""
 
 import asyncio
+import base64
 import itertools
 import json
 import re
@@ -29,6 +30,7 @@ from bot.manifest import BOT_SCOPES
 from tests.fakes.slack_files import BOT_USER_ID as BOT_USER_ID
 from tests.fakes.slack_files import TEAM_ID as TEAM_ID
 from tests.fakes.slack_files import FileUploads, Upload
+from tests.fakes.slack_oauth import Grant, OAuthGrants, new_token_ids
 from tests.fakes.socket_mode import SocketModeLink
 
 # In mrkdwn, `<` opens a link or a mention; anything else after it means text was sent unescaped.
@@ -72,6 +74,7 @@ class Call:
     params: dict[str, Any]
     target: str = ""  # for response_url calls: which URL (each command or click gets its own)
     client: str = ""  # which base URL the caller used (`FakeSlack.url_for`)
+    token: str = ""  # the token it was called with (many workspaces: whose)
 
     def __getitem__(self, key: str) -> Any:
         return self.params[key]
@@ -100,7 +103,7 @@ class Fault:
 
 
 @dataclass
-class FakeSlack(FileUploads):
+class FakeSlack(FileUploads, OAuthGrants):
     calls: list[Call] = field(default_factory=list)
     invalid: list[tuple[str, str]] = field(default_factory=list)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
@@ -118,6 +121,10 @@ class FakeSlack(FileUploads):
     socket_mode: SocketModeLink = field(default_factory=SocketModeLink)
     files: dict[str, Upload] = field(default_factory=dict)
     files_visible: bool = True  # False: finished uploads are not yet shown in image blocks (Slack still processing)
+    grants: dict[str, Grant] = field(default_factory=dict)
+    tokens: dict[str, Grant] = field(default_factory=dict)
+    refresh_tokens: dict[str, Grant] = field(default_factory=dict)
+    _token_ids: Any = field(default_factory=new_token_ids)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition | None = None
     server: TestServer | None = None
@@ -277,7 +284,18 @@ class FakeSlack(FileUploads):
             return web.json_response({"ok": False, "error": "invalid_blocks", "detail": problem}, headers=scopes)
         if method.startswith("files."):
             return await self._files(method, params)
-        await self._record(Call(method, params, client=client))
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ") or str(params.get("token", ""))
+        if method == "oauth.v2.access":
+            if token.startswith("Basic "):  # slack_sdk sends the client's id and secret as HTTP basic auth
+                client_id, _, secret = base64.b64decode(token.removeprefix("Basic ")).decode().partition(":")
+                params |= {"client_id": client_id, "client_secret": secret}
+            await self._record(Call(method, params, client=client))
+            return web.json_response(self._oauth_answer(params), headers=scopes)
+        if self.tokens and not token.startswith("xapp") and token not in self.tokens and method != "auth.test":
+            return web.json_response({"ok": False, "error": "invalid_auth"}, headers=scopes)
+        await self._record(Call(method, params, client=client, token=token))
+        if method == "auth.test" and (answer := self._auth_test_answer(token)) is not None:
+            return web.json_response(answer, headers=scopes)
         if method == "apps.connections.open":
             return web.json_response(self.socket_mode.open(request.headers.get("Authorization", "")), headers=scopes)
         return web.json_response(self._answer(method, params), headers=scopes)

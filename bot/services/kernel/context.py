@@ -43,13 +43,13 @@ def _utcnow() -> datetime:
 class Files(Protocol):
     """Uploads an image Slack can show in a message (None when the upload failed)."""
 
-    async def upload_png(self, *, png: bytes, filename: str, title: str, alt_text: str) -> str | None: ...
+    async def upload_png(self, *, team_id: str, png: bytes, filename: str, title: str, alt_text: str) -> str | None: ...
 
 
 class NoFiles:
     """For tests and tools without Slack: nothing is uploaded, answers go out without images."""
 
-    async def upload_png(self, *, png: bytes, filename: str, title: str, alt_text: str) -> str | None:
+    async def upload_png(self, *, team_id: str, png: bytes, filename: str, title: str, alt_text: str) -> str | None:
         return None
 
 

@@ -97,7 +97,7 @@ async def digest(ctx: ServiceContext, team_id: str, end: datetime) -> Digest:
     shipped = await delivery.shipped(ctx, team_id, Period.ending(end, 7))
     by_service = [(service, list(rows)) for service, rows in groupby(shipped, key=lambda row: row.service)]
     title = f"Every service · {week.environment} · {CHART_WEEKS} weeks to {end:%d %b %Y}"
-    chart = await delivery.chart(ctx, week, title=title)
+    chart = await delivery.chart(ctx, team_id, week, title=title)
     return Digest(week, by_service, more=len(shipped) >= delivery_repo.SHIPPED_LIMIT, chart=chart)
 
 
