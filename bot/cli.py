@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -85,7 +86,8 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> int:
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
-    print(json.dumps(manifest(args.url, socket=args.socket), indent=2))
+    url = args.url or os.environ.get("SHIPMATE_PUBLIC_URL") or None
+    print(json.dumps(manifest(url, socket=args.socket), indent=2))
     return 0
 
 
@@ -162,7 +164,9 @@ def parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply pending migrations").set_defaults(func=cmd_db_upgrade)
     man = sub.add_parser("manifest", help="print the Slack app manifest (JSON)")
-    man.add_argument("--url", help="public base URL of this server, e.g. https://shipmate.example.com")
+    man.add_argument(
+        "--url", help="public base URL of this server, e.g. https://shipmate.example.com (default: SHIPMATE_PUBLIC_URL)"
+    )
     man.add_argument("--socket", action="store_true", help="Socket Mode: no request URLs")
     man.set_defaults(func=cmd_manifest)
     policy = sub.add_parser("policy", help="policy file tools")

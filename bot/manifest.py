@@ -15,7 +15,9 @@ BOT_SCOPES = [
     "groups:read",  # `shipmate doctor`: the same for private channels
     "files:write",  # delivery metric charts, uploaded and shown in image blocks
 ]
-BOT_EVENTS = ["app_home_opened", "message.channels", "message.groups"]
+# app_uninstalled and tokens_revoked: a workspace that removes Shipmate loses its tokens and its pending work.
+BOT_EVENTS = ["app_home_opened", "app_uninstalled", "message.channels", "message.groups", "tokens_revoked"]
+REDIRECT_PATH = "/slack/oauth_redirect"
 
 
 def manifest(url: str | None = None, *, socket: bool = False) -> dict[str, Any]:
@@ -48,12 +50,20 @@ def manifest(url: str | None = None, *, socket: bool = False) -> dict[str, Any]:
             "bot_user": {"display_name": "shipmate", "always_online": True},
             "slash_commands": [command],
         },
-        "oauth_config": {"scopes": {"bot": BOT_SCOPES}},
+        "oauth_config": {
+            "scopes": {"bot": BOT_SCOPES},
+            # many workspaces (SLACK_CLIENT_ID): where Slack sends people back after "Add to Slack"
+            **({} if socket else {"redirect_urls": [f"{_root(base)}{REDIRECT_PATH}"]}),
+        },
         "settings": {
             "event_subscriptions": event_subscriptions,
             "interactivity": interactivity,
-            "org_deploy_enabled": False,
+            "org_deploy_enabled": True,  # an Enterprise Grid organisation may install it once for every workspace
             "socket_mode_enabled": socket,
             "token_rotation_enabled": False,
         },
     }
+
+
+def _root(base: str) -> str:
+    return base.removesuffix("/slack/events")

@@ -25,6 +25,7 @@ from bot import ics_feed, metrics
 from bot.domain.policy import Policy
 from bot.domain.validation import is_number
 from bot.in_flight import InFlight
+from bot.manifest import REDIRECT_PATH
 from bot.metrics import Metrics
 from bot.notify.directory import SlackDirectory
 from bot.notify.dispatcher import Dispatcher
@@ -41,7 +42,7 @@ from bot.services.kernel.context import ServiceContext
 from bot.services.metrics import metrics_digest
 from bot.services.pipeline.gate_waits import GateWaits
 from bot.settings import Settings
-from bot.slack_app import INSTALL_PATH, REDIRECT_PATH, Mode, build_bolt_app, web_client
+from bot.slack_app import INSTALL_PATH, Mode, build_bolt_app, web_client
 from bot.webhooks import bodies
 from bot.webhooks import ci as ci_hook
 from bot.webhooks import errors as webhook_errors
@@ -126,6 +127,7 @@ class Runtime:
             directory=SlackDirectory(self.clients),
             files=SlackFiles(self.clients),
             code=self.github,
+            tokens=self.clients,
             kick=self._kick,
         )
         self.in_flight = InFlight(capacity=settings.shipmate_max_in_flight, max_lag=settings.shipmate_max_loop_lag)

@@ -32,14 +32,13 @@ import handlers
 from bot import logs
 from bot.domain.errors import ErrorCode
 from bot.in_flight import InFlight
-from bot.manifest import BOT_SCOPES
+from bot.manifest import BOT_SCOPES, REDIRECT_PATH
 from bot.metrics import RECEIVED_AT, Metrics, surface
 from bot.services.kernel.context import ServiceContext
 from bot.settings import Settings
 from storage.installation_store import STATE_EXPIRES_SECONDS, SealedInstallationStore, state_store
 
 INSTALL_PATH = "/slack/install"
-REDIRECT_PATH = "/slack/oauth_redirect"
 
 
 def oauth_settings(settings: Settings, store: SealedInstallationStore) -> AsyncOAuthSettings:

@@ -44,6 +44,7 @@ class Audit(StrEnum):
     FREEZE_CREATED = "freeze_created"
     FREEZE_LIFTED = "freeze_lifted"
     CALENDAR_LINK_CREATED = "calendar_link_created"
+    WORK_DROPPED = "work_dropped"  # the workspace uninstalled Shipmate: what was still to be done for it
 
 
 @dataclass(frozen=True)

@@ -68,12 +68,6 @@ class SlackClients:
             logger=base.logger,
         )
 
-    def forget(self, team_id: str) -> None:
-        self._kept.pop(team_id, None)
-
-    def forget_all(self) -> None:
-        self._kept.clear()
-
     async def _token(self, team_id: str) -> str:
         kept = self._kept.get(team_id)
         if kept is not None and time.monotonic() - kept[0] < KEEP_SECONDS:
@@ -110,3 +104,13 @@ class SlackClients:
                     bot = rotated
             return str(bot.bot_token)
         raise NotInstalled(team_id)
+
+    async def forget(self, *, enterprise_id: str | None, team_id: str | None, bots: bool, users: bool) -> None:
+        """Deletes a workspace's (or an org-wide install's: `team_id` None) tokens from the store, and stops using
+        them at once in this process."""
+        if self.store is not None:
+            await self.store.forget(enterprise_id=enterprise_id, team_id=team_id, bots=bots, users=users)
+        if bots and team_id is not None:
+            self._kept.pop(team_id, None)
+        elif bots:
+            self._kept.clear()

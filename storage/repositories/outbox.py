@@ -258,3 +258,20 @@ async def backlog(*, session: AsyncSession) -> Backlog:
     rows = {status: (int(count), oldest) for status, count, oldest in (await session.exec(query)).all()}
     pending, oldest = rows.get("pending", (0, None))
     return Backlog(pending=pending, dead=rows.get("dead", (0, None))[0], oldest_pending=oldest)
+
+
+async def drop_team(*, session: AsyncSession, team_id: str, reason: str) -> dict[str, int]:
+    """Every unsent row of a workspace, closed (a claimed one too: its claimer's hold then fails, so it is not
+    sent); how many of each kind."""
+    pending = (col(OutboxMessage.team_id) == team_id) & (col(OutboxMessage.status) == "pending")
+    counts = await session.exec(
+        select(OutboxMessage.kind, func.count()).where(pending).group_by(col(OutboxMessage.kind))
+    )
+    dropped = {str(kind): int(n) for kind, n in counts.all()}
+    await session.exec(
+        update(OutboxMessage)
+        .where(pending)
+        .values(status="superseded", last_error=reason[:1000], claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return dropped

@@ -7,10 +7,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from cryptography.fernet import Fernet
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.settings import Settings
 from tests.conftest import make_settings
-from tests.fakes.signing import command_payload
+from tests.fakes.signing import command_payload, event_payload
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_oauth import CLIENT_ID, CLIENT_SECRET
 from tests.harness import Answer, Harness
@@ -72,3 +74,27 @@ async def command(
     answer = await harness.deliver("slash_commands", payload)
     answer.reply_to = payload["response_url"].rsplit("/", 1)[-1]
     return await harness.reply(answer)
+
+
+async def stored(database_url: str, sql: str) -> list[tuple[object, ...]]:
+    """What the database holds, read past the app (one query)."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return [tuple(row) for row in await connection.execute(text(sql))]
+    finally:
+        await engine.dispose()
+
+
+async def uninstall(
+    harness: Harness, team_id: str, *, enterprise_id: str | None = None, org_wide: bool = False
+) -> Answer:
+    """What Slack sends when a workspace (or an organisation) removes the app."""
+    harness.slack.revoke(None if org_wide else team_id, enterprise_id=enterprise_id)
+    payload = event_payload({"type": "app_uninstalled"}, team_id=team_id, event_id=f"Ev{next(_codes):08d}")
+    payload["authorizations"] = []
+    if enterprise_id:
+        payload["enterprise_id"] = enterprise_id
+    if org_wide:
+        payload["is_enterprise_install"] = True
+    return await harness.deliver("events_api", payload)

@@ -1,44 +1,9 @@
 """Many workspaces: installed through Bolt's OAuth flow against the fake Slack, tokens sealed at rest, and every
 message to Slack sent with its own workspace's token."""
 
-from collections.abc import AsyncIterator
-
-import pytest
-from aiohttp import ClientSession
-from aiohttp.test_utils import TestServer
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-
-from bot.domain.policy import Policy
-from bot.server import create_app
-from bot.settings import Settings
 from tests.fakes.slack_api import FakeSlack
 from tests.harness import Harness
-from tests.workspaces.support import command, install, many_settings
-
-
-@pytest.fixture
-def settings(database_url: str, slack: FakeSlack) -> Settings:
-    return many_settings(database_url, slack)
-
-
-@pytest.fixture
-async def harness(settings: Settings, policy: Policy, slack: FakeSlack) -> AsyncIterator[Harness]:
-    server = TestServer(create_app(settings, policy), host="127.0.0.1")
-    await server.start_server()
-    async with ClientSession() as session:
-        yield Harness(str(server.make_url("/")), session, slack)
-    await server.close()
-    assert not slack.invalid, f"the app sent invalid Block Kit: {slack.invalid}"
-
-
-async def stored(database_url: str, sql: str) -> list[tuple[object, ...]]:
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            return [tuple(row) for row in await connection.execute(text(sql))]
-    finally:
-        await engine.dispose()
+from tests.workspaces.support import command, install, stored
 
 
 async def test_the_install_link_sends_people_to_slack_with_a_state(harness: Harness) -> None:

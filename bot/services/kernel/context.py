@@ -66,6 +66,19 @@ class NoCodeHost:
         raise CodeHostUnavailable("no code host in this process")
 
 
+class Tokens(Protocol):
+    """The installed workspaces' Slack tokens (many workspaces): deleted when a workspace removes Shipmate."""
+
+    async def forget(self, *, enterprise_id: str | None, team_id: str | None, bots: bool, users: bool) -> None: ...
+
+
+class NoTokens:
+    """One bot token (or no Slack): there is no store of tokens to delete from; Slack revoked the token itself."""
+
+    async def forget(self, *, enterprise_id: str | None, team_id: str | None, bots: bool, users: bool) -> None:
+        return None
+
+
 @dataclass
 class ServiceContext:
     db: Database
@@ -74,6 +87,7 @@ class ServiceContext:
     directory: Directory = field(default_factory=NoDirectory)
     files: Files = field(default_factory=NoFiles)
     code: CodeHost = field(default_factory=NoCodeHost)
+    tokens: Tokens = field(default_factory=NoTokens)
     kick: Callable[[], None] = lambda: None
     now: Callable[[], datetime] = _utcnow
     changes: ChangeFeed = field(default_factory=ChangeFeed)
