@@ -16,6 +16,7 @@ from bot import logs
 from bot.domain.policy import PolicyError
 from bot.domain.policy_explain import explain
 from bot.manifest import manifest
+from bot.policy_dir import load
 from bot.policy_source import read_file, resolve
 from bot.settings import Settings
 
@@ -45,7 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if missing:
         return _fail(f"cannot start in {mode} mode: set {', '.join(missing)} (see README, 'Configure').")
     try:
-        source = resolve(settings)
+        policies = load(settings)
     except PolicyError as exc:
         return _fail(f"policy: {exc}")
     port = args.port or settings.port
@@ -58,9 +59,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail(f"cannot migrate the database ({type(exc).__name__}: {exc})")
     from bot.server import create_app, hand_over_on_sigterm
 
-    app = create_app(settings, source.policy, mode="socket" if mode == "socket" else "http")
+    app = create_app(settings, policies, mode="socket" if mode == "socket" else "http")
     hand_over_on_sigterm(app, settings.shipmate_drain_seconds)
-    log.info("policy in force: %s%s", source.origin, f" ({source.note})" if source.note else "")
+    log.info("policy in force: %s", policies.origin)
     log.info("starting in %s mode on %s port %s", mode, host, port)
     web.run_app(
         app,
@@ -140,6 +141,12 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
     try:
         if args.file:
             origin, policy = args.file, read_file(Path(args.file))
+        elif args.team:
+            settings = _settings()
+            found = load(settings)
+            origin, policy = found.origin, found.for_team(args.team)
+            if settings.shipmate_policy_dir is not None:
+                origin = f"{found.origin}: {found.origin_for(args.team)}"
         else:
             source = resolve(_settings())
             origin, policy = source.origin, source.policy
@@ -181,6 +188,9 @@ def parser() -> argparse.ArgumentParser:
     )
     explained.add_argument(
         "file", nargs="?", help="default: the policy in force (SHIPMATE_POLICY_TOML, SHIPMATE_POLICY, …)"
+    )
+    explained.add_argument(
+        "--team", help="the policy of this workspace (T…): its own file in SHIPMATE_POLICY_DIR, or default.toml"
     )
     explained.set_defaults(func=cmd_policy_explain)
     webhook = sub.add_parser("webhook", help="tools for Shipmate's signed webhooks")

@@ -22,7 +22,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ics_feed, metrics
-from bot.domain.policy import Policy
+from bot.domain.policy import Deployer, Policy
+from bot.domain.policy_book import PolicyBook
 from bot.domain.validation import is_number
 from bot.in_flight import InFlight
 from bot.manifest import REDIRECT_PATH
@@ -36,7 +37,7 @@ from bot.notify.pipeline_client import PipelineClient
 from bot.notify.pipeline_sender import PipelineSender
 from bot.notify.slack_clients import SlackClients
 from bot.notify.slack_sender import SlackSender
-from bot.policy_source import resolve
+from bot.policy_dir import Policies, load
 from bot.scheduler import Scheduler
 from bot.services.kernel.context import ServiceContext
 from bot.services.metrics import metrics_digest
@@ -50,6 +51,7 @@ from bot.webhooks import gate as gate_hook
 from bot.webhooks import github as github_hook
 from storage.db import Database
 from storage.installation_store import SealedInstallationStore
+from storage.repositories import workspaces
 from storage.token_cipher import TokenCipher
 
 log = logging.getLogger(__name__)
@@ -87,13 +89,20 @@ def slack_access(
     return store, clients
 
 
+def policies_of(settings: Settings, policy: Policy | PolicyBook | None) -> Policies:
+    """Given a policy (tests, tools), it stays; read from the settings, SIGHUP reads it again."""
+    given = PolicyBook(policy, {}, "given") if isinstance(policy, Policy) else policy
+    return Policies(given, None) if given is not None else Policies(load(settings), settings)
+
+
 class Runtime:
     """What a process owns: database, Slack client, services, dispatcher; opened and closed together."""
 
-    def __init__(self, settings: Settings, policy: Policy | None = None, *, mode: Mode = "http") -> None:
+    def __init__(self, settings: Settings, policy: Policy | PolicyBook | None = None, *, mode: Mode = "http") -> None:
         self.settings = settings
         self.mode = mode
-        self.policy = policy or resolve(settings).policy
+        self.policies = policies_of(settings, policy)
+        self.policy = self.policies.default
         self.db = Database(settings.database_url)
         self.metrics = Metrics(self.db)
         self.client = web_client(settings, observer=metrics.SlackApiObserver(self.metrics))
@@ -114,7 +123,7 @@ class Runtime:
         )
         self.pipeline_dispatcher = Dispatcher(
             self.db,
-            PipelineSender(self.db, self.pipeline, lambda _team, service: self.services.policy.deployer(service)),
+            PipelineSender(self.db, self.pipeline, self._deployer),
             lease=lease,
             poll_interval=settings.shipmate_poll_interval,
             batch=10,
@@ -129,6 +138,7 @@ class Runtime:
             code=self.github,
             tokens=self.clients,
             kick=self._kick,
+            policies=self.policies if settings.shipmate_policy_dir is not None else None,
         )
         self.in_flight = InFlight(capacity=settings.shipmate_max_in_flight, max_lag=settings.shipmate_max_loop_lag)
         self.bolt = build_bolt_app(
@@ -149,6 +159,14 @@ class Runtime:
         )
         self._tasks: list[asyncio.Task[None]] = []
 
+    def reload_policies(self) -> None:
+        """SIGHUP: the policies are read again; a bad file keeps those in force."""
+        if self.policies.reload():
+            self.policy = self.services.policy = self.policies.default
+
+    def _deployer(self, team_id: str, service: str) -> Deployer | None:
+        return self.services.for_team(team_id).policy.deployer(service)
+
     def _kick(self) -> None:
         self.dispatcher.kick()
         self.pipeline_dispatcher.kick()
@@ -163,6 +181,9 @@ class Runtime:
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox-dispatcher"))
         self._tasks.append(asyncio.create_task(self.pipeline_dispatcher.run(), name="pipeline-dispatcher"))
         self._tasks.append(asyncio.create_task(self._plan_digests(), name="plan-digests"))
+        if self.store is not None:
+            async with self.db.read() as session:  # for `<enterprise_id>.toml`: which organisation each one is in
+                self.policies.enterprises.update(await workspaces.enterprises(session=session))
         await self.scheduler.start()
 
     def begin_drain(self) -> None:
@@ -288,7 +309,9 @@ async def socket_link(runtime: Runtime) -> AsyncIterator[None]:
     await handler.close_async()  # type: ignore[no-untyped-call]
 
 
-def create_app(settings: Settings, policy: Policy | None = None, *, mode: Mode = "http") -> web.Application:
+def create_app(
+    settings: Settings, policy: Policy | PolicyBook | None = None, *, mode: Mode = "http"
+) -> web.Application:
     """One aiohttp application per process; the runtime opens in `cleanup_ctx` and closes on shutdown."""
     _quiet_malformed_requests()
     app = web.Application(client_max_size=MAX_BODY, middlewares=[webhook_errors.middleware])
@@ -316,7 +339,7 @@ def create_app(settings: Settings, policy: Policy | None = None, *, mode: Mode =
         app.router.add_get(REDIRECT_PATH, oauth_redirect)
     app.router.add_post("/hooks/deployments", ci_hook.handler(runtime.services, runtime.installation))
     app.router.add_post("/api/v1/gate", gate_hook.handler(runtime.gate_waits, runtime.installation))
-    app.router.add_post("/hooks/github", github_hook.handler(runtime.services))
+    app.router.add_post("/hooks/github", github_hook.handler(runtime.services, runtime.installation, runtime.policies))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/calendar.ics", ics_feed.handler(runtime.services))
@@ -344,5 +367,6 @@ def hand_over_on_sigterm(app: web.Application, drain_seconds: float) -> None:
             loop.call_later(drain_seconds, graceful_exit)
 
         loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+        loop.add_signal_handler(signal.SIGHUP, runtime.reload_policies)
 
     app.on_startup.append(install)

@@ -142,7 +142,8 @@ class InjectServices(AsyncMiddleware):
         ack_budget: float,
         client: AsyncWebClient,
     ) -> None:
-        self.fields = {"services": services, "in_flight": in_flight, "metrics": metrics, "ack_budget": ack_budget}
+        self.services = services
+        self.fields = {"in_flight": in_flight, "metrics": metrics, "ack_budget": ack_budget}
         self.client = client
 
     async def async_process(
@@ -150,6 +151,7 @@ class InjectServices(AsyncMiddleware):
     ) -> BoltResponse | None:
         context = req.context
         context.update(self.fields)
+        context["services"] = self.services.for_team(context.team_id, context.enterprise_id)
         if self.client.session is not None and context.get("response_url"):
             context["respond"] = PooledRespond(context["response_url"], self.client.session)
         await next()

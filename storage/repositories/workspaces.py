@@ -36,3 +36,13 @@ async def of_enterprise(*, session: AsyncSession, enterprise_id: str) -> list[st
         select(slack_workspaces.c.team_id).where(slack_workspaces.c.enterprise_id == enterprise_id)  # type: ignore[call-overload]
     )
     return sorted(str(row[0]) for row in rows)
+
+
+async def enterprises(*, session: AsyncSession) -> dict[str, str]:
+    """Every workspace known to belong to an organisation: team id → enterprise id."""
+    rows = await session.exec(
+        select(slack_workspaces.c.team_id, slack_workspaces.c.enterprise_id).where(  # type: ignore[call-overload]
+            slack_workspaces.c.enterprise_id.is_not(None)
+        )
+    )
+    return {str(team): str(enterprise) for team, enterprise in rows}

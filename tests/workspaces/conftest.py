@@ -20,8 +20,16 @@ def settings(database_url: str, slack: FakeSlack) -> Settings:
 
 
 @pytest.fixture
-async def served(settings: Settings, policy: Policy, slack: FakeSlack) -> AsyncIterator[tuple[Harness, Runtime]]:
-    app = create_app(settings, policy)
+def app_policy(policy: Policy) -> Policy | None:
+    """The policy the app is given; None: it reads its own (SHIPMATE_POLICY_DIR)."""
+    return policy
+
+
+@pytest.fixture
+async def served(
+    settings: Settings, app_policy: Policy | None, slack: FakeSlack
+) -> AsyncIterator[tuple[Harness, Runtime]]:
+    app = create_app(settings, app_policy)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     async with ClientSession() as session:

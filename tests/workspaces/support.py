@@ -69,8 +69,8 @@ async def command(
         channel_id="C0RELEASE",
         response_url=harness.slack.response_url(f"{team_id}-{text[:20]}-{next(_codes)}"),
     )
-    if enterprise_id:
-        payload |= {"enterprise_id": enterprise_id, "enterprise_name": "Org"}
+    if enterprise_id:  # Slack sends these from a workspace of an organisation that installed the app org-wide
+        payload |= {"enterprise_id": enterprise_id, "enterprise_name": "Org", "is_enterprise_install": "true"}
     answer = await harness.deliver("slash_commands", payload)
     answer.reply_to = payload["response_url"].rsplit("/", 1)[-1]
     return await harness.reply(answer)

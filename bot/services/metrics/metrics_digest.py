@@ -84,11 +84,11 @@ async def plan(session: AsyncSession, ctx: ServiceContext, team_id: str) -> None
 
 async def plan_all(ctx: ServiceContext) -> None:
     """At start: every workspace with releases gets its digest (the schedule may be new in the policy)."""
-    if schedule(ctx.policy) is None:
-        return
     async with ctx.db.transaction() as session:
         for team_id in await delivery_repo.active_teams(session=session):
-            await plan(session, ctx, team_id)
+            served = ctx.for_team(team_id)
+            if schedule(served.policy) is not None:
+                await plan(session, served, team_id)
 
 
 async def digest(ctx: ServiceContext, team_id: str, end: datetime) -> Digest:
