@@ -95,6 +95,13 @@ def policies_of(settings: Settings, policy: Policy | PolicyBook | None) -> Polic
     return Policies(given, None) if given is not None else Policies(load(settings), settings)
 
 
+def in_flight_of(settings: Settings) -> InFlight:
+    """The cap on work in flight; with many workspaces, one workspace may take three quarters of it at most."""
+    cap = settings.shipmate_max_in_flight
+    share = max(1, cap * 3 // 4) if settings.many_workspaces else None
+    return InFlight(capacity=cap, max_lag=settings.shipmate_max_loop_lag, share=share)
+
+
 class Runtime:
     """What a process owns: database, Slack client, services, dispatcher; opened and closed together."""
 
@@ -140,7 +147,7 @@ class Runtime:
             kick=self._kick,
             policies=self.policies if settings.shipmate_policy_dir is not None else None,
         )
-        self.in_flight = InFlight(capacity=settings.shipmate_max_in_flight, max_lag=settings.shipmate_max_loop_lag)
+        self.in_flight = in_flight_of(settings)
         self.bolt = build_bolt_app(
             settings, self.services, self.client, self.in_flight, mode=mode, metrics=self.metrics, store=self.store
         )
