@@ -19,6 +19,7 @@ from bot.manifest import manifest
 from bot.policy_dir import load
 from bot.policy_source import read_file, resolve
 from bot.settings import Settings
+from storage.token_cipher import TokenCipher
 
 log = logging.getLogger("shipmate")
 
@@ -134,6 +135,20 @@ def cmd_doctor(_args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_team_purge(args: argparse.Namespace) -> int:
+    from bot import team_purge
+
+    settings = _settings()
+    return asyncio.run(
+        team_purge.run(settings, args.team_id, yes=args.yes, say=lambda line: print(f"shipmate: {line}"))
+    )
+
+
+def cmd_keygen(_args: argparse.Namespace) -> int:
+    print(TokenCipher.generate_key())
+    return 0
+
+
 def cmd_policy_explain(args: argparse.Namespace) -> int:
     """Every rule a person can be refused by: who may approve, deploy, roll back and sign off in each environment,
     then who may do the rest (reject, edit, freeze, reviews, …), under FILE or the policy in force (the same sources
@@ -193,6 +208,13 @@ def parser() -> argparse.ArgumentParser:
         "--team", help="the policy of this workspace (T…): its own file in SHIPMATE_POLICY_DIR, or default.toml"
     )
     explained.set_defaults(func=cmd_policy_explain)
+    team = sub.add_parser("team", help="a workspace's data")
+    team_sub = team.add_subparsers(dest="team_command", required=True)
+    purged = team_sub.add_parser("purge", help="delete everything kept for a workspace that removed Shipmate")
+    purged.add_argument("team_id", help="the workspace (T…)")
+    purged.add_argument("--yes", action="store_true", help="delete for good (without it: only say what would go)")
+    purged.set_defaults(func=cmd_team_purge)
+    sub.add_parser("keygen", help="print a new SHIPMATE_ENCRYPTION_KEY").set_defaults(func=cmd_keygen)
     webhook = sub.add_parser("webhook", help="tools for Shipmate's signed webhooks")
     webhook_sub = webhook.add_subparsers(dest="webhook_command", required=True)
     sign = webhook_sub.add_parser(
