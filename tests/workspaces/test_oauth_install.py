@@ -1,6 +1,7 @@
 """Many workspaces: installed through Bolt's OAuth flow against the fake Slack, tokens sealed at rest, and every
 message to Slack sent with its own workspace's token."""
 
+from bot.server import Runtime
 from tests.fakes.slack_api import FakeSlack
 from tests.harness import Harness
 from tests.workspaces.support import command, install, stored
@@ -49,3 +50,28 @@ async def test_a_workspace_that_never_installed_is_not_served(harness: Harness, 
     assert slack.posts() == []
     assert answer.status == 200
     assert "T0ZZZ" not in str(slack.tokens.values())
+
+
+async def test_rotating_tokens_are_refreshed_before_they_expire(
+    harness: Harness, runtime: Runtime, slack: FakeSlack, database_url: str
+) -> None:
+    runtime.clients.rotation_minutes = 24 * 60  # every 12-hour token counts as about to expire
+    assert (await install(harness, "T0AAA", rotating=True)).status == 200
+    first = slack.tokens_of("T0AAA")
+    await command(harness, "propose payments 2.4.0 Faster checkout", team_id="T0AAA")
+
+    card = (await slack.wait_for("chat.postMessage"))[0]
+    refreshes = [c for c in slack.of("oauth.v2.access") if c.get("grant_type") == "refresh_token"]
+    assert refreshes
+    assert card.token.startswith("xoxe.xoxb-")
+    assert card.token not in first  # sent with a refreshed token, the one the store now holds
+    rows = await stored(database_url, "SELECT bot_token, bot_refresh_token, bot_token_expires_at FROM slack_bots")
+    assert all(str(token).startswith("fernet:") and str(refresh).startswith("fernet:") for token, refresh, _ in rows)
+    assert all(expires is not None for _token, _refresh, expires in rows)
+
+
+async def test_an_install_link_is_good_for_ten_minutes(runtime: Runtime) -> None:
+    flow = runtime.bolt.oauth_flow
+    assert flow is not None
+    assert flow.settings.state_store.expiration_seconds == 600  # type: ignore[attr-defined]
+    assert flow.settings.state_expiration_seconds == 600
