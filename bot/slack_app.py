@@ -45,7 +45,7 @@ def oauth_settings(settings: Settings, store: SealedInstallationStore) -> AsyncO
     """Bolt's OAuth flow for many workspaces: tokens in our (sealed) store, `state` good for ten minutes, rotating
     tokens refreshed `SHIPMATE_TOKEN_ROTATION_MINUTES` before they expire, org-wide installs accepted."""
     public = settings.shipmate_public_url.rstrip("/")
-    return AsyncOAuthSettings(
+    oauth = AsyncOAuthSettings(
         client_id=settings.slack_client_id,
         client_secret=settings.slack_client_secret,
         scopes=BOT_SCOPES,
@@ -58,6 +58,10 @@ def oauth_settings(settings: Settings, store: SealedInstallationStore) -> AsyncO
         token_rotation_expiration_minutes=settings.shipmate_token_rotation_minutes,
         install_page_rendering_enabled=False,  # /slack/install goes straight to Slack's consent page
     )
+    # Bolt finds each request's token in the store, then asks Slack `auth.test` about it: once per token is enough
+    # (a token removed from the store is not found any more, whatever was kept about it).
+    oauth.authorize.cache_enabled = True  # type: ignore[attr-defined]
+    return oauth
 
 
 class WorkspaceLog(AsyncMiddleware):

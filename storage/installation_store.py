@@ -26,14 +26,14 @@ Tokened = TypeVar("Tokened", Installation, Bot)
 
 
 class SealedInstallationStore(AsyncSQLAlchemyInstallationStore):
+    """Writes go through the writer engine, taking their turn with the process's other writers (SQLite); finds,
+    on every Slack request, through the reader (on SQLite a read never takes the write lock)."""
+
     def __init__(self, *, client_id: str, db: Database, cipher: TokenCipher) -> None:
-        super().__init__(
-            client_id=client_id,
-            engine=db.engine,
-            bots_table_name=BOTS,
-            installations_table_name=INSTALLATIONS,
-            logger=log,
-        )
+        names = {"bots_table_name": BOTS, "installations_table_name": INSTALLATIONS, "logger": log}
+        super().__init__(client_id=client_id, engine=db.engine, **names)  # type: ignore[arg-type]
+        self.reader = AsyncSQLAlchemyInstallationStore(client_id=client_id, engine=db.read_engine, **names)  # type: ignore[arg-type]
+        self.db = db
         self.cipher = cipher
 
     def _sealed(self, item: Tokened) -> Tokened:
@@ -54,12 +54,13 @@ class SealedInstallationStore(AsyncSQLAlchemyInstallationStore):
     async def async_save(self, installation: Installation) -> None:
         # slack_sdk's save writes the installation, then its bot through `async_save_bot` (sealed again there:
         # `to_bot()` copies the installation's tokens, which are already sealed, so open them first).
-        await super().async_save(self._sealed(installation))
+        async with self.db.write_turn():
+            await super().async_save(self._sealed(installation))
         if installation.team_id:  # an org-wide install names no workspace: its workspaces are learned as they speak
             await self.remember(team_id=installation.team_id, enterprise_id=installation.enterprise_id)
 
     async def remember(self, *, team_id: str, enterprise_id: str | None) -> None:
-        async with self.engine.begin() as conn:
+        async with self.db.write_turn(), self.engine.begin() as conn:
             await conn.execute(workspaces.upsert(conn.dialect.name, team_id=team_id, enterprise_id=enterprise_id))
 
     async def async_save_bot(self, bot: Bot) -> None:
@@ -68,12 +69,17 @@ class SealedInstallationStore(AsyncSQLAlchemyInstallationStore):
             value = getattr(opened, name)
             if value is not None and value.startswith("fernet:"):
                 setattr(opened, name, self.cipher.open(value))
-        await super().async_save_bot(self._sealed(opened))
+        sealed = self._sealed(opened)
+        if self.db.holds_write_turn():  # called by `async_save`, which has the turn
+            await super().async_save_bot(sealed)
+            return
+        async with self.db.write_turn():
+            await super().async_save_bot(sealed)
 
     async def async_find_bot(
         self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
     ) -> Bot | None:
-        found = await super().async_find_bot(
+        found = await self.reader.async_find_bot(
             enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=is_enterprise_install
         )
         return self._opened(found)
@@ -88,7 +94,7 @@ class SealedInstallationStore(AsyncSQLAlchemyInstallationStore):
     ) -> Installation | None:
         # slack_sdk's find may copy the latest bot's tokens into the installation through `async_find_bot`
         # (already opened there): open only what is still sealed.
-        found = await super().async_find_installation(
+        found = await self.reader.async_find_installation(
             enterprise_id=enterprise_id, team_id=team_id, user_id=user_id, is_enterprise_install=is_enterprise_install
         )
         if found is not None:
@@ -103,7 +109,7 @@ class SealedInstallationStore(AsyncSQLAlchemyInstallationStore):
         people's tokens, or both (`app_uninstalled`). Bolt's listeners do the same; these are ours to audit."""
         c = self.installations.c
         where = and_(c.client_id == self.client_id, c.enterprise_id == enterprise_id, c.team_id == team_id)
-        async with self.engine.begin() as conn:
+        async with self.db.write_turn(), self.engine.begin() as conn:
             if bots and users:
                 await conn.execute(delete(self.installations).where(where))
             elif bots:  # keep the rows of people's tokens, without the bot's
