@@ -90,9 +90,11 @@ def slack_access(
 
 
 def policies_of(settings: Settings, policy: Policy | PolicyBook | None) -> Policies:
-    """Given a policy (tests, tools), it stays; read from the settings, SIGHUP reads it again."""
-    given = PolicyBook(policy, {}, "given") if isinstance(policy, Policy) else policy
-    return Policies(given, None) if given is not None else Policies(load(settings), settings)
+    """Given a policy (tests, tools), it stays. Read from the settings (`shipmate run` reads them first, to refuse a
+    bad policy before anything starts), SIGHUP reads them again."""
+    if isinstance(policy, Policy):
+        return Policies(PolicyBook(policy, {}, "given"), None)
+    return Policies(policy if policy is not None else load(settings), settings)
 
 
 def in_flight_of(settings: Settings) -> InFlight:

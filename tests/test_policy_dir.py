@@ -1,5 +1,7 @@
 """SHIPMATE_POLICY_DIR: every file read and validated; a reload that meets a bad file keeps the policies in force."""
 
+import asyncio
+import signal
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ from pydantic import ValidationError
 from bot.domain.policy import PolicyError
 from bot.policy_dir import Policies, load
 from bot.settings import Settings
+from tests.process import AppProcess
 
 HELLO = '[services.hello]\ngithub_repository = "acme/hello"\n'
 
@@ -72,3 +75,32 @@ def test_the_encryption_key_must_be_a_fernet_key() -> None:
     assert many.missing_for("http") == ["SLACK_SIGNING_SECRET"]
     unkeyed = Settings(_env_file=None, slack_client_id="1.2", slack_client_secret="s")
     assert unkeyed.missing_for("http") == ["SHIPMATE_ENCRYPTION_KEY", "SLACK_SIGNING_SECRET"]
+
+
+async def test_sighup_reads_the_folder_again_in_a_running_process(tmp_path: Path) -> None:
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "T0AAA.toml").write_text('[[environments]]\nname = "prod"\n')
+    process = AppProcess(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/shipmate.db",
+        slack_url="http://127.0.0.1:9/api/",
+        policy=tmp_path / "unused.toml",
+        extra_env={"SHIPMATE_POLICY_DIR": str(folder), "SHIPMATE_HOST": "127.0.0.1"},
+    )
+    try:
+        await process.start()
+        assert process.process is not None
+        (folder / "T0BBB.toml").write_text('[[environments]]\nname = "prod"\napprovals = "two"\n')
+        process.process.send_signal(signal.SIGHUP)
+        await asyncio.sleep(1)
+        (folder / "T0BBB.toml").write_text('[[environments]]\nname = "prod"\n')
+        process.process.send_signal(signal.SIGHUP)
+        await asyncio.sleep(1)
+        process.kill(signal.SIGTERM)
+        output = process.output()
+    finally:
+        process.stop()
+    assert "policy reload refused" in output, output[-3000:]
+    refused = output.index("policy reload refused, the policies in force stay")
+    assert "T0BBB.toml:3: environments.0.approvals" in output[refused:]
+    assert output.index("(2 workspace file(s))") > refused
