@@ -151,7 +151,8 @@ class Dispatcher:
                 except Exception as exc:  # classified below; the row is never lost
                     if message.release_id is not None:
                         blocked.add(message.release_id)
-                    if not (await self._failed(message, exc)).permanent:
+                    failure = await self._failed(message, exc)
+                    if self.sender.shared_by_team and not failure.permanent:
                         struggling.add(message.team_id)
                 else:
                     sent.append((message, ts))

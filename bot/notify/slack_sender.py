@@ -23,6 +23,7 @@ SLACK_KINDS = frozenset({"card", "thread", "post", "dm"})
 class SlackSender:
     name = "slack"
     kinds = SLACK_KINDS
+    shared_by_team = True  # a workspace's messages all go through its Slack (and its token's rate limits)
 
     def __init__(self, db: Database, clients: SlackClients) -> None:
         self.db = db
