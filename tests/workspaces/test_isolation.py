@@ -84,9 +84,9 @@ async def test_two_workspaces_never_see_or_change_each_others_releases(
     assert "*passed*" in await say(harness, B, f"verify {REF} qa passed all green", user="U0QA")
     assert "is live in *prod*" in await say(harness, B, f"deploy {REF} prod", user="U0RM")
     assert "1 to production in 30 days" in await say(harness, B, "metrics 30")
-    in_a = await say(harness, A, "metrics 30")
-    assert "All services · prod · last 30 days" in in_a
-    assert "1 to production" not in in_a
+    figures_of_a = await say(harness, A, "metrics 30")
+    assert "All services · prod · last 30 days" in figures_of_a
+    assert "1 to production" not in figures_of_a
 
     # App Home of B: published with B's token, about B's release.
     await harness.event({"type": "app_home_opened", "user": "U0ALICE", "channel": "D0HOME", "tab": "home"})
