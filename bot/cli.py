@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from datetime import date
@@ -17,8 +18,10 @@ from bot import logs
 from bot.domain.policy import PolicyError
 from bot.domain.policy_explain import explain
 from bot.manifest import manifest
+from bot.policy_dir import load
 from bot.policy_source import read_file, resolve
 from bot.settings import Settings
+from storage.token_cipher import TokenCipher
 
 log = logging.getLogger("shipmate")
 
@@ -46,7 +49,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if missing:
         return _fail(f"cannot start in {mode} mode: set {', '.join(missing)} (see README, 'Configure').")
     try:
-        source = resolve(settings)
+        policies = load(settings)
     except PolicyError as exc:
         return _fail(f"policy: {exc}")
     port = args.port or settings.port
@@ -59,9 +62,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail(f"cannot migrate the database ({type(exc).__name__}: {exc})")
     from bot.server import create_app, hand_over_on_sigterm
 
-    app = create_app(settings, source.policy, mode="socket" if mode == "socket" else "http")
+    app = create_app(settings, policies, mode="socket" if mode == "socket" else "http")
     hand_over_on_sigterm(app, settings.shipmate_drain_seconds)
-    log.info("policy in force: %s%s", source.origin, f" ({source.note})" if source.note else "")
+    log.info("policy in force: %s", policies.origin)
     log.info("starting in %s mode on %s port %s", mode, host, port)
     web.run_app(
         app,
@@ -87,7 +90,8 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> int:
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
-    print(json.dumps(manifest(args.url, socket=args.socket), indent=2))
+    url = args.url or os.environ.get("SHIPMATE_PUBLIC_URL") or None
+    print(json.dumps(manifest(url, socket=args.socket), indent=2))
     return 0
 
 
@@ -133,6 +137,20 @@ def cmd_doctor(_args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_team_purge(args: argparse.Namespace) -> int:
+    from bot import team_purge
+
+    settings = _settings()
+    return asyncio.run(
+        team_purge.run(settings, args.team_id, yes=args.yes, say=lambda line: print(f"shipmate: {line}"))
+    )
+
+
+def cmd_keygen(_args: argparse.Namespace) -> int:
+    print(TokenCipher.generate_key())
+    return 0
+
+
 def cmd_policy_explain(args: argparse.Namespace) -> int:
     """Every rule a person can be refused by: who may approve, deploy, roll back and sign off in each environment,
     then who may do the rest (reject, edit, freeze, reviews, …), under FILE or the policy in force (the same sources
@@ -140,6 +158,12 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
     try:
         if args.file:
             origin, policy = args.file, read_file(Path(args.file))
+        elif args.team:
+            settings = _settings()
+            found = load(settings)
+            origin, policy = found.origin, found.for_team(args.team)
+            if settings.shipmate_policy_dir is not None:
+                origin = f"{found.origin}: {found.origin_for(args.team)}"
         else:
             source = resolve(_settings())
             origin, policy = source.origin, source.policy
@@ -213,7 +237,9 @@ def parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply pending migrations").set_defaults(func=cmd_db_upgrade)
     man = sub.add_parser("manifest", help="print the Slack app manifest (JSON)")
-    man.add_argument("--url", help="public base URL of this server, e.g. https://shipmate.example.com")
+    man.add_argument(
+        "--url", help="public base URL of this server, e.g. https://shipmate.example.com (default: SHIPMATE_PUBLIC_URL)"
+    )
     man.add_argument("--socket", action="store_true", help="Socket Mode: no request URLs")
     man.set_defaults(func=cmd_manifest)
     policy = sub.add_parser("policy", help="policy file tools")
@@ -229,7 +255,17 @@ def parser() -> argparse.ArgumentParser:
     explained.add_argument(
         "file", nargs="?", help="default: the policy in force (SHIPMATE_POLICY_TOML, SHIPMATE_POLICY, …)"
     )
+    explained.add_argument(
+        "--team", help="the policy of this workspace (T…): its own file in SHIPMATE_POLICY_DIR, or default.toml"
+    )
     explained.set_defaults(func=cmd_policy_explain)
+    team = sub.add_parser("team", help="a workspace's data")
+    team_sub = team.add_subparsers(dest="team_command", required=True)
+    purged = team_sub.add_parser("purge", help="delete everything kept for a workspace that removed Shipmate")
+    purged.add_argument("team_id", help="the workspace (T…)")
+    purged.add_argument("--yes", action="store_true", help="delete for good (without it: only say what would go)")
+    purged.set_defaults(func=cmd_team_purge)
+    sub.add_parser("keygen", help="print a new SHIPMATE_ENCRYPTION_KEY").set_defaults(func=cmd_keygen)
     webhook = sub.add_parser("webhook", help="tools for Shipmate's signed webhooks")
     webhook_sub = webhook.add_subparsers(dest="webhook_command", required=True)
     sign = webhook_sub.add_parser(

@@ -15,9 +15,12 @@ SMOOTHING = 0.2  # weight of the newest probe: one stall (a GC pause, a slow hos
 
 
 class InFlight:
-    def __init__(self, capacity: int | None = None, *, max_lag: float = MAX_LAG) -> None:
+    def __init__(self, capacity: int | None = None, *, max_lag: float = MAX_LAG, share: int | None = None) -> None:
         self.capacity = capacity
         self.max_lag = max_lag
+        # Many workspaces: the most one workspace's work may take, so that its flood leaves room for the others.
+        self.share = share
+        self._by_key: dict[str, int] = {}
         self.lag = 0.0  # how late the loop runs the probes, seconds, smoothed
         self._tasks: set[asyncio.Task[Any]] = set()
         self._probe: asyncio.Task[None] | None = None
@@ -28,6 +31,12 @@ class InFlight:
         if self.capacity is None:
             return False
         return len(self._tasks) >= self.capacity or self.lag > self.max_lag
+
+    def full_for(self, key: str | None) -> bool:
+        """No room for this workspace's request: the cap is reached, or the workspace holds its whole share."""
+        if self.full:
+            return True
+        return self.share is not None and key is not None and self._by_key.get(key, 0) >= self.share
 
     @property
     def crowded(self) -> bool:
@@ -51,12 +60,25 @@ class InFlight:
             late = loop.time() - expected
             self.lag += SMOOTHING * (max(0.0, late) - self.lag)
 
-    def spawn(self, work: Coroutine[Any, Any, T], *, name: str | None = None) -> "asyncio.Task[T]":
-        """Run `work` as its own task, counted from this moment (not from its first step) until it ends."""
+    def spawn(
+        self, work: Coroutine[Any, Any, T], *, name: str | None = None, key: str | None = None
+    ) -> "asyncio.Task[T]":
+        """Run `work` as its own task, counted from this moment (not from its first step) until it ends; `key`
+        (a workspace) counts it against that workspace's share too."""
         task = asyncio.create_task(work, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if key is not None:
+            self._by_key[key] = self._by_key.get(key, 0) + 1
+            task.add_done_callback(lambda _task: self._release(key))
         return task
+
+    def _release(self, key: str) -> None:
+        left = self._by_key.get(key, 1) - 1
+        if left > 0:
+            self._by_key[key] = left
+        else:
+            self._by_key.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._tasks)

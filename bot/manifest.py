@@ -15,7 +15,9 @@ BOT_SCOPES = [
     "groups:read",  # `shipmate doctor`: the same for private channels
     "files:write",  # delivery metric charts (shown in image blocks); change exports sent to release managers
 ]
-BOT_EVENTS = ["app_home_opened", "message.channels", "message.groups"]
+# app_uninstalled and tokens_revoked: a workspace that removes Shipmate loses its tokens and its pending work.
+BOT_EVENTS = ["app_home_opened", "app_uninstalled", "message.channels", "message.groups", "tokens_revoked"]
+REDIRECT_PATH = "/slack/oauth_redirect"
 
 
 def manifest(url: str | None = None, *, socket: bool = False) -> dict[str, Any]:
@@ -49,12 +51,16 @@ def manifest(url: str | None = None, *, socket: bool = False) -> dict[str, Any]:
             "bot_user": {"display_name": "shipmate", "always_online": True},
             "slash_commands": [command],
         },
-        # Sign in with Slack for the web board comes back here (see bot/web/signin.py)
-        "oauth_config": {"scopes": {"bot": BOT_SCOPES}, "redirect_urls": [f"{site}/board/callback"]},
+        "oauth_config": {
+            "scopes": {"bot": BOT_SCOPES},
+            # where Slack sends people back: after "Add to Slack" (many workspaces, HTTP only), and after Sign in
+            # with Slack on the web board (bot/web/signin.py)
+            "redirect_urls": [*([] if socket else [f"{site}{REDIRECT_PATH}"]), f"{site}/board/callback"],
+        },
         "settings": {
             "event_subscriptions": event_subscriptions,
             "interactivity": interactivity,
-            "org_deploy_enabled": False,
+            "org_deploy_enabled": True,  # an Enterprise Grid organisation may install it once for every workspace
             "socket_mode_enabled": socket,
             "token_rotation_enabled": False,
         },

@@ -22,9 +22,11 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ics_feed, metrics
-from bot.domain.policy import Policy
+from bot.domain.policy import Deployer, Policy
+from bot.domain.policy_book import PolicyBook
 from bot.domain.validation import is_number
 from bot.in_flight import InFlight
+from bot.manifest import REDIRECT_PATH
 from bot.metrics import Metrics
 from bot.notify.directory import SlackDirectory
 from bot.notify.dispatcher import Dispatcher
@@ -33,14 +35,15 @@ from bot.notify.github_api import GitHubReader
 from bot.notify.installation import Installation
 from bot.notify.pipeline_client import PipelineClient
 from bot.notify.pipeline_sender import PipelineSender
+from bot.notify.slack_clients import SlackClients
 from bot.notify.slack_sender import SlackSender
-from bot.policy_source import resolve
+from bot.policy_dir import Policies, load
 from bot.scheduler import Scheduler
 from bot.services.kernel.context import ServiceContext
 from bot.services.metrics import metrics_digest
 from bot.services.pipeline.gate_waits import GateWaits
 from bot.settings import Settings
-from bot.slack_app import Mode, build_bolt_app, web_client
+from bot.slack_app import INSTALL_PATH, Mode, build_bolt_app, web_client
 from bot.web import pages as web_pages
 from bot.webhooks import alerts as alerts_hook
 from bot.webhooks import bodies
@@ -49,6 +52,9 @@ from bot.webhooks import errors as webhook_errors
 from bot.webhooks import gate as gate_hook
 from bot.webhooks import github as github_hook
 from storage.db import Database
+from storage.installation_store import SealedInstallationStore
+from storage.repositories import workspaces
+from storage.token_cipher import TokenCipher
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +68,57 @@ GATE_WAITS = web.AppKey("gate_waits", GateWaits)
 CLIENT = web.AppKey("client", AsyncWebClient)
 
 
+def slack_access(
+    settings: Settings, db: Database, client: AsyncWebClient
+) -> tuple[SealedInstallationStore | None, SlackClients]:
+    """The installation store (many workspaces only) and the clients every send to Slack goes through: the one
+    bot token's, or each workspace's token from the store."""
+    store = (
+        SealedInstallationStore(
+            client_id=settings.slack_client_id, db=db, cipher=TokenCipher(settings.shipmate_encryption_key)
+        )
+        if settings.many_workspaces
+        else None
+    )
+    clients = SlackClients(
+        client,
+        db=db,
+        store=store,
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret,
+        rotation_minutes=settings.shipmate_token_rotation_minutes,
+    )
+    return store, clients
+
+
+def policies_of(settings: Settings, policy: Policy | PolicyBook | None) -> Policies:
+    """Given a policy (tests, tools), it stays. Read from the settings (`shipmate run` reads them first, to refuse a
+    bad policy before anything starts), SIGHUP reads them again."""
+    if isinstance(policy, Policy):
+        return Policies(PolicyBook(policy, {}, "given"), None)
+    return Policies(policy if policy is not None else load(settings), settings)
+
+
+def in_flight_of(settings: Settings) -> InFlight:
+    """The cap on work in flight; with many workspaces, one workspace may take three quarters of it at most."""
+    cap = settings.shipmate_max_in_flight
+    share = max(1, cap * 3 // 4) if settings.many_workspaces else None
+    return InFlight(capacity=cap, max_lag=settings.shipmate_max_loop_lag, share=share)
+
+
 class Runtime:
     """What a process owns: database, Slack client, services, dispatcher; opened and closed together."""
 
-    def __init__(self, settings: Settings, policy: Policy | None = None, *, mode: Mode = "http") -> None:
+    def __init__(self, settings: Settings, policy: Policy | PolicyBook | None = None, *, mode: Mode = "http") -> None:
         self.settings = settings
         self.mode = mode
-        self.policy = policy or resolve(settings).policy
+        self.policies = policies_of(settings, policy)
+        self.policy = self.policies.default
         self.db = Database(settings.database_url)
         self.metrics = Metrics(self.db)
         self.client = web_client(settings, observer=metrics.SlackApiObserver(self.metrics))
-        self.installation = Installation(self.client)
+        self.store, self.clients = slack_access(settings, self.db, self.client)
+        self.installation = Installation(self.client, self.clients)
         self.github = GitHubReader(
             settings.shipmate_github_api_url, settings.shipmate_github_token, timeout=settings.shipmate_pipeline_timeout
         )
@@ -81,14 +127,14 @@ class Runtime:
         # Two loops: a deployer that hangs delays other pipeline requests, never a Slack message.
         self.dispatcher = Dispatcher(
             self.db,
-            SlackSender(self.db, self.client),
+            SlackSender(self.db, self.clients),
             lease=lease,
             poll_interval=settings.shipmate_poll_interval,
             observer=self.metrics,
         )
         self.pipeline_dispatcher = Dispatcher(
             self.db,
-            PipelineSender(self.db, self.pipeline, lambda _team, service: self.services.policy.deployer(service)),
+            PipelineSender(self.db, self.pipeline, self._deployer),
             lease=lease,
             poll_interval=settings.shipmate_poll_interval,
             batch=10,
@@ -98,14 +144,16 @@ class Runtime:
             db=self.db,
             policy=self.policy,
             settings=settings,
-            directory=SlackDirectory(self.client),
-            files=SlackFiles(self.client),
+            directory=SlackDirectory(self.clients),
+            files=SlackFiles(self.clients),
             code=self.github,
+            tokens=self.clients,
             kick=self._kick,
+            policies=self.policies if settings.shipmate_policy_dir is not None else None,
         )
-        self.in_flight = InFlight(capacity=settings.shipmate_max_in_flight, max_lag=settings.shipmate_max_loop_lag)
+        self.in_flight = in_flight_of(settings)
         self.bolt = build_bolt_app(
-            settings, self.services, self.client, self.in_flight, mode=mode, metrics=self.metrics
+            settings, self.services, self.client, self.in_flight, mode=mode, metrics=self.metrics, store=self.store
         )
         self.scheduler = Scheduler(
             self.services,
@@ -122,6 +170,14 @@ class Runtime:
         )
         self._tasks: list[asyncio.Task[None]] = []
 
+    def reload_policies(self) -> None:
+        """SIGHUP: the policies are read again; a bad file keeps those in force."""
+        if self.policies.reload():
+            self.policy = self.services.policy = self.policies.default
+
+    def _deployer(self, team_id: str, service: str) -> Deployer | None:
+        return self.services.for_team(team_id).policy.deployer(service)
+
     def _kick(self) -> None:
         self.dispatcher.kick()
         self.pipeline_dispatcher.kick()
@@ -136,6 +192,9 @@ class Runtime:
         self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox-dispatcher"))
         self._tasks.append(asyncio.create_task(self.pipeline_dispatcher.run(), name="pipeline-dispatcher"))
         self._tasks.append(asyncio.create_task(self._plan_digests(), name="plan-digests"))
+        if self.store is not None:
+            async with self.db.read() as session:  # for `<enterprise_id>.toml`: which organisation each one is in
+                self.policies.enterprises.update(await workspaces.enterprises(session=session))
         await self.scheduler.start()
 
     def begin_drain(self) -> None:
@@ -201,6 +260,24 @@ async def slack_events(request: web.Request) -> web.Response:
     return await to_aiohttp_response(bolt_response)
 
 
+async def oauth_install(request: web.Request) -> web.Response:
+    """GET /slack/install: Bolt's OAuth flow issues a `state` (cookie and database) and sends the person to
+    Slack's consent page."""
+    flow = request.app[BOLT].oauth_flow
+    assert flow is not None
+    bolt_request = AsyncBoltRequest(body="", query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+    return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+
+
+async def oauth_redirect(request: web.Request) -> web.Response:
+    """GET /slack/oauth_redirect: Slack comes back with a code; Bolt checks the state, exchanges the code
+    (`oauth.v2.access`) and saves the installation in the store."""
+    flow = request.app[BOLT].oauth_flow
+    assert flow is not None
+    bolt_request = AsyncBoltRequest(body="", query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+    return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+
+
 class _MalformedRequests(logging.Filter):
     """aiohttp answers a request it cannot parse (bytes no request line or header allows) 400 itself, and logs it as
     an ERROR with a traceback: the client's mistake becomes one INFO line, without the request line (it may hold a
@@ -243,7 +320,9 @@ async def socket_link(runtime: Runtime) -> AsyncIterator[None]:
     await handler.close_async()  # type: ignore[no-untyped-call]
 
 
-def create_app(settings: Settings, policy: Policy | None = None, *, mode: Mode = "http") -> web.Application:
+def create_app(
+    settings: Settings, policy: Policy | PolicyBook | None = None, *, mode: Mode = "http"
+) -> web.Application:
     """One aiohttp application per process; the runtime opens in `cleanup_ctx` and closes on shutdown."""
     _quiet_malformed_requests()
     app = web.Application(client_max_size=MAX_BODY, middlewares=[webhook_errors.middleware])
@@ -266,9 +345,12 @@ def create_app(settings: Settings, policy: Policy | None = None, *, mode: Mode =
         app.cleanup_ctx.append(lambda _app: socket_link(runtime))
     else:
         app.router.add_post("/slack/events", slack_events)
+    if runtime.store is not None:
+        app.router.add_get(INSTALL_PATH, oauth_install)
+        app.router.add_get(REDIRECT_PATH, oauth_redirect)
     app.router.add_post("/hooks/deployments", ci_hook.handler(runtime.services, runtime.installation))
     app.router.add_post("/api/v1/gate", gate_hook.handler(runtime.gate_waits, runtime.installation))
-    app.router.add_post("/hooks/github", github_hook.handler(runtime.services))
+    app.router.add_post("/hooks/github", github_hook.handler(runtime.services, runtime.installation, runtime.policies))
     app.router.add_post("/hooks/alerts", alerts_hook.handler(runtime.services, runtime.installation, runtime.metrics))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -298,5 +380,6 @@ def hand_over_on_sigterm(app: web.Application, drain_seconds: float) -> None:
             loop.call_later(drain_seconds, graceful_exit)
 
         loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+        loop.add_signal_handler(signal.SIGHUP, runtime.reload_policies)
 
     app.on_startup.append(install)

@@ -7,6 +7,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.db import normalise_url
+from storage.token_cipher import fernet_key_problem
 
 SLACK_API_DEFAULT = "https://slack.com/api/"
 GITHUB_API_DEFAULT = "https://api.github.com"
@@ -19,6 +20,25 @@ class Settings(BaseSettings):
     slack_signing_secret: str = Field(default="", description="Signing secret from the app's Basic Information.")
     slack_app_token: str = Field(default="", description="App-level token (xapp-…) for Socket Mode.")
     slack_api_url: str = Field(default=SLACK_API_DEFAULT, description="Slack Web API base URL.")
+    # Many workspaces (OAuth install) instead of one bot token: all three, and no SLACK_BOT_TOKEN. With a bot token,
+    # the client id and secret serve only Sign in with Slack (the web board).
+    slack_client_id: str = Field(
+        default="", description="Client ID of the Slack app: OAuth install (many workspaces), Sign in with Slack."
+    )
+    slack_client_secret: str = Field(
+        default="",
+        description="Client secret of the Slack app: OAuth install, Sign in with Slack (the board's cookies).",
+    )
+    shipmate_encryption_key: str = Field(
+        default="", description="Fernet key encrypting installed tokens at rest (many workspaces)."
+    )
+    shipmate_policy_dir: Path | None = Field(
+        default=None,
+        description="Policies per workspace: <team_id>.toml, <enterprise_id>.toml, default.toml.",
+    )
+    shipmate_token_rotation_minutes: int = Field(
+        default=120, ge=1, description="Rotating tokens are refreshed this many minutes before they expire."
+    )
     database_url: str = Field(default="sqlite+aiosqlite:///shipmate.db", description="SQLAlchemy database URL.")
     shipmate_policy: Path = Field(
         default=Path("shipmate.toml"), description="Path of the policy file (TOML); set but missing stops the bot."
@@ -71,10 +91,6 @@ class Settings(BaseSettings):
     shipmate_max_gate_waiters_per_release: int = Field(
         default=20, ge=1, description="Gate checks that may wait at once for one release in a process; past it, 429."
     )
-    slack_client_id: str = Field(default="", description="The Slack app's client id (Sign in with Slack, OAuth).")
-    slack_client_secret: str = Field(
-        default="", description="The Slack app's client secret (Sign in with Slack, OAuth)."
-    )
     shipmate_public_url: str = Field(
         default="", description="Public base URL: calendar feed links, and the web board's sign-in redirect."
     )
@@ -102,6 +118,19 @@ class Settings(BaseSettings):
     def _no_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @property
+    def many_workspaces(self) -> bool:
+        """OAuth install serving every workspace that installs the app (no single bot token)."""
+        return bool(self.slack_client_id or self.slack_client_secret) and not self.slack_bot_token
+
+    @model_validator(mode="after")
+    def _a_usable_encryption_key(self) -> "Settings":
+        if self.shipmate_encryption_key:
+            encryption_key_problem = fernet_key_problem(self.shipmate_encryption_key)
+            if encryption_key_problem:
+                raise ValueError(f"SHIPMATE_ENCRYPTION_KEY {encryption_key_problem}")
+        return self
+
     @model_validator(mode="after")
     def _sends_end_within_their_claim(self) -> "Settings":
         # a claim is re-checked right before each send: the send must end long before the claim could run out
@@ -118,14 +147,15 @@ class Settings(BaseSettings):
     def _public_no_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
-    @property
-    def multi_workspace(self) -> bool:
-        """OAuth install for many workspaces: the app's credentials and no bot token of its own."""
-        return bool(self.slack_client_id and self.slack_client_secret and not self.slack_bot_token)
-
     def missing_for(self, mode: str) -> list[str]:
         """Names of the variables that `shipmate run` in `mode` cannot start without."""
         needed = {"SLACK_BOT_TOKEN": self.slack_bot_token}
+        if self.many_workspaces:
+            needed = {
+                "SLACK_CLIENT_ID": self.slack_client_id,
+                "SLACK_CLIENT_SECRET": self.slack_client_secret,
+                "SHIPMATE_ENCRYPTION_KEY": self.shipmate_encryption_key,
+            }
         if mode == "http":
             needed["SLACK_SIGNING_SECRET"] = self.slack_signing_secret
         else:

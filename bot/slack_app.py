@@ -15,6 +15,7 @@ import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -31,9 +32,54 @@ import handlers
 from bot import logs
 from bot.domain.errors import ErrorCode
 from bot.in_flight import InFlight
+from bot.manifest import BOT_SCOPES, REDIRECT_PATH
 from bot.metrics import RECEIVED_AT, Metrics, surface
 from bot.services.kernel.context import ServiceContext
 from bot.settings import Settings
+from storage.installation_store import STATE_EXPIRES_SECONDS, SealedInstallationStore, state_store
+
+INSTALL_PATH = "/slack/install"
+
+
+def oauth_settings(settings: Settings, store: SealedInstallationStore) -> AsyncOAuthSettings:
+    """Bolt's OAuth flow for many workspaces: tokens in our (sealed) store, `state` good for ten minutes, rotating
+    tokens refreshed `SHIPMATE_TOKEN_ROTATION_MINUTES` before they expire, org-wide installs accepted."""
+    public = settings.shipmate_public_url.rstrip("/")
+    oauth = AsyncOAuthSettings(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret,
+        scopes=BOT_SCOPES,
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        redirect_uri=f"{public}{REDIRECT_PATH}" if public else None,
+        installation_store=store,
+        state_store=state_store(store.engine),
+        state_expiration_seconds=STATE_EXPIRES_SECONDS,
+        token_rotation_expiration_minutes=settings.shipmate_token_rotation_minutes,
+        install_page_rendering_enabled=False,  # /slack/install goes straight to Slack's consent page
+    )
+    # Bolt finds each request's token in the store, then asks Slack `auth.test` about it: once per token is enough
+    # (a token removed from the store is not found any more, whatever was kept about it).
+    oauth.authorize.cache_enabled = True  # type: ignore[attr-defined]
+    return oauth
+
+
+class WorkspaceLog(AsyncMiddleware):
+    """Many workspaces: remembers which enterprise each workspace that speaks belongs to (once per process), so
+    that messages for a workspace of an org-wide install find the enterprise's token, and its policy."""
+
+    def __init__(self, store: SealedInstallationStore) -> None:
+        self.store = store
+        self.known: set[tuple[str, str | None]] = set()
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        team_id, enterprise_id = req.context.team_id, req.context.enterprise_id
+        if team_id and (team_id, enterprise_id) not in self.known:
+            await self.store.remember(team_id=team_id, enterprise_id=enterprise_id)
+            self.known.add((team_id, enterprise_id))
+        return await next()
 
 
 def web_client(settings: Settings, *, observer: AsyncRetryHandler | None = None) -> AsyncWebClient:
@@ -100,7 +146,8 @@ class InjectServices(AsyncMiddleware):
         ack_budget: float,
         client: AsyncWebClient,
     ) -> None:
-        self.fields = {"services": services, "in_flight": in_flight, "metrics": metrics, "ack_budget": ack_budget}
+        self.services = services
+        self.fields = {"in_flight": in_flight, "metrics": metrics, "ack_budget": ack_budget}
         self.client = client
 
     async def async_process(
@@ -108,6 +155,7 @@ class InjectServices(AsyncMiddleware):
     ) -> BoltResponse | None:
         context = req.context
         context.update(self.fields)
+        context["services"] = self.services.for_team(context.team_id, context.enterprise_id)
         if self.client.session is not None and context.get("response_url"):
             context["respond"] = PooledRespond(context["response_url"], self.client.session)
         await next()
@@ -137,6 +185,7 @@ def build_bolt_app(
     *,
     mode: Mode = "http",
     metrics: Metrics | None = None,
+    store: SealedInstallationStore | None = None,
 ) -> AsyncApp:
     if mode == "http" and not settings.slack_signing_secret:
         raise MissingSigningSecret("SLACK_SIGNING_SECRET is required to serve Slack over HTTP")
@@ -154,11 +203,15 @@ def build_bolt_app(
         # answer) and runs what comes after it as counted work; Bolt's own background mode polls for the ack.
         process_before_response=True,
         raise_error_for_unhandled_request=False,
+        # Many workspaces: Bolt serves the install pages and finds each request's workspace token in the store.
+        oauth_settings=oauth_settings(settings, store) if store is not None else None,
     )
     if mode == "socket":
         app.use(socket_only)
 
     app.metrics = metrics
+    if store is not None:
+        app.use(WorkspaceLog(store))
     app.use(InjectServices(services, in_flight, metrics, settings.shipmate_ack_budget, client))
     handlers.register_all(app, in_flight)
     return app

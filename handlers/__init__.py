@@ -3,7 +3,7 @@
 from slack_bolt.async_app import AsyncApp
 
 from bot.in_flight import InFlight
-from handlers import actions, answering, commands, errors, events, guard, home, views
+from handlers import actions, answering, commands, errors, events, guard, home, installs, views
 
 
 def register_all(app: AsyncApp, in_flight: InFlight) -> None:
@@ -15,3 +15,4 @@ def register_all(app: AsyncApp, in_flight: InFlight) -> None:
     actions.register(app)
     views.register(app)
     events.register(app)
+    installs.register(app)

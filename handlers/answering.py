@@ -127,7 +127,7 @@ class Admission(AsyncMiddleware):
     async def async_process(
         self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse | None:
-        if not self.in_flight.full:
+        if not self.in_flight.full_for(req.context.team_id):
             await next()
             return None
         return await self.refuse(req.body, req.context)

@@ -102,7 +102,7 @@ def answered(listener: Listener) -> Listener:
                 if metrics is not None:
                     metrics.answered(surface(args.body), args.context, outcome)
 
-        task = in_flight.spawn(work(), name=f"listener {run.__name__}")
+        task = in_flight.spawn(work(), name=f"listener {run.__name__}", key=args.context.team_id)
         await within_budget(task, answered, args.ack, args.body, budget)
 
     run.__name__ = run.__qualname__ = getattr(listener, "__name__", "listener")

@@ -156,6 +156,7 @@ class Database:
         # handler, which sleeps up to 100 ms between tries: under load that convoy was the tail of every write.
         # (Other processes still meet the busy handler; `BEGIN IMMEDIATE` keeps them correct.)
         self._write_turn = asyncio.Lock() if self.dialect == "sqlite" else None
+        self._turn_holder: asyncio.Task[object] | None = None
         self._writer = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._reader = async_sessionmaker(self.read_engine, class_=AsyncSession, expire_on_commit=False)
         self._quick = async_sessionmaker(self.quick_engine, class_=AsyncSession, expire_on_commit=False)
@@ -190,6 +191,23 @@ class Database:
         finally:
             self.writes_ended += 1
             self._write_turn.release()
+
+    @asynccontextmanager
+    async def write_turn(self) -> AsyncIterator[None]:
+        """For writes that open their own connection on `engine` (slack_sdk's installation store): they take their
+        turn with this process's other writers, as `transaction()` does (SQLite; nothing to wait for on PostgreSQL)."""
+        if self._write_turn is None:
+            yield
+            return
+        async with self._write_turn:
+            self._turn_holder = asyncio.current_task()
+            try:
+                yield
+            finally:
+                self._turn_holder = None
+
+    def holds_write_turn(self) -> bool:
+        return self._write_turn is not None and self._turn_holder is asyncio.current_task()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -33,7 +33,22 @@ def test_manifest_declares_command_interactivity_events_and_scopes(capsys: pytes
     scopes = manifest["oauth_config"]["scopes"]["bot"]
     assert {"commands", "chat:write", "usergroups:read"} <= set(scopes)
     assert settings["socket_mode_enabled"] is False
-    assert manifest["oauth_config"]["redirect_urls"] == ["https://ship.example.com/board/callback"]  # the web board
+    assert manifest["oauth_config"]["redirect_urls"] == [
+        "https://ship.example.com/slack/oauth_redirect",  # "Add to Slack" (many workspaces)
+        "https://ship.example.com/board/callback",  # Sign in with Slack (the web board)
+    ]
+    assert {"app_uninstalled", "tokens_revoked"} <= set(settings["event_subscriptions"]["bot_events"])
+    assert settings["org_deploy_enabled"] is True
+
+
+def test_manifest_takes_the_public_url_from_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHIPMATE_PUBLIC_URL", "https://public.example.com/")
+    assert main(["manifest"]) == 0
+    manifest = json.loads(capsys.readouterr().out)
+    assert manifest["oauth_config"]["redirect_urls"][0] == "https://public.example.com/slack/oauth_redirect"
+    assert manifest["settings"]["interactivity"]["request_url"] == "https://public.example.com/slack/events"
 
 
 def test_socket_manifest_has_no_request_urls(capsys: pytest.CaptureFixture[str]) -> None:

@@ -40,3 +40,18 @@ async def test_no_capacity_means_no_cap() -> None:
     in_flight = InFlight()
     in_flight.lag = 10.0
     assert not in_flight.full
+
+
+async def test_one_workspace_holds_its_share_at_most_and_the_others_are_still_let_in() -> None:
+    in_flight = InFlight(capacity=4, share=3)
+    release = asyncio.Event()
+    for _ in range(3):
+        in_flight.spawn(release.wait(), key="T0FLOOD")
+    assert in_flight.full_for("T0FLOOD")
+    assert not in_flight.full_for("T0QUIET")
+    in_flight.spawn(release.wait(), key="T0QUIET")
+    assert in_flight.full_for("T0QUIET")  # the cap itself
+    release.set()
+    await in_flight.drain()
+    await asyncio.sleep(0)
+    assert not in_flight.full_for("T0FLOOD")

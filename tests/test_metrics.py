@@ -206,7 +206,9 @@ async def test_failed_file_uploads_are_counted_under_other_not_one_label_per_upl
 
     for n in range(3):
         png = b"\x89PNG\r\n\x1a\n" + bytes(100 + n)
-        uploaded = await runtime.services.files.upload_png(png=png, filename=f"c{n}.png", title="t", alt_text="a")
+        uploaded = await runtime.services.files.upload_png(
+            team_id="T0TEAM", png=png, filename=f"c{n}.png", title="t", alt_text="a"
+        )
         assert uploaded is None  # the upload failed; the answer goes out without its chart
     after = await scrape(harness)
 

@@ -58,6 +58,7 @@ class Audit(StrEnum):
     RETRO_REMINDED = "retro_reminded"  # an emergency change's full approval is due soon
     RETRO_OVERDUE = "retro_overdue"  # … and is past due: escalated to the release managers
     CAB_DECIDED = "cab_decided"  # the CAB (or a release manager, out of band) approved, rejected or deferred it
+    WORK_DROPPED = "work_dropped"  # the workspace uninstalled Shipmate: what was still to be done for it
 
 
 @dataclass(frozen=True)

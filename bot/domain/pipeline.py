@@ -24,6 +24,7 @@ class RequestStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     TIMED_OUT = "timed_out"  # nothing heard within the service's `deploy_timeout`
+    DROPPED = "dropped"  # the workspace uninstalled Shipmate while it was open
 
 
 class Action(StrEnum):

@@ -6,14 +6,15 @@ from collections.abc import Iterable
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.notify.slack_clients import NotInstalled, SlackClients
 
 log = logging.getLogger(__name__)
 
 
 class SlackDirectory:
-    def __init__(self, client: AsyncWebClient, *, ttl: float = 300.0) -> None:
-        self.client = client
+    def __init__(self, clients: SlackClients, *, ttl: float = 300.0) -> None:
+        self.clients = clients
         self.ttl = ttl
         self._cache: dict[tuple[str, str], tuple[float, frozenset[str]]] = {}
 
@@ -26,9 +27,10 @@ class SlackDirectory:
                 resolved[group_id] = cached[1]
                 continue
             try:
-                response = await self.client.usergroups_users_list(usergroup=group_id, team_id=team_id)
+                client = await self.clients.for_team(team_id)
+                response = await client.usergroups_users_list(usergroup=group_id, team_id=team_id)
                 users: frozenset[str] = frozenset(response.get("users", []))
-            except (SlackApiError, TimeoutError, aiohttp.ClientError) as exc:
+            except (SlackApiError, TimeoutError, aiohttp.ClientError, NotInstalled) as exc:
                 # Fail closed: an unresolvable group grants nothing (or what it granted last), and the log says so.
                 log.warning("could not resolve user group %s: %s", group_id, _why(exc))
                 users = cached[1] if cached else frozenset()
@@ -38,4 +40,6 @@ class SlackDirectory:
 
 
 def _why(exc: Exception) -> str:
+    if isinstance(exc, NotInstalled):
+        return "not installed in the workspace"
     return f"slack {exc.response.status_code}" if isinstance(exc, SlackApiError) else type(exc).__name__

@@ -120,6 +120,9 @@ class Dispatcher:
 
     async def _send_all(self, claimed: list[OutboxMessage]) -> None:
         blocked: set[int] = set()
+        # A workspace whose Slack times out or fails now (an outage, a 429): the rest of its messages wait for the
+        # next sweep instead of holding up the other workspaces' messages of this batch.
+        struggling: set[str] = set()
         sent: list[tuple[OutboxMessage, str | None]] = []  # went out; marked with the next write, at the latest
         try:
             for message in claimed:
@@ -128,6 +131,9 @@ class Dispatcher:
                 self._unstarted.remove(message)
                 if message.release_id is not None and message.release_id in blocked:
                     await self._finish(message, error="waiting for an earlier message of this release", defer=0.2)
+                    continue
+                if message.team_id in struggling:
+                    await self._finish(message, error="waiting: this workspace's last send just failed", defer=1.0)
                     continue
                 if not await self._hold(message, sent):
                     log.info("outbox %s was claimed by another process meanwhile; it sends it", message.id)
@@ -145,7 +151,9 @@ class Dispatcher:
                 except Exception as exc:  # classified below; the row is never lost
                     if message.release_id is not None:
                         blocked.add(message.release_id)
-                    await self._failed(message, exc)
+                    failure = await self._failed(message, exc)
+                    if self.sender.shared_by_team and not failure.permanent:
+                        struggling.add(message.team_id)
                 else:
                     sent.append((message, ts))
         finally:
@@ -206,7 +214,7 @@ class Dispatcher:
                 count_attempt=False,
             )
 
-    async def _failed(self, message: OutboxMessage, exc: Exception) -> None:
+    async def _failed(self, message: OutboxMessage, exc: Exception) -> Failure:
         assert message.id is not None
         attempts = message.attempts + 1
         failure: Failure = self.sender.failure(message, exc)  # never raises, whatever the other side answered
@@ -229,3 +237,4 @@ class Dispatcher:
             )
             if ours and dead:
                 await self.sender.given_up(session, message, failure)
+        return failure

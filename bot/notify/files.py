@@ -4,19 +4,21 @@ files.completeUploadExternal), shared with no channel, and shown by id in an `im
 import logging
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.notify.slack_clients import SlackClients
 
 log = logging.getLogger(__name__)
 
 
 class SlackFiles:
-    def __init__(self, client: AsyncWebClient) -> None:
-        self.client = client
+    def __init__(self, clients: SlackClients) -> None:
+        self.clients = clients
 
-    async def upload_png(self, *, png: bytes, filename: str, title: str, alt_text: str) -> str | None:
+    async def upload_png(self, *, team_id: str, png: bytes, filename: str, title: str, alt_text: str) -> str | None:
         """The uploaded file's id, or None when Slack could not take it (the caller answers without the image)."""
         try:
-            response = await self.client.files_upload_v2(file=png, filename=filename, title=title, alt_txt=alt_text)
+            client = await self.clients.for_team(team_id)
+            response = await client.files_upload_v2(file=png, filename=filename, title=title, alt_txt=alt_text)
             file_id = (response.get("file") or {}).get("id")
             return str(file_id) if file_id else None
         except Exception as exc:  # best effort by design: whatever the upload does, the answer goes out without it

@@ -26,6 +26,7 @@ Deployers = Callable[[str, str], Deployer | None]
 class PipelineSender:
     name = "pipeline"
     kinds = KINDS
+    shared_by_team = False  # each service has its own deployer: one hanging says nothing about the others
 
     def __init__(self, db: Database, client: PipelineClient, deployers: Deployers) -> None:
         self.db = db

@@ -22,6 +22,9 @@ class Sender(Protocol):
 
     name: str
     kinds: frozenset[str]
+    # Whether a workspace's rows share one endpoint: then a transient failure of one makes the rest of that
+    # workspace's batch wait for the next sweep, instead of holding up the other workspaces' rows.
+    shared_by_team: bool
 
     async def send(self, message: OutboxMessage) -> str | None:
         """Send one row; the Slack message ts, if any. Raises Deferred, Stale, or whatever failed."""

@@ -9,6 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.notify.sending import Deferred
+from bot.notify.slack_clients import SlackClients
 from bot.notify.slack_errors import Failure, classify, web_api_method
 from bot.render import FALLBACK
 from storage.db import Database
@@ -23,13 +24,16 @@ SLACK_KINDS = frozenset({"card", "thread", "post", "dm", "file", outbox.AGENDA})
 class SlackSender:
     name = "slack"
     kinds = SLACK_KINDS
+    shared_by_team = True  # a workspace's messages all go through its Slack (and its token's rate limits)
 
-    def __init__(self, db: Database, client: AsyncWebClient) -> None:
+    def __init__(self, db: Database, clients: SlackClients) -> None:
         self.db = db
-        self.client = client
+        self.clients = clients
 
     async def send(self, message: OutboxMessage) -> str | None:
+        """Raises `NotInstalled` (a `Stale`: the row is closed, never sent) for a workspace that uninstalled."""
         payload: dict[str, Any] = dict(message.payload)
+        client = await self.clients.for_team(message.team_id)
         if message.kind == "card":
             assert message.release_id is not None
             async with self.db.read() as session:
@@ -37,9 +41,9 @@ class SlackSender:
             assert anchor is not None
             channel, ts = anchor
             if ts:
-                await self.client.chat_update(channel=channel, ts=ts, **payload)
+                await client.chat_update(channel=channel, ts=ts, **payload)
                 return ts
-            response = await self.client.chat_postMessage(channel=channel, **payload)
+            response = await client.chat_postMessage(channel=channel, **payload)
             return str(response["ts"])
         if message.kind == "thread":
             assert message.release_id is not None
@@ -47,30 +51,30 @@ class SlackSender:
                 anchor = await outbox.release_anchor(session=session, release_id=message.release_id)
             if anchor is None or anchor[1] is None:
                 raise Deferred("the release message is not posted yet")
-            response = await self.client.chat_postMessage(channel=anchor[0], thread_ts=anchor[1], **payload)
+            response = await client.chat_postMessage(channel=anchor[0], thread_ts=anchor[1], **payload)
             return str(response["ts"])
         if message.kind in ("post", "dm"):
             assert message.channel is not None
             fallback = payload.pop(FALLBACK, None)
             try:
-                response = await self.client.chat_postMessage(channel=message.channel, **payload)
+                response = await client.chat_postMessage(channel=message.channel, **payload)
             except SlackApiError as exc:
                 if fallback is None or exc.response.get("error") != "invalid_blocks":
                     raise
                 log.warning("outbox %s: Slack refused its blocks; sending the words alone", message.id)
-                response = await self.client.chat_postMessage(channel=message.channel, **fallback)
+                response = await client.chat_postMessage(channel=message.channel, **fallback)
             return str(response["ts"])
         if message.kind == "file":
             assert message.channel is not None
-            return await self._send_file(message.channel, payload)
+            return await self._send_file(client, message.channel, payload)
         if message.kind == outbox.AGENDA:
-            return await self._agenda(message, payload)
+            return await self._agenda(client, message, payload)
         raise ValueError(f"unknown outbox kind {message.kind!r}")
 
-    async def _send_file(self, user_id: str, payload: dict[str, Any]) -> str | None:
+    async def _send_file(self, client: AsyncWebClient, user_id: str, payload: dict[str, Any]) -> str | None:
         """A file (its text in `content`) uploaded into the person's DM, with its comment; the file's id."""
-        opened = await self.client.conversations_open(users=user_id)
-        response = await self.client.files_upload_v2(
+        opened = await client.conversations_open(users=user_id)
+        response = await client.files_upload_v2(
             channel=str(opened["channel"]["id"]),
             content=payload["content"],
             filename=payload["filename"],
@@ -80,12 +84,12 @@ class SlackSender:
         file_id = (response.get("file") or {}).get("id")
         return str(file_id) if file_id else None
 
-    async def _agenda(self, message: OutboxMessage, payload: dict[str, Any]) -> str:
+    async def _agenda(self, client: AsyncWebClient, message: OutboxMessage, payload: dict[str, Any]) -> str:
         """The CAB agenda: a meeting's first is posted, the later ones update it in place."""
         assert message.channel is not None
         meeting, fresh = str(payload.pop(outbox.AGENDA_MEETING, "")), payload.pop(outbox.AGENDA_FRESH, False)
         if fresh:
-            response = await self.client.chat_postMessage(channel=message.channel, **payload)
+            response = await client.chat_postMessage(channel=message.channel, **payload)
             return str(response["ts"])
         async with self.db.read() as session:
             ts = await outbox.agenda_ts(
@@ -93,7 +97,7 @@ class SlackSender:
             )
         if ts is None:
             raise Deferred("the agenda is not posted yet")
-        await self.client.chat_update(channel=message.channel, ts=ts, **payload)
+        await client.chat_update(channel=message.channel, ts=ts, **payload)
         return ts
 
     def failure(self, message: OutboxMessage, exc: Exception) -> Failure:

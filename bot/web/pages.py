@@ -63,7 +63,7 @@ class Web:
             kept = self._charts.get(team_id)
             now = self.clock()
             if kept is None or now - kept[0] > CHART_KEPT:
-                kept = (now, await board.chart(self.services, team_id))
+                kept = (now, await board.chart(self.services.for_team(team_id), team_id))
                 self._charts = {t: c for t, c in self._charts.items() if now - c[0] <= CHART_KEPT}
                 self._charts[team_id] = kept
         return kept[1]
@@ -79,12 +79,11 @@ class Web:
 
     async def refusal(self, identity: Identity) -> str | None:
         """Why this workspace may not read the board here; None when it may."""
-        if self.settings.multi_workspace:
-            return None  # every workspace that installed the app; its data is its own
-        served = await self.installation.team_id()
-        if identity.team_id != served:
-            return "This Shipmate serves another Slack workspace. Sign in with the workspace it is installed in."
-        return None
+        if await self.installation.serves(identity.team_id):
+            return None  # its data is its own: every read is scoped by its workspace
+        if self.installation.many:
+            return "Shipmate is not installed in your Slack workspace. Add it to Slack first, then sign in again."
+        return "This Shipmate serves another Slack workspace. Sign in with the workspace it is installed in."
 
 
 def page(html: str, *, status: int = 200) -> web.Response:
@@ -109,7 +108,7 @@ def landing(site: Web) -> Handler:
             render(
                 "landing.html.j2",
                 sign_in=site.enabled,
-                add_to_slack=site.settings.multi_workspace,
+                add_to_slack=site.settings.many_workspaces,
                 signed_in=_signed_in(site, request) is not None,
             )
         )
@@ -166,7 +165,7 @@ def show_board(site: Web) -> Handler:
             return _redirect("/board/signin" if site.enabled else "/")
         identity, value = found
         assert site.signer is not None
-        view = await board.board(site.services, identity.team_id)
+        view = await board.board(site.services.for_team(identity.team_id), identity.team_id)
         html = render(
             "board.html.j2",
             view=view,

@@ -22,6 +22,7 @@ from aiohttp import web
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from bot import logs
+from bot.domain.errors import InvalidInput
 from bot.metrics import Metrics
 from bot.notify.installation import Installation
 from bot.services.health import Notice, receive_alerts
@@ -104,13 +105,28 @@ async def receive(
     if not authorized(token, request.headers.get("Authorization")):
         raise BadToken("Send `Authorization: Bearer <SHIPMATE_ALERTS_TOKEN>`.")
     body = fields.parse(AlertsBody, await bodies.read(request, limit=bodies.ALERTS))
-    team_id = await fields.workspace(installation)
+    team_id = await alerts_workspace(request, installation)
     logs.bind(team=team_id)
-    received = await receive_alerts(ctx, team_id, notices(body))
+    received = await receive_alerts(ctx.for_team(team_id), team_id, notices(body))
     if metrics is not None:
         for outcome, count in received.outcomes.items():
             metrics.alerts.labels(outcome).inc(count)
     return web.json_response({"ok": True, "alerts": received.outcomes}, status=202)
+
+
+async def alerts_workspace(request: web.Request, installation: Installation) -> str:
+    """One bot token: its workspace. Many workspaces: the one the receiver's URL names (`?team=T…`; each workspace's
+    Alertmanager or Grafana sends to its own), when Shipmate is installed there."""
+    if not installation.many:
+        return await fields.workspace(installation)
+    team_id = request.query.get("team", "")
+    if not team_id:
+        raise InvalidInput(
+            "This Shipmate serves many workspaces: name the alerts' workspace in the URL, "
+            "`POST /hooks/alerts?team=<team_id>`."
+        )
+    await fields.require_workspace(installation, team_id)
+    return team_id
 
 
 def handler(

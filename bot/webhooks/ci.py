@@ -114,6 +114,7 @@ async def receive(request: web.Request, services: ServiceContext, installation: 
         raise BadSignature("{problem}.", problem=str(error)) from None
     hook = fields.parse(DeploymentHook, body)
     logs.bind(team=hook.team_id, release=f"{hook.service}@{hook.version}")
+    services = services.for_team(hook.team_id)
     if services.policy.environment(hook.environment) is None:
         raise InvalidBody.about("environment", f"known: {', '.join(services.policy.environment_names)}")
     if hook.commit_at is not None and hook.commit_at > services.now() + CLOCK_SKEW:

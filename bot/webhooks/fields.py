@@ -70,8 +70,14 @@ async def workspace(installation: Installation) -> str:
 
 
 async def require_workspace(installation: Installation, team_id: str) -> None:
-    """Refuse (`TeamMismatch`, `SlackUnavailable`) unless `team_id` is the workspace this Shipmate is installed in."""
-    installed = await workspace(installation)
-    if team_id != installed:
-        log.warning("refused a request for team %s (installed in %s)", team_id, installed)
+    """Refuse (`TeamMismatch`, `SlackUnavailable`) unless `team_id` is a workspace this Shipmate is installed in."""
+    try:
+        serves = await installation.serves(team_id)
+    except (SlackApiError, TimeoutError, aiohttp.ClientError) as exc:
+        log.warning("could not confirm the installation's workspace (auth.test): %s", type(exc).__name__)
+        raise SlackUnavailable("Slack could not confirm this Shipmate's workspace; retry later.") from None
+    if not serves:
+        log.warning("refused a request for team %s (not installed there)", team_id)
+        if installation.many:
+            raise TeamMismatch("Shipmate is not installed in the workspace {team}.", team=team_id)
         raise TeamMismatch("This Shipmate serves another workspace, not {team}.", team=team_id)

@@ -108,8 +108,9 @@ async def receive(request: web.Request, waits: GateWaits, installation: Installa
     check = parse(GateCheck, body)
     logs.bind(team=check.team_id, release=f"{check.service}@{check.version}")
     await require_workspace(installation, check.team_id)
-    if waits.ctx.policy.environment(check.environment) is None:
-        raise InvalidBody.about("environment", f"known: {', '.join(waits.ctx.policy.environment_names)}")
+    policy = waits.ctx.for_team(check.team_id).policy
+    if policy.environment(check.environment) is None:
+        raise InvalidBody.about("environment", f"known: {', '.join(policy.environment_names)}")
     delivery = None
     if check.delivery_id is not None:
         fingerprint = Delivery.fingerprint_of(check.model_dump_json().encode())

@@ -23,12 +23,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot import logs
 from bot.domain.errors import NotFound
+from bot.notify.installation import Installation
+from bot.policy_dir import Policies
 from bot.services.kernel.context import ServiceContext
 from bot.services.pipeline import github_events
 from bot.services.pipeline.github_events import GithubDeployment, Handled
 from bot.webhooks import bodies
-from bot.webhooks.errors import BadSignature, InvalidBody, InvalidDelivery, NotConfigured, WebhookDisabled
+from bot.webhooks.errors import BadSignature, InvalidBody, InvalidDelivery, WebhookDisabled
 from bot.webhooks.fields import parse
+from bot.webhooks.github_workspace import workspace_of
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +116,9 @@ def _answer(handled: Handled) -> web.Response:
     return web.json_response({"ok": True, "status": handled.status, "message": handled.message}, status=status)
 
 
-async def receive(request: web.Request, ctx: ServiceContext) -> web.Response:
+async def receive(
+    request: web.Request, ctx: ServiceContext, installation: Installation, policies: Policies
+) -> web.Response:
     body = await bodies.read(request, limit=bodies.GITHUB)
     settings = ctx.settings
     if not settings.shipmate_github_webhook_secret:
@@ -128,14 +133,14 @@ async def receive(request: web.Request, ctx: ServiceContext) -> web.Response:
         raise InvalidDelivery("{header} must name the delivery.", header=DELIVERY_HEADER)
     if event not in ("deployment_status", "deployment_protection_rule"):
         return _ignored(f"Shipmate does not use {event or 'unnamed'} events.")
-    if not settings.shipmate_github_team_id:
-        raise NotConfigured("SHIPMATE_GITHUB_TEAM_ID (the Slack workspace) is not set.")
-    logs.bind(team=settings.shipmate_github_team_id)
     model: type[DeploymentStatusEvent | ProtectionRuleEvent] = (
         DeploymentStatusEvent if event == "deployment_status" else ProtectionRuleEvent
     )
     parsed = parse(model, body)
-    deployment = _deployment(ctx, parsed)
+    team_id = await workspace_of(settings, installation, policies.book, parsed.repository.full_name)
+    logs.bind(team=team_id)
+    ctx = ctx.for_team(team_id)
+    deployment = _deployment(ctx, parsed, team_id)
     if isinstance(deployment, web.Response):
         return deployment
     try:
@@ -154,7 +159,7 @@ async def receive(request: web.Request, ctx: ServiceContext) -> web.Response:
 
 
 def _deployment(
-    ctx: ServiceContext, parsed: DeploymentStatusEvent | ProtectionRuleEvent
+    ctx: ServiceContext, parsed: DeploymentStatusEvent | ProtectionRuleEvent, team_id: str
 ) -> GithubDeployment | web.Response:
     """The deployment the event is about, in the policy's words; or the 202 that ignores a repository or an
     environment the policy does not map."""
@@ -175,7 +180,7 @@ def _deployment(
         return _ignored(f"No environment stands for the GitHub environment {github_env!r} (github_environment).")
     deployment = parsed.deployment
     return GithubDeployment(
-        team_id=ctx.settings.shipmate_github_team_id,
+        team_id=team_id,
         repository=repository.full_name,
         service=service,
         environment=env.name,
@@ -213,8 +218,10 @@ def callback_problem(api_url: str, repository: str, url: str) -> str | None:
     return None
 
 
-def handler(ctx: ServiceContext) -> Callable[[web.Request], Awaitable[web.Response]]:
+def handler(
+    ctx: ServiceContext, installation: Installation, policies: Policies
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def github_hook(request: web.Request) -> web.Response:
-        return await receive(request, ctx)
+        return await receive(request, ctx, installation, policies)
 
     return github_hook

@@ -3,6 +3,7 @@
 from storage.models.change import CalendarToken, Freeze, Subscription
 from storage.models.delivery import OutboxMessage, ProcessedEvent, ScheduledJob, WebhookDelivery
 from storage.models.health import Alert
+from storage.models.installations import slack_bots, slack_installations, slack_oauth_states, slack_workspaces
 from storage.models.locks import DeployLock, LockQueueEntry
 from storage.models.notes import ReleaseNotes
 from storage.models.pipeline import DeploymentRequest
@@ -31,4 +32,8 @@ __all__ = [
     "Subscription",
     "Verification",
     "WebhookDelivery",
+    "slack_bots",
+    "slack_installations",
+    "slack_oauth_states",
+    "slack_workspaces",
 ]

@@ -9,6 +9,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
+from bot.domain.pipeline import RequestStatus
 from storage.models import DeploymentRequest
 from storage.repositories.in_lists import in_values, values
 
@@ -127,3 +128,19 @@ async def undeliverable(*, session: AsyncSession, request_id: str, error: str) -
         .execution_options(synchronize_session=False)
     )
     return await by_request_id(session=session, request_id=request_id)
+
+
+async def drop_open(*, session: AsyncSession, team_id: str, at: datetime) -> list[DeploymentRequest]:
+    """Every open request of a workspace, closed as dropped; the ones it closed."""
+    rows = (
+        await session.exec(
+            select(DeploymentRequest).where(
+                col(DeploymentRequest.team_id) == team_id, col(DeploymentRequest.status) == OPEN
+            )
+        )
+    ).all()
+    closed = []
+    for row in rows:
+        if await finish(session=session, request=row, status=RequestStatus.DROPPED, at=at):
+            closed.append(row)
+    return closed

@@ -325,3 +325,13 @@ def _pull_forward(by_release: bool, by_key: bool) -> Update:
     if by_key:
         statement = statement.where(col(ScheduledJob.dedupe_key) == bindparam("key"))
     return statement.values(due_at=bindparam("at")).execution_options(synchronize_session=False)
+
+
+async def live_kinds(*, session: AsyncSession, team_id: str) -> dict[str, int]:
+    """How many live jobs of each kind a workspace has."""
+    rows = await session.exec(
+        select(ScheduledJob.kind, func.count())
+        .where(col(ScheduledJob.team_id) == team_id, col(ScheduledJob.status).in_(LIVE))
+        .group_by(col(ScheduledJob.kind))
+    )
+    return {str(kind): int(n) for kind, n in rows.all()}

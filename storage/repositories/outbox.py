@@ -91,6 +91,9 @@ async def has_due(*, session: AsyncSession, kinds: Collection[str]) -> bool:
     return (await session.exec(query)).first() is not None
 
 
+FAIR_TEAMS = 50  # workspaces with messages due that one claim shares its batch between
+
+
 async def claim(
     *, session: AsyncSession, limit: int, lease: timedelta, kinds: Collection[str] | None = None
 ) -> Sequence[OutboxMessage]:
@@ -112,20 +115,28 @@ async def claim(
         )
         .exists()
     )
-    due = (
-        select(OutboxMessage.id)
-        .where(
-            col(OutboxMessage.status) == "pending",
-            col(OutboxMessage.next_attempt_at) <= now,
-            (col(OutboxMessage.claimed_until).is_(None)) | (col(OutboxMessage.claimed_until) < now),
-            ~waiting_behind,
-            col(OutboxMessage.kind).in_(kinds) if kinds is not None else true(),
-        )
-        .order_by(col(OutboxMessage.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    claimable = (
+        col(OutboxMessage.status) == "pending",
+        col(OutboxMessage.next_attempt_at) <= now,
+        (col(OutboxMessage.claimed_until).is_(None)) | (col(OutboxMessage.claimed_until) < now),
+        col(OutboxMessage.kind).in_(kinds) if kinds is not None else true(),
     )
-    ids = list((await session.exec(due)).all())
+    # Fair between workspaces: each workspace with messages due gets its share of the batch, so one workspace's
+    # flood never holds up another's messages (one workspace, the usual case, takes the whole batch).
+    teams = list(
+        (await session.exec(select(OutboxMessage.team_id).where(*claimable).distinct().limit(FAIR_TEAMS))).all()
+    )
+    share = max(1, limit // max(1, len(teams)))
+    ids: list[int] = []
+    for team in teams if len(teams) > 1 else [None]:
+        due = (
+            select(OutboxMessage.id)
+            .where(*claimable, ~waiting_behind, col(OutboxMessage.team_id) == team if team is not None else true())
+            .order_by(col(OutboxMessage.id))
+            .limit(share if team is not None else limit)
+            .with_for_update(skip_locked=True)
+        )
+        ids.extend(id_ for id_ in (await session.exec(due)).all() if id_ is not None)
     if not ids:
         return []
     await session.exec(
@@ -283,3 +294,20 @@ async def backlog(*, session: AsyncSession) -> Backlog:
     rows = {status: (int(count), oldest) for status, count, oldest in (await session.exec(query)).all()}
     pending, oldest = rows.get("pending", (0, None))
     return Backlog(pending=pending, dead=rows.get("dead", (0, None))[0], oldest_pending=oldest)
+
+
+async def drop_team(*, session: AsyncSession, team_id: str, reason: str) -> dict[str, int]:
+    """Every unsent row of a workspace, closed (a claimed one too: its claimer's hold then fails, so it is not
+    sent); how many of each kind."""
+    pending = (col(OutboxMessage.team_id) == team_id) & (col(OutboxMessage.status) == "pending")
+    counts = await session.exec(
+        select(OutboxMessage.kind, func.count()).where(pending).group_by(col(OutboxMessage.kind))
+    )
+    dropped = {str(kind): int(n) for kind, n in counts.all()}
+    await session.exec(
+        update(OutboxMessage)
+        .where(pending)
+        .values(status="superseded", last_error=reason[:1000], claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return dropped

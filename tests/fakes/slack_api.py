@@ -16,6 +16,7 @@ Sign in with Slack (OpenID Connect: the authorize page, `openid.connect.token`, 
 bot token (two apps, two workspaces, one fake Slack)."""
 
 import asyncio
+import base64
 import itertools
 import json
 import re
@@ -33,6 +34,7 @@ from bot.manifest import BOT_SCOPES
 from tests.fakes.slack_files import BOT_USER_ID as BOT_USER_ID
 from tests.fakes.slack_files import TEAM_ID as TEAM_ID
 from tests.fakes.slack_files import FileUploads, Upload
+from tests.fakes.slack_oauth import Grant, OAuthGrants, new_token_ids
 from tests.fakes.slack_openid import FakeOpenId
 from tests.fakes.socket_mode import SocketModeLink
 
@@ -77,6 +79,7 @@ class Call:
     params: dict[str, Any]
     target: str = ""  # for response_url calls: which URL (each command or click gets its own)
     client: str = ""  # which base URL the caller used (`FakeSlack.url_for`)
+    token: str = ""  # the token it was called with (many workspaces: whose)
 
     def __getitem__(self, key: str) -> Any:
         return self.params[key]
@@ -105,7 +108,7 @@ class Fault:
 
 
 @dataclass
-class FakeSlack(FileUploads):
+class FakeSlack(FileUploads, OAuthGrants):
     calls: list[Call] = field(default_factory=list)
     invalid: list[tuple[str, str]] = field(default_factory=list)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
@@ -125,6 +128,10 @@ class FakeSlack(FileUploads):
     teams_by_token: dict[str, str] = field(default_factory=dict)  # bot token → its workspace (default TEAM_ID)
     files: dict[str, Upload] = field(default_factory=dict)
     files_visible: bool = True  # False: finished uploads are not yet shown in image blocks (Slack still processing)
+    grants: dict[str, Grant] = field(default_factory=dict)
+    tokens: dict[str, Grant] = field(default_factory=dict)
+    refresh_tokens: dict[str, Grant] = field(default_factory=dict)
+    _token_ids: Any = field(default_factory=new_token_ids)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Condition | None = None
     server: TestServer | None = None
@@ -285,14 +292,26 @@ class FakeSlack(FileUploads):
             return web.json_response({"ok": False, "error": "invalid_blocks", "detail": problem}, headers=scopes)
         if method.startswith("files."):
             return await self._files(method, params)
-        await self._record(Call(method, params, client=client))
-        if method == "auth.test" and request.headers.get("Authorization", "")[7:] in self.teams_by_token:
-            team = self.teams_by_token[request.headers["Authorization"][7:]]
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ") or str(params.get("token", ""))
+        if method == "oauth.v2.access":
+            if token.startswith("Basic "):  # slack_sdk sends the client's id and secret as HTTP basic auth
+                client_id, _, secret = base64.b64decode(token.removeprefix("Basic ")).decode().partition(":")
+                params |= {"client_id": client_id, "client_secret": secret}
+            await self._record(Call(method, params, client=client))
+            return web.json_response(self._oauth_answer(params), headers=scopes)
+        if method.startswith("openid.connect."):  # a person's sign-in: the app's credentials or their own token
+            await self._record(Call(method, params, client=client))
+            said = self.openid.answer(method, params, request.headers.get("Authorization", ""))
+            return web.json_response(said, headers=scopes)
+        if self.tokens and not token.startswith("xapp") and token not in self.tokens and method != "auth.test":
+            return web.json_response({"ok": False, "error": "invalid_auth"}, headers=scopes)
+        await self._record(Call(method, params, client=client, token=token))
+        if method == "auth.test" and token in self.teams_by_token:
+            team = self.teams_by_token[token]
             return web.json_response(
                 {"ok": True, "team_id": team, "user_id": BOT_USER_ID, "team": team}, headers=scopes
             )
-        if method.startswith("openid.connect."):
-            answer = self.openid.answer(method, params, request.headers.get("Authorization", ""))
+        if method == "auth.test" and (answer := self._auth_test_answer(token)) is not None:
             return web.json_response(answer, headers=scopes)
         if method == "apps.connections.open":
             return web.json_response(self.socket_mode.open(request.headers.get("Authorization", "")), headers=scopes)

@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-CLIENT_ID = "1000000000.2000000000"
-CLIENT_SECRET = "oidc-client-secret"
+from tests.fakes.slack_oauth import CLIENT_ID as CLIENT_ID  # one Slack app: installs and sign-ins alike
+from tests.fakes.slack_oauth import CLIENT_SECRET as CLIENT_SECRET
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,7 @@ async def test_the_protection_rule_comment_says_what_was_let_through(harness: Ha
     [review] = await pipeline.wait_for(lambda r: r.path == RUN)
     assert review.json["state"] == "approved"
     assert review.json["comment"] == (
-        "Shipmate: hello-world@1.0.0 (normal change) passed every gate for prod. It carries 3 commit(s) and 1 pull request(s): "
+        "Shipmate: hello-world@1.0.0 (normal change) passed every gate for prod. "
+        "It carries 3 commit(s) and 1 pull request(s): "
         f"{pipeline.url}/{REPO}/compare/{base}...{SHA}"
     )

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from bot.domain.policy import parse_policy
 from bot.domain.proposal import ProposeRequest
 from bot.notify.dispatcher import Dispatcher
+from bot.notify.slack_clients import SlackClients
 from bot.notify.slack_sender import SlackSender
 from bot.render import FALLBACK
 from bot.services.kernel.context import Actor, ServiceContext
@@ -95,7 +96,7 @@ async def test_a_refused_image_is_sent_again_as_words(database_url: str, slack: 
         async with db.transaction() as session:
             payload = {**words, "blocks": [*words["blocks"], image], FALLBACK: words}
             outbox.enqueue(session=session, team_id=TEAM, kind="post", channel="C0STAKE", payload=payload)
-        dispatcher = Dispatcher(db, SlackSender(db, client), lease=timedelta(seconds=30), poll_interval=1)
+        dispatcher = Dispatcher(db, SlackSender(db, SlackClients(client)), lease=timedelta(seconds=30), poll_interval=1)
         assert await dispatcher.dispatch_once() == 1
         async with db.read() as session:
             sent = (await session.exec(select(OutboxMessage))).one()

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -44,13 +44,13 @@ def _utcnow() -> datetime:
 class Files(Protocol):
     """Uploads an image Slack can show in a message (None when the upload failed)."""
 
-    async def upload_png(self, *, png: bytes, filename: str, title: str, alt_text: str) -> str | None: ...
+    async def upload_png(self, *, team_id: str, png: bytes, filename: str, title: str, alt_text: str) -> str | None: ...
 
 
 class NoFiles:
     """For tests and tools without Slack: nothing is uploaded, answers go out without images."""
 
-    async def upload_png(self, *, png: bytes, filename: str, title: str, alt_text: str) -> str | None:
+    async def upload_png(self, *, team_id: str, png: bytes, filename: str, title: str, alt_text: str) -> str | None:
         return None
 
 
@@ -83,6 +83,25 @@ class NoCodeHost:
         raise CodeHostUnavailable("no code host in this process")
 
 
+class PolicyLookup(Protocol):
+    """The policy of each workspace (bot/policy_dir.py): its own file, its organisation's, or the default."""
+
+    def for_team(self, team_id: str | None, enterprise_id: str | None = None) -> Policy: ...
+
+
+class Tokens(Protocol):
+    """The installed workspaces' Slack tokens (many workspaces): deleted when a workspace removes Shipmate."""
+
+    async def forget(self, *, enterprise_id: str | None, team_id: str | None, bots: bool, users: bool) -> None: ...
+
+
+class NoTokens:
+    """One bot token (or no Slack): there is no store of tokens to delete from; Slack revoked the token itself."""
+
+    async def forget(self, *, enterprise_id: str | None, team_id: str | None, bots: bool, users: bool) -> None:
+        return None
+
+
 @dataclass
 class ServiceContext:
     db: Database
@@ -91,11 +110,21 @@ class ServiceContext:
     directory: Directory = field(default_factory=NoDirectory)
     files: Files = field(default_factory=NoFiles)
     code: CodeHost = field(default_factory=NoCodeHost)
+    tokens: Tokens = field(default_factory=NoTokens)
+    policies: PolicyLookup | None = None  # many policies (SHIPMATE_POLICY_DIR); `policy` is then the default
     kick: Callable[[], None] = lambda: None
     now: Callable[[], datetime] = _utcnow
     changes: ChangeFeed = field(default_factory=ChangeFeed)
     # App Home's delivery measures per (workspace, days), with when they were computed (bot.services.metrics.delivery).
     summaries: dict[tuple[str, int], tuple[datetime, Measures]] = field(default_factory=dict)
+
+    def for_team(self, team_id: str | None, enterprise_id: str | None = None) -> "ServiceContext":
+        """This context with the workspace's policy: what every entry point (a Slack request, a webhook, a job, a
+        delivery) hands its use case. The rest (database, caches, feeds) is shared."""
+        if self.policies is None:
+            return self
+        policy = self.policies.for_team(team_id, enterprise_id)
+        return self if policy is self.policy else replace(self, policy=policy)
 
     def writes_wait_at_most(self, seconds: float | None) -> AbstractContextManager[None]:
         """For a person's request: a write that cannot start within `seconds` is refused as `Busy` (None: waits)."""

@@ -69,12 +69,13 @@ async def run(
             return [job for batch in batches[index:] for job in batch]
         team_id, kind = due[0].team_id, due[0].kind
         try:
-            due = await _hold_until_working_hours(ctx, due, worker)
+            served = ctx.for_team(team_id)
+            due = await _hold_until_working_hours(served, due, worker)
             runner = RUNNERS.get(kind)
             if runner is None:
                 raise ValueError(f"unknown job kind {kind!r}")
             if due:
-                await runner(ctx, team_id, due, worker)
+                await runner(served, team_id, due, worker)
         except Exception as exc:  # the jobs stay; they are retried with backoff and given up after a few
             log.exception("%s job(s) of kind %s failed", len(due), kind, extra={"team": team_id})
             await _failed(ctx, due, worker, exc)

@@ -124,7 +124,7 @@ async def report(
     )
 
 
-async def chart(ctx: ServiceContext, report: Report, *, title: str | None = None) -> Chart | None:
+async def chart(ctx: ServiceContext, team_id: str, report: Report, *, title: str | None = None) -> Chart | None:
     """Draw the report's weeks and upload the PNG; None when either fails (the numbers go out without it)."""
     title = title or report.title
     try:
@@ -134,14 +134,14 @@ async def chart(ctx: ServiceContext, report: Report, *, title: str | None = None
         return None
     name = f"delivery-{report.service or 'all'}-{report.current.period.end:%Y%m%d}.png"
     alt_text = delivery_report.alt_text(title, report.weeks, report.current)
-    file_id = await ctx.files.upload_png(png=png, filename=name, title=title, alt_text=alt_text)
+    file_id = await ctx.files.upload_png(team_id=team_id, png=png, filename=name, title=title, alt_text=alt_text)
     return Chart(file_id, title, alt_text) if file_id else None
 
 
 async def metrics(ctx: ServiceContext, actor: Actor, service: str | None, days: int) -> tuple[Report, Chart | None]:
     """`/release metrics [service] [days]`: the measures, and the chart when it could be uploaded."""
     found = await report(ctx, actor.team_id, service=service, days=days)
-    return found, await chart(ctx, found)
+    return found, await chart(ctx, actor.team_id, found)
 
 
 SUMMARY_FRESH = timedelta(minutes=1)  # App Home's measures move by deployments, not by the second

@@ -84,11 +84,11 @@ async def plan(session: AsyncSession, ctx: ServiceContext, team_id: str) -> None
 
 async def plan_all(ctx: ServiceContext) -> None:
     """At start: every workspace with releases gets its digest (the schedule may be new in the policy)."""
-    if schedule(ctx.policy) is None:
-        return
     async with ctx.db.transaction() as session:
         for team_id in await delivery_repo.active_teams(session=session):
-            await plan(session, ctx, team_id)
+            served = ctx.for_team(team_id)
+            if schedule(served.policy) is not None:
+                await plan(session, served, team_id)
 
 
 async def digest(ctx: ServiceContext, team_id: str, end: datetime) -> Digest:
@@ -97,7 +97,7 @@ async def digest(ctx: ServiceContext, team_id: str, end: datetime) -> Digest:
     shipped = await delivery.shipped(ctx, team_id, Period.ending(end, 7))
     by_service = [(service, list(rows)) for service, rows in groupby(shipped, key=lambda row: row.service)]
     title = f"Every service · {week.environment} · {CHART_WEEKS} weeks to {end:%d %b %Y}"
-    chart = await delivery.chart(ctx, week, title=title)
+    chart = await delivery.chart(ctx, team_id, week, title=title)
     return Digest(week, by_service, more=len(shipped) >= delivery_repo.SHIPPED_LIMIT, chart=chart)
 
 

@@ -129,9 +129,9 @@ class GateWaits:
         elif wait > 0:
             verdict = await self._first_look(key, query)
         else:
-            verdict = await gate_checks.judge(self.ctx, query)
+            verdict = await gate_checks.judge(self.ctx.for_team(query.team_id), query)
         if verdict.allowed or wait <= 0 or not _worth_waiting(verdict) or self._task is None:
-            await gate_checks.record(self.ctx, [(query, verdict, 0.0)])
+            await gate_checks.record(self.ctx.for_team(query.team_id), [(query, verdict, 0.0)])
             return verdict, 0.0
         self._admit(key, verdict.ref)  # no await from here to the join: the count cannot change in between
         group = self._groups.get(key)
@@ -151,7 +151,7 @@ class GateWaits:
             if gone():  # hung up just before its time ran out, unnoticed yet: no answer, no audit
                 raise ClientGone()
             waited = time.monotonic() - started
-            await gate_checks.record(self.ctx, [(query, group.verdict, waited)])
+            await gate_checks.record(self.ctx.for_team(query.team_id), [(query, group.verdict, waited)])
             return group.verdict, waited
         return final, time.monotonic() - started
 
@@ -184,7 +184,7 @@ class GateWaits:
             return await asyncio.shield(pending)
         pending = self._judging[key] = asyncio.get_running_loop().create_future()
         try:
-            verdict = await gate_checks.judge(self.ctx, query)
+            verdict = await gate_checks.judge(self.ctx.for_team(query.team_id), query)
         except BaseException as exc:
             pending.set_exception(exc)
             pending.exception()  # retrieved: the waiters that share it re-raise it themselves
@@ -258,7 +258,8 @@ class GateWaits:
             if not any(not waiter.answer.done() for waiter in group.waiters):
                 self._groups.pop(key, None)
                 continue
-            verdict = await gate_checks.judge(self.ctx, group.waiters[0].query)
+            first = group.waiters[0].query
+            verdict = await gate_checks.judge(self.ctx.for_team(first.team_id), first)
             group.verdict = verdict
             if not verdict.allowed:
                 continue
@@ -267,7 +268,9 @@ class GateWaits:
             self._drop_gone(group)
             live = [waiter for waiter in group.waiters if not waiter.answer.done()]
             now = time.monotonic()
-            await gate_checks.record(self.ctx, [(w.query, verdict, now - w.started) for w in live])
+            await gate_checks.record(
+                self.ctx.for_team(first.team_id), [(w.query, verdict, now - w.started) for w in live]
+            )
             for waiter in live:
                 if not waiter.answer.done():
                     waiter.answer.set_result(verdict)
