@@ -3,7 +3,6 @@ and frozen ahead, their deploy locks and places in lock queues, and their open a
 queries, whatever the numbers; the view is made of values (plain rows, frozen dataclasses), so the same view
 renders once."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from weakref import WeakKeyDictionary
@@ -43,6 +42,28 @@ class Awaiting:
 
 
 @dataclass(frozen=True)
+class OwedApproval:
+    """An emergency change in production still owing its full approval, as App Home shows it (values only, so the
+    same view renders once: whether it is overdue is decided here, not from the moment of each open)."""
+
+    release_id: int
+    service: str
+    version: str
+    proposer_id: str
+    summary: str
+    due: datetime
+    overdue: bool
+
+
+def _owed(release: Release, *, now: datetime) -> OwedApproval:
+    assert release.retro_due_at is not None  # awaiting_retro reads only these
+    due = release.retro_due_at
+    return OwedApproval(
+        release.pk, release.service, release.version, release.proposer_id, release.summary, due, due < now
+    )
+
+
+@dataclass(frozen=True)
 class HomeView:
     user_id: str
     awaiting: list[Awaiting]
@@ -55,8 +76,7 @@ class HomeView:
     more_awaiting: bool = False  # more than `awaiting` wait for this person
     locks: tuple[MyLock, ...] = ()  # deploy locks this person holds (or is offered)
     queued: tuple[QueuePlace, ...] = ()  # their places in lock queues
-    retro: Sequence[Release] = ()  # emergency changes in production still owing their full approval
-    now: datetime | None = None  # when the view was read (what is overdue)
+    retro: tuple["OwedApproval", ...] = ()  # emergency changes in production still owing their full approval
 
     @property
     def delivery_lines(self) -> list[Line]:
@@ -103,8 +123,7 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
         more_awaiting=more,
         locks=tuple(locks),
         queued=tuple(queued),
-        retro=retro,
-        now=ctx.now(),
+        retro=tuple(_owed(release, now=ctx.now()) for release in retro),
     )
 
 

@@ -32,6 +32,13 @@ class Release(ReleaseBase, table=True):
         Index("ix_releases_team_window", "team_id", "window_start"),
         Index("ix_releases_team_proposer", "team_id", "proposer_id", "id"),  # App Home: "your releases"
         Index("ix_releases_team_commit", "team_id", "service", "commit_sha"),  # GitHub: a deployment's sha
+        Index(  # App Home: emergency changes still owing their full approval (a handful among 100k releases)
+            "ix_releases_team_retro_owed",
+            "team_id",
+            "retro_due_at",
+            sqlite_where=text("retro_due_at IS NOT NULL AND retro_approved_at IS NULL"),
+            postgresql_where=text("retro_due_at IS NOT NULL AND retro_approved_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

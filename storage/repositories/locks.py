@@ -2,12 +2,15 @@
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import and_, bindparam, func, text
+from sqlalchemy import select as core_select
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import DeployLock, LockQueueEntry
+from storage.models.tables import table_of
 
 ENDED = "ended"
 
@@ -101,15 +104,6 @@ async def overlapping(*, session: AsyncSession, team_id: str, start: datetime, e
     return (await session.exec(query)).all()
 
 
-async def held_by(*, session: AsyncSession, team_id: str, user_id: str) -> Sequence[DeployLock]:
-    query = (
-        select(DeployLock)
-        .where(DeployLock.team_id == team_id, DeployLock.holder == user_id, DeployLock.state != ENDED)
-        .order_by(col(DeployLock.until))
-    )
-    return (await session.exec(query)).all()
-
-
 _WAITING = col(LockQueueEntry.left_at).is_(None)
 
 
@@ -142,10 +136,47 @@ async def next_in_line(*, session: AsyncSession, team_id: str, service: str, env
     return (await session.exec(query)).first()
 
 
-async def queued_for(*, session: AsyncSession, team_id: str, user_id: str) -> Sequence[LockQueueEntry]:
-    query = (
-        select(LockQueueEntry)
-        .where(LockQueueEntry.team_id == team_id, LockQueueEntry.user_id == user_id, _WAITING)
-        .order_by(col(LockQueueEntry.id))
+# App Home reads these on every open: plain rows through statements built once.
+_LOCKS = table_of(DeployLock)
+_MINE = table_of(LockQueueEntry).alias("mine")
+_LINE = table_of(LockQueueEntry).alias("line")
+_HELD = (
+    core_select(_LOCKS.c.service, _LOCKS.c.environment, _LOCKS.c.state, _LOCKS.c.until, _LOCKS.c.reason)
+    .where(
+        _LOCKS.c.team_id == bindparam("team_id"),
+        _LOCKS.c.holder == bindparam("user_id"),
+        _LOCKS.c.state != ENDED,
+        _LOCKS.c.until > bindparam("at"),
     )
-    return (await session.exec(query)).all()
+    .order_by(_LOCKS.c.until)
+)
+_PLACES = (
+    core_select(_MINE.c.service, _MINE.c.environment, func.count(_LINE.c.id).label("position"))
+    .select_from(
+        _MINE.join(
+            _LINE,
+            and_(
+                _LINE.c.team_id == _MINE.c.team_id,
+                _LINE.c.service == _MINE.c.service,
+                _LINE.c.environment == _MINE.c.environment,
+                _LINE.c.left_at.is_(None),
+                _LINE.c.id <= _MINE.c.id,
+            ),
+        )
+    )
+    .where(_MINE.c.team_id == bindparam("team_id"), _MINE.c.user_id == bindparam("user_id"), _MINE.c.left_at.is_(None))
+    .group_by(_MINE.c.id, _MINE.c.service, _MINE.c.environment)
+    .order_by(_MINE.c.id)
+)
+
+
+async def held_rows(*, session: AsyncSession, team_id: str, user_id: str, at: datetime) -> Sequence[Any]:
+    """A person's locks not ended by `at` (held, or offered to them): service, environment, state, until, reason."""
+    connection = await session.connection()
+    return (await connection.execute(_HELD, {"team_id": team_id, "user_id": user_id, "at": at})).all()
+
+
+async def places_of(*, session: AsyncSession, team_id: str, user_id: str) -> Sequence[Any]:
+    """A person's places in lock queues, first come first served: service, environment, position (1 = next)."""
+    connection = await session.connection()
+    return (await connection.execute(_PLACES, {"team_id": team_id, "user_id": user_id})).all()

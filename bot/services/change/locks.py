@@ -263,18 +263,10 @@ async def of_person(
     session: AsyncSession, *, team_id: str, user_id: str, at: datetime
 ) -> tuple[list[MyLock], list[QueuePlace]]:
     """A person's locks (held, or offered to them) and their places in queues, for App Home."""
-    held = await locks_repo.held_by(session=session, team_id=team_id, user_id=user_id)
-    mine = [
-        MyLock(r.service, r.environment, r.state == LockState.OFFERED, r.until, r.reason) for r in held if r.until > at
-    ]
-    places: list[QueuePlace] = []
-    for entry in await locks_repo.queued_for(session=session, team_id=team_id, user_id=user_id):
-        line = await locks_repo.waiting(
-            session=session, team_id=team_id, service=entry.service, environment=entry.environment
-        )
-        position = next(i for i, waiting in enumerate(line, 1) if waiting.id == entry.id)
-        places.append(QueuePlace(entry.service, entry.environment, position))
-    return mine, places
+    held = await locks_repo.held_rows(session=session, team_id=team_id, user_id=user_id, at=at)
+    mine = [MyLock(r.service, r.environment, r.state == LockState.OFFERED, r.until, r.reason) for r in held]
+    places = await locks_repo.places_of(session=session, team_id=team_id, user_id=user_id)
+    return mine, [QueuePlace(r.service, r.environment, int(r.position)) for r in places]
 
 
 # -- the buttons in the DMs ------------------------------------------------------------------------------------------
