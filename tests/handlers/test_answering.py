@@ -16,7 +16,7 @@ from tests.conftest import make_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.harness import COORDINATION, Harness
 
-BUDGET = 0.2
+BUDGET = 1.0  # the held listeners below pass it by design; a quick answer on a loaded CI host must not
 CAP = 3
 
 
