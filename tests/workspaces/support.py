@@ -67,7 +67,7 @@ async def command(
         team_id=team_id,
         user_id=user,
         channel_id="C0RELEASE",
-        response_url=harness.slack.response_url(f"{team_id}-{text[:20]}-{next(_codes)}"),
+        response_url=harness.slack.response_url(f"{team_id}-{next(_codes)}"),  # URL-safe: the target is matched
     )
     if enterprise_id:  # Slack sends these from a workspace of an organisation that installed the app org-wide
         payload |= {"enterprise_id": enterprise_id, "enterprise_name": "Org", "is_enterprise_install": "true"}
