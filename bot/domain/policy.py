@@ -22,6 +22,19 @@ from pydantic import (
 from bot.domain import outgoing
 from bot.domain.policy_alerts import AlertsSettings, EnvironmentHealth, check_alerts
 from bot.domain.policy_changes import CabRules, EmergencyRules, RiskRules, StandardChange, unique_names
+from bot.domain.policy_fields import (
+    CHANNEL_ID as CHANNEL_ID,
+)
+from bot.domain.policy_fields import (
+    ENTITY_ID as ENTITY_ID,
+)
+from bot.domain.policy_fields import (
+    ChannelId,
+    Duration,
+    EntityId,
+    Hours,
+    TimeZoneName,
+)
 from bot.domain.policy_locks import Locks
 from bot.domain.policy_notes import Integrations
 from bot.domain.timeparse import parse_duration, zone
@@ -29,8 +42,6 @@ from bot.domain.timeparse import parse_duration, zone
 if TYPE_CHECKING:
     from bot.domain.working_hours import WorkingHours
 
-ENTITY_ID = re.compile(r"^[UWS][A-Z0-9]{2,20}$")
-CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
 ENV_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEBHOOK_URL = re.compile(r"^https?://[^\s<>|]{1,490}$")
@@ -57,52 +68,6 @@ def includes(entities: Iterable[str], user_id: str, members: Members) -> bool:
 
 class PolicyError(Exception):
     """The policy file is wrong; `str()` is one line naming file, line and key."""
-
-
-def _entity(value: str) -> str:
-    if not ENTITY_ID.match(value):
-        raise ValueError(f"{value!r} is not a Slack user id (U…/W…) or user group id (S…)")
-    return value
-
-
-def _channel(value: str) -> str:
-    if not CHANNEL_ID.match(value):
-        raise ValueError(f"{value!r} is not a Slack channel id (C…/G…)")
-    return value
-
-
-def _duration(value: str) -> str:
-    try:
-        parse_duration(value)
-    except Exception:
-        raise ValueError(f"{value!r} is not a duration like '90s', '30m', '4h' or '2d'") from None
-    return value
-
-
-def _timezone(value: str) -> str:
-    try:
-        zone(value)
-    except Exception:
-        raise ValueError(f"{value!r} is not an IANA time zone like 'Europe/Berlin'") from None
-    return value
-
-
-def _hours(value: str) -> str:
-    match = re.fullmatch(r"(\d\d):(\d\d)-(\d\d):(\d\d)", value)
-    if not match:
-        raise ValueError(f"{value!r} is not a span of hours like '09:00-18:00'")
-    start = int(match.group(1)) * 60 + int(match.group(2))
-    end = int(match.group(3)) * 60 + int(match.group(4))
-    if int(match.group(2)) > 59 or int(match.group(4)) > 59 or start >= end or end > 24 * 60:
-        raise ValueError(f"{value!r} must start before it ends, within 00:00-24:00")
-    return value
-
-
-EntityId = Annotated[str, AfterValidator(_entity)]
-ChannelId = Annotated[str, AfterValidator(_channel)]
-Duration = Annotated[str, AfterValidator(_duration)]
-TimeZoneName = Annotated[str, AfterValidator(_timezone)]
-Hours = Annotated[str, AfterValidator(_hours)]
 
 
 class _Strict(BaseModel):

@@ -5,8 +5,9 @@ import re
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from bot.domain.policy_fields import Duration
 from bot.domain.timeparse import parse_duration
 
 LABEL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")  # Prometheus label names
@@ -14,15 +15,6 @@ DEFAULT_WATCH = "30m"
 DEFAULT_GRACE = "2m"
 
 
-def _duration(value: str) -> str:
-    try:
-        parse_duration(value)
-    except Exception:
-        raise ValueError(f"{value!r} is not a duration like '90s', '30m', '4h' or '2d'") from None
-    return value
-
-
-HealthDuration = Annotated[str, AfterValidator(_duration)]
 # false: alerts are only shown; "dry-run": the thread says what an automatic rollback would have done; true: done.
 AutoRollback = StrictBool | Literal["dry-run"]
 
@@ -44,10 +36,10 @@ class EnvironmentHealth(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    min_soak: HealthDuration | None = None  # run this long, healthy, in the previous environment first
-    watch: HealthDuration = DEFAULT_WATCH  # after a deployment here, alerts for the service count against it
+    min_soak: Duration | None = None  # run this long, healthy, in the previous environment first
+    watch: Duration = DEFAULT_WATCH  # after a deployment here, alerts for the service count against it
     auto_rollback: AutoRollback = False
-    rollback_grace: HealthDuration = DEFAULT_GRACE  # still firing this long before an automatic rollback
+    rollback_grace: Duration = DEFAULT_GRACE  # still firing this long before an automatic rollback
 
 
 def duration(value: str | None) -> timedelta | None:

@@ -10,33 +10,12 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from bot.domain.policy_fields import ChannelId, Duration, EntityId
 from bot.domain.timeparse import parse_duration
 
 Risk = Literal["low", "medium", "high"]
 RISK_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2}
-_ENTITY = re.compile(r"^[UWS][A-Z0-9]{2,20}$")
-_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,20}$")
 _SERVICE = re.compile(r"^(\*|[a-z0-9][a-z0-9._-]{0,62})$")
-
-
-def _entity(value: str) -> str:
-    if not _ENTITY.match(value):
-        raise ValueError(f"{value!r} is not a Slack user id (U…/W…) or user group id (S…)")
-    return value
-
-
-def _channel(value: str) -> str:
-    if not _CHANNEL.match(value):
-        raise ValueError(f"{value!r} is not a Slack channel id (C…/G…)")
-    return value
-
-
-def _duration(value: str) -> str:
-    try:
-        parse_duration(value)
-    except Exception:
-        raise ValueError(f"{value!r} is not a duration like '90s', '30m', '4h' or '2d'") from None
-    return value
 
 
 def _service(value: str) -> str:
@@ -52,9 +31,6 @@ def _meets(value: str) -> str:
     return f"{match.group(1)} {match.group(2)}:{match.group(3)}"
 
 
-_Entity = Annotated[str, AfterValidator(_entity)]
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -66,7 +42,7 @@ class StandardChange(_Strict):
     name: str = Field(min_length=1, max_length=60)
     services: list[Annotated[str, AfterValidator(_service)]] = Field(min_length=1)
     max_risk: Risk = "low"
-    authorised_by: _Entity
+    authorised_by: EntityId
     authorised_on: date
 
     def covers(self, service: str) -> bool:
@@ -79,8 +55,8 @@ class RiskRules(_Strict):
 
 
 class EmergencyRules(_Strict):
-    approvers: list[_Entity] = []  # default: the release managers
-    retro_within: Annotated[str, AfterValidator(_duration)] = "24h"
+    approvers: list[EntityId] = []  # default: the release managers
+    retro_within: Duration = "24h"
 
     @property
     def retro_delay(self) -> timedelta:
@@ -88,10 +64,10 @@ class EmergencyRules(_Strict):
 
 
 class CabRules(_Strict):
-    channel: Annotated[str, AfterValidator(_channel)] | None = None
-    members: list[_Entity] = []
+    channel: ChannelId | None = None
+    members: list[EntityId] = []
     meets: Annotated[str, AfterValidator(_meets)] | None = None  # weekly, in the policy's time zone
-    agenda_before: Annotated[str, AfterValidator(_duration)] = "24h"
+    agenda_before: Duration = "24h"
 
     @model_validator(mode="after")
     def _complete(self) -> "CabRules":
