@@ -1,15 +1,17 @@
 """Alert messages rendered with hostile text from the alert's sender (its name, summary, source link) and from
 people (a "Not related" reason): valid Block Kit, everything escaped, nobody pinged, the buttons carry the alert."""
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
 
 from bot.domain.lifecycle import Status
 from bot.domain.policy import Environment
-from bot.ids import ActionId
+from bot.ids import ActionId, BlockId, CallbackId
 from bot.render import render, render_text
 from storage.models import Alert, Deployment, DeploymentRequest, Release
 
@@ -143,5 +145,9 @@ def test_alert_lines_escape_what_they_are_told(template: str, context: dict[str,
 
 def test_the_not_related_modal() -> None:
     view = render("not_related_modal", alert=_alert(), ref="payments@2.5.0", private_metadata='{"alert_id": 9}')
+    View(**view).validate_json()  # the modal as Slack takes it, not only its blocks
     _valid(view)
     _safe(view["blocks"][0]["text"]["text"])
+    assert view["callback_id"] == CallbackId.NOT_RELATED  # the submission finds its handler
+    assert json.loads(view["private_metadata"]) == {"alert_id": 9}  # and the alert it answers
+    assert view["blocks"][1]["block_id"] == BlockId.REASON
