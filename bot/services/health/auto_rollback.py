@@ -76,6 +76,29 @@ async def _look_again(
     return action.value
 
 
+async def _decide(
+    session: AsyncSession,
+    ctx: ServiceContext,
+    alert: Alert,
+    decision: Decision,
+    *,
+    reason: str = "",
+    rollback: bool = False,
+) -> bool:
+    """Shipmate's own answer to an alert, recorded once: False when someone (or an earlier run) already acted on it."""
+    return await alerts_repo.decide(
+        session=session,
+        team_id=alert.team_id,
+        alert_id=alert.pk,
+        decision=decision,
+        by="shipmate",
+        at=ctx.now(),
+        reason=reason,
+        unless=tuple(health.ACTED),
+        rollback=rollback,
+    )
+
+
 def _reason(alert: Alert, env: Environment) -> str:
     return f"{alert.name} still firing {env.rollback_grace} after it began (automatic rollback)"
 
@@ -85,15 +108,7 @@ async def _dry_run(
 ) -> None:
     restored = await deployments_repo.previous_stable(session=session, team_id=alert.team_id, current=live)
     deployer = ctx.policy.deployer(alert.service)
-    await alerts_repo.decide(
-        session=session,
-        team_id=alert.team_id,
-        alert_id=alert.pk,
-        decision=Decision.DRY_RUN,
-        by="shipmate",
-        at=ctx.now(),
-        unless=tuple(health.ACTED),
-    )
+    await _decide(session, ctx, alert, Decision.DRY_RUN)
     told = post(
         "thread_auto_rollback",
         mode="dry-run",
@@ -131,27 +146,9 @@ async def _request(
             session, ctx, release, ReleaseChange(None, thread=told, card=False), actor_id="shipmate", members={}
         )
         if isinstance(refused, Conflict):  # the rollback under way is this alert's answer too
-            await alerts_repo.decide(
-                session=session,
-                team_id=alert.team_id,
-                alert_id=alert.pk,
-                decision=Decision.ROLLBACK_REQUESTED,
-                by="shipmate",
-                at=ctx.now(),
-                unless=tuple(health.ACTED),
-            )
+            await _decide(session, ctx, alert, Decision.ROLLBACK_REQUESTED)
         return
-    await alerts_repo.decide(
-        session=session,
-        team_id=alert.team_id,
-        alert_id=alert.pk,
-        decision=Decision.ROLLBACK_REQUESTED,
-        by="shipmate",
-        at=ctx.now(),
-        reason=requested.request.request_id,
-        unless=tuple(health.ACTED),
-        rollback=True,
-    )
+    await _decide(session, ctx, alert, Decision.ROLLBACK_REQUESTED, reason=requested.request.request_id, rollback=True)
     details = {
         "environment": env.name,
         "alert": alert.name,
@@ -168,16 +165,7 @@ async def _request(
 async def _page(
     session: AsyncSession, ctx: ServiceContext, alert: Alert, env: Environment, release: Release, members: Members
 ) -> None:
-    recorded = await alerts_repo.decide(
-        session=session,
-        team_id=alert.team_id,
-        alert_id=alert.pk,
-        decision=Decision.ROLLBACK_NEEDED,
-        by="shipmate",
-        at=ctx.now(),
-        unless=tuple(health.ACTED),
-        rollback=True,
-    )
+    recorded = await _decide(session, ctx, alert, Decision.ROLLBACK_NEEDED, rollback=True)
     if not recorded:
         return
     paged = people.deployers(ctx.policy, env, members)
