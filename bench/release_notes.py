@@ -73,6 +73,7 @@ def _pull(pull: dict[str, Any]) -> dict[str, Any]:
         "body": f"Implements PAY-{number}.",
         "labels": [{"id": 1, "name": "enhancement"}],
         "head": {"ref": pull["branch"], "sha": pull["shas"][0]},
+        "merge_commit_sha": pull["shas"][-1],  # the merge (or squash) commit, as GitHub gives it
         "merged_at": "2026-06-01T12:00:00Z",
     }
 

@@ -55,6 +55,7 @@ class PullInfo:
     body: str = ""
     branch: str = ""
     labels: tuple[str, ...] = ()
+    merge_commit_sha: str | None = None  # the commit that merged it (merge, squash or last rebased): what proves it
 
 
 @dataclass(frozen=True)

@@ -89,4 +89,7 @@ def pull_of(document: Any) -> PullInfo | None:
         body=str(document.get("body") or "")[:4000],
         branch=str(head.get("ref") or "")[:255],
         labels=tuple(str(label["name"]) for label in labels if isinstance(label, dict) and "name" in label),
+        merge_commit_sha=str(document["merge_commit_sha"]).lower()
+        if isinstance(document.get("merge_commit_sha"), str)
+        else None,
     )

@@ -350,3 +350,22 @@ async def test_a_commit_resolved_from_its_tag_later_brings_the_notes(harness: Ha
     assert pipeline.reads.index(f"/repos/{REPO}/git/ref/tags/v1.1.0") < pipeline.reads.index(
         f"/repos/{REPO}/compare/{base}...{head}"
     )
+
+
+async def test_a_commit_message_naming_a_reviewed_pull_request_does_not_make_it_the_releases(
+    harness: Harness, pipeline: FakePipeline
+) -> None:
+    history = pipeline.history(REPO)
+    history.commit("Initial import")
+    history.merge(Pull(12, "feat: one-click checkout", "mona", branch="reviewed"))  # reviewed, merged, already live
+    base = history.tip
+    assert base is not None
+    await live_in_prod(harness, "1.0.0", base)
+    # pushed straight to the branch by someone with write access, dressed as the reviewed pull request
+    head = history.commit("Merge pull request #12 from acme/reviewed\n\nfeat: one-click checkout", "mallory")
+
+    await harness.command_answer(f"propose checkout 1.1.0 --commit {head} Faster checkout", user=PROPOSER)
+
+    await card_shows(harness.slack, "What's in it: 1 commit, 0 pull requests")
+    call = next(c for c in reversed(harness.slack.calls) if "What's in it" in c.text_everywhere)
+    assert "one-click checkout" not in call.text_everywhere  # #12 merged other code: it is not what this carries

@@ -98,10 +98,13 @@ async def compute(
     calls = comparison.pages
     numbers, shas = pulls_to_look_up(comparison.commits)
     found: dict[int, PullInfo] = {}
+    carried = {commit.sha for commit in comparison.commits}
     for number in numbers[:MAX_PULL_LOOKUPS]:
         pull = await code.pull(repository, number)
         calls += 1
-        if pull is not None:
+        # A message only names a pull request; it is this release's when the commit that merged it is in the compare
+        # (anyone who can push can write "Merge pull request #7" over code that never went through #7).
+        if pull is not None and pull.merge_commit_sha in carried:
             found[pull.number] = pull
     if len(numbers) > MAX_PULL_LOOKUPS:  # past the budget, a pull request is what its commit's message says
         web = commits.web_base(api_url)
