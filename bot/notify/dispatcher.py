@@ -2,9 +2,11 @@
 the request id. Each process runs one dispatcher per sender (Slack's, the pipeline's), each claiming only its own
 kinds, so a deployer that hangs never delays a Slack message.
 
-Claims are fenced: a claim stamps its rows with a fresh token, and right before each send the dispatcher re-checks
+Claims are fenced: a claim stamps its rows with a fresh token, and every write about a row checks it. Within the
+first third of its lease a claim is certainly still ours; past it, right before each send, the dispatcher re-checks
 that the claim is still its own and extends it (one conditional UPDATE). A batch that outlived its lease finds the
-rows another process claimed since and skips them; marking a row sent or rescheduling it checks the token too.
+rows another process claimed since and skips them. What went out is marked sent in one statement per batch, or
+sooner when a send comes more than a second after the last mark (the window in which a crash would send it again).
 
 429s wait for `Retry-After`; 5xx (JSON or a proxy's HTML page), empty or unreadable answers, dropped connections,
 timeouts and unknown error codes back off exponentially (`Sender.failure`); a release's messages go out in order
@@ -24,13 +26,15 @@ from bot.notify.sending import Deferred, Sender, Stale
 from bot.notify.slack_errors import Failure
 from storage.db import Database
 from storage.models import OutboxMessage
-from storage.repositories import outbox
+from storage.repositories import outbox_claims as claims
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_PERMANENT_ATTEMPTS = 6
 MAX_BACKOFF = 300.0
+SURE_OF_CLAIM = 1 / 3  # of the lease: how long after its claim a row is sent without re-checking the claim
+MARK_WITHIN = 1.0  # seconds: what went out is marked sent before the next send after this long
 
 
 class DeliveryObserver(Protocol):
@@ -70,6 +74,8 @@ class Dispatcher:
         self._stopping = False
         self._unstarted: list[OutboxMessage] = []  # claimed in this sweep, not tried yet
         self._handing_back: asyncio.Task[None] | None = None
+        self._claimed_at = 0.0  # loop time of the current batch's claim
+        self._marked_at = 0.0  # loop time of the last write that marked what went out
 
     def kick(self) -> None:
         """Called after a commit that enqueued messages: send now rather than at the next poll."""
@@ -102,13 +108,14 @@ class Dispatcher:
     async def dispatch_once(self) -> int:
         if self._stopping:
             return 0
-        async with self.db.read() as session:  # most sweeps find nothing: no write lock for them (SQLite)
-            if not await outbox.has_due(session=session, kinds=self.sender.kinds):
+        async with self.db.quick_read() as session:  # most sweeps find nothing: no write lock for them (SQLite)
+            if not await claims.has_due(session=session, kinds=self.sender.kinds):
                 return 0
         async with self.db.transaction() as session:
             claimed = list(
-                await outbox.claim(session=session, limit=self.batch, lease=self.lease, kinds=self.sender.kinds)
+                await claims.claim(session=session, limit=self.batch, lease=self.lease, kinds=self.sender.kinds)
             )
+        self._claimed_at = self._marked_at = asyncio.get_running_loop().time()
         self._unstarted = list(claimed)
         try:
             await self._send_all(claimed)
@@ -135,7 +142,7 @@ class Dispatcher:
                 if message.team_id in struggling:
                     await self._finish(message, error="waiting: this workspace's last send just failed", defer=1.0)
                     continue
-                if not await self._hold(message, sent):
+                if self._unsure(sent) and not await self._hold(message, sent):
                     log.info("outbox %s was claimed by another process meanwhile; it sends it", message.id)
                     continue
                 try:
@@ -145,7 +152,7 @@ class Dispatcher:
                     await self._finish(message, error=str(exc), defer=0.5)
                 except Stale as exc:
                     async with self.db.transaction() as session:
-                        await outbox.supersede(
+                        await claims.supersede(
                             session=session, message_id=message.id or 0, token=message.claim_token, error=str(exc)
                         )
                 except Exception as exc:  # classified below; the row is never lost
@@ -161,34 +168,37 @@ class Dispatcher:
                 async with self.db.transaction() as session:
                     await self._mark_sent(session, sent)
 
+    def _unsure(self, sent: list[tuple[OutboxMessage, str | None]]) -> bool:
+        """Whether to write before the next send: the claim may have lapsed (past the first third of its lease), or
+        what went out has waited over `MARK_WITHIN` to be marked."""
+        now = asyncio.get_running_loop().time()
+        return now - self._claimed_at >= self.lease.total_seconds() * SURE_OF_CLAIM or (
+            bool(sent) and now - self._marked_at >= MARK_WITHIN
+        )
+
     async def _hold(self, message: OutboxMessage, sent: list[tuple[OutboxMessage, str | None]]) -> bool:
         """Right before the send: whether the claim is still ours, extended by a lease (one conditional UPDATE), in
         the same write as marking what went out since the last one (one SQLite write lock per send)."""
         async with self.db.transaction() as session:
             await self._mark_sent(session, sent)
-            return await outbox.hold(
+            return await claims.hold(
                 session=session, message_id=message.id or 0, token=message.claim_token, lease=self.lease
             )
 
     async def _mark_sent(self, session: AsyncSession, sent: list[tuple[OutboxMessage, str | None]]) -> None:
-        """Mark what went out (and a new card's ts). Later messages of the same release are not claimed before
-        these are marked."""
-        for message, ts in sent:
-            assert message.id is not None
-            if not await outbox.mark_sent(
-                session=session, message_id=message.id, token=message.claim_token, message_ts=ts
-            ):
-                log.warning("outbox %s went out after another process took its claim: it may go out twice", message.id)
-                continue
-            if message.kind == "card" and ts and message.release_id is not None:
-                anchor = await outbox.release_anchor(session=session, release_id=message.release_id)
-                assert anchor is not None
-                await outbox.record_message_ts(
-                    session=session, release_id=message.release_id, channel=anchor[0], message_ts=ts
-                )
+        """Mark what went out, and where each new card is (its ts). Later messages of the same release are not
+        claimed before these are marked."""
+        for token in {message.claim_token for message, _ts in sent}:
+            mine = {message.id or 0: ts for message, ts in sent if message.claim_token == token}
+            ours = await claims.mark_all_sent(session=session, token=token, sent=mine)
+            for message_id in sorted(set(mine) - ours):
+                log.warning("outbox %s went out after another process took its claim: it may go out twice", message_id)
+        cards = {m.release_id: ts for m, ts in sent if m.kind == "card" and ts and m.release_id is not None}
+        await claims.record_first_posts(session=session, posted=cards)
         for message, _ts in sent:
             self.observer.delivered(message.kind)
         sent.clear()
+        self._marked_at = asyncio.get_running_loop().time()
 
     async def _hand_back(self, messages: list[OutboxMessage]) -> None:
         try:
@@ -196,7 +206,7 @@ class Dispatcher:
                 released = 0
                 for token in {message.claim_token for message in messages}:
                     ids = [m.id for m in messages if m.id is not None and m.claim_token == token]
-                    released += await outbox.release_claims(session=session, message_ids=ids, token=token)
+                    released += await claims.release_claims(session=session, message_ids=ids, token=token)
         except Exception:  # the lease runs out instead
             log.exception("could not hand back claimed outbox messages")
             return
@@ -205,7 +215,7 @@ class Dispatcher:
     async def _finish(self, message: OutboxMessage, *, error: str, defer: float) -> None:
         assert message.id is not None
         async with self.db.transaction() as session:
-            await outbox.reschedule(
+            await claims.reschedule(
                 session=session,
                 message_id=message.id,
                 token=message.claim_token,
@@ -227,7 +237,7 @@ class Dispatcher:
         where = {"team": message.team_id, **self.sender.log_fields(exc)}
         log_fn("outbox %s (%s) attempt %s failed: %s", message.id, message.kind, attempts, failure.error, extra=where)
         async with self.db.transaction() as session:
-            ours = await outbox.reschedule(
+            ours = await claims.reschedule(
                 session=session,
                 message_id=message.id,
                 token=message.claim_token,

@@ -15,6 +15,7 @@ from bot.render import FALLBACK
 from storage.db import Database
 from storage.models import OutboxMessage
 from storage.repositories import outbox
+from storage.repositories import outbox_claims as claims
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,7 @@ class SlackSender:
         client = await self.clients.for_team(message.team_id)
         if message.kind == "card":
             assert message.release_id is not None
-            async with self.db.read() as session:
-                anchor = await outbox.release_anchor(session=session, release_id=message.release_id)
+            anchor = await self._anchor(message.release_id)
             assert anchor is not None
             channel, ts = anchor
             if ts:
@@ -47,8 +47,7 @@ class SlackSender:
             return str(response["ts"])
         if message.kind == "thread":
             assert message.release_id is not None
-            async with self.db.read() as session:
-                anchor = await outbox.release_anchor(session=session, release_id=message.release_id)
+            anchor = await self._anchor(message.release_id)
             if anchor is None or anchor[1] is None:
                 raise Deferred("the release message is not posted yet")
             response = await client.chat_postMessage(channel=anchor[0], thread_ts=anchor[1], **payload)
@@ -70,6 +69,10 @@ class SlackSender:
         if message.kind == outbox.AGENDA:
             return await self._agenda(client, message, payload)
         raise ValueError(f"unknown outbox kind {message.kind!r}")
+
+    async def _anchor(self, release_id: int) -> tuple[str, str | None] | None:
+        async with self.db.quick_read() as session:  # one indexed read by primary key
+            return await claims.release_anchor(session=session, release_id=release_id)
 
     async def _send_file(self, client: AsyncWebClient, user_id: str, payload: dict[str, Any]) -> str | None:
         """A file (its text in `content`) uploaded into the person's DM, with its comment; the file's id."""

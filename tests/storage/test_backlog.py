@@ -9,6 +9,7 @@ from sqlmodel import col, select, update
 from storage.db import Database
 from storage.models import OutboxMessage, ScheduledJob
 from storage.repositories import jobs, outbox
+from storage.repositories import outbox_claims as claims
 from storage.types import utcnow
 from tests.fakes.slack_api import TEAM_ID
 
@@ -65,26 +66,26 @@ async def test_outbox_hand_back_only_while_the_claim_is_still_ours(db: Database)
         for _ in range(3):
             session.add(OutboxMessage(team_id=TEAM_ID, kind="post", channel="C1", payload={}))
     async with db.transaction() as session:
-        mine = list(await outbox.claim(session=session, limit=10, lease=LEASE))
+        mine = list(await claims.claim(session=session, limit=10, lease=LEASE))
     assert len(mine) == 3
     token = mine[0].claim_token
     assert token is not None
     async with db.transaction() as session:  # the first was sent; another process re-claimed the third
-        assert await outbox.mark_sent(session=session, message_id=mine[0].id or 0, token=token, message_ts="1.1")
+        assert await claims.mark_sent(session=session, message_id=mine[0].id or 0, token=token, message_ts="1.1")
         await session.exec(
             update(OutboxMessage)
             .where(col(OutboxMessage.id) == mine[2].id)
             .values(claimed_until=utcnow() + 2 * LEASE, claim_token="theirs")
         )
     async with db.transaction() as session:
-        released = await outbox.release_claims(session=session, message_ids=[m.id or 0 for m in mine], token=token)
+        released = await claims.release_claims(session=session, message_ids=[m.id or 0 for m in mine], token=token)
     assert released == 1  # only the second: sent and re-claimed rows are not ours to hand back
     async with db.read() as session:
         rows = {m.id: m for m in (await session.exec(select(OutboxMessage))).all()}
     assert rows[mine[1].id].claimed_until is None
     assert rows[mine[2].id].claimed_until is not None
     async with db.transaction() as session:  # handed back: another process takes it at once
-        again = list(await outbox.claim(session=session, limit=10, lease=LEASE))
+        again = list(await claims.claim(session=session, limit=10, lease=LEASE))
     assert [m.id for m in again] == [mine[1].id]
 
 

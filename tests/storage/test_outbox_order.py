@@ -5,6 +5,7 @@ from datetime import timedelta
 from storage.db import Database
 from storage.models import Release
 from storage.repositories import outbox
+from storage.repositories import outbox_claims as claims
 
 TEAM = "T0TEAM"
 LEASE = timedelta(seconds=30)
@@ -31,7 +32,7 @@ async def test_a_newer_card_is_not_stuck_behind_a_thread_line_waiting_for_it(dat
             await outbox.supersede_cards(session=session, team_id=TEAM, release_id=release_id)
             outbox.enqueue(session=session, team_id=TEAM, kind="card", release_id=release_id, payload={"text": "2"})
         async with db.transaction() as session:
-            claimed = await outbox.claim(session=session, limit=10, lease=LEASE)
+            claimed = await claims.claim(session=session, limit=10, lease=LEASE)
         kinds = [(m.kind, m.payload["text"]) for m in claimed]
         assert ("card", "2") in kinds
         assert ("card", "1") not in kinds
@@ -40,6 +41,6 @@ async def test_a_newer_card_is_not_stuck_behind_a_thread_line_waiting_for_it(dat
         async with db.transaction() as session:  # while card 2 is in flight, a card 3 must wait for it
             outbox.enqueue(session=session, team_id=TEAM, kind="card", release_id=release_id, payload={"text": "3"})
         async with db.transaction() as session:
-            assert list(await outbox.claim(session=session, limit=10, lease=LEASE)) == []
+            assert list(await claims.claim(session=session, limit=10, lease=LEASE)) == []
     finally:
         await db.dispose()
