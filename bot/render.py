@@ -99,6 +99,13 @@ _TYPED = (
 _FIELDS: dict[type, tuple[str, ...]] = {}  # a frozen dataclass's field names, by class
 
 
+# A frozen dataclass that says it is shared and never changed once built (`shared_unchanged = True`: the
+# workspace's agenda, kept for a few seconds and shown to everyone) is walked once: its key is kept by identity,
+# with the object itself so that its id cannot be another object's meanwhile.
+_SHARED: dict[int, tuple[object, Hashable]] = {}
+SHARED_KEPT = 256
+
+
 class _NotAValue(Exception):
     pass
 
@@ -118,6 +125,9 @@ def _frozen(value: Any) -> Hashable:
         return (dict, *[(key, item if type(item) in _RAW else _frozen(item)) for key, item in value.items()])
     if isinstance(value, set | frozenset):
         return (frozenset, frozenset([_frozen(item) for item in value]))
+    shared = _SHARED.get(id(value))
+    if shared is not None and shared[0] is value:
+        return shared[1]
     names = _FIELDS.get(kind)
     if names is None:
         params = getattr(kind, "__dataclass_params__", None)
@@ -125,7 +135,12 @@ def _frozen(value: Any) -> Hashable:
             raise _NotAValue
         names = _FIELDS[kind] = tuple(f.name for f in fields(value))
     fields_of = [getattr(value, name) for name in names]
-    return (kind, *[item if type(item) in _RAW else _frozen(item) for item in fields_of])
+    frozen = (kind, *[item if type(item) in _RAW else _frozen(item) for item in fields_of])
+    if getattr(kind, "shared_unchanged", False):
+        _SHARED[id(value)] = (value, frozen)  # kept with its value: the id cannot be another object's meanwhile
+        if len(_SHARED) > SHARED_KEPT:
+            del _SHARED[next(iter(_SHARED))]
+    return frozen
 
 
 def _key(template: str, context: dict[str, Any]) -> Hashable | None:

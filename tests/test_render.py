@@ -3,7 +3,9 @@ what was kept; anything that can change under the same identity renders every ti
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from typing import ClassVar
 
+from bot import render as render_module
 from bot.domain.lifecycle import Status
 from bot.render import _key, render, render_text
 from storage.models import AuditEvent
@@ -57,3 +59,19 @@ def test_values_that_are_equal_but_render_apart_are_kept_apart() -> None:
     assert _key("t", {"at": noon}) != _key("t", {"at": noon.astimezone(timezone(timedelta(hours=1)))})
     assert _key("t", {"lines": (1, 2)}) != _key("t", {"lines": [1, 2]}) != _key("t", {"lines": [2, 1]})
     assert _key("t", {"line": Line(7, "p", "1", Status.PROPOSED, "U", "s")}) is None
+
+
+@dataclass(frozen=True)
+class Board:
+    """Shared and never changed once built, like the workspace's agenda: keyed once by identity."""
+
+    shared_unchanged: ClassVar[bool] = True
+    lines: tuple[str, ...]
+
+
+def test_a_shared_unchanged_value_is_keyed_once_and_equal_ones_key_alike() -> None:
+    board = Board(("payments 2.4.0", "search 1.1"))
+    first = _key("t", {"board": board})
+    assert render_module._SHARED[id(board)][0] is board  # kept with the object, so its id is not reused
+    assert _key("t", {"board": board}) == first == _key("t", {"board": Board(("payments 2.4.0", "search 1.1"))})
+    assert _key("t", {"board": Board(("payments 2.4.1", "search 1.1"))}) != first

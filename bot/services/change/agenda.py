@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,6 +27,10 @@ class AgendaItem:
 
 @dataclass(frozen=True)
 class Agenda:
+    """Kept for the workspace a few seconds and shown to everyone in that time: never changed once built, so a
+    render keys it once (`bot/render.py`)."""
+
+    shared_unchanged: ClassVar[bool] = True
     days: int
     start: datetime
     end: datetime
