@@ -61,6 +61,8 @@ async def _deployed(session: AsyncSession, ctx: ServiceContext, release: Release
 @HOOKS.after(Audit.APPROVED, Audit.VERIFIED, Audit.ALERT_NOT_RELATED)
 async def _maybe_complete(session: AsyncSession, ctx: ServiceContext, release: Release, facts: Facts) -> None:
     """The last approval or sign-off may be what was missing once the soak was done."""
+    if not any(env.min_soak for env in ctx.policy.environments):
+        return  # no environment waits for a soak: nothing to read
     deployed = await deployments_repo.reached(session=session, team_id=release.team_id, release_id=release.pk)
     for env in ctx.policy.environments:
         previous = ctx.policy.previous_environment(env.name)

@@ -2,6 +2,7 @@
 environment before `env` (`min_soak`), and the alerts that rolled it back and still hold it (nobody answered
 "Not related")."""
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -10,20 +11,29 @@ from bot.domain import policy_alerts
 from bot.domain.health import HOLDING, NOT_LIVE, AlertSpan, Soak, countdown, soak_since
 from bot.domain.message import Message, When
 from bot.domain.policy import Environment, Policy
-from storage.models import Alert, Release
+from storage.models import Alert, Deployment, Release
 from storage.repositories import alerts as alerts_repo
 from storage.repositories import deployments as deployments_repo
 
 
 async def soak(
-    session: AsyncSession, policy: Policy, release: Release, env: Environment, *, now: datetime, alerts: list[Alert]
+    session: AsyncSession,
+    policy: Policy,
+    release: Release,
+    env: Environment,
+    *,
+    now: datetime,
+    alerts: list[Alert],
+    deployed: Sequence[Deployment] | None = None,
 ) -> Soak | None:
-    """The soak `env` asks of `release` in the previous environment; None when it asks none."""
+    """The soak `env` asks of `release` in the previous environment; None when it asks none. `deployed`: the
+    release's deployments, when the caller has read them."""
     required = policy_alerts.duration(env.min_soak)
     previous = policy.previous_environment(env.name)
     if required is None or previous is None:
         return None
-    deployed = await deployments_repo.for_release(session=session, team_id=release.team_id, release_id=release.pk)
+    if deployed is None:
+        deployed = await deployments_repo.for_release(session=session, team_id=release.team_id, release_id=release.pk)
     there = [d for d in deployed if d.environment == previous.name and d.outcome == deployments_repo.SUCCEEDED]
     latest = max(there, key=lambda d: (d.created_at, d.id or 0), default=None)
     spans: list[AlertSpan] = []
@@ -43,13 +53,28 @@ def holding(alerts: list[Alert]) -> tuple[str, ...]:
 
 
 async def card_lines(
-    session: AsyncSession, policy: Policy, release: Release, target: str | None, now: datetime
+    session: AsyncSession,
+    policy: Policy,
+    release: Release,
+    target: str | None,
+    now: datetime,
+    deployed: Sequence[Deployment],
 ) -> list[Message]:
-    """The card's health lines: the soak before `target` (the next environment) and the alerts holding it."""
-    alerts = list(await alerts_repo.counted_for(session=session, team_id=release.team_id, release_id=release.pk))
+    """The card's health lines: the soak before `target` (the next environment) and the alerts holding it.
+    `deployed`: the release's deployments (an alert counts against a release through one of them, so a release
+    never deployed has none to read)."""
+    alerts = (
+        list(await alerts_repo.counted_for(session=session, team_id=release.team_id, release_id=release.pk))
+        if deployed
+        else []
+    )
     lines: list[Message] = []
     env = policy.environment(target) if target else None
-    wanted = await soak(session, policy, release, env, now=now, alerts=alerts) if env is not None else None
+    wanted = (
+        await soak(session, policy, release, env, now=now, alerts=alerts, deployed=deployed)
+        if env is not None
+        else None
+    )
     if wanted is not None and not wanted.met and wanted.ends_at is not None:
         lines.append(
             Message(

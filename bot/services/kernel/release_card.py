@@ -251,7 +251,9 @@ async def refresh(
         )
         target = next_environment(policy, deployed_environments(deployments))
         if now is not None and release.status in OPEN:
-            card = replace(card, health=await health_facts.card_lines(session, policy, release, target, now))
+            card = replace(
+                card, health=await health_facts.card_lines(session, policy, release, target, now, deployments)
+            )
         await outbox.supersede_cards(session=session, team_id=team_id, release_id=release_id)
     outbox.enqueue(
         session=session,
