@@ -60,13 +60,30 @@ def render(name: str, **context: Any) -> dict[str, Any]:
     if kept is not None:
         loaded: dict[str, Any] = json.loads(kept)  # a new dict each time: callers may change theirs
         return loaded
+    rendered = _rendered(name, context)
+    _keep(key, lambda: json.dumps(rendered, ensure_ascii=False))
+    return rendered
+
+
+def render_json(name: str, **context: Any) -> str:
+    """`render`, as JSON text (what Slack takes for a view: a JSON-encoded string). Rendered once per inputs like
+    `render`, and then neither parsed nor dumped again."""
+    key = _key(f"{name}.json.j2", context)
+    kept = _kept(key)
+    if kept is not None:
+        return kept
+    text = json.dumps(_rendered(name, context), ensure_ascii=False)
+    _keep(key, lambda: text)
+    return text
+
+
+def _rendered(name: str, context: dict[str, Any]) -> dict[str, Any]:
     raw = environment().get_template(f"{name}.json.j2").render(**context)
     try:
         rendered: dict[str, Any] = json.loads(raw)
     except json.JSONDecodeError as exc:  # a template bug, not user input: fail loudly in tests
         raise ValueError(f"template {name} produced invalid JSON: {exc}\n{raw[:2000]}") from exc
     _enforce_limits(name, rendered)
-    _keep(key, lambda: json.dumps(rendered, ensure_ascii=False))
     return rendered
 
 

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.errors import DomainError
 from bot.ids import ActionId, BlockId
-from bot.render import render
+from bot.render import render, render_json
 from bot.services import home
 from bot.services.approvals import approvals
 from bot.services.kernel.context import Actor, ServiceContext
@@ -26,7 +26,9 @@ HOME_BLOCK = re.compile("^" + re.escape(str(BlockId.HOME_APPROVAL)) + ":")
 
 async def publish(client: AsyncWebClient, services: ServiceContext, actor: Actor, notice: str | None = None) -> None:
     view = await home.home(services, actor, notice=notice)
-    await client.views_publish(user_id=actor.user_id, view=render("home", view=view))
+    # The view as the JSON-encoded string Slack's views.publish documents: kept once rendered, never parsed and
+    # dumped again (slack_sdk's `views_publish` types it as a dict, hence its generic `api_call`).
+    await client.api_call("views.publish", json={"user_id": actor.user_id, "view": render_json("home", view=view)})
 
 
 async def home_opened(

@@ -1,13 +1,14 @@
 """Rendering once per inputs (`bot/render.py`): a context of plain values renders once and is parsed again from
 what was kept; anything that can change under the same identity renders every time; callers own what they get."""
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import ClassVar
 
 from bot import render as render_module
 from bot.domain.lifecycle import Status
-from bot.render import _key, render, render_text
+from bot.render import _key, render, render_json, render_text
 from storage.models import AuditEvent
 from storage.repositories.releases import ReleaseLine
 
@@ -75,3 +76,11 @@ def test_a_shared_unchanged_value_is_keyed_once_and_equal_ones_key_alike() -> No
     assert render_module._SHARED[id(board)][0] is board  # kept with the object, so its id is not reused
     assert _key("t", {"board": board}) == first == _key("t", {"board": Board(("payments 2.4.0", "search 1.1"))})
     assert _key("t", {"board": Board(("payments 2.4.1", "search 1.1"))}) != first
+
+
+def test_json_text_is_the_rendered_answer_and_is_kept_as_is() -> None:
+    text = render_json("release_list", title="Recent releases", releases=_lines("Faster checkout"), more=True)
+    assert json.loads(text) == render(
+        "release_list", title="Recent releases", releases=_lines("Faster checkout"), more=True
+    )
+    assert render_json("release_list", title="Recent releases", releases=_lines("Faster checkout"), more=True) is text

@@ -231,9 +231,10 @@ class FakeSlack(FileUploads, OAuthGrants):
         if request.method == "GET":
             return dict(request.query)
         if request.content_type == "application/json":
-            return dict(json.loads(raw or b"{}"))
-        # Arguments may come in the form body or the query string (slack_sdk sends some methods' that way)
-        parsed = {**dict(request.query), **{key: values[0] for key, values in parse_qs(raw.decode()).items()}}
+            parsed = dict(json.loads(raw or b"{}"))
+        else:  # arguments may come in the form body or the query string (slack_sdk sends some methods' that way)
+            parsed = {**dict(request.query), **{key: values[0] for key, values in parse_qs(raw.decode()).items()}}
+        # Slack documents these as JSON-encoded strings, and takes them as objects in a JSON body too
         for key in ("blocks", "view", "attachments"):
             if isinstance(parsed.get(key), str):
                 parsed[key] = json.loads(parsed[key])
