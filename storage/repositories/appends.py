@@ -7,7 +7,7 @@ are written (`before_write`): the audit trail links each event into its workspac
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Table, event, insert
+from sqlalchemy import Insert, Table, event, insert
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,6 +16,7 @@ _KEY = "shipmate_appends"
 Row = dict[str, Any]
 Finish = Callable[[Session, list[Row]], None]
 _FINISH: dict[Table, Finish] = {}
+_INSERTS: dict[Table, Insert] = {}
 
 
 def before_write(table: Table, finish: Finish) -> None:
@@ -44,8 +45,12 @@ def _write(sync_session: Session) -> None:
     by_table: dict[Table, list[Row]] = {}
     for table, row in pending:
         by_table.setdefault(table, []).append(row)
+    connection = sync_session.connection()  # core rows: nothing for the ORM to track
     for table, rows in by_table.items():
         finish = _FINISH.get(table)
         if finish is not None:
             finish(sync_session, rows)
-        sync_session.execute(insert(table), rows)
+        statement = _INSERTS.get(table)
+        if statement is None:
+            statement = _INSERTS[table] = insert(table)  # built once: its cache key is kept with it
+        connection.execute(statement, rows)

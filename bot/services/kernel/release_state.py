@@ -111,10 +111,10 @@ async def touch(
     `decisions` / `states`: the release's active decisions and the approval states decided from them, when the
     caller has them in hand (read and decided once per change); a `new` release has nothing to look up and
     nothing waiting on it."""
-    if not new:  # a new release is at its first version (its answer says "Proposed", not "Proposed again")
-        release.row_version += 1
-    release.updated_at = ctx.now()
-    session.add(release)
+    if not new:  # a new release is at its first version (its answer says "Proposed", not "Proposed again"),
+        release.row_version += 1  # and was updated when it was written: nothing to write again
+        release.updated_at = ctx.now()
+        session.add(release)
     api_url = ctx.settings.shipmate_github_api_url
     await release_card.refresh(
         session,
