@@ -22,12 +22,12 @@ from bot.services.change.locks import MyLock, QueuePlace, of_person
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.metrics import delivery
 from storage.db import Database
-from storage.models import Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import home as home_repo
 from storage.repositories import releases as releases_repo
 from storage.repositories.home import ItsRelease, MyRelease, OpenItem, OpenRelease
+from storage.repositories.releases import OwedRetro
 
 AHEAD_DAYS = 14
 SHOWN = 10  # releases awaiting the person that the tab lists
@@ -55,11 +55,10 @@ class OwedApproval:
     overdue: bool
 
 
-def _owed(release: Release, *, now: datetime) -> OwedApproval:
-    assert release.retro_due_at is not None  # awaiting_retro reads only these
+def _owed(release: OwedRetro, *, now: datetime) -> OwedApproval:
     due = release.retro_due_at
     return OwedApproval(
-        release.pk, release.service, release.version, release.proposer_id, release.summary, due, due < now
+        release.id, release.service, release.version, release.proposer_id, release.summary, due, due < now
     )
 
 

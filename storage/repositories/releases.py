@@ -215,18 +215,34 @@ async def emergency_counts(
     return EmergencyCounts(int(total), int(approved), int(late))
 
 
-async def awaiting_retro(*, session: AsyncSession, team_id: str, limit: int = 10) -> Sequence[Release]:
-    """Emergency changes in production still short of their full approval, soonest due first."""
-    query = (
-        select(Release)
-        .where(
-            Release.team_id == team_id,
-            Release.change_class == "emergency",
-            col(Release.retro_due_at).is_not(None),
-            col(Release.retro_approved_at).is_(None),
-            col(Release.status).in_(sorted({Status.RELEASED, Status.ROLLED_BACK, Status.REVIEWED})),
-        )
-        .order_by(col(Release.retro_due_at))
-        .limit(limit)
+class OwedRetro(NamedTuple):
+    """An emergency change in production still owing its full approval, as App Home lists it."""
+
+    id: int
+    service: str
+    version: str
+    proposer_id: str
+    summary: str
+    retro_due_at: datetime
+
+
+_AWAITING_RETRO = (
+    select_fields(RELEASES, OwedRetro._fields)
+    .where(
+        RELEASES.c.team_id == bindparam("team_id"),
+        RELEASES.c.change_class == "emergency",
+        RELEASES.c.retro_due_at.is_not(None),
+        RELEASES.c.retro_approved_at.is_(None),
+        in_values(RELEASES.c.status, "status", 3),
     )
-    return (await session.exec(query)).all()
+    .order_by(RELEASES.c.retro_due_at)
+    .limit(bindparam("limit", type_=Integer))
+)
+_IN_PRODUCTION = values("status", sorted({Status.RELEASED, Status.ROLLED_BACK, Status.REVIEWED}))
+
+
+async def awaiting_retro(*, session: AsyncSession, team_id: str, limit: int = 10) -> list[OwedRetro]:
+    """Emergency changes in production still short of their full approval, soonest due first."""
+    connection = await session.connection()
+    found = await connection.execute(_AWAITING_RETRO, {"team_id": team_id, "limit": limit, **_IN_PRODUCTION})
+    return [OwedRetro(*row) for row in found.all()]
