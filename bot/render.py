@@ -13,6 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from bot.domain.message import Message
 from bot.ids import INPUT, ActionId, BlockId, CallbackId
 from bot.slack_text import DATE_TIME, date, mention, mrkdwn
 
@@ -99,7 +100,8 @@ def render_text(name: str, **context: Any) -> str:
 
 # -- rendered once per inputs --------------------------------------------------------------------------------
 # Templates are pure functions of their context, so a context of plain values (text, numbers, enums, dates; tuples,
-# lists, sets and dicts of them; frozen dataclasses of them: a list's lines, the help text, an App Home view) can
+# lists, sets and dicts of them; frozen dataclasses and messages of them: a list's lines, the help text, an App Home
+# view, a release's card) can
 # key its output. Anything else (ORM rows, mutable objects) may change without changing its hash, so it renders
 # every time.
 KEPT_CHARS = 4_000_000  # the outputs kept, in all (a few MB); the least recently used go first
@@ -142,6 +144,8 @@ def _frozen(value: Any) -> Hashable:
         return (dict, *[(key, item if type(item) in _RAW else _frozen(item)) for key, item in value.items()])
     if isinstance(value, set | frozenset):
         return (frozenset, frozenset([_frozen(item) for item in value]))
+    if kind is Message:  # never changed once made (its words and its values)
+        return (Message, value.template, _frozen(value.values))
     shared = _SHARED.get(id(value))
     if shared is not None and shared[0] is value:
         return shared[1]

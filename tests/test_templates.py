@@ -11,7 +11,7 @@ from slack_sdk.models.views import View
 from bot.domain.approval_policy import evaluate
 from bot.domain.lifecycle import Status
 from bot.domain.policy import ApprovalGroup, Environment, Policy
-from bot.render import render, render_text
+from bot.render import _key, render, render_text
 from bot.services.kernel.release_card import build_card
 from bot.services.releases.releases import History
 from storage.models import Approval, AuditEvent, Deployment, DeploymentRequest, Release
@@ -183,3 +183,15 @@ def test_every_template_is_used_by_the_code() -> None:
         t.name for t in TEMPLATES.glob("*.j2") if t.name.split(".")[0] not in code and t.name not in templates_text
     ]
     assert not unused
+
+
+def test_a_card_is_made_of_values_so_it_renders_once_per_what_it_shows() -> None:
+    policy = Policy(environments=[Environment(name="dev"), Environment(name="prod")])
+    card = build_card(policy, _release(), [], [], {})
+    assert _key("release_card.json.j2", {"card": card}) is not None
+    assert _key("release_card.json.j2", {"card": card}) == _key(
+        "release_card.json.j2", {"card": build_card(policy, _release(), [], [], {})}
+    )
+    edited = build_card(policy, _release(summary="Faster checkout"), [], [], {})
+    assert _key("release_card.json.j2", {"card": edited}) != _key("release_card.json.j2", {"card": card})
+    assert "Faster checkout" in render("release_card", card=edited)["blocks"][1]["text"]["text"]

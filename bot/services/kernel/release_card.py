@@ -48,8 +48,37 @@ class Button:
 
 
 @dataclass(frozen=True)
+class CardRelease:
+    """What the card shows of the release itself: values, so that a card renders once per what it shows."""
+
+    id: int
+    service: str
+    version: str
+    summary: str
+    risk: str
+    proposer_id: str
+    commit_sha: str | None
+    changes: str
+    rollback_plan: str
+
+    @classmethod
+    def of(cls, release: Release) -> "CardRelease":
+        return cls(
+            release.pk,
+            release.service,
+            release.version,
+            release.summary,
+            release.risk,
+            release.proposer_id,
+            release.commit_sha,
+            release.changes,
+            release.rollback_plan,
+        )
+
+
+@dataclass(frozen=True)
 class CardView:
-    release: Release
+    release: CardRelease
     status_label: str
     emoji: str
     window: Message
@@ -162,7 +191,7 @@ def build_card(
     elif change_classes.awaits_retro(release) and any(not state.met for state in states):  # its full approval
         buttons.append(Button(ActionId.APPROVE, "Approve", str(release.pk), "primary"))
     return CardView(
-        release=release,
+        release=CardRelease.of(release),
         status_label=status.label,
         emoji=EMOJI[status],
         window=window_line(release),
