@@ -3,8 +3,9 @@ the request id. Each process runs one dispatcher per sender (Slack's, the pipeli
 kinds, so a deployer that hangs never delays a Slack message.
 
 Claims are fenced: a claim stamps its rows with a fresh token, and every write about a row checks it. Within the
-first third of its lease a claim is certainly still ours; past it, right before each send, the dispatcher re-checks
-that the claim is still its own and extends it (one conditional UPDATE). A batch that outlived its lease finds the
+first sixth of its lease a claim is certainly still ours, with most of the lease left for a send (a timeout, a
+429's wait); past it, right before each send, the dispatcher re-checks that the claim is still its own and extends
+it (one conditional UPDATE). A batch that outlived its lease finds the
 rows another process claimed since and skips them. What went out is marked sent in one statement per batch, or
 sooner when a send comes more than a second after the last mark (the window in which a crash would send it again).
 
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 
 MAX_PERMANENT_ATTEMPTS = 6
 MAX_BACKOFF = 300.0
-SURE_OF_CLAIM = 1 / 3  # of the lease: how long after its claim a row is sent without re-checking the claim
+SURE_OF_CLAIM = 1 / 6  # of the lease: how long after its claim a row is sent without re-checking the claim
 MARK_WITHIN = 1.0  # seconds: what went out is marked sent before the next send after this long
 
 
@@ -169,8 +170,8 @@ class Dispatcher:
                     await self._mark_sent(session, sent)
 
     def _unsure(self, sent: list[tuple[OutboxMessage, str | None]]) -> bool:
-        """Whether to write before the next send: the claim may have lapsed (past the first third of its lease), or
-        what went out has waited over `MARK_WITHIN` to be marked."""
+        """Whether to write before the next send: the claim may lapse during the send (past the first sixth of its
+        lease), or what went out has waited over `MARK_WITHIN` to be marked."""
         now = asyncio.get_running_loop().time()
         return now - self._claimed_at >= self.lease.total_seconds() * SURE_OF_CLAIM or (
             bool(sent) and now - self._marked_at >= MARK_WITHIN

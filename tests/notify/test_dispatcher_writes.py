@@ -1,6 +1,6 @@
 """What a batch costs the database: one write to claim it and one to mark what went out (each with its Slack ts),
 however many messages it holds; the claim is re-checked before a send only once it may have lapsed (past the first
-third of its lease), and what went out is marked before a send that comes over a second after the last mark."""
+sixth of its lease), and what went out is marked before a send that comes over a second after the last mark."""
 
 import asyncio
 from datetime import timedelta
@@ -76,7 +76,7 @@ async def test_a_claim_that_may_have_lapsed_is_checked_before_each_send(database
     db = Database(database_url)
     try:
         await _owe(db, 3)
-        # a 0.3 s lease: past 0.1 s the claim may have lapsed, and each send (0.15 s apart) re-checks and extends it
+        # a 0.3 s lease: past 0.05 s the claim may lapse, and each send (0.15 s apart) re-checks and extends it
         dispatcher = Dispatcher(db, Recording(pause=0.15), lease=timedelta(seconds=0.3), poll_interval=1)
         writes = db.writes_ended
         assert await dispatcher.dispatch_once() == 3
