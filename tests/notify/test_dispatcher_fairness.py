@@ -4,21 +4,16 @@ messages in the same sweep: after its first transient failure the rest of its ba
 from datetime import timedelta
 
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.notify.dispatcher import Dispatcher
-from bot.notify.slack_errors import Failure, classify
 from storage.db import Database
 from storage.models import OutboxMessage
 from storage.repositories import outbox
+from tests.fakes.senders import PostSender
 
 
-class OutageIn:
+class OutageIn(PostSender):
     """A Slack sender whose calls for one workspace time out."""
-
-    name = "slack"
-    kinds = frozenset({"post"})
-    shared_by_team = True
 
     def __init__(self, team_id: str) -> None:
         self.down = team_id
@@ -29,15 +24,6 @@ class OutageIn:
         if message.team_id == self.down:
             raise TimeoutError("no answer within 10 s")
         return "1700000000.000001"
-
-    def failure(self, message: OutboxMessage, exc: Exception) -> Failure:
-        return classify(exc)
-
-    def log_fields(self, exc: Exception) -> dict[str, str | None]:
-        return {}
-
-    async def given_up(self, session: AsyncSession, message: OutboxMessage, failure: Failure) -> None:
-        pass
 
 
 async def test_one_workspaces_outage_costs_the_others_nothing(database_url: str) -> None:

@@ -7,22 +7,17 @@ from datetime import timedelta
 
 import pytest
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.notify import dispatcher as dispatching
 from bot.notify.dispatcher import Dispatcher
-from bot.notify.slack_errors import Failure, classify
 from storage.db import Database
 from storage.models import OutboxMessage
 from storage.repositories import outbox
+from tests.fakes.senders import PostSender
 
 
-class Recording:
+class Recording(PostSender):
     """A Slack sender that answers each post with its own ts, after `pause` seconds."""
-
-    name = "slack"
-    kinds = frozenset({"post"})
-    shared_by_team = True
 
     def __init__(self, pause: float = 0.0) -> None:
         self.pause = pause
@@ -32,15 +27,6 @@ class Recording:
         await asyncio.sleep(self.pause)
         self.sent.append(message.payload["n"])
         return f"1700000000.{message.payload['n']:06d}"
-
-    def failure(self, message: OutboxMessage, exc: Exception) -> Failure:
-        return classify(exc)
-
-    def log_fields(self, exc: Exception) -> dict[str, str | None]:
-        return {}
-
-    async def given_up(self, session: AsyncSession, message: OutboxMessage, failure: Failure) -> None:
-        pass
 
 
 async def _owe(db: Database, count: int) -> None:
@@ -72,16 +58,21 @@ async def test_a_batch_is_claimed_in_one_write_and_marked_sent_in_another(databa
         await db.dispose()
 
 
+async def _writes_to_send(db: Database, count: int, *, pause: float, lease: float) -> int:
+    """The writes a dispatcher makes to send `count` owed posts, each send taking `pause` seconds."""
+    await _owe(db, count)
+    dispatcher = Dispatcher(db, Recording(pause=pause), lease=timedelta(seconds=lease), poll_interval=1)
+    writes = db.writes_ended
+    assert await dispatcher.dispatch_once() == count
+    assert [row.status for row in await _rows(db)] == ["sent"] * count
+    return db.writes_ended - writes
+
+
 async def test_a_claim_that_may_have_lapsed_is_checked_before_each_send(database_url: str) -> None:
     db = Database(database_url)
     try:
-        await _owe(db, 3)
         # a 0.3 s lease: past 0.05 s the claim may lapse, and each send (0.15 s apart) re-checks and extends it
-        dispatcher = Dispatcher(db, Recording(pause=0.15), lease=timedelta(seconds=0.3), poll_interval=1)
-        writes = db.writes_ended
-        assert await dispatcher.dispatch_once() == 3
-        assert db.writes_ended - writes == 2 + 2  # claim, mark; a hold before the second and the third send
-        assert [row.status for row in await _rows(db)] == ["sent"] * 3
+        assert await _writes_to_send(db, 3, pause=0.15, lease=0.3) == 2 + 2  # claim, mark; a hold before 2nd, 3rd
     finally:
         await db.dispose()
 
@@ -92,11 +83,7 @@ async def test_what_went_out_waits_at_most_a_second_to_be_marked(
     monkeypatch.setattr(dispatching, "MARK_WITHIN", 0.05)  # the second send comes 0.1 s after the first
     db = Database(database_url)
     try:
-        await _owe(db, 2)
-        dispatcher = Dispatcher(db, Recording(pause=0.1), lease=timedelta(seconds=60), poll_interval=1)
-        writes = db.writes_ended
-        assert await dispatcher.dispatch_once() == 2
-        assert db.writes_ended - writes == 3  # claim; the first marked before the second send; the second marked
-        assert [row.status for row in await _rows(db)] == ["sent"] * 2
+        # claim; the first marked before the second send; the second marked
+        assert await _writes_to_send(db, 2, pause=0.1, lease=60) == 3
     finally:
         await db.dispose()
