@@ -320,6 +320,11 @@ class Policy(_Strict):
             None,
         )
 
+    def repository(self, service: str) -> str | None:
+        """The GitHub repository (`owner/name`) of `service`, when the policy names one."""
+        settings = self.services.get(service)
+        return settings.github_repository if settings else None
+
     def repository_pin(self, service: str) -> int | None:
         """The `github_repository_id` events for `service` must carry, when the policy pins one."""
         settings = self.services.get(service)

@@ -94,10 +94,10 @@ class CardView:
 
 def commit_url(policy: Policy, api_url: str, release: Release) -> str | None:
     """The release's commit on GitHub, when it has a commit and its service a repository."""
-    settings = policy.services.get(release.service)
-    if not release.commit_sha or settings is None or not settings.github_repository:
+    repository = policy.repository(release.service)
+    if not release.commit_sha or not repository:
         return None
-    return commits.commit_url(api_url, settings.github_repository, release.commit_sha)
+    return commits.commit_url(api_url, repository, release.commit_sha)
 
 
 def approval_line(state: ApprovalState) -> Message:
@@ -296,8 +296,7 @@ async def refresh(
 async def brief_of(session: AsyncSession, policy: Policy, release: Release) -> Notes | None:
     """The brief of the release's computed notes; no query for a release that cannot have any (no commit, or a
     service without a GitHub repository)."""
-    settings = policy.services.get(release.service)
-    if not release.commit_sha or settings is None or not settings.github_repository:
+    if not release.commit_sha or not policy.repository(release.service):
         return None
     return await notes_repo.brief_of(session=session, team_id=release.team_id, release_id=release.pk)
 

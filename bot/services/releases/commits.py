@@ -13,7 +13,7 @@ from bot.domain.commits import CommitMismatch, require_same
 from bot.domain.errors import CodeHostUnavailable
 from bot.domain.lifecycle import CLOSED
 from bot.domain.pipeline import JobKind
-from bot.domain.policy import Members, Policy
+from bot.domain.policy import Members
 from bot.domain.scope import LABELS
 from bot.services.kernel import lookup, release_card, release_state
 from bot.services.kernel.context import Actor, ServiceContext
@@ -32,11 +32,6 @@ def url_of(ctx: ServiceContext, release: Release) -> str | None:
     return release_card.commit_url(ctx.policy, ctx.settings.shipmate_github_api_url, release)
 
 
-def repository_of(policy: Policy, service: str) -> str | None:
-    settings = policy.services.get(service)
-    return settings.github_repository if settings else None
-
-
 def tags_of(version: str) -> list[str]:
     """The tags a release's version may carry, in the order they are tried: `v2.4.0`, then `2.4.0`."""
     return [version] if version.startswith("v") else [f"v{version}", version]
@@ -44,7 +39,7 @@ def tags_of(version: str) -> list[str]:
 
 async def plan_resolution(session: AsyncSession, ctx: ServiceContext, release: Release) -> None:
     """A release without a commit whose service has a GitHub repository: look its tag up, now, in the background."""
-    if release.commit_sha or not repository_of(ctx.policy, release.service):
+    if release.commit_sha or not ctx.policy.repository(release.service):
         return
     await jobs.ensure(
         session=session,
@@ -95,7 +90,7 @@ async def run_resolutions(ctx: ServiceContext, team_id: str, due: Sequence[Sched
     for job in due:
         async with ctx.db.read() as session:
             release = await releases_repo.get_by_id(session=session, team_id=team_id, release_id=job.release_id or 0)
-        repository = repository_of(ctx.policy, release.service) if release is not None else None
+        repository = ctx.policy.repository(release.service) if release is not None else None
         if release is None or release.commit_sha or repository is None or release.status in CLOSED:
             async with ctx.db.transaction() as session:
                 if await jobs.fence(session=session, job_ids=[job.pk], worker=worker):

@@ -38,14 +38,9 @@ def target_environment(ctx: ServiceContext) -> str:
     return ctx.policy.environments[-1].name
 
 
-def repository_of(ctx: ServiceContext, service: str) -> str | None:
-    settings = ctx.policy.services.get(service)
-    return settings.github_repository if settings else None
-
-
 async def plan(session: AsyncSession, ctx: ServiceContext, release: Release) -> None:
     """Compute `release`'s notes now, in the background (once per release however often it is asked)."""
-    if not release.commit_sha or release.status not in OPEN or not repository_of(ctx, release.service):
+    if not release.commit_sha or release.status not in OPEN or not ctx.policy.repository(release.service):
         return
     await jobs.ensure(
         session=session,
@@ -175,7 +170,7 @@ async def _wanted(
     for this base. A release that shipped before GitHub answered still gets them, against what it replaced."""
     if release is None or not release.commit_sha or release.status in (Status.CANCELLED, Status.REJECTED):
         return None
-    repository = repository_of(ctx, release.service)
+    repository = ctx.policy.repository(release.service)
     if repository is None:
         return None
     reached = await deployments_repo.reached(session=session, team_id=team_id, release_id=release.pk)

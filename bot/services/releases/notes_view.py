@@ -13,7 +13,7 @@ from bot.domain.validation import ReleaseRef
 from bot.render import render
 from bot.services.kernel import lookup
 from bot.services.kernel.context import Actor, ServiceContext
-from bot.services.releases.notes import repository_of, target_environment
+from bot.services.releases.notes import target_environment
 from storage.models import Release
 from storage.repositories import outbox
 from storage.repositories import release_notes as notes_repo
@@ -32,7 +32,7 @@ class NotesView:
 
 def _missing(ctx: ServiceContext, release: Release) -> NotFound:
     """Why a release has no notes yet, and what to do about it."""
-    if not repository_of(ctx, release.service):
+    if not ctx.policy.repository(release.service):
         return NotFound(
             "{ref} has no notes: its service has no `github_repository` in the policy "
             '(`[services.{service}] github_repository = "owner/repo"`).',
