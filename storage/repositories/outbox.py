@@ -1,4 +1,5 @@
-"""The outbox: rows written with a state change, claimed and sent by a dispatcher, in order per release."""
+"""The outbox: rows written with a state change, claimed and sent by a dispatcher (`outbox_claims.py`), in order per
+release."""
 
 from dataclasses import dataclass
 from datetime import datetime

@@ -11,18 +11,17 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Integer, String, Update, and_, bindparam, case, true
+from sqlalchemy import BindParameter, Integer, String, Update, bindparam, case, true
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.models import OutboxMessage, Release
-from storage.models.tables import RELEASES, table_of
+from storage.models.tables import RELEASES
 from storage.repositories.in_lists import in_values, values
 from storage.types import utcnow
 
-OUTBOX = table_of(OutboxMessage)
 FAIR_TEAMS = 50  # workspaces with messages due that one claim shares its batch between
 
 
@@ -243,11 +242,9 @@ async def release_claims(*, session: AsyncSession, message_ids: Iterable[int], t
     result = await session.exec(
         update(OutboxMessage)
         .where(
-            and_(
-                col(OutboxMessage.id).in_(ids),
-                col(OutboxMessage.status) == "pending",
-                col(OutboxMessage.claim_token) == token,
-            )
+            col(OutboxMessage.id).in_(ids),
+            col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.claim_token) == token,
         )
         .values(claimed_until=None, claim_token=None)
         .execution_options(synchronize_session=False)
