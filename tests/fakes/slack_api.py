@@ -31,6 +31,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.manifest import BOT_SCOPES
+from tests.fakes.slack_answers import Answers
 from tests.fakes.slack_files import BOT_USER_ID as BOT_USER_ID
 from tests.fakes.slack_files import TEAM_ID as TEAM_ID
 from tests.fakes.slack_files import FileUploads, Upload
@@ -108,7 +109,7 @@ class Fault:
 
 
 @dataclass
-class FakeSlack(FileUploads, OAuthGrants):
+class FakeSlack(FileUploads, OAuthGrants, Answers):
     calls: list[Call] = field(default_factory=list)
     invalid: list[tuple[str, str]] = field(default_factory=list)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
@@ -342,61 +343,6 @@ class FakeSlack(FileUploads, OAuthGrants):
             self.invalid.append((method, f"{type(exc).__name__}: {exc}"))
             return str(exc)
         return None
-
-    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        if method == "auth.test":
-            return {"ok": True, "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": "B0BOT", "team": "Test"}
-        if method in ("chat.postMessage", "chat.update"):
-            ts = params.get("ts") or f"1700000000.{next(self._ts):06d}"
-            return {"ok": True, "channel": params.get("channel"), "ts": ts}
-        if method == "chat.postEphemeral":
-            return {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}
-        if method in ("views.open", "views.publish", "views.update", "views.push"):
-            return {"ok": True, "view": {"id": "V0VIEW", **params.get("view", {})}}
-        if method == "usergroups.users.list":
-            return {"ok": True, "users": self.usergroups.get(str(params.get("usergroup")), [])}
-        if method == "usergroups.list":
-            return {"ok": True, "usergroups": [self._usergroup(group, params) for group in self.usergroups]}
-        if method == "users.info":
-            user = str(params.get("user"))
-            if user in self.missing_users:
-                return {"ok": False, "error": "user_not_found"}
-            return {
-                "ok": True,
-                "user": {"id": user, "team_id": TEAM_ID, "deleted": False, "tz": self.user_timezones.get(user, "UTC")},
-            }
-        if method == "conversations.info":
-            found = self.channels.get(str(params.get("channel")))
-            return {"ok": True, "channel": found} if found else {"ok": False, "error": "channel_not_found"}
-        if method == "conversations.open":
-            return {"ok": True, "channel": {"id": "D" + str(params.get("users", "X"))[1:]}}
-        return {"ok": True}
-
-    def _usergroup(self, group_id: str, params: dict[str, Any]) -> dict[str, Any]:
-        """A user group object as `usergroups.list` returns it."""
-        handle = group_id.lower()
-        found: dict[str, Any] = {
-            "id": group_id,
-            "team_id": TEAM_ID,
-            "is_usergroup": True,
-            "name": handle,
-            "description": "",
-            "handle": handle,
-            "is_external": False,
-            "date_create": 1446598059,
-            "date_update": 1446670362,
-            "date_delete": 0,
-            "auto_type": None,
-            "created_by": "U0ADMIN",
-            "updated_by": "U0ADMIN",
-            "deleted_by": None,
-            "prefs": {"channels": [], "groups": []},
-        }
-        if str(params.get("include_count", "")).lower() in ("1", "true"):
-            found["user_count"] = str(len(self.usergroups[group_id]))
-        if str(params.get("include_users", "")).lower() in ("1", "true"):
-            found["users"] = list(self.usergroups[group_id])
-        return found
 
 
 def _texts(value: Any) -> list[str]:
