@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from weakref import WeakKeyDictionary
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from bot.domain import approval_policy, change_classes, permissions
 from bot.domain.approval_policy import ApprovalState
 from bot.domain.delivery_metrics import Measures
@@ -21,7 +19,7 @@ from bot.services.change.agenda import Agenda
 from bot.services.change.locks import MyLock, QueuePlace, of_person
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.metrics import delivery
-from storage.db import Database
+from storage.db import Database, Reader
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import home as home_repo
@@ -95,7 +93,7 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
     emergency = includes(change_classes.emergency_approvers(ctx.policy), actor.user_id, members)
     emergency_approves = approves | {ctx.policy.environment_names[0]} if emergency else approves
     writes = ctx.db.writes_ended  # before reading: a write that ends meanwhile makes what is read here stale
-    async with ctx.db.quick_read() as session:
+    async with ctx.db.quick_rows() as session:  # plain rows: an open builds no ORM object
         awaiting, more = (
             await _awaiting(session, ctx, actor, (approves, emergency_approves), members)
             if emergency_approves
@@ -106,7 +104,7 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
         deploying = await requests_repo.open_environments(
             session=session, team_id=actor.team_id, release_ids=[release.id for release in mine]
         )
-        ahead = await _agenda(session, ctx, actor.team_id, writes)
+        ahead = await _agenda(ctx, actor.team_id, writes)
         locks, queued = await of_person(session, team_id=actor.team_id, user_id=actor.user_id, at=ctx.now())
         retro = await releases_repo.awaiting_retro(session=session, team_id=actor.team_id)
     measures = await delivery.summary(ctx, actor.team_id)
@@ -127,7 +125,7 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
 
 
 async def _awaiting(
-    session: AsyncSession, ctx: ServiceContext, actor: Actor, approves: tuple[set[str], set[str]], members: Members
+    session: Reader, ctx: ServiceContext, actor: Actor, approves: tuple[set[str], set[str]], members: Members
 ) -> tuple[list[Awaiting], bool]:
     """The newest open releases awaiting this person, up to what the tab shows, and whether more wait: read a
     page at a time (newest first) and stop once the tab is full, so the cost does not grow with the backlog.
@@ -170,12 +168,13 @@ AGENDA_KEPT = timedelta(seconds=5)
 _agendas: WeakKeyDictionary[Database, dict[str, tuple[int, Agenda]]] = WeakKeyDictionary()  # team → (writes, agenda)
 
 
-async def _agenda(session: AsyncSession, ctx: ServiceContext, team_id: str, writes: int) -> Agenda:
+async def _agenda(ctx: ServiceContext, team_id: str, writes: int) -> Agenda:
     kept = _agendas.setdefault(ctx.db, {})
     found = kept.get(team_id)
     if found is not None and found[0] == writes and timedelta(0) <= ctx.now() - found[1].start < AGENDA_KEPT:
         return found[1]
-    ahead = await agenda.agenda_in(session, ctx, team_id, AHEAD_DAYS)
+    async with ctx.db.quick_read() as session:
+        ahead = await agenda.agenda_in(session, ctx, team_id, AHEAD_DAYS)
     kept[team_id] = (writes, ahead)
     return ahead
 

@@ -8,6 +8,7 @@ from sqlalchemy import Select, bindparam
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import Reader, rows_of
 from storage.models import Approval
 from storage.models.tables import APPROVALS, select_fields
 from storage.repositories.in_lists import in_values, values
@@ -51,12 +52,12 @@ def _decisions_of(releases: int) -> Select[Any]:
     )
 
 
-async def decisions_of(*, session: AsyncSession, team_id: str, release_ids: Sequence[int]) -> dict[int, list[Decided]]:
+async def decisions_of(*, session: Reader, team_id: str, release_ids: Sequence[int]) -> dict[int, list[Decided]]:
     """Active decisions of many releases in one query, keyed by release (every id present)."""
     grouped: dict[int, list[Decided]] = {release_id: [] for release_id in release_ids}
     if not release_ids:
         return grouped
-    connection = await session.connection()
+    connection = await rows_of(session)
     ids = list(grouped)
     for row in (
         await connection.execute(_decisions_of(len(ids)), {"team_id": team_id, **values("release", ids)})

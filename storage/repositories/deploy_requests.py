@@ -3,17 +3,22 @@
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, bindparam
+from sqlalchemy import Select as CoreSelect
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from bot.domain.pipeline import RequestStatus
+from storage.db import Reader, rows_of
 from storage.models import DeploymentRequest
+from storage.models.tables import select_fields, table_of
 from storage.repositories.in_lists import in_values, values
 
 OPEN = "requested"
+REQUESTS = table_of(DeploymentRequest)
 
 
 def add(session: AsyncSession, request: DeploymentRequest, /) -> DeploymentRequest:
@@ -80,12 +85,45 @@ async def open_for_releases(
     return grouped
 
 
-async def open_environments(*, session: AsyncSession, team_id: str, release_ids: Sequence[int]) -> dict[int, list[str]]:
+class OpenRequest(NamedTuple):
+    """An open request as a release's card shows it (`release_card.Deploying`), as a plain row."""
+
+    release_id: int
+    environment: str
+    action: str
+    version: str
+    requested_by: str
+    deadline_at: datetime
+
+
+@cache
+def _open_lines(releases: int) -> CoreSelect[Any]:
+    return (
+        select_fields(REQUESTS, OpenRequest._fields)
+        .where(
+            REQUESTS.c.team_id == bindparam("team_id"),
+            in_values(REQUESTS.c.release_id, "release", releases),
+            REQUESTS.c.status == OPEN,
+        )
+        .order_by(REQUESTS.c.id)
+    )
+
+
+async def open_lines(*, session: Reader, team_id: str, release_ids: Sequence[int]) -> list[OpenRequest]:
+    """`open_for_releases` as plain rows of what a card shows, oldest first."""
+    ids = sorted(set(release_ids))
+    if not ids:
+        return []
+    rows = await (await rows_of(session)).execute(_open_lines(len(ids)), {"team_id": team_id, **values("release", ids)})
+    return [OpenRequest(*row) for row in rows.all()]
+
+
+async def open_environments(*, session: Reader, team_id: str, release_ids: Sequence[int]) -> dict[int, list[str]]:
     """Where each of these releases has an open request (App Home's "deploying to"), as plain rows; only releases
     with one are keys."""
     if not release_ids:
         return {}
-    connection = await session.connection()
+    connection = await rows_of(session)
     grouped: dict[int, list[str]] = {}
     ids = sorted(set(release_ids))
     query = _open_environments(len(ids))

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, te
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import Reader, rows_of
 from storage.models import Deployment
 from storage.models.tables import DEPLOYMENTS, select_fields
 from storage.repositories.in_lists import in_values, values
@@ -34,6 +35,27 @@ _FOR_RELEASE = (
 async def for_release(*, session: AsyncSession, team_id: str, release_id: int) -> Sequence[Deployment]:
     """A release's deployments, oldest first (the statement is built once: every card reads it)."""
     return (await session.exec(_FOR_RELEASE, params={"team_id": team_id, "release_id": release_id})).all()
+
+
+class DeployedLine(NamedTuple):
+    """A deployment as a release's card shows it (`release_card.Deployed`), as a plain row."""
+
+    environment: str
+    outcome: str
+    rolled_back_at: datetime | None
+
+
+_LINES_FOR_RELEASE = (
+    select_fields(DEPLOYMENTS, DeployedLine._fields)
+    .where(DEPLOYMENTS.c.team_id == bindparam("team_id"), DEPLOYMENTS.c.release_id == bindparam("release_id"))
+    .order_by(DEPLOYMENTS.c.id)
+)
+
+
+async def lines_for_release(*, session: Reader, team_id: str, release_id: int) -> list[DeployedLine]:
+    """`for_release` as plain rows of what a card shows, oldest first."""
+    rows = await (await rows_of(session)).execute(_LINES_FOR_RELEASE, {"team_id": team_id, "release_id": release_id})
+    return [DeployedLine(*row) for row in rows.all()]
 
 
 @cache

@@ -9,10 +9,10 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, Select, bindparam, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.approval_policy import authors_of
 from bot.domain.lifecycle import Status
+from storage.db import Reader, rows_of
 from storage.models import ActionItem
 from storage.models.tables import RELEASES, select_fields, table_of
 from storage.repositories.in_lists import in_values, values
@@ -44,11 +44,11 @@ def _proposed_by(statuses: int) -> Select[Any]:
 
 
 async def proposed_by(
-    *, session: AsyncSession, team_id: str, user_id: str, statuses: Iterable[Status], limit: int = 100
+    *, session: Reader, team_id: str, user_id: str, statuses: Iterable[Status], limit: int = 100
 ) -> list[MyRelease]:
     wanted = sorted(statuses)
     params = {"team_id": team_id, "user_id": user_id, "limit": limit, **values("status", wanted)}
-    connection = await session.connection()
+    connection = await rows_of(session)
     return [MyRelease(*row) for row in (await connection.execute(_proposed_by(len(wanted)), params)).all()]
 
 
@@ -78,11 +78,11 @@ _OPEN_ACTION_ITEMS = (
 
 
 async def open_action_items(
-    *, session: AsyncSession, team_id: str, owner_id: str, limit: int = 100
+    *, session: Reader, team_id: str, owner_id: str, limit: int = 100
 ) -> list[tuple[OpenItem, ItsRelease]]:
     """Open action items owned by `owner_id` with their release, soonest due first (plain rows)."""
     params = {"team_id": team_id, "owner_id": owner_id, "limit": limit}
-    connection = await session.connection()
+    connection = await rows_of(session)
     return [
         (OpenItem(*row[:3]), ItsRelease(*row[3:]))
         for row in (await connection.execute(_OPEN_ACTION_ITEMS, params)).all()
@@ -126,11 +126,11 @@ def _open_releases(statuses: int, before: bool) -> Select[Any]:
 
 
 async def open_releases(
-    *, session: AsyncSession, team_id: str, statuses: Iterable[Status], limit: int, before_id: int | None = None
+    *, session: Reader, team_id: str, statuses: Iterable[Status], limit: int, before_id: int | None = None
 ) -> list[OpenRelease]:
     """The newest releases in `statuses` (older than `before_id`), newest first, as rows (core select)."""
     wanted = sorted(statuses)
     params = {"team_id": team_id, "limit": limit, "before_id": before_id, **values("status", wanted)}
-    connection = await session.connection()
+    connection = await rows_of(session)
     query = _open_releases(len(wanted), before_id is not None)
     return [OpenRelease(*row) for row in (await connection.execute(query, params)).all()]

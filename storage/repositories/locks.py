@@ -9,6 +9,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import Reader, rows_of
 from storage.models import DeployLock, LockQueueEntry
 from storage.models.tables import table_of
 
@@ -170,13 +171,13 @@ _PLACES = (
 )
 
 
-async def held_rows(*, session: AsyncSession, team_id: str, user_id: str, at: datetime) -> Sequence[Any]:
+async def held_rows(*, session: Reader, team_id: str, user_id: str, at: datetime) -> Sequence[Any]:
     """A person's locks not ended by `at` (held, or offered to them): service, environment, state, until, reason."""
-    connection = await session.connection()
+    connection = await rows_of(session)
     return (await connection.execute(_HELD, {"team_id": team_id, "user_id": user_id, "at": at})).all()
 
 
-async def places_of(*, session: AsyncSession, team_id: str, user_id: str) -> Sequence[Any]:
+async def places_of(*, session: Reader, team_id: str, user_id: str) -> Sequence[Any]:
     """A person's places in lock queues, first come first served: service, environment, position (1 = next)."""
-    connection = await session.connection()
+    connection = await rows_of(session)
     return (await connection.execute(_PLACES, {"team_id": team_id, "user_id": user_id})).all()

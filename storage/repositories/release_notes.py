@@ -3,12 +3,15 @@ counts and the first pull requests); only `/release notes` reads every commit.""
 
 from collections.abc import Iterable, Sequence
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.lifecycle import Status
 from bot.domain.release_notes import Notes
+from storage.db import Reader, rows_of
 from storage.models import Release, ReleaseNotes
+from storage.models.tables import select_fields, table_of
 from storage.types import utcnow
 
 
@@ -24,9 +27,17 @@ async def notes_of(*, session: AsyncSession, team_id: str, release_id: int) -> N
     return Notes.from_json(found) if found is not None else None
 
 
-async def brief_of(*, session: AsyncSession, team_id: str, release_id: int) -> Notes | None:
+_NOTES = table_of(ReleaseNotes)
+_BRIEF = select_fields(_NOTES, ("brief",)).where(
+    _NOTES.c.team_id == bindparam("team_id"), _NOTES.c.release_id == bindparam("release_id")
+)
+
+
+async def brief_of(*, session: Reader, team_id: str, release_id: int) -> Notes | None:
     """The brief: counts, standing, compare link, the first pull requests."""
-    return (await briefs_for(session=session, team_id=team_id, release_ids=[release_id])).get(release_id)
+    connection = await rows_of(session)
+    brief = (await connection.execute(_BRIEF, {"team_id": team_id, "release_id": release_id})).scalar()
+    return Notes.from_json(brief) if brief is not None else None
 
 
 async def briefs_for(*, session: AsyncSession, team_id: str, release_ids: Sequence[int]) -> dict[int, Notes]:

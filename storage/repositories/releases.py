@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.lifecycle import Status
+from storage.db import Reader, rows_of
 from storage.models import Release
 from storage.models.tables import RELEASES, select_fields
 from storage.repositories.in_lists import in_values, values
@@ -71,6 +72,52 @@ async def hold(*, session: AsyncSession, team_id: str, release_id: int) -> None:
     runners take first (`jobs.fence`; PostgreSQL `FOR NO KEY UPDATE`), so within one the second take is free.
     SQLite serialises writers anyway."""
     await session.exec(_HOLD_BY_ID, params={"team_id": team_id, "release_id": release_id})
+
+
+class ShownRelease(NamedTuple):
+    """A release as its card shows it (`release_card.Shown`), as a plain row: `/release show` builds no ORM object."""
+
+    id: int
+    team_id: str
+    service: str
+    version: str
+    summary: str
+    changes: str
+    risk: str
+    rollback_plan: str
+    window_start: datetime | None
+    window_end: datetime | None
+    status: Status
+    proposer_id: str
+    scope_authors: str
+    commit_sha: str | None
+    change_class: str
+    standard_name: str | None
+    incident_url: str | None
+    retro_due_at: datetime | None
+    retro_approved_at: datetime | None
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    @property
+    def ref(self) -> str:
+        return f"{self.service}@{self.version}"
+
+
+_SHOWN_BY_REF = select_fields(RELEASES, ShownRelease._fields).where(
+    RELEASES.c.team_id == bindparam("team_id"),
+    RELEASES.c.service == bindparam("service"),
+    RELEASES.c.version == bindparam("version"),
+)
+
+
+async def shown(*, session: Reader, team_id: str, service: str, version: str) -> ShownRelease | None:
+    """`get` as the plain row of what its card shows."""
+    params = {"team_id": team_id, "service": service, "version": version}
+    row = (await (await rows_of(session)).execute(_SHOWN_BY_REF, params)).first()
+    return ShownRelease(*row) if row is not None else None
 
 
 class ReleaseLine(NamedTuple):
@@ -241,8 +288,8 @@ _AWAITING_RETRO = (
 _IN_PRODUCTION = values("status", sorted({Status.RELEASED, Status.ROLLED_BACK, Status.REVIEWED}))
 
 
-async def awaiting_retro(*, session: AsyncSession, team_id: str, limit: int = 10) -> list[OwedRetro]:
+async def awaiting_retro(*, session: Reader, team_id: str, limit: int = 10) -> list[OwedRetro]:
     """Emergency changes in production still short of their full approval, soonest due first."""
-    connection = await session.connection()
+    connection = await rows_of(session)
     found = await connection.execute(_AWAITING_RETRO, {"team_id": team_id, "limit": limit, **_IN_PRODUCTION})
     return [OwedRetro(*row) for row in found.all()]

@@ -22,6 +22,7 @@ from bot.services.change import lock_handover
 from bot.services.change.lock_handover import details
 from bot.services.kernel import refusals
 from bot.services.kernel.context import Actor, ServiceContext
+from storage.db import Reader
 from storage.models import DeployLock, LockQueueEntry
 from storage.repositories import audit
 from storage.repositories import locks as locks_repo
@@ -260,7 +261,7 @@ async def listing(ctx: ServiceContext, actor: Actor) -> LockList:
 
 
 async def of_person(
-    session: AsyncSession, *, team_id: str, user_id: str, at: datetime
+    session: Reader, *, team_id: str, user_id: str, at: datetime
 ) -> tuple[list[MyLock], list[QueuePlace]]:
     """A person's locks (held, or offered to them) and their places in queues, for App Home."""
     held = await locks_repo.held_rows(session=session, team_id=team_id, user_id=user_id, at=at)

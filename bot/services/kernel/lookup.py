@@ -11,8 +11,10 @@ from bot.domain.permissions import Permission, Who
 from bot.domain.policy import Environment, Members
 from bot.domain.validation import ReleaseRef
 from bot.services.kernel.context import Actor, ServiceContext
+from storage.db import Reader
 from storage.models import Release
 from storage.repositories import releases as releases_repo
+from storage.repositories.releases import ShownRelease
 
 
 async def release(session: AsyncSession, *, team_id: str, ref: ReleaseRef | int, lock: bool = False) -> Release:
@@ -26,12 +28,22 @@ async def release(session: AsyncSession, *, team_id: str, ref: ReleaseRef | int,
     load = releases_repo.lock if lock else releases_repo.get
     found = await load(session=session, team_id=team_id, service=ref.service, version=ref.version)
     if found is None:
-        raise NotFound(
-            "There is no release {ref}. See what exists with `/release list {service}`.",
-            ref=str(ref),
-            service=ref.service,
-        )
+        raise _no_release(ref)
     return found
+
+
+async def shown_release(session: Reader, *, team_id: str, ref: ReleaseRef) -> ShownRelease:
+    """`release(…)` as the plain row of what its card shows, for a read that changes nothing (`/release show`)."""
+    found = await releases_repo.shown(session=session, team_id=team_id, service=ref.service, version=ref.version)
+    if found is None:
+        raise _no_release(ref)
+    return found
+
+
+def _no_release(ref: ReleaseRef) -> NotFound:
+    return NotFound(
+        "There is no release {ref}. See what exists with `/release list {service}`.", ref=str(ref), service=ref.service
+    )
 
 
 async def owned_release(

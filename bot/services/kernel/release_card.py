@@ -3,7 +3,7 @@
 Everything here runs inside the caller's transaction, so the message is owed exactly when the change commits.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -19,7 +19,9 @@ from bot.domain.release_notes import Notes
 from bot.ids import ActionId
 from bot.render import render, render_text
 from bot.services.kernel import health_facts
-from storage.models import Deployment, DeploymentRequest, Release
+from bot.services.kernel.card_sources import D, Deployed, Deploying, Shown
+from storage.db import Reader
+from storage.models import Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import deployments as deployments_repo
@@ -62,7 +64,7 @@ class CardRelease:
     rollback_plan: str
 
     @classmethod
-    def of(cls, release: Release) -> "CardRelease":
+    def of(cls, release: Shown) -> "CardRelease":
         return cls(
             release.pk,
             release.service,
@@ -92,7 +94,7 @@ class CardView:
     change_class: Message | None = None  # a standard or emergency change says so (bot/domain/change_classes.py)
 
 
-def commit_url(policy: Policy, api_url: str, release: Release) -> str | None:
+def commit_url(policy: Policy, api_url: str, release: Shown) -> str | None:
     """The release's commit on GitHub, when it has a commit and its service a repository."""
     repository = policy.repository(release.service)
     if not release.commit_sha or not repository:
@@ -122,20 +124,20 @@ def approval_line(state: ApprovalState) -> Message:
     return Message.lines([head, *groups, *rejected])
 
 
-def deployed_environments(deployments: Sequence[Deployment]) -> dict[str, Deployment]:
+def deployed_environments(deployments: Sequence[D]) -> dict[str, D]:
     """Environment → this release's newest successful deployment there (rolled back ones included)."""
-    latest: dict[str, Deployment] = {}
+    latest: dict[str, D] = {}
     for deployment in deployments:
         if deployment.outcome == "succeeded":
             latest[deployment.environment] = deployment
     return latest
 
 
-def next_environment(policy: Policy, deployed: dict[str, Deployment]) -> str | None:
+def next_environment(policy: Policy, deployed: Mapping[str, Deployed]) -> str | None:
     return next((name for name in policy.environment_names if name not in deployed), None)
 
 
-def pipeline_line(policy: Policy, deployed: dict[str, Deployment], deploying: Iterable[str] = ()) -> str:
+def pipeline_line(policy: Policy, deployed: Mapping[str, Deployed], deploying: Iterable[str] = ()) -> str:
     parts = []
     busy = set(deploying)
     for name in policy.environment_names:
@@ -153,11 +155,11 @@ def pipeline_line(policy: Policy, deployed: dict[str, Deployment], deploying: It
 
 def build_card(
     policy: Policy,
-    release: Release,
+    release: Shown,
     decisions: Sequence[Decision],
-    deployments: Sequence[Deployment],
+    deployments: Sequence[Deployed],
     members: Members,
-    requests: Sequence[DeploymentRequest] = (),
+    requests: Sequence[Deploying] = (),
     *,
     commit_url: str | None = None,
     states: Sequence[ApprovalState] | None = None,
@@ -187,7 +189,7 @@ def build_card(
             ]
         target = next_environment(policy, deployed)
         if target and target not in {request.environment for request in requests}:
-            buttons.append(Button(ActionId.DEPLOY_NEXT, f"Deploy to {target}", f"{release.id}:{target}"))
+            buttons.append(Button(ActionId.DEPLOY_NEXT, f"Deploy to {target}", f"{release.pk}:{target}"))
     elif change_classes.awaits_retro(release) and any(not state.met for state in states):  # its full approval
         buttons.append(Button(ActionId.APPROVE, "Approve", str(release.pk), "primary"))
     return CardView(
@@ -219,7 +221,7 @@ def notes_lines(policy: Policy, notes: Notes | None) -> list[Message]:
     return release_notes.card_lines(notes, max_commits=target.max_commits, environment=target.name)
 
 
-def window_line(release: Release) -> Message:
+def window_line(release: Shown) -> Message:
     if release.window_start is None:
         return Message("not planned")
     if release.window_end is None:
@@ -227,7 +229,7 @@ def window_line(release: Release) -> Message:
     return Message("{start} – {end}", start=When(release.window_start), end=When(release.window_end, time_only=True))
 
 
-def deploying_line(request: DeploymentRequest) -> Message:
+def deploying_line(request: Deploying) -> Message:
     verb = (
         Message(
             "Rolling back {environment} to {version}", environment=Strong(request.environment), version=request.version
@@ -293,7 +295,7 @@ async def refresh(
     )
 
 
-async def brief_of(session: AsyncSession, policy: Policy, release: Release) -> Notes | None:
+async def brief_of(session: Reader, policy: Policy, release: Shown) -> Notes | None:
     """The brief of the release's computed notes; no query for a release that cannot have any (no commit, or a
     service without a GitHub repository)."""
     if not release.commit_sha or not policy.repository(release.service):

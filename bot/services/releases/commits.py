@@ -16,6 +16,7 @@ from bot.domain.pipeline import JobKind
 from bot.domain.policy import Members
 from bot.domain.scope import LABELS
 from bot.services.kernel import lookup, release_card, release_state
+from bot.services.kernel.card_sources import Shown
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.kernel.hooks import HOOKS, Facts
 from bot.services.kernel.jobs import runs
@@ -27,7 +28,7 @@ SHIPMATE = "shipmate"  # the actor of what Shipmate learns by itself
 RETRY = timedelta(seconds=60)  # GitHub unreachable and silent about when to come back
 
 
-def url_of(ctx: ServiceContext, release: Release) -> str | None:
+def url_of(ctx: ServiceContext, release: Shown) -> str | None:
     """The commit's page on GitHub, when the release has a commit and its service a repository."""
     return release_card.commit_url(ctx.policy, ctx.settings.shipmate_github_api_url, release)
 

@@ -140,21 +140,20 @@ async def list_recent(ctx: ServiceContext, actor: Actor, service: str | None, li
 async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_card.CardView:
     """The release as its message shows it, for `/release show`."""
     members = await ctx.members(actor.team_id)
-    async with ctx.db.quick_read() as session:
-        release = await lookup.release(session, team_id=actor.team_id, ref=ref)
-        decided = await approvals_repo.decisions_of(session=session, team_id=actor.team_id, release_ids=[release.pk])
-        deployed = await deployments_repo.for_release(session=session, team_id=actor.team_id, release_id=release.pk)
-        requests = await requests_repo.open_for_releases(
-            session=session, team_id=actor.team_id, release_ids=[release.pk]
-        )
-        notes = await release_card.brief_of(session, ctx.policy, release)
+    team_id = actor.team_id
+    async with ctx.db.quick_rows() as connection:  # plain rows: a read builds no ORM object
+        release = await lookup.shown_release(connection, team_id=team_id, ref=ref)
+        decided = await approvals_repo.decisions_of(session=connection, team_id=team_id, release_ids=[release.pk])
+        deployed = await deployments_repo.lines_for_release(session=connection, team_id=team_id, release_id=release.pk)
+        requests = await requests_repo.open_lines(session=connection, team_id=team_id, release_ids=[release.pk])
+        notes = await release_card.brief_of(connection, ctx.policy, release)
     return release_card.build_card(
         ctx.policy,
         release,
         decided[release.pk],
         deployed,
         members,
-        requests[release.pk],
+        requests,
         commit_url=commits.url_of(ctx, release),
         notes=notes,
     )
