@@ -109,7 +109,7 @@ class Dispatcher:
     async def dispatch_once(self) -> int:
         if self._stopping:
             return 0
-        async with self.db.quick_read() as session:  # most sweeps find nothing: no write lock for them (SQLite)
+        async with self.db.quick_rows() as session:  # most sweeps find nothing: no write lock for them (SQLite)
             if not await claims.has_due(session=session, kinds=self.sender.kinds):
                 return 0
         async with self.db.transaction() as session:

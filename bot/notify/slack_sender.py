@@ -71,7 +71,7 @@ class SlackSender:
         raise ValueError(f"unknown outbox kind {message.kind!r}")
 
     async def _anchor(self, release_id: int) -> tuple[str, str | None] | None:
-        async with self.db.quick_read() as session:  # one indexed read by primary key
+        async with self.db.quick_rows() as session:  # one indexed read by primary key
             return await claims.release_anchor(session=session, release_id=release_id)
 
     async def _send_file(self, client: AsyncWebClient, user_id: str, payload: dict[str, Any]) -> str | None:

@@ -11,16 +11,19 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Integer, String, Update, bindparam, case, true
+from sqlalchemy import BindParameter, Integer, Select, String, Update, bindparam, case, true
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from storage.models import OutboxMessage, Release
-from storage.models.tables import RELEASES
+from storage.db import Reader, rows_of
+from storage.models import OutboxMessage
+from storage.models.tables import RELEASES, select_fields, table_of
 from storage.repositories.in_lists import in_values, values
 from storage.types import utcnow
+
+OUTBOX = table_of(OutboxMessage)
 
 FAIR_TEAMS = 50  # workspaces with messages due that one claim shares its batch between
 
@@ -28,11 +31,11 @@ FAIR_TEAMS = 50  # workspaces with messages due that one claim shares its batch 
 def _claimable(kind_count: int | None) -> tuple[Any, ...]:
     """Rows due now (`:now`), unclaimed or with a lapsed claim, of the `:kind_<i>` kinds (None: any kind)."""
     now: BindParameter[Any] = bindparam("now")
-    return (
-        col(OutboxMessage.status) == "pending",
-        col(OutboxMessage.next_attempt_at) <= now,
-        (col(OutboxMessage.claimed_until).is_(None)) | (col(OutboxMessage.claimed_until) < now),
-        in_values(col(OutboxMessage.kind), "want_kind", kind_count) if kind_count is not None else true(),
+    return (  # the table's columns: `has_due` runs as a core statement
+        OUTBOX.c.status == "pending",
+        OUTBOX.c.next_attempt_at <= now,
+        OUTBOX.c.claimed_until.is_(None) | (OUTBOX.c.claimed_until < now),
+        in_values(OUTBOX.c.kind, "want_kind", kind_count) if kind_count is not None else true(),
     )
 
 
@@ -41,13 +44,14 @@ def _parameters(kinds: Collection[str] | None, **more: Any) -> dict[str, Any]:
 
 
 @cache
-def _has_due(kind_count: int) -> SelectOfScalar[Any]:
-    return select(OutboxMessage.id).where(*_claimable(kind_count)).limit(1)
+def _has_due(kind_count: int) -> Select[Any]:
+    return select_fields(OUTBOX, ("id",)).where(*_claimable(kind_count)).limit(1)
 
 
-async def has_due(*, session: AsyncSession, kinds: Collection[str]) -> bool:
+async def has_due(*, session: Reader, kinds: Collection[str]) -> bool:
     """Whether some row of `kinds` may be claimable now: a read, so an idle dispatcher takes no write lock."""
-    return (await session.exec(_has_due(len(kinds)), params=_parameters(kinds))).first() is not None
+    found = await (await rows_of(session)).execute(_has_due(len(kinds)), _parameters(kinds))
+    return found.first() is not None
 
 
 @cache
@@ -195,12 +199,12 @@ async def record_first_posts(*, session: AsyncSession, posted: dict[int, str]) -
         await session.exec(_FIRST_POST, params=[{"release": r, "ts": ts} for r, ts in posted.items()])
 
 
-_ANCHOR = select(Release.channel_id, Release.message_ts).where(col(Release.id) == bindparam("release"))
+_ANCHOR = select_fields(RELEASES, ("channel_id", "message_ts")).where(RELEASES.c.id == bindparam("release"))
 
 
-async def release_anchor(*, session: AsyncSession, release_id: int) -> tuple[str, str | None] | None:
+async def release_anchor(*, session: Reader, release_id: int) -> tuple[str, str | None] | None:
     """The channel of a release's card, and its Slack ts once posted."""
-    row = (await session.exec(_ANCHOR, params={"release": release_id})).first()
+    row = (await (await rows_of(session)).execute(_ANCHOR, {"release": release_id})).first()
     return (row[0], row[1]) if row else None
 
 
