@@ -307,24 +307,25 @@ async def pull_forward(
     something they wait for may have changed."""
     params = {"team": team_id, "kinds": list(kinds), "at": at, "release": release_id, "key": dedupe_key}
     statement = _pull_forward(release_id is not None, dedupe_key is not None)
-    result = await session.exec(statement, params=params)
-    return int(result.rowcount)
+    connection = await session.connection()  # core: jobs are written by statements, never left pending in the session
+    return int((await connection.execute(statement, params)).rowcount)
 
 
 @cache
 def _pull_forward(by_release: bool, by_key: bool) -> Update:
     """The statement for one combination of `pull_forward`'s filters, built once (every change runs it)."""
-    statement = update(ScheduledJob).where(
-        col(ScheduledJob.team_id) == bindparam("team"),
-        col(ScheduledJob.kind).in_(bindparam("kinds", expanding=True)),
-        col(ScheduledJob.status) == "pending",
-        col(ScheduledJob.due_at) > bindparam("at"),
+    table = SCHEDULED_JOBS
+    statement = table.update().where(
+        table.c.team_id == bindparam("team"),
+        table.c.kind.in_(bindparam("kinds", expanding=True)),
+        table.c.status == "pending",
+        table.c.due_at > bindparam("at"),
     )
     if by_release:
-        statement = statement.where(col(ScheduledJob.release_id) == bindparam("release"))
+        statement = statement.where(table.c.release_id == bindparam("release"))
     if by_key:
-        statement = statement.where(col(ScheduledJob.dedupe_key) == bindparam("key"))
-    return statement.values(due_at=bindparam("at")).execution_options(synchronize_session=False)
+        statement = statement.where(table.c.dedupe_key == bindparam("key"))
+    return statement.values(due_at=bindparam("at"))
 
 
 async def live_kinds(*, session: AsyncSession, team_id: str) -> dict[str, int]:

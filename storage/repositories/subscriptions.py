@@ -6,18 +6,22 @@ from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import Reader, rows_of
 from storage.models import Subscription
+from storage.models.tables import select_fields, table_of
 
+_TABLE = table_of(Subscription)
 _SUBSCRIBERS = (
-    select(Subscription.user_id)
-    .where(Subscription.team_id == bindparam("team_id"), Subscription.service == bindparam("service"))
-    .order_by(col(Subscription.id))
+    select_fields(_TABLE, ("user_id",))
+    .where(_TABLE.c.team_id == bindparam("team_id"), _TABLE.c.service == bindparam("service"))
+    .order_by(_TABLE.c.id)
 )
 
 
-async def subscribers(*, session: AsyncSession, team_id: str, service: str) -> Sequence[str]:
-    """Who follows `service` (every status change asks: the statement is built once)."""
-    return (await session.exec(_SUBSCRIBERS, params={"team_id": team_id, "service": service})).all()
+async def subscribers(*, session: Reader, team_id: str, service: str) -> Sequence[str]:
+    """Who follows `service` (every status change asks: a core statement, built once)."""
+    found = await (await rows_of(session)).execute(_SUBSCRIBERS, {"team_id": team_id, "service": service})
+    return [str(user_id) for user_id in found.scalars().all()]
 
 
 async def find(*, session: AsyncSession, team_id: str, user_id: str, service: str) -> Subscription | None:

@@ -118,7 +118,10 @@ async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, com
         release = await lookup.release(session, team_id=actor.team_id, ref=ref, lock=True)
         if not change_classes.awaits_retro(release):  # an emergency change in production still takes approvals
             require(Act.APPROVE, release.status, ref=release.ref)
-        decisions = list(await approvals_repo.active(session=session, team_id=release.team_id, release_id=release.pk))
+        decided_now = await approvals_repo.decisions_of(
+            session=session, team_id=release.team_id, release_ids=[release.pk]
+        )
+        decisions = decided_now[release.pk]
         changed = await changed_by(session, release, actor.user_id)
         policy = policy_for(ctx, release)
         decision = approving.approve(policy, decided(release, decisions), actor.user_id, members, changed=changed)
