@@ -33,6 +33,21 @@ async def get(*, session: AsyncSession, team_id: str, service: str, version: str
     return (await session.exec(_BY_REF, params=params)).first()
 
 
+_STATUS_BY_REF = select_fields(RELEASES, ("id", "status")).where(
+    RELEASES.c.team_id == bindparam("team_id"),
+    RELEASES.c.service == bindparam("service"),
+    RELEASES.c.version == bindparam("version"),
+)
+
+
+async def status_of(*, session: Reader, team_id: str, service: str, version: str) -> tuple[int, Status] | None:
+    """Whether `service@version` exists, and its status, as a plain row (a proposal asks: building the release it
+    mostly does not find as an ORM object would cost more than the read)."""
+    params = {"team_id": team_id, "service": service, "version": version}
+    row = (await (await rows_of(session)).execute(_STATUS_BY_REF, params)).first()
+    return (row[0], row[1]) if row is not None else None
+
+
 async def get_by_id(*, session: AsyncSession, team_id: str, release_id: int) -> Release | None:
     return (await session.exec(_BY_ID, params={"team_id": team_id, "release_id": release_id})).first()
 

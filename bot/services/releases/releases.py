@@ -39,19 +39,20 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
             refusals.audited(ctx, actor, "propose", release=ReleaseRef(request.service, request.version)),
             ctx.db.transaction() as session,
         ):
-            existing = await releases_repo.get(
+            existing = await releases_repo.status_of(
                 session=session, team_id=actor.team_id, service=request.service, version=request.version
             )
             if existing is not None:
-                if existing.status == Status.REJECTED:
-                    release = await _repropose(ctx, session, actor, existing, request, members)
+                existing_id, status = existing
+                if status == Status.REJECTED:
+                    release = await _repropose(ctx, session, actor, existing_id, request, members)
                     ctx.kick()
                     return release
                 raise Conflict(
                     "{ref} already exists ({status}); propose a new version, or see it with `/release show {ref}`.",
                     field="version",
                     ref=ref,
-                    status=existing.status.label,
+                    status=status.label,
                 )
             release = releases_repo.add(
                 session,
@@ -90,12 +91,12 @@ async def _repropose(
     ctx: ServiceContext,
     session: AsyncSession,
     actor: Actor,
-    existing: Release,
+    existing_id: int,
     request: ProposeRequest,
     members: Members,
 ) -> Release:
     """A rejected release comes back with its fixes: decisions start over, the same message is updated."""
-    release = await lookup.owned_release(session, ctx, actor, existing.pk, members, action=Permission.PROPOSE_AGAIN)
+    release = await lookup.owned_release(session, ctx, actor, existing_id, members, action=Permission.PROPOSE_AGAIN)
     if request.commit_sha:  # the same version is the same code: a re-proposal may name its commit, never another
         commits.refuse_change(release, request.commit_sha)
         release.commit_sha = request.commit_sha
