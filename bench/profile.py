@@ -15,8 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import runs, scenarios, seed, wrk
-from bench.servers import drop_databases, make_database, shipmate
+from bench import checks, runs, scenarios, seed, wrk
+from bench.servers import Server, drop_databases, make_database, shipmate
 from bench.slack_side import SlackSide
 
 KINDS = ("list", "list service", "show", "history", "home", "propose", "approve")
@@ -54,6 +54,16 @@ def summarise(raw: Path, top: int) -> None:
             print(f"{100 * n / max(1, total):5.1f}%  {frame}")
 
 
+async def fresh_releases(args: argparse.Namespace, url: str, respond: str, workdir: Path, server: Server) -> list[str]:
+    """Proposed for twice the profile's time, then delivered: approving them changes something (seeded releases
+    would be approved once, in the warm-up, and then only answer "You already approved")."""
+    await runs.closed(server, scenarios.proposals("wpf", respond, 60_000), 2 * args.seconds, workdir)
+    target = url.split("///", 1)[1] if args.backend == "sqlite" else runs.dsn(url)
+    await checks.drained(args.backend, target)
+    sql = "SELECT service || '@' || version FROM releases WHERE service LIKE 'wpf%' ORDER BY id"
+    return [str(row[0]) for row in await checks.query(args.backend, target, sql)]
+
+
 async def profile(args: argparse.Namespace, workdir: Path) -> None:
     side = SlackSide()
     await side.start()
@@ -63,6 +73,8 @@ async def profile(args: argparse.Namespace, workdir: Path) -> None:
         async with shipmate(side, url, workdir) as server:
             respond = f"http://127.0.0.1:{side.port}/respond"
             refs = [f"svc{n % seed.SERVICES}@1.{n // seed.SERVICES}.0" for n in range(0, args.releases, 6)]
+            if args.kind == "approve" and not args.text:  # as `python -m bench` does: the releases a propose run made
+                refs = await fresh_releases(args, url, respond, workdir, server)
             requests = requests_of(args.kind, respond, refs, args.text)
             kind = "application/json" if args.kind == "home" else None
             await runs.closed(server, requests, 2, workdir, content_type=kind)  # warm-up

@@ -166,7 +166,7 @@ async def run_backend(backend: str, args: argparse.Namespace, side: SlackSide, w
             out["start_s"] = server.started_in
             await asyncio.sleep(2)
             out["idle_rss_mb"] = rss_mb(server.process.pid)
-            target = small_url.split("///", 1)[1] if backend == "sqlite" else _dsn(small_url)
+            target = small_url.split("///", 1)[1] if backend == "sqlite" else dsn(small_url)
             out["small"] = await side_by_side(server, side, backend, target, "wps", args, workdir)
             out["rss_after_load_mb"] = rss_mb(server.process.pid)
     if not ({"closed", "open"} & only):
@@ -174,7 +174,7 @@ async def run_backend(backend: str, args: argparse.Namespace, side: SlackSide, w
     big_url, seed_big = await make_database(backend, workdir, "big")
     started = asyncio.get_running_loop().time()
     await seed_big(args.releases, args.events // args.releases)
-    target = big_url.split("///", 1)[1] if backend == "sqlite" else _dsn(big_url)
+    target = big_url.split("///", 1)[1] if backend == "sqlite" else dsn(big_url)
     if backend == "sqlite":
         await asyncio.to_thread(seed.seed_targets_sqlite, target, TARGETS)
     else:
@@ -189,5 +189,5 @@ async def run_backend(backend: str, args: argparse.Namespace, side: SlackSide, w
     return out
 
 
-def _dsn(url: str) -> str:
+def dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam
+from sqlalchemy import Select, bindparam, insert
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -66,9 +66,15 @@ async def decisions_of(*, session: Reader, team_id: str, release_ids: Sequence[i
     return grouped
 
 
-def add(session: AsyncSession, approval: Approval, /) -> Approval:
-    session.add(approval)
-    return approval
+_INSERT = insert(APPROVALS)  # built once
+_WRITTEN = tuple(column.name for column in APPROVALS.columns if column.name != "id")
+
+
+async def add(session: AsyncSession, approval: Approval, /) -> None:
+    """Written at once, as a core statement (a decision is never changed by the transaction that makes it): a
+    second active decision of the same person for the same environment raises `IntegrityError` here."""
+    values = {name: getattr(approval, name) for name in _WRITTEN}
+    await (await session.connection()).execute(_INSERT, values)
 
 
 async def invalidate(

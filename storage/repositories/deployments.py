@@ -38,11 +38,13 @@ async def for_release(*, session: AsyncSession, team_id: str, release_id: int) -
 
 
 class DeployedLine(NamedTuple):
-    """A deployment as a release's card shows it (`release_card.Deployed`), as a plain row."""
+    """A deployment as a release's card shows it (`card_sources.Soaked`: its pipeline and soak), as a plain row."""
 
+    id: int
     environment: str
     outcome: str
     rolled_back_at: datetime | None
+    created_at: datetime
 
 
 _LINES_FOR_RELEASE = (

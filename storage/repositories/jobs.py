@@ -205,22 +205,17 @@ async def failed(*, session: AsyncSession, job_id: int, worker: str, due_at: dat
 @cache
 def _drop(by_release: bool, by_kind: bool, by_key: bool) -> Update:
     """The statement for one combination of `drop`'s filters, built once (state changes run it every time)."""
-    statement = update(ScheduledJob).where(
-        col(ScheduledJob.team_id) == bindparam("team"), col(ScheduledJob.status).in_(LIVE)
-    )
+    table = SCHEDULED_JOBS
+    statement = table.update().where(table.c.team_id == bindparam("team"), table.c.status.in_(LIVE))
     if by_release:
-        statement = statement.where(col(ScheduledJob.release_id) == bindparam("release"))
+        statement = statement.where(table.c.release_id == bindparam("release"))
     if by_kind:
-        statement = statement.where(col(ScheduledJob.kind).in_(bindparam("kinds", expanding=True)))
+        statement = statement.where(table.c.kind.in_(bindparam("kinds", expanding=True)))
     if by_key:
-        statement = statement.where(col(ScheduledJob.dedupe_key).in_(bindparam("keys", expanding=True)))
+        statement = statement.where(table.c.dedupe_key.in_(bindparam("keys", expanding=True)))
     return statement.values(
-        status="dropped",
-        done_at=bindparam("now"),
-        claimed_by=None,
-        claimed_until=None,
-        last_error=bindparam("reason"),
-    ).execution_options(synchronize_session=False)
+        status="dropped", done_at=bindparam("now"), claimed_by=None, claimed_until=None, last_error=bindparam("reason")
+    )
 
 
 async def drop(
@@ -242,8 +237,8 @@ async def drop(
         "now": utcnow(),
         "reason": reason[:1000],
     }
-    result = await session.exec(statement, params=params)
-    return int(result.rowcount)
+    connection = await session.connection()  # core: jobs are written by statements, never left pending in the session
+    return int((await connection.execute(statement, params)).rowcount)
 
 
 async def live(*, session: AsyncSession, team_id: str, kind: str) -> Sequence[ScheduledJob]:

@@ -53,16 +53,15 @@ def direct(*, session: AsyncSession, team_id: str, user_id: str, payload: dict[s
 
 
 _SUPERSEDE_CARDS = (
-    update(OutboxMessage)
+    OUTBOX.update()
     .where(
-        col(OutboxMessage.team_id) == bindparam("team"),
-        col(OutboxMessage.release_id) == bindparam("release"),
-        col(OutboxMessage.kind) == "card",
-        col(OutboxMessage.status) == "pending",
-        col(OutboxMessage.claimed_until).is_(None),
+        OUTBOX.c.team_id == bindparam("team"),
+        OUTBOX.c.release_id == bindparam("release"),
+        OUTBOX.c.kind == "card",
+        OUTBOX.c.status == "pending",
+        OUTBOX.c.claimed_until.is_(None),
     )
     .values(status="superseded")
-    .execution_options(synchronize_session=False)  # an older card in this session is never sent from it
 )
 
 
@@ -70,7 +69,8 @@ async def supersede_cards(*, session: AsyncSession, team_id: str, release_id: in
     """A newer card makes older unsent ones pointless: the message shows the latest state only (one owed by this
     very transaction is never written)."""
     appends.drop(session, OUTBOX, lambda row: row["kind"] == "card" and row["release_id"] == release_id)
-    await session.exec(_SUPERSEDE_CARDS, params={"team": team_id, "release": release_id})
+    connection = await session.connection()  # core: outbox rows are only ever appended, never ORM objects
+    await connection.execute(_SUPERSEDE_CARDS, {"team": team_id, "release": release_id})
 
 
 async def agenda_ts(*, session: AsyncSession, team_id: str, channel: str, meeting: str) -> str | None:

@@ -182,8 +182,8 @@ async def test_in_a_crowded_process_a_write_that_cannot_start_soon_is_told_busy(
     budget (nothing changed) instead of queueing behind the others."""
     if not database_url.startswith("sqlite"):
         pytest.skip("PostgreSQL writers do not queue behind one lock")
-    held = Gate(releases_repo.get)
-    monkeypatch.setattr(releases_repo, "get", held)
+    held = Gate(releases_repo.status_of)  # a proposal's first read, in its transaction
+    monkeypatch.setattr(releases_repo, "status_of", held)
     first = asyncio.create_task(harness.command("propose payments 2.4.0 Holds the writer", reply_to="first"))
     await held.until_waiting(1)  # inside its transaction: the writer is taken
     reading = asyncio.create_task(harness.command("list"))

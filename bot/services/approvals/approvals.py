@@ -133,7 +133,7 @@ async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, com
         groups = approval_policy.groups_of(env, actor.user_id, members)
         row = _decision(release, actor, env.name, "approve", comment, hashed)
         row.group_name = groups[0] if groups else None
-        approvals_repo.add(session, row)
+        await approvals_repo.add(session, row)
         retro = _retro_complete(ctx, release, decision)
         change = ReleaseChange(
             Audit.APPROVED,
@@ -210,7 +210,7 @@ async def reject(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, reaso
             session=session, team_id=actor.team_id, release_id=release.pk, user_id=actor.user_id
         )
         hashed = scope.details(release)
-        approvals_repo.add(session, _decision(release, actor, env_name, "reject", reason, hashed))
+        await approvals_repo.add(session, _decision(release, actor, env_name, "reject", reason, hashed))
         change = ReleaseChange(
             Audit.REJECTED,
             {"environment": env_name, "reason": reason, **hashed},

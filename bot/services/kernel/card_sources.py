@@ -90,4 +90,14 @@ class Deploying(Protocol):
     def deadline_at(self) -> datetime: ...
 
 
+class Soaked(Deployed, Protocol):
+    """A deployment as the card's soak line counts it (`health_facts.soak`)."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+
 D = TypeVar("D", bound=Deployed)

@@ -11,7 +11,8 @@ from bot.domain import policy_alerts
 from bot.domain.health import HOLDING, NOT_LIVE, AlertSpan, Soak, countdown, soak_since
 from bot.domain.message import Message, When
 from bot.domain.policy import Environment, Policy
-from storage.models import Alert, Deployment, Release
+from bot.services.kernel.card_sources import Soaked
+from storage.models import Alert, Release
 from storage.repositories import alerts as alerts_repo
 from storage.repositories import deployments as deployments_repo
 
@@ -24,7 +25,7 @@ async def soak(
     *,
     now: datetime,
     alerts: list[Alert],
-    deployed: Sequence[Deployment] | None = None,
+    deployed: Sequence[Soaked] | None = None,
 ) -> Soak | None:
     """The soak `env` asks of `release` in the previous environment; None when it asks none. `deployed`: the
     release's deployments, when the caller has read them."""
@@ -58,7 +59,7 @@ async def card_lines(
     release: Release,
     target: str | None,
     now: datetime,
-    deployed: Sequence[Deployment],
+    deployed: Sequence[Soaked],
 ) -> list[Message]:
     """The card's health lines: the soak before `target` (the next environment) and the alerts holding it.
     `deployed`: the release's deployments (an alert counts against a release through one of them, so a release

@@ -266,8 +266,9 @@ async def refresh(
         team_id, release_id = release.team_id, release.pk
         if decisions is None and states is None:
             decisions = await approvals_repo.active(session=session, team_id=team_id, release_id=release_id)
-        deployments = await deployments_repo.for_release(session=session, team_id=team_id, release_id=release_id)
-        requests = await requests_repo.open_for_releases(session=session, team_id=team_id, release_ids=[release_id])
+        await session.flush()  # what this change wrote, as an ORM query would (the card's reads are core)
+        deployments = await deployments_repo.lines_for_release(session=session, team_id=team_id, release_id=release_id)
+        requests = await requests_repo.open_lines(session=session, team_id=team_id, release_ids=[release_id])
         notes = await brief_of(session, policy, release)
         card = build_card(
             policy,
@@ -275,7 +276,7 @@ async def refresh(
             decisions or (),
             deployments,
             members,
-            requests[release_id],
+            requests,
             commit_url=commit_url,
             states=states,
             notes=notes,
