@@ -263,9 +263,13 @@ def cpu_ratios(results: dict[str, Any]) -> dict[str, dict[str, list[float]]]:
         r = results.get(backend, {})
         if "reference" not in r:
             continue
-        ref = r["reference"]["cpu_ms"]
+        ref = r["reference"]["cpu_ms"]  # older runs measured the reference once, before every scenario
         ratios[backend] = {
-            name: [r[size][name]["cpu_ms"] / ref for size in ("small", "big") if name in r.get(size, {})]
+            name: [
+                r[size][name]["cpu_ms"] / r[size][name].get("reference_cpu_ms", ref)
+                for size in ("small", "big")
+                if name in r.get(size, {})
+            ]
             for name in CPU_TARGETS
         }
     return ratios
@@ -280,7 +284,8 @@ def cpu_table(results: dict[str, Any]) -> list[str]:
     when = results.get("last_run", {}).get("when", "?")
     header = " | ".join(f"{b} | {b}, last run" for b in backends)
     lines = [
-        f"Server CPU per request ÷ the reference's in the same run (near-empty–100k); last run: {when}.",
+        "Server CPU per request ÷ the reference's, measured right before and after it in the same run (near-empty–"
+        f"100k); last run: {when}.",
         "",
         f"| command | target | {header} | verdict |",
         "|---|---:|" + "---:|" * (2 * len(backends)) + "---|",
@@ -343,7 +348,10 @@ HOW = """How it measures:
   replays them; writes are unique across threads). A Shipmate answer is the ack's body when it is ready within the
   budget (1.5 s), so wrk's latency is the person's; the script counts acks that said "Working on it…" (the
   answer then went to response_url) or "busy". *server CPU ms/req* is the server process's user+system time over
-  the run divided by its requests: the cost, independent of how busy the shared machine was. For `propose` and
+  the run divided by its requests: the cost, independent of how busy the shared machine was, though not of how fast
+  its CPU runs at the moment (on this shared host a fixed loop's CPU time moves by up to 1.7× within a minute). So
+  the reference stays up for the whole closed loop and runs for 3 s right before and after each scenario; a
+  scenario's ratio is to the mean of those two (the reference row pools its runs). For `propose` and
   `approve` the time runs until the outbox they filled is delivered: each write pays for its own Slack messages,
   and the next scenario for none of them.
 - `approve` approves the releases the `propose` run just made, each by two approvers in turn, so every second

@@ -56,24 +56,53 @@ async def closed(
     return result
 
 
+REFERENCE_SECONDS = 3.0  # the reference's runs beside each scenario
+
+
+class Beside:
+    """The reference measured right before and right after each scenario: on a shared host the CPU's speed drifts
+    by half within minutes, so a scenario's ratio is taken against the reference measured beside it (the mean of
+    the runs before and after), not against one run minutes earlier."""
+
+    def __init__(self, server: Server, respond: str, workdir: Path) -> None:
+        self.server, self.respond, self.workdir = server, respond, workdir
+        self.last: float | None = None  # the latest reference run's CPU ms per request
+        self.runs: list[dict[str, Any]] = []
+
+    async def _reference(self) -> float:
+        requests = scenarios.reads("list", self.respond)
+        self.runs.append(await closed(self.server, requests, REFERENCE_SECONDS, self.workdir))
+        self.last = float(self.runs[-1]["cpu_ms"])
+        return self.last
+
+    async def run(self, scenario: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+        before = self.last if self.last is not None else await self._reference()
+        result = await scenario
+        result["reference_cpu_ms"] = (before + await self._reference()) / 2
+        return result
+
+
 async def side_by_side(
-    server: Server, side: SlackSide, backend: str, target: str, prefix: str, args: argparse.Namespace, workdir: Path
+    server: Server, beside: Beside, backend: str, target: str, prefix: str, args: argparse.Namespace, workdir: Path
 ) -> dict[str, Any]:
-    """Reads, propose and approve (of the releases the propose run made), each for `args.seconds`."""
-    respond = f"http://127.0.0.1:{side.port}/respond"
+    """Reads, propose and approve (of the releases the propose run made), each for `args.seconds`, each beside the
+    reference."""
+    respond = beside.respond
     out: dict[str, Any] = {}
     await closed(server, scenarios.reads("list", respond), 2, workdir)  # warm-up, not reported
     for kind in CLOSED:
-        out[kind] = await closed(server, scenarios.reads(kind, respond), args.seconds, workdir)
+        out[kind] = await beside.run(closed(server, scenarios.reads(kind, respond), args.seconds, workdir))
     delivered = partial(checks.drained, backend, target)  # a write's cards and threads sent
     proposals = scenarios.proposals(prefix, respond, 60_000)
-    out["propose"] = await closed(server, proposals, args.seconds, workdir, settle=delivered)
+    out["propose"] = await beside.run(closed(server, proposals, args.seconds, workdir, settle=delivered))
     rows = await checks.query(
         backend, target, f"SELECT service || '@' || version FROM releases WHERE service LIKE '{prefix}%' ORDER BY id"
     )
     refs = [str(row[0]) for row in rows]
-    out["approve"] = await closed(server, scenarios.approvals(refs, respond), args.seconds, workdir, settle=delivered)
-    out["home"] = await closed(server, scenarios.homes(), args.seconds, workdir, content_type="application/json")
+    approvals = scenarios.approvals(refs, respond)
+    out["approve"] = await beside.run(closed(server, approvals, args.seconds, workdir, settle=delivered))
+    homes = scenarios.homes()
+    out["home"] = await beside.run(closed(server, homes, args.seconds, workdir, content_type="application/json"))
     return out
 
 
@@ -153,13 +182,41 @@ async def at_scale(
 
 
 async def run_backend(backend: str, args: argparse.Namespace, side: SlackSide, workdir: Path) -> dict[str, Any]:
+    only = set(args.only.split(","))
+    if "closed" not in only:
+        return await _run_backend(backend, args, side, workdir, None)
+    async with reference(side, workdir) as server:  # up for the whole closed loop: measured beside each scenario
+        respond = f"http://127.0.0.1:{side.port}/respond"
+        await closed(server, scenarios.reads("list", respond), 2, workdir)  # warm-up
+        beside = Beside(server, respond, workdir)
+        out = await _run_backend(backend, args, side, workdir, beside)
+    out["reference"] = _pooled(beside.runs)
+    return out
+
+
+def _pooled(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The reference's runs beside the scenarios, as one: counts and time added, the worst latency kept, the rest
+    (CPU per request, latency percentiles) averaged weighted by requests."""
+    requests = sum(run["requests"] for run in runs)
+    pooled: dict[str, Any] = {key: sum(run[key] for run in runs) for key in runs[0] if key in SUMMED}
+    for key in runs[0]:
+        if key not in SUMMED:
+            pooled[key] = sum(run[key] * run["requests"] for run in runs) / max(1, requests)
+    pooled["max_ms"] = max(run["max_ms"] for run in runs)
+    pooled["rps"] = pooled["answered_rps"] = requests / max(1e-9, pooled["duration_us"] / 1e6)
+    return pooled
+
+
+SUMMED = frozenset({"requests", "duration_us", "answered", "working", "busy", "non_200", "connect_errors",
+                    "read_errors", "write_errors", "timeouts"})  # fmt: skip
+
+
+async def _run_backend(
+    backend: str, args: argparse.Namespace, side: SlackSide, workdir: Path, beside: Beside | None
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     only = set(args.only.split(","))
-    if "closed" in only:
-        async with reference(side, workdir) as server:
-            respond = f"http://127.0.0.1:{side.port}/respond"
-            await closed(server, scenarios.reads("list", respond), 2, workdir)
-            out["reference"] = await closed(server, scenarios.reads("list", respond), args.seconds, workdir)
+    if beside is not None:
         small_url, seed_small = await make_database(backend, workdir, "small")
         await seed_small(args.small, 10)
         async with shipmate(side, small_url, workdir) as server:
@@ -167,7 +224,7 @@ async def run_backend(backend: str, args: argparse.Namespace, side: SlackSide, w
             await asyncio.sleep(2)
             out["idle_rss_mb"] = rss_mb(server.process.pid)
             target = small_url.split("///", 1)[1] if backend == "sqlite" else dsn(small_url)
-            out["small"] = await side_by_side(server, side, backend, target, "wps", args, workdir)
+            out["small"] = await side_by_side(server, beside, backend, target, "wps", args, workdir)
             out["rss_after_load_mb"] = rss_mb(server.process.pid)
     if not ({"closed", "open"} & only):
         return out
@@ -182,8 +239,8 @@ async def run_backend(backend: str, args: argparse.Namespace, side: SlackSide, w
     out["seed_s"] = asyncio.get_running_loop().time() - started
     async with shipmate(side, big_url, workdir) as server:
         out["start_big_s"] = server.started_in
-        if "closed" in only:
-            out["big"] = await side_by_side(server, side, backend, target, "wpb", args, workdir)
+        if beside is not None:
+            out["big"] = await side_by_side(server, beside, backend, target, "wpb", args, workdir)
         if "open" in only:
             out.update(await at_scale(server, side, backend, target, args, workdir))
     return out
