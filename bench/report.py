@@ -309,7 +309,7 @@ def markdown(results: dict[str, Any]) -> str:
     parts = [
         "# Benchmark results",
         "",
-        "Regenerate everything on this page with one command, on a quiet machine (it takes about 10–15 minutes on 2 "
+        "Regenerate everything on this page with one command, on a quiet machine (it takes about 15 minutes on 2 "
         "cores): `python -m bench` (installs the Debian package `wrk` if it is missing and it runs as root). "
         "It writes `bench/results.json` and this file; `python -m bench.report` rebuilds this file from the JSON. "
         "The prose at the end is `bench/profiles.md`.",
