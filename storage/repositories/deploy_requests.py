@@ -5,11 +5,9 @@ from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, bindparam
-from sqlalchemy import Select as CoreSelect
+from sqlalchemy import Select, bindparam
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from bot.domain.pipeline import RequestStatus
 from storage.db import Reader, rows_of
@@ -52,41 +50,8 @@ async def open_for_slot(
     return (await session.exec(query.order_by(col(DeploymentRequest.id).desc()))).first()
 
 
-def _open_of(releases: int) -> tuple[ColumnElement[bool], ...]:
-    return (
-        col(DeploymentRequest.team_id) == bindparam("team_id"),
-        in_values(col(DeploymentRequest.release_id), "release", releases),
-        col(DeploymentRequest.status) == OPEN,
-    )
-
-
-@cache
-def _open_for_releases(releases: int) -> SelectOfScalar[DeploymentRequest]:
-    return select(DeploymentRequest).where(*_open_of(releases)).order_by(col(DeploymentRequest.id))
-
-
-@cache
-def _open_environments(releases: int) -> Select[int, str]:
-    fields = (col(DeploymentRequest.release_id), col(DeploymentRequest.environment))
-    return select(*fields).where(*_open_of(releases)).order_by(col(DeploymentRequest.id))
-
-
-async def open_for_releases(
-    *, session: AsyncSession, team_id: str, release_ids: Sequence[int]
-) -> dict[int, list[DeploymentRequest]]:
-    """The open requests of many releases in one query (card, status, App Home)."""
-    grouped: dict[int, list[DeploymentRequest]] = {release_id: [] for release_id in release_ids}
-    if not release_ids:
-        return grouped
-    ids = sorted(set(release_ids))
-    query = _open_for_releases(len(ids))
-    for request in (await session.exec(query, params={"team_id": team_id, **values("release", ids)})).all():
-        grouped.setdefault(request.release_id, []).append(request)
-    return grouped
-
-
 class OpenRequest(NamedTuple):
-    """An open request as a release's card shows it (`release_card.Deploying`), as a plain row."""
+    """An open request as a release's card shows it (`card_sources.Deploying`), as a plain row."""
 
     release_id: int
     environment: str
@@ -97,9 +62,10 @@ class OpenRequest(NamedTuple):
 
 
 @cache
-def _open_lines(releases: int) -> CoreSelect[Any]:
+def _open_of(releases: int, fields: tuple[str, ...]) -> Select[Any]:
+    """`fields` of the open requests of `releases` releases (`:release_<i>`), oldest first, built once per shape."""
     return (
-        select_fields(REQUESTS, OpenRequest._fields)
+        select_fields(REQUESTS, fields)
         .where(
             REQUESTS.c.team_id == bindparam("team_id"),
             in_values(REQUESTS.c.release_id, "release", releases),
@@ -110,11 +76,12 @@ def _open_lines(releases: int) -> CoreSelect[Any]:
 
 
 async def open_lines(*, session: Reader, team_id: str, release_ids: Sequence[int]) -> list[OpenRequest]:
-    """`open_for_releases` as plain rows of what a card shows, oldest first."""
+    """The open requests of these releases as plain rows of what a card shows, oldest first, in one query."""
     ids = sorted(set(release_ids))
     if not ids:
         return []
-    rows = await (await rows_of(session)).execute(_open_lines(len(ids)), {"team_id": team_id, **values("release", ids)})
+    query = _open_of(len(ids), OpenRequest._fields)
+    rows = await (await rows_of(session)).execute(query, {"team_id": team_id, **values("release", ids)})
     return [OpenRequest(*row) for row in rows.all()]
 
 
@@ -126,7 +93,7 @@ async def open_environments(*, session: Reader, team_id: str, release_ids: Seque
     connection = await rows_of(session)
     grouped: dict[int, list[str]] = {}
     ids = sorted(set(release_ids))
-    query = _open_environments(len(ids))
+    query = _open_of(len(ids), ("release_id", "environment"))
     for release_id, environment in (
         await connection.execute(query, {"team_id": team_id, **values("release", ids)})
     ).all():

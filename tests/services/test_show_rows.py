@@ -1,11 +1,12 @@
 """`/release show` reads plain rows on a bare connection (`Database.quick_rows()`), never ORM objects: the card it
-builds must be the card a change builds from the ORM rows it holds, on SQLite and PostgreSQL, for a release with
+builds must be the card built from ORM rows (the release a change holds), on SQLite and PostgreSQL, for a release with
 something in every part of its card (approvals, a deployment, a deployment under way, computed notes, a window)."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from bot.domain.errors import NotFound
 from bot.domain.lifecycle import Status
@@ -20,7 +21,6 @@ from bot.slack_text import mrkdwn
 from storage.db import Database
 from storage.models import Approval, Deployment, DeploymentRequest, Release
 from storage.repositories import approvals as approvals_repo
-from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import release_notes as notes_repo
 from tests.conftest import POLICY
@@ -100,13 +100,14 @@ async def _release_with_everything(db: Database) -> int:
 
 
 async def _card_from_orm_rows(ctx: ServiceContext, release_id: int) -> release_card.CardView:
-    """The card as a change builds it, from the ORM rows its transaction holds."""
+    """The card built from ORM rows: the release a change holds, and its decisions, deployments and open requests
+    as entities."""
     members = await ctx.members(TEAM)
     async with ctx.db.read() as session:
         release = await lookup.release(session, team_id=TEAM, ref=release_id)
         decisions = await approvals_repo.active(session=session, team_id=TEAM, release_id=release_id)
         deployed = await deployments_repo.for_release(session=session, team_id=TEAM, release_id=release_id)
-        requests = await requests_repo.open_for_releases(session=session, team_id=TEAM, release_ids=[release_id])
+        requests = (await session.exec(select(DeploymentRequest).where(DeploymentRequest.status == "requested"))).all()
         notes = await release_card.brief_of(session, ctx.policy, release)
     return release_card.build_card(
         ctx.policy,
@@ -114,7 +115,7 @@ async def _card_from_orm_rows(ctx: ServiceContext, release_id: int) -> release_c
         decisions,
         deployed,
         members,
-        requests[release_id],
+        requests,
         commit_url=commits.url_of(ctx, release),
         notes=notes,
     )
