@@ -119,10 +119,10 @@ _FIELDS: dict[type, tuple[str, ...]] = {}  # a frozen dataclass's field names, b
 
 
 # A frozen dataclass that says it is shared and never changed once built (`shared_unchanged = True`: the
-# workspace's agenda, kept for a few seconds and shown to everyone) is walked once: its key is kept by identity,
-# with the object itself so that its id cannot be another object's meanwhile.
+# workspace's agenda and its open releases in App Home, kept for a few seconds and shown to everyone) is walked
+# once: its key is kept by identity, with the object itself so that its id cannot be another object's meanwhile.
 _SHARED: dict[int, tuple[object, Hashable]] = {}
-SHARED_KEPT = 256
+SHARED_KEPT = 2048
 
 
 class _NotAValue(Exception):

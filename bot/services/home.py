@@ -3,9 +3,10 @@ and frozen ahead, their deploy locks and places in lock queues, and their open a
 queries, whatever the numbers; the view is made of values (plain rows, frozen dataclasses), so the same view
 renders once."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from weakref import WeakKeyDictionary
+from typing import ClassVar
 
 from bot.domain import approval_policy, change_classes, permissions
 from bot.domain.approval_policy import ApprovalState
@@ -13,13 +14,14 @@ from bot.domain.delivery_metrics import Measures
 from bot.domain.delivery_report import Line, lines
 from bot.domain.lifecycle import OPEN
 from bot.domain.permissions import Permission
-from bot.domain.policy import Members, includes
+from bot.domain.policy import includes
 from bot.services.change import agenda
 from bot.services.change.agenda import Agenda
 from bot.services.change.locks import MyLock, QueuePlace, of_person
 from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.kernel.kept import Kept, Stamp
 from bot.services.metrics import delivery
-from storage.db import Database, Reader
+from storage.db import Reader
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import home as home_repo
@@ -34,9 +36,24 @@ SCANNED = 200  # at most this many of the newest open releases are looked at
 
 
 @dataclass(frozen=True)
-class Awaiting:
+class Weighed:
+    """An open release with its approval states: the same for everyone (whether it awaits one person is decided
+    from them per open). Kept with the board and never changed, so a render keys it once (`bot/render.py`)."""
+
+    shared_unchanged: ClassVar[bool] = True
     release: OpenRelease
+    states: tuple[ApprovalState, ...]
+    emergency: bool
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    weighed: Weighed
     state: ApprovalState  # the environment this person can approve for
+
+    @property
+    def release(self) -> OpenRelease:
+        return self.weighed.release
 
 
 @dataclass(frozen=True)
@@ -92,10 +109,11 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
     # An emergency approver approves an emergency change for the first environment, whatever the policy lists there.
     emergency = includes(change_classes.emergency_approvers(ctx.policy), actor.user_id, members)
     emergency_approves = approves | {ctx.policy.environment_names[0]} if emergency else approves
-    writes = ctx.db.writes_ended  # before reading: a write that ends meanwhile makes what is read here stale
+    # Read before reading: a write that ends meanwhile makes what is read here stale.
+    stamp = Stamp(ctx.db.writes_ended, ctx.now(), ctx.policy, members)
     async with ctx.db.quick_rows() as session:  # plain rows: an open builds no ORM object
         awaiting, more = (
-            await _awaiting(session, ctx, actor, (approves, emergency_approves), members)
+            await _awaiting(session, ctx, actor, (approves, emergency_approves), stamp)
             if emergency_approves
             else ([], False)
         )
@@ -104,9 +122,9 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
         deploying = await requests_repo.open_environments(
             session=session, team_id=actor.team_id, release_ids=[release.id for release in mine]
         )
-        ahead = await _agenda(ctx, actor.team_id, writes)
+        ahead = await _agenda(ctx, actor.team_id, stamp)
         locks, queued = await of_person(session, team_id=actor.team_id, user_id=actor.user_id, at=ctx.now())
-        retro = await releases_repo.awaiting_retro(session=session, team_id=actor.team_id)
+        retro = await _owed_now(session, ctx, actor.team_id, stamp)
     measures = await delivery.summary(ctx, actor.team_id)
     return HomeView(
         actor.user_id,
@@ -120,66 +138,103 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
         more_awaiting=more,
         locks=tuple(locks),
         queued=tuple(queued),
-        retro=tuple(_owed(release, now=ctx.now()) for release in retro),
+        retro=retro,
     )
 
 
+# What every open of the tab shares, read once for the workspace and kept a few seconds (`bot/services/kernel/kept.py`):
+# unless this process wrote anything since, another process's writes show within these seconds.
+KEPT = timedelta(seconds=5)
+
+
+@dataclass
+class OpenBoard:
+    """The workspace's newest open releases, weighed, read a page at a time as far as some open needed them."""
+
+    pages: list[tuple[Weighed, ...]] = field(default_factory=list)
+    ended: bool = False  # the last page read was the oldest
+    before: int | None = None  # the next page is older than this release
+
+
+_boards: Kept[OpenBoard] = Kept(KEPT)
+_agendas: Kept[Agenda] = Kept(KEPT)
+_retro: Kept[tuple[OwedApproval, ...]] = Kept(KEPT)
+
+
 async def _awaiting(
-    session: Reader, ctx: ServiceContext, actor: Actor, approves: tuple[set[str], set[str]], members: Members
+    session: Reader, ctx: ServiceContext, actor: Actor, approves: tuple[set[str], set[str]], stamp: Stamp
 ) -> tuple[list[Awaiting], bool]:
-    """The newest open releases awaiting this person, up to what the tab shows, and whether more wait: read a
-    page at a time (newest first) and stop once the tab is full, so the cost does not grow with the backlog.
-    Their own releases and those whose scope they changed since it was proposed are never theirs to approve."""
+    """The newest open releases awaiting this person, up to what the tab shows, and whether more wait: the
+    workspace's board read a page at a time (newest first) only as far as someone needed, so the cost does not
+    grow with the backlog. Their own releases and those whose scope they changed since it was proposed are never
+    theirs to approve."""
+    board = _boards.get(ctx.db, actor.team_id, stamp) or _boards.put(ctx.db, actor.team_id, stamp, OpenBoard())
     found: list[Awaiting] = []
-    before: int | None = None
-    for _ in range(SCANNED // PAGE):
-        page = await home_repo.open_releases(
-            session=session, team_id=actor.team_id, statuses=OPEN, limit=PAGE, before_id=before
-        )
-        theirs = [r.id for r in page if actor.user_id != r.proposer_id and actor.user_id not in r.authors]
-        decisions = await approvals_repo.decisions_of(session=session, team_id=actor.team_id, release_ids=theirs)
-        for release in page:
-            if release.id not in decisions:
+    for index in range(SCANNED // PAGE):
+        if index == len(board.pages) and (
+            board.ended or not await _read_page(session, ctx, actor.team_id, board, stamp)
+        ):
+            break
+        for weighed in board.pages[index]:
+            release = weighed.release
+            if actor.user_id == release.proposer_id or actor.user_id in release.authors:
                 continue
-            states = approval_policy.states(
-                change_classes.view(ctx.policy, release),
-                proposer_id=release.proposer_id,
-                decisions=decisions[release.id],
-                members=members,
-                scope_authors=release.authors,
-            )
-            emergency = change_classes.in_emergency(release)
-            state = _awaiting_me(states, actor.user_id, approves[1] if emergency else approves[0])
+            state = _awaiting_me(weighed.states, actor.user_id, approves[1] if weighed.emergency else approves[0])
             if state is None:
                 continue
             if len(found) == SHOWN:
                 return found, True
-            found.append(Awaiting(release, state))
-        if len(page) < PAGE:
-            break
-        before = page[-1].id
+            found.append(Awaiting(weighed, state))
     return found, False
 
 
-# The workspace's agenda (windows and freezes ahead, with their conflicts) is the same for everyone who opens the
-# tab: read at most this long ago, unless this process wrote anything since (another process's writes show within
-# these seconds).
-AGENDA_KEPT = timedelta(seconds=5)
-_agendas: WeakKeyDictionary[Database, dict[str, tuple[int, Agenda]]] = WeakKeyDictionary()  # team → (writes, agenda)
+async def _read_page(session: Reader, ctx: ServiceContext, team_id: str, board: OpenBoard, stamp: Stamp) -> bool:
+    """The board's next page, weighed with the members it is kept for (False: there is none)."""
+    index = len(board.pages)
+    page = await home_repo.open_releases(
+        session=session, team_id=team_id, statuses=OPEN, limit=PAGE, before_id=board.before
+    )
+    decisions = await approvals_repo.decisions_of(session=session, team_id=team_id, release_ids=[r.id for r in page])
+    weighed = tuple(
+        Weighed(
+            release,
+            tuple(
+                approval_policy.states(
+                    change_classes.view(ctx.policy, release),
+                    proposer_id=release.proposer_id,
+                    decisions=decisions[release.id],
+                    members=stamp.members or {},
+                    scope_authors=release.authors,
+                )
+            ),
+            change_classes.in_emergency(release),
+        )
+        for release in page
+    )
+    if index == len(board.pages):  # another open may have read it meanwhile
+        board.pages.append(weighed)
+        board.ended, board.before = len(page) < PAGE, page[-1].id if page else None
+    return bool(weighed)
 
 
-async def _agenda(ctx: ServiceContext, team_id: str, writes: int) -> Agenda:
-    kept = _agendas.setdefault(ctx.db, {})
-    found = kept.get(team_id)
-    if found is not None and found[0] == writes and timedelta(0) <= ctx.now() - found[1].start < AGENDA_KEPT:
-        return found[1]
+async def _agenda(ctx: ServiceContext, team_id: str, stamp: Stamp) -> Agenda:
+    kept = _agendas.get(ctx.db, team_id, stamp)
+    if kept is not None:
+        return kept
     async with ctx.db.quick_read() as session:
-        ahead = await agenda.agenda_in(session, ctx, team_id, AHEAD_DAYS)
-    kept[team_id] = (writes, ahead)
-    return ahead
+        return _agendas.put(ctx.db, team_id, stamp, await agenda.agenda_in(session, ctx, team_id, AHEAD_DAYS))
 
 
-def _awaiting_me(states: list[ApprovalState], user_id: str, approves: set[str]) -> ApprovalState | None:
+async def _owed_now(session: Reader, ctx: ServiceContext, team_id: str, stamp: Stamp) -> tuple[OwedApproval, ...]:
+    """Emergency changes in production still owing their full approval: the workspace's, kept as the board is."""
+    kept = _retro.get(ctx.db, team_id, stamp)
+    if kept is not None:
+        return kept
+    owed = await releases_repo.awaiting_retro(session=session, team_id=team_id)
+    return _retro.put(ctx.db, team_id, stamp, tuple(_owed(release, now=stamp.at) for release in owed))
+
+
+def _awaiting_me(states: Sequence[ApprovalState], user_id: str, approves: set[str]) -> ApprovalState | None:
     """The first environment short of approvals that this person approves for and has not decided on."""
     for state in states:
         if state.met or state.rejected_by or user_id in state.approved_by:

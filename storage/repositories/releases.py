@@ -156,10 +156,10 @@ _RECENT_LINES_OF = _RECENT_LINES.where(RELEASES.c.service == bindparam("service"
 
 
 async def recent_lines(
-    *, session: AsyncSession, team_id: str, service: str | None = None, limit: int = PAGE
+    *, session: Reader, team_id: str, service: str | None = None, limit: int = PAGE
 ) -> Sequence[ReleaseLine]:
     """`recent` as plain rows of what a list shows (no ORM objects to build: the read path of `/release list`)."""
-    connection = await session.connection()  # core, past the ORM
+    connection = await rows_of(session)  # core, past the ORM
     params = {"team_id": team_id, "limit": limit}
     if service:
         result = await connection.execute(_RECENT_LINES_OF, {**params, "service": service})

@@ -1,15 +1,20 @@
-"""App Home's agenda is the workspace's, kept a few seconds (`bot/services/home.py`), on SQLite and PostgreSQL: a
-write this process made shows at once; another process's write shows once the agenda is `AGENDA_KEPT` old."""
+"""What App Home shows everyone (the agenda, the open releases and their approval states) is the workspace's, kept
+a few seconds (`bot/services/home.py`), on SQLite and PostgreSQL: a write this process made shows at once; another
+process's write shows once what was kept is `KEPT` old."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.domain.policy import Policy
+from bot.domain.proposal import ProposeRequest
 from bot.render import _key
 from bot.services import home
+from bot.services.approvals import approvals
 from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.releases import releases
 from bot.settings import Settings
 from storage.db import Database
 from storage.models import Freeze
@@ -63,7 +68,7 @@ async def test_the_agenda_is_kept_a_few_seconds_and_a_write_here_shows_at_once(
         await _freeze(other, clock, "written elsewhere")
     finally:
         await other.dispose()
-    clock.at += home.AGENDA_KEPT - timedelta(seconds=1)
+    clock.at += home.KEPT - timedelta(seconds=1)
     assert _reasons(await home.home(ctx, actor)) == ["written here"]  # kept: at most AGENDA_KEPT old
     clock.at += timedelta(seconds=1)
     assert sorted(_reasons(await home.home(ctx, actor))) == ["written elsewhere", "written here"]
@@ -79,3 +84,53 @@ async def test_the_view_is_made_of_values_so_the_same_view_renders_once(
     await _freeze(db, Clock(), "a freeze")
     view = await home.home(ctx, Actor(TEAM, "U0ALICE"), notice="hello")
     assert _key("home.json.j2", {"view": view}) is not None
+
+
+class Groups:
+    """The approver group S0RELMGR's members, as Slack would say them now."""
+
+    def __init__(self, *members: str) -> None:
+        self.now = frozenset(members)
+
+    async def members(self, team_id: str, group_ids: Iterable[str]) -> dict[str, frozenset[str]]:
+        return {group_id: self.now if group_id == "S0RELMGR" else frozenset() for group_id in group_ids}
+
+
+def _awaiting(view: home.HomeView) -> list[str]:
+    return [f"{a.release.ref} {a.state.environment}" for a in view.awaiting]
+
+
+async def test_what_awaits_a_person_is_the_workspaces_board_kept_a_few_seconds(
+    db: Database, database_url: str, policy: Policy
+) -> None:
+    """The open releases and their approval states are read once for everyone who opens the tab: a decision made
+    in this process shows at once, another process's once the board is `KEPT` old, and new members of an approver
+    group are weighed at their next open."""
+    clock, groups = Clock(), Groups()
+    settings = Settings(_env_file=None, database_url=database_url)
+    ctx = ServiceContext(db=db, policy=policy, settings=settings, now=clock, directory=groups)
+    proposer = Actor(TEAM, "U0PAT", "C0RELEASE")
+    first = await releases.propose(ctx, proposer, ProposeRequest("api", "1.0", "First"))
+    second = await releases.propose(ctx, proposer, ProposeRequest("web", "2.0", "Second"))
+    bob, carol, erin = Actor(TEAM, "U0BOB"), Actor(TEAM, "U0CAROL"), Actor(TEAM, "U0ERIN")
+    assert _awaiting(await home.home(ctx, bob)) == ["web@2.0 prod", "api@1.0 prod"]
+    assert _awaiting(await home.home(ctx, proposer)) == []  # never their own
+    assert _awaiting(await home.home(ctx, erin)) == []  # not an approver
+
+    await approvals.approve(ctx, bob, second.pk)  # this process's write: the next open reads the board again
+    assert _awaiting(await home.home(ctx, bob)) == ["api@1.0 prod"]
+    assert _awaiting(await home.home(ctx, carol)) == ["web@2.0 prod", "api@1.0 prod"]
+
+    other = Database(database_url)  # another process approves
+    try:
+        await approvals.approve(replace(ctx, db=other), bob, first.pk)
+    finally:
+        await other.dispose()
+    clock.at += home.KEPT - timedelta(seconds=1)
+    assert _awaiting(await home.home(ctx, bob)) == ["api@1.0 prod"]  # kept: at most KEPT old
+    clock.at += timedelta(seconds=1)
+    assert _awaiting(await home.home(ctx, bob)) == []
+
+    groups.now = frozenset({"U0ERIN"})  # Erin joins the approver group: weighed at her next open
+    assert _awaiting(await home.home(ctx, erin)) == ["web@2.0 prod", "api@1.0 prod"]
+    assert _awaiting(await home.home(ctx, Actor("T0OTHER", "U0BOB"))) == []  # each workspace its own board

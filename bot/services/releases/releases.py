@@ -131,7 +131,7 @@ class ReleasePage:
 
 async def list_recent(ctx: ServiceContext, actor: Actor, service: str | None, limit: int = 15) -> ReleasePage:
     """The newest `limit`; one row more tells whether older ones exist (no count: flat cost at any size)."""
-    async with ctx.db.quick_read() as session:
+    async with ctx.db.quick_rows() as session:  # plain rows on the bare connection
         releases = await releases_repo.recent_lines(
             session=session, team_id=actor.team_id, service=service, limit=limit + 1
         )
