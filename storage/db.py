@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
@@ -23,13 +23,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.errors import Busy
 from storage import sqlite_in_loop
 
-# What a read runs on: a session, or `Database.quick_rows()`'s bare connection (core statements only).
-Reader = AsyncSession | AsyncConnection
+# What `Database.quick_rows()` gives (core statements only): on PostgreSQL the bare connection, on SQLite one used
+# straight from the event loop.
+Rows = AsyncConnection | sqlite_in_loop.InLoopRows
+# What a read runs on: a session, or those rows.
+Reader = AsyncSession | Rows
 
 
-async def rows_of(reader: Reader) -> AsyncConnection:
+async def rows_of(reader: Reader) -> Rows:
     """The connection a read's core statements run on."""
-    return reader if isinstance(reader, AsyncConnection) else await reader.connection()
+    return reader if isinstance(reader, AsyncConnection | sqlite_in_loop.InLoopRows) else await reader.connection()
 
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -151,6 +154,7 @@ class Database:
             self.engine = sqlite_in_loop.writer(self.url)
             self.read_engine = _sqlite_engine(self.url, writer=False)
             self.quick_engine = sqlite_in_loop.engine(self.url)
+            self.rows_engine: Engine | None = sqlite_in_loop.rows_engine(self.url)
         else:
             self.engine = _postgres_engine(self.url, pool_size=pool_size)
             self.read_engine = self.engine
@@ -161,6 +165,7 @@ class Database:
                 isolation_level="AUTOCOMMIT",
                 server_settings={"default_transaction_read_only": "on"},  # it only reads
             )
+            self.rows_engine = None
         # SQLite has one writer at a time. Writers of this process queue here, in order, instead of in SQLite's busy
         # handler, which sleeps up to 100 ms between tries: under load that convoy was the tail of every write.
         # (Other processes still meet the busy handler; `BEGIN IMMEDIATE` keeps them correct.)
@@ -232,12 +237,17 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def quick_rows(self) -> AsyncIterator[AsyncConnection]:
+    async def quick_rows(self) -> AsyncIterator[Rows]:
         """`quick_read()` for core statements only (plain rows, no ORM objects): the connection itself, without a
-        session around it, which costs more CPU than a short indexed read. Its reads share one snapshot."""
+        session around it, which costs more CPU than a short indexed read (on SQLite, without the async engine
+        either: `sqlite_in_loop.rows_engine`). Its reads share one snapshot."""
         await self._ensure_wal()
+        if self.rows_engine is not None:
+            with self.rows_engine.connect() as rows:
+                yield sqlite_in_loop.InLoopRows(rows)  # closing it ends the read transaction it began
+            return
         async with self.quick_engine.connect() as connection:
-            yield connection  # closing it ends the read transaction it began
+            yield connection
 
     async def _ensure_wal(self) -> None:
         if not self._wal_ready:
@@ -246,12 +256,12 @@ class Database:
             async with self.read_engine.connect():
                 self._wal_ready = True
 
-    def engines(self) -> dict[str, AsyncEngine]:
-        """The engines by role (SQLite: a writer, a reader and the quick reader; PostgreSQL: one pooled engine for
-        both writes and reads, and the quick reader's)."""
-        if self.read_engine is self.engine:
+    def engines(self) -> dict[str, AsyncEngine | Engine]:
+        """The engines by role (SQLite: a writer, a reader, the quick reader and its rows on the event loop;
+        PostgreSQL: one pooled engine for both writes and reads, and the quick reader's)."""
+        if self.rows_engine is None:
             return {"main": self.engine, "quick": self.quick_engine}
-        return {"writer": self.engine, "reader": self.read_engine, "quick": self.quick_engine}
+        return {"writer": self.engine, "reader": self.read_engine, "quick": self.quick_engine, "rows": self.rows_engine}
 
     async def ping(self) -> None:
         async with self.read_engine.connect() as connection:
@@ -259,4 +269,7 @@ class Database:
 
     async def dispose(self) -> None:
         for engine in self.engines().values():
-            await engine.dispose()
+            if isinstance(engine, AsyncEngine):
+                await engine.dispose()
+            else:
+                engine.dispose()

@@ -1,11 +1,12 @@
-"""`Database.quick_read()` (SQLite: sqlite3 on the event loop; PostgreSQL: autocommit) under concurrent writes, on
-SQLite and PostgreSQL: it never waits for a writer, never sees part of a transaction, sees every commit made before
-it starts, and reads only the workspace it names."""
+"""`Database.quick_read()` and `quick_rows()` (SQLite: sqlite3 on the event loop; PostgreSQL: autocommit) under
+concurrent writes, on SQLite and PostgreSQL: they never wait for a writer, never see part of a transaction, see every
+commit made before they start, and read only the workspace they name."""
 
 import asyncio
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import asyncpg
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from storage.db import Database
+from storage.db import Database, Reader, rows_of
 from storage.models import Release
 from storage.repositories import audit
 from storage.repositories import releases as releases_repo
@@ -35,13 +36,22 @@ def _release(team: str, version: str) -> Release:
     return Release(team_id=team, service=service, version=version, summary="x", proposer_id="U0A", channel_id="C")
 
 
-async def _versions(db: Database, team: str) -> list[str]:
-    async with db.quick_read() as session:
-        lines = await releases_repo.recent_lines(session=session, team_id=team, limit=1000)
+@pytest.fixture(params=["session", "rows"])
+def quick(request: pytest.FixtureRequest, db: Database) -> Callable[[], AbstractAsyncContextManager[Reader]]:
+    """Either quick reader: `quick_read()` (a session) or `quick_rows()` (core statements only)."""
+    return db.quick_read if request.param == "session" else db.quick_rows
+
+
+Quick = Callable[[], AbstractAsyncContextManager[Reader]]
+
+
+async def _versions(quick: Quick, team: str) -> list[str]:
+    async with quick() as reader:
+        lines = await releases_repo.recent_lines(session=reader, team_id=team, limit=1000)
     return [line.version for line in lines]
 
 
-async def test_a_quick_read_does_not_wait_for_an_open_write_nor_see_it(db: Database) -> None:
+async def test_a_quick_read_does_not_wait_for_an_open_write_nor_see_it(db: Database, quick: Quick) -> None:
     async with db.transaction() as session:
         releases_repo.add(session, _release(TEAM, "1.0.0"))
     holding, release = asyncio.Event(), asyncio.Event()
@@ -57,15 +67,15 @@ async def test_a_quick_read_does_not_wait_for_an_open_write_nor_see_it(db: Datab
     await holding.wait()
     try:
         # A reader that waited for the writer would never finish: the writer waits for this read.
-        assert await asyncio.wait_for(_versions(db, TEAM), timeout=10) == ["1.0.0"]
+        assert await asyncio.wait_for(_versions(quick, TEAM), timeout=10) == ["1.0.0"]
     finally:
         release.set()
         await task
-    assert await _versions(db, TEAM) == ["2.0.0", "1.0.0"]  # committed before this read began: seen
+    assert await _versions(quick, TEAM) == ["2.0.0", "1.0.0"]  # committed before this read began: seen
 
 
 async def test_quick_reads_see_whole_transactions_of_concurrent_writers_in_their_workspace_only(
-    db: Database,
+    db: Database, quick: Quick
 ) -> None:
     """Each write adds a release and its audit event in one transaction, yielding to the readers in between; each
     read lists the releases and reads the newest ones' trails. A release without its event would be half a
@@ -84,11 +94,11 @@ async def test_quick_reads_see_whole_transactions_of_concurrent_writers_in_their
 
     async def reader(counts: list[int]) -> None:
         while not done.is_set():
-            async with db.quick_read() as session:
-                lines = await releases_repo.recent_lines(session=session, team_id=TEAM, limit=1000)
+            async with quick() as reader:
+                lines = await releases_repo.recent_lines(session=reader, team_id=TEAM, limit=1000)
                 for line in lines[:3]:  # the newest: where a write in flight would show
-                    events = await audit.newest_for_release(session=session, team_id=TEAM, release_id=line.id, limit=5)
-                    assert [event.action for event in events] == ["proposed"], line
+                    trail = await (await rows_of(reader)).execute(_TRAIL, {"team": TEAM, "release": line.id})
+                    assert [row[0] for row in trail.all()] == ["proposed"], line
             assert {line.service for line in lines} <= {"svc-t0team"}
             counts.append(len(lines))
             await asyncio.sleep(0)
@@ -102,15 +112,18 @@ async def test_quick_reads_see_whole_transactions_of_concurrent_writers_in_their
     for counts in seen:
         assert counts == sorted(counts)  # each read sees at least what the one before it saw
         assert len(set(counts)) > 1  # the reads overlapped the writes
-    assert len(await _versions(db, TEAM)) == len(await _versions(db, OTHER)) == WRITES
+    assert len(await _versions(quick, TEAM)) == len(await _versions(quick, OTHER)) == WRITES
 
 
-async def test_a_quick_read_is_a_reader(db: Database) -> None:
+_TRAIL = text("SELECT action FROM audit_events WHERE team_id = :team AND release_id = :release ORDER BY id")
+
+
+async def test_a_quick_read_is_a_reader(quick: Quick) -> None:
     """A write through it fails loudly (SQLite `query_only`, PostgreSQL read-only transactions) instead of skipping
     the writers' turn."""
     with pytest.raises(DBAPIError, match=r"(?i)read.only|readonly"):
-        async with db.quick_read() as session:
-            await (await session.connection()).execute(text("DELETE FROM releases"))
+        async with quick() as reader:
+            await (await rows_of(reader)).execute(text("DELETE FROM releases"))
 
 
 async def test_connections_the_server_closed_are_replaced_without_an_error(db: Database, database_url: str) -> None:
