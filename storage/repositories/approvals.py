@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam, insert
+from sqlalchemy import ColumnElement, Select, bindparam, insert
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,17 +39,18 @@ class Decided(NamedTuple):
     decision: str
 
 
-@cache
-def _decisions_of(releases: int) -> Select[Any]:
+def decided(team_id: ColumnElement[str], release: ColumnElement[bool]) -> Select[Any]:
+    """The active decisions of the releases `release` picks, in `team_id`, oldest first (`Decided` rows)."""
     return (
         select_fields(APPROVALS, Decided._fields)
-        .where(
-            APPROVALS.c.team_id == bindparam("team_id"),
-            in_values(APPROVALS.c.release_id, "release", releases),
-            APPROVALS.c.invalidated_at.is_(None),
-        )
+        .where(APPROVALS.c.team_id == team_id, release, APPROVALS.c.invalidated_at.is_(None))
         .order_by(APPROVALS.c.id)
     )
+
+
+@cache
+def _decisions_of(releases: int) -> Select[Any]:
+    return decided(bindparam("team_id"), in_values(APPROVALS.c.release_id, "release", releases))
 
 
 async def decisions_of(*, session: Reader, team_id: str, release_ids: Sequence[int]) -> dict[int, list[Decided]]:

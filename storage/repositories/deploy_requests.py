@@ -5,7 +5,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, bindparam
+from sqlalchemy import ColumnElement, Select, bindparam
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -61,18 +61,19 @@ class OpenRequest(NamedTuple):
     deadline_at: datetime
 
 
-@cache
-def _open_of(releases: int, fields: tuple[str, ...]) -> Select[Any]:
-    """`fields` of the open requests of `releases` releases (`:release_<i>`), oldest first, built once per shape."""
+def open_of(team_id: ColumnElement[str], release: ColumnElement[bool], fields: tuple[str, ...]) -> Select[Any]:
+    """`fields` of the open requests of the releases `release` picks, in `team_id`, oldest first."""
     return (
         select_fields(REQUESTS, fields)
-        .where(
-            REQUESTS.c.team_id == bindparam("team_id"),
-            in_values(REQUESTS.c.release_id, "release", releases),
-            REQUESTS.c.status == OPEN,
-        )
+        .where(REQUESTS.c.team_id == team_id, release, REQUESTS.c.status == OPEN)
         .order_by(REQUESTS.c.id)
     )
+
+
+@cache
+def _open_of(releases: int, fields: tuple[str, ...]) -> Select[Any]:
+    """`fields` of the open requests of `releases` releases (`:release_<i>`), built once per shape."""
+    return open_of(bindparam("team_id"), in_values(REQUESTS.c.release_id, "release", releases), fields)
 
 
 async def open_lines(*, session: Reader, team_id: str, release_ids: Sequence[int]) -> list[OpenRequest]:

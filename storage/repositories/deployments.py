@@ -47,11 +47,16 @@ class DeployedLine(NamedTuple):
     created_at: datetime
 
 
-_LINES_FOR_RELEASE = (
-    select_fields(DEPLOYMENTS, DeployedLine._fields)
-    .where(DEPLOYMENTS.c.team_id == bindparam("team_id"), DEPLOYMENTS.c.release_id == bindparam("release_id"))
-    .order_by(DEPLOYMENTS.c.id)
-)
+def lines_of(team_id: ColumnElement[str], release_id: ColumnElement[int]) -> Select[Any]:
+    """A release's deployments as its card shows them, oldest first (`DeployedLine` rows)."""
+    return (
+        select_fields(DEPLOYMENTS, DeployedLine._fields)
+        .where(DEPLOYMENTS.c.team_id == team_id, DEPLOYMENTS.c.release_id == release_id)
+        .order_by(DEPLOYMENTS.c.id)
+    )
+
+
+_LINES_FOR_RELEASE = lines_of(bindparam("team_id"), bindparam("release_id"))
 
 
 async def lines_for_release(*, session: Reader, team_id: str, release_id: int) -> list[DeployedLine]:

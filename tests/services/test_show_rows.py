@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 from bot.domain.errors import NotFound
@@ -151,3 +152,39 @@ async def test_show_never_sees_another_workspaces_release(ctx: ServiceContext) -
     await _release_with_everything(ctx.db)
     with pytest.raises(NotFound):
         await releases.card(ctx, Actor("T0OTHER", "U0BOB"), ReleaseRef("payments", "2.4.0"))
+
+
+async def test_show_reads_in_one_statement_on_postgresql_and_keeps_every_row_in_order(ctx: ServiceContext) -> None:
+    """PostgreSQL reads the release and its rows as arrays in one statement (SQLite in four, the notes' brief in
+    one more): the card is still the ORM rows' card with several decisions (an invalidated one left out) and
+    several deployments, in their order."""
+    release_id = await _release_with_everything(ctx.db)
+    async with ctx.db.transaction() as session:
+        for user, invalidated in (("U0CAROL", NOW), ("U0DAVE", None)):
+            session.add(
+                Approval(team_id=TEAM, release_id=release_id, environment="prod", user_id=user, decision="approve",
+                         invalidated_at=invalidated)
+            )  # fmt: skip
+        session.add(
+            Deployment(team_id=TEAM, release_id=release_id, service="payments", version="2.4.0", environment="dev",
+                       outcome="succeeded", actor_id="U0ALICE", rolled_back_at=NOW)
+        )  # fmt: skip
+    statements: list[str] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    readers = [getattr(engine, "sync_engine", engine) for name, engine in ctx.db.engines().items() if name != "writer"]
+    for engine in readers:
+        event.listen(engine, "before_cursor_execute", capture)
+    try:
+        shown = await releases.card(ctx, Actor(TEAM, "U0BOB"), ReleaseRef("payments", "2.4.0"))
+    finally:
+        for engine in readers:
+            event.remove(engine, "before_cursor_execute", capture)
+    assert shown == await _card_from_orm_rows(ctx, release_id)
+    assert [mrkdwn(line).splitlines()[0] for line in shown.approvals] == [
+        "*Approvals for prod* 2/2: <@U0BOB>, <@U0DAVE> · approved"
+    ]
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == (2 if ctx.db.is_postgres else 5), reads  # the release (with its rows), the notes' brief

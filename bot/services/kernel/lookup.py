@@ -14,7 +14,8 @@ from bot.services.kernel.context import Actor, ServiceContext
 from storage.db import Reader
 from storage.models import Release
 from storage.repositories import releases as releases_repo
-from storage.repositories.releases import ShownRelease
+from storage.repositories import shown
+from storage.repositories.shown import CardRows
 
 
 async def release(session: AsyncSession, *, team_id: str, ref: ReleaseRef | int, lock: bool = False) -> Release:
@@ -32,9 +33,10 @@ async def release(session: AsyncSession, *, team_id: str, ref: ReleaseRef | int,
     return found
 
 
-async def shown_release(session: Reader, *, team_id: str, ref: ReleaseRef) -> ShownRelease:
-    """`release(…)` as the plain row of what its card shows, for a read that changes nothing (`/release show`)."""
-    found = await releases_repo.shown(session=session, team_id=team_id, service=ref.service, version=ref.version)
+async def shown_release(session: Reader, *, team_id: str, ref: ReleaseRef) -> CardRows:
+    """`release(…)` as the plain rows of what its card shows, for a read that changes nothing (`/release show`):
+    the release, its active decisions, deployments and open requests."""
+    found = await shown.card_rows(session=session, team_id=team_id, service=ref.service, version=ref.version)
     if found is None:
         raise _no_release(ref)
     return found

@@ -22,8 +22,6 @@ from bot.services.releases import commits
 from storage.models import Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import audit
-from storage.repositories import deploy_requests as requests_repo
-from storage.repositories import deployments as deployments_repo
 from storage.repositories import releases as releases_repo
 
 
@@ -143,15 +141,12 @@ async def card(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> release_ca
     members = await ctx.members(actor.team_id)
     team_id = actor.team_id
     async with ctx.db.quick_rows() as connection:  # plain rows: a read builds no ORM object
-        release = await lookup.shown_release(connection, team_id=team_id, ref=ref)
-        decided = await approvals_repo.decisions_of(session=connection, team_id=team_id, release_ids=[release.pk])
-        deployed = await deployments_repo.lines_for_release(session=connection, team_id=team_id, release_id=release.pk)
-        requests = await requests_repo.open_lines(session=connection, team_id=team_id, release_ids=[release.pk])
+        release, decided, deployed, requests = await lookup.shown_release(connection, team_id=team_id, ref=ref)
         notes = await release_card.brief_of(connection, ctx.policy, release)
     return release_card.build_card(
         ctx.policy,
         release,
-        decided[release.pk],
+        decided,
         deployed,
         members,
         requests,
