@@ -17,13 +17,12 @@ from bot.domain.permissions import Permission
 from bot.domain.policy import includes
 from bot.services.change import agenda
 from bot.services.change.agenda import Agenda
-from bot.services.change.locks import MyLock, QueuePlace, of_person
+from bot.services.change.locks import MyLock, QueuePlace, person_view
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.kernel.kept import Kept, Stamp
 from bot.services.metrics import delivery
 from storage.db import Reader
 from storage.repositories import approvals as approvals_repo
-from storage.repositories import deploy_requests as requests_repo
 from storage.repositories import home as home_repo
 from storage.repositories import releases as releases_repo
 from storage.repositories.home import ItsRelease, MyRelease, OpenItem, OpenRelease
@@ -117,23 +116,21 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
             if emergency_approves
             else ([], False)
         )
-        mine = await home_repo.proposed_by(session=session, team_id=actor.team_id, user_id=actor.user_id, statuses=OPEN)
-        items = await home_repo.open_action_items(session=session, team_id=actor.team_id, owner_id=actor.user_id)
-        deploying = await requests_repo.open_environments(
-            session=session, team_id=actor.team_id, release_ids=[release.id for release in mine]
+        own = await home_repo.own(
+            session=session, team_id=actor.team_id, user_id=actor.user_id, statuses=OPEN, at=ctx.now()
         )
         ahead = await _agenda(ctx, actor.team_id, stamp)
-        locks, queued = await of_person(session, team_id=actor.team_id, user_id=actor.user_id, at=ctx.now())
         retro = await _owed_now(session, ctx, actor.team_id, stamp)
+    locks, queued = person_view(own.held, own.places)
     measures = await delivery.summary(ctx, actor.team_id)
     return HomeView(
         actor.user_id,
         awaiting,
-        mine,
+        own.mine,
         ahead,
-        items,
+        own.items,
         notice,
-        deploying,
+        own.deploying,
         measures,
         more_awaiting=more,
         locks=tuple(locks),

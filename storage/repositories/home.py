@@ -3,7 +3,7 @@ releases and their open action items, each in one query, as plain rows (no ORM o
 of values renders once for the same values). The statements are built once, with bound parameters: building a
 `select()` costs more CPU than SQLite takes to run it, and App Home runs up to a dozen."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
@@ -15,7 +15,10 @@ from bot.domain.lifecycle import Status
 from storage.db import Reader, rows_of
 from storage.models import ActionItem
 from storage.models.tables import RELEASES, select_fields, table_of
+from storage.repositories import locks
+from storage.repositories.deploy_requests import REQUESTS, open_environments, open_of
 from storage.repositories.in_lists import in_values, values
+from storage.repositories.one_trip import array_of, on_postgres, rows_in
 
 
 class MyRelease(NamedTuple):
@@ -36,7 +39,7 @@ def _proposed_by(statuses: int) -> Select[Any]:
         .where(
             RELEASES.c.team_id == bindparam("team_id"),
             RELEASES.c.proposer_id == bindparam("user_id"),
-            in_values(RELEASES.c.status, "status", statuses),
+            in_values(RELEASES.c.status, "in_status", statuses),
         )
         .order_by(RELEASES.c.id.desc())
         .limit(bindparam("limit", type_=Integer))
@@ -47,7 +50,7 @@ async def proposed_by(
     *, session: Reader, team_id: str, user_id: str, statuses: Iterable[Status], limit: int = 100
 ) -> list[MyRelease]:
     wanted = sorted(statuses)
-    params = {"team_id": team_id, "user_id": user_id, "limit": limit, **values("status", wanted)}
+    params = {"team_id": team_id, "user_id": user_id, "limit": limit, **values("in_status", wanted)}
     connection = await rows_of(session)
     return [MyRelease(*row) for row in (await connection.execute(_proposed_by(len(wanted)), params)).all()]
 
@@ -134,3 +137,56 @@ async def open_releases(
     connection = await rows_of(session)
     query = _open_releases(len(wanted), before_id is not None)
     return [OpenRelease(*row) for row in (await connection.execute(query, params)).all()]
+
+
+class Own(NamedTuple):
+    """What App Home shows of one person's own, as plain rows: their releases in flight, where those are being
+    deployed (release id → environments), their open action items, their locks (`locks.HELD` rows) and their places
+    in lock queues (`locks.PLACES` rows)."""
+
+    mine: list[MyRelease]
+    deploying: dict[int, list[str]]
+    items: list[tuple[OpenItem, ItsRelease]]
+    held: Sequence[Sequence[Any]]
+    places: Sequence[Sequence[Any]]
+
+
+@cache
+def _own_reads(statuses: int) -> tuple[Select[Any], ...]:
+    """The five reads of `own`, sharing their parameters, for one statement on PostgreSQL (the statuses are
+    `in_status_<i>`: a compared literal, such as an open action item's status, is bound as `status_<i>`)."""
+    mine = _proposed_by(statuses)
+    of_mine = REQUESTS.c.release_id.in_(mine.with_only_columns(RELEASES.c.id))
+    deploying = open_of(bindparam("team_id"), of_mine, ("release_id", "environment"))
+    return mine, deploying, _OPEN_ACTION_ITEMS, locks.HELD, locks.PLACES
+
+
+@cache
+def _own_in_one(statuses: int) -> Select[Any]:
+    return select(*[array_of(read) for read in _own_reads(statuses)])
+
+
+async def own(*, session: Reader, team_id: str, user_id: str, statuses: Iterable[Status], at: datetime) -> Own:
+    """`user_id`'s own part of App Home: one round trip on PostgreSQL (`one_trip.py`), five statements on SQLite."""
+    connection = await rows_of(session)
+    if not on_postgres(connection):
+        mine = await proposed_by(session=connection, team_id=team_id, user_id=user_id, statuses=statuses)
+        return Own(
+            mine,
+            await open_environments(session=connection, team_id=team_id, release_ids=[r.id for r in mine]),
+            await open_action_items(session=connection, team_id=team_id, owner_id=user_id),
+            await locks.held_rows(session=connection, team_id=team_id, user_id=user_id, at=at),
+            await locks.places_of(session=connection, team_id=team_id, user_id=user_id),
+        )
+    wanted = sorted(statuses)
+    params = {"team_id": team_id, "user_id": user_id, "owner_id": user_id, "limit": 100, "at": at}
+    reads = _own_reads(len(wanted))
+    found = (await connection.execute(_own_in_one(len(wanted)), {**params, **values("in_status", wanted)})).one()
+    mine_rows, deploying_rows, item_rows, held, places = (
+        rows_in(read, connection.dialect, arrays) for read, arrays in zip(reads, found, strict=True)
+    )
+    deploying: dict[int, list[str]] = {}
+    for release_id, environment in deploying_rows:
+        deploying.setdefault(release_id, []).append(environment)
+    items = [(OpenItem(*row[:3]), ItsRelease(*row[3:])) for row in item_rows]
+    return Own([MyRelease(*row) for row in mine_rows], deploying, items, held, places)

@@ -141,7 +141,7 @@ async def next_in_line(*, session: AsyncSession, team_id: str, service: str, env
 _LOCKS = table_of(DeployLock)
 _MINE = table_of(LockQueueEntry).alias("mine")
 _LINE = table_of(LockQueueEntry).alias("line")
-_HELD = (
+HELD = (  # service, environment, state, until, reason
     core_select(_LOCKS.c.service, _LOCKS.c.environment, _LOCKS.c.state, _LOCKS.c.until, _LOCKS.c.reason)
     .where(
         _LOCKS.c.team_id == bindparam("team_id"),
@@ -151,7 +151,7 @@ _HELD = (
     )
     .order_by(_LOCKS.c.until)
 )
-_PLACES = (
+PLACES = (  # service, environment, position (1 = next)
     core_select(_MINE.c.service, _MINE.c.environment, func.count(_LINE.c.id).label("position"))
     .select_from(
         _MINE.join(
@@ -174,10 +174,10 @@ _PLACES = (
 async def held_rows(*, session: Reader, team_id: str, user_id: str, at: datetime) -> Sequence[Any]:
     """A person's locks not ended by `at` (held, or offered to them): service, environment, state, until, reason."""
     connection = await rows_of(session)
-    return (await connection.execute(_HELD, {"team_id": team_id, "user_id": user_id, "at": at})).all()
+    return (await connection.execute(HELD, {"team_id": team_id, "user_id": user_id, "at": at})).all()
 
 
 async def places_of(*, session: Reader, team_id: str, user_id: str) -> Sequence[Any]:
     """A person's places in lock queues, first come first served: service, environment, position (1 = next)."""
     connection = await rows_of(session)
-    return (await connection.execute(_PLACES, {"team_id": team_id, "user_id": user_id})).all()
+    return (await connection.execute(PLACES, {"team_id": team_id, "user_id": user_id})).all()

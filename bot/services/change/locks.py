@@ -2,8 +2,10 @@
 and "pass" buttons; and what the gates and App Home read. Who may: `bot.domain.permissions` (`lock`, `lift a
 lock`). What happens with time and the queue: `lock_handover`."""
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -265,9 +267,18 @@ async def of_person(
 ) -> tuple[list[MyLock], list[QueuePlace]]:
     """A person's locks (held, or offered to them) and their places in queues, for App Home."""
     held = await locks_repo.held_rows(session=session, team_id=team_id, user_id=user_id, at=at)
-    mine = [MyLock(r.service, r.environment, r.state == LockState.OFFERED, r.until, r.reason) for r in held]
     places = await locks_repo.places_of(session=session, team_id=team_id, user_id=user_id)
-    return mine, [QueuePlace(r.service, r.environment, int(r.position)) for r in places]
+    return person_view(held, places)
+
+
+def person_view(
+    held: Iterable[Sequence[Any]], places: Iterable[Sequence[Any]]
+) -> tuple[list[MyLock], list[QueuePlace]]:
+    """`of_person` from the rows of `locks_repo.HELD` and `locks_repo.PLACES`."""
+    mine = [
+        MyLock(service, env, state == LockState.OFFERED, until, reason) for service, env, state, until, reason in held
+    ]
+    return mine, [QueuePlace(service, environment, int(position)) for service, environment, position in places]
 
 
 # -- the buttons in the DMs ------------------------------------------------------------------------------------------
