@@ -108,7 +108,7 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
     # An emergency approver approves an emergency change for the first environment, whatever the policy lists there.
     emergency = includes(change_classes.emergency_approvers(ctx.policy), actor.user_id, members)
     emergency_approves = approves | {ctx.policy.environment_names[0]} if emergency else approves
-    # Read before reading: a write that ends meanwhile makes what is read here stale.
+    # Stamped before reading: a write that ends meanwhile makes what is read here stale.
     stamp = Stamp(ctx.db.writes_ended, ctx.now(), ctx.policy, members)
     async with ctx.db.quick_rows() as session:  # plain rows: an open builds no ORM object
         awaiting, more = (
