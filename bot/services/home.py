@@ -200,7 +200,7 @@ async def _read_page(session: Reader, ctx: ServiceContext, team_id: str, board: 
                     change_classes.view(ctx.policy, release),
                     proposer_id=release.proposer_id,
                     decisions=decisions[release.id],
-                    members=stamp.members or {},
+                    members=stamp.members,
                     scope_authors=release.authors,
                 )
             ),

@@ -20,6 +20,8 @@ from storage.repositories.deploy_requests import REQUESTS, open_environments, op
 from storage.repositories.in_lists import in_values, values
 from storage.repositories.one_trip import array_of, on_postgres, rows_in
 
+ROWS = 100  # at most this many of a person's releases, and of their action items
+
 
 class MyRelease(NamedTuple):
     """One of the person's releases in flight, as the tab shows it (a plain row)."""
@@ -47,7 +49,7 @@ def _proposed_by(statuses: int) -> Select[Any]:
 
 
 async def proposed_by(
-    *, session: Reader, team_id: str, user_id: str, statuses: Iterable[Status], limit: int = 100
+    *, session: Reader, team_id: str, user_id: str, statuses: Iterable[Status], limit: int = ROWS
 ) -> list[MyRelease]:
     wanted = sorted(statuses)
     params = {"team_id": team_id, "user_id": user_id, "limit": limit, **values("in_status", wanted)}
@@ -81,7 +83,7 @@ _OPEN_ACTION_ITEMS = (
 
 
 async def open_action_items(
-    *, session: Reader, team_id: str, owner_id: str, limit: int = 100
+    *, session: Reader, team_id: str, owner_id: str, limit: int = ROWS
 ) -> list[tuple[OpenItem, ItsRelease]]:
     """Open action items owned by `owner_id` with their release, soonest due first (plain rows)."""
     params = {"team_id": team_id, "owner_id": owner_id, "limit": limit}
@@ -179,7 +181,7 @@ async def own(*, session: Reader, team_id: str, user_id: str, statuses: Iterable
             await locks.places_of(session=connection, team_id=team_id, user_id=user_id),
         )
     wanted = sorted(statuses)
-    params = {"team_id": team_id, "user_id": user_id, "owner_id": user_id, "limit": 100, "at": at}
+    params = {"team_id": team_id, "user_id": user_id, "owner_id": user_id, "limit": ROWS, "at": at}
     reads = _own_reads(len(wanted))
     found = (await connection.execute(_own_in_one(len(wanted)), {**params, **values("in_status", wanted)})).one()
     mine_rows, deploying_rows, item_rows, held, places = (

@@ -20,11 +20,13 @@ PAGE = 20
 
 
 # The hot look-ups are built once with bound parameters (building a select costs more CPU than running it).
-_BY_REF = select(Release).where(
-    Release.team_id == bindparam("team_id"),
-    Release.service == bindparam("service"),
-    Release.version == bindparam("version"),
+# `service@version` in a workspace (`:team_id`, `:service`, `:version`): the release a ref names.
+MATCHES_REF = (
+    RELEASES.c.team_id == bindparam("team_id"),
+    RELEASES.c.service == bindparam("service"),
+    RELEASES.c.version == bindparam("version"),
 )
+_BY_REF = select(Release).where(*MATCHES_REF)
 _BY_ID = select(Release).where(Release.team_id == bindparam("team_id"), Release.id == bindparam("release_id"))
 
 
@@ -33,11 +35,7 @@ async def get(*, session: AsyncSession, team_id: str, service: str, version: str
     return (await session.exec(_BY_REF, params=params)).first()
 
 
-_STATUS_BY_REF = select_fields(RELEASES, ("id", "status")).where(
-    RELEASES.c.team_id == bindparam("team_id"),
-    RELEASES.c.service == bindparam("service"),
-    RELEASES.c.version == bindparam("version"),
-)
+_STATUS_BY_REF = select_fields(RELEASES, ("id", "status")).where(*MATCHES_REF)
 
 
 async def status_of(*, session: Reader, team_id: str, service: str, version: str) -> tuple[int, Status] | None:
@@ -121,11 +119,7 @@ class ShownRelease(NamedTuple):
         return f"{self.service}@{self.version}"
 
 
-_SHOWN_BY_REF = select_fields(RELEASES, ShownRelease._fields).where(
-    RELEASES.c.team_id == bindparam("team_id"),
-    RELEASES.c.service == bindparam("service"),
-    RELEASES.c.version == bindparam("version"),
-)
+_SHOWN_BY_REF = select_fields(RELEASES, ShownRelease._fields).where(*MATCHES_REF)
 
 
 async def shown(*, session: Reader, team_id: str, service: str, version: str) -> ShownRelease | None:

@@ -6,7 +6,7 @@ SQLite runs the four statements on the event loop, where each costs less than a 
 
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from storage.db import Reader, rows_of
 from storage.models.tables import APPROVALS, RELEASES
@@ -35,11 +35,7 @@ _IN_ONE = select(
     array_of(_DECIDED),
     array_of(_DEPLOYED),
     array_of(_REQUESTS),
-).where(
-    RELEASES.c.team_id == bindparam("team_id"),
-    RELEASES.c.service == bindparam("service"),
-    RELEASES.c.version == bindparam("version"),
-)
+).where(*releases.MATCHES_REF)
 _SHOWN = len(ShownRelease._fields)
 
 

@@ -24,7 +24,7 @@ class Stamp:
     writes: int
     at: datetime
     policy: Policy
-    members: Members | None = None
+    members: Members
 
 
 class Kept(Generic[T]):
