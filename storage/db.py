@@ -30,9 +30,22 @@ Rows = AsyncConnection | sqlite_in_loop.InLoopRows
 Reader = AsyncSession | Rows
 
 
+_ROWS = "shipmate_rows"
+
+
 async def rows_of(reader: Reader) -> Rows:
-    """The connection a read's core statements run on."""
-    return reader if isinstance(reader, AsyncConnection | sqlite_in_loop.InLoopRows) else await reader.connection()
+    """The connection a session's core statements run on (as `session.connection()`: no autoflush), kept with the
+    session's transaction: the first call asks the session, later ones cost nothing. On SQLite's engines that run
+    on the event loop it is used without a greenlet (`sqlite_in_loop.in_loop`)."""
+    if isinstance(reader, AsyncConnection | sqlite_in_loop.InLoopRows):
+        return reader
+    transaction = reader.sync_session.get_transaction()
+    kept: tuple[object, Rows] | None = reader.info.get(_ROWS)
+    if kept is not None and kept[0] is transaction and transaction is not None:
+        return kept[1]
+    rows = sqlite_in_loop.in_loop(await reader.connection())
+    reader.info[_ROWS] = (reader.sync_session.get_transaction(), rows)
+    return rows
 
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000

@@ -14,16 +14,17 @@ goes on serving while it waits.
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, Pool, QueuePool
 from sqlalchemy.util import await_
+from sqlalchemy.util.concurrency import in_greenlet
 
 BUSY_TIMEOUT_MS = 2_000
 WRITE_BUSY_SECONDS = 30.0  # how long a write waits for another process's lock before it gives up
@@ -67,7 +68,11 @@ def _busy(error: sqlite3.OperationalError) -> bool:
 
 
 def _patiently(call: Callable[[], T]) -> T:
-    """Run `call` now; while another process holds SQLite's lock, sleep asynchronously and try again."""
+    """Run `call` now; while another process holds SQLite's lock, sleep asynchronously and try again. Called
+    outside SQLAlchemy's greenlet (a statement through `InLoopRows` in a transaction that has begun, which holds
+    its lock already), it runs `call` once."""
+    if not in_greenlet():
+        return call()
     await_(_done())  # the driver awaits something, as `AsyncConnection` checks
     delay, give_up = 0.001, 0.0
     while True:
@@ -172,12 +177,24 @@ def rows_engine(url: str) -> Engine:
 
 
 class InLoopRows:
-    """A read-only connection of `rows_engine`, awaited like `AsyncConnection.execute` (core statements only): each
-    statement runs at once, on the event loop."""
+    """A connection used straight from the event loop, awaited like `AsyncConnection.execute` (core statements
+    only): each statement runs at once. A read-only one of `rows_engine`, or the connection of a session on this
+    module's engines, whose transaction has begun (`storage.db.rows_of`)."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self.dialect = connection.dialect
 
-    async def execute(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> Any:
+    async def execute(
+        self, statement: Executable, parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
+    ) -> Any:
         """A `CursorResult`, typed as loosely as `AsyncConnection.execute` types these statements' results."""
         return self.connection.execute(statement, parameters)
+
+
+def in_loop(connection: AsyncConnection) -> "AsyncConnection | InLoopRows":
+    """`connection` itself, or, when it is one of this module's (its statements never wait), its synchronous
+    connection used from the event loop: a statement then costs no greenlet."""
+    if isinstance(connection.dialect, InLoopSQLiteDialect) and connection.sync_connection is not None:
+        return InLoopRows(connection.sync_connection)
+    return connection

@@ -68,14 +68,27 @@ async def decisions_of(*, session: Reader, team_id: str, release_ids: Sequence[i
 
 
 _INSERT = insert(APPROVALS)  # built once
-_WRITTEN = tuple(column.name for column in APPROVALS.columns if column.name != "id")
 
 
-async def add(session: AsyncSession, approval: Approval, /) -> None:
+class NewDecision(NamedTuple):
+    """A decision to record: what `Approval` holds when it is made (its id, time and invalidation are the row's)."""
+
+    team_id: str
+    release_id: int
+    environment: str
+    user_id: str
+    decision: str  # approve | reject
+    comment: str
+    scope_hash: str
+    scope_version: int
+    group_name: str | None = None
+
+
+async def add(session: AsyncSession, decision: NewDecision, /) -> None:
     """Written at once, as a core statement (a decision is never changed by the transaction that makes it): a
     second active decision of the same person for the same environment raises `IntegrityError` here."""
-    values = {name: getattr(approval, name) for name in _WRITTEN}
-    await (await session.connection()).execute(_INSERT, values)
+    values = {**decision._asdict(), "created_at": utcnow(), "invalidated_at": None}
+    await (await rows_of(session)).execute(_INSERT, values)
 
 
 async def invalidate(

@@ -8,6 +8,7 @@ from sqlalchemy import Integer, bindparam, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import rows_of
 from storage.models import AuditEvent, Release
 from storage.models.tables import select_fields, table_of
 from storage.repositories import appends, audit_chain  # noqa: F401  (audit_chain links each event as it is written)
@@ -107,7 +108,7 @@ async def lines_for_release(
 ) -> list[AuditLine]:
     """`newest_for_release` as plain rows: the read path of `/release history`."""
     params = {"team_id": team_id, "release_id": release_id, "limit": limit, "offset": offset}
-    connection = await session.connection()
+    connection = await rows_of(session)
     return [AuditLine(*row) for row in reversed((await connection.execute(_NEWEST_LINES, params)).all())]
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import audit_chain
+from storage.db import rows_of
 from storage.models import AuditEvent
 from storage.models.tables import table_of
 from storage.repositories import appends
@@ -57,7 +58,7 @@ appends.before_write(AUDIT, _seal)
 
 async def head(*, session: AsyncSession, team_id: str) -> str:
     """The newest hash of a workspace's chain (GENESIS when it has no event yet)."""
-    connection = await session.connection()
+    connection = await rows_of(session)
     found = (await connection.execute(_HEAD, {"team_id": team_id})).scalar()
     return str(found) if found else audit_chain.GENESIS
 

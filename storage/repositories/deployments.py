@@ -81,7 +81,7 @@ async def live_environments(*, session: AsyncSession, team_id: str, release_ids:
     grouped: dict[int, set[str]] = {release_id: set() for release_id in release_ids}
     if not grouped:
         return grouped
-    connection = await session.connection()
+    connection = await rows_of(session)
     query, params = _live_in(len(grouped)), {"team_id": team_id, **values("release", grouped)}
     for release_id, environment in (await connection.execute(query, params)).all():
         grouped[release_id].add(environment)
@@ -160,7 +160,7 @@ async def live_by_environment(
     *, session: AsyncSession, team_id: str, service: str | None = None, limit: int = 500
 ) -> list[LiveVersion]:
     """The live version of every service × environment (optionally one service), in one query of plain rows."""
-    connection = await session.connection()
+    connection = await rows_of(session)
     params = {"team_id": team_id, "service": service, "limit": limit}
     rows = await connection.execute(_LIVE if service is None else _LIVE_OF, params)
     return [LiveVersion(*row) for row in rows.all()]

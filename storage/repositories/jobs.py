@@ -17,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import rows_of
 from storage.models import Release, ScheduledJob
 from storage.models.tables import SCHEDULED_JOBS
 from storage.types import utcnow
@@ -75,7 +76,7 @@ async def ensure_all(*, session: AsyncSession, team_id: str, jobs: Sequence[Due]
         }
         for job in jobs
     ]
-    connection = await session.connection()  # core: an ORM bulk insert costs more than the upsert itself
+    connection = await rows_of(session)  # core: an ORM bulk insert costs more than the upsert itself
     await connection.execute(_upsert(connection.dialect.name, earlier), rows)
 
 
@@ -237,7 +238,7 @@ async def drop(
         "now": utcnow(),
         "reason": reason[:1000],
     }
-    connection = await session.connection()  # core: jobs are written by statements, never left pending in the session
+    connection = await rows_of(session)  # core: jobs are written by statements, never left pending in the session
     return int((await connection.execute(statement, params)).rowcount)
 
 
@@ -303,7 +304,7 @@ async def pull_forward(
     something they wait for may have changed."""
     params = {"team": team_id, "kinds": list(kinds), "at": at, "release": release_id, "key": dedupe_key}
     statement = _pull_forward(release_id is not None, dedupe_key is not None)
-    connection = await session.connection()  # core: jobs are written by statements, never left pending in the session
+    connection = await rows_of(session)  # core: jobs are written by statements, never left pending in the session
     return int((await connection.execute(statement, params)).rowcount)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, func
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import rows_of
 from storage.models import OutboxMessage
 from storage.models.tables import table_of
 from storage.repositories import appends
@@ -69,7 +70,7 @@ async def supersede_cards(*, session: AsyncSession, team_id: str, release_id: in
     """A newer card makes older unsent ones pointless: the message shows the latest state only (one owed by this
     very transaction is never written)."""
     appends.drop(session, OUTBOX, lambda row: row["kind"] == "card" and row["release_id"] == release_id)
-    connection = await session.connection()  # core: outbox rows are only ever appended, never ORM objects
+    connection = await rows_of(session)  # core: outbox rows are only ever appended, never ORM objects
     await connection.execute(_SUPERSEDE_CARDS, {"team": team_id, "release": release_id})
 
 

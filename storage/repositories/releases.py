@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Integer, Select, and_, bindparam, case, func, or_
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -85,6 +86,25 @@ async def hold(*, session: AsyncSession, team_id: str, release_id: int) -> None:
     runners take first (`jobs.fence`; PostgreSQL `FOR NO KEY UPDATE`), so within one the second take is free.
     SQLite serialises writers anyway."""
     await session.exec(_HOLD_BY_ID, params={"team_id": team_id, "release_id": release_id})
+
+
+async def save(session: AsyncSession, release: Release, /, **columns: Any) -> None:
+    """Write these columns of `release` now (a core UPDATE by id) and hold them in the object as if loaded: what a
+    change always writes (its version, its time, its status) costs no unit-of-work flush. Anything else set on the
+    object is still the session's to flush."""
+    await (await rows_of(session)).execute(_save(tuple(columns)), {"saved_id": release.pk, **columns})
+    for name, value in columns.items():
+        set_committed_value(release, name, value)
+
+
+@cache
+def _save(names: tuple[str, ...]) -> Any:
+    """The UPDATE of these columns, built once per set of names."""
+    return (
+        RELEASES.update()
+        .where(RELEASES.c.id == bindparam("saved_id"))
+        .values({RELEASES.c[name]: bindparam(name, type_=RELEASES.c[name].type) for name in names})
+    )
 
 
 class ShownRelease(NamedTuple):
@@ -215,7 +235,7 @@ async def in_flight(
     """Releases of one service (or all) in the given statuses, newest first, as plain rows."""
     wanted = sorted(statuses)
     params = {"team_id": team_id, "service": service, "limit": limit, **values("status", wanted)}
-    connection = await session.connection()
+    connection = await rows_of(session)
     rows = await connection.execute(_in_flight(len(wanted), bool(service)), params)
     return [FlightLine(*row) for row in rows.all()]
 

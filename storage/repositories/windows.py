@@ -9,6 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.lifecycle import Status
+from storage.db import rows_of
 from storage.models import Release
 from storage.models.tables import RELEASES, select_fields
 
@@ -81,5 +82,5 @@ async def planned_rows(
     """`overlapping` as rows (core select, no ORM objects, the statement built once): for reads that only weigh
     windows."""
     params = {"team_id": team_id, "statuses": sorted(statuses), "start": start, "end": end, "limit": limit}
-    connection = await session.connection()
+    connection = await rows_of(session)
     return [PlannedRow(*row) for row in (await connection.execute(_PLANNED_ROWS, params)).all()]

@@ -26,7 +26,7 @@ from bot.services.kernel import lookup, refusals, release_state, scope
 from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.kernel.hooks import Facts
 from bot.services.kernel.outcome import Outcome
-from storage.models import Approval, Release
+from storage.models import Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import audit
 
@@ -87,9 +87,15 @@ async def changed_by(session: AsyncSession, release: Release, user_id: str) -> l
 
 
 def _decision(
-    release: Release, actor: Actor, env: str, kind: str, comment: str, hashed: dict[str, str | int]
-) -> Approval:
-    return Approval(
+    release: Release,
+    actor: Actor,
+    env: str,
+    kind: str,
+    comment: str,
+    hashed: dict[str, str | int],
+    group: str | None = None,
+) -> approvals_repo.NewDecision:
+    return approvals_repo.NewDecision(
         team_id=actor.team_id,
         release_id=release.pk,
         environment=env,
@@ -98,6 +104,7 @@ def _decision(
         comment=comment,
         scope_hash=str(hashed["scope_hash"]),
         scope_version=int(hashed["scope_version"]),
+        group_name=group,
     )
 
 
@@ -131,9 +138,8 @@ async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, com
         hashed = scope.details(release)
         env, state = decision.environment, decision.state
         groups = approval_policy.groups_of(env, actor.user_id, members)
-        row = _decision(release, actor, env.name, "approve", comment, hashed)
-        row.group_name = groups[0] if groups else None
-        await approvals_repo.add(session, row)
+        group = groups[0] if groups else None
+        await approvals_repo.add(session, _decision(release, actor, env.name, "approve", comment, hashed, group))
         retro = _retro_complete(ctx, release, decision)
         change = ReleaseChange(
             Audit.APPROVED,

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain import release_notes
 from bot.domain.approval_policy import ApprovalState, Decision
 from bot.domain.change import Audit, Post, ReleaseChange
-from bot.domain.lifecycle import Event, can, next_status
+from bot.domain.lifecycle import Event, Status, can, next_status
 from bot.domain.message import Message
 from bot.domain.policy import Members
 from bot.render import render, render_text
@@ -22,6 +22,7 @@ from bot.services.kernel.context import ServiceContext
 from bot.services.kernel.hooks import HOOKS, Facts
 from storage.models import Release
 from storage.repositories import audit, subscriptions
+from storage.repositories import releases as releases_repo
 
 
 async def apply(
@@ -106,15 +107,16 @@ async def touch(
     decisions: Sequence[Decision] | None = None,
     states: Sequence[ApprovalState] | None = None,
     new: bool = False,
+    status: Status | None = None,
 ) -> None:
     """The release changed in place (an approval, a sign-off, an edit): a new version, and the card shows it.
     `decisions` / `states`: the release's active decisions and the approval states decided from them, when the
     caller has them in hand (read and decided once per change); a `new` release has nothing to look up and
-    nothing waiting on it."""
+    nothing waiting on it; `status`: the one `transition` moved it to, written with its version."""
     if not new:  # a new release is at its first version (its answer says "Proposed", not "Proposed again"),
-        release.row_version += 1  # and was updated when it was written: nothing to write again
-        release.updated_at = ctx.now()
-        session.add(release)
+        # and was updated when it was written: nothing to write again
+        changed: dict[str, Any] = {"row_version": release.row_version + 1, "updated_at": ctx.now()}
+        await releases_repo.save(session, release, **changed, **({"status": status} if status is not None else {}))
     api_url = ctx.settings.shipmate_github_api_url
     await release_card.refresh(
         session,
@@ -150,12 +152,11 @@ async def transition(
     before = release.status
     after = next_status(before, event, ref=release.ref)
     if after is not before:
-        release.status = after
         moved = {"from": before.value, "to": after.value, "event": event.value}
         if facts.deployment is not None and event in (Event.DEPLOYED, Event.DEPLOYED_FINAL):
             moved["deployment_id"] = facts.deployment.id  # type: ignore[assignment]
         audit.record(session, release, actor_id, Audit.STATUS, **moved, **details)
-    await touch(session, ctx, release, members, states=facts.states)
+    await touch(session, ctx, release, members, states=facts.states, status=after if after is not before else None)
     if after is not before:
         await HOOKS.status_changed(session, ctx, release, Facts(before=before, states=facts.states))
     return after is not before

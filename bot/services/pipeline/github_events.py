@@ -263,7 +263,11 @@ async def run_protection(ctx: ServiceContext, team_id: str, due: Sequence[Schedu
 
 @HOOKS.after_any
 async def _changed(session: AsyncSession, ctx: ServiceContext, release: Release, facts: Facts) -> None:
-    """A release changed: its waiting protection rules (durable jobs, any process) look again at the next sweep."""
+    """A release changed: its waiting protection rules (durable jobs, any process) look again at the next sweep.
+    Only a service with a GitHub repository can have any (they wait on its deployments); were the repository
+    unmapped since, a rule still looks again at its own time."""
+    if ctx.policy.repository(release.service) is None:
+        return
     await jobs.pull_forward(
         session=session, team_id=release.team_id, release_id=release.pk, kinds=[JobKind.PROTECTION_RULE], at=ctx.now()
     )
