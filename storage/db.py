@@ -28,6 +28,8 @@ from storage import sqlite_in_loop
 Rows = AsyncConnection | sqlite_in_loop.InLoopRows
 # What a read runs on: a session, or those rows.
 Reader = AsyncSession | Rows
+# What a write's core statements run on: `transaction()`'s session, or `write_rows()`'s connection.
+Writer = AsyncSession | Rows
 
 
 _ROWS = "shipmate_rows"
@@ -200,10 +202,23 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """Commit on success, roll back on any exception. Repositories never commit; this does. Never nested.
         On SQLite, raises `Busy` when the current task's `writes_wait_at_most` passes before its turn comes."""
+        async with self._turn(), self._writer() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def write_rows(self) -> AsyncIterator[Rows]:
+        """`transaction()` for core statements only: the connection itself, without a session around it (on
+        SQLite used from the event loop, `sqlite_in_loop.in_loop`). For writes that run many times a second (the
+        outbox's claims and marks)."""
+        async with self._turn(), self.engine.connect() as connection, connection.begin():
+            yield sqlite_in_loop.in_loop(connection)
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """A write's turn: on SQLite, after this process's other writers (see `__init__`); counted when it ends."""
         if self._write_turn is None:
             try:
-                async with self._writer() as session, session.begin():
-                    yield session
+                yield
             finally:
                 self.writes_ended += 1
             return
@@ -213,8 +228,7 @@ class Database:
         except TimeoutError:
             raise Busy() from None
         try:
-            async with self._writer() as session, session.begin():
-                yield session
+            yield
         finally:
             self.writes_ended += 1
             self._write_turn.release()

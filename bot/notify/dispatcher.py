@@ -21,11 +21,9 @@ import random
 from datetime import timedelta
 from typing import Protocol
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from bot.notify.sending import Deferred, Sender, Stale
 from bot.notify.slack_errors import Failure
-from storage.db import Database
+from storage.db import Database, Writer
 from storage.models import OutboxMessage
 from storage.repositories import outbox_claims as claims
 from storage.types import utcnow
@@ -36,6 +34,7 @@ MAX_PERMANENT_ATTEMPTS = 6
 MAX_BACKOFF = 300.0
 SURE_OF_CLAIM = 1 / 6  # of the lease: how long after its claim a row is sent without re-checking the claim
 MARK_WITHIN = 1.0  # seconds: what went out is marked sent before the next send after this long
+LINGER = 0.005  # seconds between a sweep that found messages and the next: a batch's claim and mark cost the same
 
 
 class DeliveryObserver(Protocol):
@@ -77,6 +76,7 @@ class Dispatcher:
         self._handing_back: asyncio.Task[None] | None = None
         self._claimed_at = 0.0  # loop time of the current batch's claim
         self._marked_at = 0.0  # loop time of the last write that marked what went out
+        self._backlog = False  # whether the last claim took a full batch
 
     def kick(self) -> None:
         """Called after a commit that enqueued messages: send now rather than at the next poll."""
@@ -84,14 +84,19 @@ class Dispatcher:
 
     async def run(self) -> None:
         while not self._stopping:
+            kicked = self._wake.is_set()  # a commit enqueued something since the last sweep began
+            self._wake.clear()
             try:
-                while await self.dispatch_once() and not self._stopping:
-                    pass
+                claimed = await self.dispatch_once(due=kicked)
             except Exception:  # the loop must survive a database blip; rows stay pending
                 log.exception("%s outbox sweep failed; retrying at the next poll", self.sender.name)
+            else:
+                if claimed:
+                    if claimed < self.batch:  # what is enqueued meanwhile joins the next batch: one claim, one mark
+                        await asyncio.sleep(LINGER)
+                    continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
-            self._wake.clear()
 
     def stop(self) -> None:
         """Claim nothing more, and hand back at once the claimed messages not tried yet (another process sends them
@@ -106,16 +111,21 @@ class Dispatcher:
         if self._handing_back is not None:
             await self._handing_back
 
-    async def dispatch_once(self) -> int:
+    async def dispatch_once(self, due: bool = False) -> int:
+        """Claim and send a batch; how many were claimed. `due`: something was just enqueued (a kick), so the claim
+        is not preceded by a look for due rows."""
         if self._stopping:
             return 0
-        async with self.db.quick_rows() as session:  # most sweeps find nothing: no write lock for them (SQLite)
-            if not await claims.has_due(session=session, kinds=self.sender.kinds):
-                return 0
-        async with self.db.transaction() as session:
-            claimed = list(
-                await claims.claim(session=session, limit=self.batch, lease=self.lease, kinds=self.sender.kinds)
+        if not due:
+            async with self.db.quick_rows() as session:  # most polls find nothing: no write lock for them (SQLite)
+                if not await claims.has_due(session=session, kinds=self.sender.kinds):
+                    return 0
+        async with self.db.write_rows() as rows:
+            claimed = await claims.claim(
+                session=rows, limit=self.batch, lease=self.lease, kinds=self.sender.kinds, fair=self._backlog
             )
+            self._backlog = len(claimed) >= self.batch  # there may be more: the next claim shares between workspaces
+            await self.sender.prepare(rows, claimed)
         self._claimed_at = self._marked_at = asyncio.get_running_loop().time()
         self._unstarted = list(claimed)
         try:
@@ -166,8 +176,8 @@ class Dispatcher:
                     sent.append((message, ts))
         finally:
             if sent:
-                async with self.db.transaction() as session:
-                    await self._mark_sent(session, sent)
+                async with self.db.write_rows() as rows:
+                    await self._mark_sent(rows, sent)
 
     def _unsure(self, sent: list[tuple[OutboxMessage, str | None]]) -> bool:
         """Whether to write before the next send: the claim may lapse during the send (past the first sixth of its
@@ -180,13 +190,13 @@ class Dispatcher:
     async def _hold(self, message: OutboxMessage, sent: list[tuple[OutboxMessage, str | None]]) -> bool:
         """Right before the send: whether the claim is still ours, extended by a lease (one conditional UPDATE), in
         the same write as marking what went out since the last one (one SQLite write lock per send)."""
-        async with self.db.transaction() as session:
-            await self._mark_sent(session, sent)
+        async with self.db.write_rows() as rows:
+            await self._mark_sent(rows, sent)
             return await claims.hold(
-                session=session, message_id=message.id or 0, token=message.claim_token, lease=self.lease
+                session=rows, message_id=message.id or 0, token=message.claim_token, lease=self.lease
             )
 
-    async def _mark_sent(self, session: AsyncSession, sent: list[tuple[OutboxMessage, str | None]]) -> None:
+    async def _mark_sent(self, session: Writer, sent: list[tuple[OutboxMessage, str | None]]) -> None:
         """Mark what went out, and where each new card is (its ts). Later messages of the same release are not
         claimed before these are marked."""
         for token in {message.claim_token for message, _ts in sent}:

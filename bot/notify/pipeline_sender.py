@@ -2,7 +2,7 @@
 `workflow_dispatch`) and answers to GitHub protection rules. A webhook's URL is read from the policy at send
 time (the row keeps only the service and a redacted URL to show); a request closed meanwhile is not sent."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,7 +12,7 @@ from bot.domain.policy import Deployer
 from bot.notify.pipeline_client import KINDS, PipelineClient, PipelineError, webhook_service
 from bot.notify.sending import Stale
 from bot.notify.slack_errors import Failure, classify
-from storage.db import Database
+from storage.db import Database, Writer
 from storage.models import OutboxMessage
 from storage.repositories import deploy_requests, jobs
 from storage.types import utcnow
@@ -32,6 +32,9 @@ class PipelineSender:
         self.db = db
         self.client = client
         self.deployers = deployers
+
+    async def prepare(self, session: Writer, batch: Sequence[OutboxMessage]) -> None:
+        pass  # each send needs nothing more than its row
 
     async def send(self, message: OutboxMessage) -> str | None:
         payload: dict[str, Any] = dict(message.payload)

@@ -1,11 +1,13 @@
 """What the dispatcher asks of a sender (Slack's, the pipeline's), and the outcomes of a send that are not
 failures."""
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.notify.slack_errors import Failure
+from storage.db import Writer
 from storage.models import OutboxMessage
 
 
@@ -25,6 +27,11 @@ class Sender(Protocol):
     # Whether a workspace's rows share one endpoint: then a transient failure of one makes the rest of that
     # workspace's batch wait for the next sweep, instead of holding up the other workspaces' rows.
     shared_by_team: bool
+
+    async def prepare(self, session: Writer, batch: Sequence[OutboxMessage]) -> None:
+        """Read at once what the sends of a batch will need (one query, not one per message), in the transaction
+        that claims it."""
+        ...
 
     async def send(self, message: OutboxMessage) -> str | None:
         """Send one row; the Slack message ts, if any. Raises Deferred, Stale, or whatever failed."""

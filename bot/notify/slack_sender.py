@@ -2,6 +2,7 @@
 channel, direct messages, and files sent to one person (a change export, uploaded into their DM)."""
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -12,7 +13,7 @@ from bot.notify.sending import Deferred
 from bot.notify.slack_clients import SlackClients
 from bot.notify.slack_errors import Failure, classify, web_api_method
 from bot.render import FALLBACK
-from storage.db import Database
+from storage.db import Database, Writer
 from storage.models import OutboxMessage
 from storage.repositories import outbox
 from storage.repositories import outbox_claims as claims
@@ -30,6 +31,17 @@ class SlackSender:
     def __init__(self, db: Database, clients: SlackClients) -> None:
         self.db = db
         self.clients = clients
+        # Where the cards of the batch being sent are (release id → channel, ts), read once per batch; the batch's
+        # messages (by id) are the ones it serves.
+        self._anchors: dict[int, tuple[str, str | None]] = {}
+        self._batch: frozenset[int] = frozenset()
+
+    async def prepare(self, session: Writer, batch: Sequence[OutboxMessage]) -> None:
+        self._batch = frozenset(message.id for message in batch if message.id is not None)
+        releases = [m.release_id for m in batch if m.release_id is not None and m.kind in ("card", "thread")]
+        self._anchors = {}
+        if releases:  # one indexed read by primary keys
+            self._anchors = await claims.release_anchors(session=session, release_ids=releases)
 
     async def send(self, message: OutboxMessage) -> str | None:
         """Raises `NotInstalled` (a `Stale`: the row is closed, never sent) for a workspace that uninstalled."""
@@ -37,17 +49,18 @@ class SlackSender:
         client = await self.clients.for_team(message.team_id)
         if message.kind == "card":
             assert message.release_id is not None
-            anchor = await self._anchor(message.release_id)
+            anchor = await self._anchor(message)
             assert anchor is not None
             channel, ts = anchor
             if ts:
                 await client.chat_update(channel=channel, ts=ts, **payload)
                 return ts
             response = await client.chat_postMessage(channel=channel, **payload)
+            self._anchors[message.release_id] = (channel, str(response["ts"]))
             return str(response["ts"])
         if message.kind == "thread":
             assert message.release_id is not None
-            anchor = await self._anchor(message.release_id)
+            anchor = await self._anchor(message)
             if anchor is None or anchor[1] is None:
                 raise Deferred("the release message is not posted yet")
             response = await client.chat_postMessage(channel=anchor[0], thread_ts=anchor[1], **payload)
@@ -70,9 +83,13 @@ class SlackSender:
             return await self._agenda(client, message, payload)
         raise ValueError(f"unknown outbox kind {message.kind!r}")
 
-    async def _anchor(self, release_id: int) -> tuple[str, str | None] | None:
+    async def _anchor(self, message: OutboxMessage) -> tuple[str, str | None] | None:
+        """Where the message's release's card is: as read for its batch, else (a send on its own) read now."""
+        assert message.release_id is not None
+        if message.id in self._batch and message.release_id in self._anchors:
+            return self._anchors[message.release_id]
         async with self.db.quick_rows() as session:  # one indexed read by primary key
-            return await claims.release_anchor(session=session, release_id=release_id)
+            return await claims.release_anchor(session=session, release_id=message.release_id)
 
     async def _send_file(self, client: AsyncWebClient, user_id: str, payload: dict[str, Any]) -> str | None:
         """A file (its text in `content`) uploaded into the person's DM, with its comment; the file's id."""

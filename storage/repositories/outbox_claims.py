@@ -6,7 +6,7 @@ more than SQLite takes to run it); a batch is marked sent in one statement, not 
 """
 
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -17,10 +17,11 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from storage.db import Reader, rows_of
+from storage.db import Reader, Writer, rows_of
 from storage.models import OutboxMessage
 from storage.models.tables import RELEASES, select_fields, table_of
 from storage.repositories.in_lists import in_values, values
+from storage.repositories.loaded import loaded
 from storage.types import utcnow
 
 OUTBOX = table_of(OutboxMessage)
@@ -87,45 +88,38 @@ def _due(kind_count: int | None, by_team: bool) -> SelectOfScalar[Any]:
 
 
 @cache
-def _stamp(count: int) -> Update:
+def _claim(kind_count: int | None, by_team: bool) -> Update:
+    """Stamp the `_due` rows with the claim (`:until`, `:token`) and return them whole, in one statement."""
+    due = _due(kind_count, by_team).correlate(None)  # its own scan of the table, not the updated row
     return (
-        update(OutboxMessage)
-        .where(in_values(col(OutboxMessage.id), "row_id", count))
+        OUTBOX.update()
+        .where(OUTBOX.c.id.in_(due))
         .values(claimed_until=bindparam("until"), claim_token=bindparam("token"))
-        .execution_options(synchronize_session=False)
-    )
-
-
-@cache
-def _claimed(count: int) -> SelectOfScalar[OutboxMessage]:
-    return (
-        select(OutboxMessage).where(in_values(col(OutboxMessage.id), "row_id", count)).order_by(col(OutboxMessage.id))
+        .returning(*OUTBOX.c)
     )
 
 
 async def claim(
-    *, session: AsyncSession, limit: int, lease: timedelta, kinds: Collection[str] | None = None
-) -> Sequence[OutboxMessage]:
+    *, session: Writer, limit: int, lease: timedelta, kinds: Collection[str] | None = None, fair: bool = True
+) -> list[OutboxMessage]:
     """Atomically take up to `limit` due rows (of `kinds`, None: any) for `lease`, stamped with a fresh claim token
-    that every later write about them checks. Other processes skip what is taken."""
+    that every later write about them checks; oldest first. Other processes skip what is taken.
+
+    `fair`: between workspaces. Each workspace with messages due gets its share of the batch, so one workspace's
+    flood never holds up another's messages (one workspace, the usual case, takes the whole batch). Without it the
+    oldest rows are taken, whoever's: for a claim that expects no backlog (the last one took all there was)."""
     kind_count = len(kinds) if kinds is not None else None
-    # Fair between workspaces: each workspace with messages due gets its share of the batch, so one workspace's
-    # flood never holds up another's messages (one workspace, the usual case, takes the whole batch).
-    teams = list((await session.exec(_teams(kind_count), params=_parameters(kinds))).all())
+    rows = await rows_of(session)
+    teams = list((await rows.execute(_teams(kind_count), _parameters(kinds))).scalars().all()) if fair else []
     share = max(1, limit // max(1, len(teams)))
-    ids: list[int] = []
+    stamp = {"until": utcnow() + lease, "token": uuid.uuid4().hex}
+    claimed: list[OutboxMessage] = []
     for team in teams if len(teams) > 1 else [None]:
         by_team = team is not None
-        found = await session.exec(
-            _due(kind_count, by_team),
-            params=_parameters(kinds, limit=share if by_team else limit, **({"team": team} if by_team else {})),
-        )
-        ids.extend(id_ for id_ in found.all() if id_ is not None)
-    if not ids:
-        return []
-    stamp = {"until": utcnow() + lease, "token": uuid.uuid4().hex, **values("row_id", ids)}
-    await session.exec(_stamp(len(ids)), params=stamp)
-    return (await session.exec(_claimed(len(ids)), params=values("row_id", ids))).all()
+        more = {"limit": share, "team": team} if by_team else {"limit": limit}
+        found = await rows.execute(_claim(kind_count, by_team), _parameters(kinds, **stamp, **more))
+        claimed.extend(loaded(OutboxMessage, row) for row in found.mappings().all())
+    return sorted(claimed, key=lambda message: message.id or 0)
 
 
 def _held(message_id: int, token: str | None) -> Any:
@@ -137,23 +131,18 @@ def _held(message_id: int, token: str | None) -> Any:
     )
 
 
-async def _write_held(session: AsyncSession, message_id: int, token: str | None, values: dict[str, Any]) -> bool:
-    result = await session.exec(
-        update(OutboxMessage)
-        .where(_held(message_id, token))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)
+async def _write_held(session: Writer, message_id: int, token: str | None, values: dict[str, Any]) -> bool:
+    statement = update(OutboxMessage).where(_held(message_id, token)).values(**values)
+    return bool((await (await rows_of(session)).execute(statement)).rowcount)
 
 
-async def hold(*, session: AsyncSession, message_id: int, token: str | None, lease: timedelta) -> bool:
+async def hold(*, session: Writer, message_id: int, token: str | None, lease: timedelta) -> bool:
     """Right before a send: is the claim still ours? If so it runs `lease` from now. False: another process
     claimed the row after our lease ran out (it sends it), or it is no longer pending; do not send it."""
     return await _write_held(session, message_id, token, {"claimed_until": utcnow() + lease})
 
 
-async def mark_sent(*, session: AsyncSession, message_id: int, token: str | None, message_ts: str | None) -> bool:
+async def mark_sent(*, session: Writer, message_id: int, token: str | None, message_ts: str | None) -> bool:
     """False when the claim was no longer ours: the row is left to the process that holds it now."""
     return bool(await mark_all_sent(session=session, token=token, sent={message_id: message_ts}))
 
@@ -175,7 +164,7 @@ def _mark_sent(count: int) -> Update:
     )
 
 
-async def mark_all_sent(*, session: AsyncSession, token: str | None, sent: dict[int, str | None]) -> set[int]:
+async def mark_all_sent(*, session: Writer, token: str | None, sent: dict[int, str | None]) -> set[int]:
     """Mark rows of one claim sent (with each one's Slack ts), in one statement; the ids that were still this
     claim's (a row another process claimed since is left to it)."""
     if not sent or token is None:
@@ -183,7 +172,7 @@ async def mark_all_sent(*, session: AsyncSession, token: str | None, sent: dict[
     parameters: dict[str, Any] = {"token": token, "now": utcnow()}
     for i, (message_id, ts) in enumerate(sent.items()):
         parameters[f"row_id_{i}"], parameters[f"ts_{i}"] = message_id, ts
-    return set((await session.exec(_mark_sent(len(sent)), params=parameters)).scalars().all())
+    return set((await (await rows_of(session)).execute(_mark_sent(len(sent)), parameters)).scalars().all())
 
 
 _FIRST_POST = (
@@ -193,10 +182,10 @@ _FIRST_POST = (
 )
 
 
-async def record_first_posts(*, session: AsyncSession, posted: dict[int, str]) -> None:
+async def record_first_posts(*, session: Writer, posted: dict[int, str]) -> None:
     """Where each release's card now is (release id → Slack ts): later cards update it, thread lines reply to it."""
     if posted:
-        await session.exec(_FIRST_POST, params=[{"release": r, "ts": ts} for r, ts in posted.items()])
+        await (await rows_of(session)).execute(_FIRST_POST, [{"release": r, "ts": ts} for r, ts in posted.items()])
 
 
 _ANCHOR = select_fields(RELEASES, ("channel_id", "message_ts")).where(RELEASES.c.id == bindparam("release"))
@@ -206,6 +195,18 @@ async def release_anchor(*, session: Reader, release_id: int) -> tuple[str, str 
     """The channel of a release's card, and its Slack ts once posted."""
     row = (await (await rows_of(session)).execute(_ANCHOR, {"release": release_id})).first()
     return (row[0], row[1]) if row else None
+
+
+@cache
+def _anchors(count: int) -> Select[Any]:
+    return select_fields(RELEASES, ("id", "channel_id", "message_ts")).where(in_values(RELEASES.c.id, "release", count))
+
+
+async def release_anchors(*, session: Reader, release_ids: Iterable[int]) -> dict[int, tuple[str, str | None]]:
+    """`release_anchor` of several releases in one statement (release id → channel, ts)."""
+    ids = sorted(set(release_ids))
+    found = await (await rows_of(session)).execute(_anchors(len(ids)), values("release", ids))
+    return {row[0]: (row[1], row[2]) for row in found.all()}
 
 
 async def supersede(*, session: AsyncSession, message_id: int, token: str | None, error: str) -> bool:

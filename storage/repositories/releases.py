@@ -6,7 +6,10 @@ from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 
+from pydantic_core import PydanticUndefined
 from sqlalchemy import Integer, Select, and_, bindparam, case, func, or_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,6 +19,7 @@ from storage.db import Reader, rows_of
 from storage.models import Release
 from storage.models.tables import RELEASES, select_fields
 from storage.repositories.in_lists import in_values, values
+from storage.repositories.loaded import loaded
 
 PAGE = 20
 
@@ -208,6 +212,40 @@ async def with_commit(*, session: AsyncSession, team_id: str, service: str, sha:
 def add(session: AsyncSession, release: Release, /) -> Release:
     session.add(release)
     return release
+
+
+# What a new release holds unless told otherwise: the model's plain defaults (its times are always given; its id
+# is the database's).
+_NEW = {
+    name: field.default
+    for name, field in Release.model_fields.items()
+    if name != "id" and field.default_factory is None and field.default is not PydanticUndefined
+}
+
+
+async def insert_new(session: AsyncSession, /, **columns: Any) -> Release | None:
+    """A new release with these columns, written at once (one core INSERT, no unit of work) and held in the session
+    as if loaded; None when its ref exists (a concurrent proposal's included: the database decides)."""
+    row = {**_NEW, **columns}
+    connection = await rows_of(session)
+    inserted = await connection.execute(_insert_new(connection.dialect.name), row)
+    found = inserted.first()
+    if found is None:
+        return None
+    release = loaded(Release, {**row, "id": found[0]})
+    session.add(release)  # persistent, nothing to flush
+    return release
+
+
+@cache
+def _insert_new(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (team, service, version) DO NOTHING RETURNING id, built once per dialect."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(RELEASES)
+        .on_conflict_do_nothing(index_elements=[RELEASES.c.team_id, RELEASES.c.service, RELEASES.c.version])
+        .returning(RELEASES.c.id)
+    )
 
 
 class FlightLine(NamedTuple):

@@ -35,7 +35,7 @@ class Gate:
         self.most = 0
         self.entered = asyncio.Condition()
 
-    async def __call__(self, **kwargs: Any) -> Any:
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.waiting += 1
         self.most = max(self.most, self.waiting)
         async with self.entered:
@@ -44,7 +44,7 @@ class Gate:
             await self.opened.wait()
         finally:
             self.waiting -= 1
-        return await self.function(**kwargs)
+        return await self.function(*args, **kwargs)
 
     async def until_waiting(self, count: int) -> None:
         async with asyncio.timeout(10), self.entered:
@@ -182,8 +182,8 @@ async def test_in_a_crowded_process_a_write_that_cannot_start_soon_is_told_busy(
     budget (nothing changed) instead of queueing behind the others."""
     if not database_url.startswith("sqlite"):
         pytest.skip("PostgreSQL writers do not queue behind one lock")
-    held = Gate(releases_repo.status_of)  # a proposal's first read, in its transaction
-    monkeypatch.setattr(releases_repo, "status_of", held)
+    held = Gate(releases_repo.insert_new)  # a proposal's first statement, in its transaction
+    monkeypatch.setattr(releases_repo, "insert_new", held)
     first = asyncio.create_task(harness.command("propose payments 2.4.0 Holds the writer", reply_to="first"))
     await held.until_waiting(1)  # inside its transaction: the writer is taken
     reading = asyncio.create_task(harness.command("list"))

@@ -4,7 +4,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import change_classes
@@ -31,41 +30,24 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
     if not channel:
         raise InvalidInput("There is no coordination channel: set `[slack] coordination_channel` in the policy.")
     members = await ctx.members(actor.team_id)
-    ref = f"{request.service}@{request.version}"
-    try:
-        async with (
-            refusals.audited(ctx, actor, "propose", release=ReleaseRef(request.service, request.version)),
-            ctx.db.transaction() as session,
-        ):
-            existing = await releases_repo.status_of(
-                session=session, team_id=actor.team_id, service=request.service, version=request.version
-            )
-            if existing is not None:
-                existing_id, status = existing
-                if status == Status.REJECTED:
-                    release = await _repropose(ctx, session, actor, existing_id, request, members)
-                    ctx.kick()
-                    return release
-                raise Conflict(
-                    "{ref} already exists ({status}); propose a new version, or see it with `/release show {ref}`.",
-                    field="version",
-                    ref=ref,
-                    status=status.label,
-                )
-            release = releases_repo.add(
-                session,
-                Release(
-                    team_id=actor.team_id,
-                    proposer_id=actor.user_id,
-                    channel_id=channel,
-                    scope_changed_by=actor.user_id,
-                    scope_authors=actor.user_id,
-                    created_at=ctx.now(),
-                    updated_at=ctx.now(),
-                    **request.columns(),
-                ),
-            )
-            await session.flush()
+    async with (
+        refusals.audited(ctx, actor, "propose", release=ReleaseRef(request.service, request.version)),
+        ctx.db.transaction() as session,
+    ):
+        release = await releases_repo.insert_new(
+            session,
+            team_id=actor.team_id,
+            proposer_id=actor.user_id,
+            channel_id=channel,
+            scope_changed_by=actor.user_id,
+            scope_authors=actor.user_id,
+            created_at=ctx.now(),
+            updated_at=ctx.now(),
+            **request.columns(),
+        )
+        if release is None:  # its ref exists
+            release = await _proposed_again(ctx, session, actor, request, members)
+        else:
             change = ReleaseChange(
                 Audit.PROPOSED,
                 {
@@ -79,10 +61,29 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
             await release_state.apply(
                 session, ctx, release, change, actor_id=actor.user_id, members=members, facts=Facts(new=True)
             )
-    except IntegrityError:  # a concurrent proposal of the same ref won the race
-        raise Conflict("{ref} already exists; propose a new version.", field="version", ref=ref) from None
     ctx.kick()
     return release
+
+
+async def _proposed_again(
+    ctx: ServiceContext, session: AsyncSession, actor: Actor, request: ProposeRequest, members: Members
+) -> Release:
+    """The ref exists (a concurrent proposal's included): a rejected release comes back; any other is refused."""
+    existing = await releases_repo.status_of(
+        session=session, team_id=actor.team_id, service=request.service, version=request.version
+    )
+    ref = f"{request.service}@{request.version}"
+    if existing is None:  # erased again meanwhile (a workspace's data, on request)
+        raise Conflict("{ref} already exists; propose a new version.", field="version", ref=ref)
+    existing_id, status = existing
+    if status != Status.REJECTED:
+        raise Conflict(
+            "{ref} already exists ({status}); propose a new version, or see it with `/release show {ref}`.",
+            field="version",
+            ref=ref,
+            status=status.label,
+        )
+    return await _repropose(ctx, session, actor, existing_id, request, members)
 
 
 async def _repropose(
