@@ -11,6 +11,7 @@ from sqlalchemy import Integer, Select, and_, bindparam, case, func, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -63,19 +64,37 @@ async def by_ids(*, session: AsyncSession, team_id: str, release_ids: Sequence[i
     return {release.pk: release for release in (await session.exec(query)).all()}
 
 
-# populate_existing: fresh from the locked row, even if this session saw it before
-_LOCK_BY_REF = _BY_REF.with_for_update().execution_options(populate_existing=True)
-_LOCK_BY_ID = _BY_ID.with_for_update().execution_options(populate_existing=True)
+# Every column, core: a state change's first read builds its object as a load would (`_held`).
+_EVERY_COLUMN = select_fields(RELEASES, tuple(RELEASES.c.keys()))
+_LOCK_BY_REF = _EVERY_COLUMN.where(*MATCHES_REF).with_for_update()
+_LOCK_BY_ID = _EVERY_COLUMN.where(
+    RELEASES.c.team_id == bindparam("team_id"), RELEASES.c.id == bindparam("release_id")
+).with_for_update()
 
 
 async def lock(*, session: AsyncSession, team_id: str, service: str, version: str) -> Release | None:
     """Load for a state change: PostgreSQL holds a row lock until commit (SQLite serialises writers anyway)."""
-    params = {"team_id": team_id, "service": service, "version": version}
-    return (await session.exec(_LOCK_BY_REF, params=params)).first()
+    return await _held(session, _LOCK_BY_REF, {"team_id": team_id, "service": service, "version": version})
 
 
 async def lock_by_id(*, session: AsyncSession, team_id: str, release_id: int) -> Release | None:
-    return (await session.exec(_LOCK_BY_ID, params={"team_id": team_id, "release_id": release_id})).first()
+    return await _held(session, _LOCK_BY_ID, {"team_id": team_id, "release_id": release_id})
+
+
+async def _held(session: AsyncSession, statement: Select[Any], params: dict[str, Any]) -> Release | None:
+    """The locked row as the session's object: fresh from the row even if the session held it already (what the
+    ORM's `populate_existing` does), else built as a load would and added, with nothing to flush."""
+    row = (await (await rows_of(session)).execute(statement, params)).mappings().first()
+    if row is None:
+        return None
+    present = session.sync_session.identity_map.get(identity_key(Release, row["id"]))
+    if isinstance(present, Release):
+        for name, value in row.items():
+            set_committed_value(present, name, value)
+        return present
+    release = loaded(Release, row)
+    session.add(release)
+    return release
 
 
 _HOLD_BY_ID = (
