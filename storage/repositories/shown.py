@@ -1,12 +1,13 @@
-"""What `/release show` reads: the release as its card shows it, with its active decisions, its deployments and its
-open deployment requests, as plain rows.
+"""What a release's card shows, as plain rows: for `/release show` the release with its active decisions, its
+deployments and its open deployment requests; for a change's new card (which holds the release and its decisions)
+the deployments and requests.
 
-On PostgreSQL that is one statement (`storage/repositories/one_trip.py`): one round trip does the work of four.
-SQLite runs the four statements on the event loop, where each costs less than a round trip would save."""
+On PostgreSQL each is one statement (`storage/repositories/one_trip.py`): one round trip does the work of four, or
+of two. SQLite runs the statements on the event loop, where each costs less than a round trip would save."""
 
 from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select
 
 from storage.db import Reader, rows_of
 from storage.models.tables import APPROVALS, RELEASES
@@ -64,4 +65,28 @@ async def card_rows(*, session: Reader, team_id: str, service: str, version: str
         (await approvals.decisions_of(session=connection, team_id=team_id, release_ids=ids))[release.id],
         await deployments.lines_for_release(session=connection, team_id=team_id, release_id=release.id),
         await deploy_requests.open_lines(session=connection, team_id=team_id, release_ids=ids),
+    )
+
+
+_DEPLOYED_OF = deployments.lines_of(bindparam("team_id"), bindparam("release_id", type_=Integer))
+_REQUESTS_OF = deploy_requests.open_of(
+    bindparam("team_id"), deploy_requests.REQUESTS.c.release_id == bindparam("release_id"), OpenRequest._fields
+)
+_PARTS_IN_ONE = select(array_of(_DEPLOYED_OF), array_of(_REQUESTS_OF))
+
+
+async def card_parts(*, session: Reader, team_id: str, release_id: int) -> tuple[list[DeployedLine], list[OpenRequest]]:
+    """A release's deployments (oldest first) and its open deployment requests, for its card."""
+    connection = await rows_of(session)
+    params = {"team_id": team_id, "release_id": release_id}
+    if on_postgres(connection):
+        deployed, requests = (await connection.execute(_PARTS_IN_ONE, params)).one()
+        dialect = connection.dialect
+        return (
+            [DeployedLine(*value) for value in rows_in(_DEPLOYED_OF, dialect, deployed)],
+            [OpenRequest(*value) for value in rows_in(_REQUESTS_OF, dialect, requests)],
+        )
+    return (
+        await deployments.lines_for_release(session=connection, team_id=team_id, release_id=release_id),
+        await deploy_requests.open_lines(session=connection, team_id=team_id, release_ids=[release_id]),
     )

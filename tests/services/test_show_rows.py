@@ -24,6 +24,7 @@ from storage.models import Approval, Deployment, DeploymentRequest, Release
 from storage.repositories import approvals as approvals_repo
 from storage.repositories import deployments as deployments_repo
 from storage.repositories import release_notes as notes_repo
+from storage.repositories import shown as shown_rows
 from tests.conftest import POLICY
 
 TEAM = "T0TEAM"
@@ -188,3 +189,29 @@ async def test_show_reads_in_one_statement_on_postgresql_and_keeps_every_row_in_
     ]
     reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(reads) == (2 if ctx.db.is_postgres else 5), reads  # the release (with its rows), the notes' brief
+
+
+async def test_a_changes_card_reads_its_deployments_and_requests_as_the_orm_rows_say(ctx: ServiceContext) -> None:
+    """A change's new card reads its deployments and open requests together (one statement on PostgreSQL): the
+    rows the ORM's entities hold, in their order, of this release in this workspace only."""
+    release_id = await _release_with_everything(ctx.db)
+    async with ctx.db.transaction() as session:
+        session.add(
+            Deployment(team_id=TEAM, release_id=release_id, service="payments", version="2.4.0", environment="qa",
+                       outcome="failed", actor_id="U0BOB")
+        )  # fmt: skip
+    async with ctx.db.transaction() as session:
+        deployed, requests = await shown_rows.card_parts(session=session, team_id=TEAM, release_id=release_id)
+        elsewhere = await shown_rows.card_parts(session=session, team_id="T0OTHER", release_id=release_id)
+    async with ctx.db.read() as session:
+        entities = await deployments_repo.for_release(session=session, team_id=TEAM, release_id=release_id)
+        open_requests = (await session.exec(select(DeploymentRequest))).all()
+    assert [(line.environment, line.outcome) for line in deployed] == [("dev", "succeeded"), ("qa", "failed")]
+    assert [(line.id, line.environment, line.outcome) for line in deployed] == [
+        (row.id, row.environment, row.outcome) for row in entities
+    ]
+    assert [(r.environment, r.action, r.deadline_at) for r in requests] == [
+        (r.environment, r.action, r.deadline_at) for r in open_requests
+    ]
+    assert requests[0].deadline_at == NOW + timedelta(minutes=30)  # an aware time, as the column gives it
+    assert elsewhere == ([], [])

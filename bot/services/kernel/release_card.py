@@ -23,9 +23,7 @@ from bot.services.kernel.card_sources import D, Deployed, Deploying, Shown
 from storage.db import Reader
 from storage.models import Release
 from storage.repositories import approvals as approvals_repo
-from storage.repositories import deploy_requests as requests_repo
-from storage.repositories import deployments as deployments_repo
-from storage.repositories import outbox
+from storage.repositories import outbox, shown
 from storage.repositories import release_notes as notes_repo
 from storage.types import utcnow
 
@@ -267,8 +265,7 @@ async def refresh(
         if decisions is None and states is None:
             decisions = await approvals_repo.active(session=session, team_id=team_id, release_id=release_id)
         await session.flush()  # what this change wrote, as an ORM query would (the card's reads are core)
-        deployments = await deployments_repo.lines_for_release(session=session, team_id=team_id, release_id=release_id)
-        requests = await requests_repo.open_lines(session=session, team_id=team_id, release_ids=[release_id])
+        deployments, requests = await shown.card_parts(session=session, team_id=team_id, release_id=release_id)
         notes = await brief_of(session, policy, release)
         card = build_card(
             policy,
