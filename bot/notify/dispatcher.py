@@ -34,7 +34,7 @@ MAX_PERMANENT_ATTEMPTS = 6
 MAX_BACKOFF = 300.0
 SURE_OF_CLAIM = 1 / 6  # of the lease: how long after its claim a row is sent without re-checking the claim
 MARK_WITHIN = 1.0  # seconds: what went out is marked sent before the next send after this long
-LINGER = 0.005  # seconds between a sweep that found messages and the next: a batch's claim and mark cost the same
+LINGER = 0.02  # seconds between a sweep that found messages and the next: a batch's claim and mark cost the same
 
 
 class DeliveryObserver(Protocol):
