@@ -40,6 +40,11 @@ class ApprovalState:
             not self.rejected_by and len(self.approved_by) >= self.required and all(group.met for group in self.groups)
         )
 
+    @property
+    def counted(self) -> int:
+        """The approvals that count towards the quorum, as "2/2" shows them (at most the quorum)."""
+        return min(len(self.approved_by), self.required)
+
 
 def authors_of(stored: str) -> tuple[str, ...]:
     """The scope authors as a release stores them (space-separated ids), each once, in the order they came."""

@@ -90,7 +90,7 @@ def approvals_gate(facts: GateFacts) -> Refusal | None:
             Message("{ref} was rejected for {env}; it cannot be deployed.", ref=facts.ref, env=env),
             f"rejected for {env}",
         )
-    have = min(len(state.approved_by), state.required)
+    have = state.counted
     missing_groups = [f"{g.name} {len(g.filled_by)}/{g.required}" for g in state.groups if not g.met]
     detail = Message(" (groups short: {groups})", groups=missing_groups) if missing_groups else ""
     return Refusal(

@@ -160,7 +160,7 @@ async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, com
             "You approved {ref} for {env} ({have}/{required}).{done}",
             ref=release.ref,
             env=env.name,
-            have=min(len(state.approved_by), state.required),
+            have=state.counted,
             required=state.required,
             done=done,
         ),

@@ -104,7 +104,7 @@ def approval_line(state: ApprovalState) -> Message:
     head = Message(
         "{title} {have}/{required}: {who}" + (" · approved" if state.met else ""),
         title=Strong(f"Approvals for {state.environment}"),
-        have=min(len(state.approved_by), state.required),
+        have=state.counted,
         required=state.required,
         who=mentions(state.approved_by) or "nobody yet",
     )

@@ -83,7 +83,7 @@ async def _waiting(
             if env is None or not entities:
                 continue
             owed.update(entities)
-            have = min(len(state.approved_by), state.required)
+            have = state.counted
             contents = release_notes.counts(notes[release.pk]) if release.pk in notes else ""
             waiting = Waiting(release.pk, release.ref, env.name, have, state.required, release.updated_at, contents)
             items.append((waiting, entities, barred, state))
