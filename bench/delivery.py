@@ -20,19 +20,17 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import col, func, select
 
-from bench.inprocess import BenchDirectory
+from bench.inprocess import seeded_context
 from bench.seed import TEAM
-from bench.servers import POLICY, drop_databases, make_database
+from bench.servers import drop_databases
 from bench.slack_side import SlackSide
-from bot.domain.policy import parse_policy
 from bot.domain.proposal import ProposeRequest
 from bot.notify.dispatcher import Dispatcher
 from bot.notify.slack_clients import SlackClients
 from bot.notify.slack_sender import SlackSender
 from bot.services.approvals import approvals
-from bot.services.kernel.context import Actor, ServiceContext
+from bot.services.kernel.context import Actor
 from bot.services.releases import releases
-from bot.settings import Settings
 from storage.db import Database
 from storage.models import OutboxMessage
 
@@ -56,15 +54,8 @@ async def _drain(dispatcher: Dispatcher, db: Database) -> tuple[int, float]:
 
 async def measure(backend: str, batch: int, api_url: str, round_: int) -> None:
     with tempfile.TemporaryDirectory(prefix="shipmate-delivery-") as workdir:
-        url, seed = await make_database(backend, Path(workdir), f"delivery{batch}x{round_}")
-        await seed(200, 10)
-        db = Database(url)
-        ctx = ServiceContext(
-            db=db,
-            policy=parse_policy(POLICY),
-            settings=Settings(_env_file=None, database_url=url),
-            directory=BenchDirectory(),
-        )
+        ctx = await seeded_context(backend, Path(workdir), f"delivery{batch}x{round_}")
+        db = ctx.db
         base = AsyncWebClient(token="xoxb-bench", base_url=api_url)
         base.session = aiohttp.ClientSession()
         dispatcher = Dispatcher(

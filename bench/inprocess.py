@@ -86,17 +86,23 @@ def route_calls(ctx: ServiceContext, releases_seeded: int) -> list[tuple[str, Ca
     ]
 
 
+async def seeded_context(backend: str, workdir: Path, name: str, releases_seeded: int = 200) -> ServiceContext:
+    """The services' context on a fresh database seeded as the bench seeds it (10 audit events per release), with
+    the bench's policy; its `db` is the caller's to dispose of."""
+    url, seed = await make_database(backend, workdir, name)
+    await seed(releases_seeded, 10)
+    return ServiceContext(
+        db=Database(url),
+        policy=parse_policy(POLICY),
+        settings=Settings(_env_file=None, database_url=url),
+        directory=BenchDirectory(),
+    )
+
+
 async def measure(backend: str, releases_seeded: int, only: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="shipmate-inprocess-") as workdir:
-        url, seed = await make_database(backend, Path(workdir), "inprocess")
-        await seed(releases_seeded, 10)
-        db = Database(url)
-        ctx = ServiceContext(
-            db=db,
-            policy=parse_policy(POLICY),
-            settings=Settings(_env_file=None, database_url=url),
-            directory=BenchDirectory(),
-        )
+        ctx = await seeded_context(backend, Path(workdir), "inprocess", releases_seeded)
+        db = ctx.db
 
         async def open_home(i: int) -> None:
             view = await home.home(ctx, Actor(TEAM, HOME_USERS[i % len(HOME_USERS)]))
