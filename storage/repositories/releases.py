@@ -228,11 +228,6 @@ async def with_commit(*, session: AsyncSession, team_id: str, service: str, sha:
     return (await session.exec(query)).all()
 
 
-def add(session: AsyncSession, release: Release, /) -> Release:
-    session.add(release)
-    return release
-
-
 # What a new release holds unless told otherwise: the model's plain defaults (its times are always given; its id
 # is the database's).
 _NEW = {

@@ -11,7 +11,6 @@ from sqlalchemy import text
 from storage.db import Database
 from storage.models import Release
 from storage.repositories import audit
-from storage.repositories import releases as releases_repo
 
 TEAM = "T0TEAM"
 
@@ -25,9 +24,10 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 async def _release(db: Database, team: str, version: str) -> int:
     async with db.transaction() as session:
-        release = releases_repo.add(
-            session,
-            Release(team_id=team, service="payments", version=version, summary="x", proposer_id="U0A", channel_id="C"),
+        session.add(
+            release := Release(
+                team_id=team, service="payments", version=version, summary="x", proposer_id="U0A", channel_id="C"
+            ),
         )
         await session.flush()
         return release.pk

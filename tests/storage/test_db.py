@@ -53,12 +53,12 @@ async def _versions(quick: Quick, team: str) -> list[str]:
 
 async def test_a_quick_read_does_not_wait_for_an_open_write_nor_see_it(db: Database, quick: Quick) -> None:
     async with db.transaction() as session:
-        releases_repo.add(session, _release(TEAM, "1.0.0"))
+        session.add(_release(TEAM, "1.0.0"))
     holding, release = asyncio.Event(), asyncio.Event()
 
     async def writer() -> None:
         async with db.transaction() as session:  # SQLite: BEGIN IMMEDIATE, the write lock held until commit
-            releases_repo.add(session, _release(TEAM, "2.0.0"))
+            session.add(_release(TEAM, "2.0.0"))
             await session.flush()
             holding.set()
             await release.wait()
@@ -86,7 +86,7 @@ async def test_quick_reads_see_whole_transactions_of_concurrent_writers_in_their
     async def writer(team: str) -> None:
         for n in range(WRITES):
             async with db.transaction() as session:
-                release = releases_repo.add(session, _release(team, f"1.{n}.0"))
+                session.add(release := _release(team, f"1.{n}.0"))
                 await session.flush()
                 await asyncio.sleep(0)  # a reader runs while the release is written and its event is not
                 audit.record(session, release, "U0A", "proposed", n=n)

@@ -24,9 +24,8 @@ async def _deploy(db: Database, version: str, environment: str, outcome: str = "
     async with db.transaction() as session:
         release = await releases_repo.get(session=session, team_id=team, service="payments", version=version)
         if release is None:
-            release = releases_repo.add(
-                session,
-                Release(
+            session.add(
+                release := Release(
                     team_id=team,
                     service="payments",
                     version=version,
