@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestServer
 from bot.domain.policy import Policy, parse_policy
 from bot.server import create_app
 from bot.settings import Settings
+from storage.db import Database
 from storage.migrate import upgrade
 from tests.fakes.pipeline import FakePipeline
 from tests.fakes.slack_api import FakeSlack
@@ -110,6 +111,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url: str = request.getfixturevalue("postgres_database")
     asyncio.run(_truncate(url))
     return url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """The database of `database_url`, disposed of after the test."""
+    database = Database(database_url)
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture

@@ -2,11 +2,9 @@
 a few seconds (`bot/services/home.py`), on SQLite and PostgreSQL: a write this process made shows at once; another
 process's write shows once what was kept is `KEPT` old."""
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from bot.domain.policy import Policy
 from bot.domain.proposal import ProposeRequest
@@ -29,13 +27,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.at
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 async def _freeze(db: Database, clock: Clock, reason: str) -> None:

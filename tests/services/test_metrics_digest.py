@@ -2,7 +2,6 @@
 stakeholder channel; a proposal plans it for a new workspace; and a digest Slack cannot show with its chart goes
 out in words (the dispatcher's fallback)."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -34,13 +33,6 @@ stakeholder_channel = "C0STAKE"
 name = "prod"
 """
 NOW = datetime(2026, 3, 25, 12, 0, tzinfo=UTC)  # a Wednesday; Berlin is on CET until the 29th
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 def context(db: Database, policy_text: str) -> ServiceContext:

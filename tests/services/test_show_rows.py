@@ -2,7 +2,6 @@
 builds must be the card built from ORM rows (the release a change holds), on SQLite and PostgreSQL, for a release with
 something in every part of its card (approvals, a deployment, a deployment under way, computed notes, a window)."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -35,13 +34,6 @@ NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 class Directory:
     async def members(self, team_id: str, group_ids: object) -> dict[str, frozenset[str]]:
         return {"S0RELMGR": frozenset({"U0DAVE"})}
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 @pytest.fixture

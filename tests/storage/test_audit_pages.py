@@ -2,7 +2,6 @@
 (SQLite and PostgreSQL): pages cover every event of that release once, in its workspace only, and stay inside the
 (team_id, release_id, id) index however far back they go."""
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,13 +12,6 @@ from storage.models import Release
 from storage.repositories import audit
 
 TEAM = "T0TEAM"
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 async def _release(db: Database, team: str, version: str) -> int:

@@ -1,9 +1,7 @@
 """The aggregates behind the backlog gauges, and handing claims back, on SQLite and PostgreSQL."""
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from sqlmodel import col, select, update
 
 from storage.db import Database
@@ -14,13 +12,6 @@ from storage.types import utcnow
 from tests.fakes.slack_api import TEAM_ID
 
 LEASE = timedelta(seconds=60)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 def _job(kind: str, *, due_in: float, status: str = "pending", claimed_by: str | None = None) -> ScheduledJob:

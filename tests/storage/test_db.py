@@ -5,7 +5,7 @@ commit made before they start, and read only the workspace they name."""
 import asyncio
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
@@ -22,13 +22,6 @@ from storage.repositories import releases as releases_repo
 TEAM = "T0TEAM"
 OTHER = "T0OTHER"
 WRITES = 30
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 def _release(team: str, version: str) -> Release:

@@ -2,11 +2,8 @@
 here by hand. A pseudo-random history then holds the SQL to the Python definitions (`facts_of`) figure by figure."""
 
 import random
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from bot.domain.delivery_metrics import Facts, Period, ProdDeployment, facts_of
 from storage.db import Database
@@ -20,13 +17,6 @@ H = timedelta(hours=1)
 D = timedelta(days=1)
 PERIOD = Period(T0, T0 + 30 * D)
 PROD = Scope(TEAM, "prod")
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 @dataclass

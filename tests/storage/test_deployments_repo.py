@@ -1,9 +1,5 @@
 """What is live, and what a rollback restores, straight from the repository (SQLite and PostgreSQL)."""
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from storage.db import Database
 from storage.models import Deployment, Release
 from storage.repositories import deployments as repo
@@ -11,13 +7,6 @@ from storage.repositories import releases as releases_repo
 from storage.types import utcnow
 
 TEAM = "T0TEAM"
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 async def _deploy(db: Database, version: str, environment: str, outcome: str = "succeeded", team: str = TEAM) -> int:

@@ -2,10 +2,7 @@
 (`storage/repositories/one_trip.py`) must read exactly what the five statements read, each value processed by its
 column's type (a status as `Status`, times as aware UTC), and only this person's rows in this workspace."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from bot.domain.lifecycle import OPEN, Status
 from storage.db import Database
@@ -14,13 +11,6 @@ from storage.repositories import deploy_requests, home, locks
 
 TEAM, OTHER = "T0TEAM", "T0OTHER"
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 async def _everything(db: Database, team: str, user: str) -> None:

@@ -1,22 +1,12 @@
 """Scheduled jobs on SQLite and PostgreSQL: dedupe, atomic claims, leases retaken after a crash, fencing."""
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-
-import pytest
 
 from storage.db import Database
 from storage.models import ScheduledJob
 from storage.repositories import jobs
 from storage.types import utcnow
 from tests.fakes.slack_api import TEAM_ID
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 async def _schedule(db: Database, key: str, *, due_in: float = -1, earlier: bool = False) -> None:

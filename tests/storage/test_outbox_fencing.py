@@ -2,10 +2,8 @@
 claimed a row after the lease ran out, the first claim can neither re-check it, mark it sent, reschedule, supersede
 nor hand it back. A dispatcher claims only its own kinds."""
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from sqlmodel import col, select, update
 
 from storage.db import Database
@@ -15,13 +13,6 @@ from storage.types import utcnow
 from tests.fakes.slack_api import TEAM_ID
 
 LEASE = timedelta(seconds=60)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
 
 
 async def _row(db: Database, message_id: int) -> OutboxMessage:

@@ -25,13 +25,6 @@ TEAM = "T0TEAM"
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    yield database
-    await database.dispose()
-
-
 async def _rows(db: Database, team_id: str = TEAM) -> list[dict[str, object]]:
     async with db.read() as session:
         result = await session.exec(  # type: ignore[call-overload]
