@@ -107,7 +107,7 @@ class Scheduler:
         """Claims this process holds go back to pending, so another process runs them now, not after the lease.
         Fencing keeps it exactly once: a claimer whose claim was handed back commits nothing."""
         try:
-            async with self.services.db.transaction() as session:
+            async with self.services.db.transaction(bookkeeping=True) as session:
                 released = await jobs.release_claims(session=session, worker_prefix=worker_prefix, job_ids=job_ids)
         except Exception:  # the lease runs out instead
             log.exception("could not hand back claimed jobs")
@@ -124,7 +124,7 @@ class Scheduler:
             try:
                 while not self._stopping:
                     worker = f"{self.name}:{uuid.uuid4().hex[:8]}"  # a fencing token per claim
-                    async with self.services.db.transaction() as session:
+                    async with self.services.db.transaction(bookkeeping=True) as session:
                         claimed = list(
                             await jobs.claim(session=session, worker=worker, limit=self.batch, lease=self.lease)
                         )

@@ -190,37 +190,44 @@ class Database:
         self._reader = async_sessionmaker(self.read_engine, class_=AsyncSession, expire_on_commit=False)
         self._quick = async_sessionmaker(self.quick_engine, class_=AsyncSession, expire_on_commit=False)
         self._wal_ready = self.dialect != "sqlite"
-        # Write transactions this process has ended (committed or not): what it read and kept stays good while this
-        # stays the same (other processes' writes are for the keeper's time limit to cover).
+        # Write transactions this process has ended (committed or not), and those of them that were not bookkeeping
+        # (claiming jobs or outbox messages, marking them sent: nothing kept is read from that). What it read and
+        # kept stays good while `changes_ended` stays the same (other processes' writes are for the keeper's time
+        # limit to cover).
         self.writes_ended = 0
+        self.changes_ended = 0
 
     @property
     def is_postgres(self) -> bool:
         return self.dialect == "postgresql"
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self, *, bookkeeping: bool = False) -> AsyncIterator[AsyncSession]:
         """Commit on success, roll back on any exception. Repositories never commit; this does. Never nested.
-        On SQLite, raises `Busy` when the current task's `writes_wait_at_most` passes before its turn comes."""
-        async with self._turn(), self._writer() as session, session.begin():
+        On SQLite, raises `Busy` when the current task's `writes_wait_at_most` passes before its turn comes.
+        `bookkeeping`: the write changes only how work is handed out and delivered (claims of jobs and outbox
+        messages, marks, where a card was posted), which nothing kept for readers is read from, so it leaves
+        `changes_ended` as it is."""
+        async with self._turn(bookkeeping), self._writer() as session, session.begin():
             yield session
 
     @asynccontextmanager
-    async def write_rows(self) -> AsyncIterator[Rows]:
+    async def write_rows(self, *, bookkeeping: bool = False) -> AsyncIterator[Rows]:
         """`transaction()` for core statements only: the connection itself, without a session around it (on
         SQLite used from the event loop, `sqlite_in_loop.in_loop`). For writes that run many times a second (the
         outbox's claims and marks)."""
-        async with self._turn(), self.engine.connect() as connection, connection.begin():
+        async with self._turn(bookkeeping), self.engine.connect() as connection, connection.begin():
             yield sqlite_in_loop.in_loop(connection)
 
     @asynccontextmanager
-    async def _turn(self) -> AsyncIterator[None]:
-        """A write's turn: on SQLite, after this process's other writers (see `__init__`); counted when it ends."""
+    async def _turn(self, bookkeeping: bool = False) -> AsyncIterator[None]:
+        """A write's turn: on SQLite, after this process's other writers (see `__init__`); counted when it ends,
+        unless it was bookkeeping."""
         if self._write_turn is None:
             try:
                 yield
             finally:
-                self.writes_ended += 1
+                self._ended(bookkeeping)
             return
         try:
             async with asyncio.timeout(_write_wait.get()):
@@ -230,8 +237,13 @@ class Database:
         try:
             yield
         finally:
-            self.writes_ended += 1
+            self._ended(bookkeeping)
             self._write_turn.release()
+
+    def _ended(self, bookkeeping: bool) -> None:
+        self.writes_ended += 1
+        if not bookkeeping:
+            self.changes_ended += 1
 
     @asynccontextmanager
     async def write_turn(self) -> AsyncIterator[None]:

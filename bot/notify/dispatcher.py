@@ -120,7 +120,7 @@ class Dispatcher:
             async with self.db.quick_rows() as session:  # most polls find nothing: no write lock for them (SQLite)
                 if not await claims.has_due(session=session, kinds=self.sender.kinds):
                     return 0
-        async with self.db.write_rows() as rows:
+        async with self.db.write_rows(bookkeeping=True) as rows:
             claimed = await claims.claim(
                 session=rows, limit=self.batch, lease=self.lease, kinds=self.sender.kinds, fair=self._backlog
             )
@@ -176,7 +176,7 @@ class Dispatcher:
                     sent.append((message, ts))
         finally:
             if sent:
-                async with self.db.write_rows() as rows:
+                async with self.db.write_rows(bookkeeping=True) as rows:
                     await self._mark_sent(rows, sent)
 
     def _unsure(self, sent: list[tuple[OutboxMessage, str | None]]) -> bool:
@@ -190,7 +190,7 @@ class Dispatcher:
     async def _hold(self, message: OutboxMessage, sent: list[tuple[OutboxMessage, str | None]]) -> bool:
         """Right before the send: whether the claim is still ours, extended by a lease (one conditional UPDATE), in
         the same write as marking what went out since the last one (one SQLite write lock per send)."""
-        async with self.db.write_rows() as rows:
+        async with self.db.write_rows(bookkeeping=True) as rows:
             await self._mark_sent(rows, sent)
             return await claims.hold(
                 session=rows, message_id=message.id or 0, token=message.claim_token, lease=self.lease
@@ -213,7 +213,7 @@ class Dispatcher:
 
     async def _hand_back(self, messages: list[OutboxMessage]) -> None:
         try:
-            async with self.db.transaction() as session:
+            async with self.db.transaction(bookkeeping=True) as session:
                 released = 0
                 for token in {message.claim_token for message in messages}:
                     ids = [m.id for m in messages if m.id is not None and m.claim_token == token]

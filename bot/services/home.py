@@ -109,7 +109,7 @@ async def home(ctx: ServiceContext, actor: Actor, *, notice: str | None = None) 
     emergency = includes(change_classes.emergency_approvers(ctx.policy), actor.user_id, members)
     emergency_approves = approves | {ctx.policy.environment_names[0]} if emergency else approves
     # Stamped before reading: a write that ends meanwhile makes what is read here stale.
-    stamp = Stamp(ctx.db.writes_ended, ctx.now(), ctx.policy, members)
+    stamp = Stamp(ctx.db.changes_ended, ctx.now(), ctx.policy, members)
     async with ctx.db.quick_rows() as session:  # plain rows: an open builds no ORM object
         awaiting, more = (
             await _awaiting(session, ctx, actor, (approves, emergency_approves), stamp)

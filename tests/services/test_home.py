@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.domain.policy import Policy
 from bot.domain.proposal import ProposeRequest
+from bot.notify.dispatcher import Dispatcher
 from bot.render import _key
 from bot.services import home
 from bot.services.approvals import approvals
@@ -15,8 +16,9 @@ from bot.services.kernel.context import Actor, ServiceContext
 from bot.services.releases import releases
 from bot.settings import Settings
 from storage.db import Database
-from storage.models import Freeze
-from storage.repositories import freezes
+from storage.models import Freeze, OutboxMessage
+from storage.repositories import freezes, outbox
+from tests.fakes.senders import PostSender
 
 TEAM = "T0TEAM"
 
@@ -66,6 +68,33 @@ async def test_the_agenda_is_kept_a_few_seconds_and_a_write_here_shows_at_once(
 
     other_team = await home.home(ctx, Actor("T0OTHER", "U0ALICE"))  # each workspace its own agenda
     assert _reasons(other_team) == []
+
+
+class Posts(PostSender):
+    async def send(self, message: OutboxMessage) -> str | None:
+        return "1700000000.000100"
+
+
+async def test_delivering_messages_is_no_write_that_ends_what_is_kept(
+    db: Database, database_url: str, policy: Policy
+) -> None:
+    """The outbox's claims and marks change nothing App Home shows: the agenda read before them is still kept."""
+    clock = Clock()
+    ctx = ServiceContext(db=db, policy=policy, settings=Settings(_env_file=None, database_url=database_url), now=clock)
+    actor = Actor(TEAM, "U0ALICE")
+    async with db.transaction() as session:
+        outbox.enqueue(session=session, team_id=TEAM, kind="post", channel="C1", payload={"text": "hello"})
+    assert _reasons(await home.home(ctx, actor)) == []
+    other = Database(database_url)  # another process writes: a read of the agenda now would find it
+    try:
+        await _freeze(other, clock, "written elsewhere")
+    finally:
+        await other.dispose()
+
+    assert await Dispatcher(db, Posts(), lease=timedelta(seconds=60), poll_interval=1).dispatch_once() == 1
+    assert _reasons(await home.home(ctx, actor)) == []  # still the agenda kept before the delivery
+    await _freeze(db, clock, "written here")
+    assert sorted(_reasons(await home.home(ctx, actor))) == ["written elsewhere", "written here"]
 
 
 async def test_the_view_is_made_of_values_so_the_same_view_renders_once(

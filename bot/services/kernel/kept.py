@@ -1,10 +1,10 @@
 """What a workspace's readers share for a few seconds: read once, shown to everyone who asks in that time.
 
-An entry stays good while this process has ended no write since it was read (`Database.writes_ended`), the
-policy and the members it was decided with are the ones in force, and it is younger than the keeper's time limit
-(which is what covers another process's writes). Entries are values nobody changes, except that a keeper may
-hold something read a page at a time (App Home's open releases): a later page is added only to the entry it
-continues."""
+An entry stays good while this process has ended no write since it was read (`Database.changes_ended`: the
+outbox's and the scheduler's bookkeeping does not count), the policy and the members it was decided with are the
+ones in force, and it is younger than the keeper's time limit (which is what covers another process's writes).
+Entries are values nobody changes, except that a keeper may hold something read a page at a time (App Home's open
+releases): a later page is added only to the entry it continues."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
