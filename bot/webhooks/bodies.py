@@ -44,6 +44,11 @@ async def read(request: web.Request, *, limit: int, deadline: float | None = Non
     deadline = DEADLINE if deadline is None else deadline
     if request.content_length is not None and request.content_length > limit:
         raise too_large(limit)
+    if request.content.is_eof():  # all of it came with the headers (a Slack request does): nothing to wait for
+        body = await request.content.read()
+        if len(body) > limit:
+            raise too_large(limit)
+        return body
     chunks: list[bytes] = []
     size = 0
     try:
