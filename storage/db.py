@@ -22,10 +22,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.errors import Busy
 from storage import sqlite_in_loop
+from storage.pg_rows import DirectRows
 
-# What `Database.quick_rows()` gives (core statements only): on PostgreSQL the bare connection, on SQLite one used
-# straight from the event loop.
-Rows = AsyncConnection | sqlite_in_loop.InLoopRows
+# What `Database.quick_rows()` gives (core statements only): on PostgreSQL the bare connection (its selects run on
+# asyncpg itself), on SQLite one used straight from the event loop; `write_rows()` gives a bare connection too.
+Rows = AsyncConnection | sqlite_in_loop.InLoopRows | DirectRows
 # What a read runs on: a session, or those rows.
 Reader = AsyncSession | Rows
 # What a write's core statements run on: `transaction()`'s session, or `write_rows()`'s connection.
@@ -39,7 +40,7 @@ async def rows_of(reader: Reader) -> Rows:
     """The connection a session's core statements run on (as `session.connection()`: no autoflush), kept with the
     session's transaction: the first call asks the session, later ones cost nothing. On SQLite's engines that run
     on the event loop it is used without a greenlet (`sqlite_in_loop.in_loop`)."""
-    if isinstance(reader, AsyncConnection | sqlite_in_loop.InLoopRows):
+    if isinstance(reader, AsyncConnection | sqlite_in_loop.InLoopRows | DirectRows):
         return reader
     transaction = reader.sync_session.get_transaction()
     kept: tuple[object, Rows] | None = reader.info.get(_ROWS)
@@ -278,15 +279,16 @@ class Database:
     @asynccontextmanager
     async def quick_rows(self) -> AsyncIterator[Rows]:
         """`quick_read()` for core statements only (plain rows, no ORM objects): the connection itself, without a
-        session around it, which costs more CPU than a short indexed read (on SQLite, without the async engine
-        either: `sqlite_in_loop.rows_engine`). Its reads share one snapshot."""
+        session around it, which costs more CPU than a short indexed read. On SQLite it runs without the async
+        engine either (`sqlite_in_loop.rows_engine`) and its reads share one snapshot; on PostgreSQL its selects run
+        on asyncpg itself (`storage/pg_rows.py`), autocommit, each with its own snapshot."""
         await self._ensure_wal()
         if self.rows_engine is not None:
             with self.rows_engine.connect() as rows:
                 yield sqlite_in_loop.InLoopRows(rows)  # closing it ends the read transaction it began
             return
         async with self.quick_engine.connect() as connection:
-            yield connection
+            yield DirectRows(connection)
 
     async def _ensure_wal(self) -> None:
         if not self._wal_ready:

@@ -13,10 +13,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import Rows
+from storage.pg_rows import DirectRows
 
 
-def on_postgres(connection: Rows) -> TypeGuard[AsyncConnection]:
-    return isinstance(connection, AsyncConnection) and connection.dialect.name == "postgresql"
+def on_postgres(connection: Rows) -> TypeGuard[AsyncConnection | DirectRows]:
+    return isinstance(connection, AsyncConnection | DirectRows) and connection.dialect.name == "postgresql"
 
 
 def array_of(rows: Select[Any]) -> ColumnElement[Any]:
