@@ -8,6 +8,10 @@ the engine checked out, with the codecs the dialect set up on it), and each valu
 result processor, as the engine would give it, in a SQLAlchemy `Result`. Anything else (a textual statement, a
 parameter rendered at execution time) goes through the connection as before, and so does everything while someone
 listens to the engine's statement events (tracing, a test counting statements).
+
+A plan is kept while its statement lives: the repositories build the statements they run here once (a statement
+built per call would be compiled per call). A failure is asyncpg's own exception, not SQLAlchemy's wrapper of it:
+these reads catch neither, and a connection the server closed is found at the pool's next checkout.
 """
 
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
