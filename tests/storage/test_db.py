@@ -11,7 +11,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from storage.db import Database, Reader, rows_of
@@ -128,9 +128,11 @@ async def test_connections_the_server_closed_are_replaced_without_an_error(db: D
     async def backend_pids() -> set[int]:
         async with db.quick_read() as session:
             quick = (await (await session.connection()).execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        async with db.quick_rows() as rows:  # a core select: run on asyncpg itself (`storage/pg_rows.py`)
+            plain = (await rows.execute(select(func.pg_backend_pid()))).scalar_one()
         async with db.transaction() as session:
             main = (await (await session.connection()).execute(text("SELECT pg_backend_pid()"))).scalar_one()
-        return {int(quick), int(main)}
+        return {int(quick), int(plain), int(main)}
 
     before = await backend_pids()
     admin = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://"))
