@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.domain.policy import Policy
 from bot.domain.proposal import ProposeRequest
 from bot.notify.dispatcher import Dispatcher
@@ -41,26 +43,37 @@ async def _freeze(db: Database, clock: Clock, reason: str) -> None:
         freezes.add(session, row)
 
 
+async def _freeze_elsewhere(database_url: str, clock: Clock, reason: str) -> None:
+    """A freeze written by another process on the same database."""
+    other = Database(database_url)
+    try:
+        await _freeze(other, clock, reason)
+    finally:
+        await other.dispose()
+
+
+@pytest.fixture
+def clocked(db: Database, database_url: str, policy: Policy) -> tuple[ServiceContext, Clock]:
+    """The services on `db`, with a clock the test moves."""
+    clock = Clock()
+    settings = Settings(_env_file=None, database_url=database_url)
+    return ServiceContext(db=db, policy=policy, settings=settings, now=clock), clock
+
+
 def _reasons(view: home.HomeView) -> list[str]:
     return [item.freeze.reason for item in view.agenda.items if item.freeze is not None]
 
 
 async def test_the_agenda_is_kept_a_few_seconds_and_a_write_here_shows_at_once(
-    db: Database, database_url: str, policy: Policy
+    db: Database, database_url: str, clocked: tuple[ServiceContext, Clock]
 ) -> None:
-    clock = Clock()
-    ctx = ServiceContext(db=db, policy=policy, settings=Settings(_env_file=None, database_url=database_url), now=clock)
-    actor = Actor(TEAM, "U0ALICE")
+    (ctx, clock), actor = clocked, Actor(TEAM, "U0ALICE")
     assert _reasons(await home.home(ctx, actor)) == []
 
     await _freeze(db, clock, "written here")  # this process's write: the next open reads the agenda again
     assert _reasons(await home.home(ctx, actor)) == ["written here"]
 
-    other = Database(database_url)  # another process writing to the same database
-    try:
-        await _freeze(other, clock, "written elsewhere")
-    finally:
-        await other.dispose()
+    await _freeze_elsewhere(database_url, clock, "written elsewhere")
     clock.at += home.KEPT - timedelta(seconds=1)
     assert _reasons(await home.home(ctx, actor)) == ["written here"]  # kept: at most AGENDA_KEPT old
     clock.at += timedelta(seconds=1)
@@ -76,20 +89,14 @@ class Posts(PostSender):
 
 
 async def test_delivering_messages_is_no_write_that_ends_what_is_kept(
-    db: Database, database_url: str, policy: Policy
+    db: Database, database_url: str, clocked: tuple[ServiceContext, Clock]
 ) -> None:
     """The outbox's claims and marks change nothing App Home shows: the agenda read before them is still kept."""
-    clock = Clock()
-    ctx = ServiceContext(db=db, policy=policy, settings=Settings(_env_file=None, database_url=database_url), now=clock)
-    actor = Actor(TEAM, "U0ALICE")
+    (ctx, clock), actor = clocked, Actor(TEAM, "U0ALICE")
     async with db.transaction() as session:
         outbox.enqueue(session=session, team_id=TEAM, kind="post", channel="C1", payload={"text": "hello"})
     assert _reasons(await home.home(ctx, actor)) == []
-    other = Database(database_url)  # another process writes: a read of the agenda now would find it
-    try:
-        await _freeze(other, clock, "written elsewhere")
-    finally:
-        await other.dispose()
+    await _freeze_elsewhere(database_url, clock, "written elsewhere")  # a read of the agenda now would find it
 
     assert await Dispatcher(db, Posts(), lease=timedelta(seconds=60), poll_interval=1).dispatch_once() == 1
     assert _reasons(await home.home(ctx, actor)) == []  # still the agenda kept before the delivery
