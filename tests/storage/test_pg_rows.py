@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.exc import InvalidRequestError
 
 from bot.domain.lifecycle import OPEN, Status
 from bot.domain.release_notes import Notes, Standing
@@ -67,7 +68,7 @@ def _reads(release_id: int) -> dict[str, Read]:
         "App Home's own (one trip)": lambda rows: home.own(
             session=rows, team_id=TEAM, user_id="U0ALICE", statuses=OPEN, at=NOW
         ),
-        "outbox has due (enum-free, kinds)": lambda rows: outbox_claims.has_due(session=rows, kinds=["post"]),
+        "the outbox's look for due rows": lambda rows: outbox_claims.has_due(session=rows, kinds=["post"]),
         "no such release": lambda rows: shown.card_rows(session=rows, team_id=TEAM, service="payments", version="0"),
     }
 
@@ -117,5 +118,5 @@ async def test_text_goes_through_the_engine_and_so_does_everything_while_someone
 
 async def test_a_missing_parameter_is_an_error_not_a_null(pg: Database) -> None:
     async with pg.quick_rows() as rows:
-        with pytest.raises(Exception, match="team_id"):
+        with pytest.raises(InvalidRequestError, match="team_id"):
             await rows.execute(releases._RECENT_LINES, {"limit": 1})
