@@ -24,6 +24,7 @@ from bench.inprocess import seeded_context
 from bench.seed import TEAM
 from bench.servers import drop_databases
 from bench.slack_side import SlackSide
+from bot import logs
 from bot.domain.proposal import ProposeRequest
 from bot.notify.dispatcher import Dispatcher
 from bot.notify.slack_clients import SlackClients
@@ -122,6 +123,7 @@ def main() -> None:
     if args.serve_slack:
         asyncio.run(serve_slack())
         return
+    logs.configure()  # as `shipmate run` does: the loggers' levels decide what the Slack clients format
     asyncio.run(run(args.backend, [int(size) for size in args.batches.split(",")], args.rounds))
 
 

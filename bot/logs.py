@@ -20,6 +20,7 @@ from aiohttp.web import BaseRequest, StreamResponse
 from pythonjsonlogger.json import JsonFormatter
 
 FIELDS = ("team", "release", "request_id", "error_id", "slack_method")
+SLACK_CLIENT_LOGGERS = ("slack_sdk.web.async_base_client", "slack_sdk.webhook.async_client")
 HANDLER = "shipmate"
 _context: ContextVar[dict[str, str]] = ContextVar("shipmate_log_context", default={})  # noqa: B039 (never mutated)
 
@@ -125,6 +126,10 @@ def configure(fmt: str = "text", level: int = logging.INFO) -> None:
     sys.excepthook = _log_uncaught  # and so does a crash
     for name in ("apscheduler", "alembic.runtime.plugins"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # slack_sdk's clients build their debug lines (the whole request and answer, as text) whenever their logger's
+    # own level is DEBUG or unset, before asking whether DEBUG is on: with the level set, only when it is.
+    for name in SLACK_CLIENT_LOGGERS:
+        logging.getLogger(name).setLevel(level)
     # Bolt reads SLACK_BOT_TOKEN itself and warns that our client's token wins: it is the same token.
     logging.getLogger("shipmate.bolt").addFilter(lambda record: "`token` will be unused" not in record.getMessage())
 

@@ -2,8 +2,11 @@
 
 import json
 import logging
+import sys
 
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import logs
 
@@ -58,3 +61,25 @@ def test_context_ends_with_its_block_and_unknown_fields_are_refused() -> None:
     assert getattr(record("outside"), "team", None) is None
     with pytest.raises(ValueError, match="unknown log context fields"), logs.bound(user="U0X"):
         pass
+
+
+def test_slack_clients_build_their_debug_lines_only_when_debug_is_on() -> None:
+    """slack_sdk formats a Web API call's whole request and answer for its debug lines unless its logger's own
+    level is above DEBUG: configured at INFO, the clients' loggers say so; at DEBUG, their lines are logged."""
+    root, hook = logging.getLogger(), sys.excepthook
+    saved = (root.level, [logging.getLogger(name).level for name in logs.SLACK_CLIENT_LOGGERS])
+    try:
+        used = {AsyncWebClient().logger.name, AsyncWebhookClient("https://hooks.slack.com/services/T/B/X").logger.name}
+        assert used == set(logs.SLACK_CLIENT_LOGGERS)  # the loggers slack_sdk's clients use, by name
+        logs.configure(level=logging.INFO)
+        assert [logging.getLogger(name).level for name in used] == [logging.INFO] * len(used)
+        logs.configure(level=logging.DEBUG)
+        assert all(logging.getLogger(name).isEnabledFor(logging.DEBUG) for name in used)
+    finally:
+        for handler in [h for h in root.handlers if h.get_name() == logs.HANDLER]:
+            root.removeHandler(handler)
+        root.setLevel(saved[0])
+        for name, level in zip(logs.SLACK_CLIENT_LOGGERS, saved[1], strict=True):
+            logging.getLogger(name).setLevel(level)
+        logging.captureWarnings(False)
+        sys.excepthook = hook
