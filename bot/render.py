@@ -29,6 +29,10 @@ def _slack_date(value: datetime | None, tokens: str = DATE_TIME) -> str:
     return "not set" if value is None else date(value, tokens)
 
 
+def _tojson(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -48,7 +52,9 @@ def environment() -> Environment:
     env.filters["mention"] = mention
     env.filters["slack_date"] = _slack_date
     env.filters["truncate_to"] = _truncate
-    env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
+    # JSON for Slack, not for a web page: Jinja's own `tojson` also writes <, >, & and ' as \u003c… (for HTML),
+    # which costs a pass over every value and which Slack decodes back. User text is escaped by `mrkdwn` already.
+    env.filters["tojson"] = _tojson
     env.globals.update(ActionId=ActionId, BlockId=BlockId, CallbackId=CallbackId, INPUT=INPUT)
     return env
 

@@ -1,6 +1,6 @@
 """What a person proposes: a release's identity and its scope, checked before anything is stored."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -51,5 +51,6 @@ class ProposeRequest:
         )
 
     def columns(self) -> dict[str, Any]:
-        """The release's columns this proposal fills, by name."""
-        return asdict(self)
+        """The release's columns this proposal fills, by name (its fields hold plain values: nothing to copy deep,
+        as `asdict` would)."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
