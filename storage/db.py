@@ -207,8 +207,8 @@ class Database:
         """Commit on success, roll back on any exception. Repositories never commit; this does. Never nested.
         On SQLite, raises `Busy` when the current task's `writes_wait_at_most` passes before its turn comes.
         `bookkeeping`: the write changes only how work is handed out and delivered (claims of jobs and outbox
-        messages, marks, where a card was posted), which nothing kept for readers is read from, so it leaves
-        `changes_ended` as it is."""
+        messages, their marks, retries and hand-backs, where a card was posted), which nothing kept for readers is
+        read from, so it leaves `changes_ended` as it is."""
         async with self._turn(bookkeeping), self._writer() as session, session.begin():
             yield session
 

@@ -45,7 +45,7 @@ class _Plan:
 
     def result(self, records: Sequence[Sequence[Any]]) -> Result[Any]:
         processors = self.results
-        if not any(processors):
+        if not any(processors):  # plain values only (most lists): no per-value look at a processor
             rows = [tuple(record) for record in records]
         else:
             rows = [

@@ -162,7 +162,7 @@ class Dispatcher:
                     blocked.add(message.release_id or -1)
                     await self._finish(message, error=str(exc), defer=0.5)
                 except Stale as exc:
-                    async with self.db.transaction() as session:
+                    async with self.db.transaction(bookkeeping=True) as session:
                         await claims.supersede(
                             session=session, message_id=message.id or 0, token=message.claim_token, error=str(exc)
                         )
@@ -225,7 +225,7 @@ class Dispatcher:
 
     async def _finish(self, message: OutboxMessage, *, error: str, defer: float) -> None:
         assert message.id is not None
-        async with self.db.transaction() as session:
+        async with self.db.transaction(bookkeeping=True) as session:
             await claims.reschedule(
                 session=session,
                 message_id=message.id,
@@ -247,7 +247,7 @@ class Dispatcher:
         log_fn = log.error if dead else log.warning
         where = {"team": message.team_id, **self.sender.log_fields(exc)}
         log_fn("outbox %s (%s) attempt %s failed: %s", message.id, message.kind, attempts, failure.error, extra=where)
-        async with self.db.transaction() as session:
+        async with self.db.transaction(bookkeeping=not dead) as session:  # a sender's `given_up` may change more
             ours = await claims.reschedule(
                 session=session,
                 message_id=message.id,

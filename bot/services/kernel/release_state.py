@@ -116,7 +116,9 @@ async def touch(
     if not new:  # a new release is at its first version (its answer says "Proposed", not "Proposed again"),
         # and was updated when it was written: nothing to write again
         changed: dict[str, Any] = {"row_version": release.row_version + 1, "updated_at": ctx.now()}
-        await releases_repo.save(session, release, **changed, **({"status": status} if status is not None else {}))
+        if status is not None:
+            changed["status"] = status
+        await releases_repo.save(session, release, **changed)
     api_url = ctx.settings.shipmate_github_api_url
     await release_card.refresh(
         session,
