@@ -30,7 +30,6 @@ def add(session: AsyncSession, table: Table, row: Row) -> None:
     pending: list[tuple[Table, Row]] | None = session.info.get(_KEY)
     if pending is None:
         pending = session.info[_KEY] = []
-        event.listen(session.sync_session, "before_commit", _write, once=True)
     pending.append((table, row))
 
 
@@ -40,8 +39,13 @@ def drop(session: AsyncSession, table: Table, unwanted: Callable[[Row], bool]) -
     pending[:] = [(owed, row) for owed, row in pending if owed is not table or not unwanted(row)]
 
 
+# One listener for every session, registered once: one per transaction (`event.listen(session, …)`) cost more
+# than writing a short transaction's rows. A session without rows owed has nothing to do here.
+@event.listens_for(Session, "before_commit")
 def _write(sync_session: Session) -> None:
-    pending: list[tuple[Table, Row]] = sync_session.info.pop(_KEY, [])
+    pending: list[tuple[Table, Row]] | None = sync_session.info.pop(_KEY, None)
+    if not pending:
+        return
     by_table: dict[Table, list[Row]] = {}
     for table, row in pending:
         by_table.setdefault(table, []).append(row)

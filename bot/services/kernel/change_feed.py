@@ -6,6 +6,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 log = logging.getLogger(__name__)
@@ -31,16 +32,23 @@ class ChangeFeed:
 
     def after_commit(self, session: AsyncSession, key: Hashable) -> None:
         """Tell the subscribers about `key` when `session`'s transaction commits (never if it rolls back)."""
-        keys: set[Hashable] | None = session.info.get(_KEYS)
-        if keys is None:
-            keys = session.info[_KEYS] = set()
-            event.listen(session.sync_session, "after_commit", self._committed, once=True)
-        keys.add(key)
+        owed: tuple[ChangeFeed, set[Hashable]] | None = session.info.get(_KEYS)
+        if owed is None:
+            owed = session.info[_KEYS] = (self, set())
+        owed[1].add(key)
 
-    def _committed(self, sync_session: Any) -> None:
-        keys: set[Hashable] = sync_session.info.pop(_KEYS, set())
+    def _committed(self, keys: set[Hashable]) -> None:
         for subscriber in self._subscribers:
             try:
                 subscriber(keys)
             except Exception:  # a waiter's bug must not fail the commit that already happened
                 log.exception("change subscriber failed")
+
+
+# One listener for every session, registered once (one per transaction cost more than the rest of telling): a
+# session whose transaction changed nothing anyone waits on has nothing to do here.
+@event.listens_for(Session, "after_commit")
+def _after_commit(sync_session: Any) -> None:
+    owed: tuple[ChangeFeed, set[Hashable]] | None = sync_session.info.pop(_KEYS, None)
+    if owed is not None:
+        owed[0]._committed(owed[1])
