@@ -46,7 +46,12 @@ async def rows_of(reader: Reader) -> Rows:
     kept: tuple[object, Rows] | None = reader.info.get(_ROWS)
     if kept is not None and kept[0] is transaction and transaction is not None:
         return kept[1]
-    rows = sqlite_in_loop.in_loop(await reader.connection())
+    connection = await reader.connection()
+    rows: Rows = (
+        DirectRows(connection, transaction=True)  # its statements run on asyncpg itself (`storage/pg_rows.py`)
+        if connection.dialect.name == "postgresql"
+        else sqlite_in_loop.in_loop(connection)
+    )
     reader.info[_ROWS] = (reader.sync_session.get_transaction(), rows)
     return rows
 

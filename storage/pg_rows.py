@@ -1,4 +1,4 @@
-"""PostgreSQL's quick reads straight on asyncpg: `Database.quick_rows()` on PostgreSQL.
+"""PostgreSQL's core statements straight on asyncpg: `Database.quick_rows()`, and `rows_of()` in a transaction.
 
 Through `AsyncConnection.execute` a short indexed read pays for a greenlet, SQLAlchemy's DBAPI adaptation of
 asyncpg (a cursor, its own prepared-statement cache) and its cursor result, which together cost more CPU than
@@ -9,9 +9,15 @@ result processor, as the engine would give it, in a SQLAlchemy `Result`. Anythin
 parameter rendered at execution time) goes through the connection as before, and so does everything while someone
 listens to the engine's statement events (tracing, a test counting statements).
 
-A plan is kept while its statement lives: the repositories build the statements they run here once (a statement
-built per call would be compiled per call). A failure is asyncpg's own exception, not SQLAlchemy's wrapper of it:
-these reads catch neither, and a connection the server closed is found at the pool's next checkout.
+In a transaction (`rows_of()` of a session: every write) the same holds for INSERT, UPDATE and DELETE without
+RETURNING, whose result gives their `rowcount`, once the transaction has begun on the connection: SQLAlchemy's
+adaptation of asyncpg begins it lazily, at its first statement, so until then statements go through the engine.
+
+A plan is made the second time its statement is run, and kept while the statement lives: the repositories build
+the statements they run often once, and one built per call goes through the engine, whose cache knows it by its
+shape. A failed read raises asyncpg's own exception (the reads catch none); a failed write SQLAlchemy's, as the
+engine would (`IntegrityError` is what concurrent clicks meet, and what services catch). A connection the server
+closed is found at the pool's next checkout.
 """
 
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
@@ -19,9 +25,11 @@ from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Executable, Select
+import asyncpg
+from sqlalchemy import Delete, Executable, Insert, Select, Update
 from sqlalchemy.engine import Dialect, IteratorResult, Result
 from sqlalchemy.engine.result import SimpleResultMetaData
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Processor = Callable[[Any], Any] | None
@@ -33,7 +41,7 @@ class _Plan:
     names: tuple[str, ...]  # the parameters, in the order of $1, $2, …
     binds: tuple[Processor, ...]
     construct: Callable[..., MutableMapping[str, Any]]  # the given parameters with the statement's own values
-    metadata: SimpleResultMetaData
+    metadata: SimpleResultMetaData | None  # None: a write, which returns no rows
     results: tuple[Processor, ...]
 
     def arguments(self, parameters: Mapping[str, Any] | None) -> list[Any]:
@@ -55,54 +63,103 @@ class _Plan:
                 )
                 for record in records
             ]
+        assert self.metadata is not None
         return IteratorResult(self.metadata, iter(rows))
 
 
-_plans: "WeakKeyDictionary[Executable, _Plan | None]" = WeakKeyDictionary()
+@dataclass(frozen=True)
+class Written:
+    """What a write run here gives back: how many rows it wrote (as `CursorResult.rowcount`)."""
+
+    rowcount: int
+
+    @classmethod
+    def of(cls, status: str) -> "Written":
+        """From asyncpg's command tag: `UPDATE 3`, `DELETE 0`, `INSERT 0 1`."""
+        return cls(int(status.rsplit(" ", 1)[-1]))
 
 
-def _plan(statement: Executable, dialect: Dialect) -> _Plan | None:
-    """How to run `statement` on asyncpg itself (None: it goes through the engine). Kept while the statement lives
-    (the repositories build theirs once)."""
-    if statement in _plans:
-        return _plans[statement]
-    plan = None
-    if isinstance(statement, Select):
-        compiled = statement.compile(dialect=dialect)
-        names = tuple(compiled.positiontup or ())
-        if not compiled.literal_execute_params and not compiled.post_compile_params:
-            columns = list(statement.selected_columns)
-            plan = _Plan(
-                sql=compiled.string,
-                names=names,
-                binds=tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names),
-                construct=compiled.construct_params,
-                metadata=SimpleResultMetaData(list(statement.selected_columns.keys())),
-                results=tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns),
-            )
-    _plans[statement] = plan
-    return plan
+_ONCE = object()  # run once: planned if it is run again (a statement built per call never is)
+# By statement, then by the names of the parameters given: an INSERT or UPDATE writes the columns it is given.
+_plans: "WeakKeyDictionary[Executable, dict[tuple[str, ...], _Plan | object | None]]" = WeakKeyDictionary()
+
+
+def _plan(statement: Executable, parameters: Mapping[str, Any] | None, dialect: Dialect) -> _Plan | None:
+    """How to run `statement` with these parameters on asyncpg itself (None: it goes through the engine). Made the
+    second time it is run so, kept while the statement lives."""
+    names = tuple(parameters or ())
+    by_names = _plans.get(statement)
+    if by_names is None:
+        _plans[statement] = {names: _ONCE}
+        return None
+    kept = by_names.setdefault(names, _ONCE)
+    if kept is _ONCE:
+        kept = by_names[names] = _planned(statement, names, dialect)
+    return kept if isinstance(kept, _Plan) else None
+
+
+def _planned(statement: Executable, given: tuple[str, ...], dialect: Dialect) -> _Plan | None:
+    if not isinstance(statement, Select) and not (
+        isinstance(statement, Insert | Update | Delete) and not statement.exported_columns
+    ):
+        return None  # text, DDL, a write that returns rows: the engine's
+    assert isinstance(statement, Select | Insert | Update | Delete)
+    compiled = statement.compile(dialect=dialect, column_keys=list(given))
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        return None
+    if compiled.insert_prefetch or compiled.update_prefetch or compiled.effective_returning:
+        return None  # defaults computed in Python, a primary key to give back: the engine's execution does that
+    names = tuple(compiled.positiontup or ())
+    columns = list(statement.selected_columns) if isinstance(statement, Select) else []
+    return _Plan(
+        sql=compiled.string,
+        names=names,
+        binds=tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names),
+        construct=compiled.construct_params,
+        metadata=SimpleResultMetaData(list(statement.selected_columns.keys()))
+        if isinstance(statement, Select)
+        else None,
+        results=tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns),
+    )
 
 
 class DirectRows:
-    """A quick-reader connection of the engine's pool whose core selects run on asyncpg itself, awaited like
-    `AsyncConnection.execute` (see the module's docstring)."""
+    """A connection of the engine's pool whose core statements run on asyncpg itself, awaited like
+    `AsyncConnection.execute` (see the module's docstring): a quick reader's selects, or a transaction's selects
+    and writes (`transaction=True`)."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, *, transaction: bool = False) -> None:
         self.connection = connection
         self.dialect = connection.dialect
+        self.transaction = transaction
         self._driver: Any = None
 
     async def execute(
         self, statement: Executable, parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
     ) -> Any:
         """A `Result`, typed as loosely as `AsyncConnection.execute` types these statements' results."""
-        if isinstance(parameters, Sequence) or (plan := _plan(statement, self.dialect)) is None or self._observed():
+        if (
+            isinstance(parameters, Sequence)
+            or (plan := _plan(statement, parameters, self.dialect)) is None
+            or self._observed()
+        ):
             return await self.connection.execute(statement, parameters)
         if self._driver is None:
             raw = await self.connection.get_raw_connection()
             self._driver = raw.driver_connection
-        return plan.result(await self._driver.fetch(plan.sql, *plan.arguments(parameters)))
+        if self.transaction and not self._driver.is_in_transaction():
+            return await self.connection.execute(statement, parameters)  # the engine's adapter begins it
+        if plan.metadata is not None:
+            return plan.result(await self._driver.fetch(plan.sql, *plan.arguments(parameters)))
+        if not self.transaction:  # a write through a quick reader: its read-only transaction refuses it loudly
+            return await self.connection.execute(statement, parameters)
+        arguments = plan.arguments(parameters)
+        try:
+            return Written.of(await self._driver.execute(plan.sql, *arguments))
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise IntegrityError(plan.sql, arguments, error) from error
+        except asyncpg.PostgresError as error:
+            raise DBAPIError(plan.sql, arguments, error) from error
 
     def _observed(self) -> bool:
         """Whether someone listens to the engine's statements (tracing, a test counting them): then they all go
