@@ -13,10 +13,11 @@ from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, Executable, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 from sqlalchemy.util import await_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -54,6 +55,16 @@ async def rows_of(reader: Reader) -> Rows:
     )
     reader.info[_ROWS] = (reader.sync_session.get_transaction(), rows)
     return rows
+
+
+def at_commit(sync_session: Session, statement: Executable, parameters: Any) -> Any:
+    """Run a core statement from a listener of the session's commit (inside SQLAlchemy's greenlet: the appends
+    owed, the audit chain's head): on the transaction's rows when `rows_of` gave them already (on PostgreSQL its
+    statements run on asyncpg itself), else on the session's connection."""
+    kept: tuple[object, Rows] | None = sync_session.info.get(_ROWS)
+    if kept is not None and kept[0] is sync_session.get_transaction() and isinstance(kept[1], DirectRows):
+        return await_(kept[1].execute(statement, parameters))
+    return sync_session.connection().execute(statement, parameters)
 
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000

@@ -87,7 +87,7 @@ _plans: "WeakKeyDictionary[Executable, dict[tuple[str, ...], _Plan | object | No
 def _plan(statement: Executable, parameters: Mapping[str, Any] | None, dialect: Dialect) -> _Plan | None:
     """How to run `statement` with these parameters on asyncpg itself (None: it goes through the engine). Made the
     second time it is run so, kept while the statement lives."""
-    names = tuple(parameters or ())
+    names = tuple(parameters or ())  # (several rows: those of the first, which the engine requires of all)
     by_names = _plans.get(statement)
     if by_names is None:
         _plans[statement] = {names: _ONCE}
@@ -104,7 +104,11 @@ def _planned(statement: Executable, given: tuple[str, ...], dialect: Dialect) ->
     ):
         return None  # text, DDL, a write that returns rows: the engine's
     assert isinstance(statement, Select | Insert | Update | Delete)
-    compiled = statement.compile(dialect=dialect, column_keys=list(given))
+    # An INSERT here gives back no new id (`Written` has no `inserted_primary_key`, and nothing run here reads
+    # one): compiled as for many rows, without the RETURNING of the id the engine adds for one.
+    compiled = statement.compile(
+        dialect=dialect, column_keys=list(given), for_executemany=isinstance(statement, Insert)
+    )
     if compiled.literal_execute_params or compiled.post_compile_params:
         return None
     if compiled.insert_prefetch or compiled.update_prefetch or compiled.effective_returning:
@@ -137,12 +141,17 @@ class DirectRows:
     async def execute(
         self, statement: Executable, parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
     ) -> Any:
-        """A `Result`, typed as loosely as `AsyncConnection.execute` types these statements' results."""
-        if (
-            isinstance(parameters, Sequence)
-            or (plan := _plan(statement, parameters, self.dialect)) is None
-            or self._observed()
-        ):
+        """A `Result`, typed as loosely as `AsyncConnection.execute` types these statements' results. Several rows
+        (a sequence of parameters) only for an INSERT in a transaction."""
+        rows: list[Mapping[str, Any]] | None = None
+        given: Mapping[str, Any] | None = None
+        if isinstance(parameters, Sequence):
+            rows = list(parameters)
+            given = rows[0] if rows else None  # the engine requires the same names of every row
+        else:
+            given = parameters
+        plan = None if rows is not None and not isinstance(statement, Insert) else _plan(statement, given, self.dialect)
+        if plan is None or rows == [] or self._observed():
             return await self.connection.execute(statement, parameters)
         if self._driver is None:
             raw = await self.connection.get_raw_connection()
@@ -150,11 +159,19 @@ class DirectRows:
         if self.transaction and not self._driver.is_in_transaction():
             return await self.connection.execute(statement, parameters)  # the engine's adapter begins it
         if plan.metadata is not None:
-            return plan.result(await self._driver.fetch(plan.sql, *plan.arguments(parameters)))
+            return plan.result(await self._driver.fetch(plan.sql, *plan.arguments(given)))
         if not self.transaction:  # a write through a quick reader: its read-only transaction refuses it loudly
             return await self.connection.execute(statement, parameters)
-        arguments = plan.arguments(parameters)
+        if rows is None:
+            return await self._write(plan, plan.arguments(given))
+        return await self._write(plan, [plan.arguments(row) for row in rows], many=True)
+
+    async def _write(self, plan: _Plan, arguments: list[Any], *, many: bool = False) -> Written:
+        """One row's arguments, or (`many`) a list of several rows'; asyncpg's errors as the engine raises them."""
         try:
+            if many:
+                await self._driver.executemany(plan.sql, arguments)
+                return Written(len(arguments))
             return Written.of(await self._driver.execute(plan.sql, *arguments))
         except asyncpg.IntegrityConstraintViolationError as error:
             raise IntegrityError(plan.sql, arguments, error) from error

@@ -11,6 +11,8 @@ from sqlalchemy import Insert, Table, event, insert
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import at_commit
+
 _KEY = "shipmate_appends"
 
 Row = dict[str, Any]
@@ -49,12 +51,11 @@ def _write(sync_session: Session) -> None:
     by_table: dict[Table, list[Row]] = {}
     for table, row in pending:
         by_table.setdefault(table, []).append(row)
-    connection = sync_session.connection()  # core rows: nothing for the ORM to track
-    for table, rows in by_table.items():
+    for table, rows in by_table.items():  # core rows: nothing for the ORM to track
         finish = _FINISH.get(table)
         if finish is not None:
             finish(sync_session, rows)
         statement = _INSERTS.get(table)
         if statement is None:
             statement = _INSERTS[table] = insert(table)  # built once: its cache key is kept with it
-        connection.execute(statement, rows)
+        at_commit(sync_session, statement, rows)

@@ -10,12 +10,12 @@ writers, in one process or several, still make one unbroken chain.
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, select, text
+from sqlalchemy import Integer, String, bindparam, func, select
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain import audit_chain
-from storage.db import rows_of
+from storage.db import at_commit, rows_of
 from storage.models import AuditEvent
 from storage.models.tables import table_of
 from storage.repositories import appends
@@ -23,7 +23,9 @@ from storage.repositories import appends
 AUDIT = table_of(AuditEvent)
 LOCK_CLASS = 0x41554454  # "AUDT": the first key of the two-key advisory locks of audit chains
 # PostgreSQL: the lock, then the head, in one round trip (the function is made by migration 0012_audit_chain).
-_LOCKED_HEAD = text("SELECT audit_chain_head(:team_id, :lock_class)")
+_LOCKED_HEAD = select(
+    func.audit_chain_head(bindparam("team_id", type_=String), bindparam("lock_class", type_=Integer), type_=String)
+)
 _HEAD = select(AUDIT.c.hash).where(AUDIT.c.team_id == bindparam("team_id")).order_by(AUDIT.c.id.desc()).limit(1)
 _SQLITE_HEAD = "SELECT hash FROM audit_events WHERE team_id = ? ORDER BY id DESC LIMIT 1"
 CHAIN_COLUMNS = (
@@ -47,7 +49,7 @@ def _seal(sync_session: Session, rows: list[dict[str, Any]]) -> None:
     postgres = connection.dialect.name == "postgresql"
     for team_id in sorted(by_team):  # one order for every transaction: no two wait for each other's locks
         if postgres:
-            head = connection.execute(_LOCKED_HEAD, {"lock_class": LOCK_CLASS, "team_id": team_id}).scalar()
+            head = at_commit(sync_session, _LOCKED_HEAD, {"lock_class": LOCK_CLASS, "team_id": team_id}).scalar()
         else:  # the driver's own SQL: no statement to look up or compile on a path every write takes
             head = connection.exec_driver_sql(_SQLITE_HEAD, (team_id,)).scalar()
         audit_chain.seal(by_team[team_id], head or audit_chain.GENESIS)
