@@ -31,9 +31,9 @@ from bot.services.evidence import chain_check
 from storage import pg_rows
 from storage.db import Database, Rows, rows_of
 from storage.models import Approval, Deployment, OutboxMessage, Release
+from storage.models.tables import APPROVALS
 from storage.pg_rows import DirectRows
 from storage.repositories import appends, approvals, audit, home, outbox_claims, release_notes, releases, shown
-from storage.repositories.approvals import APPROVALS
 from storage.repositories.audit import AUDIT_EVENTS
 
 TEAM = "T0TEAM"
@@ -103,6 +103,7 @@ async def test_each_read_gives_what_it_gives_through_the_engine(pg: Database) ->
                 direct = await read(rows)
             assert direct == through_engine, (name, time)
             assert repr(direct) == repr(through_engine), (name, time)  # the same types: Status, aware datetimes, Notes
+        assert isinstance(rows, DirectRows)
         assert rows._driver is not None, f"{name}: went through the engine the second time too"
     async with pg.quick_rows() as rows:
         card = await shown.card_rows(session=rows, team_id=TEAM, service="payments", version="2.4.0")
@@ -152,6 +153,7 @@ async def _written_on_asyncpg(db: Database, write: Callable[[Rows], Awaitable[An
             assert isinstance(rows, DirectRows)
             await rows.execute(text("SELECT 1"))  # through the engine, which begins the transaction
             given.append(await write(rows))
+    assert isinstance(rows, DirectRows)
     assert rows.transaction
     assert rows._driver is not None
     return given
