@@ -59,11 +59,14 @@ async def rows_of(reader: Reader) -> Rows:
 
 def at_commit(sync_session: Session, statement: Executable, parameters: Any) -> Any:
     """Run a core statement from a listener of the session's commit (inside SQLAlchemy's greenlet: the appends
-    owed, the audit chain's head): on the transaction's rows when `rows_of` gave them already (on PostgreSQL its
-    statements run on asyncpg itself), else on the session's connection."""
+    owed, the audit chain's head): on the transaction's rows when `rows_of` gave them already (their statements run
+    on the driver itself, `storage/plans.py`), else on the session's connection."""
     kept: tuple[object, Rows] | None = sync_session.info.get(_ROWS)
-    if kept is not None and kept[0] is sync_session.get_transaction() and isinstance(kept[1], DirectRows):
-        return await_(kept[1].execute(statement, parameters))
+    if kept is not None and kept[0] is sync_session.get_transaction():
+        if isinstance(kept[1], DirectRows):
+            return await_(kept[1].execute(statement, parameters))
+        if isinstance(kept[1], sqlite_in_loop.InLoopRows):
+            return kept[1].run(statement, parameters)
     return sync_session.connection().execute(statement, parameters)
 
 

@@ -14,17 +14,20 @@ goes on serving while it waits.
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, Pool, QueuePool
 from sqlalchemy.util import await_
 from sqlalchemy.util.concurrency import in_greenlet
+
+from storage import plans
 
 BUSY_TIMEOUT_MS = 2_000
 WRITE_BUSY_SECONDS = 30.0  # how long a write waits for another process's lock before it gives up
@@ -179,17 +182,38 @@ def rows_engine(url: str) -> Engine:
 class InLoopRows:
     """A connection used straight from the event loop, awaited like `AsyncConnection.execute` (core statements
     only): each statement runs at once. A read-only one of `rows_engine`, or the connection of a session on this
-    module's engines, whose transaction has begun (`storage.db.rows_of`)."""
+    module's engines, whose transaction has begun (`storage.db.rows_of`). What `storage/plans.py` plans runs on
+    `sqlite3` itself once the connection's transaction has begun (its first statement begins it, through
+    SQLAlchemy), with `sqlite3`'s errors raised as SQLAlchemy raises them."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.dialect = connection.dialect
+        self._driver: sqlite3.Connection | None = None
 
-    async def execute(
-        self, statement: Executable, parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
-    ) -> Any:
-        """A `CursorResult`, typed as loosely as `AsyncConnection.execute` types these statements' results."""
-        return self.connection.execute(statement, parameters)
+    async def execute(self, statement: Executable, parameters: plans.Parameters = None) -> Any:
+        """A `Result`, typed as loosely as `AsyncConnection.execute` types these statements' results."""
+        return self.run(statement, parameters)
+
+    def run(self, statement: Executable, parameters: plans.Parameters = None) -> Any:
+        """`execute`, called where nothing may be awaited (a listener of the session's commit)."""
+        call = plans.call(statement, parameters, self.connection.engine)
+        if call is None:
+            return self.connection.execute(statement, parameters)
+        if self._driver is None:
+            self._driver = self.connection.connection.driver_connection
+        if self._driver is None or not self._driver.in_transaction:
+            return self.connection.execute(statement, parameters)  # SQLAlchemy begins it ("begin" above)
+        plan, arguments = call.plan, call.arguments()
+        try:
+            if call.rows is not None:
+                return plans.Written(self._driver.executemany(plan.sql, arguments).rowcount)
+            cursor = self._driver.execute(plan.sql, arguments)
+            if plan.metadata is None:
+                return plans.Written(cursor.rowcount)
+            return plan.result(cursor.fetchall())
+        except sqlite3.Error as error:  # as the engine raises it: `IntegrityError`, `OperationalError`, …
+            raise DBAPIError.instance(plan.sql, arguments, error, sqlite3.Error, dialect=self.dialect) from error
 
 
 def in_loop(connection: AsyncConnection) -> "AsyncConnection | InLoopRows":

@@ -27,7 +27,6 @@ _LOCKED_HEAD = select(
     func.audit_chain_head(bindparam("team_id", type_=String), bindparam("lock_class", type_=Integer), type_=String)
 )
 _HEAD = select(AUDIT.c.hash).where(AUDIT.c.team_id == bindparam("team_id")).order_by(AUDIT.c.id.desc()).limit(1)
-_SQLITE_HEAD = "SELECT hash FROM audit_events WHERE team_id = ? ORDER BY id DESC LIMIT 1"
 CHAIN_COLUMNS = (
     AUDIT.c.id, AUDIT.c.team_id, AUDIT.c.release_id, AUDIT.c.actor_id, AUDIT.c.action, AUDIT.c.details,
     AUDIT.c.created_at, AUDIT.c.prev_hash, AUDIT.c.hash,
@@ -45,13 +44,12 @@ def _seal(sync_session: Session, rows: list[dict[str, Any]]) -> None:
     by_team: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_team.setdefault(row["team_id"], []).append(row)
-    connection = sync_session.connection()
-    postgres = connection.dialect.name == "postgresql"
+    postgres = sync_session.connection().dialect.name == "postgresql"
     for team_id in sorted(by_team):  # one order for every transaction: no two wait for each other's locks
         if postgres:
             head = at_commit(sync_session, _LOCKED_HEAD, {"lock_class": LOCK_CLASS, "team_id": team_id}).scalar()
-        else:  # the driver's own SQL: no statement to look up or compile on a path every write takes
-            head = connection.exec_driver_sql(_SQLITE_HEAD, (team_id,)).scalar()
+        else:
+            head = at_commit(sync_session, _HEAD, {"team_id": team_id}).scalar()
         audit_chain.seal(by_team[team_id], head or audit_chain.GENESIS)
 
 

@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.db import rows_of
 from storage.models import Release, ScheduledJob
 from storage.models.tables import SCHEDULED_JOBS
+from storage.repositories.in_lists import in_values, values
 from storage.types import utcnow
 
 LIVE = ("pending", "claimed")
@@ -204,16 +205,17 @@ async def failed(*, session: AsyncSession, job_id: int, worker: str, due_at: dat
 
 
 @cache
-def _drop(by_release: bool, by_kind: bool, by_key: bool) -> Update:
-    """The statement for one combination of `drop`'s filters, built once (state changes run it every time)."""
+def _drop(by_release: bool, kinds: int | None, keys: int | None) -> Update:
+    """The statement for one combination of `drop`'s filters (and lengths of its lists), built once: state changes
+    run it every time, so its INs have a parameter per value (`in_lists`), not one rendered at every execution."""
     table = SCHEDULED_JOBS
-    statement = table.update().where(table.c.team_id == bindparam("team"), table.c.status.in_(LIVE))
+    statement = table.update().where(table.c.team_id == bindparam("team"), in_values(table.c.status, "live", len(LIVE)))
     if by_release:
         statement = statement.where(table.c.release_id == bindparam("release"))
-    if by_kind:
-        statement = statement.where(table.c.kind.in_(bindparam("kinds", expanding=True)))
-    if by_key:
-        statement = statement.where(table.c.dedupe_key.in_(bindparam("keys", expanding=True)))
+    if kinds is not None:
+        statement = statement.where(in_values(table.c.kind, "kind", kinds))
+    if keys is not None:
+        statement = statement.where(in_values(table.c.dedupe_key, "key", keys))
     return statement.values(
         status="dropped", done_at=bindparam("now"), claimed_by=None, claimed_until=None, last_error=bindparam("reason")
     )
@@ -229,14 +231,19 @@ async def drop(
     reason: str = "",
 ) -> int:
     """Jobs that no longer apply; a claimed one is dropped too (its claimer's fence then fails)."""
-    statement = _drop(release_id is not None, kinds is not None, dedupe_keys is not None)
+    if (kinds is not None and not kinds) or (dedupe_keys is not None and not dedupe_keys):
+        return 0  # an empty list matches no job
+    statement = _drop(
+        release_id is not None, None if kinds is None else len(kinds), None if dedupe_keys is None else len(dedupe_keys)
+    )
     params = {
         "team": team_id,
         "release": release_id,
-        "kinds": list(kinds or ()),
-        "keys": list(dedupe_keys or ()),
         "now": utcnow(),
         "reason": reason[:1000],
+        **values("live", LIVE),
+        **values("kind", kinds or ()),
+        **values("key", dedupe_keys or ()),
     }
     connection = await rows_of(session)  # core: jobs are written by statements, never left pending in the session
     return int((await connection.execute(statement, params)).rowcount)

@@ -1,0 +1,154 @@
+"""Core statements run on the driver itself, as the engine would run them: what `storage/pg_rows.py` (asyncpg) and
+`storage/sqlite_in_loop.py` (sqlite3 on the event loop) share.
+
+Through `Connection.execute` a short statement pays for SQLAlchemy's execution context (its cache look-up by the
+statement's shape, parameter processing, a cursor result), which costs more CPU than the driver takes to run it. A
+`Plan` is the statement compiled once for a dialect and the names of the parameters given: its SQL, its parameters'
+bind processors in positional order, and for a select its columns' result processors. The driver runs the SQL and
+the rows come back through those processors, as the engine would give them, in a SQLAlchemy `Result`.
+
+Only what the engine's execution adds nothing to is planned: a select, or an INSERT, UPDATE or DELETE without
+RETURNING and without defaults computed in Python. Textual statements, parameters rendered at execution time and
+every statement while someone listens to the engine's statement events (tracing, a test counting statements) go
+through the engine.
+
+A plan is made the second time its statement is run with the same names, and kept while the statement lives: the
+repositories build the statements they run often once, and one built per call goes through the engine, whose cache
+knows it by its shape.
+"""
+
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import Delete, Engine, Executable, Insert, Select, Update
+from sqlalchemy.engine import Dialect, IteratorResult, Result
+from sqlalchemy.engine.result import SimpleResultMetaData
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    sql: str
+    names: tuple[str, ...]  # the parameters, in their positional order
+    binds: tuple[Processor, ...]
+    construct: Callable[..., MutableMapping[str, Any]]  # the given parameters with the statement's own values
+    metadata: SimpleResultMetaData | None  # None: a write, which returns no rows
+    results: tuple[Processor, ...]
+
+    def arguments(self, parameters: Mapping[str, Any] | None) -> list[Any]:
+        values = self.construct(parameters or {})
+        return [
+            value if process is None else process(value)
+            for process, value in zip(self.binds, (values[name] for name in self.names), strict=True)
+        ]
+
+    def result(self, records: Sequence[Sequence[Any]]) -> Result[Any]:
+        processors = self.results
+        if not any(processors):  # plain values only (most lists): no per-value look at a processor
+            rows = [tuple(record) for record in records]
+        else:
+            rows = [
+                tuple(
+                    value if process is None else process(value)
+                    for process, value in zip(processors, record, strict=True)
+                )
+                for record in records
+            ]
+        assert self.metadata is not None
+        return IteratorResult(self.metadata, iter(rows))
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a write run on the driver gives back: how many rows it wrote (as `CursorResult.rowcount`)."""
+
+    rowcount: int
+
+
+_ONCE = object()  # run once: planned if it is run again (a statement built per call never is)
+# By statement, then by dialect and the names of the parameters given (an INSERT or UPDATE writes the columns it is
+# given; tests run one process on both databases).
+_plans: "WeakKeyDictionary[Executable, dict[tuple[str, tuple[str, ...]], Plan | object | None]]" = WeakKeyDictionary()
+
+
+def plan(statement: Executable, parameters: Mapping[str, Any] | None, dialect: Dialect) -> Plan | None:
+    """How to run `statement` with these parameters on the driver (None: it goes through the engine). Made the
+    second time it is run so, kept while the statement lives."""
+    key = (dialect.name, tuple(parameters or ()))
+    by_key = _plans.get(statement)
+    if by_key is None:
+        _plans[statement] = {key: _ONCE}
+        return None
+    kept = by_key.setdefault(key, _ONCE)
+    if kept is _ONCE:
+        kept = by_key[key] = _planned(statement, key[1], dialect)
+    return kept if isinstance(kept, Plan) else None
+
+
+def _planned(statement: Executable, given: tuple[str, ...], dialect: Dialect) -> Plan | None:
+    if not isinstance(statement, Select | Insert | Update | Delete):
+        return None  # text, DDL: the engine's
+    if not isinstance(statement, Select) and statement.exported_columns:
+        return None  # a write that returns rows
+    # An INSERT planned gives back no new id (`Written` has no `inserted_primary_key`, and nothing run this way
+    # reads one): compiled as for many rows, without the RETURNING of the id the engine may add for one.
+    compiled = statement.compile(
+        dialect=dialect, column_keys=list(given), for_executemany=isinstance(statement, Insert)
+    )
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        return None
+    if compiled.insert_prefetch or compiled.update_prefetch or compiled.effective_returning:
+        return None  # defaults computed in Python, a primary key to give back: the engine's execution does that
+    names = tuple(compiled.positiontup or ())
+    columns = list(statement.selected_columns) if isinstance(statement, Select) else []
+    return Plan(
+        sql=compiled.string,
+        names=names,
+        binds=tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names),
+        construct=compiled.construct_params,
+        metadata=SimpleResultMetaData(list(statement.selected_columns.keys()))
+        if isinstance(statement, Select)
+        else None,
+        results=tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns),
+    )
+
+
+@dataclass(frozen=True)
+class Call:
+    """A statement to run on the driver: its plan, with one row's parameters or (an INSERT's) several rows'."""
+
+    plan: Plan
+    given: Mapping[str, Any] | None
+    rows: list[Mapping[str, Any]] | None = None
+
+    def arguments(self) -> list[Any]:
+        """One row's arguments; for several rows, a list of each row's."""
+        if self.rows is None:
+            return self.plan.arguments(self.given)
+        return [self.plan.arguments(row) for row in self.rows]
+
+
+Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+
+
+def call(statement: Executable, parameters: Parameters, engine: Engine) -> Call | None:
+    """How to run `statement` with `parameters` on `engine`'s driver, or None: through the engine. Several rows only
+    for an INSERT (with the same names in every row, as the engine requires)."""
+    if isinstance(parameters, Sequence):
+        rows = list(parameters)
+        if not rows or not isinstance(statement, Insert):
+            return None
+        found = plan(statement, rows[0], engine.dialect)
+        return None if found is None or observed(engine) else Call(found, rows[0], rows)
+    found = plan(statement, parameters, engine.dialect)
+    return None if found is None or observed(engine) else Call(found, parameters)
+
+
+def observed(engine: Engine) -> bool:
+    """Whether someone listens to `engine`'s statements (tracing, a test counting them): then they all go through
+    the engine, where its events fire."""
+    dispatch = engine.dispatch
+    return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)

@@ -1,0 +1,178 @@
+"""A transaction's core statements run on the driver itself once it has begun (`storage/plans.py`; asyncpg in
+`storage/pg_rows.py`, sqlite3 in `storage/sqlite_in_loop.py`), on both databases: writes give their row counts, a
+duplicate is SQLAlchemy's `IntegrityError` and rolls everything back, the rows appended at commit go in one chain,
+and whatever the engine's execution adds (defaults computed in Python, a RETURNING) is left to the engine."""
+
+import sqlite3
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, bindparam, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.domain.lifecycle import Status
+from bot.services.evidence import chain_check
+from storage import plans
+from storage.db import Database, Rows, rows_of
+from storage.models import Approval, Release
+from storage.models.tables import APPROVALS
+from storage.pg_rows import DirectRows
+from storage.repositories import appends, approvals, audit, jobs
+from storage.repositories.audit import AUDIT_EVENTS
+from storage.sqlite_in_loop import InLoopRows
+
+TEAM = "T0TEAM"
+NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+
+
+async def _release(db: Database) -> int:
+    async with db.transaction() as session:
+        release = Release(
+            team_id=TEAM, proposer_id="U0ALICE", channel_id="C0RELEASE", service="payments", version="2.4.0",
+            summary="Faster checkout", status=Status.PROPOSED,
+        )  # fmt: skip
+        session.add(release)
+        await session.flush()
+        assert release.id is not None
+        session.add(Approval(team_id=TEAM, release_id=release.id, environment="prod", user_id="U0BOB",
+                             decision="approve"))  # fmt: skip
+        return release.id
+
+
+def _on_the_driver(rows: Rows) -> bool:
+    """Whether `rows` ran a statement on the driver, in its transaction."""
+    if isinstance(rows, DirectRows):
+        return rows._driver is not None and bool(rows._driver.is_in_transaction())
+    assert isinstance(rows, InLoopRows)
+    return rows._driver is not None and rows._driver.in_transaction
+
+
+async def _twice(db: Database, write: Callable[[Rows], Awaitable[Any]]) -> list[Any]:
+    """Run `write` in two transactions (the second runs it planned), each after a first statement has begun the
+    transaction; what each gave back."""
+    given = []
+    for _ in range(2):
+        async with db.transaction() as session:
+            rows = await rows_of(session)
+            await rows.execute(text("SELECT 1"))  # through the engine, which begins the transaction
+            given.append(await write(rows))
+            on_the_driver = _on_the_driver(rows)
+    assert on_the_driver  # the second time
+    return given
+
+
+def _row(decision: approvals.NewDecision) -> dict[str, Any]:
+    return {**decision._asdict(), "created_at": NOW, "invalidated_at": None}
+
+
+async def test_a_transactions_writes_run_on_the_driver_with_their_row_counts(db: Database) -> None:
+    release_id = await _release(db)
+    carol = approvals.NewDecision(TEAM, release_id, "qa", "U0CAROL", "approve", "", "h", 1)
+    invalidate = update(APPROVALS).where(APPROVALS.c.release_id == bindparam("release"))
+    invalidate = invalidate.values(invalidated_at=bindparam("at"))
+
+    async def approve_then_invalidate(rows: Rows) -> int:
+        await rows.execute(approvals._INSERT, _row(carol))
+        return int((await rows.execute(invalidate, {"release": release_id, "at": NOW})).rowcount)
+
+    assert await _twice(db, approve_then_invalidate) == [2, 3]  # U0BOB's and U0CAROL's, then her second too
+    async with db.read() as session:
+        written = (
+            await (await rows_of(session)).execute(select(APPROVALS.c.user_id, APPROVALS.c.invalidated_at))
+        ).all()
+    assert sorted(written) == [("U0BOB", NOW), ("U0CAROL", NOW), ("U0CAROL", NOW)]
+
+
+async def test_a_jobs_drop_on_the_driver_counts_what_it_dropped(db: Database) -> None:
+    """`jobs.drop` (every status change runs it): its INs have a parameter per value, so it is planned too."""
+    release_id = await _release(db)
+    async with db.transaction() as session:
+        for kind in ("window", "review", "regression"):
+            await jobs.ensure(
+                session=session, team_id=TEAM, kind=kind, release_id=release_id, due_at=NOW, dedupe_key=f"{kind}:1"
+            )
+    dropped = []
+    for _ in range(2):  # planned the second time
+        async with db.transaction() as session:
+            await (await rows_of(session)).execute(text("SELECT 1"))  # begins the transaction
+            dropped.append(
+                await jobs.drop(session=session, team_id=TEAM, release_id=release_id, kinds=["window", "review"])
+            )
+            on_the_driver = _on_the_driver(await rows_of(session))
+    assert on_the_driver  # the second time
+    assert dropped == [2, 0]
+    async with db.transaction() as session:
+        assert await jobs.drop(session=session, team_id=TEAM, kinds=[]) == 0
+        assert await jobs.drop(session=session, team_id=TEAM, dedupe_keys=["regression:1"]) == 1
+
+
+async def test_a_duplicate_on_the_driver_is_sqlalchemys_integrity_error_and_rolls_back(db: Database) -> None:
+    """What concurrent clicks meet (`approvals.add` of a second active decision): the error the services catch, and
+    nothing of the transaction is kept."""
+    release_id = await _release(db)
+    carol = approvals.NewDecision(TEAM, release_id, "qa", "U0CAROL", "approve", "", "h", 1)
+    others = iter(["U0ERIN", "U0FRANK"])
+    await _twice(db, lambda rows: rows.execute(approvals._INSERT, _row(carol._replace(user_id=next(others)))))
+
+    async def clash() -> None:
+        async with db.transaction() as session:
+            rows = await rows_of(session)
+            await rows.execute(approvals._INSERT, _row(carol._replace(user_id="U0DAVE")))
+            await rows.execute(approvals._INSERT, _row(carol))
+            assert _on_the_driver(rows)
+            await rows.execute(approvals._INSERT, _row(carol))
+
+    with pytest.raises(IntegrityError) as raised:
+        await clash()
+    assert isinstance(raised.value.orig, asyncpg.UniqueViolationError | sqlite3.IntegrityError)
+    async with db.read() as session:
+        users = (await (await rows_of(session)).execute(select(APPROVALS.c.user_id, APPROVALS.c.environment))).all()
+    assert sorted(users) == [("U0BOB", "prod"), ("U0ERIN", "qa"), ("U0FRANK", "qa")]
+
+
+async def test_rows_appended_at_commit_go_on_the_driver_in_one_chain(db: Database) -> None:
+    """The audit trail's appends: several rows at once, linked into the workspace's chain after its head (read on
+    the driver too)."""
+    await _release(db)
+    for batch in range(3):
+        async with db.transaction() as session:
+            await (await rows_of(session)).execute(text("SELECT 1"))  # the rows the commit's appends run on
+            for n in range(3):
+                audit.append(session, TEAM, "U0ALICE", "note", details={"batch": batch, "n": n})
+    planned = plans._plans[appends._INSERTS[AUDIT_EVENTS]]
+    assert any(isinstance(plan, plans.Plan) for (dialect, _names), plan in planned.items() if dialect == db.dialect)
+    async with db.read() as session:
+        trail = select(AUDIT_EVENTS.c.details).where(AUDIT_EVENTS.c.team_id == TEAM).order_by(AUDIT_EVENTS.c.id)
+        details = (await (await rows_of(session)).execute(trail)).scalars().all()
+    assert details == [{"batch": b, "n": n} for b in range(3) for n in range(3)]
+    verdict = await chain_check.verify(db, TEAM)
+    assert verdict.broken is None
+    assert verdict.events == 9
+
+
+async def test_what_the_engines_execution_adds_is_left_to_it(db: Database) -> None:
+    """An INSERT whose column has a default computed in Python, and one that returns rows, go through the engine
+    every time: the driver alone would write NULL, or give nothing back."""
+    table = Table(
+        "direct_defaults",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("note", String),
+        Column("at", DateTime(timezone=True), default=lambda: NOW),
+    )
+    returning = insert(table).returning(table.c.id)
+    statement = insert(table)
+    async with db.transaction() as session:
+        connection = await session.connection()
+        await connection.run_sync(lambda sync: table.create(sync))
+        rows = await rows_of(session)
+        for n in range(3):
+            await rows.execute(insert(table), {"note": f"built per call {n}"})
+            await rows.execute(statement, {"note": f"built once {n}"})
+            assert (await rows.execute(returning, {"note": "returning", "at": NOW})).scalar_one() > 0
+        written = (await rows.execute(select(table.c.at).order_by(table.c.id))).scalars().all()
+        await connection.run_sync(lambda sync: table.drop(sync))
+    assert [at.replace(tzinfo=UTC) for at in written] == [NOW] * 9
