@@ -4,7 +4,6 @@ delivered once after the restart (one message, not one per missed round), and no
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -15,15 +14,10 @@ from aiohttp import ClientSession
 
 from tests.fakes.slack_api import FakeSlack
 from tests.harness import COORDINATION, SECRET, Harness
+from tests.process import free_port
 from tests.review_support import FAST_POLICY
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class App:
@@ -68,7 +62,7 @@ def app(tmp_path: Path, database_url: str, slack: FakeSlack) -> Iterator[App]:
         "SHIPMATE_SLACK_TIMEOUT": "2",
     }
     env.pop("SLACK_APP_TOKEN", None)
-    process = App(env, _free_port())
+    process = App(env, free_port())
     yield process
     process.kill()
 

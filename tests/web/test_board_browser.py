@@ -5,7 +5,6 @@ person of one workspace is refused at the other's board. Screenshots are saved u
 
 import os
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from bot.server import create_app
 from tests.conftest import make_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_openid import CLIENT_ID, CLIENT_SECRET
+from tests.process import free_port
 from tests.web.board_steps import OURS, THEIRS, Workspace, seed
 
 CHROMIUM = os.environ.get("SHIPMATE_CHROMIUM", "/usr/bin/chromium")
@@ -31,14 +31,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def _serve(database_url: str, slack: FakeSlack, policy: Policy, token: str) -> TestServer:
-    port = _free_port()
+    port = free_port()
     settings = make_settings(
         database_url,
         slack,
