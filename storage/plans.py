@@ -17,33 +17,53 @@ repositories build the statements they run often once, and one built per call go
 knows it by its shape.
 """
 
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Delete, Engine, Executable, Insert, Select, Update
 from sqlalchemy.engine import Dialect, IteratorResult, Result
 from sqlalchemy.engine.result import SimpleResultMetaData
+from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.sql.compiler import SQLCompiler
 
 Processor = Callable[[Any], Any] | None
+
+
+class Slot(NamedTuple):
+    """One positional parameter: given by its key (or its name), else the statement's own value (`fixed`), unless
+    it is `required`; then through its type's bind processor. What `SQLCompiler.construct_params` does, decided
+    once per plan instead of for every bound parameter at every execution."""
+
+    key: str
+    name: str
+    required: bool
+    fixed: Any
+    process: Processor
 
 
 @dataclass(frozen=True)
 class Plan:
     sql: str
-    names: tuple[str, ...]  # the parameters, in their positional order
-    binds: tuple[Processor, ...]
-    construct: Callable[..., MutableMapping[str, Any]]  # the given parameters with the statement's own values
+    slots: tuple[Slot, ...]  # the parameters, in their positional order
     metadata: SimpleResultMetaData | None  # None: a write, which returns no rows
     results: tuple[Processor, ...]
 
     def arguments(self, parameters: Mapping[str, Any] | None) -> list[Any]:
-        values = self.construct(parameters or {})
-        return [
-            value if process is None else process(value)
-            for process, value in zip(self.binds, (values[name] for name in self.names), strict=True)
-        ]
+        given = parameters or {}
+        arguments = []
+        for key, name, required, fixed, process in self.slots:
+            if key in given:
+                value = given[key]
+            elif name in given:
+                value = given[name]
+            elif required:
+                raise InvalidRequestError(f"A value is required for bind parameter {key!r}", code="cd3x")
+            else:
+                value = fixed
+            arguments.append(value if process is None else process(value))
+        return arguments
 
     def result(self, records: Sequence[Sequence[Any]]) -> Result[Any]:
         processors = self.results
@@ -102,18 +122,34 @@ def _planned(statement: Executable, given: tuple[str, ...], dialect: Dialect) ->
         return None
     if compiled.insert_prefetch or compiled.update_prefetch or compiled.effective_returning:
         return None  # defaults computed in Python, a primary key to give back: the engine's execution does that
-    names = tuple(compiled.positiontup or ())
+    slots = _slots(compiled, dialect)
+    if slots is None:
+        return None
     columns = list(statement.selected_columns) if isinstance(statement, Select) else []
     return Plan(
         sql=compiled.string,
-        names=names,
-        binds=tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names),
-        construct=compiled.construct_params,
+        slots=slots,
         metadata=SimpleResultMetaData(list(statement.selected_columns.keys()))
         if isinstance(statement, Select)
         else None,
         results=tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns),
     )
+
+
+def _slots(compiled: SQLCompiler, dialect: Dialect) -> tuple[Slot, ...] | None:
+    """The positional parameters of `compiled`, or None when one needs what only the engine's execution does (a
+    value computed at execution, an escaped name, parameters collected at compile time)."""
+    if compiled.escaped_bind_names or getattr(compiled, "_collected_params", None):
+        return None
+    binds = {name: bind for bind, name in compiled.bind_names.items()}
+    slots = []
+    for name in compiled.positiontup or ():
+        bind = binds[name]
+        if bind.callable is not None:
+            return None
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        slots.append(Slot(bind.key, name, bool(bind.required), bind.value, process))
+    return tuple(slots)
 
 
 @dataclass(frozen=True)
