@@ -47,14 +47,17 @@ async def rows_of(reader: Reader) -> Rows:
     kept: tuple[object, Rows] | None = reader.info.get(_ROWS)
     if kept is not None and kept[0] is transaction and transaction is not None:
         return kept[1]
-    connection = await reader.connection()
-    rows: Rows = (
-        DirectRows(connection, transaction=True)  # its statements run on asyncpg itself (`storage/pg_rows.py`)
-        if connection.dialect.name == "postgresql"
-        else sqlite_in_loop.in_loop(connection)
-    )
+    rows = _in_transaction(await reader.connection())
     reader.info[_ROWS] = (reader.sync_session.get_transaction(), rows)
     return rows
+
+
+def _in_transaction(connection: AsyncConnection) -> Rows:
+    """A transaction's connection as the rows its core statements run on: those `storage/plans.py` plans on the
+    driver itself (asyncpg, `storage/pg_rows.py`; `sqlite3` on the event loop, `storage/sqlite_in_loop.py`)."""
+    if connection.dialect.name == "postgresql":
+        return DirectRows(connection, transaction=True)
+    return sqlite_in_loop.in_loop(connection)
 
 
 def at_commit(sync_session: Session, statement: Executable, parameters: Any) -> Any:
@@ -237,7 +240,7 @@ class Database:
         SQLite used from the event loop, `sqlite_in_loop.in_loop`). For writes that run many times a second (the
         outbox's claims and marks)."""
         async with self._turn(bookkeeping), self.engine.connect() as connection, connection.begin():
-            yield sqlite_in_loop.in_loop(connection)
+            yield _in_transaction(connection)
 
     @asynccontextmanager
     async def _turn(self, bookkeeping: bool = False) -> AsyncIterator[None]:
