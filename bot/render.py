@@ -72,6 +72,13 @@ def render(name: str, **context: Any) -> dict[str, Any]:
     return rendered
 
 
+def render_fresh(name: str, **context: Any) -> dict[str, Any]:
+    """`render`, for an output that does not come again: a release's card as a change leaves it (its version is
+    new each time). Keying it (a walk of the whole context) and keeping it (its JSON text) would cost more than
+    rendering it, for nothing."""
+    return _rendered(name, context)
+
+
 def render_json(name: str, **context: Any) -> str:
     """`render`, as JSON text (what Slack takes for a view: a JSON-encoded string). Rendered once per inputs like
     `render`, and then neither parsed nor dumped again."""

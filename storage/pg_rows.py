@@ -53,15 +53,17 @@ class DirectRows:
         if self.transaction and not self._driver.is_in_transaction():
             return await self.connection.execute(statement, parameters)  # the engine's adapter begins it
         plan = call.plan
-        if plan.metadata is not None:
-            return plan.result(await self._driver.fetch(plan.sql, *call.arguments()))
-        if not self.transaction:  # a write through a quick reader: its read-only transaction refuses it loudly
+        if plan.writes and not self.transaction:  # a quick reader's read-only transaction refuses it loudly
             return await self.connection.execute(statement, parameters)
+        if not plan.writes:
+            return plan.result(await self._driver.fetch(plan.sql, *call.arguments()))
         arguments = call.arguments()
         try:
             if call.rows is not None:
                 await self._driver.executemany(plan.sql, arguments)
                 return Written(len(arguments))
+            if plan.metadata is not None:  # RETURNING
+                return plan.result(await self._driver.fetch(plan.sql, *arguments))
             return _written(await self._driver.execute(plan.sql, *arguments))
         except asyncpg.IntegrityConstraintViolationError as error:
             raise IntegrityError(plan.sql, arguments, error) from error

@@ -3,14 +3,14 @@
 
 Through `Connection.execute` a short statement pays for SQLAlchemy's execution context (its cache look-up by the
 statement's shape, parameter processing, a cursor result), which costs more CPU than the driver takes to run it. A
-`Plan` is the statement compiled once for a dialect and the names of the parameters given: its SQL, its parameters'
-bind processors in positional order, and for a select its columns' result processors. The driver runs the SQL and
-the rows come back through those processors, as the engine would give them, in a SQLAlchemy `Result`.
+`Plan` is the statement compiled once for a dialect and the names of the parameters given: its SQL, its parameters
+in positional order with their bind processors, and for a select (or a RETURNING) its columns' result processors.
+The driver runs the SQL and the rows come back through those processors, as the engine would give them, in a
+SQLAlchemy `Result`; a write without RETURNING gives its row count.
 
 Only what the engine's execution adds nothing to is planned: a select, or an INSERT, UPDATE or DELETE without
-RETURNING and without defaults computed in Python. Textual statements, parameters rendered at execution time and
-every statement while someone listens to the engine's statement events (tracing, a test counting statements) go
-through the engine.
+defaults computed in Python. Textual statements, parameters rendered at execution time and every statement while
+someone listens to the engine's statement events (tracing, a test counting statements) go through the engine.
 
 A plan is made the second time its statement is run with the same names, and kept while the statement lives: the
 repositories build the statements they run often once, and one built per call goes through the engine, whose cache
@@ -47,8 +47,9 @@ class Slot(NamedTuple):
 class Plan:
     sql: str
     slots: tuple[Slot, ...]  # the parameters, in their positional order
-    metadata: SimpleResultMetaData | None  # None: a write, which returns no rows
+    metadata: SimpleResultMetaData | None  # None: a write without RETURNING
     results: tuple[Processor, ...]
+    writes: bool  # an INSERT, UPDATE or DELETE (with or without RETURNING)
 
     def arguments(self, parameters: Mapping[str, Any] | None) -> list[Any]:
         given = parameters or {}
@@ -111,28 +112,25 @@ def plan(statement: Executable, parameters: Mapping[str, Any] | None, dialect: D
 def _planned(statement: Executable, given: tuple[str, ...], dialect: Dialect) -> Plan | None:
     if not isinstance(statement, Select | Insert | Update | Delete):
         return None  # text, DDL: the engine's
-    if not isinstance(statement, Select) and statement.exported_columns:
-        return None  # a write that returns rows
-    # An INSERT planned gives back no new id (`Written` has no `inserted_primary_key`, and nothing run this way
-    # reads one): compiled as for many rows, without the RETURNING of the id the engine may add for one.
-    compiled = statement.compile(
-        dialect=dialect, column_keys=list(given), for_executemany=isinstance(statement, Insert)
-    )
+    writes = not isinstance(statement, Select)
+    columns = statement.selected_columns if isinstance(statement, Select) else statement.exported_columns
+    # An INSERT without RETURNING gives back no new id here (`Written` has no `inserted_primary_key`, and nothing
+    # run this way reads one): compiled as for many rows, without the RETURNING of the id the engine may add.
+    many = isinstance(statement, Insert) and not columns
+    compiled = statement.compile(dialect=dialect, column_keys=list(given), for_executemany=many)
     if compiled.literal_execute_params or compiled.post_compile_params:
         return None
-    if compiled.insert_prefetch or compiled.update_prefetch or compiled.effective_returning:
+    if compiled.insert_prefetch or compiled.update_prefetch or (not columns and compiled.effective_returning):
         return None  # defaults computed in Python, a primary key to give back: the engine's execution does that
     slots = _slots(compiled, dialect)
     if slots is None:
         return None
-    columns = list(statement.selected_columns) if isinstance(statement, Select) else []
     return Plan(
         sql=compiled.string,
         slots=slots,
-        metadata=SimpleResultMetaData(list(statement.selected_columns.keys()))
-        if isinstance(statement, Select)
-        else None,
+        metadata=SimpleResultMetaData([str(key) for key, _column in columns.items()]) if columns else None,
         results=tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns),
+        writes=writes,
     )
 
 
@@ -178,7 +176,9 @@ def call(statement: Executable, parameters: Parameters, engine: Engine) -> Call 
         if not rows or not isinstance(statement, Insert):
             return None
         found = plan(statement, rows[0], engine.dialect)
-        return None if found is None or observed(engine) else Call(found, rows[0], rows)
+        if found is None or found.metadata is not None or observed(engine):
+            return None  # several rows returning theirs: the engine's
+        return Call(found, rows[0], rows)
     found = plan(statement, parameters, engine.dialect)
     return None if found is None or observed(engine) else Call(found, parameters)
 

@@ -153,9 +153,9 @@ async def test_rows_appended_at_commit_go_on_the_driver_in_one_chain(db: Databas
     assert verdict.events == 9
 
 
-async def test_what_the_engines_execution_adds_is_left_to_it(db: Database) -> None:
-    """An INSERT whose column has a default computed in Python, and one that returns rows, go through the engine
-    every time: the driver alone would write NULL, or give nothing back."""
+async def test_what_the_engines_execution_adds_is_left_to_it_and_a_returning_is_read(db: Database) -> None:
+    """An INSERT whose column has a default computed in Python goes through the engine every time (the driver alone
+    would write NULL); one that says what to return is planned, and gives back the new rows' ids."""
     table = Table(
         "direct_defaults",
         MetaData(),
@@ -165,6 +165,7 @@ async def test_what_the_engines_execution_adds_is_left_to_it(db: Database) -> No
     )
     returning = insert(table).returning(table.c.id)
     statement = insert(table)
+    returned = []
     async with db.transaction() as session:
         connection = await session.connection()
         await connection.run_sync(lambda sync: table.create(sync))
@@ -172,7 +173,11 @@ async def test_what_the_engines_execution_adds_is_left_to_it(db: Database) -> No
         for n in range(3):
             await rows.execute(insert(table), {"note": f"built per call {n}"})
             await rows.execute(statement, {"note": f"built once {n}"})
-            assert (await rows.execute(returning, {"note": "returning", "at": NOW})).scalar_one() > 0
-        written = (await rows.execute(select(table.c.at).order_by(table.c.id))).scalars().all()
+            returned.append((await rows.execute(returning, {"note": "returning", "at": NOW})).scalar_one())
+        written = (await rows.execute(select(table.c.id, table.c.note, table.c.at).order_by(table.c.id))).all()
         await connection.run_sync(lambda sync: table.drop(sync))
-    assert [at.replace(tzinfo=UTC) for at in written] == [NOW] * 9
+    assert [at.replace(tzinfo=UTC) for _id, _note, at in written] == [NOW] * 9
+    assert returned == [id_ for id_, note, _at in written if note == "returning"]
+    planned = plans._plans[returning].values()
+    assert any(isinstance(plan, plans.Plan) and plan.metadata is not None for plan in planned)
+    assert not any(isinstance(plan, plans.Plan) for plan in plans._plans[statement].values())

@@ -17,7 +17,7 @@ from bot.domain.message import Mention, Message, Strong, When, mentions
 from bot.domain.policy import Policy
 from bot.domain.release_notes import Notes
 from bot.ids import ActionId
-from bot.render import render, render_text
+from bot.render import render, render_fresh, render_text
 from bot.services.kernel import health_facts
 from bot.services.kernel.card_sources import D, Deployed, Deploying, Shown
 from storage.db import Reader
@@ -289,7 +289,7 @@ async def refresh(
         team_id=release.team_id,
         kind="card",
         release_id=release.pk,
-        payload=render("release_card", card=card),
+        payload=render_fresh("release_card", card=card),
     )
 
 
