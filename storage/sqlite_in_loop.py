@@ -204,11 +204,11 @@ class InLoopRows:
             self._driver = self.connection.connection.driver_connection
         if self._driver is None or not self._driver.in_transaction:
             return self.connection.execute(statement, parameters)  # SQLAlchemy begins it ("begin" above)
-        plan, arguments = call.plan, call.arguments()
-        try:
+        plan, arguments, driver = call.plan, call.arguments(), self._driver
+        try:  # as the engine's statements: at once, or (inside a commit's greenlet) waiting out another's lock
             if call.rows is not None:
-                return plans.Written(self._driver.executemany(plan.sql, arguments).rowcount)
-            cursor = self._driver.execute(plan.sql, arguments)
+                return plans.Written(_patiently(lambda: driver.executemany(plan.sql, arguments)).rowcount)
+            cursor = _patiently(lambda: driver.execute(plan.sql, arguments))
             if plan.metadata is None:
                 return plans.Written(cursor.rowcount)
             return plan.result(cursor.fetchall())
