@@ -16,23 +16,24 @@ from tests.harness import SECRET
 # Ports for processes a test starts, below the kernel's ephemeral range (32768 and up, where every bind to port 0
 # lands), one block per xdist worker: a port picked here and then bound by a child process cannot meanwhile be
 # handed to another worker's child, whose `/healthz` would answer for this one (and refuse its signatures).
-PORTS_FROM = 20_000
-PORTS_PER_WORKER = 1_500
+PORTS = range(20_000, 32_000)
 
 
 def free_port() -> int:
     """A port nothing listens on, in this xdist worker's own block."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    first = PORTS_FROM + PORTS_PER_WORKER * (int(worker) if worker.isdigit() else 0)
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    size = len(PORTS) // max(1, workers)
+    first = PORTS.start + size * (worker % max(1, workers))
     for _ in range(200):
-        port = random.randrange(first, first + PORTS_PER_WORKER)
+        port = random.randrange(first, first + size)
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return port
-    raise AssertionError(f"no free port in {first}..{first + PORTS_PER_WORKER}")
+    raise AssertionError(f"no free port in {first}..{first + size}")
 
 
 class AppProcess:
