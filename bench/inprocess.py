@@ -9,6 +9,13 @@ how fast the host is that day; an A/B in one sitting does not):
     python -m bench.inprocess --backend sqlite            # this checkout
     git stash; python -m bench.inprocess --backend sqlite; git stash pop   # the one before
 
+On a host whose speed drifts between minutes (a shared VM), run the two at the same moment instead, each from its
+own checkout, so both see the same drift:
+
+    git worktree add ../before HEAD~1
+    (cd ../before && python -m bench.inprocess --only propose,approve) &
+    python -m bench.inprocess --only propose,approve; wait
+
 Prints the median CPU ms per call over five runs of 100 calls each, after 40 warm-up calls, and the fastest run
 (on a shared machine the least disturbed one: the better figure for an A/B). `--only list,show` picks rows.
 """
