@@ -25,8 +25,9 @@ from bot.domain.errors import Busy
 from storage import sqlite_in_loop
 from storage.pg_rows import DirectRows
 
-# What `Database.quick_rows()` gives (core statements only): on PostgreSQL the bare connection (its selects run on
-# asyncpg itself), on SQLite one used straight from the event loop; `write_rows()` gives a bare connection too.
+# What `Database.quick_rows()`, `write_rows()` and `rows_of()` give (core statements only): a connection whose
+# statements that run often run on the driver itself (`storage/plans.py`: asyncpg on PostgreSQL, `DirectRows`;
+# `sqlite3` used straight from the event loop on SQLite, `InLoopRows`), or, outside those engines, the bare one.
 Rows = AsyncConnection | sqlite_in_loop.InLoopRows | DirectRows
 # What a read runs on: a session, or those rows.
 Reader = AsyncSession | Rows
@@ -39,8 +40,8 @@ _ROWS = "shipmate_rows"
 
 async def rows_of(reader: Reader) -> Rows:
     """The connection a session's core statements run on (as `session.connection()`: no autoflush), kept with the
-    session's transaction: the first call asks the session, later ones cost nothing. On SQLite's engines that run
-    on the event loop it is used without a greenlet (`sqlite_in_loop.in_loop`)."""
+    session's transaction: the first call asks the session, later ones cost nothing. Its planned statements run on
+    the driver itself once the transaction has begun (`_in_transaction`)."""
     if isinstance(reader, AsyncConnection | sqlite_in_loop.InLoopRows | DirectRows):
         return reader
     transaction = reader.sync_session.get_transaction()

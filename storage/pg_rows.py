@@ -59,9 +59,9 @@ class DirectRows:
             return plan.result(await self._driver.fetch(plan.sql, *call.arguments()))
         arguments = call.arguments()
         try:
-            if call.rows is not None:
+            if call.rows is not None:  # asyncpg does not say how many rows several wrote: -1, as the engine gives
                 await self._driver.executemany(plan.sql, arguments)
-                return Written(len(arguments))
+                return Written(-1)
             if plan.metadata is not None:  # RETURNING
                 return plan.result(await self._driver.fetch(plan.sql, *arguments))
             return _written(await self._driver.execute(plan.sql, *arguments))
