@@ -7,9 +7,8 @@ connection the engine checked out (with the codecs the dialect set up on it); an
 connection as before.
 
 A quick reader (autocommit, read-only) runs its selects so. In a transaction (`rows_of()` of a session: every
-write) its writes run so too. SQLAlchemy's adaptation of asyncpg begins a transaction lazily, at its first
-statement; when that statement is planned, it is begun here instead, by the adapter's own method, so that the
-adapter commits or rolls back what was begun. A failed read raises
+write) its writes run so too, once the transaction has begun on the connection: SQLAlchemy's adaptation of asyncpg
+begins it lazily, at its first statement, so until then statements go through the engine. A failed read raises
 asyncpg's own exception (the reads catch none); a failed write SQLAlchemy's, as the engine would (`IntegrityError`
 is what concurrent clicks meet, and what services catch). A connection the server closed is found at the pool's
 next checkout.
@@ -41,7 +40,6 @@ class DirectRows:
         self.dialect = connection.dialect
         self.transaction = transaction
         self._driver: Any = None
-        self._adapted: Any = None
 
     async def execute(self, statement: Executable, parameters: plans.Parameters = None) -> Any:
         """A `Result`, typed as loosely as `AsyncConnection.execute` types these statements' results. Several rows
@@ -52,8 +50,7 @@ class DirectRows:
         if self._driver is None:
             raw = await self.connection.get_raw_connection()
             self._driver = raw.driver_connection
-            self._adapted = raw.dbapi_connection
-        if self.transaction and not self._driver.is_in_transaction() and not await self._begin():
+        if self.transaction and not self._driver.is_in_transaction():
             return await self.connection.execute(statement, parameters)  # the engine's adapter begins it
         plan = call.plan
         if plan.writes and not self.transaction:  # a quick reader's read-only transaction refuses it loudly
@@ -72,14 +69,3 @@ class DirectRows:
             raise IntegrityError(plan.sql, arguments, error) from error
         except asyncpg.PostgresError as error:
             raise DBAPIError(plan.sql, arguments, error) from error
-
-    async def _begin(self) -> bool:
-        """Begin the transaction as SQLAlchemy's adapter of asyncpg would at its first statement (its isolation
-        level, tracked by the adapter, so that the session's commit or rollback ends it), so that the first
-        statement runs on asyncpg too. False, leaving it to the engine, when the adapter is not the one this was
-        written against (`tests/storage/test_direct_writes.py` says so when a SQLAlchemy upgrade changes it)."""
-        begin = getattr(self._adapted, "_start_transaction", None)
-        if begin is None or getattr(self._adapted, "_transaction", False) is not None:
-            return False
-        await begin()
-        return bool(self._driver.is_in_transaction())
