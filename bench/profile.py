@@ -19,7 +19,7 @@ from bench import checks, runs, scenarios, seed, wrk
 from bench.servers import Server, drop_databases, make_database, shipmate
 from bench.slack_side import SlackSide
 
-WARM_UP_RELEASES = 300  # approved before the measured run (two approvals each: more than a second's worth)
+WARM_UP_RELEASES = 300  # approved in the warm-up (two approvals each: more than its two seconds take)
 KINDS = ("list", "list service", "show", "history", "home", "propose", "approve")
 
 
@@ -74,17 +74,15 @@ async def profile(args: argparse.Namespace, workdir: Path) -> None:
         async with shipmate(side, url, workdir) as server:
             respond = f"http://127.0.0.1:{side.port}/respond"
             refs = [f"svc{n % seed.SERVICES}@1.{n // seed.SERVICES}.0" for n in range(0, args.releases, 6)]
+            warm = refs
             if args.kind == "approve" and not args.text:  # as `python -m bench` does: the releases a propose run made
                 refs = await fresh_releases(args, url, respond, workdir, server)
-            kind = "application/json" if args.kind == "home" else None
-            if args.kind == "approve" and not args.text:  # warmed up on releases of its own: approving one twice
-                # would only answer "You already approved" in the measured run
+                # The warm-up approves releases of its own: approved again, the measured run's would be refused.
                 warm, refs = refs[:WARM_UP_RELEASES], refs[WARM_UP_RELEASES:]
-                await runs.closed(server, requests_of(args.kind, respond, warm, ""), 1, workdir)
-                requests = requests_of(args.kind, respond, refs, args.text)
-            else:
-                requests = requests_of(args.kind, respond, refs, args.text)
-                await runs.closed(server, requests, 2, workdir, content_type=kind)  # warm-up
+            requests = requests_of(args.kind, respond, refs, args.text)
+            kind = "application/json" if args.kind == "home" else None
+            warm_up = requests_of(args.kind, respond, warm, args.text)
+            await runs.closed(server, warm_up, 2, workdir, content_type=kind)
             raw = Path(args.raw) if args.raw else workdir / "profile.txt"
             spy = await asyncio.create_subprocess_exec(
                 shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy")),
