@@ -22,7 +22,7 @@ from sqlalchemy.util import await_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.errors import Busy
-from storage import sqlite_in_loop
+from storage import sqlite_in_loop, write_tx
 from storage.pg_rows import DirectRows
 
 # What `Database.quick_rows()`, `write_rows()` and `rows_of()` give (core statements only): a connection whose
@@ -36,6 +36,7 @@ Writer = AsyncSession | Rows
 
 
 _ROWS = "shipmate_rows"
+_BOUND = object()  # `_ROWS` of a write transaction's session: the rows of the connection it is bound to
 
 
 async def rows_of(reader: Reader) -> Rows:
@@ -44,8 +45,10 @@ async def rows_of(reader: Reader) -> Rows:
     the driver itself once the transaction has begun (`_in_transaction`)."""
     if isinstance(reader, AsyncConnection | sqlite_in_loop.InLoopRows | DirectRows):
         return reader
-    transaction = reader.sync_session.get_transaction()
     kept: tuple[object, Rows] | None = reader.info.get(_ROWS)
+    if kept is not None and kept[0] is _BOUND:  # a write transaction's session: its connection's rows
+        return kept[1]
+    transaction = reader.sync_session.get_transaction()
     if kept is not None and kept[0] is transaction and transaction is not None:
         return kept[1]
     rows = _in_transaction(await reader.connection())
@@ -66,7 +69,7 @@ def at_commit(sync_session: Session, statement: Executable, parameters: Any) -> 
     owed, the audit chain's head): on the transaction's rows when `rows_of` gave them already (their statements run
     on the driver itself, `storage/plans.py`), else on the session's connection."""
     kept: tuple[object, Rows] | None = sync_session.info.get(_ROWS)
-    if kept is not None and kept[0] is sync_session.get_transaction():
+    if kept is not None and (kept[0] is _BOUND or kept[0] is sync_session.get_transaction()):
         if isinstance(kept[1], DirectRows):
             return await_(kept[1].execute(statement, parameters))
         if isinstance(kept[1], sqlite_in_loop.InLoopRows):
@@ -232,16 +235,31 @@ class Database:
         `bookkeeping`: the write changes only how work is handed out and delivered (claims of jobs and outbox
         messages, their marks, retries and hand-backs, where a card was posted), which nothing kept for readers is
         read from, so it leaves `changes_ended` as it is."""
-        async with self._turn(bookkeeping), self._writer() as session, session.begin():
-            yield session
+        async with self._turn(bookkeeping), write_tx.begun(self.engine) as begun:
+            session = self._writer(bind=begun.connection, join_transaction_mode="rollback_only")
+            session.info[_ROWS] = (_BOUND, begun.rows)
+            try:
+                yield session
+                await begun.commit(session)
+            except BaseException:
+                await begun.rollback()
+                raise
+            finally:
+                await begun.close(session)
+            write_tx.committed(session)
 
     @asynccontextmanager
     async def write_rows(self, *, bookkeeping: bool = False) -> AsyncIterator[Rows]:
         """`transaction()` for core statements only: the connection itself, without a session around it (on
         SQLite used from the event loop, `sqlite_in_loop.in_loop`). For writes that run many times a second (the
         outbox's claims and marks)."""
-        async with self._turn(bookkeeping), self.engine.connect() as connection, connection.begin():
-            yield _in_transaction(connection)
+        async with self._turn(bookkeeping), write_tx.begun(self.engine) as begun:
+            try:
+                yield begun.rows
+                await begun.commit()
+            except BaseException:
+                await begun.rollback()
+                raise
 
     @asynccontextmanager
     async def _turn(self, bookkeeping: bool = False) -> AsyncIterator[None]:

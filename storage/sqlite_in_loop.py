@@ -64,7 +64,7 @@ async def _done() -> None:
     return None
 
 
-def _busy(error: sqlite3.OperationalError) -> bool:
+def busy(error: sqlite3.OperationalError) -> bool:
     return getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or (
         "database is locked" in str(error)
     )
@@ -82,7 +82,7 @@ def _patiently(call: Callable[[], T]) -> T:
         try:
             return call()
         except sqlite3.OperationalError as error:
-            if not _busy(error):
+            if not busy(error):
                 raise
             give_up = give_up or time.monotonic() + WRITE_BUSY_SECONDS
             if time.monotonic() > give_up:
@@ -124,7 +124,8 @@ def writer(url: str) -> AsyncEngine:
     @event.listens_for(created.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         driver = connection.connection.driver_connection
-        _patiently(lambda: driver.execute("BEGIN IMMEDIATE"))
+        if not driver.in_transaction:  # `storage.write_tx` begins it itself, waiting asynchronously
+            _patiently(lambda: driver.execute("BEGIN IMMEDIATE"))
 
     return created
 

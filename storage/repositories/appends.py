@@ -7,11 +7,12 @@ are written (`before_write`): the audit trail links each event into its workspac
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Insert, Table, event, insert
+from sqlalchemy import Insert, Table, insert
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import at_commit
+from storage.write_tx import before_commit
 
 _KEY = "shipmate_appends"
 
@@ -43,7 +44,7 @@ def drop(session: AsyncSession, table: Table, unwanted: Callable[[Row], bool]) -
 
 # One listener for every session, registered once: one per transaction (`event.listen(session, …)`) cost more
 # than writing a short transaction's rows. A session without rows owed has nothing to do here.
-@event.listens_for(Session, "before_commit")
+@before_commit
 def _write(sync_session: Session) -> None:
     pending: list[tuple[Table, Row]] | None = sync_session.info.pop(_KEY, None)
     if not pending:

@@ -44,7 +44,7 @@ def _seal(sync_session: Session, rows: list[dict[str, Any]]) -> None:
     by_team: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_team.setdefault(row["team_id"], []).append(row)
-    postgres = sync_session.connection().dialect.name == "postgresql"
+    postgres = sync_session.get_bind().dialect.name == "postgresql"
     for team_id in sorted(by_team):  # one order for every transaction: no two wait for each other's locks
         if postgres:
             head = at_commit(sync_session, _LOCKED_HEAD, {"lock_class": LOCK_CLASS, "team_id": team_id}).scalar()

@@ -5,9 +5,9 @@ import logging
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.write_tx import after_commit
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class ChangeFeed:
 
 # One listener for every session, registered once (one per transaction cost more than the rest of telling): a
 # session whose transaction changed nothing anyone waits on has nothing to do here.
-@event.listens_for(Session, "after_commit")
+@after_commit
 def _after_commit(sync_session: Any) -> None:
     owed: tuple[ChangeFeed, set[Hashable]] | None = sync_session.info.pop(_KEYS, None)
     if owed is not None:

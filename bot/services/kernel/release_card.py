@@ -264,7 +264,8 @@ async def refresh(
         team_id, release_id = release.team_id, release.pk
         if decisions is None and states is None:
             decisions = await approvals_repo.active(session=session, team_id=team_id, release_id=release_id)
-        await session.flush()  # what this change wrote, as an ORM query would (the card's reads are core)
+        if session.new or session.dirty or session.deleted:  # what this change wrote, as an ORM query would flush
+            await session.flush()  # it (the card's reads are core)
         deployments, requests = await shown.card_parts(session=session, team_id=team_id, release_id=release_id)
         notes = await brief_of(session, policy, release)
         card = build_card(
