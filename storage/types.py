@@ -31,6 +31,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+_STATUSES = {status.value: status for status in Status}
+
+
 class StatusType(TypeDecorator[Status]):
     """A release's status: stored as its text (VARCHAR), read back as the `Status` enum."""
 
@@ -38,10 +41,13 @@ class StatusType(TypeDecorator[Status]):
     cache_ok = True
 
     def process_bind_param(self, value: Status | str | None, dialect: Dialect) -> str | None:
+        if isinstance(value, Status):
+            return value.value
         return None if value is None else Status(value).value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Status | None:
-        return None if value is None else Status(value)
+        # Read on every row of every release read: a dict look-up, not the enum's call (unknown text still raises)
+        return None if value is None else _STATUSES.get(value) or Status(value)
 
 
 def utcnow() -> datetime:
