@@ -103,6 +103,9 @@ async def begun(engine: AsyncEngine) -> AsyncIterator[Begun]:
     """A connection of `engine` with its transaction begun; returned to the pool when done (the caller commits
     or rolls back)."""
     if isinstance(engine.dialect, sqlite_in_loop.InLoopSQLiteDialect):
+        # Nothing below waits: the event loop runs once first, so a run of writes (a sweep through due jobs,
+        # each in its own transaction) lets the requests in between instead of holding the loop to its end.
+        await asyncio.sleep(0)
         connect, pool = engine.sync_engine.connect, engine.sync_engine.pool
         # One writer at a time: an idle connection is there but for the first (whose making locks, awaiting).
         idle = isinstance(pool, QueuePool) and pool.checkedin() > 0

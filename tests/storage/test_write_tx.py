@@ -2,6 +2,7 @@
 statements, its ORM objects and its appends write, committed together or not at all, with the commit hooks run
 inside it (before) and once it has committed (after), never for a transaction that rolled back."""
 
+import asyncio
 from collections.abc import Hashable
 
 import pytest
@@ -82,3 +83,24 @@ async def test_the_change_feed_is_told_once_after_the_commit(db: Database) -> No
         assert told == []  # not before the commit
     assert told == [{("release", 1)}]
     assert await _count(db, RELEASES) == 1
+
+
+async def test_a_run_of_writes_lets_the_event_loop_serve_others_between_them(db: Database) -> None:
+    """On SQLite nothing in a write waits (its driver runs on the event loop): each still lets the loop run once,
+    so a sweep through many due jobs, each its own transaction, does not hold the requests up to its end."""
+    turns = 0
+
+    async def other_work() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_work())
+    await asyncio.sleep(0)
+    before = turns
+    for n in range(20):
+        async with db.transaction() as session:
+            session.add(_release(f"4.0.{n}"))
+    other.cancel()
+    assert turns - before >= 20
