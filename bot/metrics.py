@@ -284,7 +284,7 @@ class SlackApiObserver(AsyncRetryHandler):
         error: Exception | None = None,
     ) -> bool:
         method = web_api_method(request.url)  # a file's upload URL is `other`, not a label of its own
-        self.metrics.api_calls.labels(method, api_status(response, error)).inc()
+        self.metrics._labelled(self.metrics.api_calls, method, api_status(response, error)).inc()
         if response is not None and response.status_code == 429:
             self.metrics.rate_limited.labels(method).inc()
             retry_after = _header(response.headers, "Retry-After")
