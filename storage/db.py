@@ -65,9 +65,9 @@ def _in_transaction(connection: AsyncConnection) -> Rows:
 
 
 def at_commit(sync_session: Session, statement: Executable, parameters: Any) -> Any:
-    """Run a core statement from a listener of the session's commit (inside SQLAlchemy's greenlet: the appends
-    owed, the audit chain's head): on the transaction's rows when `rows_of` gave them already (their statements run
-    on the driver itself, `storage/plans.py`), else on the session's connection."""
+    """Run a core statement from a hook run before a write transaction's COMMIT (`storage/write_tx.py`: the appends
+    owed, the audit chain's head; on PostgreSQL inside SQLAlchemy's greenlet): on the transaction's rows (their
+    statements run on the driver itself, `storage/plans.py`), else on the session's connection."""
     kept: tuple[object, Rows] | None = sync_session.info.get(_ROWS)
     if kept is not None and (kept[0] is _BOUND or kept[0] is sync_session.get_transaction()):
         if isinstance(kept[1], DirectRows):

@@ -197,7 +197,7 @@ class InLoopRows:
         return self.run(statement, parameters)
 
     def run(self, statement: Executable, parameters: plans.Parameters = None) -> Any:
-        """`execute`, called where nothing may be awaited (a listener of the session's commit)."""
+        """`execute`, called where nothing may be awaited (a hook run before a write transaction's COMMIT)."""
         call = plans.call(statement, parameters, self.connection.engine)
         if call is None:
             return self.connection.execute(statement, parameters)

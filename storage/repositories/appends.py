@@ -42,8 +42,8 @@ def drop(session: AsyncSession, table: Table, unwanted: Callable[[Row], bool]) -
     pending[:] = [(owed, row) for owed, row in pending if owed is not table or not unwanted(row)]
 
 
-# One listener for every session, registered once: one per transaction (`event.listen(session, …)`) cost more
-# than writing a short transaction's rows. A session without rows owed has nothing to do here.
+# One hook for every write transaction, registered once, run right before its COMMIT (`storage/write_tx.py`): a
+# transaction without rows owed has nothing to do here.
 @before_commit
 def _write(sync_session: Session) -> None:
     pending: list[tuple[Table, Row]] | None = sync_session.info.pop(_KEY, None)

@@ -45,8 +45,8 @@ class ChangeFeed:
                 log.exception("change subscriber failed")
 
 
-# One listener for every session, registered once (one per transaction cost more than the rest of telling): a
-# session whose transaction changed nothing anyone waits on has nothing to do here.
+# One hook for every write transaction, registered once (one per transaction cost more than the rest of telling):
+# a transaction that changed nothing anyone waits on has nothing to do here.
 @after_commit
 def _after_commit(sync_session: Any) -> None:
     owed: tuple[ChangeFeed, set[Hashable]] | None = sync_session.info.pop(_KEYS, None)
