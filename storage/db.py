@@ -66,15 +66,12 @@ def _in_transaction(connection: AsyncConnection) -> Rows:
 
 def at_commit(sync_session: Session, statement: Executable, parameters: Any) -> Any:
     """Run a core statement from a hook run before a write transaction's COMMIT (`storage/write_tx.py`: the appends
-    owed, the audit chain's head; on PostgreSQL inside SQLAlchemy's greenlet): on the transaction's rows (their
-    statements run on the driver itself, `storage/plans.py`), else on the session's connection."""
-    kept: tuple[object, Rows] | None = sync_session.info.get(_ROWS)
-    if kept is not None and (kept[0] is _BOUND or kept[0] is sync_session.get_transaction()):
-        if isinstance(kept[1], DirectRows):
-            return await_(kept[1].execute(statement, parameters))
-        if isinstance(kept[1], sqlite_in_loop.InLoopRows):
-            return kept[1].run(statement, parameters)
-    return sync_session.connection().execute(statement, parameters)
+    owed, the audit chain's head; on PostgreSQL inside SQLAlchemy's greenlet), on the rows of the connection the
+    transaction's session is bound to (their statements run on the driver itself, `storage/plans.py`)."""
+    rows: Rows = sync_session.info[_ROWS][1]
+    if isinstance(rows, sqlite_in_loop.InLoopRows):
+        return rows.run(statement, parameters)
+    return await_(rows.execute(statement, parameters))
 
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -241,9 +238,6 @@ class Database:
             try:
                 yield session
                 await begun.commit(session)
-            except BaseException:
-                await begun.rollback()
-                raise
             finally:
                 await begun.close(session)
             write_tx.committed(session)
@@ -254,12 +248,8 @@ class Database:
         SQLite used from the event loop, `sqlite_in_loop.in_loop`). For writes that run many times a second (the
         outbox's claims and marks)."""
         async with self._turn(bookkeeping), write_tx.begun(self.engine) as begun:
-            try:
-                yield begun.rows
-                await begun.commit()
-            except BaseException:
-                await begun.rollback()
-                raise
+            yield begun.rows
+            await begun.commit()
 
     @asynccontextmanager
     async def _turn(self, bookkeeping: bool = False) -> AsyncIterator[None]:

@@ -62,12 +62,13 @@ class Begun:
 
     async def commit(self, session: AsyncSession | None = None) -> None:
         """Flush what the session holds changed, run the hooks owed before the COMMIT, and commit."""
-        if session is not None and (session.new or session.dirty or session.deleted):
-            await session.flush()
-        if session is not None and self.in_loop:
-            _run(_BEFORE_COMMIT, session.sync_session)
-        elif session is not None:  # their statements may wait on asyncpg: inside SQLAlchemy's greenlet
-            await greenlet_spawn(_run, _BEFORE_COMMIT, session.sync_session)
+        if session is not None:
+            if session.new or session.dirty or session.deleted:
+                await session.flush()
+            if self.in_loop:
+                _run(_BEFORE_COMMIT, session.sync_session)
+            else:  # their statements may wait on asyncpg: inside SQLAlchemy's greenlet
+                await greenlet_spawn(_run, _BEFORE_COMMIT, session.sync_session)
         if self.in_loop:
             self._sync.commit()
         else:
@@ -100,8 +101,18 @@ def _run(hooks: list[CommitHook], sync_session: Session) -> None:
 
 @asynccontextmanager
 async def begun(engine: AsyncEngine) -> AsyncIterator[Begun]:
-    """A connection of `engine` with its transaction begun; returned to the pool when done (the caller commits
-    or rolls back)."""
+    """A connection of `engine` with its transaction begun, rolled back if the block raises (the block commits),
+    and returned to the pool."""
+    async with _connection(engine) as connection:
+        try:
+            yield connection
+        except BaseException:
+            await connection.rollback()
+            raise
+
+
+@asynccontextmanager
+async def _connection(engine: AsyncEngine) -> AsyncIterator[Begun]:
     if isinstance(engine.dialect, sqlite_in_loop.InLoopSQLiteDialect):
         # Nothing below waits: the event loop runs once first, so a run of writes (a sweep through due jobs,
         # each in its own transaction) lets the requests in between instead of holding the loop to its end.
