@@ -7,8 +7,9 @@ connection the engine checked out (with the codecs the dialect set up on it); an
 connection as before.
 
 A quick reader (autocommit, read-only) runs its selects so. In a transaction (`rows_of()` of a session: every
-write) its writes run so too, once the transaction has begun on the connection: SQLAlchemy's adaptation of asyncpg
-begins it lazily, at its first statement, so until then statements go through the engine. A failed read raises
+write) its writes run so too, once the transaction has begun on the connection (`storage/write_tx.py` begins it
+before the first statement; SQLAlchemy's adaptation of asyncpg would begin it lazily, with the first statement
+through the engine, which is what a statement meets until then). A failed read raises
 asyncpg's own exception (the reads catch none); a failed write SQLAlchemy's, as the engine would (`IntegrityError`
 is what concurrent clicks meet, and what services catch). A connection the server closed is found at the pool's
 next checkout.

@@ -18,6 +18,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
@@ -126,7 +127,17 @@ async def _connection(engine: AsyncEngine) -> AsyncIterator[Begun]:
         return
     async with engine.connect() as connection:
         await connection.begin()
+        await _begin_on_asyncpg(connection)
         yield Begun(connection, DirectRows(connection, transaction=True))
+
+
+async def _begin_on_asyncpg(connection: AsyncConnection) -> None:
+    """Send `BEGIN` now, from the event loop. SQLAlchemy's adaptation of asyncpg sends it lazily, with the first
+    statement, which would then have to go through the engine (a greenlet, its cursor); begun, every statement of
+    the transaction runs on asyncpg itself (`storage/pg_rows.py`)."""
+    adapted: Any = (await connection.get_raw_connection()).dbapi_connection
+    if getattr(adapted, "_transaction", True) is None:  # the adapter's own start: its isolation level, its errors
+        await adapted._start_transaction()
 
 
 async def _begin_immediate(sync: Connection) -> None:

@@ -141,7 +141,7 @@ async def test_a_duplicate_on_the_driver_is_sqlalchemys_integrity_error_and_roll
     with pytest.raises(IntegrityError) as raised:
         await clash()
     assert isinstance(raised.value.orig, asyncpg.UniqueViolationError | sqlite3.IntegrityError)
-    assert len(on_the_driver) == (2 if db.is_postgres else 3)  # Carol's two, and on SQLite (begun at once) Dave's
+    assert len(on_the_driver) == 3  # Dave's and Carol's two: a write transaction is begun before its first statement
     async with db.read() as session:
         users = (await (await rows_of(session)).execute(select(APPROVALS.c.user_id, APPROVALS.c.environment))).all()
     assert sorted(users) == [("U0BOB", "prod"), ("U0ERIN", "qa"), ("U0FRANK", "qa")]
