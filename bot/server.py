@@ -140,6 +140,9 @@ class Runtime:
             batch=10,
             observer=self.metrics,
         )
+        # A commit that enqueued messages wakes the loop that sends them.
+        self.db.on_enqueued(self.dispatcher.kick)
+        self.db.on_enqueued(self.pipeline_dispatcher.kick)
         self.services = ServiceContext(
             db=self.db,
             policy=self.policy,
@@ -148,7 +151,6 @@ class Runtime:
             files=SlackFiles(self.clients),
             code=self.github,
             tokens=self.clients,
-            kick=self._kick,
             policies=self.policies if settings.shipmate_policy_dir is not None else None,
         )
         self.in_flight = in_flight_of(settings)
@@ -177,10 +179,6 @@ class Runtime:
 
     def _deployer(self, team_id: str, service: str) -> Deployer | None:
         return self.services.for_team(team_id).policy.deployer(service)
-
-    def _kick(self) -> None:
-        self.dispatcher.kick()
-        self.pipeline_dispatcher.kick()
 
     async def start(self) -> None:
         # One connection pool for every Slack call and answer (slack_sdk opens a session per call without it).

@@ -8,7 +8,7 @@ anyway).
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -35,6 +35,7 @@ Reader = AsyncSession | Rows
 Writer = AsyncSession | Rows
 
 
+ENQUEUED = "shipmate_enqueued_listeners"  # a write session's info: who `outbox.enqueue` wakes at commit
 _ROWS = "shipmate_rows"
 _BOUND = object()  # `_ROWS` of a write transaction's session: the rows of the connection it is bound to
 
@@ -220,6 +221,12 @@ class Database:
         # limit to cover).
         self.writes_ended = 0
         self.changes_ended = 0
+        self._enqueued: list[Callable[[set[str]], None]] = []
+
+    def on_enqueued(self, listener: Callable[[set[str]], None]) -> None:
+        """Call `listener(kinds)` right after each write transaction that committed outbox messages, with their
+        kinds (`storage/repositories/outbox.py`): their dispatcher sends them at once, not at its next poll."""
+        self._enqueued.append(listener)
 
     @property
     def is_postgres(self) -> bool:
@@ -235,6 +242,7 @@ class Database:
         async with self._turn(bookkeeping), write_tx.begun(self.engine) as begun:
             session = self._writer(bind=begun.connection, join_transaction_mode="rollback_only")
             session.info[_ROWS] = (_BOUND, begun.rows)
+            session.info[ENQUEUED] = self._enqueued
             try:
                 yield session
                 await begun.commit(session)

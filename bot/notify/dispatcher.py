@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Protocol
 
@@ -78,9 +79,11 @@ class Dispatcher:
         self._marked_at = 0.0  # loop time of the last write that marked what went out
         self._backlog = False  # whether the last claim took a full batch
 
-    def kick(self) -> None:
-        """Called after a commit that enqueued messages: send now rather than at the next poll."""
-        self._wake.set()
+    def kick(self, kinds: Collection[str] | None = None) -> None:
+        """Called after a commit that enqueued messages of `kinds` (None: any): send now rather than at the next
+        poll, if any of them are this dispatcher's (a sweep that would find nothing is a write for nothing)."""
+        if kinds is None or not self.sender.kinds.isdisjoint(kinds):
+            self._wake.set()
 
     async def run(self) -> None:
         while not self._stopping:

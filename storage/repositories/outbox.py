@@ -9,17 +9,19 @@ from sqlalchemy import bindparam, func
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import rows_of
+from storage.db import ENQUEUED, rows_of
 from storage.models import OutboxMessage
 from storage.models.tables import table_of
 from storage.repositories import appends
 from storage.types import utcnow
+from storage.write_tx import after_commit
 
 OUTBOX = table_of(OutboxMessage)
 # The CAB agenda: posted once per meeting (`fresh`), then updated in place; both keys are the sender's, not Slack's.
 AGENDA = "agenda"
 AGENDA_MEETING = "_agenda_meeting"
 AGENDA_FRESH = "_agenda_fresh"
+_KINDS = "shipmate_enqueued_kinds"  # a session's info: the kinds of the messages it enqueued
 
 
 def enqueue(
@@ -31,7 +33,8 @@ def enqueue(
     channel: str | None = None,
     release_id: int | None = None,
 ) -> None:
-    """A message owed, written with the transaction's other appends when it commits (sent only if it does)."""
+    """A message owed, written with the transaction's other appends when it commits (sent only if it does); its
+    dispatcher is woken right after the commit (`Database.on_enqueued`)."""
     now = utcnow()
     row = {
         "team_id": team_id,
@@ -46,6 +49,19 @@ def enqueue(
         "created_at": now,
     }
     appends.add(session, OUTBOX, row)
+    kinds: set[str] | None = session.info.get(_KINDS)
+    if kinds is None:
+        kinds = session.info[_KINDS] = set()
+    kinds.add(str(kind))
+
+
+# One hook for every write transaction, registered once: one that enqueued nothing has nothing to do here.
+@after_commit
+def _wake(sync_session: Any) -> None:
+    kinds: set[str] | None = sync_session.info.pop(_KINDS, None)
+    if kinds:
+        for listener in sync_session.info.get(ENQUEUED, ()):
+            listener(kinds)
 
 
 def direct(*, session: AsyncSession, team_id: str, user_id: str, payload: dict[str, Any]) -> None:

@@ -152,7 +152,6 @@ async def _approve(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, com
         await release_state.apply(
             session, ctx, release, change, actor_id=actor.user_id, members=members, facts=facts, decisions=decisions
         )
-    ctx.kick()
     done = " It now has every approval it needs." if state.met else ""
     return Outcome(
         release,
@@ -224,7 +223,6 @@ async def reject(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int, reaso
             thread=post("thread_rejected", actor=actor.user_id, reason=reason, environment=env_name),
         )
         await release_state.apply(session, ctx, release, change, actor_id=actor.user_id, members=members)
-    ctx.kick()
     return Outcome(
         release, Message("You rejected {ref}. The proposer sees your reason in the thread.", ref=release.ref)
     )
@@ -247,5 +245,4 @@ async def withdraw(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcom
             Audit.REJECTION_WITHDRAWN, events=events, thread=post("thread_withdrawn", actor=actor.user_id)
         )
         await release_state.apply(session, ctx, release, change, actor_id=actor.user_id, members=members)
-    ctx.kick()
     return Outcome(release, Message("You withdrew your rejection of {ref}.", ref=release.ref))

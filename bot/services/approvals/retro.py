@@ -99,4 +99,3 @@ async def run_retro(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJo
                     payload=render("message", text=text, context=None),
                 )
             await jobs.finish(session=session, job_ids=[job.pk])
-    ctx.kick()

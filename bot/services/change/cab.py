@@ -118,7 +118,6 @@ async def decide(
             ),
         )
         await release_state.apply(session, ctx, release, change, actor_id=actor.user_id, members=members)
-    ctx.kick()
     return Outcome(
         release,
         Message(
@@ -206,7 +205,6 @@ async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], wo
                 due_at=cab.agenda_due(ctx.policy, following),
                 payload={"meeting": following.isoformat()},
             )
-    ctx.kick()
 
 
 @HOOKS.after(Audit.PROPOSED, Audit.REPROPOSED, Audit.SCHEDULED, Audit.CANCELLED, Audit.REJECTED, Audit.CAB_DECIDED)

@@ -114,7 +114,6 @@ async def freeze(ctx: ServiceContext, actor: Actor, command: commands.Freeze) ->
         affected = await conflicts.windows_in(session, ctx, team_id=actor.team_id, freeze=window)
         for _window, release in affected:
             await release_state.say(session, ctx, release, post("thread_freeze_conflict", freeze=window))
-    ctx.kick()
     return FreezeOutcome(window, [planned for planned, _ in affected])
 
 
@@ -143,7 +142,6 @@ async def unfreeze(ctx: ServiceContext, actor: Actor, freeze_id: int) -> FreezeW
         window = window_of(row)
         _announce(session, ctx, actor.team_id, render_text(Audit.FREEZE_LIFTED, freeze=window, actor=actor.user_id))
         await HOOKS.freeze_lifted(session, ctx, actor.team_id, row.environment)
-    ctx.kick()
     return window
 
 

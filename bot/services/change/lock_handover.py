@@ -142,7 +142,6 @@ async def run_expiry(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJ
                 offered = lock.state == LockState.OFFERED
                 await end(session, ctx, lock, Ending.PASSED if offered else Ending.EXPIRED, by=None)
             await jobs.finish(session=session, job_ids=[job.pk])
-    ctx.kick()
 
 
 @runs(LockJob.WARNING)
@@ -160,7 +159,6 @@ async def run_warning(ctx: ServiceContext, team_id: str, due: Sequence[Scheduled
                     continue
                 _dm(session, lock, "lock_warning_dm", what=label(lock.service, lock.environment))
             await jobs.finish(session=session, job_ids=[job.pk])
-    ctx.kick()
 
 
 async def _locked(session: AsyncSession, team_id: str, job: ScheduledJob) -> DeployLock | None:

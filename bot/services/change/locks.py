@@ -123,7 +123,6 @@ async def lock(ctx: ServiceContext, actor: Actor, command: commands.Lock) -> Loc
             session=session, team_id=actor.team_id, service=command.service, environment=env.name
         )
         outcome = await _lock_slot(session, ctx, actor, command, length)
-    ctx.kick()
     return outcome
 
 
@@ -239,7 +238,6 @@ async def unlock(ctx: ServiceContext, actor: Actor, command: commands.Unlock) ->
             parties={Who.LOCK_HOLDER: current.holder},
         )
         offered = await lock_handover.end(session, ctx, current, Ending.LIFTED, by=actor.user_id)
-    ctx.kick()
     after = Message(" It is offered to {next}, next in the queue.", next=Mention(offered.holder)) if offered else ""
     return LockOutcome(
         Message(
@@ -341,6 +339,5 @@ async def pass_on(ctx: ServiceContext, actor: Actor, value: str) -> LockOutcome:
         await _slot(session, actor, value)
         row = await _mine(session, ctx, actor, value, LockState.OFFERED)
         offered = await lock_handover.end(session, ctx, row, Ending.PASSED, by=actor.user_id)
-    ctx.kick()
     after = Message(" It is offered to {next}.", next=Mention(offered.holder)) if offered else ""
     return LockOutcome(Message("You passed on {what}.{after}", what=label(row.service, row.environment), after=after))

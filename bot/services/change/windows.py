@@ -65,7 +65,6 @@ async def schedule(ctx: ServiceContext, actor: Actor, command: commands.Schedule
             stakeholders=post("stakeholders_scheduled"),
         )
         reset = await release_state.apply(session, ctx, release, change, actor_id=actor.user_id, members=members)
-    ctx.kick()
     return Scheduled(release, True, lines, reset)
 
 

@@ -265,7 +265,6 @@ async def run_timeouts(ctx: ServiceContext, team_id: str, due: Sequence[Schedule
                     payload=render("message", text=text, context=None),
                 )
             await jobs.finish(session=session, job_ids=[job.id or 0])
-    ctx.kick()
 
 
 def deploying(requests: Sequence[DeploymentRequest]) -> list[str]:

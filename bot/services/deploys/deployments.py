@@ -218,7 +218,6 @@ async def deploy(
                 deployment_of(release, env, ctx, actor_id=actor.user_id, override_reason=used_override),
                 freeze_label=facts.freezes[0].label if used_override and facts.freezes else None,
             )
-    ctx.kick()
     if deployer is not None:
         return requested
     return DeployOutcome(release, deployment, _recorded(ctx.policy, release, env, override_reason, used_override))

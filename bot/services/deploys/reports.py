@@ -63,7 +63,6 @@ async def record_from_ci(ctx: ServiceContext, report: CiReport, *, keep: Keep | 
             if seen is None:
                 raise
             return await _duplicate(session, report.team_id, seen)
-    ctx.kick()
     return outcome
 
 

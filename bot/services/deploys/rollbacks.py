@@ -86,7 +86,6 @@ async def rollback(
             requested = await deploy_requests.request(session, ctx, release, env, members, ask)
         else:
             await _apply(session, ctx, actor.user_id, env, reason, release, live, restored, restored_release, members)
-    ctx.kick()
     if deployer is not None:
         return requested
     message = Message(

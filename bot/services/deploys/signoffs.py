@@ -86,7 +86,6 @@ async def verify(
             thread=post("thread_verified", verification=verification, next_env=next_env),
         )
         await release_state.apply(session, ctx, release, change, actor_id=actor.user_id, members=members)
-    ctx.kick()
     return SignOff(release, verification, _recorded(release.ref, env.name, passed, next_env))
 
 

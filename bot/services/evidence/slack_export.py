@@ -40,5 +40,4 @@ async def export_to_person(ctx: ServiceContext, actor: Actor, start: date, end: 
         outbox.enqueue(session=session, team_id=actor.team_id, kind=FILE_KIND, channel=actor.user_id, payload=payload)
         details = {"from": stamp.start, "to": stamp.end, "rows": stamp.rows, "chain_head": stamp.chain_head}
         audit.append(session, actor.team_id, actor.user_id, Audit.CHANGES_EXPORTED, details=details)
-    ctx.kick()
     return ExportSent(stamp, filename)

@@ -124,7 +124,6 @@ async def not_related(ctx: ServiceContext, actor: Actor, alert_id: int, reason: 
         told = post("thread_alert_not_related", alert=alert, actor=actor.user_id, reason=reason, held=held)
         change = ReleaseChange(Audit.ALERT_NOT_RELATED, details, thread=told)
         await release_state.apply(session, ctx, release, change, actor_id=actor.user_id, members=members)
-    ctx.kick()
     return AlertAnswer(Message("Recorded: {alert} is not related to {ref}.", alert=Strong(alert.name), ref=release.ref))
 
 

@@ -97,7 +97,6 @@ async def receive(ctx: ServiceContext, team_id: str, notices: Sequence[Notice]) 
                 if notice.status == alerts_repo.FIRING
                 else await _resolved(session, ctx, row)
             )
-    ctx.kick()
     return received
 
 

@@ -39,7 +39,6 @@ async def run_alert_rollbacks(ctx: ServiceContext, team_id: str, due: Sequence[S
                 continue
             outcome = await _look_again(session, ctx, team_id, job, members)
             await jobs.finish(session=session, job_ids=[job.id or 0], status="done", error=outcome)
-    ctx.kick()
 
 
 async def _look_again(

@@ -138,4 +138,3 @@ async def run_soak_ready(ctx: ServiceContext, team_id: str, due: Sequence[Schedu
             if found != "told":
                 await release_state.touch(session, ctx, release, members)  # the card's countdown is over
             await jobs.finish(session=session, job_ids=[job.id or 0], error=found)
-    ctx.kick()

@@ -112,7 +112,6 @@ class ServiceContext:
     code: CodeHost = field(default_factory=NoCodeHost)
     tokens: Tokens = field(default_factory=NoTokens)
     policies: PolicyLookup | None = None  # many policies (SHIPMATE_POLICY_DIR); `policy` is then the default
-    kick: Callable[[], None] = lambda: None
     now: Callable[[], datetime] = _utcnow
     changes: ChangeFeed = field(default_factory=ChangeFeed)
     # App Home's delivery measures per (workspace, days), with when they were computed (bot.services.metrics.delivery).

@@ -128,7 +128,6 @@ async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], wo
             return  # another process took it over; it posts
         outbox.enqueue(session=session, team_id=team_id, kind="post", channel=found.channel, payload=payload)
         await jobs.again(session=session, job_id=job.id or 0, due_at=found.next_after(max(now, job.due_at)))
-    ctx.kick()
 
 
 @HOOKS.after(Audit.PROPOSED, Audit.REPROPOSED)

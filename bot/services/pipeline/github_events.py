@@ -126,7 +126,6 @@ async def deployment_status(
         if locked.commit_sha and locked.commit_sha != d.sha:
             return Handled("ignored", f"{locked.ref} is not commit {short(d.sha)}; not shown as deploying.")
         await deploys.track(session, ctx, locked, env, members, actor_id=ACTOR, commit=d.sha)
-    ctx.kick()
     return Handled("in_progress", f"{d.service}@{version} is deploying to {env.name} ({state}).")
 
 
@@ -192,7 +191,6 @@ async def protection_rule(ctx: ServiceContext, d: GithubDeployment, callback_url
             else:
                 await _wait(session, ctx, d, query, verdict, callback_url)
                 handled = Handled("waiting", review_comment(verdict.refusals))
-    ctx.kick()
     return handled
 
 
@@ -258,7 +256,6 @@ async def run_protection(ctx: ServiceContext, team_id: str, due: Sequence[Schedu
                 await jobs.again(session=session, job_id=job.pk, due_at=later)
                 continue
             await jobs.finish(session=session, job_ids=[job.pk])
-    ctx.kick()
 
 
 @HOOKS.after_any

@@ -111,7 +111,6 @@ async def run_resolutions(ctx: ServiceContext, team_id: str, due: Sequence[Sched
                     await jobs.again(session=session, job_id=job.pk, due_at=ctx.now() + wait, error=str(exc))
             continue
         await _resolved(ctx, team_id, job, worker, repository, found)
-    ctx.kick()
 
 
 async def _resolved(

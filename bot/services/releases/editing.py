@@ -31,5 +31,4 @@ async def edit(ctx: ServiceContext, actor: Actor, command: commands.Edit) -> tup
             thread=post("thread_edited", actor=actor.user_id, what=what),
         )
         invalidated = await release_state.apply(session, ctx, release, change, actor_id=actor.user_id, members=members)
-    ctx.kick()
     return release, invalidated

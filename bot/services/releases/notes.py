@@ -159,7 +159,6 @@ async def run_notes(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJo
                     await jobs.again(session=session, job_id=job.pk, due_at=ctx.now() + wait, error=str(exc))
             continue
         await _store(ctx, team_id, job, worker, notes)
-    ctx.kick()
 
 
 async def _wanted(

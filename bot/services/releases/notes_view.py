@@ -93,5 +93,4 @@ async def post(ctx: ServiceContext, actor: Actor, release_id: int) -> Message:
     payload = render("release_notes", view=view, posted_by=actor.user_id, button=False)
     async with ctx.db.transaction() as session:
         outbox.enqueue(session=session, team_id=actor.team_id, kind="post", channel=actor.channel_id, payload=payload)
-    ctx.kick()
     return Message("Posted the notes of {ref} to this channel.", ref=Strong(view.release.ref))

@@ -61,7 +61,6 @@ async def propose(ctx: ServiceContext, actor: Actor, request: ProposeRequest) ->
             await release_state.apply(
                 session, ctx, release, change, actor_id=actor.user_id, members=members, facts=Facts(new=True)
             )
-    ctx.kick()
     return release
 
 
@@ -217,5 +216,4 @@ async def cancel(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Release:
             Audit.CANCELLED, events=(Event.CANCELLED,), thread=post("thread_cancelled", actor=actor.user_id)
         )
         await release_state.apply(session, ctx, release, change, actor_id=actor.user_id, members=members)
-    ctx.kick()
     return release

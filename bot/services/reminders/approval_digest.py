@@ -52,8 +52,6 @@ async def run(ctx: ServiceContext, team_id: str, due: Sequence[ScheduledJob], wo
                 await jobs.again(session=session, job_id=job.id, due_at=following)
             else:
                 await jobs.finish(session=session, job_ids=[job.id], status="dropped", error="nothing waits on them")
-    if recipients:
-        ctx.kick()
 
 
 async def _waiting(

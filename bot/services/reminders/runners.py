@@ -71,7 +71,6 @@ async def run_windows(ctx: ServiceContext, team_id: str, due: Sequence[Scheduled
             outbox.direct(
                 session=session, team_id=team_id, user_id=user_id, payload=render("message", text=text, context=None)
             )
-    ctx.kick()
 
 
 @runs(Kind.REGRESSION)
@@ -119,7 +118,6 @@ async def run_regressions(ctx: ServiceContext, team_id: str, due: Sequence[Sched
                     payload=render("message", text=text, context=None),
                 )
             await jobs.again(session=session, job_id=job.pk, due_at=following)
-    ctx.kick()
 
 
 @runs(Kind.ACTION_ITEM)
@@ -159,4 +157,3 @@ async def run_action_items(ctx: ServiceContext, team_id: str, due: Sequence[Sche
                 user_id=owner_id,
                 payload=render("action_items_dm", heading="reminder", entries=entries[:20], by=None, now=now),
             )
-    ctx.kick()

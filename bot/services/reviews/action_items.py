@@ -94,7 +94,6 @@ async def add(
         )
         await release_state.apply(session, ctx, release, change, actor_id=actor.user_id, members=members)
         await _assigned(session, ctx, item, release, actor.user_id)
-    ctx.kick()
     message = Message(
         "Added action item #{id} for {owner} on {ref}.", id=item.id, owner=Mention(owner_id), ref=release.ref
     )
@@ -153,7 +152,6 @@ async def done(ctx: ServiceContext, actor: Actor, item_id: int) -> Message:
             card=False,
         )
         await release_state.apply(session, ctx, release, change, actor_id=actor.user_id, members=members)
-    ctx.kick()
     return Message("Marked action item #{id} done.", id=item_id)
 
 

@@ -67,7 +67,6 @@ async def start(ctx: ServiceContext, actor: Actor, ref: ReleaseRef) -> Outcome:
             await open_review(session, ctx, release, started_by=actor.user_id, reason="started")
     except IntegrityError:  # the scheduled prompt (or a double click) opened it at the same moment
         return Outcome(release, Message("The review of {ref} is already open.", ref=release.ref), changed=False)
-    ctx.kick()
     return Outcome(release, Message("Started the review of {ref}; the prompts are in its thread.", ref=release.ref))
 
 
@@ -104,7 +103,6 @@ async def close(ctx: ServiceContext, actor: Actor, ref: ReleaseRef | int) -> Out
             stakeholders=news,
         )
         await release_state.apply(session, ctx, release, change, actor_id=actor.user_id, members=members)
-    ctx.kick()
     return Outcome(
         release,
         Message("Closed the review of {ref}; the summary is in its thread and with stakeholders.", ref=release.ref),
@@ -225,4 +223,3 @@ async def run_reviews(ctx: ServiceContext, team_id: str, due: Sequence[Scheduled
                 reason = str(job.payload.get("reason", "deployed"))
                 await open_review(session, ctx, release, started_by="shipmate", reason=reason)
             await jobs.finish(session=session, job_ids=[job.pk])
-    ctx.kick()
