@@ -123,26 +123,7 @@ class Runtime:
             settings.shipmate_github_api_url, settings.shipmate_github_token, timeout=settings.shipmate_pipeline_timeout
         )
         self.pipeline = PipelineClient(settings, timeout=settings.shipmate_pipeline_timeout)
-        lease = timedelta(seconds=settings.shipmate_claim_lease)
-        # Two loops: a deployer that hangs delays other pipeline requests, never a Slack message.
-        self.dispatcher = Dispatcher(
-            self.db,
-            SlackSender(self.db, self.clients),
-            lease=lease,
-            poll_interval=settings.shipmate_poll_interval,
-            observer=self.metrics,
-        )
-        self.pipeline_dispatcher = Dispatcher(
-            self.db,
-            PipelineSender(self.db, self.pipeline, self._deployer),
-            lease=lease,
-            poll_interval=settings.shipmate_poll_interval,
-            batch=10,
-            observer=self.metrics,
-        )
-        # A commit that enqueued messages wakes the loop that sends them.
-        self.db.on_enqueued(self.dispatcher.kick)
-        self.db.on_enqueued(self.pipeline_dispatcher.kick)
+        self.dispatcher, self.pipeline_dispatcher = self._dispatchers(settings)
         self.services = ServiceContext(
             db=self.db,
             policy=self.policy,
@@ -171,6 +152,20 @@ class Runtime:
             max_per_release=settings.shipmate_max_gate_waiters_per_release,
         )
         self._tasks: list[asyncio.Task[None]] = []
+
+    def _dispatchers(self, settings: Settings) -> tuple[Dispatcher, Dispatcher]:
+        """Slack's loop and the pipeline's: a deployer that hangs delays other pipeline requests, never a Slack
+        message. A commit that enqueued messages wakes the loop that sends them."""
+        lease, every = timedelta(seconds=settings.shipmate_claim_lease), settings.shipmate_poll_interval
+        slack = SlackSender(self.db, self.clients)
+        pipeline = PipelineSender(self.db, self.pipeline, self._deployer)
+        loops = (
+            Dispatcher(self.db, slack, lease=lease, poll_interval=every, observer=self.metrics),
+            Dispatcher(self.db, pipeline, lease=lease, poll_interval=every, batch=10, observer=self.metrics),
+        )
+        for loop in loops:
+            self.db.on_enqueued(loop.kick)
+        return loops
 
     def reload_policies(self) -> None:
         """SIGHUP: the policies are read again; a bad file keeps those in force."""

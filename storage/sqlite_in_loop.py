@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
@@ -34,12 +35,18 @@ WRITE_BUSY_SECONDS = 30.0  # how long a write waits for another process's lock b
 T = TypeVar("T")
 
 
+class _Compiler(SQLiteCompiler):
+    def get_from_hint_text(self, table: Any, text: str | None) -> str | None:
+        return text  # `INDEXED BY …`, asked for with `Select.with_hint(…, dialect_name="sqlite")`
+
+
 class InLoopSQLiteDialect(SQLiteDialect_pysqlite):
     """pysqlite, declared async so that `AsyncEngine` takes it: `greenlet_spawn` runs each statement to the end
-    at once, finding nothing to wait for."""
+    at once, finding nothing to wait for. It writes the index hints statements ask for."""
 
     is_async = True
     supports_statement_cache = True
+    statement_compiler = _Compiler
 
     @classmethod
     def get_pool_class(cls, url: URL) -> type[Pool]:

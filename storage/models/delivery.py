@@ -3,10 +3,12 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 from storage.models._base import created_at_field, json_field, team_id_field, text_field, time_field
+
+DUE = "status = 'pending'"
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -16,6 +18,8 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_pending", "status", "next_attempt_at"),
         Index("ix_outbox_release", "release_id", "kind", "status"),
+        # The claim's order (storage/repositories/outbox_claims.py): the oldest pending rows, read in order.
+        Index("ix_outbox_due", "id", sqlite_where=text(DUE), postgresql_where=text(DUE)),
     )
 
     id: int | None = Field(default=None, primary_key=True)
