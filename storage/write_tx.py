@@ -63,17 +63,18 @@ class Begun:
 
     async def commit(self, session: AsyncSession | None = None) -> None:
         """Flush what the session holds changed, run the hooks owed before the COMMIT, and commit."""
-        if session is not None:
-            if session.new or session.dirty or session.deleted:
-                await session.flush()
-            if self.in_loop:
-                _run(_BEFORE_COMMIT, session.sync_session)
-            else:  # their statements may wait on asyncpg: inside SQLAlchemy's greenlet
-                await greenlet_spawn(_run, _BEFORE_COMMIT, session.sync_session)
+        if session is not None and (session.new or session.dirty or session.deleted):
+            await session.flush()
+        owing = session.sync_session if session is not None else None
         if self.in_loop:
-            self._sync.commit()
-        else:
-            await self.connection.commit()
+            self._commit(owing)
+        else:  # the hooks' statements and the COMMIT wait on asyncpg: inside one of SQLAlchemy's greenlets
+            await greenlet_spawn(self._commit, owing)
+
+    def _commit(self, owing: Session | None) -> None:
+        if owing is not None:
+            _run(_BEFORE_COMMIT, owing)
+        self._sync.commit()
 
     async def rollback(self) -> None:
         if not self._sync.in_transaction():
