@@ -137,8 +137,13 @@ async def _begin_on_asyncpg(connection: AsyncConnection) -> None:
     statement, which would then have to go through the engine (a greenlet, its cursor); begun, every statement of
     the transaction runs on asyncpg itself (`storage/pg_rows.py`)."""
     adapted: Any = (await connection.get_raw_connection()).dbapi_connection
-    if getattr(adapted, "_transaction", True) is None:  # the adapter's own start: its isolation level, its errors
-        await adapted._start_transaction()
+    if getattr(adapted, "_transaction", True) is not None:
+        return
+    try:
+        await adapted._start_transaction()  # the adapter's own start: its isolation level, its errors
+    except Exception as error:  # as the engine would raise it, and the connection is not used again
+        await connection.invalidate()
+        raise DBAPIError.instance("BEGIN", (), error, adapted.dbapi.Error) from error
 
 
 async def _begin_immediate(sync: Connection) -> None:

@@ -1,6 +1,7 @@
 """The outbox: rows written with a state change, claimed and sent by a dispatcher (`outbox_claims.py`), in order per
 release."""
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,7 @@ from storage.repositories import appends
 from storage.types import utcnow
 from storage.write_tx import after_commit
 
+log = logging.getLogger(__name__)
 OUTBOX = table_of(OutboxMessage)
 # The CAB agenda: posted once per meeting (`fresh`), then updated in place; both keys are the sender's, not Slack's.
 AGENDA = "agenda"
@@ -61,7 +63,10 @@ def _wake(sync_session: Any) -> None:
     kinds: set[str] | None = sync_session.info.pop(_KINDS, None)
     if kinds:
         for listener in sync_session.info.get(ENQUEUED, ()):
-            listener(kinds)
+            try:
+                listener(kinds)
+            except Exception:  # the commit happened: a listener's bug must not fail the change; the poll sends
+                log.exception("outbox listener failed")
 
 
 def direct(*, session: AsyncSession, team_id: str, user_id: str, payload: dict[str, Any]) -> None:

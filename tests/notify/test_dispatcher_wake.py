@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
 from bot.notify.dispatcher import Dispatcher
 from storage.db import Database, Writer
@@ -78,3 +79,17 @@ async def test_a_commit_wakes_the_dispatcher_of_its_kinds_and_not_the_others(db:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_a_listener_that_fails_fails_neither_the_change_nor_the_other_listeners(db: Database) -> None:
+    heard: list[set[str]] = []
+
+    def broken(kinds: set[str]) -> None:
+        raise RuntimeError("a bug in a listener")
+
+    db.on_enqueued(broken)
+    db.on_enqueued(lambda kinds: heard.append(set(kinds)))
+    await _enqueue(db, "post")  # does not raise: the commit happened
+    assert heard == [{"post"}]
+    async with db.quick_read() as session:
+        assert len((await session.exec(select(OutboxMessage))).all()) == 1

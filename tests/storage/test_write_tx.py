@@ -5,9 +5,11 @@ inside it (before) and once it has committed (after), never for a transaction th
 import asyncio
 from collections.abc import Hashable
 
+import asyncpg
 import pytest
 from sqlalchemy import Table, func, update
 from sqlalchemy import select as core_select
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
 from bot.services.kernel.change_feed import ChangeFeed
@@ -104,3 +106,32 @@ async def test_a_run_of_writes_lets_the_event_loop_serve_others_between_them(db:
             session.add(_release(f"4.0.{n}"))
     other.cancel()
     assert turns - before >= 20
+
+
+async def test_a_begin_that_fails_raises_as_the_engine_would_and_leaves_the_pool_sound(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's BEGIN is sent before the first statement (`_begin_on_asyncpg`): a connection lost right then is
+    SQLAlchemy's error, as from any statement, and that connection is dropped, not handed to the next write."""
+    if not db.is_postgres:
+        pytest.skip("SQLite begins on the writer's own connection")
+    start = asyncpg.transaction.Transaction.start
+
+    failed_on: list[asyncpg.Connection] = []
+
+    async def lost(self: asyncpg.transaction.Transaction) -> None:
+        failed_on.append(self._connection)
+        raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+
+    async with db.transaction():
+        pass  # the engine has connected once (its first connection's set-up runs through SQLAlchemy)
+    monkeypatch.setattr(asyncpg.transaction.Transaction, "start", lost)
+    with pytest.raises(DBAPIError):
+        async with db.transaction() as session:
+            session.add(_release("3.0.0"))
+    assert failed_on
+    assert failed_on[0].is_closed()  # dropped, not handed to the next write
+    monkeypatch.setattr(asyncpg.transaction.Transaction, "start", start)
+    async with db.transaction() as session:
+        session.add(_release("3.0.1"))
+    assert await _count(db, RELEASES) == 1
