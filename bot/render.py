@@ -9,6 +9,7 @@ from dataclasses import fields
 from datetime import datetime, timedelta
 from enum import Enum
 from functools import cache
+from json.encoder import encode_basestring
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -29,8 +30,12 @@ def _slack_date(value: datetime | None, tokens: str = DATE_TIME) -> str:
     return "not set" if value is None else date(value, tokens)
 
 
+# One encoder for every render: `json.dumps` with an argument of its own builds a new one per call.
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _tojson(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    return encode_basestring(value) if type(value) is str else _dumps(value)  # a card has twenty strings
 
 
 def _truncate(text: str, limit: int) -> str:
@@ -68,7 +73,7 @@ def render(name: str, **context: Any) -> dict[str, Any]:
         loaded: dict[str, Any] = json.loads(kept)  # a new dict each time: callers may change theirs
         return loaded
     rendered = _rendered(name, context)
-    _keep(key, lambda: json.dumps(rendered, ensure_ascii=False))
+    _keep(key, lambda: _dumps(rendered))
     return rendered
 
 
@@ -86,7 +91,7 @@ def render_json(name: str, **context: Any) -> str:
     kept = _kept(key)
     if kept is not None:
         return kept
-    text = json.dumps(_rendered(name, context), ensure_ascii=False)
+    text = _dumps(_rendered(name, context))
     _keep(key, lambda: text)
     return text
 
