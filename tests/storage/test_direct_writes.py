@@ -20,8 +20,9 @@ from storage.db import Database, Rows, rows_of
 from storage.models import Approval, Release
 from storage.models.tables import APPROVALS
 from storage.pg_rows import DirectRows
-from storage.repositories import approvals, audit, jobs
+from storage.repositories import approvals, audit, jobs, outbox
 from storage.repositories.audit import AUDIT_EVENTS
+from storage.repositories.outbox import OUTBOX
 from storage.sqlite_in_loop import InLoopRows
 
 TEAM = "T0TEAM"
@@ -164,6 +165,32 @@ async def test_rows_appended_at_commit_go_on_the_driver_in_one_chain(db: Databas
     verdict = await chain_check.verify(db, TEAM)
     assert verdict.broken is None
     assert verdict.events == 9
+
+
+async def test_a_commits_appends_to_several_tables_keep_their_order_and_chain(
+    db: Database, on_the_driver: list[str]
+) -> None:
+    """Audit events and outbox messages owed by one transaction, added in turns: one multi-row INSERT per table on
+    the driver, each table's rows in the order they were added, and the chain unbroken."""
+    await _release(db)
+    for batch in range(2):  # the second runs planned, on the driver
+        on_the_driver.clear()
+        async with db.transaction() as session:
+            await (await rows_of(session)).execute(text("SELECT 1"))  # the rows the commit's appends run on
+            for n in range(3):
+                audit.append(session, TEAM, "U0ALICE", "note", details={"batch": batch, "n": n})
+                outbox.enqueue(session=session, team_id=TEAM, kind="post", channel="C1", payload={"b": batch, "n": n})
+    inserts = [sql for sql in on_the_driver if "INSERT INTO" in sql]
+    assert [sql.split(" (")[0] for sql in inserts] == ["INSERT INTO audit_events", "INSERT INTO outbox"]
+    async with db.read() as session:
+        rows = await rows_of(session)
+        trail = select(AUDIT_EVENTS.c.details).where(AUDIT_EVENTS.c.team_id == TEAM).order_by(AUDIT_EVENTS.c.id)
+        details = (await rows.execute(trail)).scalars().all()
+        owed = select(OUTBOX.c.payload).where(OUTBOX.c.team_id == TEAM).order_by(OUTBOX.c.id)
+        payloads = (await rows.execute(owed)).scalars().all()
+    assert details == [{"batch": b, "n": n} for b in range(2) for n in range(3)]
+    assert payloads == [{"b": b, "n": n} for b in range(2) for n in range(3)]
+    assert (await chain_check.verify(db, TEAM)).broken is None
 
 
 async def test_what_the_engines_execution_adds_is_left_to_it_and_a_returning_is_read(db: Database) -> None:
