@@ -78,7 +78,7 @@ class Metrics:
         self.registry = registry = CollectorRegistry(auto_describe=True)
         self._refreshed = float("-inf")
         self._refreshing = asyncio.Lock()
-        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}  # see `_labelled`
+        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}  # see `labelled`
 
         self.requests = Counter(
             "shipmate_slack_requests",
@@ -192,20 +192,20 @@ class Metrics:
     def acked(self, kind: str, context: MutableMapping[str, Any], status: int) -> None:
         """Bolt answered the request (the ack). Requests no listener took are counted here by their status."""
         received = float(context.get(RECEIVED_AT) or time.perf_counter())
-        self._labelled(self.ack_seconds, kind).observe(time.perf_counter() - received)
+        self.labelled(self.ack_seconds, kind).observe(time.perf_counter() - received)
         if context.get(LISTENER):
             return  # the listener counts its outcome when its work ends
         outcome = context.get(OUTCOME) or {401: "unauthorized", 403: "forbidden", 404: "unhandled"}.get(
             status, "ok" if status < 400 else "error"
         )
-        self._labelled(self.requests, kind, outcome).inc()
+        self.labelled(self.requests, kind, outcome).inc()
 
     def answered(self, kind: str, context: MutableMapping[str, Any], outcome: str) -> None:
         received = float(context.get(RECEIVED_AT) or time.perf_counter())
-        self._labelled(self.answer_seconds, kind).observe(time.perf_counter() - received)
-        self._labelled(self.requests, kind, outcome).inc()
+        self.labelled(self.answer_seconds, kind).observe(time.perf_counter() - received)
+        self.labelled(self.requests, kind, outcome).inc()
 
-    def _labelled(self, metric: Any, *values: str) -> Any:
+    def labelled(self, metric: Any, *values: str) -> Any:
         """`metric.labels(*values)`, looked up once per values (prometheus-client validates and locks each time)."""
         child = self._children.get((metric, values))
         if child is None:
@@ -284,7 +284,7 @@ class SlackApiObserver(AsyncRetryHandler):
         error: Exception | None = None,
     ) -> bool:
         method = web_api_method(request.url)  # a file's upload URL is `other`, not a label of its own
-        self.metrics._labelled(self.metrics.api_calls, method, api_status(response, error)).inc()
+        self.metrics.labelled(self.metrics.api_calls, method, api_status(response, error)).inc()
         if response is not None and response.status_code == 429:
             self.metrics.rate_limited.labels(method).inc()
             retry_after = _header(response.headers, "Retry-After")

@@ -14,7 +14,7 @@ goes on serving while it waits.
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Executable, create_engine, event
@@ -77,6 +77,15 @@ def busy(error: sqlite3.OperationalError) -> bool:
     )
 
 
+def pauses() -> Iterator[float]:
+    """The sleeps between tries while another process holds SQLite's lock, from the first busy answer: from 1 ms,
+    doubling up to 50 ms, for `WRITE_BUSY_SECONDS`; then none (give up)."""
+    delay, give_up = 0.001, time.monotonic() + WRITE_BUSY_SECONDS
+    while time.monotonic() <= give_up:
+        yield delay
+        delay = min(delay * 2, 0.05)
+
+
 def _patiently(call: Callable[[], T]) -> T:
     """Run `call` now; while another process holds SQLite's lock, sleep asynchronously and try again. Called
     outside SQLAlchemy's greenlet (a statement through `InLoopRows` in a transaction that has begun, which holds
@@ -84,18 +93,18 @@ def _patiently(call: Callable[[], T]) -> T:
     if not in_greenlet():
         return call()
     await_(_done())  # the driver awaits something, as `AsyncConnection` checks
-    delay, give_up = 0.001, 0.0
+    waits: Iterator[float] | None = None
     while True:
         try:
             return call()
         except sqlite3.OperationalError as error:
             if not busy(error):
                 raise
-            give_up = give_up or time.monotonic() + WRITE_BUSY_SECONDS
-            if time.monotonic() > give_up:
+            waits = waits or pauses()
+            pause = next(waits, None)
+            if pause is None:
                 raise
-        await_(asyncio.sleep(delay))
-        delay = min(delay * 2, 0.05)
+        await_(asyncio.sleep(pause))
 
 
 class _Cursor(sqlite3.Cursor):

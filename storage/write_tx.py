@@ -15,7 +15,6 @@ right before it, inside it (`storage/repositories/appends.py`), and the change f
 
 import asyncio
 import sqlite3
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -150,14 +149,14 @@ async def _begin_immediate(sync: Connection) -> None:
     """`BEGIN IMMEDIATE`, then SQLAlchemy's transaction around it (the writer's "begin" listener sees it begun).
     While another process holds the lock, sleep asynchronously and try again, for `WRITE_BUSY_SECONDS`."""
     driver = sync.connection.driver_connection
-    delay, give_up = 0.001, time.monotonic() + sqlite_in_loop.WRITE_BUSY_SECONDS
+    waits = sqlite_in_loop.pauses()
     while True:
         try:
             driver.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
             break
         except sqlite3.OperationalError as error:
-            if not sqlite_in_loop.busy(error) or time.monotonic() > give_up:
+            pause = next(waits, None) if sqlite_in_loop.busy(error) else None
+            if pause is None:
                 raise DBAPIError.instance("BEGIN IMMEDIATE", (), error, sqlite3.Error) from error
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.05)
+        await asyncio.sleep(pause)
     sync.begin()
