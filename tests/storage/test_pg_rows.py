@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.exc import InvalidRequestError, StatementError
 
 from bot.domain.lifecycle import OPEN, Status
 from bot.domain.release_notes import Notes, Standing
@@ -120,5 +120,9 @@ async def test_text_goes_through_the_engine_and_so_does_everything_while_someone
 
 async def test_a_missing_parameter_is_an_error_not_a_null(pg: Database) -> None:
     async with pg.quick_rows() as rows:
-        with pytest.raises(InvalidRequestError, match="team_id"):
-            await rows.execute(releases._RECENT_LINES, {"limit": 1})
+        # A statement is planned the second time it runs with the same names: the first run here may go through
+        # the engine (its `StatementError`), the second always runs on asyncpg, and must not send a NULL either.
+        for _ in range(2):
+            with pytest.raises((StatementError, InvalidRequestError), match="team_id") as raised:
+                await rows.execute(releases._RECENT_LINES, {"limit": 1})
+    assert isinstance(raised.value, InvalidRequestError)
