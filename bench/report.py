@@ -302,6 +302,40 @@ def cpu_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def delivery_table(results: dict[str, Any]) -> list[str]:
+    """The writes beside a reference that also sends as many Slack messages per request (not issue 20's measure)."""
+
+    def span(values: list[float]) -> str:
+        return f"{min(values):.1f}×–{max(values):.1f}×" if values else "—"
+
+    rows = []
+    for name in ("propose", "approve"):
+        cells, sent = [], []
+        for backend in BACKENDS:
+            runs = [results.get(backend, {}).get(size, {}).get(name, {}) for size in ("small", "big")]
+            beside = [r for r in runs if "reference_delivering_cpu_ms" in r]
+            sent += [r["slack_calls_per_request"] for r in beside]
+            yardstick = [r["reference_delivering_cpu_ms"] / r["reference_cpu_ms"] for r in beside]
+            beyond = [r["cpu_ms"] / r["reference_delivering_cpu_ms"] for r in beside]
+            cells.append(f"{span(yardstick)} | {span(beyond)}")
+        if sent:
+            rows.append(f"| {LABELS.get(name, f'`{name}`')} | {min(sent):.2f}–{max(sent):.2f} | {' | '.join(cells)} |")
+    if not rows:
+        return []
+    header = " | ".join(f"{b}: reference with them ÷ reference | {b}: command ÷ reference with them" for b in BACKENDS)
+    return [
+        "Beside a reference that also sends, after its ack, as many Slack messages per request as the write did "
+        "(each a `chat.postMessage` of about 600 bytes through slack_sdk, measured right after the write): what the "
+        "messages a write owes cost by themselves, and what the write costs beyond them. Not the measure of the "
+        "targets above.",
+        "",
+        f"| command | Slack messages per request | {header} |",
+        "|---|---:|" + "---:|" * (2 * len(BACKENDS)),
+        *rows,
+        "",
+    ]
+
+
 def markdown(results: dict[str, Any]) -> str:
     settings = results.get("settings", {})
     later = "".join(f"; {k.removeprefix('when ')} run {v}" for k, v in results.items() if k.startswith("when "))
@@ -326,6 +360,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         *cpu_table(results),
         "",
+        *delivery_table(results),
         "## Against the targets (issue 12)",
         "",
         *verdicts(results),
@@ -356,6 +391,9 @@ HOW = """How it measures:
   and the next scenario for none of them.
 - `approve` approves the releases the `propose` run just made, each by two approvers in turn, so every second
   approval meets the quorum (a status change).
+- After each write's run the reference also runs asked to send, after its ack, as many Slack messages per request
+  as the write sent (`deliver <n>`: `chat.postMessage` through slack_sdk on a pooled session, from a task): the
+  second table divides by that.
 - Open loop (`bench/open_loop.py`, its own process): requests at fixed times whatever the server is doing,
   latency counted from the scheduled time; late answers are received on its own response_url. The mix: 8 reads
   (list, list service, show, history) to 2 writes (propose, approve).

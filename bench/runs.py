@@ -64,8 +64,8 @@ class Beside:
     by half within minutes, so a scenario's ratio is taken against the reference measured beside it (the mean of
     the runs before and after), not against one run minutes earlier."""
 
-    def __init__(self, server: Server, respond: str, workdir: Path) -> None:
-        self.server, self.respond, self.workdir = server, respond, workdir
+    def __init__(self, server: Server, side: SlackSide, respond: str, workdir: Path) -> None:
+        self.server, self.side, self.respond, self.workdir = server, side, respond, workdir
         self.last: float | None = None  # the latest reference run's CPU ms per request
         self.runs: list[dict[str, Any]] = []
 
@@ -81,6 +81,29 @@ class Beside:
         result["reference_cpu_ms"] = (before + await self._reference()) / 2
         return result
 
+    def slack_calls(self) -> int:
+        """Messages sent so far (posts and updates)."""
+        return sum(count for method, count in self.side.calls.items() if method.startswith("chat."))
+
+    async def delivering(self, result: dict[str, Any], calls_before: int) -> dict[str, Any]:
+        """A write's run (`result`, from `calls_before` Slack calls on), with the reference measured right after it
+        sending as many Slack messages per request as the write did: what the write costs beyond its messages."""
+        per_request = (self.slack_calls() - calls_before) / max(1, result["requests"])
+        requests = scenarios.deliveries(per_request, self.respond)
+        sent_before = self.slack_calls()
+        run = await closed(self.server, requests, REFERENCE_SECONDS, self.workdir, settle=self._delivered)
+        result["slack_calls_per_request"] = per_request
+        result["reference_delivering_cpu_ms"] = run["cpu_ms"]
+        result["reference_delivering_calls_per_request"] = (self.slack_calls() - sent_before) / max(1, run["requests"])
+        return result
+
+    async def _delivered(self) -> None:
+        """The reference's messages still in flight when wrk stopped have gone out (no call for 0.2 s)."""
+        seen = -1
+        while seen != self.slack_calls():
+            seen = self.slack_calls()
+            await asyncio.sleep(0.2)
+
 
 async def side_by_side(
     server: Server, beside: Beside, backend: str, target: str, prefix: str, args: argparse.Namespace, workdir: Path
@@ -94,13 +117,17 @@ async def side_by_side(
         out[kind] = await beside.run(closed(server, scenarios.reads(kind, respond), args.seconds, workdir))
     delivered = partial(checks.drained, backend, target)  # a write's cards and threads sent
     proposals = scenarios.proposals(prefix, respond, 60_000)
+    calls = beside.slack_calls()
     out["propose"] = await beside.run(closed(server, proposals, args.seconds, workdir, settle=delivered))
+    await beside.delivering(out["propose"], calls)
     rows = await checks.query(
         backend, target, f"SELECT service || '@' || version FROM releases WHERE service LIKE '{prefix}%' ORDER BY id"
     )
     refs = [str(row[0]) for row in rows]
     approvals = scenarios.approvals(refs, respond)
+    calls = beside.slack_calls()
     out["approve"] = await beside.run(closed(server, approvals, args.seconds, workdir, settle=delivered))
+    await beside.delivering(out["approve"], calls)
     homes = scenarios.homes()
     out["home"] = await beside.run(closed(server, homes, args.seconds, workdir, content_type="application/json"))
     return out
@@ -188,7 +215,7 @@ async def run_backend(backend: str, args: argparse.Namespace, side: SlackSide, w
     async with reference(side, workdir) as server:  # up for the whole closed loop: measured beside each scenario
         respond = f"http://127.0.0.1:{side.port}/respond"
         await closed(server, scenarios.reads("list", respond), 2, workdir)  # warm-up
-        beside = Beside(server, respond, workdir)
+        beside = Beside(server, side, respond, workdir)
         out = await _run_backend(backend, args, side, workdir, beside)
     out["reference"] = _pooled(beside.runs)
     return out

@@ -59,6 +59,13 @@ def approvals(refs: list[str], respond_to: str) -> list[Request]:
     return out
 
 
+def deliveries(per_request: float, respond_to: str, count: int = 400) -> list[Request]:
+    """The reference asked to send Slack messages after its ack, `per_request` of them on average (whole numbers
+    spread evenly: 1.5 is 1, 2, 1, 2, …)."""
+    sent = [int((i + 1) * per_request) - int(i * per_request) for i in range(count)]
+    return [ask("deliver", f"deliver {n}", respond_to, f"d{i}") for i, n in enumerate(sent)]
+
+
 def homes(count: int = 2000) -> list[Request]:
     return [Request("home", home_opened(HOME_USERS[i % len(HOME_USERS)], f"EvB{i}")) for i in range(count)]
 
