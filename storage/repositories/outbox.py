@@ -74,7 +74,7 @@ def direct(*, session: AsyncSession, team_id: str, user_id: str, payload: dict[s
     enqueue(session=session, team_id=team_id, kind="dm", channel=user_id, payload=payload)
 
 
-_SUPERSEDE_CARDS = (
+SUPERSEDE_CARDS = (  # `:team`, `:release`
     OUTBOX.update()
     .where(
         OUTBOX.c.team_id == bindparam("team"),
@@ -90,9 +90,14 @@ _SUPERSEDE_CARDS = (
 async def supersede_cards(*, session: AsyncSession, team_id: str, release_id: int) -> None:
     """A newer card makes older unsent ones pointless: the message shows the latest state only (one owed by this
     very transaction is never written)."""
-    appends.drop(session, OUTBOX, lambda row: row["kind"] == "card" and row["release_id"] == release_id)
+    forget_cards(session, release_id)
     connection = await rows_of(session)  # core: outbox rows are only ever appended, never ORM objects
-    await connection.execute(_SUPERSEDE_CARDS, {"team": team_id, "release": release_id})
+    await connection.execute(SUPERSEDE_CARDS, {"team": team_id, "release": release_id})
+
+
+def forget_cards(session: AsyncSession, release_id: int) -> None:
+    """The release's cards this transaction owes and has not written: a newer one replaces them."""
+    appends.drop(session, OUTBOX, lambda row: row["kind"] == "card" and row["release_id"] == release_id)
 
 
 async def agenda_ts(*, session: AsyncSession, team_id: str, channel: str, meeting: str) -> str | None:

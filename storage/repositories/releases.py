@@ -116,6 +116,11 @@ async def save(session: AsyncSession, release: Release, /, **columns: Any) -> No
     change always writes (its version, its time, its status) costs no unit-of-work flush. Anything else set on the
     object is still the session's to flush."""
     await (await rows_of(session)).execute(_save(tuple(columns)), {"saved_id": release.pk, **columns})
+    saved(release, columns)
+
+
+def saved(release: Release, columns: dict[str, Any]) -> None:
+    """Hold `columns`, just written, in the object as if loaded (nothing for the session to flush)."""
     for name, value in columns.items():
         set_committed_value(release, name, value)
 

@@ -5,13 +5,16 @@ the deployments and requests.
 On PostgreSQL each is one statement (`storage/repositories/one_trip.py`): one round trip does the work of four, or
 of two. SQLite runs the statements on the event loop, where each costs less than a round trip would save."""
 
-from typing import NamedTuple
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, bindparam, select
+from sqlalchemy import Integer, Select, bindparam, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Reader, rows_of
+from storage.models import Release
 from storage.models.tables import APPROVALS, RELEASES
-from storage.repositories import approvals, deploy_requests, deployments, releases
+from storage.repositories import approvals, deploy_requests, deployments, outbox, releases
 from storage.repositories.approvals import Decided
 from storage.repositories.deploy_requests import OpenRequest
 from storage.repositories.deployments import DeployedLine
@@ -75,18 +78,65 @@ _REQUESTS_OF = deploy_requests.open_of(
 _PARTS_IN_ONE = select(array_of(_DEPLOYED_OF), array_of(_REQUESTS_OF))
 
 
-async def card_parts(*, session: Reader, team_id: str, release_id: int) -> tuple[list[DeployedLine], list[OpenRequest]]:
+Parts = tuple[list[DeployedLine], list[OpenRequest]]
+
+
+async def card_parts(*, session: Reader, team_id: str, release_id: int) -> Parts:
     """A release's deployments (oldest first) and its open deployment requests, for its card."""
     connection = await rows_of(session)
     params = {"team_id": team_id, "release_id": release_id}
     if on_postgres(connection):
-        deployed, requests = (await connection.execute(_PARTS_IN_ONE, params)).one()
-        dialect = connection.dialect
-        return (
-            [DeployedLine(*value) for value in rows_in(_DEPLOYED_OF, dialect, deployed)],
-            [OpenRequest(*value) for value in rows_in(_REQUESTS_OF, dialect, requests)],
-        )
+        return _parts(connection, (await connection.execute(_PARTS_IN_ONE, params)).one())
     return (
         await deployments.lines_for_release(session=connection, team_id=team_id, release_id=release_id),
         await deploy_requests.open_lines(session=connection, team_id=team_id, release_ids=[release_id]),
+    )
+
+
+async def card_parts_after(*, session: AsyncSession, release: Release, saved: dict[str, Any]) -> Parts:
+    """`card_parts` of a release a change has just changed, once its new version (`saved`: the columns, as
+    `releases.save` writes them) is written and its older unsent cards are dropped (`outbox.supersede_cards`). On
+    PostgreSQL both writes ride in the read's statement, as data-modifying CTEs: one round trip instead of three.
+    They run on the read's snapshot, which is right here: the read looks at neither table they write."""
+    connection = await rows_of(session)
+    team_id, release_id = release.team_id, release.pk
+    if not saved or not on_postgres(connection):  # no round trips to save
+        if saved:
+            await releases.save(session, release, **saved)
+        await outbox.supersede_cards(session=session, team_id=team_id, release_id=release_id)
+        return await card_parts(session=session, team_id=team_id, release_id=release_id)
+    outbox.forget_cards(session, release_id)
+    # No parameter is named after a column of the tables the statement writes: SQLAlchemy would read it as a value
+    # to SET there.
+    params = {f"saved_{name}": value for name, value in saved.items()}
+    params |= {"saved_id": release_id, "card_team": team_id, "card_release": release_id}
+    params |= {"team": team_id, "release": release_id}  # `outbox.SUPERSEDE_CARDS`'s
+    row = (await connection.execute(_parts_after(tuple(saved)), params)).one()
+    releases.saved(release, saved)
+    return _parts(connection, row)
+
+
+_DEPLOYED_AFTER = deployments.lines_of(bindparam("card_team"), bindparam("card_release", type_=Integer))
+_REQUESTS_AFTER = deploy_requests.open_of(
+    bindparam("card_team"), deploy_requests.REQUESTS.c.release_id == bindparam("card_release"), OpenRequest._fields
+)
+
+
+@cache
+def _parts_after(names: tuple[str, ...]) -> Select[Any]:
+    version = (
+        RELEASES.update()
+        .where(RELEASES.c.id == bindparam("saved_id"))
+        .values({RELEASES.c[name]: bindparam(f"saved_{name}", type_=RELEASES.c[name].type) for name in names})
+    )
+    return select(array_of(_DEPLOYED_AFTER), array_of(_REQUESTS_AFTER)).add_cte(
+        version.cte("saved"), outbox.SUPERSEDE_CARDS.cte("superseded")
+    )
+
+
+def _parts(connection: Any, row: Any) -> Parts:
+    deployed, requests = row
+    return (
+        [DeployedLine(*value) for value in rows_in(_DEPLOYED_OF, connection.dialect, deployed)],
+        [OpenRequest(*value) for value in rows_in(_REQUESTS_OF, connection.dialect, requests)],
     )

@@ -254,10 +254,12 @@ async def refresh(
     states: Sequence[ApprovalState] | None = None,
     commit_url: str | None = None,
     now: datetime | None = None,
+    saved: dict[str, Any] | None = None,
 ) -> None:
     """Owe Slack the card in its current state (older unsent cards are dropped). A `new` release has no decisions,
     deployments, deployment requests or older cards to look up; `decisions`: its active ones, `states`: the approval
-    states decided from them, when known (neither is read or decided again)."""
+    states decided from them, when known (neither is read or decided again); `saved`: the release's columns the
+    change writes now (its version, its time, its status), with the card's reads."""
     if new:
         card = build_card(policy, release, (), (), members, commit_url=commit_url)
     else:
@@ -266,7 +268,7 @@ async def refresh(
             decisions = await approvals_repo.active(session=session, team_id=team_id, release_id=release_id)
         if session.new or session.dirty or session.deleted:  # what this change wrote, as an ORM query would flush
             await session.flush()  # it (the card's reads are core)
-        deployments, requests = await shown.card_parts(session=session, team_id=team_id, release_id=release_id)
+        deployments, requests = await shown.card_parts_after(session=session, release=release, saved=saved or {})
         notes = await brief_of(session, policy, release)
         card = build_card(
             policy,
@@ -284,7 +286,6 @@ async def refresh(
             card = replace(
                 card, health=await health_facts.card_lines(session, policy, release, target, now, deployments)
             )
-        await outbox.supersede_cards(session=session, team_id=team_id, release_id=release_id)
     outbox.enqueue(
         session=session,
         team_id=release.team_id,

@@ -22,7 +22,6 @@ from bot.services.kernel.context import ServiceContext
 from bot.services.kernel.hooks import HOOKS, Facts
 from storage.models import Release
 from storage.repositories import audit, subscriptions
-from storage.repositories import releases as releases_repo
 
 
 async def apply(
@@ -113,12 +112,12 @@ async def touch(
     `decisions` / `states`: the release's active decisions and the approval states decided from them, when the
     caller has them in hand (read and decided once per change); a `new` release has nothing to look up and
     nothing waiting on it; `status`: the one `transition` moved it to, written with its version."""
+    changed: dict[str, Any] = {}
     if not new:  # a new release is at its first version (its answer says "Proposed", not "Proposed again"),
-        # and was updated when it was written: nothing to write again
-        changed: dict[str, Any] = {"row_version": release.row_version + 1, "updated_at": ctx.now()}
+        # and was updated when it was written: nothing to write again. Written with the card's reads.
+        changed = {"row_version": release.row_version + 1, "updated_at": ctx.now()}
         if status is not None:
             changed["status"] = status
-        await releases_repo.save(session, release, **changed)
     api_url = ctx.settings.shipmate_github_api_url
     await release_card.refresh(
         session,
@@ -130,6 +129,7 @@ async def touch(
         states=states,
         commit_url=release_card.commit_url(ctx.policy, api_url, release),
         now=ctx.now(),
+        saved=changed,
     )
     if not new:  # whatever waits on this release's gates looks again once this commits
         ctx.changes.after_commit(session, release_key(release.pk))
