@@ -5,9 +5,10 @@ Nothing reads them back in the transaction that writes them, except an outbox ca
 are written (`before_write`): the audit trail links each event into its workspace's hash chain there."""
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Insert, Table, insert
+from sqlalchemy import Insert, Table, bindparam, insert
 from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -52,11 +53,48 @@ def _write(sync_session: Session) -> None:
     by_table: dict[Table, list[Row]] = {}
     for table, row in pending:
         by_table.setdefault(table, []).append(row)
-    for table, rows in by_table.items():  # core rows: nothing for the ORM to track
+    for table, rows in by_table.items():
         finish = _FINISH.get(table)
         if finish is not None:
             finish(sync_session, rows)
+    shape = tuple((table, len(rows), tuple(rows[0])) for table, rows in by_table.items())
+    if len(shape) > 1 and max(count for _, count, _ in shape) <= TOGETHER_ROWS and _on_postgres(sync_session):
+        parameters = {
+            f"w{i}_{j}_{name}": value
+            for i, rows in enumerate(by_table.values())
+            for j, row in enumerate(rows)
+            for name, value in row.items()
+        }
+        at_commit(sync_session, _together(shape), parameters)
+        return
+    for table, rows in by_table.items():  # core rows: nothing for the ORM to track
         statement = _INSERTS.get(table)
         if statement is None:
             statement = _INSERTS[table] = insert(table)  # built once: its cache key is kept with it
         at_commit(sync_session, statement, rows)
+
+
+TOGETHER_ROWS = 10  # a table's rows a commit writes in one statement with the others' (PostgreSQL)
+
+
+def _on_postgres(sync_session: Session) -> bool:
+    return sync_session.get_bind().dialect.name == "postgresql"
+
+
+@lru_cache(maxsize=128)
+def _together(shape: tuple[tuple[Table, int, tuple[str, ...]], ...]) -> Insert:
+    """PostgreSQL: every table's rows in one statement, each table's a multi-row INSERT (the others as
+    data-modifying CTEs), one round trip instead of one per table. A table's rows are inserted in the order of
+    their VALUES, so their ids follow the order they were added in (the audit chain's order). No parameter is named
+    after a column (`w<table>_<row>_<column>`): SQLAlchemy would read it as a value to write."""
+    inserts = [
+        insert(table).values(
+            [
+                {table.c[name]: bindparam(f"w{i}_{j}_{name}", type_=table.c[name].type) for name in names}
+                for j in range(count)
+            ]
+        )
+        for i, (table, count, names) in enumerate(shape)
+    ]
+    *first, last = inserts
+    return last.add_cte(*(statement.cte(f"w{i}") for i, statement in enumerate(first)))
