@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import gate_waits, metrics, reminders, report, runs, seed, wrk
+from bench import cpu_report, gate_waits, metrics, reminders, report, runs, seed, wrk
 from bench.servers import POLICY, drop_databases, fresh_database, shipmate
 from bench.slack_side import SlackSide
 
@@ -129,7 +129,7 @@ def main() -> None:
         results[f"when {args.backends} {args.only}"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     if earlier and ("closed" in args.only.split(",")):  # the CPU ratios this run replaces, shown beside the new ones
         when = max(v for k, v in earlier.items() if k == "when" or k.startswith("when "))
-        results["last_run"] = {"when": when, "cpu_ratios": report.cpu_ratios(earlier)}
+        results["last_run"] = {"when": when, "cpu_ratios": cpu_report.cpu_ratios(earlier)}
     started = time.perf_counter()
     asyncio.run(measure(args, results))
     took = time.perf_counter() - started

@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench.cpu_report import BACKENDS, LABELS, cpu_table, delivery_table
+
 SCENARIOS = ("list", "list service", "show", "history", "propose", "approve", "home")
-LABELS = {"home": "App Home (`app_home_opened`)"}
 READS, WRITES = ("list", "show"), ("propose", "approve")
-BACKENDS = ("sqlite", "postgresql")
 
 
 def closed_table(r: dict[str, Any]) -> list[str]:
@@ -250,90 +250,6 @@ def verdicts(results: dict[str, Any]) -> list[str]:
         )
         lines.append(f"| {target} | " + " | ".join(text for text, _ in cells) + f" | {verdict} |")
     return lines
-
-
-# Issue 20: server CPU per request, as a multiple of the bare-Bolt reference's in the same run.
-CPU_TARGETS = {"list": 4.0, "show": 4.0, "propose": 8.0, "approve": 10.0, "home": 10.0}
-
-
-def cpu_ratios(results: dict[str, Any]) -> dict[str, dict[str, list[float]]]:
-    """Backend → scenario → [near-empty, 100k] ratios of server CPU per request to the reference's."""
-    ratios: dict[str, dict[str, list[float]]] = {}
-    for backend in BACKENDS:
-        r = results.get(backend, {})
-        if "reference" not in r:
-            continue
-        ref = r["reference"]["cpu_ms"]  # older runs measured the reference once, before every scenario
-        ratios[backend] = {
-            name: [
-                r[size][name]["cpu_ms"] / r[size][name].get("reference_cpu_ms", ref)
-                for size in ("small", "big")
-                if name in r.get(size, {})
-            ]
-            for name in CPU_TARGETS
-        }
-    return ratios
-
-
-def cpu_table(results: dict[str, Any]) -> list[str]:
-    """This run's ratios beside the last run's (kept in the results when a run replaces them), with verdicts."""
-    now, last = cpu_ratios(results), results.get("last_run", {}).get("cpu_ratios", {})
-    backends = [b for b in BACKENDS if b in now]
-    if not backends:
-        return []
-    when = results.get("last_run", {}).get("when", "?")
-    header = " | ".join(f"{b} | {b}, last run" for b in backends)
-    lines = [
-        "Server CPU per request ÷ the reference's, measured right before and after it in the same run (near-empty–"
-        f"100k); last run: {when}.",
-        "",
-        f"| command | target | {header} | verdict |",
-        "|---|---:|" + "---:|" * (2 * len(backends)) + "---|",
-    ]
-
-    def span(values: list[float]) -> str:
-        return f"{min(values):.1f}×–{max(values):.1f}×" if values else "—"
-
-    for name, target in CPU_TARGETS.items():
-        cells = " | ".join(f"{span(now[b][name])} | {span(last.get(b, {}).get(name, []))}" for b in backends)
-        met = [max(now[b][name]) <= target for b in backends if now[b][name]]
-        verdict = "met" if met and all(met) else "**missed**" if not any(met) else "partly met"
-        lines.append(f"| {LABELS.get(name, f'`{name}`')} | ≤ {target:g}× | {cells} | {verdict} |")
-    return lines
-
-
-def delivery_table(results: dict[str, Any]) -> list[str]:
-    """The writes beside a reference that also sends as many Slack messages per request (not issue 20's measure)."""
-
-    def span(values: list[float]) -> str:
-        return f"{min(values):.1f}×–{max(values):.1f}×" if values else "—"
-
-    rows = []
-    for name in ("propose", "approve"):
-        cells, sent = [], []
-        for backend in BACKENDS:
-            runs = [results.get(backend, {}).get(size, {}).get(name, {}) for size in ("small", "big")]
-            beside = [r for r in runs if "reference_delivering_cpu_ms" in r]
-            sent += [r["slack_calls_per_request"] for r in beside]
-            yardstick = [r["reference_delivering_cpu_ms"] / r["reference_cpu_ms"] for r in beside]
-            beyond = [r["cpu_ms"] / r["reference_delivering_cpu_ms"] for r in beside]
-            cells.append(f"{span(yardstick)} | {span(beyond)}")
-        if sent:
-            rows.append(f"| {LABELS.get(name, f'`{name}`')} | {min(sent):.2f}–{max(sent):.2f} | {' | '.join(cells)} |")
-    if not rows:
-        return []
-    header = " | ".join(f"{b}: reference with them ÷ reference | {b}: command ÷ reference with them" for b in BACKENDS)
-    return [
-        "Beside a reference that also sends, after its ack, as many Slack messages per request as the write did "
-        "(each a `chat.postMessage` of about 600 bytes through slack_sdk, measured right after the write): what the "
-        "messages a write owes cost by themselves, and what the write costs beyond them. Not the measure of the "
-        "targets above.",
-        "",
-        f"| command | Slack messages per request | {header} |",
-        "|---|---:|" + "---:|" * (2 * len(BACKENDS)),
-        *rows,
-        "",
-    ]
 
 
 def markdown(results: dict[str, Any]) -> str:
