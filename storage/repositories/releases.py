@@ -115,7 +115,7 @@ async def save(session: AsyncSession, release: Release, /, **columns: Any) -> No
     """Write these columns of `release` now (a core UPDATE by id) and hold them in the object as if loaded: what a
     change always writes (its version, its time, its status) costs no unit-of-work flush. Anything else set on the
     object is still the session's to flush."""
-    await (await rows_of(session)).execute(_save(tuple(columns)), {"saved_id": release.pk, **columns})
+    await (await rows_of(session)).execute(version_update(tuple(columns)), {"saved_id": release.pk, **columns})
     saved(release, columns)
 
 
@@ -126,12 +126,13 @@ def saved(release: Release, columns: dict[str, Any]) -> None:
 
 
 @cache
-def _save(names: tuple[str, ...]) -> Any:
-    """The UPDATE of these columns, built once per set of names."""
+def version_update(names: tuple[str, ...], prefix: str = "") -> Any:
+    """`save`'s UPDATE of these columns by `:saved_id`, each from the parameter `prefix` + its name; built once per
+    set of names."""
     return (
         RELEASES.update()
         .where(RELEASES.c.id == bindparam("saved_id"))
-        .values({RELEASES.c[name]: bindparam(name, type_=RELEASES.c[name].type) for name in names})
+        .values({RELEASES.c[name]: bindparam(prefix + name, type_=RELEASES.c[name].type) for name in names})
     )
 
 

@@ -71,10 +71,16 @@ async def card_rows(*, session: Reader, team_id: str, service: str, version: str
     )
 
 
-_DEPLOYED_OF = deployments.lines_of(bindparam("team_id"), bindparam("release_id", type_=Integer))
-_REQUESTS_OF = deploy_requests.open_of(
-    bindparam("team_id"), deploy_requests.REQUESTS.c.release_id == bindparam("release_id"), OpenRequest._fields
-)
+def _parts_of(team: str, release: str) -> tuple[Select[Any], Select[Any]]:
+    """A release's deployments and its open requests, by the parameters named `team` and `release`."""
+    deployed = deployments.lines_of(bindparam(team), bindparam(release, type_=Integer))
+    requests = deploy_requests.open_of(
+        bindparam(team), deploy_requests.REQUESTS.c.release_id == bindparam(release), OpenRequest._fields
+    )
+    return deployed, requests
+
+
+_DEPLOYED_OF, _REQUESTS_OF = _parts_of("team_id", "release_id")
 _PARTS_IN_ONE = select(array_of(_DEPLOYED_OF), array_of(_REQUESTS_OF))
 
 
@@ -116,20 +122,11 @@ async def card_parts_after(*, session: AsyncSession, release: Release, saved: di
     return _parts(connection, row)
 
 
-_DEPLOYED_AFTER = deployments.lines_of(bindparam("card_team"), bindparam("card_release", type_=Integer))
-_REQUESTS_AFTER = deploy_requests.open_of(
-    bindparam("card_team"), deploy_requests.REQUESTS.c.release_id == bindparam("card_release"), OpenRequest._fields
-)
-
-
 @cache
 def _parts_after(names: tuple[str, ...]) -> Select[Any]:
-    version = (
-        RELEASES.update()
-        .where(RELEASES.c.id == bindparam("saved_id"))
-        .values({RELEASES.c[name]: bindparam(f"saved_{name}", type_=RELEASES.c[name].type) for name in names})
-    )
-    return select(array_of(_DEPLOYED_AFTER), array_of(_REQUESTS_AFTER)).add_cte(
+    deployed, requests = _parts_of("card_team", "card_release")
+    version = releases.version_update(names, "saved_")
+    return select(array_of(deployed), array_of(requests)).add_cte(
         version.cte("saved"), outbox.SUPERSEDE_CARDS.cte("superseded")
     )
 
