@@ -1,0 +1,220 @@
+"""Instructions per request, the server's and the bare Bolt reference's, counted by callgrind: a measure that the
+host's speed does not move. `python -m bench.instructions --backend sqlite` (valgrind is a Debian package).
+
+The closed loop's ratios (`python -m bench`) are CPU time, and on a shared host the CPU's speed drifts by half
+within minutes: a change of a tenth cannot be told from the drift there. Callgrind counts the instructions each
+process executes, the same for the same code and the same requests (seen: 0.05 % between two runs), whatever the
+host is doing. It does not count the kernel's work (system calls, the network, the database's disk) nor cache
+misses, so it says what the Python code does, not everything the closed loop pays: a ratio in instructions and
+one in CPU time are two measures, both printed beside each other in `bench/profiles.md`.
+
+Both servers run under callgrind from the start, uninstrumented until they answer (so they start in seconds), and
+are counted per scenario: warm-up requests first, then the counters zeroed, then `--requests` requests sent
+`--concurrency` at a time (signed as Slack signs them), then, for a write, its Slack messages delivered, then the
+counters read. The server runs about fifty times slower under callgrind, so its ack budget and loop-lag limit are
+raised to their most (every answer still comes in the ack; the counts say so) and its idle sweeps made rarer.
+The writes are followed by the reference sending as many Slack messages per request as the write did, as in
+`python -m bench`'s second table.
+"""
+
+import argparse
+import asyncio
+import json
+import re
+import subprocess
+import tempfile
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench import checks, scenarios
+from bench.runs import dsn
+from bench.scenarios import Request
+from bench.servers import Server, drop_databases, make_database, reference, shipmate
+from bench.slack_side import SlackSide, signed
+
+CALLGRIND = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=/dev/null"]
+WARM_UP = 20  # requests of a scenario before its counters are zeroed: statements planned, templates compiled
+SEEDED = 200  # releases in the database (10 audit events each)
+SLOW = {  # the server under callgrind: answers in the ack however slow, no "busy" for a late loop, rare idle sweeps
+    "SHIPMATE_ACK_BUDGET": "2.5",
+    "SHIPMATE_MAX_LOOP_LAG": "120",
+    "SHIPMATE_POLL_INTERVAL": "5",
+}
+THREAD_LINE = re.compile(r"^\s*Th\s+\d+\s+([\d,]+)\s*$", re.MULTILINE)
+
+
+def counted(server: Server) -> Server:
+    server.argv = [*CALLGRIND, *server.argv]
+    return server
+
+
+async def _control(server: Server, *args: str) -> str:
+    done = await asyncio.to_thread(
+        subprocess.run, ["callgrind_control", *args, str(server.process.pid)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"callgrind_control {' '.join(args)}: {done.stderr or done.stdout}")
+    return done.stdout
+
+
+async def instructions(server: Server) -> int:
+    """Instructions the process executed since its counters were last zeroed, all its threads."""
+    shown = await _control(server, "-e", "Ir")
+    counts = THREAD_LINE.findall(shown)
+    if not counts:
+        raise RuntimeError(f"no counts in callgrind_control's answer: {shown!r}")
+    return sum(int(count.replace(",", "")) for count in counts)
+
+
+class Driver:
+    """Sends requests to a server, `concurrency` at a time, and sorts the answers."""
+
+    def __init__(self, http: aiohttp.ClientSession, concurrency: int) -> None:
+        self.http, self.concurrency = http, concurrency
+
+    async def send(self, server: Server, requests: list[Request], content_type: str | None) -> Counter[str]:
+        answers: Counter[str] = Counter()
+        queue = iter(requests)
+
+        async def worker() -> None:
+            for request in queue:
+                headers = signed(request.body, content_type or "application/x-www-form-urlencoded")
+                async with self.http.post(server.url, data=request.body, headers=headers) as response:
+                    text = await response.text()
+                answers[_answer(response.status, text)] += 1
+
+        await asyncio.gather(*(worker() for _ in range(self.concurrency)))
+        return answers
+
+
+def _answer(status: int, text: str) -> str:
+    if status != 200:
+        return f"http {status}"
+    if "Working on it" in text:
+        return "late"  # past the ack budget: answered on response_url, another path than the closed loop's
+    if "busy" in text:
+        return "busy"
+    return "answered"
+
+
+async def scenario(
+    server: Server,
+    driver: Driver,
+    requests: list[Request],
+    *,
+    content_type: str | None = None,
+    settle: Callable[[], Awaitable[Any]] | None = None,
+) -> dict[str, Any]:
+    """Instructions per request of `requests` after `WARM_UP` of them, with what `settle` waits for (a write's
+    messages delivered) counted in."""
+    await driver.send(server, requests[:WARM_UP], content_type)
+    if settle is not None:
+        await settle()
+    await _control(server, "-z")
+    measured = requests[WARM_UP:]
+    answers = await driver.send(server, measured, content_type)
+    if settle is not None:
+        await settle()
+    count = await instructions(server)
+    result = {"requests": len(measured), "instructions": count / len(measured), "answers": dict(answers)}
+    print(f"    {requests[0].kind}: {json.dumps(result)}", flush=True)
+    return result
+
+
+async def measure(backend: str, args: argparse.Namespace, side: SlackSide, workdir: Path) -> dict[str, Any]:
+    url, seed = await make_database(backend, workdir, "instructions")
+    await seed(SEEDED, 10)
+    target = url.split("///", 1)[1] if backend == "sqlite" else dsn(url)
+    respond = f"http://127.0.0.1:{side.port}/respond"
+    n = WARM_UP + args.requests
+    out: dict[str, Any] = {}
+    async with aiohttp.ClientSession() as http, counted(reference(side, workdir)) as bare:
+        driver = Driver(http, args.concurrency)
+        await _control(bare, "-i", "on")
+        out["reference"] = await scenario(bare, driver, scenarios.reads("list", respond, n))
+        async with counted(shipmate(side, url, workdir, **SLOW)) as server:
+            await _control(server, "-i", "on")
+            for kind in args.only:
+                if kind in scenarios.READS:
+                    out[kind] = await scenario(server, driver, scenarios.reads(kind, respond, n))
+            delivered = _delivered(side, backend, target)
+            writes = {"propose": scenarios.proposals("wpi", respond, n)}
+            if "approve" in args.only:  # its releases: the proposals'
+                writes["approve"] = scenarios.approvals([r.key for r in writes["propose"]], respond)[: 2 * n]
+            for kind, requests in writes.items():
+                calls = _messages(side)
+                result = await scenario(server, driver, requests, settle=delivered)
+                per_request = (_messages(side) - calls) / len(requests)
+                deliveries = scenarios.deliveries(per_request, respond, n)
+                result["reference_delivering"] = await scenario(bare, driver, deliveries, settle=delivered)
+                result["messages_per_request"] = per_request
+                if kind in args.only:
+                    out[kind] = result
+            if "home" in args.only:
+                homes = scenarios.homes(n)
+                out["home"] = await scenario(server, driver, homes, content_type="application/json")
+    return out
+
+
+def _messages(side: SlackSide) -> int:
+    return sum(count for method, count in side.calls.items() if method.startswith("chat."))
+
+
+def _delivered(side: SlackSide, backend: str, target: str) -> Callable[[], Awaitable[None]]:
+    async def settle() -> None:
+        """Every outbox row sent, and no Slack message for a second (the reference's go out after its acks)."""
+        await checks.drained(backend, target)
+        seen = -1
+        while seen != _messages(side):
+            seen = _messages(side)
+            await asyncio.sleep(1.0)
+
+    return settle
+
+
+def ratios(out: dict[str, Any]) -> list[str]:
+    base = out["reference"]["instructions"]
+    lines = [f"  reference: {base / 1e6:.2f} M instructions a request"]
+    for kind, result in out.items():
+        if kind == "reference":
+            continue
+        line = f"  {kind}: {result['instructions'] / 1e6:.2f} M, {result['instructions'] / base:.1f}× the reference"
+        if "reference_delivering" in result:
+            beside = result["reference_delivering"]["instructions"]
+            line += f"; {result['instructions'] / beside:.1f}× the reference sending its messages"
+        lines.append(line)
+    return lines
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    side = SlackSide()
+    await side.start()
+    try:
+        for backend in args.backends:
+            with tempfile.TemporaryDirectory(prefix="shipmate-instructions-") as workdir:
+                print(f"{backend}:", flush=True)
+                try:
+                    out = await measure(backend, args, side, Path(workdir))
+                finally:
+                    if backend != "sqlite":
+                        await drop_databases()
+                print("\n".join(ratios(out)), flush=True)
+    finally:
+        await side.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.instructions")
+    parser.add_argument("--backends", default="sqlite,postgresql", type=lambda s: s.split(","))
+    parser.add_argument("--only", default="list,show,propose,approve,home", type=lambda s: s.split(","))
+    parser.add_argument("--requests", type=int, default=200, help="counted requests per scenario")
+    parser.add_argument("--concurrency", type=int, default=4, help="requests in flight at once")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
