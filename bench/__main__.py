@@ -1,6 +1,6 @@
 """`python -m bench`: every benchmark on SQLite and PostgreSQL, then `bench/results.json` and `bench/RESULTS.md`
-(≈ 15 minutes on 2 cores). `--only closed,open,reminders,metrics,gates` runs a part (merged into the results);
-`--seconds` shortens the closed-loop runs and `--open-seconds` the open-loop ones, for a quick check.
+(≈ 20 minutes on 2 cores). `--only closed,open,reminders,metrics,gates,instructions` runs a part (merged into the
+results); `--seconds` shortens the closed-loop runs and `--open-seconds` the open-loop ones, for a quick check.
 
 The server under test runs in its own process (`python -m bot run --mode http`); this process plays Slack's Web API
 and builds the load: wrk (closed loop, pre-signed requests) and `bench.open_loop` (fixed rate, its own process).
@@ -19,11 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cpu_report, gate_waits, metrics, reminders, report, runs, seed, wrk
+from bench import cpu_report, gate_waits, instructions, metrics, reminders, report, runs, seed, wrk
 from bench.servers import POLICY, drop_databases, fresh_database, shipmate
 from bench.slack_side import SlackSide
 
-PARTS = ("closed", "open", "reminders", "metrics", "gates")
+PARTS = ("closed", "open", "reminders", "metrics", "gates", "instructions")
 
 
 async def run_reminders(backend: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
@@ -155,6 +155,8 @@ async def measure(args: argparse.Namespace, results: dict[str, Any]) -> None:
                     figures["metrics"] = await run_metrics(backend, args, side, Path(workdir))
                 if "gates" in only:
                     figures["gates"] = await gate_waits.run(backend, args.waiters, side, Path(workdir))
+                if "instructions" in only:
+                    figures["instructions"] = await instructions.measure(backend, side, Path(workdir))
                 results[backend] = {**results.get(backend, {}), **figures}
     finally:
         await side.close()

@@ -87,3 +87,50 @@ def delivery_table(results: dict[str, Any]) -> list[str]:
         *rows,
         "",
     ]
+
+
+def instruction_lines(out: dict[str, Any]) -> list[str]:
+    """`python -m bench.instructions`'s summary of one backend: instructions a request and the ratios."""
+    base = out["reference"]["instructions"]
+    lines = [f"  reference: {base / 1e6:.2f} M instructions a request"]
+    for kind, result in out.items():
+        if kind == "reference":
+            continue
+        line = f"  {kind}: {result['instructions'] / 1e6:.2f} M, {result['instructions'] / base:.1f}× the reference"
+        if "reference_delivering" in result:
+            beside = result["reference_delivering"]["instructions"]
+            line += f"; {result['instructions'] / beside:.1f}× the reference sending its messages"
+        lines.append(line)
+    return lines
+
+
+def instruction_table(results: dict[str, Any]) -> list[str]:
+    """The same commands counted in instructions under callgrind (`bench/instructions.py`, near-empty database):
+    a measure the host's speed does not move, beside the CPU-time table that is the targets' measure."""
+    counted = {b: results[b]["instructions"] for b in BACKENDS if "instructions" in results.get(b, {})}
+    if not counted:
+        return []
+    header = " | ".join(f"{b}: M a request | {b}: ÷ reference | {b}: ÷ reference with its messages" for b in counted)
+    lines = [
+        "Instructions per request under callgrind (`python -m bench.instructions`, the near-empty database, the "
+        "server and the reference each counted over the same requests): what the code executes, the same on any "
+        "host; the kernel's work (system calls, the disk, the network) is not in it. Not the measure of the targets "
+        "above; the target is shown for comparison.",
+        "",
+        f"| command | target | {header} |",
+        "|---|---:|" + "---:|" * (3 * len(counted)),
+        "| reference | | "
+        + " | ".join(f"{c['reference']['instructions'] / 1e6:.2f} | 1× | —" for c in counted.values())
+        + " |",
+    ]
+    for name, target in CPU_TARGETS.items():
+        cells = []
+        for c in counted.values():
+            if name not in c:
+                cells.append("— | — | —")
+                continue
+            count, base = c[name]["instructions"], c["reference"]["instructions"]
+            beside = c[name].get("reference_delivering", {}).get("instructions")
+            cells.append(f"{count / 1e6:.2f} | {count / base:.1f}× | {f'{count / beside:.1f}×' if beside else ''}")
+        lines.append(f"| {LABELS.get(name, f'`{name}`')} | ≤ {target:g}× | {' | '.join(cells)} |")
+    return [*lines, ""]

@@ -1,36 +1,41 @@
 """Instructions per request, the server's and the bare Bolt reference's, counted by callgrind: a measure that the
-host's speed does not move. `python -m bench.instructions --backend sqlite` (valgrind is a Debian package).
+host's speed does not move. `python -m bench.instructions --backends sqlite` (valgrind is a Debian package), or
+the `instructions` part of `python -m bench` (a table in RESULTS.md).
 
 The closed loop's ratios (`python -m bench`) are CPU time, and on a shared host the CPU's speed drifts by half
-within minutes: a change of a tenth cannot be told from the drift there. Callgrind counts the instructions each
-process executes, the same for the same code and the same requests (seen: 0.05 % between two runs), whatever the
-host is doing. It does not count the kernel's work (system calls, the network, the database's disk) nor cache
-misses, so it says what the Python code does, not everything the closed loop pays: a ratio in instructions and
-one in CPU time are two measures, both printed beside each other in `bench/profiles.md`.
+within minutes: a change of a tenth cannot be told from the drift there. Callgrind counts the instructions a
+process executes: the same code on the same requests gives the same count whatever the host is doing (0.05 %
+apart in process; within 1–2 % between two runs of the server, whose batches and idle sweeps follow the clock).
+It does not count the kernel's work (system calls, the network, the database's pages written) nor the time an
+instruction waits on memory, so it says what the code does, not everything the closed loop pays.
 
 Both servers run under callgrind from the start, uninstrumented until they answer (so they start in seconds), and
 are counted per scenario: warm-up requests first, then the counters zeroed, then `--requests` requests sent
 `--concurrency` at a time (signed as Slack signs them), then, for a write, its Slack messages delivered, then the
 counters read. The server runs about fifty times slower under callgrind, so its ack budget and loop-lag limit are
-raised to their most (every answer still comes in the ack; the counts say so) and its idle sweeps made rarer.
-The writes are followed by the reference sending as many Slack messages per request as the write did, as in
-`python -m bench`'s second table.
+raised to their most (every answer still comes in the ack; the counts say so) and its idle sweeps made rarer. The
+outbox's batches stay large (about 33 messages a claim under callgrind, about 48 in the closed loop), so a
+write's share of its claims and marks is about what it is without callgrind. App Home's count moves the most
+between runs: what it keeps, it keeps for a time. The writes are followed by the reference sending as many Slack
+messages per request as the write did, as in `python -m bench`'s second table.
 """
 
 import argparse
 import asyncio
 import json
+import os
 import re
+import shutil
 import subprocess
 import tempfile
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from bench import checks, scenarios
+from bench import checks, cpu_report, scenarios
 from bench.runs import dsn
 from bench.scenarios import Request
 from bench.servers import Server, drop_databases, make_database, reference, shipmate
@@ -125,38 +130,63 @@ async def scenario(
     return result
 
 
-async def measure(backend: str, args: argparse.Namespace, side: SlackSide, workdir: Path) -> dict[str, Any]:
+KINDS = ("list", "show", "propose", "approve", "home")
+
+
+def ensure_valgrind() -> None:
+    """valgrind (callgrind and callgrind_control): installs the Debian package when missing and this process may."""
+    if shutil.which("callgrind_control"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-q", "valgrind"], check=False, capture_output=True)
+    if not shutil.which("callgrind_control"):
+        raise SystemExit(
+            "counting instructions needs valgrind: install the Debian package (`apt-get install valgrind`)"
+        )
+
+
+async def measure(
+    backend: str,
+    side: SlackSide,
+    workdir: Path,
+    *,
+    requests: int = 200,
+    concurrency: int = 4,
+    kinds: Iterable[str] = KINDS,
+) -> dict[str, Any]:
+    """Scenario → its counts (`instructions` a request, `answers`; a write also its `messages_per_request` and
+    the `reference_delivering` them), with the `reference` itself."""
+    ensure_valgrind()
     url, seed = await make_database(backend, workdir, "instructions")
     await seed(SEEDED, 10)
     target = url.split("///", 1)[1] if backend == "sqlite" else dsn(url)
     respond = f"http://127.0.0.1:{side.port}/respond"
-    n = WARM_UP + args.requests
+    n, only = WARM_UP + requests, set(kinds)
     out: dict[str, Any] = {}
     async with aiohttp.ClientSession() as http, counted(reference(side, workdir)) as bare:
-        driver = Driver(http, args.concurrency)
+        driver = Driver(http, concurrency)
         await _control(bare, "-i", "on")
         out["reference"] = await scenario(bare, driver, scenarios.reads("list", respond, n))
         async with counted(shipmate(side, url, workdir, **SLOW)) as server:
             await _control(server, "-i", "on")
-            for kind in args.only:
-                if kind in scenarios.READS:
+            for kind in scenarios.READS:
+                if kind in only:
                     out[kind] = await scenario(server, driver, scenarios.reads(kind, respond, n))
             delivered = _delivered(side, backend, target)
             writes = {"propose": scenarios.proposals("wpi", respond, n)}
-            if "approve" in args.only:  # its releases: the proposals'
+            if "approve" in only:  # its releases: the proposals'
                 writes["approve"] = scenarios.approvals([r.key for r in writes["propose"]], respond)[: 2 * n]
-            for kind, requests in writes.items():
+            for kind, sent in writes.items():
                 calls = _messages(side)
-                result = await scenario(server, driver, requests, settle=delivered)
-                per_request = (_messages(side) - calls) / len(requests)
+                result = await scenario(server, driver, sent, settle=delivered)
+                per_request = (_messages(side) - calls) / len(sent)
                 deliveries = scenarios.deliveries(per_request, respond, n)
                 result["reference_delivering"] = await scenario(bare, driver, deliveries, settle=delivered)
                 result["messages_per_request"] = per_request
-                if kind in args.only:
+                if kind in only:
                     out[kind] = result
-            if "home" in args.only:
-                homes = scenarios.homes(n)
-                out["home"] = await scenario(server, driver, homes, content_type="application/json")
+            if "home" in only:
+                out["home"] = await scenario(server, driver, scenarios.homes(n), content_type="application/json")
     return out
 
 
@@ -176,20 +206,6 @@ def _delivered(side: SlackSide, backend: str, target: str) -> Callable[[], Await
     return settle
 
 
-def ratios(out: dict[str, Any]) -> list[str]:
-    base = out["reference"]["instructions"]
-    lines = [f"  reference: {base / 1e6:.2f} M instructions a request"]
-    for kind, result in out.items():
-        if kind == "reference":
-            continue
-        line = f"  {kind}: {result['instructions'] / 1e6:.2f} M, {result['instructions'] / base:.1f}× the reference"
-        if "reference_delivering" in result:
-            beside = result["reference_delivering"]["instructions"]
-            line += f"; {result['instructions'] / beside:.1f}× the reference sending its messages"
-        lines.append(line)
-    return lines
-
-
 async def main_async(args: argparse.Namespace) -> None:
     side = SlackSide()
     await side.start()
@@ -198,11 +214,18 @@ async def main_async(args: argparse.Namespace) -> None:
             with tempfile.TemporaryDirectory(prefix="shipmate-instructions-") as workdir:
                 print(f"{backend}:", flush=True)
                 try:
-                    out = await measure(backend, args, side, Path(workdir))
+                    out = await measure(
+                        backend,
+                        side,
+                        Path(workdir),
+                        requests=args.requests,
+                        concurrency=args.concurrency,
+                        kinds=args.only,
+                    )
                 finally:
                     if backend != "sqlite":
                         await drop_databases()
-                print("\n".join(ratios(out)), flush=True)
+                print("\n".join(cpu_report.instruction_lines(out)), flush=True)
     finally:
         await side.close()
 
@@ -210,7 +233,7 @@ async def main_async(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.instructions")
     parser.add_argument("--backends", default="sqlite,postgresql", type=lambda s: s.split(","))
-    parser.add_argument("--only", default="list,show,propose,approve,home", type=lambda s: s.split(","))
+    parser.add_argument("--only", default=",".join(KINDS), type=lambda s: s.split(","))
     parser.add_argument("--requests", type=int, default=200, help="counted requests per scenario")
     parser.add_argument("--concurrency", type=int, default=4, help="requests in flight at once")
     asyncio.run(main_async(parser.parse_args()))

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.cpu_report import BACKENDS, LABELS, cpu_table, delivery_table
+from bench.cpu_report import BACKENDS, LABELS, cpu_table, delivery_table, instruction_table
 
 SCENARIOS = ("list", "list service", "show", "history", "propose", "approve", "home")
 READS, WRITES = ("list", "show"), ("propose", "approve")
@@ -259,8 +259,9 @@ def markdown(results: dict[str, Any]) -> str:
     parts = [
         "# Benchmark results",
         "",
-        "Regenerate everything on this page with one command, on a quiet machine (it takes about 15 minutes on 2 "
-        "cores): `python -m bench` (installs the Debian package `wrk` if it is missing and it runs as root). "
+        "Regenerate everything on this page with one command, on a quiet machine (it takes about 20 minutes on 2 "
+        "cores): `python -m bench` (installs the Debian packages `wrk` and `valgrind` if they are missing and it "
+        "runs as root). "
         "It writes `bench/results.json` and this file; `python -m bench.report` rebuilds this file from the JSON. "
         "The prose at the end is `bench/profiles.md`.",
         "",
@@ -277,6 +278,7 @@ def markdown(results: dict[str, Any]) -> str:
         *cpu_table(results),
         "",
         *delivery_table(results),
+        *instruction_table(results),
         "## Against the targets (issue 12)",
         "",
         *verdicts(results),
