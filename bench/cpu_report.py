@@ -131,6 +131,10 @@ def instruction_table(results: dict[str, Any]) -> list[str]:
                 continue
             count, base = c[name]["instructions"], c["reference"]["instructions"]
             beside = c[name].get("reference_delivering", {}).get("instructions")
-            cells.append(f"{count / 1e6:.2f} | {count / base:.1f}× | {f'{count / beside:.1f}×' if beside else ''}")
+            off_path = sum(n for answer, n in c[name].get("answers", {}).items() if answer != "answered")
+            flag = f" ({off_path} not answered in the ack)" if off_path else ""
+            cells.append(
+                f"{count / 1e6:.2f}{flag} | {count / base:.1f}× | {f'{count / beside:.1f}×' if beside else ''}"
+            )
         lines.append(f"| {LABELS.get(name, f'`{name}`')} | ≤ {target:g}× | {' | '.join(cells)} |")
     return [*lines, ""]
