@@ -119,6 +119,8 @@ def main() -> None:
     parser.add_argument("--note", default="", help="a line shown at the top of RESULTS.md (e.g. why a run is short)")
     args = parser.parse_args()
     wrk.ensure_wrk()
+    if "instructions" in args.only.split(","):
+        instructions.ensure_valgrind()  # before the run, not after the parts before it
     results: dict[str, Any] = {"machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     results["settings"] = {"seconds": args.seconds, "open_seconds": args.open_seconds, "rate": args.rate}
     results["note"] = args.note
