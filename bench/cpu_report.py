@@ -1,6 +1,6 @@
 """Issue 20's tables in RESULTS.md: server CPU per request as a multiple of the bare-Bolt reference's measured beside
-it, with the targets' verdicts and the run it replaces; and the writes beside the reference that sends the same
-Slack messages."""
+it, with the targets' verdicts and the run it replaces; the writes beside the reference that sends the same Slack
+messages; and the same commands counted in instructions (`bench/instructions.py`)."""
 
 from typing import Any
 
