@@ -36,7 +36,7 @@ from typing import Any
 import aiohttp
 
 from bench import checks, cpu_report, scenarios
-from bench.runs import dsn
+from bench.runs import target_of
 from bench.scenarios import Request
 from bench.servers import Server, drop_databases, make_database, reference, shipmate
 from bench.slack_side import SlackSide, signed
@@ -159,7 +159,7 @@ async def measure(
     ensure_valgrind()
     url, seed = await make_database(backend, workdir, "instructions")
     await seed(SEEDED, 10)
-    target = url.split("///", 1)[1] if backend == "sqlite" else dsn(url)
+    target = target_of(backend, url)
     respond = f"http://127.0.0.1:{side.port}/respond"
     n, only = WARM_UP + requests, set(kinds)
     out: dict[str, Any] = {}
@@ -177,9 +177,9 @@ async def measure(
             if "approve" in only:  # its releases: the proposals'
                 writes["approve"] = scenarios.approvals([r.key for r in writes["propose"]], respond)[: 2 * n]
             for kind, sent in writes.items():
-                calls = _messages(side)
+                calls = side.messages()
                 result = await scenario(server, driver, sent, settle=delivered)
-                per_request = (_messages(side) - calls) / len(sent)
+                per_request = (side.messages() - calls) / len(sent)
                 deliveries = scenarios.deliveries(per_request, respond, n)
                 result["reference_delivering"] = await scenario(bare, driver, deliveries, settle=delivered)
                 result["messages_per_request"] = per_request
@@ -190,18 +190,11 @@ async def measure(
     return out
 
 
-def _messages(side: SlackSide) -> int:
-    return sum(count for method, count in side.calls.items() if method.startswith("chat."))
-
-
 def _delivered(side: SlackSide, backend: str, target: str) -> Callable[[], Awaitable[None]]:
     async def settle() -> None:
         """Every outbox row sent, and no Slack message for a second (the reference's go out after its acks)."""
         await checks.drained(backend, target)
-        seen = -1
-        while seen != _messages(side):
-            seen = _messages(side)
-            await asyncio.sleep(1.0)
+        await side.quiet(1.0)
 
     return settle
 

@@ -59,7 +59,7 @@ async def fresh_releases(args: argparse.Namespace, url: str, respond: str, workd
     """Proposed for twice the profile's time, then delivered: approving them changes something (seeded releases
     would be approved once, in the warm-up, and then only answer "You already approved")."""
     await runs.closed(server, scenarios.proposals("wpf", respond, 60_000), 2 * args.seconds, workdir)
-    target = url.split("///", 1)[1] if args.backend == "sqlite" else runs.dsn(url)
+    target = runs.target_of(args.backend, url)
     await checks.drained(args.backend, target)
     sql = "SELECT service || '@' || version FROM releases WHERE service LIKE 'wpf%' ORDER BY id"
     return [str(row[0]) for row in await checks.query(args.backend, target, sql)]

@@ -81,28 +81,18 @@ class Beside:
         result["reference_cpu_ms"] = (before + await self._reference()) / 2
         return result
 
-    def slack_calls(self) -> int:
-        """Messages sent so far (posts and updates)."""
-        return sum(count for method, count in self.side.calls.items() if method.startswith("chat."))
-
     async def delivering(self, result: dict[str, Any], calls_before: int) -> dict[str, Any]:
         """A write's run (`result`, from `calls_before` Slack calls on), with the reference measured right after it
         sending as many Slack messages per request as the write did: what the write costs beyond its messages."""
-        per_request = (self.slack_calls() - calls_before) / max(1, result["requests"])
+        per_request = (self.side.messages() - calls_before) / max(1, result["requests"])
         requests = scenarios.deliveries(per_request, self.respond)
-        sent_before = self.slack_calls()
-        run = await closed(self.server, requests, REFERENCE_SECONDS, self.workdir, settle=self._delivered)
+        sent_before = self.side.messages()
+        run = await closed(self.server, requests, REFERENCE_SECONDS, self.workdir, settle=self.side.quiet)
         result["slack_calls_per_request"] = per_request
         result["reference_delivering_cpu_ms"] = run["cpu_ms"]
-        result["reference_delivering_calls_per_request"] = (self.slack_calls() - sent_before) / max(1, run["requests"])
+        delivered = self.side.messages() - sent_before
+        result["reference_delivering_calls_per_request"] = delivered / max(1, run["requests"])
         return result
-
-    async def _delivered(self) -> None:
-        """The reference's messages still in flight when wrk stopped have gone out (no call for 0.2 s)."""
-        seen = -1
-        while seen != self.slack_calls():
-            seen = self.slack_calls()
-            await asyncio.sleep(0.2)
 
 
 async def side_by_side(
@@ -117,7 +107,7 @@ async def side_by_side(
         out[kind] = await beside.run(closed(server, scenarios.reads(kind, respond), args.seconds, workdir))
     delivered = partial(checks.drained, backend, target)  # a write's cards and threads sent
     proposals = scenarios.proposals(prefix, respond, 60_000)
-    calls = beside.slack_calls()
+    calls = beside.side.messages()
     out["propose"] = await beside.run(closed(server, proposals, args.seconds, workdir, settle=delivered))
     await beside.delivering(out["propose"], calls)
     rows = await checks.query(
@@ -125,7 +115,7 @@ async def side_by_side(
     )
     refs = [str(row[0]) for row in rows]
     approvals = scenarios.approvals(refs, respond)
-    calls = beside.slack_calls()
+    calls = beside.side.messages()
     out["approve"] = await beside.run(closed(server, approvals, args.seconds, workdir, settle=delivered))
     await beside.delivering(out["approve"], calls)
     homes = scenarios.homes()
@@ -250,7 +240,7 @@ async def _run_backend(
             out["start_s"] = server.started_in
             await asyncio.sleep(2)
             out["idle_rss_mb"] = rss_mb(server.process.pid)
-            target = small_url.split("///", 1)[1] if backend == "sqlite" else dsn(small_url)
+            target = target_of(backend, small_url)
             out["small"] = await side_by_side(server, beside, backend, target, "wps", args, workdir)
             out["rss_after_load_mb"] = rss_mb(server.process.pid)
     if not ({"closed", "open"} & only):
@@ -258,7 +248,7 @@ async def _run_backend(
     big_url, seed_big = await make_database(backend, workdir, "big")
     started = asyncio.get_running_loop().time()
     await seed_big(args.releases, args.events // args.releases)
-    target = big_url.split("///", 1)[1] if backend == "sqlite" else dsn(big_url)
+    target = target_of(backend, big_url)
     if backend == "sqlite":
         await asyncio.to_thread(seed.seed_targets_sqlite, target, TARGETS)
     else:
@@ -275,3 +265,8 @@ async def _run_backend(
 
 def dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+def target_of(backend: str, url: str) -> str:
+    """What `bench.checks` queries: the SQLite file's path, or PostgreSQL's DSN."""
+    return url.split("///", 1)[1] if backend == "sqlite" else dsn(url)

@@ -33,6 +33,17 @@ class SlackSide:
     _ts: Any = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
 
+    def messages(self) -> int:
+        """Messages sent so far (posts and updates)."""
+        return sum(count for method, count in self.calls.items() if method.startswith("chat."))
+
+    async def quiet(self, interval: float = 0.2) -> None:
+        """Until no message came for `interval` seconds: those in flight (sent after an ack) have gone out."""
+        seen = -1
+        while seen != self.messages():
+            seen = self.messages()
+            await asyncio.sleep(interval)
+
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/"
