@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.cpu_report import BACKENDS, LABELS, cpu_table, delivery_table, instruction_table
+from bench.cpu_report import BACKENDS, LABELS, cpu_table, delivery_table, floor_table, instruction_table
 
 SCENARIOS = ("list", "list service", "show", "history", "propose", "approve", "home")
 READS, WRITES = ("list", "show"), ("propose", "approve")
@@ -278,6 +278,7 @@ def markdown(results: dict[str, Any]) -> str:
         *cpu_table(results),
         "",
         *delivery_table(results),
+        *floor_table(results),
         *instruction_table(results),
         "## Against the targets (issue 12)",
         "",
@@ -311,7 +312,10 @@ HOW = """How it measures:
   approval meets the quorum (a status change).
 - After each write's run the reference also runs asked to send, after its ack, as many Slack messages per request
   as the write sent (`deliver <n>`: `chat.postMessage` through slack_sdk on a pooled session, from a task): the
-  second table divides by that.
+  second table divides by that. Then it runs once more asked for the write's floor (`floor <write> <n>`,
+  `bench/floor.py`): before its ack, one transaction of only the statements the write cannot do without, on the
+  driver itself (an asyncpg pool, or `sqlite3` on the event loop) in a database of its own; after it, the same
+  messages. The third table shows that floor and what the command adds beyond it.
 - Open loop (`bench/open_loop.py`, its own process): requests at fixed times whatever the server is doing,
   latency counted from the scheduled time; late answers are received on its own response_url. The mix: 8 reads
   (list, list service, show, history) to 2 writes (propose, approve).

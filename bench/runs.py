@@ -16,6 +16,7 @@ from bench.scenarios import Request
 from bench.servers import (
     Server,
     cpu_seconds,
+    floor_database,
     free_port,
     make_database,
     peak_rss_mb,
@@ -81,17 +82,21 @@ class Beside:
         result["reference_cpu_ms"] = (before + await self._reference()) / 2
         return result
 
-    async def delivering(self, result: dict[str, Any], calls_before: int) -> dict[str, Any]:
-        """A write's run (`result`, from `calls_before` Slack calls on), with the reference measured right after it
-        sending as many Slack messages per request as the write did: what the write costs beyond its messages."""
+    async def delivering(self, kind: str, result: dict[str, Any], calls_before: int) -> dict[str, Any]:
+        """A `kind` write's run (`result`, from `calls_before` Slack calls on), with the reference measured right
+        after it sending as many Slack messages per request as the write did (what the write costs beyond its
+        messages), then also running the floor of the write's transaction first (`bench/floor.py`: what any
+        implementation owes its database and Slack)."""
         per_request = (self.side.messages() - calls_before) / max(1, result["requests"])
-        requests = scenarios.deliveries(per_request, self.respond)
-        sent_before = self.side.messages()
-        run = await closed(self.server, requests, REFERENCE_SECONDS, self.workdir, settle=self.side.quiet)
         result["slack_calls_per_request"] = per_request
-        result["reference_delivering_cpu_ms"] = run["cpu_ms"]
-        delivered = self.side.messages() - sent_before
-        result["reference_delivering_calls_per_request"] = delivered / max(1, run["requests"])
+        for name, requests in (
+            ("reference_delivering", scenarios.deliveries(per_request, self.respond)),
+            ("floor", scenarios.floors(kind, per_request, self.respond)),
+        ):
+            sent_before = self.side.messages()
+            run = await closed(self.server, requests, REFERENCE_SECONDS, self.workdir, settle=self.side.quiet)
+            result[f"{name}_cpu_ms"] = run["cpu_ms"]
+            result[f"{name}_calls_per_request"] = (self.side.messages() - sent_before) / max(1, run["requests"])
         return result
 
 
@@ -109,7 +114,7 @@ async def side_by_side(
     proposals = scenarios.proposals(prefix, respond, 60_000)
     calls = beside.side.messages()
     out["propose"] = await beside.run(closed(server, proposals, args.seconds, workdir, settle=delivered))
-    await beside.delivering(out["propose"], calls)
+    await beside.delivering("propose", out["propose"], calls)
     rows = await checks.query(
         backend, target, f"SELECT service || '@' || version FROM releases WHERE service LIKE '{prefix}%' ORDER BY id"
     )
@@ -117,7 +122,7 @@ async def side_by_side(
     approvals = scenarios.approvals(refs, respond)
     calls = beside.side.messages()
     out["approve"] = await beside.run(closed(server, approvals, args.seconds, workdir, settle=delivered))
-    await beside.delivering(out["approve"], calls)
+    await beside.delivering("approve", out["approve"], calls)
     homes = scenarios.homes()
     out["home"] = await beside.run(closed(server, homes, args.seconds, workdir, content_type="application/json"))
     return out
@@ -202,7 +207,8 @@ async def run_backend(backend: str, args: argparse.Namespace, side: SlackSide, w
     only = set(args.only.split(","))
     if "closed" not in only:
         return await _run_backend(backend, args, side, workdir, None)
-    async with reference(side, workdir) as server:  # up for the whole closed loop: measured beside each scenario
+    floor = await floor_database(backend, workdir)  # where it runs the floor of a write, beside each one
+    async with reference(side, workdir, floor) as server:  # up for the whole closed loop: beside each scenario
         respond = f"http://127.0.0.1:{side.port}/respond"
         await closed(server, scenarios.reads("list", respond), 2, workdir)  # warm-up
         beside = Beside(server, side, respond, workdir)

@@ -60,10 +60,19 @@ def approvals(refs: list[str], respond_to: str) -> list[Request]:
 
 
 def deliveries(per_request: float, respond_to: str, count: int = 400) -> list[Request]:
-    """The reference asked to send Slack messages after its ack, `per_request` of them on average (whole numbers
-    spread evenly: 1.5 is 1, 2, 1, 2, …)."""
-    sent = [int((i + 1) * per_request) - int(i * per_request) for i in range(count)]
-    return [ask("deliver", f"deliver {n}", respond_to, f"d{i}") for i, n in enumerate(sent)]
+    """The reference asked to send Slack messages after its ack, `per_request` of them on average (`_spread`)."""
+    return [ask("deliver", f"deliver {n}", respond_to, f"d{i}") for i, n in enumerate(_spread(per_request, count))]
+
+
+def floors(kind: str, per_request: float, respond_to: str, count: int = 400) -> list[Request]:
+    """The reference asked to run the floor of a `kind` write (approve, propose) before its ack and to send Slack
+    messages after it, `per_request` of them on average (as `deliveries`)."""
+    return [ask("floor", f"floor {kind} {n}", respond_to, f"f{i}") for i, n in enumerate(_spread(per_request, count))]
+
+
+def _spread(per_request: float, count: int) -> list[int]:
+    """Whole numbers averaging `per_request`, spread evenly: 1.5 is 1, 2, 1, 2, …"""
+    return [int((i + 1) * per_request) - int(i * per_request) for i in range(count)]
 
 
 def homes(count: int = 2000) -> list[Request]:

@@ -122,6 +122,19 @@ async def fresh_database(backend: str, workdir: Path, name: str) -> tuple[str, s
     return url, dsn
 
 
+async def floor_database(backend: str, workdir: Path) -> str:
+    """An empty database for the reference's floor of a write (`bench/floor.py` makes its tables): a SQLite file's
+    path, or a PostgreSQL DSN (dropped with the others at the end)."""
+    if backend == "sqlite":
+        return str(workdir / "floor.db")
+    database = f"shipmate_bench_floor_{uuid.uuid4().hex[:6]}"
+    admin = await asyncpg.connect(PG_ADMIN)
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    CREATED.append(database)
+    await admin.close()
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + database
+
+
 async def make_database(backend: str, workdir: Path, name: str) -> tuple[str, Callable[[int, int], Any]]:
     """A fresh, migrated database and a function that seeds it (releases, audit events per release, and what
     the App Home benchmark needs on top)."""
@@ -164,6 +177,10 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def reference(side: SlackSide, workdir: Path) -> Server:
+def reference(side: SlackSide, workdir: Path, database: str | None = None) -> Server:
+    """The bare Bolt reference; with `database` (a PostgreSQL DSN or a SQLite file's path) it can also run the floor
+    of a write there (`bench/floor.py`)."""
     env = {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": side.api_url}
+    if database is not None:
+        env["REFERENCE_DATABASE_URL"] = database
     return Server([sys.executable, "-m", "bench.reference"], env, workdir / "reference.log")
