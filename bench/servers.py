@@ -111,12 +111,7 @@ async def fresh_database(backend: str, workdir: Path, name: str) -> tuple[str, s
         url = f"sqlite+aiosqlite:///{path}"
         await asyncio.to_thread(upgrade, url)
         return url, str(path)
-    database = f"shipmate_bench_{name}_{uuid.uuid4().hex[:6]}"
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    CREATED.append(database)
-    await admin.close()
-    dsn = PG_ADMIN.rsplit("/", 1)[0] + "/" + database
+    dsn = await _created(name)
     url = dsn.replace("postgresql://", "postgresql+asyncpg://")
     await asyncio.to_thread(upgrade, url)
     return url, dsn
@@ -127,7 +122,12 @@ async def floor_database(backend: str, workdir: Path) -> str:
     path, or a PostgreSQL DSN (dropped with the others at the end)."""
     if backend == "sqlite":
         return str(workdir / "floor.db")
-    database = f"shipmate_bench_floor_{uuid.uuid4().hex[:6]}"
+    return await _created("floor")
+
+
+async def _created(name: str) -> str:
+    """A new, empty PostgreSQL database of this run (dropped by `drop_databases`): its asyncpg DSN."""
+    database = f"shipmate_bench_{name}_{uuid.uuid4().hex[:6]}"
     admin = await asyncpg.connect(PG_ADMIN)
     await admin.execute(f'CREATE DATABASE "{database}"')
     CREATED.append(database)
