@@ -63,58 +63,67 @@ def cpu_table(results: dict[str, Any]) -> list[str]:
 def delivery_table(results: dict[str, Any]) -> list[str]:
     """The writes beside a reference that also sends as many Slack messages per request (not issue 20's measure)."""
     rows = []
-    for name in ("propose", "approve"):
+    for name in WRITES:
         cells, sent = [], []
         for backend in BACKENDS:
-            runs = [results.get(backend, {}).get(size, {}).get(name, {}) for size in ("small", "big")]
-            beside = [r for r in runs if "reference_delivering_cpu_ms" in r]
+            beside = _write_runs(results, backend, name, "reference_delivering_cpu_ms")
             sent += [r["slack_calls_per_request"] for r in beside]
             yardstick = [r["reference_delivering_cpu_ms"] / r["reference_cpu_ms"] for r in beside]
             beyond = [r["cpu_ms"] / r["reference_delivering_cpu_ms"] for r in beside]
             cells.append(f"{span(yardstick)} | {span(beyond)}")
         if sent:
             rows.append(f"| {LABELS.get(name, f'`{name}`')} | {min(sent):.2f}–{max(sent):.2f} | {' | '.join(cells)} |")
-    if not rows:
-        return []
-    header = " | ".join(f"{b}: reference with them ÷ reference | {b}: command ÷ reference with them" for b in BACKENDS)
-    return [
+    return _write_table(
         "Beside a reference that also sends, after its ack, as many Slack messages per request as the write did "
         "(each a `chat.postMessage` of about 600 bytes through slack_sdk, measured right after the write): what the "
         "messages a write owes cost by themselves, and what the write costs beyond them. Not the measure of the "
         "targets above.",
-        "",
-        f"| command | Slack messages per request | {header} |",
-        "|---|---:|" + "---:|" * (2 * len(BACKENDS)),
-        *rows,
-        "",
-    ]
+        ("Slack messages per request", "reference with them ÷ reference", "command ÷ reference with them"),
+        rows,
+    )
 
 
 def floor_table(results: dict[str, Any]) -> list[str]:
     """The writes beside the floor of their transaction (`bench/floor.py`): what any implementation owes its
     database and Slack, and what the command adds beyond it, each in references (not issue 20's measure)."""
     rows = []
-    for name in ("propose", "approve"):
+    for name in WRITES:
         cells = []
         for backend in BACKENDS:
-            runs = [results.get(backend, {}).get(size, {}).get(name, {}) for size in ("small", "big")]
-            beside = [r for r in runs if "floor_cpu_ms" in r]
+            beside = _write_runs(results, backend, name, "floor_cpu_ms")
             floor = [r["floor_cpu_ms"] / r["reference_cpu_ms"] for r in beside]
             beyond = [(r["cpu_ms"] - r["floor_cpu_ms"]) / r["reference_cpu_ms"] for r in beside]
             cells.append(f"{span(floor)} | {span(beyond)}")
         if any(cell != "— | —" for cell in cells):
-            target = CPU_TARGETS[name]
-            rows.append(f"| {LABELS.get(name, f'`{name}`')} | ≤ {target:g}× | {' | '.join(cells)} |")
-    if not rows:
-        return []
-    header = " | ".join(f"{b}: floor ÷ reference | {b}: command beyond the floor ÷ reference" for b in BACKENDS)
-    return [
+            rows.append(f"| {LABELS.get(name, f'`{name}`')} | ≤ {CPU_TARGETS[name]:g}× | {' | '.join(cells)} |")
+    return _write_table(
         "Beside the floor of each write: the reference running, before its ack, only the statements the write cannot "
         "do without, on the driver itself, and then sending the same Slack messages (`bench/floor.py`). The floor is "
         "what any implementation in this stack pays; the line leaves the rest (the target less the floor) for "
         "everything else a write does. Not the measure of the targets above.",
+        ("target", "floor ÷ reference", "command beyond the floor ÷ reference"),
+        rows,
+    )
+
+
+WRITES = ("propose", "approve")
+
+
+def _write_runs(results: dict[str, Any], backend: str, name: str, measured: str) -> list[dict[str, Any]]:
+    """A write's runs on `backend` (near-empty, 100k) that have `measured` beside them."""
+    runs = [results.get(backend, {}).get(size, {}).get(name, {}) for size in ("small", "big")]
+    return [run for run in runs if measured in run]
+
+
+def _write_table(intro: str, columns: tuple[str, str, str], rows: list[str]) -> list[str]:
+    """A table of the writes: the command, one column of its own, then two per backend."""
+    if not rows:
+        return []
+    header = " | ".join(f"{b}: {columns[1]} | {b}: {columns[2]}" for b in BACKENDS)
+    return [
+        intro,
         "",
-        f"| command | target | {header} |",
+        f"| command | {columns[0]} | {header} |",
         "|---|---:|" + "---:|" * (2 * len(BACKENDS)),
         *rows,
         "",
