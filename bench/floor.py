@@ -5,9 +5,9 @@ The reference (`bench/reference.py`), started with `REFERENCE_DATABASE_URL` and 
 write's transaction before its ack, on the driver itself (an asyncpg pool; `sqlite3` on the event loop, as
 Shipmate's writer), then sends `n` Slack messages after the ack, as `deliver <n>` does. The statements:
 - `approve`: lock the release's row, read its active decisions, insert the new decision, write the release's new
-  version, take the workspace's audit lock and read the chain's head, append the audit event;
+  version, take the workspace's audit lock and read the chain's head, append the audit event hashed onto it;
 - `propose`: insert the release, upsert its three approval reminders (one pipelined round trip on PostgreSQL),
-  take the audit lock and read the head, append the audit event;
+  take the audit lock and read the head, append the hashed audit event;
 - both: keep the `n` messages in an outbox in the same transaction (nothing is lost if the process stops before
   they are sent), on PostgreSQL in the audit event's statement, as Shipmate does. Marking them sent is left out
   (Shipmate marks about fifty at a time).
