@@ -6,6 +6,7 @@ instructions (`bench/instructions.py`)."""
 from typing import Any
 
 BACKENDS = ("sqlite", "postgresql")
+WRITES = ("propose", "approve")
 LABELS = {"home": "App Home (`app_home_opened`)"}
 
 
@@ -104,9 +105,6 @@ def floor_table(results: dict[str, Any]) -> list[str]:
         ("target", "floor ÷ reference", "command beyond the floor ÷ reference"),
         rows,
     )
-
-
-WRITES = ("propose", "approve")
 
 
 def _write_runs(results: dict[str, Any], backend: str, name: str, measured: str) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bench import floor
 
-DELIVER = re.compile(r"^(deliver|floor approve|floor propose) (\d{1,2})$")
+ASKED = re.compile(r"^(deliver|floor approve|floor propose) (\d{1,2})$")  # what to do, and messages to send
 # About 600 bytes as JSON: between a thread line (about 200) and a release card (about 1,100), as an approval's
 # messages average.
 MESSAGE: dict[str, Any] = {
@@ -59,7 +59,7 @@ def build() -> web.Application:
 
     @bolt.command("/release")
     async def release(ack: AsyncAck, command: dict[str, Any]) -> None:
-        asked = DELIVER.match(command.get("text", ""))
+        asked = ASKED.match(command.get("text", ""))
         if asked and asked.group(1) != "deliver":
             await database["write"](asked.group(1).split()[1], int(asked.group(2)))
         if asked:

@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench.cpu_report import BACKENDS, LABELS, cpu_table, delivery_table, floor_table, instruction_table
+from bench.cpu_report import BACKENDS, LABELS, WRITES, cpu_table, delivery_table, floor_table, instruction_table
 
 SCENARIOS = ("list", "list service", "show", "history", "propose", "approve", "home")
-READS, WRITES = ("list", "show"), ("propose", "approve")
+READS = ("list", "show")
 
 
 def closed_table(r: dict[str, Any]) -> list[str]:

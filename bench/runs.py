@@ -84,9 +84,9 @@ class Beside:
 
     async def delivering(self, kind: str, result: dict[str, Any], calls_before: int) -> dict[str, Any]:
         """A `kind` write's run (`result`, from `calls_before` Slack calls on), with the reference measured right
-        after it sending as many Slack messages per request as the write did (what the write costs beyond its
-        messages), then also running the floor of the write's transaction first (`bench/floor.py`: what any
-        implementation owes its database and Slack)."""
+        after it twice, sending as many Slack messages per request as the write did: once after a bare ack (what the
+        write costs beyond its messages), and once after the floor of the write's transaction (`bench/floor.py`:
+        what any implementation owes its database and Slack)."""
         per_request = (self.side.messages() - calls_before) / max(1, result["requests"])
         result["slack_calls_per_request"] = per_request
         for name, requests in (
